@@ -1,0 +1,188 @@
+package bookingsync
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"time"
+)
+
+// Channel is the channel a conversation or message travels on. Values the
+// API adds later decode as they come.
+type Channel string
+
+// The documented channels.
+const (
+	ChannelAirbnb     Channel = "airbnb"
+	ChannelBookingCom Channel = "booking-com"
+	ChannelHomeAway   Channel = "homeaway"
+	ChannelEmail      Channel = "email"
+)
+
+// Conversation is an Inbox conversation. Channels (Booking.com, Airbnb)
+// create one for each booking made through them; see Origin.
+type Conversation struct {
+	ID             int64   `json:"id"`
+	Subject        string  `json:"subject"`
+	DefaultChannel Channel `json:"default_channel"`
+
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+	ClosedAt           *time.Time `json:"closed_at"`
+	DeadlineResponseAt *time.Time `json:"deadline_response_at"`
+	LastMessageAt      *time.Time `json:"last_message_at"`
+	MarkedAsSpamAt     *time.Time `json:"marked_as_spam_at"`
+	ReadAt             *time.Time `json:"read_at"`
+
+	// CreatedBy names the creator: for a channel-created conversation
+	// {Type: "Doorkeeper::Application", ID: <application id>}, else a User.
+	// It is filled from the created_by_id/created_by_type attributes or
+	// from a created_by link, whichever the payload has; zero when neither.
+	CreatedBy Polymorphic `json:"created_by"`
+
+	Links ConversationLinks `json:"links"`
+
+	// Participants holds the participants when the listing asked for
+	// Include: []string{"participants"}; nil otherwise.
+	Participants []*Participant `json:"participants,omitempty"`
+	// Messages holds the messages when the listing asked for
+	// Include: []string{"messages"}; nil otherwise.
+	Messages []*Message `json:"messages,omitempty"`
+}
+
+// ConversationLinks are a conversation's associations, by id.
+type ConversationLinks struct {
+	Account      int64        `json:"account"`
+	Assignee     *int64       `json:"assignee"` // a Host id
+	Source       *int64       `json:"source"`
+	Bookings     []int64      `json:"bookings"`
+	Inquiries    []int64      `json:"inquiries"`
+	Messages     []int64      `json:"messages"`
+	Participants []int64      `json:"participants"`
+	CreatedBy    *Polymorphic `json:"created_by,omitempty"`
+}
+
+// IsClosed reports whether the conversation has been closed.
+func (c *Conversation) IsClosed() bool { return c.ClosedAt != nil }
+
+// UnmarshalJSON fills CreatedBy from either wire form.
+func (c *Conversation) UnmarshalJSON(b []byte) error {
+	type plain Conversation
+	w := struct {
+		*plain
+		creatorAttrs
+	}{plain: (*plain)(c)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	c.CreatedBy = w.resolve(c.CreatedBy, c.Links.CreatedBy)
+	return nil
+}
+
+// creatorAttrs are the created_by_id/created_by_type attributes of
+// conversations, messages and bookings.
+type creatorAttrs struct {
+	CreatedByID   flexInt `json:"created_by_id"`
+	CreatedByType string  `json:"created_by_type"`
+}
+
+// resolve prefers the attributes, then a created_by object, then the
+// created_by link.
+func (a creatorAttrs) resolve(obj Polymorphic, link *Polymorphic) Polymorphic {
+	switch {
+	case a.CreatedByID != 0 || a.CreatedByType != "":
+		return Polymorphic{ID: int64(a.CreatedByID), Type: a.CreatedByType}
+	case !obj.IsZero():
+		return obj
+	case link != nil:
+		return *link
+	}
+	return Polymorphic{}
+}
+
+// ConversationListOptions filter a conversations listing.
+type ConversationListOptions struct {
+	ListOptions
+	// Include sideloads associations: "participants", "messages".
+	Include []string `url:"include,comma,omitempty"`
+}
+
+// ConversationGetOptions are the options of Get and GetMany.
+type ConversationGetOptions struct {
+	Fields  []string `url:"fields,comma,omitempty"`
+	Include []string `url:"include,comma,omitempty"`
+}
+
+// ConversationUpdate is what an update may change; nil fields are left as
+// they are.
+type ConversationUpdate struct {
+	// AssigneeID assigns the conversation to a Host.
+	AssigneeID *int64 `json:"assignee_id,omitempty"`
+	// Unassign clears the assignee (sends assignee_id null).
+	Unassign bool `json:"-"`
+	// Closed closes (true) or reopens (false) the conversation.
+	Closed         *bool    `json:"closed,omitempty"`
+	DefaultChannel *Channel `json:"default_channel,omitempty"`
+	MarkedAsSpam   *bool    `json:"marked_as_spam,omitempty"`
+}
+
+// MarshalJSON writes assignee_id null when Unassign is set.
+func (u ConversationUpdate) MarshalJSON() ([]byte, error) {
+	type plain ConversationUpdate
+	if !u.Unassign {
+		return json.Marshal(plain(u))
+	}
+	return json.Marshal(struct {
+		plain
+		AssigneeID *int64 `json:"assignee_id"`
+	}{plain: plain(u)})
+}
+
+func (s *ConversationsService) res() resource[Conversation] {
+	return newResource[Conversation](s.client, "inbox/conversations", "conversations")
+}
+
+// List returns one page of conversations.
+func (s *ConversationsService) List(ctx context.Context, opts *ConversationListOptions) ([]*Conversation, *Response, error) {
+	return s.res().list(ctx, opts)
+}
+
+// All iterates over every conversation, page after page, fetching lazily.
+func (s *ConversationsService) All(ctx context.Context, opts *ConversationListOptions) iter.Seq2[*Conversation, error] {
+	return allPages(ctx, opts, s.List)
+}
+
+// Get returns one conversation.
+func (s *ConversationsService) Get(ctx context.Context, id int64) (*Conversation, *Response, error) {
+	return s.res().get(ctx, id, nil)
+}
+
+// GetWith returns one conversation with field limiting or sideloading.
+func (s *ConversationsService) GetWith(ctx context.Context, id int64, opts *ConversationGetOptions) (*Conversation, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
+// GetMany returns the conversations with the given ids in one request per
+// hundred ids; unknown ids are absent from the result.
+func (s *ConversationsService) GetMany(ctx context.Context, ids []int64) ([]*Conversation, *Response, error) {
+	return s.res().getMany(ctx, ids, nil)
+}
+
+// Update changes a conversation's assignee, state, default channel or spam
+// mark.
+func (s *ConversationsService) Update(ctx context.Context, id int64, u *ConversationUpdate) (*Conversation, *Response, error) {
+	if u == nil {
+		u = &ConversationUpdate{}
+	}
+	return s.res().update(ctx, id, u)
+}
+
+// ConnectBooking links a booking to the conversation.
+func (s *ConversationsService) ConnectBooking(ctx context.Context, id, bookingID int64) (*Conversation, *Response, error) {
+	return s.res().action(ctx, id, "connect_booking", "bookings", bookingID)
+}
+
+// DisconnectBooking unlinks a booking from the conversation.
+func (s *ConversationsService) DisconnectBooking(ctx context.Context, id, bookingID int64) (*Conversation, *Response, error) {
+	return s.res().action(ctx, id, "disconnect_booking", "bookings", bookingID)
+}

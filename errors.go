@@ -1,0 +1,286 @@
+package bookingsync
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Sentinels for errors.Is. Every non-2xx response is an *ErrorResponse (a
+// 429 a *RateLimitError) that matches the sentinel of its status.
+var (
+	// ErrUnauthorized matches 401: the token is invalid, expired or revoked.
+	ErrUnauthorized = errors.New("bookingsync: unauthorized")
+	// ErrForbidden matches 403: the token lacks the scope.
+	ErrForbidden = errors.New("bookingsync: forbidden")
+	// ErrNotFound matches 404: no such resource, or not visible to the account.
+	ErrNotFound = errors.New("bookingsync: not found")
+	// ErrValidation matches 422: see ErrorResponse.Errors for the fields.
+	ErrValidation = errors.New("bookingsync: validation failed")
+	// ErrRateLimited matches 429, and requests refused locally because the
+	// hour's budget is spent.
+	ErrRateLimited = errors.New("bookingsync: rate limit exceeded")
+	// ErrRefused matches requests the SDK would not send because the Inbox
+	// rules forbid them (creating a conversation or a Client participant).
+	// Nothing was sent.
+	ErrRefused = errors.New("bookingsync: refused by the Inbox rules")
+	// ErrInvalidRequest matches local validation errors: a request struct is
+	// missing a required field or combines fields the API rejects. Nothing
+	// was sent.
+	ErrInvalidRequest = errors.New("bookingsync: invalid request")
+)
+
+// ErrorResponse is a non-2xx answer from the API.
+type ErrorResponse struct {
+	// Response is the HTTP response; its body has been read and closed.
+	Response *http.Response
+	// Method and Path name the request (the path without query string).
+	Method, Path string
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Message is the server's message ("Not authorized", "API v3 rate limit
+	// exceeded.") when it sent one.
+	Message string
+	// Errors holds 422 field errors: field name to messages.
+	Errors map[string][]string
+	// RequestID is the X-Request-Id header, for BookingSync support.
+	RequestID string
+	// AuthError and AuthErrorDescription come from a 401's WWW-Authenticate
+	// header (error="invalid_token").
+	AuthError, AuthErrorDescription string
+	// Body is a short, single-line excerpt of a body that was not the API's
+	// JSON (a proxy's HTML 502 page, say).
+	Body string
+}
+
+// Error names method, path and status; it never contains a token.
+func (e *ErrorResponse) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "bookingsync: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if len(e.Errors) > 0 {
+		fields := make([]string, 0, len(e.Errors))
+		for f := range e.Errors {
+			fields = append(fields, f)
+		}
+		sort.Strings(fields)
+		for i, f := range fields {
+			if i == 0 {
+				b.WriteString(": ")
+			} else {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "%s %s", f, strings.Join(e.Errors[f], ", "))
+		}
+	}
+	if e.Message == "" && len(e.Errors) == 0 && e.Body != "" {
+		fmt.Fprintf(&b, ": %q", e.Body)
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " (request id %s)", e.RequestID)
+	}
+	return b.String()
+}
+
+// Is matches the sentinel of the status code.
+func (e *ErrorResponse) Is(target error) bool {
+	switch e.StatusCode {
+	case http.StatusUnauthorized:
+		return target == ErrUnauthorized
+	case http.StatusForbidden:
+		return target == ErrForbidden
+	case http.StatusNotFound:
+		return target == ErrNotFound
+	case http.StatusUnprocessableEntity:
+		return target == ErrValidation
+	case http.StatusTooManyRequests:
+		return target == ErrRateLimited
+	}
+	return false
+}
+
+// RateLimitError is a 429: the application spent its hourly budget. Rate
+// tells when it resets. It unwraps to the *ErrorResponse.
+type RateLimitError struct {
+	*ErrorResponse
+	Rate Rate
+}
+
+// Error adds the reset time.
+func (e *RateLimitError) Error() string {
+	if e.Rate.Reset.IsZero() {
+		return e.ErrorResponse.Error()
+	}
+	return fmt.Sprintf("%s; resets at %s", e.ErrorResponse.Error(), e.Rate.Reset.UTC().Format("15:04:05 UTC"))
+}
+
+// Unwrap returns the underlying *ErrorResponse.
+func (e *RateLimitError) Unwrap() error { return e.ErrorResponse }
+
+// Is matches ErrRateLimited.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// DecodeError is a 2xx response whose body could not be read as the
+// expected JSON: truncated, malformed, an HTML page, or too large.
+type DecodeError struct {
+	Method, Path string
+	StatusCode   int
+	RequestID    string
+	// Body is a short excerpt of what came instead.
+	Body string
+	Err  error
+}
+
+// Error names the request and the cause.
+func (e *DecodeError) Error() string {
+	s := fmt.Sprintf("bookingsync: %s %s: %d: decoding response: %v", e.Method, e.Path, e.StatusCode, e.Err)
+	if e.Body != "" {
+		s += fmt.Sprintf(" (body %q)", e.Body)
+	}
+	if e.RequestID != "" {
+		s += fmt.Sprintf(" (request id %s)", e.RequestID)
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// errorBody is every error body shape seen: {"error": "…"},
+// {"errors": {"field": ["…"]}}, {"errors": ["…"]}, {"errors": [{"title": …}]},
+// {"message": "…"}.
+type errorBody struct {
+	Error            json.RawMessage `json:"error"`
+	ErrorDescription string          `json:"error_description"`
+	Message          string          `json:"message"`
+	Errors           json.RawMessage `json:"errors"`
+}
+
+func newErrorResponse(method, path string, r *http.Response, body []byte) error {
+	e := &ErrorResponse{
+		Response:   r,
+		Method:     method,
+		Path:       path,
+		StatusCode: r.StatusCode,
+		RequestID:  r.Header.Get("X-Request-Id"),
+	}
+	e.AuthError, e.AuthErrorDescription = parseWWWAuthenticate(r.Header.Get("WWW-Authenticate"))
+	var eb errorBody
+	if len(body) > 0 && json.Unmarshal(body, &eb) == nil {
+		e.Message, e.Errors = eb.parse()
+	} else {
+		e.Body = excerpt(body)
+	}
+	if e.Message == "" && e.AuthErrorDescription != "" {
+		e.Message = e.AuthErrorDescription
+	}
+	if r.StatusCode == http.StatusTooManyRequests {
+		return &RateLimitError{ErrorResponse: e, Rate: parseRate(r.Header)}
+	}
+	return e
+}
+
+func (eb *errorBody) parse() (msg string, fields map[string][]string) {
+	var s string
+	if json.Unmarshal(eb.Error, &s) == nil {
+		msg = s
+	} else if len(eb.Error) > 0 {
+		var nested errorBody
+		if json.Unmarshal(eb.Error, &nested) == nil {
+			msg, fields = nested.parse()
+		}
+	}
+	if msg == "" {
+		msg = eb.Message
+	}
+	if msg == "" {
+		msg = eb.ErrorDescription
+	}
+	if len(eb.Errors) == 0 {
+		return msg, fields
+	}
+	var byField map[string]json.RawMessage
+	if json.Unmarshal(eb.Errors, &byField) == nil {
+		fields = make(map[string][]string, len(byField))
+		for f, raw := range byField {
+			var list []string
+			if json.Unmarshal(raw, &list) != nil {
+				var one string
+				if json.Unmarshal(raw, &one) != nil {
+					one = string(raw)
+				}
+				list = []string{one}
+			}
+			fields[f] = list
+		}
+		return msg, fields
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(eb.Errors, &list) == nil {
+		var msgs []string
+		for _, raw := range list {
+			var one string
+			if json.Unmarshal(raw, &one) == nil {
+				msgs = append(msgs, one)
+				continue
+			}
+			var obj struct{ Title, Detail, Message, Code string }
+			if json.Unmarshal(raw, &obj) == nil {
+				for _, m := range []string{obj.Detail, obj.Title, obj.Message, obj.Code} {
+					if m != "" {
+						msgs = append(msgs, m)
+						break
+					}
+				}
+			}
+		}
+		if msg == "" {
+			msg = strings.Join(msgs, "; ")
+		}
+	}
+	return msg, fields
+}
+
+var authParam = regexp.MustCompile(`(\w+)="([^"]*)"`)
+
+// parseWWWAuthenticate reads error and error_description from a Bearer
+// challenge such as Doorkeeper's.
+func parseWWWAuthenticate(h string) (code, desc string) {
+	for _, m := range authParam.FindAllStringSubmatch(h, -1) {
+		switch m[1] {
+		case "error":
+			code = m[2]
+		case "error_description":
+			desc = m[2]
+		}
+	}
+	return code, desc
+}
+
+var (
+	htmlTag = regexp.MustCompile(`<[^>]*>`)
+	spaces  = regexp.MustCompile(`\s+`)
+)
+
+// excerpt makes a short single line of a body for an error: tags stripped,
+// white space folded, invalid UTF-8 replaced, at most 200 bytes.
+func excerpt(body []byte) string {
+	if len(body) > 4096 {
+		body = body[:4096]
+	}
+	s := strings.ToValidUTF8(string(body), "\uFFFD")
+	s = htmlTag.ReplaceAllString(s, " ")
+	s = strings.TrimSpace(spaces.ReplaceAllString(s, " "))
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "")
+	}
+	return truncate(s, 200)
+}

@@ -1,0 +1,193 @@
+package bookingsync
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// resource is the one implementation of the API's CRUD shapes, shared by
+// every service: path relative to the API root, key the envelope's plural
+// resource name.
+type resource[T any] struct {
+	c    *Client
+	path string
+	key  string
+}
+
+func newResource[T any](c *Client, path, key string) resource[T] {
+	return resource[T]{c: c, path: path, key: key}
+}
+
+// list fetches one page; opts is a pointer to an options struct or nil.
+func (r resource[T]) list(ctx context.Context, opts any) ([]*T, *Response, error) {
+	q, err := encodeQuery(opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bookingsync: encoding %s options: %w", r.key, err)
+	}
+	p := r.path
+	if q != "" {
+		p += "?" + q
+	}
+	return r.do(ctx, http.MethodGet, p, nil)
+}
+
+func (r resource[T]) get(ctx context.Context, id int64, opts any) (*T, *Response, error) {
+	if err := checkID(r.key, id); err != nil {
+		return nil, nil, err
+	}
+	q, err := encodeQuery(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := r.path + "/" + strconv.FormatInt(id, 10)
+	if q != "" {
+		p += "?" + q
+	}
+	return r.one(ctx, http.MethodGet, p, nil)
+}
+
+// maxIDsPerRequest bounds GetMany's path: ids beyond it go in further
+// requests.
+const maxIDsPerRequest = 100
+
+// getMany fetches the records with the given ids, joined by commas in the
+// path, MaxPerPage at a time. Unknown ids are simply absent.
+func (r resource[T]) getMany(ctx context.Context, ids []int64, opts any) ([]*T, *Response, error) {
+	var all []*T
+	var last *Response
+	for len(ids) > 0 {
+		n := min(len(ids), maxIDsPerRequest)
+		chunk := ids[:n]
+		ids = ids[n:]
+		var b strings.Builder
+		for i, id := range chunk {
+			if err := checkID(r.key, id); err != nil {
+				return nil, nil, err
+			}
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.FormatInt(id, 10))
+		}
+		q, err := encodeQuery(opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		p := r.path + "/" + b.String()
+		if q != "" {
+			p += "?" + q
+		}
+		items, resp, err := r.do(ctx, http.MethodGet, p, nil)
+		last = resp
+		if err != nil {
+			return nil, resp, err
+		}
+		all = append(all, items...)
+	}
+	return all, last, nil
+}
+
+func (r resource[T]) create(ctx context.Context, body any) (*T, *Response, error) {
+	return r.one(ctx, http.MethodPost, r.path, envelope{r.key, body})
+}
+
+func (r resource[T]) update(ctx context.Context, id int64, body any) (*T, *Response, error) {
+	if err := checkID(r.key, id); err != nil {
+		return nil, nil, err
+	}
+	return r.one(ctx, http.MethodPut, r.path+"/"+strconv.FormatInt(id, 10), envelope{r.key, body})
+}
+
+// action PUTs {key: [{"id": ref}]} to path/id/name: connect_booking,
+// add_attachment.
+func (r resource[T]) action(ctx context.Context, id int64, name, key string, ref int64) (*T, *Response, error) {
+	if err := checkID(r.key, id); err != nil {
+		return nil, nil, err
+	}
+	if err := checkID(key, ref); err != nil {
+		return nil, nil, err
+	}
+	body := envelope{key, struct {
+		ID int64 `json:"id"`
+	}{ref}}
+	return r.one(ctx, http.MethodPut, r.path+"/"+strconv.FormatInt(id, 10)+"/"+name, body)
+}
+
+func (r resource[T]) one(ctx context.Context, method, path string, body any) (*T, *Response, error) {
+	items, resp, err := r.do(ctx, method, path, body)
+	if err != nil {
+		return nil, resp, err
+	}
+	if len(items) == 0 || items[0] == nil {
+		return nil, resp, &DecodeError{Method: method, Path: resp.Request.URL.Path, StatusCode: resp.StatusCode, RequestID: resp.RequestID,
+			Err: fmt.Errorf("response holds no %s", r.key)}
+	}
+	return items[0], resp, nil
+}
+
+func (r resource[T]) do(ctx context.Context, method, path string, body any) ([]*T, *Response, error) {
+	req, err := r.c.NewRequest(ctx, method, path, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	env := reflect.New(envelopeType[T](r.key))
+	resp, err := r.c.Do(req, env.Interface())
+	if err != nil {
+		return nil, resp, err
+	}
+	return env.Elem().Field(0).Interface().([]*T), resp, nil
+}
+
+func checkID(kind string, id int64) error {
+	if id <= 0 {
+		return fmt.Errorf("%w: %s id %d: ids are positive", ErrInvalidRequest, kind, id)
+	}
+	return nil
+}
+
+// envelope writes a request body the API's way: {"key": [body]}.
+type envelope struct {
+	key  string
+	body any
+}
+
+func (e envelope) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(e.body)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(b)+len(e.key)+8)
+	out = strconv.AppendQuote(append(out, '{'), e.key)
+	out = append(out, ':', '[')
+	out = append(out, b...)
+	return append(out, ']', '}'), nil
+}
+
+type envelopeKey struct {
+	elem reflect.Type
+	key  string
+}
+
+var envelopeTypes sync.Map // envelopeKey -> reflect.Type
+
+// envelopeType is struct{ Items []*T `json:"<key>"`; Meta Meta `json:"meta"` }
+// for a key known only at run time, so that a response decodes in one pass
+// of encoding/json straight into the caller's types.
+func envelopeType[T any](key string) reflect.Type {
+	k := envelopeKey{reflect.TypeFor[T](), key}
+	if t, ok := envelopeTypes.Load(k); ok {
+		return t.(reflect.Type)
+	}
+	t := reflect.StructOf([]reflect.StructField{
+		{Name: "Items", Type: reflect.TypeFor[[]*T](), Tag: reflect.StructTag(`json:"` + key + `"`)},
+		{Name: "Meta", Type: reflect.TypeFor[Meta](), Tag: `json:"meta"`},
+	})
+	envelopeTypes.Store(k, t)
+	return t
+}
