@@ -1,0 +1,82 @@
+package bookingsync
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestConversationFixtures(t *testing.T) {
+	for _, name := range []string{"inbox_read-inbox_write-scope-response.json", "inbox_write-scope-response.json", "connect-booking-inbox_write-scope-response.json"} {
+		body := fixture(t, "conversations/"+name)
+		srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, body) })
+		c, _, err := srv.client(t).Conversations.Get(context.Background(), 5)
+		require.NoError(t, err, name)
+		assert.Equal(t, int64(5), c.ID)
+		assert.Equal(t, int64(1), c.Links.Account)
+		assert.Nil(t, c.Links.Assignee)
+		assert.Nil(t, c.ClosedAt)
+		assert.False(t, c.IsClosed())
+		assert.Equal(t, time.Date(2018, 12, 20, 14, 25, 57, 0, time.UTC), c.CreatedAt)
+		require.NotNil(t, c.ReadAt)
+		assert.Equal(t, time.Date(2018, 12, 22, 14, 25, 57, 0, time.UTC), *c.ReadAt)
+		assert.True(t, c.CreatedBy.IsZero(), "older payloads have no creator")
+		assert.Equal(t, "/api/v3/inbox/conversations/5", srv.requests()[0].Path)
+	}
+}
+
+func TestConversationOddities(t *testing.T) {
+	body := `{
+	  "links": {"conversations.account": "https://www.bookingsync.com/api/v3/accounts/{conversations.account}"},
+	  "conversations": [
+	    {"id": 1, "subject": null, "default_channel": "carrier-pigeon", "created_at": null, "updated_at": "2020-01-01T00:00:00.123Z",
+	     "closed_at": "2020-01-02T00:00:00Z", "created_by_id": 65, "created_by_type": "Doorkeeper::Application",
+	     "brand_new_field": {"nested": [1, 2]},
+	     "links": {"account": 1, "assignee": 2, "source": null, "bookings": [3], "unknown_link": 9}},
+	    {"id": 2, "links": {"created_by": {"id": 66, "type": "Doorkeeper::Application"}}},
+	    {"id": 3, "created_by": {"id": "7", "type": "User"}},
+	    {"id": 4, "created_by_id": null, "created_by_type": null, "links": null},
+	    {"id": 5, "participants": [{"id": 10, "links": {"conversation": 5, "member": {"id": 5, "type": "Host"}}},
+	                              {"id": 11, "links": {"conversation": 5, "member": {"id": 37, "type": "Client"}}}],
+	     "links": {"participants": [10, 11]}}
+	  ],
+	  "meta": {"X-Total-Pages": null}
+	}`
+	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(body)) })
+	cs, resp, err := srv.client(t).Conversations.List(context.Background(), &ConversationListOptions{Include: []string{"participants"}})
+	require.NoError(t, err)
+	require.Len(t, cs, 5)
+	assert.Equal(t, "include=participants", srv.requests()[0].RawQuery)
+	assert.Zero(t, resp.TotalPages)
+
+	assert.Equal(t, Channel("carrier-pigeon"), cs[0].DefaultChannel, "unknown enum values decode")
+	assert.Empty(t, cs[0].Subject)
+	assert.True(t, cs[0].CreatedAt.IsZero())
+	assert.True(t, cs[0].IsClosed())
+	assert.Equal(t, Polymorphic{ID: 65, Type: "Doorkeeper::Application"}, cs[0].CreatedBy)
+	assert.Equal(t, int64(2), *cs[0].Links.Assignee)
+
+	assert.Equal(t, Polymorphic{ID: 66, Type: "Doorkeeper::Application"}, cs[1].CreatedBy, "from the created_by link")
+	assert.Equal(t, Polymorphic{ID: 7, Type: "User"}, cs[2].CreatedBy)
+	assert.True(t, cs[3].CreatedBy.IsZero())
+
+	require.Len(t, cs[4].Participants, 2)
+	assert.True(t, cs[4].Participants[0].IsHost())
+	assert.True(t, cs[4].Participants[1].IsClient())
+	assert.Nil(t, cs[0].Participants)
+}
+
+func TestConversationRoundTripsThroughJSON(t *testing.T) {
+	in := Conversation{ID: 9, CreatedBy: Polymorphic{ID: 65, Type: "Doorkeeper::Application"}, DefaultChannel: ChannelAirbnb}
+	b, err := json.Marshal(in)
+	require.NoError(t, err)
+	var out Conversation
+	require.NoError(t, json.Unmarshal(b, &out))
+	assert.Equal(t, in.CreatedBy, out.CreatedBy)
+	assert.Equal(t, in.DefaultChannel, out.DefaultChannel)
+}
