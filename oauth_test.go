@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -34,6 +35,10 @@ type authServer struct {
 	refreshes int             // successful refresh_token grants
 	forms     []url.Values    // every token request's form
 	basicAuth int             // requests that used HTTP basic auth
+
+	// clock, when set, is the tests' time: expires_in is computed so that
+	// x/oauth2 (which adds it to the real time) lands 2h after clock().
+	clock func() time.Time
 
 	// refreshHook, when set, runs at the start of every refresh_token
 	// request (outside the lock), e.g. to block it.
@@ -152,10 +157,14 @@ func (s *authServer) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	access, refresh := s.issueLocked()
+	expiresIn := 7200
+	if s.clock != nil {
+		expiresIn = int(time.Until(s.clock().Add(2 * time.Hour)).Seconds())
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":  access,
 		"token_type":    "Bearer",
-		"expires_in":    7200,
+		"expires_in":    expiresIn,
 		"refresh_token": refresh,
 		"scope":         "public inbox_read inbox_write",
 	})
