@@ -246,14 +246,16 @@ func WithRefreshTimeout(d time.Duration) StoredTokenOption {
 //     end (bounded by WithRefreshTimeout) even if the caller's context is
 //     cancelled: a rotated token the server has issued must not be dropped.
 //
-// Several processes: two processes refreshing the same refresh token race,
-// and the loser's refresh fails with invalid_grant, or worse, the loser's
-// store write overwrites the winner's, leaving a dead refresh token in the
-// store. Processes that share a store must share a Locker too (WithLocker,
-// e.g. FileLocker): the refresh then happens under the lock, after
-// re-loading the store, and a token another process already rotated is used
-// instead of refreshing again. Without a Locker, give each account's token
-// to a single process.
+// Several processes: when two processes refresh the same refresh token, the
+// loser's refresh fails with invalid_grant (the source then re-loads the
+// store and continues with the winner's token if it is there already). The
+// real danger is the order of writes: if one process saves an older token
+// after another saved a newer one, the store ends up holding a dead refresh
+// token, and the account is lost at the next restart. Processes that share
+// a store must therefore share a Locker too (WithLocker, e.g. FileLocker):
+// each refresh then happens under the lock, after re-loading the store, and
+// a token another process already rotated is used instead of refreshing
+// again. Without a Locker, give each account's token to a single process.
 type StoredTokenSource struct {
 	cfg   *oauth2.Config
 	store TokenStore
@@ -460,8 +462,24 @@ func (s *StoredTokenSource) refresh(ctx context.Context, cur, rejected *oauth2.T
 	if cur.RefreshToken == "" {
 		return nil, fmt.Errorf("bookingsync: cannot renew the access token: %w (no refresh token)", ErrNoToken)
 	}
-	// An empty access token makes x/oauth2 refresh at once.
-	t, err := s.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: cur.RefreshToken}).Token()
+	t, err := s.exchange(ctx, cur.RefreshToken)
+	if isInvalidGrant(err) && s.opts.locker == nil {
+		// Without a Locker, another process may have used the refresh
+		// token and saved its successor: take that one if so.
+		if _, pending := s.current(); !pending {
+			if stored, lerr := s.store.Load(ctx); lerr == nil && stored != nil && stored.RefreshToken != cur.RefreshToken {
+				s.mu.Lock()
+				s.tok = stored
+				s.mu.Unlock()
+				if s.usable(stored) && (rejected == nil || !sameAccess(stored, rejected)) {
+					return stored, nil
+				}
+				if stored.RefreshToken != "" {
+					t, err = s.exchange(ctx, stored.RefreshToken)
+				}
+			}
+		}
+	}
 	if err != nil {
 		// x/oauth2's errors carry the server's answer, never the request
 		// form (refresh token, client secret).
@@ -472,6 +490,19 @@ func (s *StoredTokenSource) refresh(ctx context.Context, cur, rejected *oauth2.T
 	s.mu.Unlock()
 	s.save(ctx, t)
 	return t, nil
+}
+
+// exchange trades a refresh token for a new token. x/oauth2 does the work:
+// a token without an access token makes its token source refresh at once.
+func (s *StoredTokenSource) exchange(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+	return s.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
+}
+
+// isInvalidGrant reports whether the token endpoint refused the grant (a
+// dead or unknown refresh token).
+func isInvalidGrant(err error) bool {
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.ErrorCode == "invalid_grant"
 }
 
 // save stores t, which is s.tok, and records the outcome.

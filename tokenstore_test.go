@@ -756,9 +756,9 @@ func TestStoredTokenSourceLockerReload(t *testing.T) {
 	}
 }
 
-// Without a Locker, the second process refreshes a dead refresh token: the
-// caveat documented on StoredTokenSource.
-func TestStoredTokenSourceWithoutLockerLoses(t *testing.T) {
+// Without a Locker, the second process refreshes a dead refresh token; it
+// recovers by re-loading the store, where the first one saved its successor.
+func TestStoredTokenSourceWithoutLockerRecovers(t *testing.T) {
 	f := newFixture(t)
 	path := filepath.Join(t.TempDir(), "token.json")
 	f.seed(NewFileTokenStore(path))
@@ -767,11 +767,26 @@ func TestStoredTokenSourceWithoutLockerLoses(t *testing.T) {
 	_, _ = a.Token()
 	_, _ = b.Token()
 	f.clock.Advance(3 * time.Hour)
+	ta, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := b.Token()
+	if err != nil || tb.AccessToken != ta.AccessToken || f.srv.refreshCount() != 1 {
+		t.Fatalf("b without a Locker: %v, %v after %d refreshes; want a's %q", tb, err, f.srv.refreshCount(), ta.AccessToken)
+	}
+
+	// If the stored successor has expired too, b refreshes it.
+	f.clock.Advance(3 * time.Hour)
 	if _, err := a.Token(); err != nil {
 		t.Fatal(err)
 	}
-	var re *oauth2.RetrieveError
-	if _, err := b.Token(); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
-		t.Fatalf("b without a Locker: %v, want invalid_grant", err)
+	f.clock.Advance(3 * time.Hour)
+	tb, err = b.Token() // b still holds ta: dead refresh token, store has a's next
+	if err != nil || f.srv.refreshCount() != 3 || !f.srv.isLive(tb.RefreshToken) {
+		t.Fatalf("b = %v, %v after %d refreshes", tb, err, f.srv.refreshCount())
+	}
+	if s, _ := NewFileTokenStore(path).Load(context.Background()); s.RefreshToken != tb.RefreshToken {
+		t.Error("b did not save the token it refreshed")
 	}
 }
