@@ -52,13 +52,13 @@ func ExampleNewStoredTokenSource() {
 
 	// 3. Later, in any process: a token source that refreshes the rotating
 	// refresh token and saves every new one before using it. Give it to
-	// the Client (bookingsync.WithTokenSource) or to oauth2.NewClient.
+	// the Client (bookingsync.WithTokenSource) or to an oauth2.Transport.
 	ts := bookingsync.NewStoredTokenSource(ctx, cfg, store,
 		bookingsync.WithSaveErrorHandler(func(err error) {
 			log.Printf("ALERT: new BookingSync token not saved: %v", err)
 		}),
 	)
-	httpClient := oauth2.NewClient(ctx, ts)
+	httpClient := &http.Client{Transport: &oauth2.Transport{Source: ts}}
 	_ = httpClient
 }
 

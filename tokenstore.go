@@ -200,8 +200,8 @@ func WithExpiryMargin(d time.Duration) StoredTokenOption {
 // TokenStore's Save returns. The source keeps handing out the new token
 // after a failed save and retries the save on the next call, but until a
 // save succeeds a crash loses the account's access: fn is the place to
-// alert someone. fn is called from the goroutine that did the refresh and
-// must not call back into the source.
+// alert someone. fn runs while the source's work is under way: it must not
+// call Token or RefreshToken (LastSaveError is fine).
 func WithSaveErrorHandler(fn func(error)) StoredTokenOption {
 	return func(o *storedTokenOptions) { o.onSaveError = fn }
 }
@@ -227,6 +227,11 @@ func WithRefreshTimeout(d time.Duration) StoredTokenOption {
 // that persists every token in a TokenStore before handing it out. Build it
 // with NewStoredTokenSource and give it to the Client (WithTokenSource); it
 // is safe for concurrent use.
+//
+// It caches the token itself and its Token is cheap: call it for every
+// request. Do not wrap it in oauth2.ReuseTokenSource, which oauth2.NewClient
+// does; that cache would hide a pending save and the expiry margin. For a
+// plain *http.Client use &http.Client{Transport: &oauth2.Transport{Source: ts}}.
 //
 // BookingSync rotates refresh tokens: each refresh returns a new refresh
 // token and kills the old one. Losing the newest refresh token means the
@@ -330,6 +335,24 @@ func (s *StoredTokenSource) Token() (*oauth2.Token, error) {
 func (s *StoredTokenSource) RefreshToken(ctx context.Context, rejected *oauth2.Token) (*oauth2.Token, error) {
 	return s.do(ctx, rejected, true)
 }
+
+// String describes the source without revealing its tokens, so that
+// printing it with %v or %+v is safe.
+func (s *StoredTokenSource) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	state := "no token"
+	if s.tok != nil {
+		state = "token expires " + s.tok.Expiry.Format(time.RFC3339)
+	}
+	if s.pending {
+		state += ", unsaved"
+	}
+	return "bookingsync.StoredTokenSource{" + state + "}"
+}
+
+// GoString is String, for %#v.
+func (s *StoredTokenSource) GoString() string { return s.String() }
 
 // LastSaveError returns the error of the latest attempt to save a token,
 // or nil when it succeeded (or none was needed yet). A non-nil value means

@@ -790,3 +790,19 @@ func TestStoredTokenSourceWithoutLockerRecovers(t *testing.T) {
 		t.Error("b did not save the token it refreshed")
 	}
 }
+
+func TestStoredTokenSourceStringHidesTokens(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	seeded := f.seed(st)
+	ts := f.source(st)
+	if _, err := ts.Token(); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(format, ts)
+		if strings.Contains(out, seeded.AccessToken) || strings.Contains(out, seeded.RefreshToken) || strings.Contains(out, testClientSecret) {
+			t.Errorf("%s prints a secret: %s", format, out)
+		}
+	}
+}
