@@ -279,7 +279,7 @@ type StoredTokenSource struct {
 }
 
 // NewStoredTokenSource returns a token source for the account whose token
-// store holds; see StoredTokenSource. cfg must have the application's
+// is kept in store; see StoredTokenSource. cfg must have the application's
 // credentials and an Endpoint (see Endpoint); its RedirectURL and Scopes
 // play no part in a refresh.
 //
