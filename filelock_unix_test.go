@@ -1,0 +1,63 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package bookingsync
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var _ Locker = (*FileLocker)(nil)
+
+func TestFileLocker(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token.lock")
+	a, b := NewFileLocker(path), NewFileLocker(path)
+
+	unlock, err := a.Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := b.Lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second Lock while held: %v, want deadline exceeded", err)
+	}
+
+	got := make(chan error, 1)
+	go func() {
+		u, err := b.Lock(context.Background())
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	unlock()
+	unlock() // harmless
+	if err := <-got; err != nil {
+		t.Fatalf("Lock after release: %v", err)
+	}
+}
+
+// The Locker re-load path with a real file lock.
+func TestStoredTokenSourceFileLocker(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token.json")
+	f.seed(NewFileTokenStore(path))
+	a := f.source(NewFileTokenStore(path), WithLocker(NewFileLocker(path+".lock")))
+	b := f.source(NewFileTokenStore(path), WithLocker(NewFileLocker(path+".lock")))
+	_, _ = a.Token()
+	_, _ = b.Token()
+	f.clock.Advance(3 * time.Hour)
+	ta, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := b.Token()
+	if err != nil || tb.AccessToken != ta.AccessToken || f.srv.refreshCount() != 1 {
+		t.Fatalf("b = %v, %v after %d refreshes; want a's %q", tb, err, f.srv.refreshCount(), ta.AccessToken)
+	}
+}

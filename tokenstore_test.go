@@ -1,0 +1,808 @@
+package bookingsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// tokenRefresher is the core client's interface, repeated here so that the
+// compiler checks StoredTokenSource against its exact signature.
+type tokenRefresher interface {
+	RefreshToken(ctx context.Context, rejected *oauth2.Token) (*oauth2.Token, error)
+}
+
+var (
+	_ tokenRefresher     = (*StoredTokenSource)(nil)
+	_ oauth2.TokenSource = (*StoredTokenSource)(nil)
+	_ TokenStore         = (*FileTokenStore)(nil)
+)
+
+// testClock is an injectable clock; tokens expire by moving it, not by
+// sleeping.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock { return &testClock{now: time.Now()} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// memStore is an in-memory TokenStore that records saves and can fail them.
+type memStore struct {
+	mu      sync.Mutex
+	tok     *oauth2.Token
+	saves   []string // access tokens saved, in order
+	loads   int
+	saveErr error
+}
+
+func (m *memStore) Load(ctx context.Context) (*oauth2.Token, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.loads++
+	if m.tok == nil {
+		return nil, ErrNoToken
+	}
+	c := *m.tok
+	return &c, nil
+}
+
+func (m *memStore) Save(ctx context.Context, t *oauth2.Token) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.saveErr != nil {
+		return m.saveErr
+	}
+	c := *t
+	m.tok = &c
+	m.saves = append(m.saves, t.AccessToken)
+	return nil
+}
+
+func (m *memStore) stored() *oauth2.Token {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.tok
+}
+
+func (m *memStore) setSaveErr(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.saveErr = err
+}
+
+func (m *memStore) loadCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.loads
+}
+
+// ---- FileTokenStore ----
+
+func TestFileTokenStoreRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token.json")
+	st := NewFileTokenStore(path)
+	if st.Path() != path {
+		t.Errorf("Path() = %q", st.Path())
+	}
+
+	_, err := st.Load(ctx)
+	if !errors.Is(err, ErrNoToken) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Load of a missing file: %v, want ErrNoToken and fs.ErrNotExist", err)
+	}
+
+	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	want := &oauth2.Token{AccessToken: "at-1", RefreshToken: "rt-1", TokenType: "Bearer", Expiry: exp, ExpiresIn: 7200}
+	if err := st.Save(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewFileTokenStore(path).Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken != "at-1" || got.RefreshToken != "rt-1" || got.TokenType != "Bearer" || !got.Expiry.Equal(exp) {
+		t.Errorf("Load = %+v", got)
+	}
+	if want.ExpiresIn != 7200 {
+		t.Error("Save modified the caller's token")
+	}
+
+	if err := st.Save(ctx, nil); err == nil {
+		t.Error("Save(nil) succeeded")
+	}
+}
+
+func TestFileTokenStorePermissionsAndAtomicReplace(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token.json")
+	// A pre-existing, world-readable file is replaced by a private one.
+	if err := os.WriteFile(path, []byte(`{"access_token":"old"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := NewFileTokenStore(path)
+	for i := range 20 {
+		if err := st.Save(ctx, &oauth2.Token{AccessToken: fmt.Sprint("at-", i), RefreshToken: "rt"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("token file mode = %v, want 0600", perm)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "token.json" {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("directory holds %v, want only token.json (no temp files left)", names)
+	}
+	got, err := st.Load(ctx)
+	if err != nil || got.AccessToken != "at-19" {
+		t.Errorf("Load = %v, %v; want at-19", got, err)
+	}
+}
+
+func TestFileTokenStoreSaveFailureLeavesOldToken(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores directory permissions")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token.json")
+	st := NewFileTokenStore(path)
+	if err := st.Save(ctx, &oauth2.Token{AccessToken: "at-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+	if err := st.Save(ctx, &oauth2.Token{AccessToken: "at-2"}); err == nil {
+		t.Fatal("Save into a read-only directory succeeded")
+	}
+	got, err := st.Load(ctx)
+	if err != nil || got.AccessToken != "at-1" {
+		t.Errorf("after a failed save Load = %v, %v; want at-1", got, err)
+	}
+}
+
+func TestFileTokenStoreMalformed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token.json")
+	if err := os.WriteFile(path, []byte(`{"access_token":"secret-value`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := NewFileTokenStore(path).Load(context.Background())
+	if err == nil || errors.Is(err, ErrNoToken) {
+		t.Fatalf("Load of a torn file: %v, want a non-ErrNoToken error", err)
+	}
+	if strings.Contains(err.Error(), "secret-value") {
+		t.Errorf("error shows the file's content: %v", err)
+	}
+}
+
+func TestFileTokenStoreConcurrent(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "token.json")
+	st := NewFileTokenStore(path)
+	if err := st.Save(ctx, &oauth2.Token{AccessToken: "seed"}); err != nil {
+		t.Fatal(err)
+	}
+	other := NewFileTokenStore(path) // a second store on the same file: rename keeps it whole
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 10 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for j := range 10 {
+				if err := st.Save(ctx, &oauth2.Token{AccessToken: fmt.Sprintf("at-%d-%d", i, j)}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				s := st
+				if i%2 == 0 {
+					s = other
+				}
+				tok, err := s.Load(ctx)
+				if err != nil {
+					errs <- err
+				} else if tok.AccessToken == "" {
+					errs <- errors.New("loaded an empty token")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// ---- StoredTokenSource ----
+
+type fixture struct {
+	srv   *authServer
+	cfg   *oauth2.Config
+	clock *testClock
+}
+
+func newFixture(t *testing.T) *fixture {
+	srv := newAuthServer(t)
+	clock := newTestClock()
+	srv.clock = clock.Now
+	return &fixture{srv: srv, cfg: srv.config(), clock: clock}
+}
+
+// seed stores a freshly issued token pair expiring in 2h by the test clock.
+func (f *fixture) seed(st TokenStore) *oauth2.Token {
+	tok := f.srv.seed()
+	tok.Expiry = f.clock.Now().Add(2 * time.Hour)
+	if err := st.Save(context.Background(), tok); err != nil {
+		panic(err)
+	}
+	return tok
+}
+
+func (f *fixture) source(st TokenStore, opts ...StoredTokenOption) *StoredTokenSource {
+	opts = append([]StoredTokenOption{WithClock(f.clock.Now)}, opts...)
+	return NewStoredTokenSource(context.Background(), f.cfg, st, opts...)
+}
+
+func TestStoredTokenSourceLazyLoadNoRefreshWhileValid(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	seeded := f.seed(st)
+	ts := f.source(st)
+	if st.loadCount() != 0 {
+		t.Fatal("NewStoredTokenSource read the store")
+	}
+	for range 3 {
+		tok, err := ts.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.AccessToken != seeded.AccessToken {
+			t.Fatalf("Token = %q, want the stored %q", tok.AccessToken, seeded.AccessToken)
+		}
+	}
+	if st.loadCount() != 1 || f.srv.refreshCount() != 0 {
+		t.Errorf("loads %d refreshes %d; want 1, 0", st.loadCount(), f.srv.refreshCount())
+	}
+}
+
+func TestStoredTokenSourceEmptyStore(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	ts := f.source(st)
+	if _, err := ts.Token(); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("Token from an empty store: %v, want ErrNoToken", err)
+	}
+	// The user authorizes meanwhile; the source picks the token up.
+	seeded := f.seed(st)
+	tok, err := ts.Token()
+	if err != nil || tok.AccessToken != seeded.AccessToken {
+		t.Fatalf("Token after authorization = %v, %v", tok, err)
+	}
+}
+
+func TestStoredTokenSourceRefreshRotatesAndSavesFirst(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	seeded := f.seed(st)
+	ts := f.source(st)
+
+	f.clock.Advance(2*time.Hour - 30*time.Second) // inside the default 60s margin
+	tok, err := ts.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The store has the new token by the time Token returns.
+	stored := st.stored()
+	if stored.AccessToken != tok.AccessToken || stored.RefreshToken != tok.RefreshToken {
+		t.Fatalf("store holds %q/%q, Token returned %q/%q",
+			stored.AccessToken, stored.RefreshToken, tok.AccessToken, tok.RefreshToken)
+	}
+	if tok.AccessToken == seeded.AccessToken || tok.RefreshToken == seeded.RefreshToken {
+		t.Fatal("refresh did not rotate the token")
+	}
+	if f.srv.refreshCount() != 1 {
+		t.Fatalf("%d refreshes, want 1", f.srv.refreshCount())
+	}
+	if st.saves[len(st.saves)-1] != tok.AccessToken {
+		t.Errorf("last save = %q", st.saves[len(st.saves)-1])
+	}
+
+	// Rotation: the old refresh token is dead now.
+	_, err = f.cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: seeded.RefreshToken}).Token()
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" || re.Response.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("refresh with the old refresh token: %v, want 401 invalid_grant", err)
+	}
+	// The refresh request carried the credentials in the form body.
+	f.srv.mu.Lock()
+	form := f.srv.forms[0]
+	basic := f.srv.basicAuth
+	f.srv.mu.Unlock()
+	if form.Get("grant_type") != "refresh_token" || form.Get("client_secret") != testClientSecret || basic != 0 {
+		t.Errorf("refresh form grant %q, secret in body %t, basic auth %d",
+			form.Get("grant_type"), form.Get("client_secret") == testClientSecret, basic)
+	}
+}
+
+func TestStoredTokenSourceExpiryMargin(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	seeded := f.seed(st)
+	ts := f.source(st, WithExpiryMargin(10*time.Second))
+	f.clock.Advance(2*time.Hour - 30*time.Second)
+	tok, err := ts.Token()
+	if err != nil || tok.AccessToken != seeded.AccessToken || f.srv.refreshCount() != 0 {
+		t.Fatalf("30s before expiry with a 10s margin: %v, %v, %d refreshes; want the old token", tok, err, f.srv.refreshCount())
+	}
+	f.clock.Advance(25 * time.Second)
+	if tok, err = ts.Token(); err != nil || tok.AccessToken == seeded.AccessToken {
+		t.Fatalf("5s before expiry: %v, %v; want a new token", tok, err)
+	}
+}
+
+func TestStoredTokenSourceSaveFailure(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	f.seed(st)
+	var reported []error
+	var mu sync.Mutex
+	ts := f.source(st, WithSaveErrorHandler(func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reported = append(reported, err)
+	}))
+	if _, err := ts.Token(); err != nil { // load
+		t.Fatal(err)
+	}
+
+	diskFull := errors.New("disk full")
+	st.setSaveErr(diskFull)
+	f.clock.Advance(3 * time.Hour)
+	tok, err := ts.Token()
+	if err != nil {
+		t.Fatalf("Token with a failing store: %v; want the new token and the failure reported", err)
+	}
+	if !errors.Is(ts.LastSaveError(), diskFull) {
+		t.Errorf("LastSaveError = %v, want disk full", ts.LastSaveError())
+	}
+	mu.Lock()
+	if len(reported) != 1 || !errors.Is(reported[0], diskFull) {
+		t.Errorf("handler got %v, want one disk full", reported)
+	}
+	mu.Unlock()
+	// The new token works: the server accepts its refresh token.
+	if !f.srv.isLive(tok.RefreshToken) {
+		t.Fatal("the handed-out refresh token is not the live one")
+	}
+
+	// Still failing: every call retries and reports, the token is served.
+	again, err := ts.Token()
+	if err != nil || again.AccessToken != tok.AccessToken {
+		t.Fatalf("second Token = %v, %v", again, err)
+	}
+	mu.Lock()
+	if len(reported) != 2 {
+		t.Errorf("handler called %d times, want 2", len(reported))
+	}
+	mu.Unlock()
+
+	// The store recovers: the next call saves the pending token first.
+	st.setSaveErr(nil)
+	again, err = ts.Token()
+	if err != nil || again.AccessToken != tok.AccessToken {
+		t.Fatalf("Token after recovery = %v, %v", again, err)
+	}
+	if s := st.stored(); s.AccessToken != tok.AccessToken || s.RefreshToken != tok.RefreshToken {
+		t.Errorf("store holds %q, want the pending %q", s.AccessToken, tok.AccessToken)
+	}
+	if err := ts.LastSaveError(); err != nil {
+		t.Errorf("LastSaveError after recovery = %v", err)
+	}
+	if f.srv.refreshCount() != 1 {
+		t.Errorf("%d refreshes, want 1", f.srv.refreshCount())
+	}
+	// And once saved, no more saves on the fast path.
+	n := len(st.saves)
+	if _, err := ts.Token(); err != nil || len(st.saves) != n {
+		t.Errorf("Token saved again: %d saves, was %d (%v)", len(st.saves), n, err)
+	}
+}
+
+func TestStoredTokenSourceSingleRefreshForFiftyGoroutines(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	f.seed(st)
+	entered := make(chan struct{}, 100)
+	release := make(chan struct{})
+	f.srv.refreshHook = func() {
+		entered <- struct{}{}
+		<-release
+	}
+	ts := f.source(st)
+	f.clock.Advance(3 * time.Hour)
+
+	const n = 50
+	var wg sync.WaitGroup
+	var started sync.WaitGroup
+	started.Add(n)
+	results := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			started.Done()
+			tok, err := ts.Token()
+			errs[i] = err
+			if tok != nil {
+				results[i] = tok.AccessToken
+			}
+		}()
+	}
+	started.Wait()
+	<-entered // one refresh is at the server, the others queue behind it
+	close(release)
+	wg.Wait()
+
+	for i := range n {
+		if errs[i] != nil || results[i] != results[0] {
+			t.Fatalf("goroutine %d: %q, %v; goroutine 0: %q", i, results[i], errs[i], results[0])
+		}
+	}
+	if got := f.srv.refreshCount(); got != 1 {
+		t.Fatalf("%d refreshes, want exactly 1", got)
+	}
+	if len(st.saves) != 2 { // the seed and the refresh
+		t.Errorf("%d saves, want 2", len(st.saves))
+	}
+}
+
+// A process refreshes, then dies before using the token. A new process on
+// the same file continues with the rotated token.
+func TestStoredTokenSourceCrashBetweenRefreshAndUse(t *testing.T) {
+	f := newFixture(t)
+	path := filepath.Join(t.TempDir(), "token.json")
+	seeded := f.seed(NewFileTokenStore(path))
+
+	f.clock.Advance(3 * time.Hour)
+	first := f.source(NewFileTokenStore(path))
+	rotated, err := first.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first = nil // "crash": the token was never used, the source is gone
+	_ = first
+	if f.srv.isLive(seeded.RefreshToken) {
+		t.Fatal("the seeded refresh token survived the refresh")
+	}
+
+	// A new process, a new store on the same file, much later.
+	f.clock.Advance(3 * time.Hour)
+	second := f.source(NewFileTokenStore(path))
+	next, err := second.Token()
+	if err != nil {
+		t.Fatalf("the restarted source could not refresh: %v", err)
+	}
+	if next.AccessToken == rotated.AccessToken || f.srv.refreshCount() != 2 {
+		t.Fatalf("restarted source: %q after %d refreshes", next.AccessToken, f.srv.refreshCount())
+	}
+	if f.srv.isLive(rotated.RefreshToken) || !f.srv.isLive(next.RefreshToken) {
+		t.Error("the restarted source did not refresh with the rotated refresh token")
+	}
+	onDisk, err := NewFileTokenStore(path).Load(context.Background())
+	if err != nil || onDisk.RefreshToken != next.RefreshToken {
+		t.Errorf("file holds %v, %v", onDisk, err)
+	}
+}
+
+// Cancelling the caller's context does not abandon a refresh the server may
+// already have performed: the rotated token is still saved.
+func TestStoredTokenSourceCancelledCallerStillSaves(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	seeded := f.seed(st)
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	f.srv.refreshHook = func() {
+		entered <- struct{}{}
+		<-release
+	}
+	ts := f.source(st)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := ts.RefreshToken(ctx, nil)
+		done <- err
+	}()
+	<-entered
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("RefreshToken after cancel: %v", err)
+	}
+	close(release)
+	// The next caller waits for the detached refresh and gets its result.
+	tok, err := ts.Token()
+	if err != nil || tok.AccessToken == seeded.AccessToken {
+		t.Fatalf("Token after the cancelled refresh: %v, %v", tok, err)
+	}
+	if s := st.stored(); s.RefreshToken != tok.RefreshToken || !f.srv.isLive(s.RefreshToken) {
+		t.Errorf("store holds %q, live %t", s.RefreshToken, f.srv.isLive(s.RefreshToken))
+	}
+	if f.srv.refreshCount() != 1 {
+		t.Errorf("%d refreshes, want 1", f.srv.refreshCount())
+	}
+}
+
+func TestStoredTokenSourceRefreshTokenRejected(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	seeded := f.seed(st)
+	ts := f.source(st)
+	ctx := context.Background()
+
+	// The current token was rejected: refresh although the clock says valid.
+	cur, err := ts.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := ts.RefreshToken(ctx, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.AccessToken == seeded.AccessToken || f.srv.refreshCount() != 1 {
+		t.Fatalf("RefreshToken(current) = %q after %d refreshes", fresh.AccessToken, f.srv.refreshCount())
+	}
+	if st.stored().AccessToken != fresh.AccessToken {
+		t.Error("RefreshToken returned a token it had not saved")
+	}
+
+	// A stale rejection (a request sent with the old token): no refresh.
+	again, err := ts.RefreshToken(ctx, seeded)
+	if err != nil || again.AccessToken != fresh.AccessToken || f.srv.refreshCount() != 1 {
+		t.Fatalf("RefreshToken(stale) = %v, %v after %d refreshes; want the current token, no refresh",
+			again, err, f.srv.refreshCount())
+	}
+
+	// Ten requests rejected with the same token: one refresh between them.
+	var wg sync.WaitGroup
+	got := make([]string, 10)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, err := ts.RefreshToken(ctx, fresh)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = tok.AccessToken
+		}()
+	}
+	wg.Wait()
+	if f.srv.refreshCount() != 2 {
+		t.Errorf("%d refreshes, want 2", f.srv.refreshCount())
+	}
+	for i := range got {
+		if got[i] != got[0] || got[i] == fresh.AccessToken {
+			t.Errorf("caller %d got %q, caller 0 %q", i, got[i], got[0])
+		}
+	}
+}
+
+func TestStoredTokenSourceRefreshErrorHasNoSecrets(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	seeded := f.seed(st)
+	// Kill the stored refresh token behind the source's back.
+	if _, err := f.cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: seeded.RefreshToken}).Token(); err != nil {
+		t.Fatal(err)
+	}
+	ts := f.source(st)
+	f.clock.Advance(3 * time.Hour)
+	_, err := ts.Token()
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Fatalf("Token with a dead refresh token: %v, want invalid_grant", err)
+	}
+	for _, secret := range []string{testClientSecret, seeded.RefreshToken, seeded.AccessToken} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error %q contains %q", err, secret)
+		}
+	}
+}
+
+type countingTransport struct{ n atomic.Int32 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestStoredTokenSourceUsesContextHTTPClient(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	seeded := f.seed(st)
+	rt := &countingTransport{}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: rt})
+	ts := NewStoredTokenSource(ctx, f.cfg, st, WithClock(f.clock.Now))
+
+	f.clock.Advance(3 * time.Hour)
+	if _, err := ts.Token(); err != nil {
+		t.Fatal(err)
+	}
+	// RefreshToken with a context of its own still uses the caller's client.
+	cur, _ := ts.Token()
+	if _, err := ts.RefreshToken(context.Background(), cur); err != nil {
+		t.Fatal(err)
+	}
+	if got := rt.n.Load(); got != 2 {
+		t.Errorf("the oauth2.HTTPClient made %d requests, want 2", got)
+	}
+	_ = seeded
+}
+
+// chanLocker is a Locker shared by "processes" in one test.
+type chanLocker struct {
+	ch    chan struct{}
+	locks atomic.Int32
+}
+
+func newChanLocker() *chanLocker { return &chanLocker{ch: make(chan struct{}, 1)} }
+
+func (l *chanLocker) Lock(ctx context.Context) (func(), error) {
+	select {
+	case l.ch <- struct{}{}:
+		l.locks.Add(1)
+		return func() { <-l.ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Two processes share a file. With a Locker, the second re-loads the store
+// under the lock and uses the token the first one rotated.
+func TestStoredTokenSourceLockerReload(t *testing.T) {
+	f := newFixture(t)
+	path := filepath.Join(t.TempDir(), "token.json")
+	seeded := f.seed(NewFileTokenStore(path))
+	locker := newChanLocker()
+	a := f.source(NewFileTokenStore(path), WithLocker(locker))
+	b := f.source(NewFileTokenStore(path), WithLocker(locker))
+	for _, ts := range []*StoredTokenSource{a, b} {
+		if tok, err := ts.Token(); err != nil || tok.AccessToken != seeded.AccessToken {
+			t.Fatalf("initial Token = %v, %v", tok, err)
+		}
+	}
+
+	f.clock.Advance(3 * time.Hour)
+	ta, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := b.Token()
+	if err != nil {
+		t.Fatalf("b after a rotated the token: %v", err)
+	}
+	if tb.AccessToken != ta.AccessToken || f.srv.refreshCount() != 1 {
+		t.Fatalf("b got %q, a %q, %d refreshes; want b to reuse a's token", tb.AccessToken, ta.AccessToken, f.srv.refreshCount())
+	}
+	if locker.locks.Load() != 2 {
+		t.Errorf("locker taken %d times, want 2", locker.locks.Load())
+	}
+
+	// A 401 seen by b for the token a rotated again meanwhile: b re-loads.
+	ta2, err := a.RefreshToken(context.Background(), ta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb2, err := b.RefreshToken(context.Background(), tb)
+	if err != nil || tb2.AccessToken != ta2.AccessToken || f.srv.refreshCount() != 2 {
+		t.Fatalf("b.RefreshToken = %v, %v after %d refreshes; want a's %q", tb2, err, f.srv.refreshCount(), ta2.AccessToken)
+	}
+
+	// And when b is the one to refresh, it refreshes with the newest
+	// refresh token, which a then picks up.
+	f.clock.Advance(3 * time.Hour)
+	tb3, err := b.Token()
+	if err != nil || f.srv.refreshCount() != 3 {
+		t.Fatalf("b.Token = %v, %v after %d refreshes", tb3, err, f.srv.refreshCount())
+	}
+	ta3, err := a.Token()
+	if err != nil || ta3.AccessToken != tb3.AccessToken || f.srv.refreshCount() != 3 {
+		t.Fatalf("a.Token = %v, %v after %d refreshes; want b's %q", ta3, err, f.srv.refreshCount(), tb3.AccessToken)
+	}
+}
+
+// Without a Locker, the second process refreshes a dead refresh token; it
+// recovers by re-loading the store, where the first one saved its successor.
+func TestStoredTokenSourceWithoutLockerRecovers(t *testing.T) {
+	f := newFixture(t)
+	path := filepath.Join(t.TempDir(), "token.json")
+	f.seed(NewFileTokenStore(path))
+	a := f.source(NewFileTokenStore(path))
+	b := f.source(NewFileTokenStore(path))
+	_, _ = a.Token()
+	_, _ = b.Token()
+	f.clock.Advance(3 * time.Hour)
+	ta, err := a.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := b.Token()
+	if err != nil || tb.AccessToken != ta.AccessToken || f.srv.refreshCount() != 1 {
+		t.Fatalf("b without a Locker: %v, %v after %d refreshes; want a's %q", tb, err, f.srv.refreshCount(), ta.AccessToken)
+	}
+
+	// If the stored successor has expired too, b refreshes it.
+	f.clock.Advance(3 * time.Hour)
+	if _, err := a.Token(); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(3 * time.Hour)
+	tb, err = b.Token() // b still holds ta: dead refresh token, store has a's next
+	if err != nil || f.srv.refreshCount() != 3 || !f.srv.isLive(tb.RefreshToken) {
+		t.Fatalf("b = %v, %v after %d refreshes", tb, err, f.srv.refreshCount())
+	}
+	if s, _ := NewFileTokenStore(path).Load(context.Background()); s.RefreshToken != tb.RefreshToken {
+		t.Error("b did not save the token it refreshed")
+	}
+}
+
+func TestStoredTokenSourceStringHidesTokens(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	seeded := f.seed(st)
+	ts := f.source(st)
+	if _, err := ts.Token(); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(format, ts)
+		if strings.Contains(out, seeded.AccessToken) || strings.Contains(out, seeded.RefreshToken) || strings.Contains(out, testClientSecret) {
+			t.Errorf("%s prints a secret: %s", format, out)
+		}
+	}
+}
