@@ -258,21 +258,21 @@ func TestFileTokenStoreConcurrent(t *testing.T) {
 
 // ---- StoredTokenSource ----
 
-type fixture struct {
+type oauthFixture struct {
 	srv   *authServer
 	cfg   *oauth2.Config
 	clock *testClock
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *oauthFixture {
 	srv := newAuthServer(t)
 	clock := newTestClock()
 	srv.clock = clock.Now
-	return &fixture{srv: srv, cfg: srv.config(), clock: clock}
+	return &oauthFixture{srv: srv, cfg: srv.config(), clock: clock}
 }
 
 // seed stores a freshly issued token pair expiring in 2h by the test clock.
-func (f *fixture) seed(st TokenStore) *oauth2.Token {
+func (f *oauthFixture) seed(st TokenStore) *oauth2.Token {
 	tok := f.srv.seed()
 	tok.Expiry = f.clock.Now().Add(2 * time.Hour)
 	if err := st.Save(context.Background(), tok); err != nil {
@@ -281,7 +281,7 @@ func (f *fixture) seed(st TokenStore) *oauth2.Token {
 	return tok
 }
 
-func (f *fixture) source(st TokenStore, opts ...StoredTokenOption) *StoredTokenSource {
+func (f *oauthFixture) source(st TokenStore, opts ...StoredTokenOption) *StoredTokenSource {
 	opts = append([]StoredTokenOption{WithClock(f.clock.Now)}, opts...)
 	return NewStoredTokenSource(context.Background(), f.cfg, st, opts...)
 }
