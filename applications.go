@@ -24,7 +24,7 @@ func (s *ApplicationsService) List(ctx context.Context, opts *ListOptions) ([]*A
 
 // All iterates over every application, page after page.
 func (s *ApplicationsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Application, error] {
-	return allPages(ctx, opts, s.List)
+	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one application.

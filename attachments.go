@@ -40,7 +40,7 @@ func (s *AttachmentsService) List(ctx context.Context, opts *ListOptions) ([]*At
 
 // All iterates over every attachment, page after page.
 func (s *AttachmentsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Attachment, error] {
-	return allPages(ctx, opts, s.List)
+	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one attachment.

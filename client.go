@@ -53,6 +53,7 @@ type Client struct {
 	userAgent string
 	logger    *slog.Logger
 	maxBody   int64
+	prefetch  int
 
 	rateMu sync.Mutex
 	rate   Rate

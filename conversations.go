@@ -149,7 +149,7 @@ func (s *ConversationsService) List(ctx context.Context, opts *ConversationListO
 
 // All iterates over every conversation, page after page, fetching lazily.
 func (s *ConversationsService) All(ctx context.Context, opts *ConversationListOptions) iter.Seq2[*Conversation, error] {
-	return allPages(ctx, opts, s.List)
+	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one conversation.

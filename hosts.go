@@ -39,7 +39,7 @@ func (s *HostsService) List(ctx context.Context, opts *ListOptions) ([]*Host, *R
 
 // All iterates over every host, page after page.
 func (s *HostsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Host, error] {
-	return allPages(ctx, opts, s.List)
+	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one host.

@@ -91,7 +91,7 @@ func (s *MessagesService) List(ctx context.Context, opts *ListOptions) ([]*Messa
 
 // All iterates over every message, page after page.
 func (s *MessagesService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Message, error] {
-	return allPages(ctx, opts, s.List)
+	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one message.

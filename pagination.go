@@ -233,12 +233,16 @@ type pageLister[O any] interface {
 	lister
 }
 
+// listFunc fetches one page.
+type listFunc[T any, PO any] func(context.Context, PO) ([]T, *Response, error)
+
 // allPages turns a one-page list function into a lazy iterator over every
 // item of every page. It copies opts, asks for MaxPerPage unless the caller
 // set PerPage, follows NextPage (or X-Total-Pages when no Link header came),
-// holds only the current page, stops when the consumer stops, and yields the
-// first error once, then ends.
-func allPages[T any, O any, PO pageLister[O]](ctx context.Context, opts PO, list func(context.Context, PO) ([]T, *Response, error)) iter.Seq2[T, error] {
+// stops when the consumer stops, and yields the first error once, then
+// ends. Sequentially it holds only the current page; with WithPrefetch(n)
+// see prefetchPages.
+func allPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, opts PO, list listFunc[T, PO]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var o O
 		if opts != nil {
@@ -272,6 +276,12 @@ func allPages[T any, O any, PO pageLister[O]](ctx context.Context, opts PO, list
 			next := nextPage(lo.Page, resp, len(items))
 			if next == 0 {
 				return
+			}
+			if c != nil && c.prefetch > 0 && resp.TotalPages > next {
+				next = prefetchPages(ctx, c, o, next, resp.TotalPages, list, yield)
+				if next == 0 {
+					return
+				}
 			}
 			lo.Page = next
 		}

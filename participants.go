@@ -53,7 +53,7 @@ func (s *ParticipantsService) List(ctx context.Context, opts *ListOptions) ([]*P
 
 // All iterates over every participant, page after page.
 func (s *ParticipantsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Participant, error] {
-	return allPages(ctx, opts, s.List)
+	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one participant.
