@@ -39,6 +39,11 @@ func (o *ListOptions) listOptions() *ListOptions { return o }
 // ListOptions.
 type lister interface{ listOptions() *ListOptions }
 
+// extraEncoder is implemented by options with parameters url tags cannot
+// express (times, lower-cased enums); encodeExtra adds them to v, or
+// rejects the options with an error wrapping ErrInvalidRequest.
+type extraEncoder interface{ encodeExtra(v url.Values) error }
+
 // encodeQuery writes opts (a struct pointer with url tags, possibly nil) as
 // a query string.
 func encodeQuery(opts any) (string, error) {
@@ -55,6 +60,11 @@ func encodeQuery(opts any) (string, error) {
 	if l, ok := opts.(lister); ok {
 		if lo := l.listOptions(); lo != nil && !lo.UpdatedSince.IsZero() {
 			v.Set("updated_since", formatTime(lo.UpdatedSince))
+		}
+	}
+	if e, ok := opts.(extraEncoder); ok {
+		if err := e.encodeExtra(v); err != nil {
+			return "", err
 		}
 	}
 	// go-querystring escapes the commas of comma lists; the API reads both,

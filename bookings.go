@@ -1,0 +1,367 @@
+package bookingsync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// BookingStatus is a booking's state as the API writes it ("Booked").
+// Values the API adds later decode as they come.
+type BookingStatus string
+
+// The documented booking statuses.
+const (
+	BookingStatusBooked      BookingStatus = "Booked"
+	BookingStatusTentative   BookingStatus = "Tentative"
+	BookingStatusUnavailable BookingStatus = "Unavailable"
+	BookingStatusCanceled    BookingStatus = "Canceled"
+)
+
+// Booking is a reservation of a rental, or a period blocked as unavailable.
+// A booking made on a channel (Booking.com, Airbnb) gets an Inbox
+// Conversation, listed in Links.Conversations once it exists; see
+// BookingsService.Conversations and WaitForConversations.
+//
+// Prices are exact Decimals in Currency; a null price is the zero Decimal.
+// Nullable times, counts and ids are pointers.
+type Booking struct {
+	ID        int64         `json:"id"`
+	Reference string        `json:"reference"`
+	Status    BookingStatus `json:"status"`
+	// Booked and Unavailable repeat Status as flags.
+	Booked      bool `json:"booked"`
+	Unavailable bool `json:"unavailable"`
+
+	StartAt            time.Time  `json:"start_at"`
+	EndAt              time.Time  `json:"end_at"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+	CanceledAt         *time.Time `json:"canceled_at"`
+	TentativeExpiresAt *time.Time `json:"tentative_expires_at"`
+	BalanceDueAt       *time.Time `json:"balance_due_at"`
+	ContractUpdatedAt  *time.Time `json:"contract_updated_at"`
+
+	// ExpectedCheckinTime and ExpectedCheckoutTime are local times of day
+	// as written ("14:45"); "" when unknown.
+	ExpectedCheckinTime  string `json:"expected_checkin_time"`
+	ExpectedCheckoutTime string `json:"expected_checkout_time"`
+
+	Adults   *int `json:"adults"`
+	Children *int `json:"children"`
+
+	Currency             string  `json:"currency"`
+	InitialPrice         Decimal `json:"initial_price"`
+	InitialRentalPrice   Decimal `json:"initial_rental_price"`
+	ChannelPrice         Decimal `json:"channel_price"`
+	FinalPrice           Decimal `json:"final_price"`
+	FinalRentalPrice     Decimal `json:"final_rental_price"`
+	Downpayment          Decimal `json:"downpayment"`
+	PaidAmount           Decimal `json:"paid_amount"`
+	PaymentLeftToCollect Decimal `json:"payment_left_to_collect"`
+	DamageDeposit        Decimal `json:"damage_deposit"`
+	RentalPaybackToOwner Decimal `json:"rental_payback_to_owner"`
+	FinalPaybackToOwner  Decimal `json:"final_payback_to_owner"`
+	Commission           Decimal `json:"commission"`
+	// Discount is written as the API does: "10%" or an amount.
+	Discount string `json:"discount"`
+
+	ChargeDamageDepositOnArrival bool `json:"charge_damage_deposit_on_arrival"`
+	BookingsPaymentsCount        int  `json:"bookings_payments_count"`
+	ReviewRequestsCount          int  `json:"review_requests_count"`
+
+	Notes             string  `json:"notes"`
+	PaymentURL        *string `json:"payment_url"`
+	ExternalReference *string `json:"external_reference"`
+	// OwnedByApp reports whether the calling application created the
+	// booking.
+	OwnedByApp bool `json:"owned_by_app"`
+	// Locked is the API's lock state, "" when null. The API documents no
+	// values; a JSON boolean is kept as "true" or "false".
+	Locked string `json:"-"`
+
+	// CreatedBy names the creator, filled from the created_by_id and
+	// created_by_type attributes or a created_by link, whichever the
+	// payload has; zero when neither.
+	CreatedBy Polymorphic `json:"created_by"`
+
+	Links BookingLinks `json:"links"`
+}
+
+// BookingLinks are a booking's associations, by id. Nullable ids are
+// pointers; lists are empty when none.
+type BookingLinks struct {
+	Account           int64  `json:"account"`
+	Rental            *int64 `json:"rental"`
+	Client            *int64 `json:"client"`
+	Source            *int64 `json:"source"`
+	Inquiry           *int64 `json:"inquiry"`
+	RentalAgreement   *int64 `json:"rental_agreement"`
+	DiscountCodeUsage *int64 `json:"discount_code_usage"`
+	// Conversations are the booking's Inbox Conversations; a channel's
+	// conversation may appear some time after the booking.
+	Conversations    []int64      `json:"conversations"`
+	BookingComments  []int64      `json:"booking_comments"`
+	BookingsFees     []int64      `json:"bookings_fees"`
+	BookingsTaxes    []int64      `json:"bookings_taxes"`
+	BookingsPayments []int64      `json:"bookings_payments"`
+	BookingsTags     []int64      `json:"bookings_tags"`
+	RentalsTags      []int64      `json:"rentals_tags"`
+	Payments         []int64      `json:"payments"`
+	CreatedBy        *Polymorphic `json:"created_by,omitempty"`
+}
+
+// IsCanceled reports whether the booking has been canceled.
+func (b *Booking) IsCanceled() bool {
+	return b.CanceledAt != nil || b.Status == BookingStatusCanceled
+}
+
+// UnmarshalJSON fills CreatedBy from either wire form and Locked from a
+// string, a boolean or null.
+func (b *Booking) UnmarshalJSON(data []byte) error {
+	type plain Booking
+	w := struct {
+		*plain
+		creatorAttrs
+		Locked json.RawMessage `json:"locked"`
+	}{plain: (*plain)(b)}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	b.CreatedBy = w.resolve(b.CreatedBy, b.Links.CreatedBy)
+	b.Locked = ""
+	switch raw := bytes.TrimSpace(w.Locked); {
+	case len(raw) == 0 || string(raw) == "null":
+	case raw[0] == '"':
+		if err := json.Unmarshal(raw, &b.Locked); err != nil {
+			return err
+		}
+	case string(raw) == "true" || string(raw) == "false":
+		b.Locked = string(raw)
+	default:
+		return fmt.Errorf("bookingsync: booking locked: %q is neither a string nor a boolean", truncate(string(raw), 40))
+	}
+	return nil
+}
+
+// BookingListOptions filter a bookings listing. Without filters the API
+// returns only future, non-canceled bookings.
+type BookingListOptions struct {
+	ListOptions
+	// From and Until bound the bookings' period; zero means unbounded.
+	// They are sent in UTC.
+	From  time.Time `url:"-"`
+	Until time.Time `url:"-"`
+	// Months is the length of the period from From, in months.
+	Months int `url:"months,omitempty"`
+	// Status keeps only bookings in these states: Booked, Tentative,
+	// Unavailable. Canceled bookings are asked for with IncludeCanceled.
+	Status []BookingStatus `url:"-"`
+	// IncludeCanceled adds canceled bookings.
+	IncludeCanceled bool `url:"include_canceled,omitempty"`
+	// RentalIDs and ClientIDs keep only the bookings of these rentals or
+	// clients.
+	RentalIDs []int64 `url:"rental_id,comma,omitempty"`
+	ClientIDs []int64 `url:"client_id,comma,omitempty"`
+}
+
+// encodeExtra writes the times in UTC and the statuses lower-cased, and
+// rejects what the API would misread.
+func (o *BookingListOptions) encodeExtra(v url.Values) error {
+	if o.Months < 0 {
+		return fmt.Errorf("%w: bookings: Months %d is negative", ErrInvalidRequest, o.Months)
+	}
+	if !o.From.IsZero() && !o.Until.IsZero() && o.Until.Before(o.From) {
+		return fmt.Errorf("%w: bookings: Until is before From", ErrInvalidRequest)
+	}
+	for _, ids := range [][]int64{o.RentalIDs, o.ClientIDs} {
+		for _, id := range ids {
+			if err := checkID("bookings filter", id); err != nil {
+				return err
+			}
+		}
+	}
+	if !o.From.IsZero() {
+		v.Set("from", formatTime(o.From))
+	}
+	if !o.Until.IsZero() {
+		v.Set("until", formatTime(o.Until))
+	}
+	if len(o.Status) > 0 {
+		names := make([]string, len(o.Status))
+		for i, s := range o.Status {
+			if strings.EqualFold(string(s), string(BookingStatusCanceled)) {
+				return fmt.Errorf("%w: bookings: filter on canceled bookings with IncludeCanceled, not Status", ErrInvalidRequest)
+			}
+			if strings.TrimSpace(string(s)) == "" || strings.Contains(string(s), ",") {
+				return fmt.Errorf("%w: bookings: status %q", ErrInvalidRequest, truncate(string(s), 40))
+			}
+			names[i] = strings.ToLower(string(s))
+		}
+		v.Set("status", strings.Join(names, ","))
+	}
+	return nil
+}
+
+func (s *BookingsService) res() resource[Booking] {
+	return newResource[Booking](s.client, "bookings", "bookings")
+}
+
+// List returns one page of bookings.
+func (s *BookingsService) List(ctx context.Context, opts *BookingListOptions) ([]*Booking, *Response, error) {
+	return s.res().list(ctx, opts)
+}
+
+// All iterates over every booking, page after page, fetching lazily.
+func (s *BookingsService) All(ctx context.Context, opts *BookingListOptions) iter.Seq2[*Booking, error] {
+	return allPages(ctx, opts, s.List)
+}
+
+// Get returns one booking.
+func (s *BookingsService) Get(ctx context.Context, id int64) (*Booking, *Response, error) {
+	return s.res().get(ctx, id, nil)
+}
+
+// GetMany returns the bookings with the given ids in one request per
+// hundred ids; unknown ids are absent from the result.
+func (s *BookingsService) GetMany(ctx context.Context, ids []int64) ([]*Booking, *Response, error) {
+	return s.res().getMany(ctx, ids, nil)
+}
+
+// Conversations returns the booking's Inbox Conversations in at most two
+// requests: the booking, then one GetMany of its Links.Conversations (a
+// booking with more than a hundred conversations would take more). It
+// returns an empty slice, after one request, when the booking has none
+// yet: a channel's conversation may appear some time after the booking,
+// see WaitForConversations.
+func (s *BookingsService) Conversations(ctx context.Context, bookingID int64) ([]*Conversation, error) {
+	convs, _, err := s.conversations(ctx, bookingID)
+	return convs, err
+}
+
+// conversations is Conversations with the last response, for its rate.
+func (s *BookingsService) conversations(ctx context.Context, bookingID int64) ([]*Conversation, *Response, error) {
+	b, resp, err := s.Get(ctx, bookingID)
+	if err != nil {
+		return nil, resp, err
+	}
+	if len(b.Links.Conversations) == 0 {
+		return []*Conversation{}, resp, nil
+	}
+	convs, resp, err := s.client.Conversations.GetMany(ctx, b.Links.Conversations)
+	if err != nil {
+		return nil, resp, err
+	}
+	return convs, resp, nil
+}
+
+// Budget kept back by WaitForConversations for the rest of the program:
+// once no more than this share of the hour's requests (and at least
+// waitReserveFloor) remains, it waits for the reset instead of polling.
+const (
+	waitReservePercent = 5
+	waitReserveFloor   = 5
+)
+
+// WaitForConversations polls Conversations every interval until the
+// booking has at least one, and returns them. A channel creates a
+// booking's conversation some time after the booking; the
+// inbox_conversation_created webhook is the cheaper cue when available.
+//
+// It spares the application's hourly rate budget: once the remaining
+// requests fall to 5% of the limit (or 5 requests), it waits for the reset
+// instead of polling, and when the reset lies beyond ctx's deadline it
+// returns at once an error wrapping ErrRateLimited rather than sleep in
+// vain. A 429 is treated the same way. It ends with ctx, returning an
+// error wrapping ctx's error, and at the first other error (an unknown
+// booking: ErrNotFound).
+func (s *BookingsService) WaitForConversations(ctx context.Context, bookingID int64, every time.Duration) ([]*Conversation, error) {
+	if every <= 0 {
+		return nil, fmt.Errorf("%w: WaitForConversations: interval %v is not positive", ErrInvalidRequest, every)
+	}
+	if err := checkID("bookings", bookingID); err != nil {
+		return nil, err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, waitEnded(ctx, bookingID)
+		}
+		convs, resp, err := s.conversations(ctx, bookingID)
+		rate := s.client.Rate()
+		if resp != nil && resp.Rate.known() {
+			rate = resp.Rate
+		}
+		var rl *RateLimitError
+		switch {
+		case errors.As(err, &rl):
+			if rl.Rate.known() {
+				rate = rl.Rate
+			}
+			rate.Remaining = 0
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil, waitEnded(ctx, bookingID)
+			}
+			return nil, err
+		case len(convs) > 0:
+			return convs, nil
+		}
+		wait, err := pollWait(ctx, rate, every, waitClock.Now())
+		if err != nil {
+			return nil, fmt.Errorf("bookingsync: waiting for the conversations of booking %d: %w", bookingID, err)
+		}
+		if err := waitClock.Sleep(ctx, wait); err != nil {
+			return nil, waitEnded(ctx, bookingID)
+		}
+	}
+}
+
+// pollWait is the pause before the next poll: every, or until the rate
+// budget resets when it runs low. It fails, wrapping ErrRateLimited, when
+// the budget is low and resets only after ctx's deadline.
+func pollWait(ctx context.Context, rate Rate, every time.Duration, now time.Time) (time.Duration, error) {
+	reserve := max(rate.Limit*waitReservePercent/100, waitReserveFloor)
+	low := (rate.Limit > 0 || rate.Remaining == 0) && rate.Remaining <= reserve
+	if !low || !rate.Reset.After(now) {
+		return every, nil
+	}
+	if deadline, ok := ctx.Deadline(); ok && deadline.Before(rate.Reset) {
+		return 0, fmt.Errorf("%w: %d of %d requests left until %s, after the deadline",
+			ErrRateLimited, rate.Remaining, rate.Limit, rate.Reset.UTC().Format(time.RFC3339))
+	}
+	return max(rate.Reset.Sub(now), every), nil
+}
+
+func waitEnded(ctx context.Context, bookingID int64) error {
+	return fmt.Errorf("bookingsync: waiting for the conversations of booking %d: %w", bookingID, context.Cause(ctx))
+}
+
+// clock is WaitForConversations' time source; tests replace waitClock.
+type clock interface {
+	Now() time.Time
+	// Sleep pauses for d, or until ctx ends (then returning ctx's error).
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+var waitClock clock = realClock{}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

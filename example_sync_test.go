@@ -1,0 +1,107 @@
+package bookingsync_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"time"
+
+	"github.com/go-bookingsync/bookingsync"
+)
+
+// cursorStore stands for wherever a program keeps its sync cursor: a file,
+// a database row. It stores the cursor as text.
+type cursorStore struct{ saved string }
+
+func (s *cursorStore) Load() (time.Time, error) {
+	if s.saved == "" {
+		// First run: start before the account existed.
+		return time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), nil
+	}
+	return time.Parse(time.RFC3339, s.saved)
+}
+
+func (s *cursorStore) Save(t time.Time) error {
+	s.saved = t.UTC().Format(time.RFC3339)
+	return nil
+}
+
+// An incremental sync loop: each run asks only for what changed since the
+// persisted cursor, applies changes then deletions, and persists the
+// server's SyncedAt as the next cursor, never the local clock.
+func ExampleSyncAll() {
+	srv := httptest.NewServer(http.HandlerFunc(fakeBookingsSync))
+	defer srv.Close()
+	client, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken("token"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	ctx := context.Background()
+	store := &cursorStore{}
+	local := map[int64]string{} // booking id -> status: the program's copy
+
+	for run := 1; run <= 2; run++ {
+		cursor, err := store.Load()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		res, err := bookingsync.SyncAll(ctx, cursor, &bookingsync.BookingListOptions{IncludeCanceled: true}, client.Bookings.List)
+		if err != nil {
+			fmt.Println("sync failed, cursor kept:", err)
+			return
+		}
+		for _, b := range res.Items {
+			local[b.ID] = string(b.Status)
+		}
+		for _, id := range res.DeletedIDs {
+			delete(local, id)
+		}
+		if !res.SyncedAt.IsZero() {
+			if err := store.Save(res.SyncedAt); err != nil {
+				fmt.Println(err)
+				return
+			}
+		}
+		ids := make([]int64, 0, len(local))
+		for id := range local {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		fmt.Printf("run %d: %d changed, %d deleted; local bookings %v; next cursor %s\n",
+			run, len(res.Items), len(res.DeletedIDs), ids, store.saved)
+	}
+	// Output:
+	// run 1: 2 changed, 0 deleted; local bookings [1 2]; next cursor 2026-05-01T12:00:00Z
+	// run 2: 1 changed, 1 deleted; local bookings [2]; next cursor 2026-05-01T13:00:00Z
+}
+
+// fakeBookingsSync answers /api/v3/bookings as the API does for
+// updated_since: the first run sees two bookings, the second an update and
+// a deletion.
+func fakeBookingsSync(w http.ResponseWriter, r *http.Request) {
+	booking := func(id int64, status string) map[string]any {
+		return map[string]any{"id": id, "status": status, "links": map[string]any{"account": 1}}
+	}
+	var items []any
+	var deleted []int64
+	switch r.URL.Query().Get("updated_since") {
+	case "2000-01-01T00:00:00Z":
+		w.Header().Set("X-Updated-Since-Request-Synced-At", "2026-05-01 12:00:00 UTC")
+		items = []any{booking(1, "Booked"), booking(2, "Tentative")}
+	case "2026-05-01T12:00:00Z":
+		w.Header().Set("X-Updated-Since-Request-Synced-At", "2026-05-01 13:00:00 UTC")
+		items = []any{booking(2, "Booked")}
+		deleted = []int64{1}
+	default:
+		http.Error(w, `{"errors":[{"code":"unexpected cursor"}]}`, http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	json.NewEncoder(w).Encode(map[string]any{"links": map[string]any{}, "bookings": items, "meta": map[string]any{"deleted_ids": deleted}})
+}

@@ -1,0 +1,144 @@
+package bookingsync
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// threePages serves /inbox/conversations as three pages, each with its own
+// synced-at header (later as the walk goes on) and deleted ids that
+// overlap. failPage, when non-zero, answers that page with a 500.
+func threePages(failPage int) http.HandlerFunc {
+	synced := []string{"2018-03-23 19:00:41 UTC", "2018-03-23 19:00:43 UTC", "2018-03-23 19:00:47 UTC"}
+	deleted := [][]any{{5, 6}, {6, "7"}, {8, 5}}
+	return func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		if page < 1 || page > 3 {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		if page == failPage {
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(`{"errors":[{"code":"internal"}]}`))
+			return
+		}
+		w.Header().Set("X-Updated-Since-Request-Synced-At", synced[page-1])
+		if page < 3 {
+			w.Header().Set("Link", `<http://x/api/v3/inbox/conversations?page=`+strconv.Itoa(page+1)+`&per_page=100>; rel="next", <http://x/api/v3/inbox/conversations?page=3&per_page=100>; rel="last"`)
+		}
+		writeEnvelope(w, "conversations",
+			[]any{conversationJSON(int64(page*10 + 1)), conversationJSON(int64(page*10 + 2))},
+			map[string]any{"deleted_ids": deleted[page-1]})
+	}
+}
+
+func TestSyncAllCursorAndDeletedIDsAcrossPages(t *testing.T) {
+	c, srv := newBSServer(t, threePages(0))
+	since := time.Date(2018, 3, 22, 8, 0, 0, 0, time.UTC)
+	opts := &ConversationListOptions{Include: []string{"participants"}, ListOptions: ListOptions{Page: 7}}
+	res, err := SyncAll(context.Background(), since, opts, c.Conversations.List)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, cv := range res.Items {
+		ids = append(ids, cv.ID)
+	}
+	if want := []int64{11, 12, 21, 22, 31, 32}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("items = %v, want %v", ids, want)
+	}
+	if want := []int64{5, 6, 7, 8}; !reflect.DeepEqual(res.DeletedIDs, want) {
+		t.Errorf("deleted ids = %v, want %v", res.DeletedIDs, want)
+	}
+	if want := time.Date(2018, 3, 23, 19, 0, 41, 0, time.UTC); !res.SyncedAt.Equal(want) {
+		t.Errorf("synced at = %v, want the first page's %v", res.SyncedAt, want)
+	}
+	if res.Pages != 3 {
+		t.Errorf("pages = %d", res.Pages)
+	}
+	want := []string{
+		"/api/v3/inbox/conversations?include=participants&page=1&per_page=100&updated_since=2018-03-22T08%3A00%3A00Z",
+		"/api/v3/inbox/conversations?include=participants&page=2&per_page=100&updated_since=2018-03-22T08%3A00%3A00Z",
+		"/api/v3/inbox/conversations?include=participants&page=3&per_page=100&updated_since=2018-03-22T08%3A00%3A00Z",
+	}
+	if got := srv.paths(); !reflect.DeepEqual(got, want) {
+		t.Errorf("requests = %q, want %q", got, want)
+	}
+	if opts.Page != 7 || !opts.UpdatedSince.IsZero() {
+		t.Errorf("caller's options changed: %+v", opts.ListOptions)
+	}
+}
+
+func TestSyncAllFailsWholeOnAnyPageError(t *testing.T) {
+	c, srv := newBSServer(t, threePages(2))
+	res, err := SyncAll(context.Background(), time.Unix(1e9, 0), nil, c.Conversations.List)
+	var er *ErrorResponse
+	if !errors.As(err, &er) || er.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("err = %v, want the 500", err)
+	}
+	if res != nil {
+		t.Errorf("partial result returned: %+v", res)
+	}
+	if n := len(srv.requests()); n != 2 {
+		t.Errorf("%d requests, want 2 (no page after the failure)", n)
+	}
+}
+
+func TestSyncEachStreamsAndStopsOnCallbackError(t *testing.T) {
+	c, srv := newBSServer(t, threePages(0))
+	stop := errors.New("disk full")
+	var seen []int64
+	sum, err := SyncEach(context.Background(), time.Unix(1e9, 0), nil, c.Conversations.List, func(cv *Conversation) error {
+		seen = append(seen, cv.ID)
+		if cv.ID == 21 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || sum != nil {
+		t.Fatalf("sum, err = %v, %v; want nil, the callback's error", sum, err)
+	}
+	if want := []int64{11, 12, 21}; !reflect.DeepEqual(seen, want) {
+		t.Errorf("seen = %v, want %v", seen, want)
+	}
+	if n := len(srv.requests()); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+func TestSyncAllWithoutSyncedAtHeader(t *testing.T) {
+	c, _ := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeEnvelope(w, "bookings", []any{bookingJSON(80)}, map[string]any{"deleted_ids": []int{3}})
+	})
+	res, err := SyncAll(context.Background(), time.Unix(1e9, 0), &BookingListOptions{IncludeCanceled: true}, c.Bookings.List)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.SyncedAt.IsZero() {
+		t.Errorf("synced at = %v, want zero", res.SyncedAt)
+	}
+	if len(res.Items) != 1 || res.Items[0].ID != 80 || !reflect.DeepEqual(res.DeletedIDs, []int64{3}) || res.Pages != 1 {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestSyncAllStopsOnContext(t *testing.T) {
+	c, srv := newBSServer(t, threePages(0))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := SyncAll(ctx, time.Unix(1e9, 0), nil, c.Conversations.List); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(srv.requests()); n != 0 {
+		t.Errorf("%d requests", n)
+	}
+	var nilList func(context.Context, *BookingListOptions) ([]*Booking, *Response, error)
+	if _, err := SyncAll(context.Background(), time.Time{}, nil, nilList); !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("nil list: err = %v", err)
+	}
+}
