@@ -220,7 +220,7 @@ func (s *BookingsService) List(ctx context.Context, opts *BookingListOptions) ([
 
 // All iterates over every booking, page after page, fetching lazily.
 func (s *BookingsService) All(ctx context.Context, opts *BookingListOptions) iter.Seq2[*Booking, error] {
-	return allPages(ctx, opts, s.List)
+	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one booking.

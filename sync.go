@@ -99,7 +99,8 @@ func SyncEach[T any, O any, PO pageLister[O]](ctx context.Context, since time.Ti
 		}
 		return items, resp, nil
 	}
-	for it, err := range allPages(ctx, p, record) {
+	// No client, so no prefetch: record must see the pages in order.
+	for it, err := range allPages(ctx, nil, p, record) {
 		if err != nil {
 			return nil, err
 		}
