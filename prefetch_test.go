@@ -1,0 +1,163 @@
+package bookingsync
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// slowPages serves total conversations, per per page, each page after
+// delay, and records the most requests it had in flight at once.
+type slowPages struct {
+	*apiServer
+	inFlight, maxInFlight atomic.Int32
+	remaining             atomic.Int32
+}
+
+func newSlowPages(t *testing.T, total, per int, delay time.Duration) *slowPages {
+	s := &slowPages{}
+	s.remaining.Store(1000)
+	pages := (total + per - 1) / per
+	s.apiServer = newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+		n := s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		for {
+			m := s.maxInFlight.Load()
+			if n <= m || s.maxInFlight.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		if page < pages {
+			w.Header().Set("Link", fmt.Sprintf(`<http://%s/api/v3/inbox/conversations?page=%d>; rel="next"`, r.Host, page+1))
+		}
+		w.Header().Set("X-Total-Pages", strconv.Itoa(pages))
+		w.Header().Set("X-RateLimit-Limit", "1000")
+		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(int(s.remaining.Add(-1))))
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
+		body := []byte(`{"conversations":[`)
+		for i := (page-1)*per + 1; i <= min(page*per, total); i++ {
+			if i > (page-1)*per+1 {
+				body = append(body, ',')
+			}
+			body = fmt.Appendf(body, `{"id":%d}`, i)
+		}
+		w.Write(append(body, "]}"...))
+	})
+	return s
+}
+
+func TestPrefetchYieldsInOrderWithBoundedConcurrency(t *testing.T) {
+	s := newSlowPages(t, 1000, 10, 2*time.Millisecond)
+	c := s.client(t, WithPrefetch(4))
+	var want int64 = 1
+	for conv, err := range c.Conversations.All(context.Background(), &ConversationListOptions{ListOptions: ListOptions{PerPage: 10}}) {
+		require.NoError(t, err)
+		require.Equal(t, want, conv.ID)
+		want++
+	}
+	assert.Equal(t, int64(1001), want)
+	assert.Len(t, s.requests(), 100, "each page once")
+	assert.LessOrEqual(t, s.maxInFlight.Load(), int32(4))
+	assert.Greater(t, s.maxInFlight.Load(), int32(1), "pages were fetched ahead")
+}
+
+func TestPrefetchStopsInFlightFetchesOnBreak(t *testing.T) {
+	s := newSlowPages(t, 1000, 10, 5*time.Millisecond)
+	c := s.client(t, WithPrefetch(8))
+	n := 0
+	for _, err := range c.Conversations.All(context.Background(), &ConversationListOptions{ListOptions: ListOptions{PerPage: 10}}) {
+		require.NoError(t, err)
+		if n++; n == 25 {
+			break
+		}
+	}
+	// When the loop has ended, every fetch has ended too: nothing more
+	// arrives later.
+	sent := len(s.requests())
+	assert.LessOrEqual(t, sent, 1+2+8, "the first page, the pages read, and at most 8 ahead")
+	assert.Eventually(t, func() bool { return s.inFlight.Load() == 0 }, time.Second, time.Millisecond)
+	assert.Equal(t, sent, len(s.requests()))
+}
+
+func TestPrefetchHonoursContext(t *testing.T) {
+	s := newSlowPages(t, 1000, 10, 2*time.Millisecond)
+	c := s.client(t, WithPrefetch(4))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var gotErr error
+	n := 0
+	for _, err := range c.Conversations.All(ctx, &ConversationListOptions{ListOptions: ListOptions{PerPage: 10}}) {
+		if err != nil {
+			gotErr = err
+			break
+		}
+		if n++; n == 30 {
+			cancel()
+		}
+	}
+	assert.ErrorIs(t, gotErr, context.Canceled)
+	assert.Less(t, len(s.requests()), 100)
+}
+
+func TestPrefetchStaysWithinTheRateBudget(t *testing.T) {
+	s := newSlowPages(t, 200, 10, time.Millisecond)
+	s.remaining.Store(3)
+	c := s.client(t, WithPrefetch(8))
+	n := 0
+	for _, err := range c.Conversations.All(context.Background(), &ConversationListOptions{ListOptions: ListOptions{PerPage: 10}}) {
+		require.NoError(t, err)
+		n++
+	}
+	assert.Equal(t, 200, n)
+	assert.Equal(t, int32(1), s.maxInFlight.Load(), "a low budget fetches one page at a time")
+}
+
+func TestPrefetchReportsAPageError(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		if page == 3 {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.Header().Set("X-Total-Pages", "6")
+		w.Header().Set("Link", fmt.Sprintf(`<http://x/api/v3/inbox/conversations?page=%d>; rel="next"`, page+1))
+		fmt.Fprintf(w, `{"conversations":[{"id":%d}]}`, page)
+	})
+	c := srv.client(t, WithPrefetch(2))
+	var ids []int64
+	var errs []error
+	for conv, err := range c.Conversations.All(context.Background(), nil) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ids = append(ids, conv.ID)
+	}
+	assert.Equal(t, []int64{1, 2}, ids, "items before the failed page, in order")
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], ErrNotFound)
+}
+
+func TestWithPrefetchRejectsNegative(t *testing.T) {
+	_, err := NewClient(WithPrefetch(-1))
+	assert.Error(t, err)
+}
