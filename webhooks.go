@@ -82,7 +82,7 @@ type WebhookEvent struct {
 // Base64.encode64 writes it (standard alphabet with padding, a "\n" after
 // every 60 characters and at the end; nothing at all for an empty payload).
 // Receivers use ValidateSignature; SignWebhook serves tests and fake
-// servers that send deliveries.
+// servers that send deliveries. An empty secret signs, but never validates.
 func SignWebhook(payload []byte, secret string) string {
 	return hex.EncodeToString(webhookMAC(payload, secret))
 }
