@@ -297,3 +297,9 @@ func decodeResource[T any](e *WebhookEvent, singular, plural string, kinds ...st
 	}
 	return v, nil
 }
+
+// Booking decodes the booking of a booking_created, _updated or _destroyed
+// event. See Message for the accepted shapes.
+func (e *WebhookEvent) Booking() (*Booking, error) {
+	return decodeResource[Booking](e, "booking", "bookings", EventBookingCreated, EventBookingUpdated, EventBookingDestroyed)
+}

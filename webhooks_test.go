@@ -391,6 +391,7 @@ func TestWebhookAccessorKinds(t *testing.T) {
 		"Conversation": func(e *bookingsync.WebhookEvent) error { _, err := e.Conversation(); return err },
 		"Message":      func(e *bookingsync.WebhookEvent) error { _, err := e.Message(); return err },
 		"Application":  func(e *bookingsync.WebhookEvent) error { _, err := e.Application(); return err },
+		"Booking":      func(e *bookingsync.WebhookEvent) error { _, err := e.Booking(); return err },
 	}
 	owner := map[string]string{
 		bookingsync.EventInboxConversationCreated: "Conversation",
