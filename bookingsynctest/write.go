@@ -743,10 +743,11 @@ func updateHost(s *Server, r record, p params, now int64) map[string][]string {
 // Bookings.
 
 // bookingFilter implements the documented filters. Semantics the reference
-// does not spell out are guesses: from keeps bookings ending after it, until
-// those starting before it, months sets until = (from or now) + months.
-// Without from/until/months/updated_since only bookings ending in the future
-// are listed; canceled ones only with include_canceled or updated_since.
+// does not spell out are guesses: from keeps bookings ending after it
+// (default: now, so only future bookings), until those starting before it,
+// months sets until = (from or now) + months. With updated_since there is
+// no default from, and canceled bookings are listed, as they are otherwise
+// only with include_canceled.
 func bookingFilter(s *Server, q url.Values, now time.Time) (func(record) bool, map[string][]string) {
 	e := verrs{}
 	var from, until time.Time
@@ -798,7 +799,7 @@ func bookingFilter(s *Server, q url.Values, now time.Time) (func(record) bool, m
 	inc, _ := params{"v": q.Get("include_canceled")}.boolean("v")
 	hasSince := q.Get("updated_since") != ""
 	canceledOK := inc || hasSince
-	implicit := !hasFrom && !hasUntil && !hasSince
+	implicit := !hasFrom && !hasSince
 	nowS, fromS, untilS := now.Unix(), from.Unix(), until.Unix()
 	return func(r record) bool {
 		b := r.(*booking)
