@@ -142,6 +142,7 @@ func TestValidation(t *testing.T) {
 		t.Errorf("host errors %v", e)
 	}
 	expectStatus(t, call(t, s, "POST", "hosts", tok, `{"hosts": [`), 400)
+	expectStatus(t, call(t, s, "POST", "hosts", tok, `{"hosts": [{"firstname":"a","lastname":"b"}]} trailing`), 400)
 	expectStatus(t, call(t, s, "POST", "hosts", tok, `{"other": []}`), 400)
 	req, _ := http.NewRequest("POST", s.APIURL()+"hosts", strings.NewReader(`{"hosts":[{"firstname":"a","lastname":"b"}]}`))
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -230,7 +231,7 @@ func TestInboxWrites(t *testing.T) {
 		expectStatus(t, call(t, s, "POST", "inbox/attachments", tok, wrap("attachments", map[string]any{"name": "x", "file": bad})), 422)
 	}
 	big := base64.StdEncoding.EncodeToString(make([]byte, 10<<20+1))
-	expectStatus(t, call(t, s, "POST", "inbox/attachments", tok, wrap("attachments", map[string]any{"name": "big", "file": "data:text/plain;base64," + big})), 422)
+	expectStatus(t, call(t, s, "POST", "inbox/attachments", tok, `{"attachments":[{"name":"big","file":"data:text/plain;base64,`+big+`"}]}`), 422)
 	m := put("inbox/messages/1/add_attachment", "attachments", map[string]any{"id": 1})
 	if !slices.Equal(m["links"].(map[string]any)["attachments"].([]any), []any{float64(1)}) {
 		t.Errorf("add_attachment %v", m["links"])

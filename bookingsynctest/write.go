@@ -9,6 +9,7 @@ import (
 	_ "image/gif" // image sizes of uploaded attachments
 	_ "image/jpeg"
 	_ "image/png"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -25,25 +26,21 @@ type params map[string]any
 
 // decodeBody reads {"<key>": [ {...} ]} or {"<key>": {...}}.
 func decodeBody(body []byte, key string) (params, error) {
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(body, &env); err != nil {
+	var env map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&env); err != nil {
 		return nil, errors.New("malformed JSON")
 	}
-	raw := bytes.TrimSpace(env[key])
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, errors.New("param is missing or the value is empty: " + key)
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("malformed JSON")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if raw[0] == '[' {
-		var arr []params
-		if err := dec.Decode(&arr); err != nil || len(arr) == 0 || arr[0] == nil {
-			return nil, errors.New("param is missing or the value is empty: " + key)
-		}
-		return arr[0], nil
+	v := env[key]
+	if arr, ok := v.([]any); ok && len(arr) > 0 {
+		v = arr[0]
 	}
-	var p params
-	if err := dec.Decode(&p); err != nil || p == nil {
+	p, ok := v.(map[string]any)
+	if !ok {
 		return nil, errors.New("param is missing or the value is empty: " + key)
 	}
 	return p, nil
@@ -604,7 +601,9 @@ func (a *attachment) setFile(p params, e verrs) {
 		e.add("file", invalid)
 		return
 	}
-	data = strings.NewReplacer("\n", "", "\r", "").Replace(data)
+	if strings.ContainsAny(data, "\r\n") {
+		data = strings.NewReplacer("\n", "", "\r", "").Replace(data) // Ruby-style wrapped base64
+	}
 	if base64.StdEncoding.DecodedLen(len(data)) > maxAttachment+3 {
 		e.add("file", "is too big (should be at most 10 MB)")
 		return
