@@ -8,6 +8,31 @@
 // also pass against the real API's documented behaviour. Where the real
 // behaviour is unknown the fake follows the project's API notes and says so
 // in a comment; where it had to choose, it chose the stricter reading.
+//
+// Guesses (undocumented real behaviour), in one place:
+//   - Error bodies: 403 {"error":"Forbidden"}, 404 {"error":"Not found"},
+//     429 {"error":"API v3 rate limit exceeded."}, 400 for malformed JSON or
+//     a missing resource key, 415 for a non-JSON Content-Type.
+//   - GET /x/1,2,3 returns the known ids in id order; 404 only when none is.
+//   - Every API request counts against the rate limit, 401s included.
+//   - X-Updated-Since-Request-Synced-At is sent only with updated_since;
+//     meta.deleted_ids is then always present ([] when empty).
+//   - An empty collection reports X-Total-Pages 1.
+//   - Validation error keys and messages follow Rails conventions
+//     ("conversation": ["must exist"], "content": ["can't be blank"]); the
+//     same member twice in a conversation is "has already been taken".
+//   - Bookings: from keeps bookings ending after it and defaults to now
+//     (none with updated_since); until keeps those starting before it;
+//     months sets until = from + months; canceled bookings appear only with
+//     include_canceled or updated_since. A token without bookings_read or
+//     bookings_write sees the reduced view of the reference's public-scope
+//     example instead of a 403.
+//   - Message update accepts origin, visibility, channel and attachment_ids
+//     (the reference's example); API-created messages and conversations have
+//     null created_by_*.
+//   - A refresh revokes the previous access token as well as the previous
+//     refresh token; OAuth failures are 401 as API.md says.
+//   - Bookings writes answer 501: the real API has them, the fake does not.
 package bookingsynctest
 
 import (
