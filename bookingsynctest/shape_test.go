@@ -1,0 +1,143 @@
+package bookingsynctest
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+)
+
+func keysOf(m map[string]any) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// kindOf classifies a JSON value for shape comparison: null, array,
+// object or scalar.
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return "scalar"
+}
+
+// TestShapesMatchFixtures compares the fake's responses with the API
+// reference's example responses: top-level keys, link-template keys,
+// attribute keys and the array/object nature of every link. Extra keys
+// are allowed only where API.md documents them beyond the example.
+func TestShapesMatchFixtures(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	cases := []struct {
+		fixture, path, key string
+		extra              []string // documented in API.md, absent from the example
+	}{
+		{"conversations/inbox_read-inbox_write-scope-response.json", "inbox/conversations/11", "conversations", []string{"created_by_id", "created_by_type"}},
+		{"participants/inbox_read-inbox_write-scope-response.json", "inbox/participants/1", "participants", nil},
+		{"messages/inbox_read-inbox_write-scope-response.json", "inbox/messages/1", "messages", []string{"created_by_id", "created_by_type"}},
+		{"hosts/inbox_read-inbox_write-scope-response.json", "hosts/2", "hosts", nil},
+		{"bookings/bookings_read-bookings_write-scope-response.json", "bookings/80", "bookings", []string{"created_by_id", "created_by_type"}},
+		{"applications/applications_read-scope-response.json", "applications/65", "applications", []string{"default_price_increase"}},
+	}
+	for _, c := range cases {
+		t.Run(c.key, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("..", "testdata", c.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want map[string]any
+			if err := json.Unmarshal(raw, &want); err != nil {
+				t.Fatal(err)
+			}
+			r := get(t, s, c.path)
+			expectStatus(t, r, 200)
+			if ct := r.Header.Get("Content-Type"); ct != "application/vnd.api+json; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if !slices.Equal(keysOf(r.body), keysOf(want)) {
+				t.Fatalf("top-level keys %v, want %v", keysOf(r.body), keysOf(want))
+			}
+			if wl, ok := want["links"].(map[string]any); ok {
+				if gl := r.body["links"].(map[string]any); !slices.Equal(keysOf(gl), keysOf(wl)) {
+					t.Errorf("link templates %v, want %v", keysOf(gl), keysOf(wl))
+				}
+			}
+			wo := want[c.key].([]any)[0].(map[string]any)
+			got := r.objects(t, c.key)
+			if len(got) != 1 {
+				t.Fatalf("%d objects, want an array of one", len(got))
+			}
+			g := got[0]
+			wk := append(keysOf(wo), c.extra...)
+			sort.Strings(wk)
+			if !slices.Equal(keysOf(g), wk) {
+				t.Errorf("object keys\n got %v\nwant %v", keysOf(g), wk)
+			}
+			if wlinks, ok := wo["links"].(map[string]any); ok {
+				glinks := g["links"].(map[string]any)
+				if !slices.Equal(keysOf(glinks), keysOf(wlinks)) {
+					t.Errorf("links keys %v, want %v", keysOf(glinks), keysOf(wlinks))
+				}
+				for k, wv := range wlinks {
+					wkind, gkind := kindOf(wv), kindOf(glinks[k])
+					if wkind == "array" || wkind == "object" || gkind == "array" || gkind == "object" {
+						if wkind != gkind {
+							t.Errorf("links.%s is %s, want %s", k, gkind, wkind)
+						}
+					}
+				}
+			}
+			for k, wv := range wo {
+				if kindOf(wv) == "array" && kindOf(g[k]) != "array" {
+					t.Errorf("%s is %s, want an array", k, kindOf(g[k]))
+				}
+			}
+			if m, ok := r.body["meta"].(map[string]any); !ok || len(m) != 0 {
+				t.Errorf("meta = %v, want {}", r.body["meta"])
+			}
+		})
+	}
+}
+
+func TestConversationContent(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	c := get(t, s, "inbox/conversations/11").objects(t, "conversations")[0]
+	if c["created_by_type"] != "Doorkeeper::Application" || c["created_by_id"] != float64(AirbnbAppID) || c["default_channel"] != "airbnb" {
+		t.Errorf("creator/channel: %v %v %v", c["created_by_type"], c["created_by_id"], c["default_channel"])
+	}
+	l := c["links"].(map[string]any)
+	if !slices.Equal(l["bookings"].([]any), []any{float64(AirbnbBookingID)}) || len(l["participants"].([]any)) != 2 || len(l["messages"].([]any)) != 3 {
+		t.Errorf("links %v", l)
+	}
+	b := get(t, s, "bookings/80").objects(t, "bookings")[0]
+	if got := b["links"].(map[string]any)["conversations"]; !slices.Equal(got.([]any), []any{float64(11)}) {
+		t.Errorf("booking conversations %v", got)
+	}
+	if b["final_price"] != "2700.0" || b["status"] != "Booked" {
+		t.Errorf("booking %v %v", b["final_price"], b["status"])
+	}
+	c13 := get(t, s, "inbox/conversations/13").objects(t, "conversations")[0]
+	if c13["closed_at"] == nil || c["closed_at"] != nil {
+		t.Errorf("closed_at: 13=%v 11=%v", c13["closed_at"], c["closed_at"])
+	}
+	if r := get(t, s, "applications/70").objects(t, "applications")[0]; r["name"] != "Smily Guest App" {
+		t.Errorf("app 70 %v", r)
+	}
+	// Request ids are unique.
+	a, b2 := get(t, s, "hosts"), get(t, s, "hosts")
+	if a.Header.Get("X-Request-Id") == "" || a.Header.Get("X-Request-Id") == b2.Header.Get("X-Request-Id") {
+		t.Errorf("request ids %q %q", a.Header.Get("X-Request-Id"), b2.Header.Get("X-Request-Id"))
+	}
+}
