@@ -31,3 +31,8 @@ func (s *ApplicationsService) All(ctx context.Context, opts *ListOptions) iter.S
 func (s *ApplicationsService) Get(ctx context.Context, id int64) (*Application, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
+
+// GetMany returns the applications with the given ids.
+func (s *ApplicationsService) GetMany(ctx context.Context, ids []int64) ([]*Application, *Response, error) {
+	return s.res().getMany(ctx, ids, nil)
+}

@@ -58,6 +58,13 @@ type Client struct {
 	rateMu sync.Mutex
 	rate   Rate
 
+	// State of the Inbox helpers: the application cache behind
+	// Conversations.Origin, the EnsureHost calls in flight, and the clock
+	// that dates messages sent without SentAt.
+	apps        appCache
+	hostFlights flightGroup[hostKey, *Participant]
+	now         func() time.Time
+
 	// Conversations reads and updates Inbox conversations.
 	Conversations *ConversationsService
 	// Participants manages a conversation's participants (Hosts only).
@@ -206,6 +213,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		userAgent: DefaultUserAgent,
 		logger:    slog.New(slog.DiscardHandler),
 		maxBody:   DefaultMaxResponseBytes,
+		now:       time.Now,
 	}
 	c.siteURL, _ = parseSiteRoot(DefaultBaseURL)
 	for _, opt := range opts {

@@ -3,6 +3,7 @@ package bookingsync
 import (
 	"context"
 	"iter"
+	"strings"
 	"time"
 )
 
@@ -50,4 +51,77 @@ func (s *HostsService) Get(ctx context.Context, id int64) (*Host, *Response, err
 // GetMany returns the hosts with the given ids.
 func (s *HostsService) GetMany(ctx context.Context, ids []int64) ([]*Host, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
+}
+
+// NewHost is the body of Hosts.Create. Firstname and Lastname are
+// required.
+type NewHost struct {
+	Firstname string `json:"firstname"`
+	Lastname  string `json:"lastname"`
+	Email     string `json:"email,omitempty"`
+	// UserID ties the host to a user of the account.
+	UserID   *int64 `json:"user_id,omitempty"`
+	SourceID *int64 `json:"source_id,omitempty"`
+}
+
+// HostUpdate is what Hosts.Update may change; nil fields are left as they
+// are.
+type HostUpdate struct {
+	Firstname *string `json:"firstname,omitempty"`
+	Lastname  *string `json:"lastname,omitempty"`
+	Email     *string `json:"email,omitempty"`
+	UserID    *int64  `json:"user_id,omitempty"`
+	SourceID  *int64  `json:"source_id,omitempty"`
+}
+
+// Create creates a host. A missing first or last name fails with
+// ErrInvalidRequest before any request.
+func (s *HostsService) Create(ctx context.Context, h *NewHost) (*Host, *Response, error) {
+	if h == nil {
+		return nil, nil, invalid("new host", "nil")
+	}
+	var pr []string
+	if strings.TrimSpace(h.Firstname) == "" {
+		pr = append(pr, "missing firstname")
+	}
+	if strings.TrimSpace(h.Lastname) == "" {
+		pr = append(pr, "missing lastname")
+	}
+	pr = append(pr, checkOptionalIDs(h.UserID, h.SourceID)...)
+	if err := invalid("new host", pr...); err != nil {
+		return nil, nil, err
+	}
+	return s.res().create(ctx, h)
+}
+
+// Update changes a host. Blank names fail with ErrInvalidRequest before any
+// request.
+func (s *HostsService) Update(ctx context.Context, id int64, u *HostUpdate) (*Host, *Response, error) {
+	if u == nil {
+		u = &HostUpdate{}
+	}
+	var pr []string
+	if u.Firstname != nil && strings.TrimSpace(*u.Firstname) == "" {
+		pr = append(pr, "blank firstname")
+	}
+	if u.Lastname != nil && strings.TrimSpace(*u.Lastname) == "" {
+		pr = append(pr, "blank lastname")
+	}
+	pr = append(pr, checkOptionalIDs(u.UserID, u.SourceID)...)
+	if err := invalid("host update", pr...); err != nil {
+		return nil, nil, err
+	}
+	return s.res().update(ctx, id, u)
+}
+
+// checkOptionalIDs checks the user and source ids when set.
+func checkOptionalIDs(userID, sourceID *int64) []string {
+	var pr []string
+	if userID != nil && *userID <= 0 {
+		pr = append(pr, "user id must be positive")
+	}
+	if sourceID != nil && *sourceID <= 0 {
+		pr = append(pr, "source id must be positive")
+	}
+	return pr
 }

@@ -3,7 +3,9 @@ package bookingsync
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
+	"strings"
 	"time"
 )
 
@@ -102,4 +104,173 @@ func (s *MessagesService) Get(ctx context.Context, id int64) (*Message, *Respons
 // GetMany returns the messages with the given ids.
 func (s *MessagesService) GetMany(ctx context.Context, ids []int64) ([]*Message, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
+}
+
+// invalid returns an error wrapping ErrInvalidRequest that lists the
+// problems found in what, or nil when there are none.
+func invalid(what string, problems ...string) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s: %s", ErrInvalidRequest, what, strings.Join(problems, "; "))
+}
+
+// NewMessage is the body of Messages.Create.
+//
+// ConversationID, SenderID (a Host participant's id), Content, Origin and
+// Visibility are required; VisibilityInternal cannot go with a Channel.
+// A zero SentAt is sent as the current time. SentAt is sent in UTC, to the
+// second.
+type NewMessage struct {
+	ConversationID int64         `json:"conversation_id"`
+	SenderID       int64         `json:"sender_id"`
+	Content        string        `json:"content"`
+	Origin         MessageOrigin `json:"origin"`
+	Visibility     Visibility    `json:"visibility"`
+	// Channel sends the message out on that channel; "" leaves it to the
+	// API.
+	Channel       Channel   `json:"channel,omitempty"`
+	SentAt        time.Time `json:"sent_at"`
+	AttachmentIDs []int64   `json:"attachment_ids,omitempty"`
+}
+
+// MarshalJSON writes SentAt in UTC to the second, as the API expects, and
+// omits it when zero.
+func (m NewMessage) MarshalJSON() ([]byte, error) {
+	type plain NewMessage
+	return json.Marshal(struct {
+		plain
+		SentAt string `json:"sent_at,omitempty"`
+	}{plain(m), wireTime(m.SentAt)})
+}
+
+func wireTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return formatTime(t)
+}
+
+// validate checks m; a sender is not required when SendAsHost is to fill it.
+func (m *NewMessage) validate(needSender bool) error {
+	if m == nil {
+		return invalid("new message", "nil")
+	}
+	var pr []string
+	if m.ConversationID <= 0 {
+		pr = append(pr, "missing conversation id")
+	}
+	if needSender && m.SenderID <= 0 {
+		pr = append(pr, "missing sender id (a Host participant's id)")
+	}
+	if strings.TrimSpace(m.Content) == "" {
+		pr = append(pr, "missing content")
+	}
+	if m.Origin == "" {
+		pr = append(pr, "missing origin")
+	}
+	if m.Visibility == "" {
+		pr = append(pr, "missing visibility")
+	}
+	pr = append(pr, checkIDs("attachment", m.AttachmentIDs)...)
+	if m.Visibility == VisibilityInternal && m.Channel != "" {
+		pr = append(pr, "internal visibility cannot go with a channel")
+	}
+	return invalid("new message", pr...)
+}
+
+func checkIDs(kind string, ids []int64) []string {
+	for _, id := range ids {
+		if id <= 0 {
+			return []string{fmt.Sprintf("%s id %d: ids are positive", kind, id)}
+		}
+	}
+	return nil
+}
+
+// Create sends a message. It is validated first (see NewMessage); an
+// invalid message fails with an error wrapping ErrInvalidRequest and
+// nothing is sent. m is not modified.
+func (s *MessagesService) Create(ctx context.Context, m *NewMessage) (*Message, *Response, error) {
+	if err := m.validate(true); err != nil {
+		return nil, nil, err
+	}
+	body := *m
+	if body.SentAt.IsZero() {
+		body.SentAt = s.client.now()
+	}
+	return s.res().create(ctx, body)
+}
+
+// SendAsHost sends m in the conversation as the host: it finds or creates
+// the host's participant (Participants.EnsureHost) and sends with that
+// participant as sender. ConversationID and SenderID of m are ignored and
+// m is not modified. An empty Origin defaults to OriginBookingSyncInbox and
+// an empty Visibility to VisibilityExternal (the guest sees it).
+//
+// The message is validated before any request. It costs one request to
+// read the conversation's participants, one more when the host has no
+// participant yet, and one to send.
+func (s *MessagesService) SendAsHost(ctx context.Context, conversationID, hostID int64, m *NewMessage) (*Message, error) {
+	if m == nil {
+		return nil, invalid("new message", "nil")
+	}
+	body := *m
+	body.ConversationID = conversationID
+	if body.Origin == "" {
+		body.Origin = OriginBookingSyncInbox
+	}
+	if body.Visibility == "" {
+		body.Visibility = VisibilityExternal
+	}
+	if err := body.validate(false); err != nil {
+		return nil, err
+	}
+	if err := checkID("hosts", hostID); err != nil {
+		return nil, err
+	}
+	p, err := s.client.Participants.EnsureHost(ctx, conversationID, hostID)
+	if err != nil {
+		return nil, err
+	}
+	body.SenderID = p.ID
+	msg, _, err := s.Create(ctx, &body)
+	return msg, err
+}
+
+// MessageUpdate is what Messages.Update may change; nil and empty fields
+// are left as they are.
+type MessageUpdate struct {
+	Content       *string        `json:"content,omitempty"`
+	Origin        *MessageOrigin `json:"origin,omitempty"`
+	Visibility    *Visibility    `json:"visibility,omitempty"`
+	Channel       *Channel       `json:"channel,omitempty"`
+	AttachmentIDs []int64        `json:"attachment_ids,omitempty"`
+}
+
+// Update changes a message. Setting VisibilityInternal together with a
+// Channel, or an empty content, fails with ErrInvalidRequest before any
+// request.
+func (s *MessagesService) Update(ctx context.Context, id int64, u *MessageUpdate) (*Message, *Response, error) {
+	if u == nil {
+		u = &MessageUpdate{}
+	}
+	var pr []string
+	if u.Content != nil && strings.TrimSpace(*u.Content) == "" {
+		pr = append(pr, "empty content")
+	}
+	if u.Visibility != nil && *u.Visibility == VisibilityInternal && u.Channel != nil && *u.Channel != "" {
+		pr = append(pr, "internal visibility cannot go with a channel")
+	}
+	pr = append(pr, checkIDs("attachment", u.AttachmentIDs)...)
+	if err := invalid("message update", pr...); err != nil {
+		return nil, nil, err
+	}
+	return s.res().update(ctx, id, u)
+}
+
+// AddAttachment attaches an uploaded attachment (Attachments.Create) to
+// the message.
+func (s *MessagesService) AddAttachment(ctx context.Context, messageID, attachmentID int64) (*Message, *Response, error) {
+	return s.res().action(ctx, messageID, "add_attachment", "attachments", attachmentID)
 }

@@ -65,3 +65,103 @@ func (s *ParticipantsService) Get(ctx context.Context, id int64) (*Participant, 
 func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Participant, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
+
+// NewParticipant is the body of Participants.Create. All fields are
+// required. MemberType must be MemberTypeHost: a Client participant (the
+// guest) is created by the channel only, and the client refuses to send
+// one (ErrRefused).
+type NewParticipant struct {
+	ConversationID int64  `json:"conversation_id"`
+	MemberID       int64  `json:"member_id"`
+	MemberType     string `json:"member_type"`
+}
+
+func (p *NewParticipant) validate() error {
+	if p == nil {
+		return invalid("new participant", "nil")
+	}
+	var pr []string
+	if p.ConversationID <= 0 {
+		pr = append(pr, "missing conversation id")
+	}
+	if p.MemberID <= 0 {
+		pr = append(pr, "missing member id")
+	}
+	if strings.TrimSpace(p.MemberType) == "" {
+		pr = append(pr, "missing member type")
+	}
+	return invalid("new participant", pr...)
+}
+
+// Create adds a participant to a conversation; use AddHost or EnsureHost
+// for the usual case. A member type of Client, in any spelling or case, is
+// refused with an error wrapping ErrRefused and nothing is sent: the
+// refusal lives in Client.Do, so a hand-built request is refused as well.
+// Missing fields fail with ErrInvalidRequest, also before any request.
+func (s *ParticipantsService) Create(ctx context.Context, p *NewParticipant) (*Participant, *Response, error) {
+	if err := p.validate(); err != nil {
+		return nil, nil, err
+	}
+	return s.res().create(ctx, p)
+}
+
+// AddHost adds the host as a Host participant of the conversation. It does
+// not look for an existing one; EnsureHost does.
+func (s *ParticipantsService) AddHost(ctx context.Context, conversationID, hostID int64) (*Participant, *Response, error) {
+	return s.Create(ctx, &NewParticipant{ConversationID: conversationID, MemberID: hostID, MemberType: MemberTypeHost})
+}
+
+// MarkRead marks the conversation's last message read for this participant
+// (PUT {"read": true}); the API sets ReadAt.
+func (s *ParticipantsService) MarkRead(ctx context.Context, id int64) (*Participant, *Response, error) {
+	return s.res().update(ctx, id, struct {
+		Read bool `json:"read"`
+	}{true})
+}
+
+// hostKey names an EnsureHost call.
+type hostKey struct{ conversationID, hostID int64 }
+
+// EnsureHost returns the conversation's Host participant for hostID,
+// creating it only when there is none, so that calling it again, or from
+// many goroutines at once with the same client, yields one participant.
+//
+// It reads the conversation with its participants sideloaded (one
+// request; a second, Participants.GetMany, only when the server did not
+// sideload), and creates the participant with AddHost when absent (one
+// more request).
+func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, hostID int64) (*Participant, error) {
+	if err := checkID("conversations", conversationID); err != nil {
+		return nil, err
+	}
+	if err := checkID("hosts", hostID); err != nil {
+		return nil, err
+	}
+	return s.client.hostFlights.do(ctx, hostKey{conversationID, hostID}, func() (*Participant, error) {
+		parts, err := s.ofConversation(ctx, conversationID)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&
+				(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) {
+				return p, nil
+			}
+		}
+		p, _, err := s.AddHost(ctx, conversationID, hostID)
+		return p, err
+	})
+}
+
+// ofConversation returns a conversation's participants.
+func (s *ParticipantsService) ofConversation(ctx context.Context, conversationID int64) ([]*Participant, error) {
+	c, _, err := s.client.Conversations.GetWith(ctx, conversationID, &ConversationGetOptions{Include: []string{"participants"}})
+	if err != nil {
+		return nil, err
+	}
+	if c.Participants != nil || len(c.Links.Participants) == 0 {
+		return c.Participants, nil
+	}
+	parts, _, err := s.GetMany(ctx, c.Links.Participants)
+	return parts, err
+}

@@ -1,0 +1,114 @@
+package bookingsync
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+)
+
+func TestHostsReadFixtures(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("GET /hosts", serveInboxFixture(t, 200, "hosts/inbox_read-inbox_write-scope-response.json"))
+	s.handle("GET /hosts/{ids}", serveInboxFixture(t, 200, "hosts/inbox_write-scope-response.json"))
+
+	list, _, err := c.Hosts.List(inboxCtx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := list[0]
+	if h.ID != 2 || h.Firstname != "Jan" || h.Lastname != "Kowalski" || h.Email != "host1@example.com" ||
+		h.Links.User != nil || h.Links.Source != nil || h.ForgetMeAt != nil || h.Links.Account != 1 {
+		t.Errorf("List: %+v", h)
+	}
+	got, _, err := c.Hosts.Get(inboxCtx, 2)
+	if err != nil || got.Links.User == nil || *got.Links.User != 2 {
+		t.Fatalf("Get: %+v, %v", got, err)
+	}
+	if _, _, err := c.Hosts.GetMany(inboxCtx, []int64{2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.last("GET", "hosts/").Path; p != "hosts/2,3" {
+		t.Errorf("GetMany path %q", p)
+	}
+}
+
+func TestHostsOddities(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("GET /hosts", func(w http.ResponseWriter, r *http.Request) {
+		writeInboxJSON(w, 200, inboxEnvelope("hosts",
+			`{"id":4,"firstname":null,"lastname":"Solo","email":null,"forget_me_at":"2020-01-02T03:04:05Z","links":{"account":1,"participants":[7,8],"user":null},"avatar":{"url":"x"}}`))
+	})
+	list, _, err := c.Hosts.List(inboxCtx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := list[0]; h.Firstname != "" || h.ForgetMeAt == nil || len(h.Links.Participants) != 2 {
+		t.Errorf("%+v", h)
+	}
+}
+
+func TestHostsCreateBodyMatchesFixture(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("POST /hosts", serveInboxFixture(t, 201, "hosts/inbox_write-scope-response.json"))
+	h, _, err := c.Hosts.Create(inboxCtx, &NewHost{Firstname: "Jan", Lastname: "Kowalski", Email: "host1@example.com", UserID: Ptr[int64](2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.ID != 2 {
+		t.Errorf("created %+v", h)
+	}
+	assertSameJSON(t, inboxFixture(t, "hosts/create-request.json"), s.last("POST", "hosts").Body)
+
+	if _, _, err := c.Hosts.Create(inboxCtx, &NewHost{Firstname: "Ann", Lastname: "Lee", SourceID: Ptr[int64](9)}); err != nil {
+		t.Fatal(err)
+	}
+	assertSameJSON(t, []byte(`{"hosts":[{"firstname":"Ann","lastname":"Lee","source_id":9}]}`), s.last("POST", "hosts").Body)
+}
+
+func TestHostsUpdate(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("PUT /hosts/{id}", serveInboxFixture(t, 200, "hosts/inbox_write-scope-response.json"))
+	_, _, err := c.Hosts.Update(inboxCtx, 2, &HostUpdate{Firstname: Ptr("Jan"), Lastname: Ptr("Kowalski"), Email: Ptr("host1@example.com"), UserID: Ptr[int64](2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.last("PUT", "hosts/")
+	if r.Path != "hosts/2" {
+		t.Errorf("path %q", r.Path)
+	}
+	assertSameJSON(t, inboxFixture(t, "hosts/update-request.json"), r.Body)
+	if _, _, err := c.Hosts.Update(inboxCtx, 2, &HostUpdate{Email: Ptr("new@example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	assertSameJSON(t, []byte(`{"hosts":[{"email":"new@example.com"}]}`), s.last("PUT", "hosts/").Body)
+}
+
+func TestHostsValidation(t *testing.T) {
+	for name, h := range map[string]*NewHost{
+		"nil":          nil,
+		"no firstname": {Lastname: "Kowalski"},
+		"no lastname":  {Firstname: "Jan", Lastname: " "},
+		"bad user id":  {Firstname: "Jan", Lastname: "Kowalski", UserID: Ptr[int64](0)},
+	} {
+		t.Run("create "+name, func(t *testing.T) {
+			s, c := newInboxServer(t)
+			_, _, err := c.Hosts.Create(inboxCtx, h)
+			assertNothingSent(t, s, err, ErrInvalidRequest)
+		})
+	}
+	for name, u := range map[string]*HostUpdate{
+		"blank firstname": {Firstname: Ptr("")},
+		"blank lastname":  {Lastname: Ptr("  ")},
+		"bad source id":   {SourceID: Ptr[int64](-1)},
+	} {
+		t.Run("update "+name, func(t *testing.T) {
+			s, c := newInboxServer(t)
+			_, _, err := c.Hosts.Update(inboxCtx, 2, u)
+			assertNothingSent(t, s, err, ErrInvalidRequest)
+		})
+	}
+	s, c := newInboxServer(t)
+	if _, _, err := c.Hosts.Update(inboxCtx, 0, &HostUpdate{}); !errors.Is(err, ErrInvalidRequest) || s.total() != 0 {
+		t.Errorf("id 0: %v", err)
+	}
+}

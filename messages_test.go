@@ -1,0 +1,316 @@
+package bookingsync
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMessagesReadFixtures(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("GET /inbox/messages", serveInboxFixture(t, 200, "messages/inbox_read-inbox_write-scope-response.json"))
+	s.handle("GET /inbox/messages/{ids}", serveInboxFixture(t, 200, "messages/inbox_write-scope-response.json"))
+
+	list, _, err := c.Messages.List(inboxCtx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 {
+		t.Fatalf("%d messages", len(list))
+	}
+	m := list[0]
+	if m.ID != 5 || m.Content != "Some content." || m.Origin != OriginEmail || m.Visibility != VisibilityExternal {
+		t.Errorf("List: %+v", m)
+	}
+	if m.Channel != "" || m.SentAt != nil {
+		t.Errorf("null channel/sent_at decoded as %q/%v", m.Channel, m.SentAt)
+	}
+	if m.Links.Conversation != 7 || m.Links.Sender == nil || *m.Links.Sender != 5 || len(m.Links.Attachments) != 0 {
+		t.Errorf("links %+v", m.Links)
+	}
+
+	got, _, err := c.Messages.Get(inboxCtx, 5)
+	if err != nil || got.Channel != ChannelEmail || got.SentAt == nil {
+		t.Fatalf("Get: %+v, %v", got, err)
+	}
+	if _, _, err := c.Messages.GetMany(inboxCtx, []int64{5, 6}); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.last("GET", "inbox/messages/").Path; p != "inbox/messages/5,6" {
+		t.Errorf("GetMany path %q", p)
+	}
+}
+
+func TestMessagesOddities(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("GET /inbox/messages", func(w http.ResponseWriter, r *http.Request) {
+		writeInboxJSON(w, 200, inboxEnvelope("messages",
+			`{"links":{"attachments":[1],"conversation":7,"sender":null},"id":6,"content":"hi","origin":"carrier_pigeon","visibility":"all","channel":"telegram","sent_at":null,"created_by_id":"65","created_by_type":"Doorkeeper::Application","unknown":{"x":1}}`,
+			`{"id":7}`,
+		))
+	})
+	list, _, err := c.Messages.List(inboxCtx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := list[0]
+	if m.Visibility != VisibilityAll || m.Origin != "carrier_pigeon" || m.Channel != "telegram" {
+		t.Errorf("unknown enums: %q %q %q", m.Visibility, m.Origin, m.Channel)
+	}
+	if m.Links.Sender != nil || m.CreatedBy != (Polymorphic{ID: 65, Type: "Doorkeeper::Application"}) {
+		t.Errorf("sender %v, created by %+v", m.Links.Sender, m.CreatedBy)
+	}
+	if list[1].ID != 7 || list[1].Content != "" {
+		t.Errorf("sparse message %+v", list[1])
+	}
+}
+
+// fixtureMessage is the message of messages/create-request.json.
+func fixtureMessage() *NewMessage {
+	return &NewMessage{
+		ConversationID: 7,
+		SenderID:       5,
+		Content:        "Message Content",
+		Origin:         OriginEmail,
+		Visibility:     VisibilityExternal,
+		Channel:        ChannelEmail,
+		SentAt:         time.Date(2018, 12, 21, 10, 21, 52, 0, time.FixedZone("CET", 3600)),
+		AttachmentIDs:  []int64{1, 3, 6},
+	}
+}
+
+func TestMessagesCreateBodyMatchesFixture(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("POST /inbox/messages", serveInboxFixture(t, 201, "messages/inbox_write-scope-response.json"))
+	in := fixtureMessage()
+	m, _, err := c.Messages.Create(inboxCtx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ID != 5 || m.Content != "Message Content" {
+		t.Errorf("created %+v", m)
+	}
+	assertSameJSON(t, inboxFixture(t, "messages/create-request.json"), s.last("POST", "inbox/messages").Body)
+	if in.SentAt.Location().String() != "CET" {
+		t.Errorf("Create changed the caller's message")
+	}
+}
+
+func TestMessagesCreateZeroSentAtIsNow(t *testing.T) {
+	s, c := newInboxServer(t)
+	c.now = func() time.Time { return time.Date(2024, 3, 1, 9, 30, 15, 999, time.FixedZone("X", -7200)) }
+	s.handle("POST /inbox/messages", serveInboxFixture(t, 201, "messages/inbox_write-scope-response.json"))
+	in := &NewMessage{ConversationID: 7, SenderID: 5, Content: "hello", Origin: OriginBookingSyncInbox, Visibility: VisibilityInternal}
+	if _, _, err := c.Messages.Create(inboxCtx, in); err != nil {
+		t.Fatal(err)
+	}
+	got := inboxBodyItem(t, s.last("POST", "inbox/messages").Body, "messages")
+	if got["sent_at"] != "2024-03-01T11:30:15Z" {
+		t.Errorf("sent_at = %v, want the clock's time in UTC", got["sent_at"])
+	}
+	if _, ok := got["channel"]; ok {
+		t.Errorf("empty channel sent: %v", got)
+	}
+	if _, ok := got["attachment_ids"]; ok {
+		t.Errorf("empty attachment ids sent: %v", got)
+	}
+	if !in.SentAt.IsZero() {
+		t.Errorf("Create set the caller's SentAt")
+	}
+}
+
+func TestMessagesCreateValidation(t *testing.T) {
+	mod := func(f func(*NewMessage)) *NewMessage { m := fixtureMessage(); f(m); return m }
+	cases := []struct {
+		name, want string
+		m          *NewMessage
+	}{
+		{"nil", "nil", nil},
+		{"conversation", "conversation", mod(func(m *NewMessage) { m.ConversationID = 0 })},
+		{"sender", "sender", mod(func(m *NewMessage) { m.SenderID = 0 })},
+		{"content", "content", mod(func(m *NewMessage) { m.Content = "" })},
+		{"blank content", "content", mod(func(m *NewMessage) { m.Content = " \n\t" })},
+		{"origin", "origin", mod(func(m *NewMessage) { m.Origin = "" })},
+		{"visibility", "visibility", mod(func(m *NewMessage) { m.Visibility = "" })},
+		{"internal with channel", "internal", mod(func(m *NewMessage) { m.Visibility = VisibilityInternal })},
+		{"attachment id", "attachment id", mod(func(m *NewMessage) { m.AttachmentIDs = []int64{1, 0} })},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, c := newInboxServer(t)
+			_, _, err := c.Messages.Create(inboxCtx, tc.m)
+			assertNothingSent(t, s, err, ErrInvalidRequest)
+			if err != nil && !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("all at once", func(t *testing.T) {
+		s, c := newInboxServer(t)
+		_, _, err := c.Messages.Create(inboxCtx, &NewMessage{})
+		assertNothingSent(t, s, err, ErrInvalidRequest)
+		for _, w := range []string{"conversation", "sender", "content", "origin", "visibility"} {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("err %q does not mention %q", err, w)
+			}
+		}
+	})
+}
+
+func TestMessagesUpdate(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("PUT /inbox/messages/{id}", serveInboxFixture(t, 200, "messages/inbox_write-scope-response.json"))
+	m, _, err := c.Messages.Update(inboxCtx, 5, &MessageUpdate{
+		Origin:        Ptr(OriginEmail),
+		Visibility:    Ptr(VisibilityExternal),
+		Channel:       Ptr(ChannelEmail),
+		AttachmentIDs: []int64{1, 3, 6},
+	})
+	if err != nil || m.ID != 5 {
+		t.Fatalf("Update: %+v, %v", m, err)
+	}
+	r := s.last("PUT", "inbox/messages/")
+	if r.Path != "inbox/messages/5" {
+		t.Errorf("path %q", r.Path)
+	}
+	assertSameJSON(t, inboxFixture(t, "messages/update-request.json"), r.Body)
+
+	for name, u := range map[string]*MessageUpdate{
+		"internal with channel": {Visibility: Ptr(VisibilityInternal), Channel: Ptr(ChannelAirbnb)},
+		"empty content":         {Content: Ptr("")},
+		"bad attachment":        {AttachmentIDs: []int64{-1}},
+	} {
+		before := s.total()
+		if _, _, err := c.Messages.Update(inboxCtx, 5, u); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+		if s.total() != before {
+			t.Errorf("%s: a request was sent", name)
+		}
+	}
+}
+
+func TestMessagesAddAttachment(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("PUT /inbox/messages/{id}/add_attachment", serveInboxFixture(t, 200, "messages/add_attachment-inbox_write-scope-response.json"))
+	m, _, err := c.Messages.AddAttachment(inboxCtx, 5, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Links.Attachments) != 1 || m.Links.Attachments[0] != 5 {
+		t.Errorf("attachments %v", m.Links.Attachments)
+	}
+	r := s.last("PUT", "inbox/messages/")
+	if r.Path != "inbox/messages/5/add_attachment" {
+		t.Errorf("path %q", r.Path)
+	}
+	assertSameJSON(t, inboxFixture(t, "messages/add_attachment-request.json"), r.Body)
+	if _, _, err := c.Messages.AddAttachment(inboxCtx, 5, 0); !errors.Is(err, ErrInvalidRequest) || s.total() != 1 {
+		t.Errorf("attachment 0: err %v, %d requests", err, s.total())
+	}
+}
+
+// handleMessageEcho answers POST /inbox/messages with the message sent.
+func handleMessageEcho(s *inboxServer) {
+	s.handle("POST /inbox/messages", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Messages []struct {
+				ConversationID int64  `json:"conversation_id"`
+				SenderID       int64  `json:"sender_id"`
+				Content        string `json:"content"`
+				Origin         string `json:"origin"`
+				Visibility     string `json:"visibility"`
+			} `json:"messages"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Messages) != 1 {
+			writeInboxJSON(w, 422, `{"errors":{"messages":["missing"]}}`)
+			return
+		}
+		m := body.Messages[0]
+		out, _ := json.Marshal(map[string]any{
+			"links": map[string]any{"conversation": m.ConversationID, "sender": m.SenderID, "attachments": []int64{}},
+			"id":    900, "content": m.Content, "origin": m.Origin, "visibility": m.Visibility, "channel": nil,
+			"sent_at": "2024-03-01T11:30:15Z",
+		})
+		writeInboxJSON(w, 201, inboxEnvelope("messages", string(out)))
+	})
+}
+
+func TestSendAsHostReusesExistingHostParticipant(t *testing.T) {
+	s, c := newInboxServer(t)
+	conv := &inboxConversation{ID: 3, Sideload: true}
+	conv.add(5, MemberTypeClient)
+	hostPart := conv.add(42, MemberTypeHost)
+	conv.register(s)
+	handleMessageEcho(s)
+
+	in := &NewMessage{Content: "Welcome!"}
+	m, err := c.Messages.SendAsHost(inboxCtx, 3, 42, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count("POST", "inbox/participants"); n != 0 {
+		t.Errorf("%d participant POSTs, want 0", n)
+	}
+	if m.Links.Sender == nil || *m.Links.Sender != hostPart || m.Links.Conversation != 3 {
+		t.Errorf("message %+v, want sent by participant %d", m.Links, hostPart)
+	}
+	got := inboxBodyItem(t, s.last("POST", "inbox/messages").Body, "messages")
+	if got["origin"] != string(OriginBookingSyncInbox) || got["visibility"] != string(VisibilityExternal) || got["sender_id"] != float64(hostPart) {
+		t.Errorf("sent %v", got)
+	}
+	if !reflect.DeepEqual(*in, NewMessage{Content: "Welcome!"}) {
+		t.Errorf("SendAsHost changed the caller's message: %+v", in)
+	}
+	if n := s.total(); n != 2 {
+		t.Errorf("%d requests, want 2 (read participants, send)", n)
+	}
+}
+
+func TestSendAsHostCreatesMissingHostParticipant(t *testing.T) {
+	s, c := newInboxServer(t)
+	conv := &inboxConversation{ID: 3, Sideload: true}
+	conv.add(5, MemberTypeClient)
+	conv.register(s)
+	handleMessageEcho(s)
+
+	m, err := c.Messages.SendAsHost(inboxCtx, 3, 42, &NewMessage{Content: "Note", Visibility: VisibilityInternal, Origin: OriginEmail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count("POST", "inbox/participants"); n != 1 {
+		t.Fatalf("%d participant POSTs, want 1", n)
+	}
+	assertSameJSON(t, []byte(`{"participants":[{"conversation_id":3,"member_id":42,"member_type":"Host"}]}`), s.last("POST", "inbox/participants").Body)
+	if m.Links.Sender == nil || *m.Links.Sender != 102 {
+		t.Errorf("sender %v, want the new participant 102", m.Links.Sender)
+	}
+	got := inboxBodyItem(t, s.last("POST", "inbox/messages").Body, "messages")
+	if got["origin"] != "email" || got["visibility"] != "internal" {
+		t.Errorf("explicit origin/visibility not kept: %v", got)
+	}
+}
+
+func TestSendAsHostValidatesFirst(t *testing.T) {
+	cases := map[string]struct {
+		conv, host int64
+		m          *NewMessage
+	}{
+		"nil message":           {3, 42, nil},
+		"no content":            {3, 42, &NewMessage{}},
+		"no conversation":       {0, 42, &NewMessage{Content: "x"}},
+		"no host":               {3, 0, &NewMessage{Content: "x"}},
+		"internal with channel": {3, 42, &NewMessage{Content: "x", Visibility: VisibilityInternal, Channel: ChannelAirbnb}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, c := newInboxServer(t)
+			_, err := c.Messages.SendAsHost(inboxCtx, tc.conv, tc.host, tc.m)
+			assertNothingSent(t, s, err, ErrInvalidRequest)
+		})
+	}
+}

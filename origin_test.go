@@ -1,0 +1,328 @@
+package bookingsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+)
+
+func TestCreatedByApplication(t *testing.T) {
+	cases := []struct {
+		json   string
+		id     int64
+		ok     bool
+		ctype  string
+		defCh  Channel
+		remark string
+	}{
+		{`{"id":1,"created_by_id":65,"created_by_type":"Doorkeeper::Application"}`, 65, true, "Doorkeeper::Application", "", "attributes"},
+		{`{"id":1,"links":{"created_by":{"id":"66","type":"Doorkeeper::Application"}}}`, 66, true, "Doorkeeper::Application", "", "link, string id"},
+		{`{"id":1,"created_by":{"id":67,"type":"application"}}`, 67, true, "application", "", "object, lower-case type"},
+		{`{"id":1,"created_by_id":3,"created_by_type":"User","default_channel":"email"}`, 0, false, "User", ChannelEmail, "user"},
+		{`{"id":1,"created_by_id":null,"created_by_type":null}`, 0, false, "", "", "nulls"},
+		{`{"id":1}`, 0, false, "", "", "older payload"},
+		{`{"id":1,"created_by_type":"Doorkeeper::Application"}`, 0, false, "Doorkeeper::Application", "", "no id"},
+	}
+	for _, tc := range cases {
+		var c Conversation
+		if err := c.UnmarshalJSON([]byte(tc.json)); err != nil {
+			t.Fatalf("%s: %v", tc.remark, err)
+		}
+		id, ok := c.CreatedByApplication()
+		if id != tc.id || ok != tc.ok {
+			t.Errorf("%s: CreatedByApplication = %d, %v; want %d, %v", tc.remark, id, ok, tc.id, tc.ok)
+		}
+		if tc.ok {
+			continue
+		}
+		// No application: Origin needs no request.
+		s, cl := newInboxServer(t)
+		o, err := cl.Conversations.Origin(inboxCtx, &c)
+		if err != nil || o.Application != nil || o.CreatorType != tc.ctype || o.Channel != tc.defCh || s.total() != 0 {
+			t.Errorf("%s: Origin = %+v, %v after %d requests", tc.remark, o, err, s.total())
+		}
+	}
+	var nilConv *Conversation
+	if _, ok := nilConv.CreatedByApplication(); ok {
+		t.Error("nil conversation created by an application")
+	}
+}
+
+func TestChannelFromApplicationName(t *testing.T) {
+	for name, want := range map[string]Channel{
+		"Airbnb":             ChannelAirbnb,
+		"airbnb":             ChannelAirbnb,
+		"Booking.com":        ChannelBookingCom,
+		"BookingCom":         ChannelBookingCom,
+		"booking-com":        ChannelBookingCom,
+		" BOOKING.COM ":      ChannelBookingCom,
+		"HomeAway":           ChannelHomeAway,
+		"Vrbo":               ChannelHomeAway,
+		"HomeAway/Vrbo":      ChannelHomeAway,
+		"Airbnb Price Tool":  "",
+		"Smart Pricing":      "",
+		"":                   "",
+		"Booking.com Extras": "",
+	} {
+		if got := ChannelFromApplicationName(name); got != want {
+			t.Errorf("ChannelFromApplicationName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// appServer serves GET /applications/{id} and GET /applications, with 403
+// for id 70, 404 for 71 and 500 for 72, and counts reads per id.
+func appServer(t *testing.T, opts ...Option) (*inboxServer, *Client) {
+	s, c := newInboxServer(t, opts...)
+	names := map[string]string{"65": "Airbnb", "66": "Booking.com", "67": "HomeAway/Vrbo", "68": "Smart Pricing"}
+	s.handle("GET /applications/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		switch id {
+		case "70":
+			writeInboxJSON(w, 403, `{"errors":[{"code":"forbidden","title":"Forbidden"}]}`)
+		case "71":
+			writeInboxJSON(w, 404, `{"errors":[{"code":"not_found"}]}`)
+		case "72":
+			writeInboxJSON(w, 500, `{"error":"boom"}`)
+		default:
+			name, ok := names[id]
+			if !ok {
+				writeInboxJSON(w, 404, `{"errors":[{"code":"not_found"}]}`)
+				return
+			}
+			writeInboxJSON(w, 200, inboxEnvelope("applications", fmt.Sprintf(`{"id":%s,"name":%q,"default_price_increase":"0.0"}`, id, name)))
+		}
+	})
+	s.handle("GET /applications", func(w http.ResponseWriter, r *http.Request) {
+		writeInboxJSON(w, 200, inboxEnvelope("applications", `{"id":65,"name":"Airbnb"}`, `{"id":66,"name":"Booking.com"}`, `{"id":67,"name":"HomeAway/Vrbo"}`))
+	})
+	return s, c
+}
+
+func appConversation(id, appID int64, def Channel) *Conversation {
+	return &Conversation{ID: id, DefaultChannel: def, CreatedBy: Polymorphic{ID: appID, Type: "Doorkeeper::Application"}}
+}
+
+func TestOriginFromFixtureApplication(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("GET /applications/{id}", serveInboxFixture(t, 200, "applications/applications_read-scope-response.json"))
+	o, err := c.Conversations.Origin(inboxCtx, appConversation(5, 65, ChannelEmail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Application == nil || o.Application.ID != 65 || o.Application.Name != "Airbnb" || o.Channel != ChannelAirbnb ||
+		o.CreatorType != "Doorkeeper::Application" || o.CreatorID != 65 {
+		t.Errorf("Origin = %+v (application %+v)", o, o.Application)
+	}
+	if p := s.last("GET", "applications/").Path; p != "applications/65" {
+		t.Errorf("path %q", p)
+	}
+}
+
+// A thousand conversations from three channel apps cost three requests,
+// sequentially and from many goroutines.
+func TestOriginCostsOneRequestPerApplication(t *testing.T) {
+	want := map[int64]Channel{65: ChannelAirbnb, 66: ChannelBookingCom, 67: ChannelHomeAway}
+	convs := make([]*Conversation, 1000)
+	for i := range convs {
+		convs[i] = appConversation(int64(i+1), 65+int64(i%3), ChannelEmail)
+	}
+	check := func(t *testing.T, c *Conversation, o *Origin, err error) {
+		if err != nil {
+			t.Errorf("conversation %d: %v", c.ID, err)
+			return
+		}
+		if o.Application == nil || o.Application.ID != c.CreatedBy.ID || o.Channel != want[c.CreatedBy.ID] {
+			t.Errorf("conversation %d: origin %+v", c.ID, o)
+		}
+	}
+	t.Run("sequential", func(t *testing.T) {
+		s, c := appServer(t)
+		for _, conv := range convs {
+			o, err := c.Conversations.Origin(inboxCtx, conv)
+			check(t, conv, o, err)
+		}
+		if n := s.total(); n != 3 {
+			t.Errorf("%d requests, want 3", n)
+		}
+	})
+	t.Run("concurrent", func(t *testing.T) {
+		s, c := appServer(t)
+		var wg sync.WaitGroup
+		for _, conv := range convs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				o, err := c.Conversations.Origin(inboxCtx, conv)
+				check(t, conv, o, err)
+			}()
+		}
+		wg.Wait()
+		for id := range want {
+			if n := s.count("GET", fmt.Sprintf("applications/%d", id)); n != 1 {
+				t.Errorf("application %d read %d times, want 1", id, n)
+			}
+		}
+		if n := s.total(); n != 3 {
+			t.Errorf("%d requests, want 3", n)
+		}
+	})
+}
+
+func TestOriginUnreadableApplicationFallsBackToDefaultChannel(t *testing.T) {
+	for _, id := range []int64{70, 71} {
+		t.Run(fmt.Sprint(id), func(t *testing.T) {
+			s, c := appServer(t)
+			for range 5 {
+				o, err := c.Conversations.Origin(inboxCtx, appConversation(1, id, ChannelBookingCom))
+				if err != nil {
+					t.Fatalf("Origin: %v", err)
+				}
+				if o.Application != nil || o.Channel != ChannelBookingCom || o.CreatorID != id {
+					t.Errorf("Origin = %+v", o)
+				}
+			}
+			if n := s.total(); n != 1 {
+				t.Errorf("%d requests, want 1 (the miss is cached)", n)
+			}
+			_, err := c.Applications.Cached(inboxCtx, id)
+			if !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrNotFound) {
+				t.Errorf("Cached err = %v, want the cached 403/404", err)
+			}
+		})
+	}
+}
+
+func TestOriginServerErrorIsReturnedAndNotCached(t *testing.T) {
+	s, c := appServer(t)
+	for range 2 {
+		o, err := c.Conversations.Origin(inboxCtx, appConversation(1, 72, ChannelAirbnb))
+		var er *ErrorResponse
+		if !errors.As(err, &er) || er.StatusCode != 500 || o != nil {
+			t.Errorf("Origin = %+v, %v; want the 500", o, err)
+		}
+	}
+	if n := s.total(); n != 2 {
+		t.Errorf("%d requests, want 2 (errors are not cached)", n)
+	}
+}
+
+func TestOriginUnknownApplicationName(t *testing.T) {
+	_, c := appServer(t)
+	o, err := c.Conversations.Origin(inboxCtx, appConversation(1, 68, ChannelEmail))
+	if err != nil || o.Application == nil || o.Application.Name != "Smart Pricing" || o.Channel != ChannelEmail {
+		t.Errorf("Origin = %+v, %v", o, err)
+	}
+	if _, err := c.Conversations.Origin(inboxCtx, nil); !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("nil conversation: %v", err)
+	}
+}
+
+func TestApplicationsCacheClearAndBypass(t *testing.T) {
+	s, c := appServer(t)
+	conv := appConversation(1, 65, "")
+	for range 3 {
+		if _, err := c.Conversations.Origin(inboxCtx, conv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Applications.ClearCache()
+	if _, err := c.Conversations.Origin(inboxCtx, conv); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.total(); n != 2 {
+		t.Errorf("%d requests, want 2 (one before, one after ClearCache)", n)
+	}
+
+	// Callers get copies: changing one does not change the cache.
+	a, err := c.Applications.Cached(inboxCtx, 65)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Name = "changed"
+	if b, _ := c.Applications.Cached(inboxCtx, 65); b.Name != "Airbnb" {
+		t.Errorf("cache changed through a returned application: %q", b.Name)
+	}
+
+	s2, c2 := appServer(t, WithoutApplicationCache())
+	for range 3 {
+		o, err := c2.Conversations.Origin(inboxCtx, conv)
+		if err != nil || o.Channel != ChannelAirbnb {
+			t.Fatalf("Origin = %+v, %v", o, err)
+		}
+	}
+	if n := s2.total(); n != 3 {
+		t.Errorf("without cache: %d requests, want 3", n)
+	}
+	if _, err := c2.Applications.Cached(inboxCtx, 0); !errors.Is(err, ErrInvalidRequest) || s2.total() != 3 {
+		t.Errorf("Cached(0): %v", err)
+	}
+}
+
+func TestApplicationsPreload(t *testing.T) {
+	s, c := appServer(t)
+	if err := c.Applications.Preload(inboxCtx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{65, 66, 67, 65} {
+		if _, err := c.Conversations.Origin(inboxCtx, appConversation(1, id, "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.total(); n != 1 {
+		t.Errorf("%d requests, want the one listing", n)
+	}
+	if q := s.last("GET", "applications").Query; q != "page=1&per_page=100" {
+		t.Errorf("listing query %q", q)
+	}
+
+	s2, c2 := newInboxServer(t)
+	s2.handle("GET /applications", func(w http.ResponseWriter, r *http.Request) {
+		writeInboxJSON(w, 403, `{"errors":[{"code":"forbidden"}]}`)
+	})
+	if err := c2.Applications.Preload(inboxCtx); !errors.Is(err, ErrForbidden) {
+		t.Errorf("Preload with a client-credentials token: %v", err)
+	}
+}
+
+// A waiter does not inherit the first caller's cancellation.
+func TestApplicationsCachedWaiterSurvivesLeaderCancel(t *testing.T) {
+	s, c := newInboxServer(t)
+	arrived := make(chan struct{}, 2)
+	release := make(chan struct{})
+	s.handle("GET /applications/{id}", func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		writeInboxJSON(w, 200, inboxEnvelope("applications", `{"id":65,"name":"Airbnb"}`))
+	})
+	leaderCtx, cancel := context.WithCancel(inboxCtx)
+	leaderErr := make(chan error, 1)
+	go func() {
+		_, err := c.Applications.Cached(leaderCtx, 65)
+		leaderErr <- err
+	}()
+	<-arrived // the leader's request is in flight
+	waiter := make(chan error, 1)
+	go func() {
+		a, err := c.Applications.Cached(inboxCtx, 65)
+		if err == nil && a.Name != "Airbnb" {
+			err = fmt.Errorf("got %+v", a)
+		}
+		waiter <- err
+	}()
+	cancel()
+	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("leader err = %v", err)
+	}
+	close(release)
+	if err := <-waiter; err != nil {
+		t.Errorf("waiter: %v", err)
+	}
+}

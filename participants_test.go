@@ -1,0 +1,321 @@
+package bookingsync
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestParticipantsReadFixtures(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("GET /inbox/participants", serveInboxFixture(t, 200, "participants/inbox_read-inbox_write-scope-response.json"))
+	s.handle("GET /inbox/participants/{ids}", serveInboxFixture(t, 200, "participants/inbox_write-scope-response.json"))
+
+	list, _, err := c.Participants.List(inboxCtx, &ListOptions{PerPage: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 {
+		t.Fatalf("List: %d participants, want 1", len(list))
+	}
+	p := list[0]
+	if p.ID != 10 || p.Links.Conversation != 3 || p.Links.Member != (Polymorphic{ID: 5, Type: "Host"}) {
+		t.Errorf("List: got %+v", p)
+	}
+	if !p.IsHost() || p.IsClient() {
+		t.Errorf("IsHost = %v, IsClient = %v; want a Host", p.IsHost(), p.IsClient())
+	}
+	if p.ReadAt != nil || p.LastMessageSentAt == nil || !p.LastMessageSentAt.Equal(time.Date(2018, 12, 15, 10, 42, 17, 0, time.UTC)) {
+		t.Errorf("times: read_at %v, last_message_sent_at %v", p.ReadAt, p.LastMessageSentAt)
+	}
+	if q := s.last("GET", "inbox/participants").Query; q != "per_page=5" {
+		t.Errorf("List query = %q", q)
+	}
+
+	got, _, err := c.Participants.Get(inboxCtx, 10)
+	if err != nil || got.ID != 10 || got.ReadAt == nil {
+		t.Fatalf("Get: %+v, %v", got, err)
+	}
+	if _, _, err := c.Participants.GetMany(inboxCtx, []int64{10, 11}); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.last("GET", "inbox/participants/").Path; p != "inbox/participants/10,11" {
+		t.Errorf("GetMany path = %q", p)
+	}
+}
+
+func TestParticipantsOddities(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("GET /inbox/participants", func(w http.ResponseWriter, r *http.Request) {
+		writeInboxJSON(w, 200, inboxEnvelope("participants",
+			`{"links":{"conversation":3,"member":{"id":"7","type":"client"}},"id":11,"nickname":"unknown field","read_at":null,"created_at":null}`,
+			`{"links":{"conversation":3,"member":null},"id":12}`,
+			`{"links":{"conversation":3,"member":{"id":8,"type":"HOST"}},"id":13,"extra":{"nested":[1,2]}}`,
+		))
+	})
+	list, _, err := c.Participants.List(inboxCtx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 3 {
+		t.Fatalf("%d participants, want 3", len(list))
+	}
+	if !list[0].IsClient() || list[0].IsHost() || list[0].Links.Member.ID != 7 {
+		t.Errorf("lower-case client with string id: %+v", list[0].Links.Member)
+	}
+	if list[1].IsClient() || list[1].IsHost() || !list[1].Links.Member.IsZero() {
+		t.Errorf("null member: %+v", list[1].Links.Member)
+	}
+	if !list[2].IsHost() {
+		t.Errorf("upper-case HOST not recognised")
+	}
+}
+
+func TestParticipantsCreateBodyMatchesFixture(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("POST /inbox/participants", serveInboxFixture(t, 201, "participants/inbox_write-scope-response.json"))
+
+	p, _, err := c.Participants.Create(inboxCtx, &NewParticipant{ConversationID: 3, MemberID: 5, MemberType: MemberTypeHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != 10 || !p.IsHost() {
+		t.Errorf("created %+v", p)
+	}
+	// The fixture also carries attributes the API ignores on create
+	// (read, last_message_sent_at); the ones it requires must match.
+	want := inboxBodyItem(t, inboxFixture(t, "participants/create-request.json"), "participants")
+	got := inboxBodyItem(t, s.last("POST", "inbox/participants").Body, "participants")
+	if len(got) != 3 {
+		t.Errorf("sent %v, want exactly conversation_id, member_id, member_type", got)
+	}
+	for _, k := range []string{"conversation_id", "member_id", "member_type"} {
+		if got[k] != want[k] {
+			t.Errorf("%s = %v, fixture has %v", k, got[k], want[k])
+		}
+	}
+}
+
+func TestParticipantsAddHost(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("POST /inbox/participants", serveInboxFixture(t, 201, "participants/inbox_write-scope-response.json"))
+	if _, _, err := c.Participants.AddHost(inboxCtx, 3, 5); err != nil {
+		t.Fatal(err)
+	}
+	assertSameJSON(t, []byte(`{"participants":[{"conversation_id":3,"member_id":5,"member_type":"Host"}]}`), s.last("POST", "inbox/participants").Body)
+}
+
+func TestParticipantsCreateRefusesClient(t *testing.T) {
+	for _, typ := range []string{"Client", "client", " CLIENT ", "Client::Traveller"} {
+		t.Run(typ, func(t *testing.T) {
+			s, c := newInboxServer(t)
+			s.handle("POST /inbox/participants", serveInboxFixture(t, 201, "participants/inbox_write-scope-response.json"))
+			p, _, err := c.Participants.Create(inboxCtx, &NewParticipant{ConversationID: 3, MemberID: 5, MemberType: typ})
+			assertNothingSent(t, s, err, ErrRefused)
+			var re *RefusedError
+			if !errors.As(err, &re) || !strings.Contains(re.Instead, "Host") {
+				t.Errorf("err = %#v, want a *RefusedError pointing to Host participants", err)
+			}
+			if p != nil {
+				t.Errorf("participant %+v returned with the refusal", p)
+			}
+		})
+	}
+}
+
+// The refusal lives in Do, so a hand-built request cannot get around it.
+func TestParticipantsRefusalCoversCallersOwnDo(t *testing.T) {
+	cases := []struct {
+		name, method, path string
+		body               any
+	}{
+		{"create", "POST", "inbox/participants", map[string]any{"participants": []any{map[string]any{"conversation_id": 3, "member_id": 5, "member_type": "client"}}}},
+		{"create .json upper-case path", "POST", "/INBOX/Participants.json", map[string]any{"participants": []any{map[string]any{"member_type": " CLIENT "}}}},
+		{"bare object", "post", "inbox/participants/", map[string]any{"member_type": "Client", "member_id": 5}},
+		{"update to client", "PUT", "inbox/participants/10", map[string]any{"participants": []any{map[string]any{"member": map[string]any{"id": 5, "type": "Client"}}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, c := newInboxServer(t)
+			s.handle("POST /inbox/participants", serveInboxFixture(t, 201, "participants/inbox_write-scope-response.json"))
+			req, err := c.NewRequest(inboxCtx, tc.method, tc.path, tc.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Do(req, nil)
+			assertNothingSent(t, s, err, ErrRefused)
+		})
+	}
+}
+
+func TestParticipantsCreateValidation(t *testing.T) {
+	cases := map[string]*NewParticipant{
+		"nil":               nil,
+		"no conversation":   {MemberID: 5, MemberType: MemberTypeHost},
+		"no member":         {ConversationID: 3, MemberType: MemberTypeHost},
+		"no member type":    {ConversationID: 3, MemberID: 5},
+		"blank member type": {ConversationID: 3, MemberID: 5, MemberType: "  "},
+		"negative ids":      {ConversationID: -3, MemberID: -5, MemberType: MemberTypeHost},
+	}
+	for name, np := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, c := newInboxServer(t)
+			_, _, err := c.Participants.Create(inboxCtx, np)
+			assertNothingSent(t, s, err, ErrInvalidRequest)
+		})
+	}
+}
+
+func TestParticipantsMarkRead(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("PUT /inbox/participants/{id}", serveInboxFixture(t, 200, "participants/inbox_write-scope-response.json"))
+	p, _, err := c.Participants.MarkRead(inboxCtx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ReadAt == nil || !p.ReadAt.Equal(time.Date(2018, 12, 21, 10, 42, 17, 0, time.UTC)) {
+		t.Errorf("ReadAt = %v", p.ReadAt)
+	}
+	r := s.last("PUT", "inbox/participants/")
+	if r.Path != "inbox/participants/10" {
+		t.Errorf("path %q", r.Path)
+	}
+	assertSameJSON(t, []byte(`{"participants":[{"read":true}]}`), r.Body)
+
+	if _, _, err := c.Participants.MarkRead(inboxCtx, 0); !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("MarkRead(0) err = %v", err)
+	}
+	if n := s.total(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestEnsureHostCreatesOnceAndReuses(t *testing.T) {
+	s, c := newInboxServer(t)
+	conv := &inboxConversation{ID: 3, Sideload: true}
+	conv.add(5, MemberTypeClient) // the guest, with the same member id as the host
+	conv.add(6, MemberTypeHost)   // another host
+	conv.register(s)
+
+	first, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ID != second.ID || !second.IsHost() || second.Links.Member.ID != 5 {
+		t.Errorf("first %+v, second %+v: want the same Host participant", first, second)
+	}
+	if n := s.count("POST", "inbox/participants"); n != 1 {
+		t.Errorf("%d participant POSTs, want 1", n)
+	}
+	if n := s.count("GET", "inbox/conversations/3"); n != 2 {
+		t.Errorf("%d conversation reads, want one per call", n)
+	}
+	if q := s.last("GET", "inbox/conversations/3").Query; q != "include=participants" {
+		t.Errorf("conversation read query %q, want include=participants", q)
+	}
+	if n := s.total(); n != 3 {
+		t.Errorf("%d requests, want 3 (read, create, read)", n)
+	}
+}
+
+func TestEnsureHostExistingCostsOneRequest(t *testing.T) {
+	s, c := newInboxServer(t)
+	conv := &inboxConversation{ID: 3, Sideload: true}
+	conv.add(9, MemberTypeClient)
+	want := conv.add(5, MemberTypeHost)
+	conv.register(s)
+
+	p, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != want {
+		t.Errorf("participant %d, want %d", p.ID, want)
+	}
+	if n := s.total(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+// A server that ignores include=participants costs one more request.
+func TestEnsureHostWithoutSideloading(t *testing.T) {
+	s, c := newInboxServer(t)
+	conv := &inboxConversation{ID: 3}
+	want := conv.add(5, MemberTypeHost)
+	conv.add(9, MemberTypeClient)
+	conv.register(s)
+
+	p, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != want {
+		t.Errorf("participant %d, want %d", p.ID, want)
+	}
+	if r := s.last("GET", "inbox/participants/"); r.Path != "inbox/participants/101,102" {
+		t.Errorf("GetMany path %q", r.Path)
+	}
+	if n, posts := s.total(), s.count("POST", ""); n != 2 || posts != 0 {
+		t.Errorf("%d requests (%d POSTs), want 2 reads", n, posts)
+	}
+}
+
+func TestEnsureHostConcurrentCallsCreateOne(t *testing.T) {
+	s, c := newInboxServer(t)
+	conv := &inboxConversation{ID: 3, Sideload: true}
+	conv.add(9, MemberTypeClient)
+	conv.register(s)
+
+	const n = 16
+	var wg sync.WaitGroup
+	ids := make([]int64, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
+			errs[i] = err
+			if p != nil {
+				ids[i] = p.ID
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || ids[i] != ids[0] {
+			t.Fatalf("call %d: participant %d, err %v; call 0: %d", i, ids[i], errs[i], ids[0])
+		}
+	}
+	if posts := s.count("POST", "inbox/participants"); posts != 1 {
+		t.Errorf("%d participant POSTs, want 1", posts)
+	}
+}
+
+func TestEnsureHostErrors(t *testing.T) {
+	s, c := newInboxServer(t)
+	(&inboxConversation{ID: 3, Sideload: true}).register(s)
+
+	if _, err := c.Participants.EnsureHost(inboxCtx, 4, 5); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown conversation: err = %v, want ErrNotFound", err)
+	}
+	if n := s.count("POST", ""); n != 0 {
+		t.Errorf("%d POSTs after a failed read", n)
+	}
+	before := s.total()
+	for _, ids := range [][2]int64{{0, 5}, {3, 0}, {-1, -1}} {
+		if _, err := c.Participants.EnsureHost(inboxCtx, ids[0], ids[1]); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("EnsureHost(%d, %d) err = %v", ids[0], ids[1], err)
+		}
+	}
+	if s.total() != before {
+		t.Errorf("invalid ids sent requests")
+	}
+}
