@@ -138,13 +138,6 @@ type verrs map[string][]string
 
 func (e verrs) add(field, msg string) { e[field] = append(e[field], msg) }
 
-func (e verrs) orNil() map[string][]string {
-	if len(e) == 0 {
-		return nil
-	}
-	return e
-}
-
 const (
 	blank     = "can't be blank"
 	mustExist = "must exist"
