@@ -312,11 +312,11 @@ func (s *BookingsService) WaitForConversations(ctx context.Context, bookingID in
 		case len(convs) > 0:
 			return convs, nil
 		}
-		wait, err := pollWait(ctx, rate, every, waitClock.Now())
+		wait, err := pollWait(ctx, rate, every, s.client.now())
 		if err != nil {
 			return nil, fmt.Errorf("bookingsync: waiting for the conversations of booking %d: %w", bookingID, err)
 		}
-		if err := waitClock.Sleep(ctx, wait); err != nil {
+		if err := s.client.sleep(ctx, wait); err != nil {
 			return nil, waitEnded(ctx, bookingID)
 		}
 	}
@@ -340,28 +340,4 @@ func pollWait(ctx context.Context, rate Rate, every time.Duration, now time.Time
 
 func waitEnded(ctx context.Context, bookingID int64) error {
 	return fmt.Errorf("bookingsync: waiting for the conversations of booking %d: %w", bookingID, context.Cause(ctx))
-}
-
-// clock is WaitForConversations' time source; tests replace waitClock.
-type clock interface {
-	Now() time.Time
-	// Sleep pauses for d, or until ctx ends (then returning ctx's error).
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-var waitClock clock = realClock{}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -104,47 +104,9 @@ func readFixture(t *testing.T, name string) []byte {
 	return b
 }
 
-// fakeClock stands in for waitClock: Sleep records the pause, moves the
-// clock forward at once and calls onSleep (which may cancel a context).
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	sleeps  []time.Duration
-	onSleep func(n int)
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	n := len(c.sleeps)
-	hook := c.onSleep
-	c.mu.Unlock()
-	if hook != nil {
-		hook(n)
-	}
-	return ctx.Err()
-}
-
-func (c *fakeClock) slept() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
-
-// useFakeClock swaps waitClock for the test's duration. Tests using it must
-// not run in parallel.
+// useFakeClock returns a fake clock starting at now; install it on the
+// client under test.
 func useFakeClock(t *testing.T, now time.Time) *fakeClock {
 	t.Helper()
-	c := &fakeClock{now: now}
-	old := waitClock
-	waitClock = c
-	t.Cleanup(func() { waitClock = old })
-	return c
+	return &fakeClock{t: now}
 }

@@ -337,6 +337,7 @@ func TestWaitForConversationsReturnsWhenTheyAppear(t *testing.T) {
 			w.WriteHeader(http.StatusNotFound)
 		}
 	})
+	clk.install(c)
 	convs, err := c.Bookings.WaitForConversations(context.Background(), 80, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -365,6 +366,7 @@ func TestWaitForConversationsStopsOnContext(t *testing.T) {
 		setRate(w, 1000, 900, waitStart.Add(time.Hour))
 		writeEnvelope(w, "bookings", []any{bookingJSON(80)}, nil)
 	})
+	clk.install(c)
 	_, err := c.Bookings.WaitForConversations(ctx, 80, time.Minute)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
@@ -401,6 +403,7 @@ func TestWaitForConversationsBacksOffOnLowBudget(t *testing.T) {
 			writeEnvelope(w, "conversations", []any{conversationJSON(11)}, nil)
 		}
 	})
+	clk.install(c)
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(24*time.Hour))
 	defer cancel()
 	convs, err := c.Bookings.WaitForConversations(ctx, 80, 10*time.Second)
@@ -441,6 +444,7 @@ func TestWaitForConversationsGivesUpWhenResetIsPastDeadline(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := useFakeClock(t, time.Now())
 			c, srv := newBSServer(t, tc.handler)
+			clk.install(c)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			_, err := c.Bookings.WaitForConversations(ctx, 80, time.Second)

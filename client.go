@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	pathpkg "path"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -58,12 +60,12 @@ type Client struct {
 	rateMu sync.Mutex
 	rate   Rate
 
+	reliability
+
 	// State of the Inbox helpers: the application cache behind
-	// Conversations.Origin, the EnsureHost calls in flight, and the clock
-	// that dates messages sent without SentAt.
+	// Conversations.Origin, and the EnsureHost calls in flight.
 	apps        appCache
 	hostFlights flightGroup[hostKey, *Participant]
-	now         func() time.Time
 
 	// Conversations reads and updates Inbox conversations.
 	Conversations *ConversationsService
@@ -170,8 +172,9 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
-// WithLogger logs one debug line per request (method, path, status,
-// duration, request id) to l. Tokens and query strings are never logged.
+// WithLogger logs one debug line per HTTP exchange (method, path, status,
+// duration, request id, attempt number) to l. Tokens and query strings are
+// never logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) error {
 		if l == nil {
@@ -210,10 +213,10 @@ var ErrResponseTooLarge = errors.New("bookingsync: response body too large")
 // unauthenticated (the API answers 401).
 func NewClient(opts ...Option) (*Client, error) {
 	c := &Client{
-		userAgent: DefaultUserAgent,
-		logger:    slog.New(slog.DiscardHandler),
-		maxBody:   DefaultMaxResponseBytes,
-		now:       time.Now,
+		userAgent:   DefaultUserAgent,
+		logger:      slog.New(slog.DiscardHandler),
+		maxBody:     DefaultMaxResponseBytes,
+		reliability: defaultReliability(),
 	}
 	c.siteURL, _ = parseSiteRoot(DefaultBaseURL)
 	for _, opt := range opts {
@@ -259,10 +262,10 @@ func parseSiteRoot(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("bookingsync: base URL: %w", err)
 	}
 	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("bookingsync: base URL %q: want https://host", u.Redacted())
+		return nil, fmt.Errorf("bookingsync: base URL %q: want https://host", redactURL(u.Redacted()))
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("bookingsync: base URL %q: plain http is allowed only for loopback hosts; tokens must not travel in clear, use https", u.Redacted())
+		return nil, fmt.Errorf("bookingsync: base URL %q: plain http is allowed only for loopback hosts; tokens must not travel in clear, use https", redactURL(u.Redacted()))
 	}
 	if u.User != nil {
 		return nil, errors.New("bookingsync: base URL must not carry credentials")
@@ -291,12 +294,15 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body any) 
 	}
 	rel, err := url.Parse(strings.TrimLeft(path, "/"))
 	if err != nil {
-		return nil, fmt.Errorf("bookingsync: path %q: %w", path, err)
+		return nil, fmt.Errorf("bookingsync: path %q: %w", redactURL(path), scrubURLError(err))
 	}
 	if rel.IsAbs() || rel.Host != "" {
-		return nil, fmt.Errorf("bookingsync: path %q must be relative to the API root", rel.Redacted())
+		return nil, fmt.Errorf("bookingsync: path %q must be relative to the API root", redactURL(rel.Redacted()))
 	}
 	u := c.apiURL.ResolveReference(rel)
+	if !strings.HasPrefix(pathpkg.Clean(u.Path)+"/", c.apiURL.Path) {
+		return nil, fmt.Errorf("bookingsync: path %q leaves the API root", redactURL(rel.Redacted()))
+	}
 	var r io.Reader
 	var buf []byte
 	if body != nil {
@@ -328,7 +334,10 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body any) 
 //
 // Every non-2xx answer is returned as *ErrorResponse (*RateLimitError for
 // 429), with the *Response. Requests the Inbox rules forbid are refused
-// with an error wrapping ErrRefused before anything is sent.
+// with an error wrapping ErrRefused before anything is sent, and requests
+// held back while the rate-limit budget is spent fail with *ThrottledError.
+// What is resent on failure, and what never is, is told at RetryPolicy and
+// WithRateLimitWait.
 func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 	if err := guard(req); err != nil {
 		return nil, err
@@ -349,39 +358,6 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 	return resp, nil
 }
 
-// send performs the request, refreshing a rejected token once, and returns
-// the response with its body read (bounded) and closed.
-func (c *Client) send(req *http.Request) (*Response, []byte, error) {
-	ctx := req.Context()
-	tok, err := c.authorize(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	resp, body, err := c.attempt(req)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || tok == nil {
-		return resp, body, err
-	}
-	// A 401 was not processed, so resending is safe for every method; a
-	// static token cannot be refreshed and so is never resent.
-	r, ok := c.ts.(TokenRefresher)
-	if !ok {
-		return resp, body, nil
-	}
-	if code, _ := parseWWWAuthenticate(resp.Header.Get("WWW-Authenticate")); code != "" && code != "invalid_token" {
-		return resp, body, nil
-	}
-	fresh, err := r.RefreshToken(ctx, tok)
-	if err != nil || fresh == nil || !fresh.Valid() {
-		return resp, body, nil
-	}
-	retry, err := cloneRequest(req)
-	if err != nil {
-		return resp, body, nil
-	}
-	fresh.SetAuthHeader(retry)
-	return c.attempt(retry)
-}
-
 // authorize sets the Authorization header when req goes to the client's own
 // host, so that a token never leaves for another.
 func (c *Client) authorize(req *http.Request) (*oauth2.Token, error) {
@@ -396,24 +372,37 @@ func (c *Client) authorize(req *http.Request) (*oauth2.Token, error) {
 	return tok, nil
 }
 
-// attempt makes one HTTP exchange.
-func (c *Client) attempt(req *http.Request) (*Response, []byte, error) {
+// attempt makes one HTTP exchange, the n-th for this request. sent reports
+// whether the request may have reached the server (see traceSent).
+func (c *Client) attempt(req *http.Request, n int) (resp *Response, body []byte, sent bool, err error) {
 	start := time.Now()
+	req, gotConn := traceSent(req)
 	hr, err := c.hc.Do(req)
 	if err != nil {
-		c.log(req, nil, start, err)
-		return nil, nil, fmt.Errorf("bookingsync: %s %s: %w", req.Method, req.URL.Path, scrubURLError(err))
+		c.log(req, nil, n, start, err)
+		return nil, nil, gotConn(), fmt.Errorf("bookingsync: %s %s: %w", req.Method, req.URL.Path, scrubURLError(err))
 	}
-	resp := newResponse(hr)
-	body, err := readBody(hr.Body, c.maxBody)
+	if hr.Request != nil && hr.Request.Header.Get("Authorization") != "" {
+		// The caller may log the response; the token stays out of it.
+		hr.Request = hr.Request.Clone(hr.Request.Context())
+		hr.Request.Header.Del("Authorization")
+	}
+	resp = newResponse(hr)
+	body, err = readBody(hr.Body, c.maxBody)
+	// Drain what is left (bounded) so that the connection can be reused.
+	io.CopyN(io.Discard, hr.Body, maxDrain)
 	hr.Body.Close()
 	c.noteRate(resp.Rate)
-	c.log(req, resp, start, err)
+	c.log(req, resp, n, start, err)
 	if err != nil {
-		return resp, nil, fmt.Errorf("bookingsync: %s %s: %d: reading body: %w", req.Method, req.URL.Path, hr.StatusCode, scrubURLError(err))
+		return resp, nil, true, fmt.Errorf("bookingsync: %s %s: %d: reading body: %w", req.Method, req.URL.Path, hr.StatusCode, scrubURLError(err))
 	}
-	return resp, body, nil
+	return resp, body, true, nil
 }
+
+// maxDrain bounds what is read and discarded from a body that is not used,
+// to keep its connection: past it, closing the connection is cheaper.
+const maxDrain = 64 << 10
 
 // readBody reads at most limit bytes, and fails rather than truncates.
 func readBody(r io.Reader, limit int64) ([]byte, error) {
@@ -425,6 +414,16 @@ func readBody(r io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w (over %d bytes)", ErrResponseTooLarge, limit)
 	}
 	return b, nil
+}
+
+var secretParam = regexp.MustCompile(`(?i)([?&;#](?:access_token|token|refresh_token|code|client_secret|secret|password)=)[^&;#\s"']*`)
+
+// redactURL replaces the values of query parameters that carry secrets
+// (access_token, token, refresh_token, code, client_secret, secret,
+// password) with REDACTED, in a URL that is about to be printed. It works
+// on the text, so that even a URL that does not parse is safe to print.
+func redactURL(s string) string {
+	return secretParam.ReplaceAllString(s, "${1}REDACTED")
 }
 
 // scrubURLError drops the URL (and so any query string) from a transport
@@ -446,7 +445,7 @@ func (c *Client) noteRate(r Rate) {
 	c.rateMu.Unlock()
 }
 
-func (c *Client) log(req *http.Request, resp *Response, start time.Time, err error) {
+func (c *Client) log(req *http.Request, resp *Response, n int, start time.Time, err error) {
 	ctx := req.Context()
 	if !c.logger.Enabled(ctx, slog.LevelDebug) {
 		return
@@ -455,6 +454,7 @@ func (c *Client) log(req *http.Request, resp *Response, start time.Time, err err
 		slog.String("method", req.Method),
 		slog.String("path", req.URL.Path),
 		slog.Duration("duration", time.Since(start)),
+		slog.Int("attempt", n),
 	}
 	if resp != nil {
 		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("request_id", resp.RequestID))

@@ -10,7 +10,9 @@ import (
 	"testing"
 )
 
-const testToken = "s3cr3t-access-token"
+// testToken is the bearer token of the tests; no log line, error or
+// response a test can see may contain it.
+const testToken = "tok-S3CR3T-never-print"
 
 // recorded is a request as the test server saw it.
 type recorded struct {

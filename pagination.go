@@ -98,7 +98,9 @@ func (m *Meta) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*m = Meta{Link: w.Link, TotalPages: int(w.TotalPages), TotalCount: int(w.TotalCount), PerPage: int(w.PerPage)}
+	// Like the headers, a negative count means none.
+	count := func(n flexInt) int { return int(max(n, 0)) }
+	*m = Meta{Link: w.Link, TotalPages: count(w.TotalPages), TotalCount: count(w.TotalCount), PerPage: count(w.PerPage)}
 	if len(w.DeletedIDs) > 0 {
 		m.DeletedIDs = make([]int64, len(w.DeletedIDs))
 		for i, id := range w.DeletedIDs {

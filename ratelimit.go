@@ -1,6 +1,8 @@
 package bookingsync
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,4 +36,102 @@ func parseRate(h http.Header) Rate {
 		}
 	}
 	return r
+}
+
+// WithRateLimitWait makes the client wait out the rate limit, for at most
+// max in all for one request, instead of failing:
+//
+//   - A 429 is resent (any method, POST included: a 429 was not processed)
+//     after Retry-After if the response has one, else at X-RateLimit-Reset.
+//     A reset that is missing, in the past or garbage waits
+//     UnknownResetWait (or max, if shorter). A 429 is resent at most
+//     MaxRateLimitResends times per request.
+//   - A request made while the last response said the budget is spent
+//     (X-RateLimit-Remaining 0, reset ahead) waits until the reset without
+//     touching the network, then goes out.
+//
+// A wait that would take the request past max is not begun: the 429 is
+// returned as *RateLimitError, the held-back request as *ThrottledError,
+// at once. The context bounds every wait. Without this option (or with max
+// 0) a 429 returns *RateLimitError at once and a held-back request fails
+// at once with *ThrottledError.
+func WithRateLimitWait(max time.Duration) Option {
+	return func(c *Client) error {
+		if max < 0 {
+			return errors.New("bookingsync: WithRateLimitWait: negative duration")
+		}
+		c.rateWait = max
+		return nil
+	}
+}
+
+const (
+	// UnknownResetWait is how long WithRateLimitWait waits before resending
+	// a 429 that states no usable reset time.
+	UnknownResetWait = time.Second
+	// MaxRateLimitResends bounds the 429 resends of one request under
+	// WithRateLimitWait, so that a storm of 429s cannot keep it spinning.
+	MaxRateLimitResends = 3
+)
+
+// ThrottledError is a request the client held back: the last response said
+// the hour's budget is spent (X-RateLimit-Remaining 0) and Rate.Reset is
+// still ahead. Nothing was sent. It matches ErrRateLimited.
+type ThrottledError struct {
+	Method, Path string
+	// Rate is the budget as the last response stated it.
+	Rate Rate
+}
+
+// Error says that nothing was sent, and until when.
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("bookingsync: %s %s: not sent: rate limit of %d requests spent until %s",
+		e.Method, e.Path, e.Rate.Limit, e.Rate.Reset.UTC().Format("15:04:05 UTC"))
+}
+
+// Is matches ErrRateLimited.
+func (e *ThrottledError) Is(target error) bool { return target == ErrRateLimited }
+
+// throttle holds back a request while the budget is spent: it fails at
+// once, or, under WithRateLimitWait, waits once until the reset if that
+// fits the wait left (max less waited). It returns the time waited. A
+// reset that is unknown or past never holds anything back: the server
+// decides.
+func (c *Client) throttle(req *http.Request, waited time.Duration) (time.Duration, error) {
+	r := c.Rate()
+	if r.Limit == 0 || r.Remaining > 0 {
+		return 0, nil
+	}
+	d := r.Reset.Sub(c.now())
+	if r.Reset.IsZero() || d <= 0 {
+		return 0, nil
+	}
+	if d > c.rateWait-waited {
+		return 0, &ThrottledError{Method: req.Method, Path: req.URL.Path, Rate: r}
+	}
+	if err := c.sleep(req.Context(), d); err != nil {
+		return 0, fmt.Errorf("bookingsync: %s %s: waiting for the rate limit reset: %w", req.Method, req.URL.Path, err)
+	}
+	return d, nil
+}
+
+// rateLimitDelay is how long to wait before resending a 429, and whether
+// to resend it at all.
+func (c *Client) rateLimitDelay(resp *Response, resends int, waited time.Duration) (time.Duration, bool) {
+	if c.rateWait <= 0 || resends >= MaxRateLimitResends {
+		return 0, false
+	}
+	now := c.now()
+	d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now)
+	switch {
+	case ok:
+	case resp.Rate.Reset.After(now):
+		d = resp.Rate.Reset.Sub(now)
+	default:
+		d = min(UnknownResetWait, c.rateWait)
+	}
+	if d > c.rateWait-waited {
+		return 0, false
+	}
+	return d, true
 }

@@ -1,0 +1,457 @@
+package bookingsync
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The fault-injection suite: a local server misbehaves in one way per
+// case; each case asserts the typed error or the recovered result, and
+// counts what the server received, so that a write is never seen twice.
+
+func TestFaultsServerErrors(t *testing.T) {
+	html502 := "<html><body><h1>502 Bad Gateway</h1></body></html>"
+	tests := []struct {
+		name     string
+		method   string
+		opts     []Option
+		script   func(n int, w http.ResponseWriter, r *http.Request)
+		status   int // 0: success expected
+		received int
+		sleeps   int
+	}{
+		{"GET 503 burst recovers", "GET", nil, func(n int, w http.ResponseWriter, r *http.Request) {
+			if n <= 2 {
+				answer(w, 503, `{"error":"down"}`)
+				return
+			}
+			answer(w, 200, convOK)
+		}, 0, 3, 2},
+		{"GET 503 storm gives up after 3", "GET", nil, func(n int, w http.ResponseWriter, r *http.Request) {
+			answer(w, 503, `{"error":"down"}`)
+		}, 503, 3, 2},
+		{"GET 502 HTML page, NoRetry", "GET", []Option{WithRetry(NoRetry)}, func(n int, w http.ResponseWriter, r *http.Request) {
+			answer(w, 502, html502, "Content-Type", "text/html")
+		}, 502, 1, 0},
+		{"PUT 504 then 200", "PUT", nil, func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				answer(w, 504, "")
+				return
+			}
+			answer(w, 200, convOK)
+		}, 0, 2, 1},
+		{"DELETE 503 then 204", "DELETE", nil, func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				answer(w, 503, "")
+				return
+			}
+			w.WriteHeader(204)
+		}, 0, 2, 1},
+		{"GET 500 is not in RetryStatuses", "GET", nil, func(n int, w http.ResponseWriter, r *http.Request) {
+			answer(w, 500, `{"error":"boom"}`)
+		}, 500, 1, 0},
+		{"GET 500 retried when listed", "GET", []Option{WithRetry(RetryPolicy{RetryStatuses: []int{500}})}, func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				answer(w, 500, `{"error":"boom"}`)
+				return
+			}
+			answer(w, 200, convOK)
+		}, 0, 2, 1},
+		{"POST 502 is never resent", "POST", nil, func(n int, w http.ResponseWriter, r *http.Request) {
+			answer(w, 502, html502, "Content-Type", "text/html")
+		}, 502, 1, 0},
+		{"POST 503 with Retry-After is never resent", "POST", nil, func(n int, w http.ResponseWriter, r *http.Request) {
+			answer(w, 503, "", "Retry-After", "1")
+		}, 503, 1, 0},
+		{"PATCH 503 is never resent", "PATCH", nil, func(n int, w http.ResponseWriter, r *http.Request) {
+			answer(w, 503, "")
+		}, 503, 1, 0},
+		{"GET Retry-After beyond MaxBackoff ends retries", "GET", nil, func(n int, w http.ResponseWriter, r *http.Request) {
+			answer(w, 503, "", "Retry-After", "3600")
+		}, 503, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := newFaultServer(t, 0, tt.script)
+			c, clk := newRelClient(t, fs.Server, tt.opts...)
+			resp, err := doMethod(context.Background(), c, tt.method)
+			if got := fs.count(tt.method); got != tt.received {
+				t.Errorf("server received %d %s requests, want %d", got, tt.method, tt.received)
+			}
+			if got := len(clk.slept()); got != tt.sleeps {
+				t.Errorf("slept %d times (%v), want %d", got, clk.slept(), tt.sleeps)
+			}
+			if tt.status == 0 {
+				if err != nil {
+					t.Fatalf("want recovery, got %v", err)
+				}
+				if resp.StatusCode/100 != 2 {
+					t.Fatalf("status %d", resp.StatusCode)
+				}
+				return
+			}
+			var er *ErrorResponse
+			if !errors.As(err, &er) || er.StatusCode != tt.status {
+				t.Fatalf("want *ErrorResponse %d, got %T %v", tt.status, err, err)
+			}
+			if resp == nil || resp.StatusCode != tt.status {
+				t.Fatalf("response %+v", resp)
+			}
+		})
+	}
+}
+
+func TestFaultsRetryAfter(t *testing.T) {
+	clk := newFakeClock()
+	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+		switch n {
+		case 1:
+			answer(w, 503, "", "Retry-After", "2")
+		case 2:
+			answer(w, 503, "", "Retry-After", clk.now().Add(5*time.Second).Format(http.TimeFormat))
+		default:
+			answer(w, 200, convOK)
+		}
+	})
+	c, _ := newRelClient(t, fs.Server, WithRetry(RetryPolicy{MaxAttempts: 3}))
+	clk.install(c)
+	conv, _, err := getConv(context.Background(), c)
+	if err != nil || conv.ID != 5 {
+		t.Fatalf("got %v, %v", conv, err)
+	}
+	want := []time.Duration{2 * time.Second, 5 * time.Second}
+	if got := clk.slept(); len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("slept %v, want %v (Retry-After as seconds, then as a date)", got, want)
+	}
+}
+
+func TestFaultsConnections(t *testing.T) {
+	tests := []struct {
+		name       string
+		method     string
+		resetFirst int // connections reset at their first byte, before the request is read
+		script     func(n int, w http.ResponseWriter, r *http.Request)
+		recovered  bool
+		isErr      error // when not recovered, errors.Is target (nil: any error)
+		received   int
+		accepts    int
+	}{
+		{"GET reset before the request is read recovers", "GET", 1, func(n int, w http.ResponseWriter, r *http.Request) {
+			answer(w, 200, convOK)
+		}, true, nil, 1, 2},
+		{"POST reset before the request is read is not resent", "POST", 1, func(n int, w http.ResponseWriter, r *http.Request) {
+			answer(w, 201, convOK)
+		}, false, nil, 0, 1},
+		{"GET reset after the request was read, recovers", "GET", 0, func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				hijackReset(w, r)
+				return
+			}
+			answer(w, 200, convOK)
+		}, true, nil, 2, 2},
+		{"POST reset after the request was read is not resent", "POST", 0, func(n int, w http.ResponseWriter, r *http.Request) {
+			hijackReset(w, r)
+		}, false, nil, 1, 1},
+		{"GET truncated body recovers", "GET", 0, func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				truncated(w, r)
+				return
+			}
+			answer(w, 200, convOK)
+		}, true, nil, 2, 2},
+		{"GET truncated body every time", "GET", 0, func(n int, w http.ResponseWriter, r *http.Request) {
+			truncated(w, r)
+		}, false, io.ErrUnexpectedEOF, 3, 3},
+		{"POST truncated body is not resent", "POST", 0, func(n int, w http.ResponseWriter, r *http.Request) {
+			truncated(w, r)
+		}, false, io.ErrUnexpectedEOF, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := newFaultServer(t, tt.resetFirst, tt.script)
+			c, _ := newRelClient(t, fs.Server)
+			resp, err := doMethod(context.Background(), c, tt.method)
+			if got := fs.count(tt.method); got != tt.received {
+				t.Errorf("server received %d %s requests, want %d", got, tt.method, tt.received)
+			}
+			if got := int(fs.accepts.Load()); got != tt.accepts {
+				t.Errorf("server accepted %d connections, want %d", got, tt.accepts)
+			}
+			if tt.recovered {
+				if err != nil || resp.StatusCode/100 != 2 {
+					t.Fatalf("want recovery, got %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want an error, got status %d", resp.StatusCode)
+			}
+			if tt.isErr != nil && !errors.Is(err, tt.isErr) {
+				t.Fatalf("want %v, got %v", tt.isErr, err)
+			}
+			var er *ErrorResponse
+			if errors.As(err, &er) {
+				t.Fatalf("a transport failure must not look like an API answer: %v", err)
+			}
+		})
+	}
+}
+
+func TestFaultsDialFailure(t *testing.T) {
+	for _, method := range []string{"POST", "GET", "PATCH"} {
+		t.Run(method+" resent after a dial failure", func(t *testing.T) {
+			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
+			d := &failingDialer{fail: 2}
+			c, clk := newRelClient(t, fs.Server, WithHTTPClient(d.client()))
+			if _, err := doMethod(context.Background(), c, method); err != nil {
+				t.Fatal(err)
+			}
+			if got := fs.count(method); got != 1 {
+				t.Errorf("server received %d %ss, want 1", got, method)
+			}
+			if got := d.dials.Load(); got != 3 {
+				t.Errorf("%d dials, want 3", got)
+			}
+			if got := len(clk.slept()); got != 2 {
+				t.Errorf("slept %d times, want 2", got)
+			}
+		})
+	}
+	t.Run("POST dial failing every time", func(t *testing.T) {
+		fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
+		d := &failingDialer{fail: 100}
+		c, _ := newRelClient(t, fs.Server, WithHTTPClient(d.client()))
+		_, err := doMethod(context.Background(), c, "POST")
+		var oe *net.OpError
+		if !errors.As(err, &oe) || oe.Op != "dial" {
+			t.Fatalf("want the dial error, got %v", err)
+		}
+		if got := d.dials.Load(); got != 3 {
+			t.Errorf("%d dials, want 3 (MaxAttempts)", got)
+		}
+		if fs.count("POST") != 0 {
+			t.Error("server received a POST")
+		}
+	})
+	t.Run("POST without GetBody is not resent", func(t *testing.T) {
+		fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
+		d := &failingDialer{fail: 1}
+		c, _ := newRelClient(t, fs.Server, WithHTTPClient(d.client()))
+		req, err := http.NewRequest("POST", c.APIURL().String()+"inbox/messages", io.NopCloser(strings.NewReader(`{"messages":[{}]}`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Do(req, nil); err == nil {
+			t.Fatal("want the dial error")
+		}
+		if got := d.dials.Load(); got != 1 {
+			t.Errorf("%d dials, want 1: a body that cannot be replayed is never resent", got)
+		}
+	})
+}
+
+func TestFaultsSlowBody(t *testing.T) {
+	t.Run("context deadline: no retry", func(t *testing.T) {
+		fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
+		c, clk := newRelClient(t, fs.Server)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		_, _, err := getConv(ctx, c)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("want DeadlineExceeded, got %v", err)
+		}
+		if fs.count("GET") != 1 || len(clk.slept()) != 0 {
+			t.Fatalf("received %d, slept %v: a spent context must end the request", fs.count("GET"), clk.slept())
+		}
+	})
+	for _, method := range []string{"GET", "POST"} {
+		t.Run(method+" against the client timeout", func(t *testing.T) {
+			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
+			hc := fs.Client()
+			hc.Timeout = 30 * time.Millisecond
+			c, _ := newRelClient(t, fs.Server, WithHTTPClient(hc))
+			_, err := doMethod(context.Background(), c, method)
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				t.Fatalf("want a timeout, got %v", err)
+			}
+			want := 1
+			if method == "GET" {
+				want = 3
+			}
+			if got := fs.count(method); got != want {
+				t.Fatalf("server received %d %ss, want %d", got, method, want)
+			}
+		})
+	}
+}
+
+func TestFaultsContextCanceledDuringBackoff(t *testing.T) {
+	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 503, "") })
+	c, _ := newRelClient(t, fs.Server)
+	ctx, cancel := context.WithCancel(context.Background())
+	c.sleep = func(ctx context.Context, d time.Duration) error {
+		cancel()
+		return sleepContext(ctx, time.Hour)
+	}
+	resp, err := doMethod(ctx, c, "GET")
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want Canceled, got %v", err)
+	}
+	if want := "GET /api/v3/inbox/messages"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not name %q", err, want)
+	}
+	if resp == nil || resp.StatusCode != 503 || fs.count("GET") != 1 {
+		t.Fatalf("resp %v, received %d", resp, fs.count("GET"))
+	}
+}
+
+// rateHeaders states a spent budget that resets at reset (a Unix time, or
+// garbage).
+func rateHeaders(remaining int, reset string) []string {
+	return []string{"X-RateLimit-Limit", "1000", "X-RateLimit-Remaining", strconv.Itoa(remaining), "X-RateLimit-Reset", reset}
+}
+
+const limited = `{"error":"API v3 rate limit exceeded."}`
+
+func TestFaults429Storms(t *testing.T) {
+	unix := func(clk *fakeClock, d time.Duration) string {
+		return strconv.FormatInt(clk.now().Add(d).Unix(), 10)
+	}
+	tests := []struct {
+		name      string
+		method    string
+		wait      time.Duration // WithRateLimitWait
+		reset     func(clk *fakeClock) string
+		extra     []string
+		storm     bool // 429 every time, else once
+		recovered bool
+		received  int
+		sleeps    []time.Duration
+	}{
+		{"no waiting: 429 at once", "POST", 0, func(c *fakeClock) string { return unix(c, 30*time.Second) }, nil, false, false, 1, nil},
+		{"reset in the future: POST waits and is resent", "POST", time.Minute, func(c *fakeClock) string { return unix(c, 30*time.Second) }, nil, false, true, 2, []time.Duration{30 * time.Second}},
+		{"reset past the wait bound: 429 at once", "GET", time.Minute, func(c *fakeClock) string { return unix(c, 2*time.Hour) }, nil, false, false, 1, nil},
+		{"reset in the past: short wait", "GET", time.Minute, func(c *fakeClock) string { return unix(c, -time.Hour) }, nil, false, true, 2, []time.Duration{UnknownResetWait}},
+		{"reset garbage: short wait", "PUT", time.Minute, func(c *fakeClock) string { return "soon-ish" }, nil, false, true, 2, []time.Duration{UnknownResetWait}},
+		{"reset missing, Retry-After wins", "GET", time.Minute, func(c *fakeClock) string { return "" }, []string{"Retry-After", "7"}, false, true, 2, []time.Duration{7 * time.Second}},
+		{"storm, reset in the past: bounded resends", "POST", time.Minute, func(c *fakeClock) string { return unix(c, -time.Hour) }, nil, true, false, 1 + MaxRateLimitResends,
+			[]time.Duration{UnknownResetWait, UnknownResetWait, UnknownResetWait}},
+		{"storm, reset garbage: bounded resends", "GET", time.Minute, func(c *fakeClock) string { return "-1" }, nil, true, false, 1 + MaxRateLimitResends,
+			[]time.Duration{UnknownResetWait, UnknownResetWait, UnknownResetWait}},
+		{"storm, reset in the future: bounded by the wait", "POST", time.Minute, func(c *fakeClock) string { return unix(c, 40*time.Second) }, nil, true, false, 2, []time.Duration{40 * time.Second}},
+		{"wait bound shorter than the unknown-reset wait", "GET", 300 * time.Millisecond, func(c *fakeClock) string { return "" }, nil, true, false, 2,
+			[]time.Duration{300 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			var processed atomic.Int32
+			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+				if n == 1 || tt.storm {
+					answer(w, 429, limited, append(rateHeaders(0, tt.reset(clk)), tt.extra...)...)
+					return
+				}
+				processed.Add(1)
+				answer(w, 200, convOK, rateHeaders(999, unix(clk, time.Hour))...)
+			})
+			c, _ := newRelClient(t, fs.Server, WithRateLimitWait(tt.wait))
+			clk.install(c)
+			resp, err := doMethod(context.Background(), c, tt.method)
+			if got := fs.count(tt.method); got != tt.received {
+				t.Errorf("server received %d %ss, want %d", got, tt.method, tt.received)
+			}
+			if processed.Load() > 1 {
+				t.Errorf("processed %d times", processed.Load())
+			}
+			if got := clk.slept(); !equalDurations(got, tt.sleeps) {
+				t.Errorf("slept %v, want %v", got, tt.sleeps)
+			}
+			if tt.recovered {
+				if err != nil || processed.Load() != 1 {
+					t.Fatalf("want recovery, got %v (processed %d)", err, processed.Load())
+				}
+				return
+			}
+			var rl *RateLimitError
+			if !errors.As(err, &rl) || !errors.Is(err, ErrRateLimited) || resp.StatusCode != 429 {
+				t.Fatalf("want *RateLimitError, got %T %v", err, err)
+			}
+			if rl.Message != "API v3 rate limit exceeded." || rl.Rate.Limit != 1000 {
+				t.Errorf("RateLimitError %+v", rl)
+			}
+		})
+	}
+}
+
+func TestFaultsThrottleAhead(t *testing.T) {
+	resetIn := func(clk *fakeClock, d time.Duration) string { return strconv.FormatInt(clk.now().Add(d).Unix(), 10) }
+	tests := []struct {
+		name     string
+		wait     time.Duration
+		reset    func(clk *fakeClock) string
+		throttle bool // the second request is held back with *ThrottledError
+		received int
+		sleeps   []time.Duration
+	}{
+		{"spent, no waiting: fail fast", 0, func(c *fakeClock) string { return resetIn(c, 10*time.Second) }, true, 1, nil},
+		{"spent, waiting: wait for the reset, then send", time.Minute, func(c *fakeClock) string { return resetIn(c, 10*time.Second) }, false, 2, []time.Duration{10 * time.Second}},
+		{"spent, reset beyond the wait: fail fast", time.Minute, func(c *fakeClock) string { return resetIn(c, time.Hour) }, true, 1, nil},
+		{"spent, reset in the past: send", 0, func(c *fakeClock) string { return resetIn(c, -time.Minute) }, false, 2, nil},
+		{"spent, reset garbage: send", time.Minute, func(c *fakeClock) string { return "tomorrow" }, false, 2, nil},
+		{"spent, reset missing: send", 0, func(c *fakeClock) string { return "" }, false, 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+				answer(w, 200, convOK, rateHeaders(0, tt.reset(clk))...)
+			})
+			c, _ := newRelClient(t, fs.Server, WithRateLimitWait(tt.wait))
+			clk.install(c)
+			if _, _, err := getConv(context.Background(), c); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := doMethod(context.Background(), c, "POST")
+			if got := fs.count("GET") + fs.count("POST"); got != tt.received {
+				t.Errorf("server received %d requests, want %d", got, tt.received)
+			}
+			if got := clk.slept(); !equalDurations(got, tt.sleeps) {
+				t.Errorf("slept %v, want %v", got, tt.sleeps)
+			}
+			if !tt.throttle {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var te *ThrottledError
+			if !errors.As(err, &te) || !errors.Is(err, ErrRateLimited) || resp != nil {
+				t.Fatalf("want *ThrottledError and no response, got %T %v", err, err)
+			}
+			if te.Method != "POST" || te.Rate.Remaining != 0 || !strings.Contains(err.Error(), "not sent") {
+				t.Errorf("ThrottledError %+v: %v", te, err)
+			}
+		})
+	}
+}
+
+func equalDurations(a, b []time.Duration) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,518 @@
+package bookingsync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+func TestDefaultRetryPolicy(t *testing.T) {
+	p := DefaultRetryPolicy()
+	if p.MaxAttempts != 3 || p.MinBackoff != 250*time.Millisecond || p.MaxBackoff != 30*time.Second ||
+		!slices.Equal(p.RetryStatuses, []int{502, 503, 504}) {
+		t.Fatalf("DefaultRetryPolicy() = %+v", p)
+	}
+	c, err := NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.policy.RetryStatuses, p.RetryStatuses) || c.policy.MaxAttempts != 3 {
+		t.Errorf("a new client's policy is %+v", c.policy)
+	}
+	if c.hc.Timeout != DefaultTimeout {
+		t.Errorf("default http.Client timeout %v", c.hc.Timeout)
+	}
+	c, err = NewClient(WithRetry(RetryPolicy{MaxBackoff: 100 * time.Millisecond}))
+	if err != nil || c.policy.MinBackoff != 100*time.Millisecond {
+		t.Errorf("MinBackoff defaults to MaxBackoff when that is smaller: %+v, %v", c.policy, err)
+	}
+}
+
+func TestWithRetryRejectsNonsense(t *testing.T) {
+	for _, p := range []RetryPolicy{
+		{MaxAttempts: -1},
+		{MinBackoff: -time.Second},
+		{MinBackoff: 2 * time.Second, MaxBackoff: time.Second},
+		{RetryStatuses: []int{429}},
+		{RetryStatuses: []int{401}},
+		{RetryStatuses: []int{503, 404}},
+	} {
+		if _, err := NewClient(WithRetry(p)); err == nil {
+			t.Errorf("WithRetry(%+v) accepted", p)
+		}
+	}
+	if _, err := NewClient(WithRateLimitWait(-time.Second)); err == nil {
+		t.Error("WithRateLimitWait(-1s) accepted")
+	}
+}
+
+func TestBackoffBounds(t *testing.T) {
+	c, err := NewClient(WithRetry(RetryPolicy{MaxAttempts: 10, MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= 10; n++ {
+		ceil := min(100*time.Millisecond<<n, 2*time.Second)
+		for range 200 {
+			if d := c.backoff(n); d < 100*time.Millisecond || d > ceil {
+				t.Fatalf("backoff(%d) = %v, want within [100ms, %v]", n, d, ceil)
+			}
+		}
+		c.randN = func(k int64) int64 { return k - 1 }
+		if d := c.backoff(n); d != ceil {
+			t.Errorf("backoff(%d) at the top of the jitter = %v, want %v", n, d, ceil)
+		}
+		c.randN = func(int64) int64 { return 0 }
+		if d := c.backoff(n); d != 100*time.Millisecond {
+			t.Errorf("backoff(%d) at the bottom of the jitter = %v", n, d)
+		}
+		c.randN = defaultReliability().randN
+	}
+	if d := c.backoff(1 << 20); d > 2*time.Second {
+		t.Errorf("backoff of a huge n = %v", d)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, false},
+		{"0", 0, true},
+		{"5", 5 * time.Second, true},
+		{" 7 ", 7 * time.Second, true},
+		{"-1", 0, false},
+		{"1.5", 0, false},
+		{"soon", 0, false},
+		{"99999999999999999999999999", maxRetryAfter, true},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		{now.Add(time.Minute).Format(time.RFC850), time.Minute, true},
+	}
+	for _, tt := range tests {
+		got, ok := parseRetryAfter(tt.in, now)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// rotatingSource hands out a token the server rejects until refreshed.
+type rotatingSource struct {
+	mu        sync.Mutex
+	tok       *oauth2.Token
+	refreshes int
+}
+
+func (s *rotatingSource) Token() (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tok, nil
+}
+
+func (s *rotatingSource) RefreshToken(ctx context.Context, rejected *oauth2.Token) (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refreshes++
+	s.tok = &oauth2.Token{AccessToken: "fresh-" + testToken, TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}
+	return s.tok, nil
+}
+
+func TestUnauthorizedRefreshResendsPOSTOnce(t *testing.T) {
+	challenge := `Bearer realm="Doorkeeper", error="invalid_token", error_description="The access token is invalid"`
+	tests := []struct {
+		name      string
+		alwaysBad bool
+		static    bool
+		received  int
+		refreshes int
+		ok        bool
+	}{
+		{"refreshed token accepted", false, false, 2, 1, true},
+		{"refreshed token rejected too: no second refresh", true, false, 2, 1, false},
+		{"static token: never resent", false, true, 1, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var processed atomic.Int32
+			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+				if tt.alwaysBad || r.Header.Get("Authorization") != "Bearer fresh-"+testToken {
+					answer(w, 401, `{"error":"Not authorized"}`, "WWW-Authenticate", challenge)
+					return
+				}
+				processed.Add(1)
+				answer(w, 201, `{"messages":[{"id":9}]}`)
+			})
+			src := &rotatingSource{tok: &oauth2.Token{AccessToken: "old-" + testToken, TokenType: "Bearer"}}
+			auth := WithTokenSource(src)
+			if tt.static {
+				auth = WithToken("old-" + testToken)
+			}
+			c, _ := newRelClient(t, fs.Server, auth)
+			_, err := doMethod(context.Background(), c, "POST")
+			if got := fs.count("POST"); got != tt.received {
+				t.Errorf("server received %d POSTs, want %d", got, tt.received)
+			}
+			if src.refreshes != tt.refreshes {
+				t.Errorf("%d refreshes, want %d", src.refreshes, tt.refreshes)
+			}
+			if processed.Load() > 1 {
+				t.Fatalf("processed %d times", processed.Load())
+			}
+			if tt.ok {
+				if err != nil || processed.Load() != 1 {
+					t.Fatalf("want success, got %v", err)
+				}
+				return
+			}
+			var er *ErrorResponse
+			if !errors.As(err, &er) || !errors.Is(err, ErrUnauthorized) || er.AuthError != "invalid_token" {
+				t.Fatalf("want a 401 *ErrorResponse, got %v", err)
+			}
+		})
+	}
+}
+
+func TestRefreshedTokenCarriesThroughRetries(t *testing.T) {
+	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Header.Get("Authorization") != "Bearer fresh-"+testToken:
+			answer(w, 401, `{"error":"Not authorized"}`)
+		case n == 2:
+			answer(w, 503, "")
+		default:
+			answer(w, 200, convOK)
+		}
+	})
+	src := &rotatingSource{tok: &oauth2.Token{AccessToken: "old-" + testToken, TokenType: "Bearer"}}
+	c, _ := newRelClient(t, fs.Server, WithTokenSource(src))
+	if _, _, err := getConv(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if fs.count("GET") != 3 || src.refreshes != 1 {
+		t.Fatalf("received %d, refreshes %d", fs.count("GET"), src.refreshes)
+	}
+}
+
+// TestConnectionsReused checks that every outcome, an error answer, a
+// retried 503, a body over the limit, leaves the connection reusable.
+func TestConnectionsReused(t *testing.T) {
+	var flaky atomic.Int32
+	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/missing"):
+			answer(w, 404, `{"error":"Not found"}`)
+		case strings.HasSuffix(r.URL.Path, "/flaky") && flaky.Add(1) == 1:
+			answer(w, 503, "<html>busy</html>", "Content-Type", "text/html")
+		case strings.HasSuffix(r.URL.Path, "/big"):
+			answer(w, 200, `{"conversations":[{"subject":"`+strings.Repeat("x", 4000)+`"}]}`)
+		case strings.HasSuffix(r.URL.Path, "/bad"):
+			answer(w, 200, `{"conversations":[{"id":"five"`)
+		default:
+			answer(w, 200, convOK)
+		}
+	})
+	c, _ := newRelClient(t, fs.Server, WithMaxResponseBytes(1024))
+	var conns, reused atomic.Int32
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		conns.Add(1)
+		if i.Reused {
+			reused.Add(1)
+		}
+	}})
+	for _, p := range []string{"ok", "missing", "big", "flaky", "bad", "ok", "missing", "ok"} {
+		req, err := c.NewRequest(ctx, "GET", "inbox/conversations/"+p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Conversations []*Conversation `json:"conversations"`
+		}
+		_, err = c.Do(req, &v)
+		switch p {
+		case "missing":
+			if !errors.Is(err, ErrNotFound) {
+				t.Fatalf("%s: %v", p, err)
+			}
+		case "big":
+			if !errors.Is(err, ErrResponseTooLarge) {
+				t.Fatalf("%s: want ErrResponseTooLarge, got %v", p, err)
+			}
+		case "bad":
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("%s: want *DecodeError, got %v", p, err)
+			}
+		default:
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+		}
+	}
+	if got := fs.accepts.Load(); got != 1 {
+		t.Errorf("server accepted %d connections, want 1", got)
+	}
+	if conns.Load() != 9 || reused.Load() != 8 {
+		t.Errorf("%d exchanges, %d on a reused connection; want 9 and 8", conns.Load(), reused.Load())
+	}
+	if fs.count("GET") != 9 {
+		t.Errorf("server received %d GETs, want 9 (the 503 retried once, the oversized body not retried)", fs.count("GET"))
+	}
+}
+
+func TestSecretsNeverLeak(t *testing.T) {
+	var flaky atomic.Int32
+	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/denied"):
+			answer(w, 401, `{"error":"Not authorized"}`, "WWW-Authenticate", `Bearer realm="Doorkeeper", error="invalid_token"`)
+		case strings.HasSuffix(r.URL.Path, "/flaky") && flaky.Add(1) == 1:
+			answer(w, 503, "")
+		case strings.HasSuffix(r.URL.Path, "/reset"):
+			hijackReset(w, r)
+		default:
+			answer(w, 200, convOK)
+		}
+	})
+	var logs syncBuffer
+	c, _ := newRelClient(t, fs.Server, WithLogger(debugLogger(&logs)), WithRetry(NoRetry))
+	c2, _ := newRelClient(t, fs.Server, WithLogger(debugLogger(&logs)))
+	ctx := context.Background()
+	query := "?access_token=leak-A&code=leak-B&refresh_token=leak-C&client_secret=leak-D"
+	var errs []error
+	var resps []*Response
+	for _, p := range []string{"ok", "denied", "reset", "flaky"} {
+		cl := c
+		if p == "flaky" {
+			cl = c2
+		}
+		req, err := cl.NewRequest(ctx, "GET", "inbox/conversations/"+p+query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := cl.Do(req, nil)
+		errs = append(errs, err)
+		resps = append(resps, resp)
+	}
+	// A transport error on a URL with secrets in its query.
+	dead, _ := newRelClient(t, fs.Server, WithHTTPClient((&failingDialer{fail: 100}).client()), WithRetry(NoRetry), WithLogger(debugLogger(&logs)))
+	req, _ := dead.NewRequest(ctx, "POST", "inbox/messages"+query, map[string]any{"messages": []any{}})
+	_, err := dead.Do(req, nil)
+	errs = append(errs, err)
+	// Local errors that print a path or URL.
+	_, err = c.NewRequest(ctx, "GET", "https://evil.example/x"+query, nil)
+	errs = append(errs, err)
+	_, err = c.NewRequest(ctx, "GET", "x%zz"+query, nil)
+	errs = append(errs, err)
+	_, err = c.NewRequest(ctx, "GET", "../../oauth/token"+query, nil)
+	errs = append(errs, err)
+	_, err = NewClient(WithBaseURL("http://example.com/" + query))
+	errs = append(errs, err)
+
+	secrets := []string{testToken, "Bearer", "leak-A", "leak-B", "leak-C", "leak-D"}
+	var text strings.Builder
+	text.WriteString(logs.String())
+	for i, err := range errs {
+		if err == nil && i != 0 && i != 3 {
+			t.Errorf("case %d: want an error", i)
+		}
+		if err != nil {
+			fmt.Fprintf(&text, "%v\n%+v\n", err, err)
+		}
+	}
+	for _, r := range resps {
+		if r != nil && r.Request != nil {
+			if a := r.Request.Header.Get("Authorization"); a != "" {
+				t.Errorf("Response.Request carries Authorization %q", a)
+			}
+		}
+	}
+	var er *ErrorResponse
+	if errors.As(errs[1], &er) && er.Response.Request.Header.Get("Authorization") != "" {
+		t.Error("ErrorResponse.Response.Request carries Authorization")
+	}
+	for _, s := range secrets {
+		if strings.Contains(text.String(), s) {
+			t.Errorf("%q leaked into logs or errors:\n%s", s, text.String())
+		}
+	}
+	out := logs.String()
+	for _, want := range []string{"level=DEBUG", "method=GET", "path=/api/v3/inbox/conversations/flaky", "status=503", "attempt=2", "request_id=req-200", "duration="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(text.String(), "REDACTED") {
+		t.Errorf("printed URLs are not redacted:\n%s", text.String())
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := map[string]string{
+		"https://h/x?access_token=abc&page=2":         "https://h/x?access_token=REDACTED&page=2",
+		"x?page=1&Token=abc;secret=s#code=c":          "x?page=1&Token=REDACTED;secret=REDACTED#code=REDACTED",
+		"/oauth/token?refresh_token=r&password=p&x=1": "/oauth/token?refresh_token=REDACTED&password=REDACTED&x=1",
+		"/oauth/token?client_secret=s&client_id=id":   "/oauth/token?client_secret=REDACTED&client_id=id",
+		"/inbox/conversations/5?fields=id,subject":    "/inbox/conversations/5?fields=id,subject",
+		"/x?mytoken=keep&codex=keep":                  "/x?mytoken=keep&codex=keep",
+	}
+	for in, want := range tests {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNewRequestOddPaths(t *testing.T) {
+	c, err := NewClient(WithBaseURL("https://sandbox.example.com/base"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ok := map[string]string{
+		"inbox/conversations/1,2,3":  "https://sandbox.example.com/base/api/v3/inbox/conversations/1,2,3",
+		"/inbox/conversations/5":     "https://sandbox.example.com/base/api/v3/inbox/conversations/5",
+		"hosts/a b":                  "https://sandbox.example.com/base/api/v3/hosts/a%20b",
+		"inbox/messages?page=2#frag": "https://sandbox.example.com/base/api/v3/inbox/messages?page=2#frag",
+		"//evil.example/x":           "https://sandbox.example.com/base/api/v3/evil.example/x",
+	}
+	for p, want := range ok {
+		req, err := c.NewRequest(ctx, "GET", p, nil)
+		if err != nil {
+			t.Errorf("NewRequest(%q): %v", p, err)
+			continue
+		}
+		if got := req.URL.String(); got != want {
+			t.Errorf("NewRequest(%q) URL %q, want %q", p, got, want)
+		}
+	}
+	for _, p := range []string{"../../oauth/token", "inbox/../../x", "https://evil.example/x", "x%zz", "\x7f"} {
+		if _, err := c.NewRequest(ctx, "GET", p, nil); err == nil {
+			t.Errorf("NewRequest(%q) accepted", p)
+		}
+	}
+}
+
+// TestConcurrentClient shares one client among 64 goroutines mixing
+// reads, writes, 429s and 503s; run it under -race. Every message is
+// processed at most once.
+func TestConcurrentClient(t *testing.T) {
+	var gets, puts, posts atomic.Int64
+	var mu sync.Mutex
+	processed := map[string]int{}
+	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+		budget := rateHeaders(500, strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
+		switch r.Method {
+		case "GET":
+			if gets.Add(1)%4 == 0 {
+				answer(w, 503, "", budget...)
+				return
+			}
+			answer(w, 200, convOK, budget...)
+		case "PUT":
+			if puts.Add(1)%5 == 0 {
+				answer(w, 429, limited, append(budget, "Retry-After", "0")...)
+				return
+			}
+			answer(w, 200, convOK, budget...)
+		case "POST":
+			var body struct {
+				Messages []struct{ Content string } `json:"messages"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Messages) != 1 {
+				answer(w, 400, `{"error":"bad body"}`)
+				return
+			}
+			k := posts.Add(1)
+			switch {
+			case k%3 == 0:
+				answer(w, 429, limited, append(budget, "Retry-After", "0")...)
+				return
+			case k%7 == 0: // processed, but the answer is lost behind a 503
+				mu.Lock()
+				processed[body.Messages[0].Content]++
+				mu.Unlock()
+				answer(w, 503, "", budget...)
+				return
+			}
+			mu.Lock()
+			processed[body.Messages[0].Content]++
+			mu.Unlock()
+			answer(w, 201, `{"messages":[{"id":1}]}`, budget...)
+		}
+	})
+	c, _ := newRelClient(t, fs.Server, WithRateLimitWait(time.Minute))
+	ctx := context.Background()
+	const workers, rounds = 64, 8
+	var wg sync.WaitGroup
+	var sentOK sync.Map
+	errc := make(chan error, workers*rounds)
+	for g := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				var err error
+				switch i % 3 {
+				case 0:
+					_, _, err = getConv(ctx, c)
+				case 1:
+					_, _, err = c.Conversations.Update(ctx, 5, &ConversationUpdate{})
+				case 2:
+					content := fmt.Sprintf("g%d-r%d", g, i)
+					var req *http.Request
+					req, err = c.NewRequest(ctx, "POST", "inbox/messages", map[string]any{"messages": []map[string]any{{"content": content}}})
+					if err == nil {
+						_, err = c.Do(req, io.Discard)
+					}
+					if err == nil {
+						sentOK.Store(content, true)
+					}
+				}
+				if err != nil {
+					errc <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		var er *ErrorResponse
+		if !errors.As(err, &er) || (er.StatusCode != 503 && er.StatusCode != 429) {
+			t.Errorf("unexpected error %T: %v", err, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for content, n := range processed {
+		if n != 1 {
+			t.Errorf("message %s processed %d times", content, n)
+		}
+	}
+	sentOK.Range(func(k, _ any) bool {
+		if processed[k.(string)] != 1 {
+			t.Errorf("message %s reported sent but processed %d times", k, processed[k.(string)])
+		}
+		return true
+	})
+	if c.Rate().Remaining != 500 {
+		t.Errorf("Rate %+v", c.Rate())
+	}
+}
