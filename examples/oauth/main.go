@@ -61,21 +61,21 @@ func main() {
 	flag.Parse()
 
 	name := "bookingsync-token.json"
+	if cfg.clientID == "" {
+		*addr = "127.0.0.1:0" // any free port
+	}
 	var err error
+	if cfg.ln, err = net.Listen("tcp", *addr); err != nil {
+		fmt.Fprintln(os.Stderr, "oauth:", err)
+		os.Exit(1)
+	}
 	if cfg.clientID == "" {
 		// The in-memory server must know the redirect URI, which names
-		// the port this program listens on: listen first.
-		cfg.ln, err = net.Listen("tcp", "127.0.0.1:0")
+		// the port this program listens on: hence listening first.
 		cfg.clientID, cfg.clientSecret = bookingsynctest.DefaultClientID, bookingsynctest.DefaultClientSecret
 		cfg.demo = bookingsynctest.NewServer(bookingsynctest.WithOAuthClient(cfg.clientID, cfg.clientSecret, redirectURL(cfg.ln)))
 		defer cfg.demo.Close()
 		name = "bookingsynctest-token.json" // never overwrite a real account's token
-	} else {
-		cfg.ln, err = net.Listen("tcp", *addr)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "oauth:", err)
-		os.Exit(1)
 	}
 	cfg.store = cmp.Or(cfg.store, filepath.Join(os.TempDir(), name))
 
