@@ -13,7 +13,7 @@ import (
 // same process; cmd/bsbench prints the same figures as ratios. They
 // report custom metrics besides ns/op:
 //
-//	go test -run '^$' -bench 'Iterate|PeakHeap|Triage' -benchtime 3x
+//	go test -run '^$' -bench 'Iterate|PeakHeap|Triage' -benchtime 1x
 
 // BenchmarkIterate walks 10,000 conversations (100 pages) at 20 ms per
 // request, sequentially and with WithPrefetch(8). x-bound is the walk's
