@@ -198,3 +198,29 @@ func TestPrefetchFetchesAheadWhileTheConsumerWorks(t *testing.T) {
 	assert.Equal(t, []int64{1, 2, 3, 4}, ids)
 	assert.Len(t, srv.requests(), 4, "each page once")
 }
+
+// Responses of concurrent fetches can arrive out of order: within one
+// rate window the client keeps the smallest budget it was told, and takes
+// a new window's figure as it comes.
+func TestRateKeepsTheSmallestBudgetOfAWindow(t *testing.T) {
+	remaining := []string{"5", "9", "999"}
+	resets := []string{"1700000000", "1700000000", "1700003600"}
+	var mu sync.Mutex
+	n := 0
+	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		i := n
+		n++
+		mu.Unlock()
+		w.Header().Set("X-RateLimit-Limit", "1000")
+		w.Header().Set("X-RateLimit-Remaining", remaining[i])
+		w.Header().Set("X-RateLimit-Reset", resets[i])
+		fmt.Fprint(w, `{"conversations":[{"id":1}]}`)
+	})
+	c := srv.client(t)
+	for i, want := range []int{5, 5, 999} {
+		_, _, err := c.Conversations.Get(context.Background(), 1)
+		require.NoError(t, err)
+		assert.Equal(t, want, c.Rate().Remaining, "after response %d", i+1)
+	}
+}
