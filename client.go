@@ -441,7 +441,12 @@ func (c *Client) noteRate(r Rate) {
 		return
 	}
 	c.rateMu.Lock()
-	c.rate = r
+	// Concurrent responses (WithPrefetch) can arrive out of order; within
+	// one window the budget only shrinks, so an older, larger figure is
+	// not taken over a newer one.
+	if r.Reset.IsZero() || !r.Reset.Equal(c.rate.Reset) || r.Limit != c.rate.Limit || r.Remaining < c.rate.Remaining {
+		c.rate = r
+	}
 	c.rateMu.Unlock()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
+	"reflect"
 	"time"
 )
 
@@ -77,6 +78,24 @@ func (c *Conversation) UnmarshalJSON(b []byte) error {
 	}
 	c.CreatedBy = w.resolve(c.CreatedBy, c.Links.CreatedBy)
 	return nil
+}
+
+// conversationWire is a Conversation as the wire has it; listings decode
+// into it (see wired).
+type conversationWire struct {
+	conversationFields
+	creatorAttrs
+}
+
+// conversationFields is Conversation without its methods.
+type conversationFields Conversation
+
+func (*Conversation) wireType() reflect.Type { return reflect.TypeFor[conversationWire]() }
+
+func (w *conversationWire) fold() any {
+	c := (*Conversation)(&w.conversationFields)
+	c.CreatedBy = w.resolve(c.CreatedBy, c.Links.CreatedBy)
+	return c
 }
 
 // creatorAttrs are the created_by_id/created_by_type attributes of

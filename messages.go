@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -80,6 +81,24 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 	}
 	m.CreatedBy = w.resolve(m.CreatedBy, m.Links.CreatedBy)
 	return nil
+}
+
+// messageWire is a Message as the wire has it; listings decode into it
+// (see wired).
+type messageWire struct {
+	messageFields
+	creatorAttrs
+}
+
+// messageFields is Message without its methods.
+type messageFields Message
+
+func (*Message) wireType() reflect.Type { return reflect.TypeFor[messageWire]() }
+
+func (w *messageWire) fold() any {
+	m := (*Message)(&w.messageFields)
+	m.CreatedBy = w.resolve(m.CreatedBy, m.Links.CreatedBy)
+	return m
 }
 
 func (s *MessagesService) res() resource[Message] {

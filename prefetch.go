@@ -54,11 +54,14 @@ func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 
 	var queue []chan pageResult[T]
 	page := from
-	for page <= last || len(queue) > 0 {
+	fill := func() {
 		for page <= last && len(queue) < c.prefetch && (len(queue) == 0 || c.budgetAllows(len(queue))) {
 			queue = append(queue, launch(page))
 			page++
 		}
+	}
+	fill()
+	for len(queue) > 0 {
 		var r pageResult[T]
 		select {
 		case r = <-queue[0]:
@@ -73,13 +76,16 @@ func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 			yield(zero, r.err)
 			return 0
 		}
+		if len(r.items) == 0 {
+			return 0
+		}
+		// Refill before yielding: n pages are fetched while the consumer
+		// works on this one, which makes the n+1 pages held at most.
+		fill()
 		for _, it := range r.items {
 			if !yield(it, nil) {
 				return 0
 			}
-		}
-		if len(r.items) == 0 {
-			return 0
 		}
 		if page > last && len(queue) == 0 && r.resp != nil && r.resp.NextPage > last {
 			return r.resp.NextPage

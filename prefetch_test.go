@@ -165,3 +165,66 @@ func TestWithPrefetchRejectsNegative(t *testing.T) {
 	_, err := NewClient(WithPrefetch(-1))
 	assert.Error(t, err)
 }
+
+// With WithPrefetch(n), n pages are on their way while the consumer works
+// on the current one: with n=1 the next page is requested before the
+// consumer has finished the page it holds.
+func TestPrefetchFetchesAheadWhileTheConsumerWorks(t *testing.T) {
+	requested := make(chan int, 10)
+	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		requested <- page
+		w.Header().Set("X-Total-Pages", "4")
+		if page < 4 {
+			w.Header().Set("Link", fmt.Sprintf(`<http://x/api/v3/inbox/conversations?page=%d>; rel="next"`, page+1))
+		}
+		fmt.Fprintf(w, `{"conversations":[{"id":%d}]}`, page)
+	})
+	c := srv.client(t, WithPrefetch(1))
+	seen := map[int]bool{}
+	var ids []int64
+	for conv, err := range c.Conversations.All(context.Background(), nil) {
+		require.NoError(t, err)
+		ids = append(ids, conv.ID)
+		if conv.ID < 2 || conv.ID == 4 {
+			continue
+		}
+		// Holding page conv.ID, the next one must be on its way.
+		for !seen[int(conv.ID)+1] {
+			select {
+			case p := <-requested:
+				seen[p] = true
+			case <-time.After(5 * time.Second):
+				t.Fatalf("holding page %d, page %d was never requested", conv.ID, conv.ID+1)
+			}
+		}
+	}
+	assert.Equal(t, []int64{1, 2, 3, 4}, ids)
+	assert.Len(t, srv.requests(), 4, "each page once")
+}
+
+// Responses of concurrent fetches can arrive out of order: within one
+// rate window the client keeps the smallest budget it was told, and takes
+// a new window's figure as it comes.
+func TestRateKeepsTheSmallestBudgetOfAWindow(t *testing.T) {
+	remaining := []string{"5", "9", "999"}
+	resets := []string{"1700000000", "1700000000", "1700003600"}
+	var mu sync.Mutex
+	n := 0
+	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		i := n
+		n++
+		mu.Unlock()
+		w.Header().Set("X-RateLimit-Limit", "1000")
+		w.Header().Set("X-RateLimit-Remaining", remaining[i])
+		w.Header().Set("X-RateLimit-Reset", resets[i])
+		fmt.Fprint(w, `{"conversations":[{"id":1}]}`)
+	})
+	c := srv.client(t)
+	for i, want := range []int{5, 5, 999} {
+		_, _, err := c.Conversations.Get(context.Background(), 1)
+		require.NoError(t, err)
+		assert.Equal(t, want, c.Rate().Remaining, "after response %d", i+1)
+	}
+}
