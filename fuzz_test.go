@@ -60,7 +60,7 @@ func decodeEnvelope[T any](t *testing.T, body []byte, key string) {
 	if err := decodeBody(body, env.Interface(), resp); err != nil {
 		return
 	}
-	items := env.Elem().Field(0).Interface().([]*T)
+	items := envelopeItems[T](env.Elem())
 	if _, err := json.Marshal(items); err != nil {
 		t.Fatalf("decoded %s do not encode: %v", key, err)
 	}
