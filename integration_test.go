@@ -274,3 +274,37 @@ func TestFakeOAuthAndWebhook(t *testing.T) {
 		t.Errorf("webhook conversation = %+v, %v", conv, err)
 	}
 }
+
+func TestFakeEnsureHostForUsesSideloadedParticipants(t *testing.T) {
+	srv, c := fakeClient(t)
+	ctx := context.Background()
+	convs, _, err := c.Conversations.List(ctx, &bookingsync.ConversationListOptions{Include: []string{"participants"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]*bookingsync.Conversation{}
+	for _, conv := range convs {
+		byID[conv.ID] = conv
+	}
+	srv.ResetRequests()
+
+	// Host 2 is already in the Airbnb conversation: no request at all.
+	p, err := c.Participants.EnsureHostFor(ctx, byID[bookingsynctest.AirbnbConversationID], bookingsynctest.HostJanID)
+	if err != nil || p.ID != bookingsynctest.AirbnbHostParticipantID || len(srv.Requests()) != 0 {
+		t.Fatalf("present: %+v, %v, %d requests", p, err, len(srv.Requests()))
+	}
+	// Absent from the Booking.com conversation: one POST, no read.
+	p, err = c.Participants.EnsureHostFor(ctx, byID[bookingsynctest.BookingComConversationID], bookingsynctest.HostJanID)
+	if err != nil || !p.IsHost() || len(srv.Requests()) != 1 || srv.RequestCount("POST", "inbox/participants") != 1 {
+		t.Fatalf("absent: %+v, %v, %d requests", p, err, len(srv.Requests()))
+	}
+	// Without sideloaded participants it reads them, as EnsureHost does.
+	bare := &bookingsync.Conversation{ID: bookingsynctest.BookingComConversationID}
+	again, err := c.Participants.EnsureHostFor(ctx, bare, bookingsynctest.HostJanID)
+	if err != nil || again.ID != p.ID || srv.RequestCount("POST", "inbox/participants") != 1 || srv.RequestCount("GET", "inbox/conversations") != 1 {
+		t.Fatalf("bare: %+v, %v", again, err)
+	}
+	if _, err := c.Participants.EnsureHostFor(ctx, nil, 2); !errors.Is(err, bookingsync.ErrInvalidRequest) {
+		t.Errorf("nil conversation: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package bookingsync
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"strings"
 	"time"
@@ -131,6 +132,24 @@ type hostKey struct{ conversationID, hostID int64 }
 // sideload), and creates the participant with AddHost when absent (one
 // more request).
 func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, hostID int64) (*Participant, error) {
+	return s.ensureHost(ctx, conversationID, hostID, nil)
+}
+
+// EnsureHostFor is EnsureHost for a conversation already in hand. When c
+// was read with Include "participants" (as a listing for triage usually
+// is), its participants are trusted and no read is made: one request saved
+// per conversation. Otherwise it reads them as EnsureHost does. A Host
+// participant added elsewhere since c was read is not seen; the API then
+// refuses the duplicate with a validation error.
+func (s *ParticipantsService) EnsureHostFor(ctx context.Context, c *Conversation, hostID int64) (*Participant, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: EnsureHostFor: nil conversation", ErrInvalidRequest)
+	}
+	return s.ensureHost(ctx, c.ID, hostID, c.Participants)
+}
+
+// ensureHost finds the host among known (read when nil) or adds it.
+func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, hostID int64, known []*Participant) (*Participant, error) {
 	if err := checkID("conversations", conversationID); err != nil {
 		return nil, err
 	}
@@ -138,9 +157,12 @@ func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, ho
 		return nil, err
 	}
 	return s.client.hostFlights.do(ctx, hostKey{conversationID, hostID}, func() (*Participant, error) {
-		parts, err := s.ofConversation(ctx, conversationID)
-		if err != nil {
-			return nil, err
+		parts := known
+		if parts == nil {
+			var err error
+			if parts, err = s.ofConversation(ctx, conversationID); err != nil {
+				return nil, err
+			}
 		}
 		for _, p := range parts {
 			if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&

@@ -164,7 +164,9 @@ func run(ctx context.Context, out io.Writer, client *bookingsync.Client, cfg con
 	added := 0
 	for _, r := range rows {
 		had := hasHost(r.conv, host.ID)
-		p, err := client.Participants.EnsureHost(ctx, r.conv.ID, host.ID)
+		// The participants came sideloaded with the listing, so this reads
+		// nothing and only adds the host where it is missing.
+		p, err := client.Participants.EnsureHostFor(ctx, r.conv, host.ID)
 		if err != nil {
 			return fmt.Errorf("adding host to conversation %d: %w", r.conv.ID, err)
 		}

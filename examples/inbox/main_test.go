@@ -42,6 +42,8 @@ func TestWalkthroughAgainstTheFakeServer(t *testing.T) {
 		`"See you soon!"`,
 		"Marked #12 read for host #2",
 		"Report: 2 open conversation(s) (airbnb 1, booking-com 1); 1 host participant(s) added;",
+		// list, 2 applications, last messages, hosts, 1 participant, reply, read
+		"8 request(s) made",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
