@@ -3,6 +3,7 @@ package bookingsynctest
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -41,9 +42,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(b, v), nil
 	case stamp:
-		b = append(b, '"')
-		b = time.Unix(int64(v), 0).UTC().AppendFormat(b, wireTime)
-		return append(b, '"'), nil
+		return appendStamp(b, v), nil
 	case []int64:
 		if v == nil {
 			return append(b, "null"...), nil
@@ -57,21 +56,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, ']'), nil
 	case obj:
-		b = append(b, '{')
-		for i, f := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = appendString(b, f.k); err != nil {
-				return b, err
-			}
-			b = append(b, ':')
-			if b, err = appendJSON(b, f.v); err != nil {
-				return b, err
-			}
-		}
-		return append(b, '}'), nil
+		return appendObj(b, v)
 	case []obj:
 		if v == nil {
 			return append(b, "null"...), nil
@@ -82,7 +67,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 				b = append(b, ',')
 			}
 			var err error
-			if b, err = appendJSON(b, o); err != nil {
+			if b, err = appendObj(b, o); err != nil {
 				return b, err
 			}
 		}
@@ -92,11 +77,46 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	return append(b, j...), err
 }
 
+func appendObj(b []byte, o obj) ([]byte, error) {
+	b = append(b, '{')
+	for i, f := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendString(b, f.k); err != nil {
+			return b, err
+		}
+		b = append(b, ':')
+		if b, err = appendJSON(b, f.v); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendStamp writes the wireTime layout by hand: time.AppendFormat
+// interprets the layout on every call.
+func appendStamp(b []byte, v stamp) []byte {
+	t := time.Unix(int64(v), 0).UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		b = append(b, '"')
+		return append(t.AppendFormat(b, wireTime), '"')
+	}
+	h, mi, s := t.Clock()
+	b = append(b, '"', byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	for i, n := range [5]int{int(mo), d, h, mi, s} {
+		b = append(b, byte('0'+n/10), byte('0'+n%10), "-T::Z"[i])
+	}
+	return append(b, '"')
+}
+
 // appendString writes plain ASCII strings as they are and leaves escaping
 // (HTML characters, control characters, invalid UTF-8) to encoding/json.
 func appendString(b []byte, s string) ([]byte, error) {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plain[s[i]] {
 			j, err := json.Marshal(s)
 			return append(b, j...), err
 		}
@@ -105,6 +125,15 @@ func appendString(b []byte, s string) ([]byte, error) {
 	b = append(b, s...)
 	return append(b, '"'), nil
 }
+
+// plain marks the bytes a JSON string can hold unescaped as encoding/json
+// writes it: printable ASCII except '"', '\' and the HTML characters.
+var plain = func() (p [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		p[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return p
+}()
 
 // toMap converts an obj to the maps and values rendering used to produce,
 // for Resource, whose callers get plain Go values.

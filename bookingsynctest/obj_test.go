@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // TestAppendJSONMatchesEncodingJSON checks the hand-written encoder against
@@ -16,6 +17,12 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		want, _ := json.Marshal(s)
 		if err != nil || string(got) != string(want) {
 			t.Errorf("%q: got %s, want %s (%v)", s, got, want, err)
+		}
+	}
+	for _, v := range []stamp{1, 951782400, 1715342400, 4102444799, -62135596800, 253402300800} {
+		got, _ := appendJSON(nil, v)
+		if want := `"` + time.Unix(int64(v), 0).UTC().Format(wireTime) + `"`; string(got) != want {
+			t.Errorf("stamp %d: got %s, want %s", v, got, want)
 		}
 	}
 	s := NewServer()
