@@ -1,13 +1,14 @@
 package bookingsynctest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -95,15 +96,15 @@ var limitedBookingLinks = tmpl("bookings", "account", "accounts/{bookings.accoun
 	"discount_code_usage", "discount_code_usages/{bookings.discount_code_usage}")
 
 // envelope builds {"links": {...}, "<plural>": [...], "meta": {...}}.
-func (s *Server) envelope(k *kind, limited bool, objs []map[string]any, meta map[string]any) map[string]any {
-	env := map[string]any{k.plural: objs, "meta": meta}
+func (s *Server) envelope(k *kind, limited bool, objs []obj, meta obj) obj {
+	var env obj
 	if tl := s.linkTemplates(k, limited); tl != nil {
-		env["links"] = tl
+		env = append(env, field{"links", tl})
 	}
-	return env
+	return append(env, field{k.plural, objs}, field{"meta", meta})
 }
 
-func (s *Server) linkTemplates(k *kind, limited bool) map[string]any {
+func (s *Server) linkTemplates(k *kind, limited bool) obj {
 	pairs := k.links
 	if limited && k.plural == "bookings" {
 		pairs = limitedBookingLinks
@@ -111,17 +112,24 @@ func (s *Server) linkTemplates(k *kind, limited bool) map[string]any {
 	if len(pairs) == 0 {
 		return nil
 	}
-	tl := map[string]any{}
+	tl := make(obj, 0, len(pairs)/2)
 	for i := 0; i < len(pairs); i += 2 {
-		tl[pairs[i]] = s.URL + "/api/v3/" + pairs[i+1]
+		tl = append(tl, field{pairs[i], s.URL + "/api/v3/" + pairs[i+1]})
 	}
 	return tl
 }
 
+// bufs recycles response buffers: a page is tens of kilobytes.
+var bufs = sync.Pool{New: func() any { return new([]byte) }}
+
 func writeJSON(w http.ResponseWriter, status int, ct string, v any) {
-	b, err := json.Marshal(v)
+	buf := bufs.Get().(*[]byte)
+	defer bufs.Put(buf)
+	b, err := appendJSON((*buf)[:0], v)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":"Internal Server Error"}`)
+	} else {
+		*buf = b
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
@@ -269,17 +277,14 @@ func (s *Server) rctx(q url.Values, now time.Time, limited bool) *rctx {
 }
 
 // project applies ?fields=: id and links are always kept.
-func project(m map[string]any, fields []string) map[string]any {
+func project(o obj, fields []string) obj {
 	if len(fields) == 0 {
-		return m
+		return o
 	}
-	out := map[string]any{"id": m["id"]}
-	if l, ok := m["links"]; ok {
-		out["links"] = l
-	}
-	for _, f := range fields {
-		if v, ok := m[f]; ok {
-			out[f] = v
+	out := obj{}
+	for _, f := range o {
+		if f.k == "id" || f.k == "links" || slices.Contains(fields, f.k) {
+			out = append(out, f)
 		}
 	}
 	return out
@@ -300,7 +305,7 @@ func (s *Server) show(w http.ResponseWriter, k *kind, seg string, q url.Values, 
 	fields := splitComma(q.Get("fields"))
 	s.mu.Lock()
 	t := k.table(&s.db)
-	objs := []map[string]any{}
+	objs := []obj{}
 	var last int64
 	for _, id := range slices {
 		if id == last {
@@ -316,7 +321,7 @@ func (s *Server) show(w http.ResponseWriter, k *kind, seg string, q url.Values, 
 		notFound(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, ctAPI, s.envelope(k, limited, objs, map[string]any{}))
+	writeJSON(w, http.StatusOK, ctAPI, s.envelope(k, limited, objs, obj{}))
 }
 
 func parseTimeParam(v string) (time.Time, bool) {
@@ -382,12 +387,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, k *kind, q url.Val
 			total++
 		}
 	}
-	objs := make([]map[string]any, 0, len(pageIDs))
+	objs := make([]obj, 0, len(pageIDs))
 	for _, id := range pageIDs {
 		rec, _ := t.lookup(id)
 		objs = append(objs, project(rec.render(&s.db, rc), fields))
 	}
-	meta := map[string]any{}
+	meta := obj{}
 	if hasSince {
 		del := []int64{}
 		for id, at := range t.tombstones() {
@@ -396,7 +401,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, k *kind, q url.Val
 			}
 		}
 		sort.Slice(del, func(i, j int) bool { return del[i] < del[j] })
-		meta["deleted_ids"] = del
+		meta = append(meta, field{"deleted_ids", del})
 	}
 	s.mu.Unlock()
 

@@ -3,7 +3,6 @@ package bookingsynctest
 import (
 	"slices"
 	"sort"
-	"time"
 )
 
 // Times are kept as Unix seconds (0 = null): the wire has second precision
@@ -15,7 +14,7 @@ func tm(v int64) any {
 	if v == 0 {
 		return nil
 	}
-	return time.Unix(v, 0).UTC().Format(wireTime)
+	return stamp(v)
 }
 
 func nullStr(v string) any {
@@ -48,11 +47,11 @@ func (b *base) hdr() *base { return b }
 func (b *base) appearAt(*db) int64 { return 0 }
 
 // record is one stored resource. render returns the wire object, "links"
-// included.
+// included, in the order the keys are written.
 type record interface {
 	hdr() *base
 	appearAt(d *db) int64
-	render(d *db, rc *rctx) map[string]any
+	render(d *db, rc *rctx) obj
 }
 
 // rctx carries what rendering depends on besides the record.
@@ -173,30 +172,30 @@ type conversation struct {
 
 func (c *conversation) appearAt(*db) int64 { return c.visibleFrom }
 
-func (c *conversation) render(d *db, rc *rctx) map[string]any {
-	m := map[string]any{
-		"links": map[string]any{
-			"account": AccountID, "assignee": nullID(c.assignee), "source": nil,
-			"bookings": ids(c.bookings), "inquiries": []int64{},
-			"messages": ids(c.messages), "participants": ids(c.participants),
-		},
-		"id": c.id, "subject": nullStr(c.subject), "default_channel": nullStr(c.channel),
-		"created_at": tm(c.created), "updated_at": tm(c.updated), "closed_at": tm(c.closed),
-		"deadline_response_at": tm(c.deadline), "last_message_at": tm(c.lastMsg),
-		"marked_as_spam_at": tm(c.spam), "read_at": tm(c.read),
-		"created_by_id": nullID(c.createdByID), "created_by_type": nullStr(c.createdByType),
+func (c *conversation) render(d *db, rc *rctx) obj {
+	m := obj{
+		{"links", obj{
+			{"account", AccountID}, {"assignee", nullID(c.assignee)}, {"source", nil},
+			{"bookings", ids(c.bookings)}, {"inquiries", []int64{}},
+			{"messages", ids(c.messages)}, {"participants", ids(c.participants)},
+		}},
+		{"id", c.id}, {"subject", nullStr(c.subject)}, {"default_channel", nullStr(c.channel)},
+		{"created_at", tm(c.created)}, {"updated_at", tm(c.updated)}, {"closed_at", tm(c.closed)},
+		{"deadline_response_at", tm(c.deadline)}, {"last_message_at", tm(c.lastMsg)},
+		{"marked_as_spam_at", tm(c.spam)}, {"read_at", tm(c.read)},
+		{"created_by_id", nullID(c.createdByID)}, {"created_by_type", nullStr(c.createdByType)},
 	}
 	if rc.inc["participants"] {
-		m["participants"] = renderAll(d, d.parts, c.participants, rc)
+		m = append(m, field{"participants", renderAll(d, d.parts, c.participants, rc)})
 	}
 	if rc.inc["messages"] {
-		m["messages"] = renderAll(d, d.msgs, c.messages, rc)
+		m = append(m, field{"messages", renderAll(d, d.msgs, c.messages, rc)})
 	}
 	return m
 }
 
-func renderAll[T record](d *db, t *table[T], idl []int64, rc *rctx) []map[string]any {
-	out := []map[string]any{}
+func renderAll[T record](d *db, t *table[T], idl []int64, rc *rctx) []obj {
+	out := []obj{}
 	sub := &rctx{now: rc.now, url: rc.url}
 	for _, id := range idl {
 		if v, ok := t.get(id); ok {
@@ -222,14 +221,14 @@ func (p *participant) appearAt(d *db) int64 {
 	return 0
 }
 
-func (p *participant) render(*db, *rctx) map[string]any {
-	return map[string]any{
-		"links": map[string]any{
-			"conversation": p.conv,
-			"member":       map[string]any{"id": p.memberID, "type": p.memberType},
-		},
-		"id": p.id, "created_at": tm(p.created), "updated_at": tm(p.updated),
-		"last_message_sent_at": tm(p.lastSent), "read_at": tm(p.readAt),
+func (p *participant) render(*db, *rctx) obj {
+	return obj{
+		{"links", obj{
+			{"conversation", p.conv},
+			{"member", obj{{"id", p.memberID}, {"type", p.memberType}}},
+		}},
+		{"id", p.id}, {"created_at", tm(p.created)}, {"updated_at", tm(p.updated)},
+		{"last_message_sent_at", tm(p.lastSent)}, {"read_at", tm(p.readAt)},
 	}
 }
 
@@ -252,15 +251,15 @@ func (m *message) appearAt(d *db) int64 {
 	return 0
 }
 
-func (m *message) render(*db, *rctx) map[string]any {
-	return map[string]any{
-		"links": map[string]any{
-			"attachments": ids(m.attachments), "conversation": m.conv, "sender": nullID(m.sender),
-		},
-		"id": m.id, "content": m.content, "origin": nullStr(m.origin),
-		"visibility": nullStr(m.visibility), "channel": nullStr(m.channel),
-		"sent_at": tm(m.sent), "created_at": tm(m.created), "updated_at": tm(m.updated),
-		"created_by_id": nullID(m.createdByID), "created_by_type": nullStr(m.createdByType),
+func (m *message) render(*db, *rctx) obj {
+	return obj{
+		{"links", obj{
+			{"attachments", ids(m.attachments)}, {"conversation", m.conv}, {"sender", nullID(m.sender)},
+		}},
+		{"id", m.id}, {"content", m.content}, {"origin", nullStr(m.origin)},
+		{"visibility", nullStr(m.visibility)}, {"channel", nullStr(m.channel)},
+		{"sent_at", tm(m.sent)}, {"created_at", tm(m.created)}, {"updated_at", tm(m.updated)},
+		{"created_by_id", nullID(m.createdByID)}, {"created_by_type", nullStr(m.createdByType)},
 	}
 }
 
@@ -274,21 +273,21 @@ type attachment struct {
 	messages               []int64
 }
 
-func (a *attachment) render(*db, *rctx) map[string]any {
-	m := map[string]any{
-		"links": map[string]any{"account": AccountID, "messages": ids(a.messages)},
-		"id":    a.id, "name": a.name, "url": nullStr(a.url),
-		"file_content_type": nullStr(a.contentType), "file_size": nil,
-		"image_width": nil, "image_height": nil,
-		"created_at": tm(a.created), "updated_at": tm(a.updated),
-	}
+func (a *attachment) render(*db, *rctx) obj {
+	var size, width, height any
 	if a.size >= 0 {
-		m["file_size"] = a.size
+		size = a.size
 	}
 	if a.width > 0 {
-		m["image_width"], m["image_height"] = a.width, a.height
+		width, height = a.width, a.height
 	}
-	return m
+	return obj{
+		{"links", obj{{"account", AccountID}, {"messages", ids(a.messages)}}},
+		{"id", a.id}, {"name", a.name}, {"url", nullStr(a.url)},
+		{"file_content_type", nullStr(a.contentType)}, {"file_size", size},
+		{"image_width", width}, {"image_height", height},
+		{"created_at", tm(a.created)}, {"updated_at", tm(a.updated)},
+	}
 }
 
 // host
@@ -301,15 +300,15 @@ type host struct {
 	participants         []int64
 }
 
-func (h *host) render(*db, *rctx) map[string]any {
-	return map[string]any{
-		"links": map[string]any{
-			"account": AccountID, "participants": ids(h.participants),
-			"source": nullID(h.sourceID), "user": nullID(h.userID),
-		},
-		"id": h.id, "firstname": h.first, "lastname": h.last, "email": nullStr(h.email),
-		"created_at": tm(h.created), "updated_at": tm(h.updated),
-		"forget_me_at": tm(h.forgetMe), "processing_restricted_at": tm(h.restricted),
+func (h *host) render(*db, *rctx) obj {
+	return obj{
+		{"links", obj{
+			{"account", AccountID}, {"participants", ids(h.participants)},
+			{"source", nullID(h.sourceID)}, {"user", nullID(h.userID)},
+		}},
+		{"id", h.id}, {"firstname", h.first}, {"lastname", h.last}, {"email", nullStr(h.email)},
+		{"created_at", tm(h.created)}, {"updated_at", tm(h.updated)},
+		{"forget_me_at", tm(h.forgetMe)}, {"processing_restricted_at", tm(h.restricted)},
 	}
 }
 
@@ -336,16 +335,16 @@ func (b *booking) wireStatus() string {
 	return b.status
 }
 
-func (b *booking) render(d *db, rc *rctx) map[string]any {
+func (b *booking) render(d *db, rc *rctx) obj {
 	if rc.limited {
 		// The reference's public/bookings_write_owned example: a reduced view.
-		return map[string]any{
-			"links": map[string]any{
-				"account": AccountID, "rental": nullID(b.rental), "bookings_tags": []int64{},
-				"rentals_tags": []int64{}, "discount_code_usage": nil,
-			},
-			"id": b.id, "start_at": tm(b.start), "end_at": tm(b.end),
-			"status": b.wireStatus(), "updated_at": tm(b.updated),
+		return obj{
+			{"links", obj{
+				{"account", AccountID}, {"rental", nullID(b.rental)}, {"bookings_tags", []int64{}},
+				{"rentals_tags", []int64{}}, {"discount_code_usage", nil},
+			}},
+			{"id", b.id}, {"start_at", tm(b.start)}, {"end_at", tm(b.end)},
+			{"status", b.wireStatus()}, {"updated_at", tm(b.updated)},
 		}
 	}
 	convs := []int64{}
@@ -359,29 +358,29 @@ func (b *booking) render(d *db, rc *rctx) map[string]any {
 	if b.adults > 0 {
 		adults = b.adults
 	}
-	return map[string]any{
-		"links": map[string]any{
-			"account": AccountID, "rental": nullID(b.rental), "client": nullID(b.client),
-			"inquiry": nil, "rental_agreement": nil, "source": nullID(b.source),
-			"bookings_fees": []int64{}, "bookings_payments": []int64{}, "bookings_taxes": []int64{},
-			"bookings_tags": []int64{}, "booking_comments": []int64{}, "conversations": convs,
-			"payments": []int64{}, "rentals_tags": []int64{}, "discount_code_usage": nil,
-		},
-		"id": b.id, "start_at": tm(b.start), "end_at": tm(b.end), "status": st,
-		"updated_at": tm(b.updated), "created_at": tm(b.created), "canceled_at": tm(b.canceled),
-		"reference": b.reference, "booked": b.status == "Booked", "unavailable": b.status == "Unavailable",
-		"tentative_expires_at": tm(b.tentativeExpires),
-		"initial_price":        nullStr(b.initialPrice), "initial_rental_price": nullStr(b.initialPrice),
-		"channel_price": nil, "discount": nil,
-		"final_price": nullStr(b.finalPrice), "final_rental_price": nullStr(b.finalPrice),
-		"downpayment": nil, "paid_amount": nullStr(b.paid), "currency": nullStr(b.currency),
-		"notes": "", "damage_deposit": "0.0", "charge_damage_deposit_on_arrival": true,
-		"adults": adults, "children": nil, "bookings_payments_count": 0, "review_requests_count": 0,
-		"locked": nil, "expected_checkin_time": nil, "expected_checkout_time": nil,
-		"payment_url": nil, "balance_due_at": tm(b.balanceDue), "rental_payback_to_owner": nil,
-		"final_payback_to_owner": "0.0", "commission": nil, "contract_updated_at": tm(b.created),
-		"external_reference": nil, "owned_by_app": false, "payment_left_to_collect": "0.0",
-		"created_by_id": nullID(b.createdByID), "created_by_type": nullStr(b.createdByType),
+	return obj{
+		{"links", obj{
+			{"account", AccountID}, {"rental", nullID(b.rental)}, {"client", nullID(b.client)},
+			{"inquiry", nil}, {"rental_agreement", nil}, {"source", nullID(b.source)},
+			{"bookings_fees", []int64{}}, {"bookings_payments", []int64{}}, {"bookings_taxes", []int64{}},
+			{"bookings_tags", []int64{}}, {"booking_comments", []int64{}}, {"conversations", convs},
+			{"payments", []int64{}}, {"rentals_tags", []int64{}}, {"discount_code_usage", nil},
+		}},
+		{"id", b.id}, {"start_at", tm(b.start)}, {"end_at", tm(b.end)}, {"status", st},
+		{"updated_at", tm(b.updated)}, {"created_at", tm(b.created)}, {"canceled_at", tm(b.canceled)},
+		{"reference", b.reference}, {"booked", b.status == "Booked"}, {"unavailable", b.status == "Unavailable"},
+		{"tentative_expires_at", tm(b.tentativeExpires)},
+		{"initial_price", nullStr(b.initialPrice)}, {"initial_rental_price", nullStr(b.initialPrice)},
+		{"channel_price", nil}, {"discount", nil},
+		{"final_price", nullStr(b.finalPrice)}, {"final_rental_price", nullStr(b.finalPrice)},
+		{"downpayment", nil}, {"paid_amount", nullStr(b.paid)}, {"currency", nullStr(b.currency)},
+		{"notes", ""}, {"damage_deposit", "0.0"}, {"charge_damage_deposit_on_arrival", true},
+		{"adults", adults}, {"children", nil}, {"bookings_payments_count", 0}, {"review_requests_count", 0},
+		{"locked", nil}, {"expected_checkin_time", nil}, {"expected_checkout_time", nil},
+		{"payment_url", nil}, {"balance_due_at", tm(b.balanceDue)}, {"rental_payback_to_owner", nil},
+		{"final_payback_to_owner", "0.0"}, {"commission", nil}, {"contract_updated_at", tm(b.created)},
+		{"external_reference", nil}, {"owned_by_app", false}, {"payment_left_to_collect", "0.0"},
+		{"created_by_id", nullID(b.createdByID)}, {"created_by_type", nullStr(b.createdByType)},
 	}
 }
 
@@ -392,7 +391,7 @@ type application struct {
 	name, priceIncrease string
 }
 
-func (a *application) render(*db, *rctx) map[string]any {
+func (a *application) render(*db, *rctx) obj {
 	// The reference's example has neither links nor timestamps here.
-	return map[string]any{"id": a.id, "name": a.name, "default_price_increase": a.priceIncrease}
+	return obj{{"id", a.id}, {"name", a.name}, {"default_price_increase", a.priceIncrease}}
 }

@@ -104,9 +104,9 @@ func (s *Server) Resource(plural string, id int64) any {
 	if !ok {
 		return nil
 	}
-	out := map[string]any{k.singular: rec.render(&s.db, &rctx{now: now.UnixNano(), url: s.URL})}
+	out := map[string]any{k.singular: rec.render(&s.db, &rctx{now: now.UnixNano(), url: s.URL}).toMap()}
 	if tl := s.linkTemplates(k, false); tl != nil {
-		out["links"] = tl
+		out["links"] = tl.toMap()
 	}
 	return out
 }

@@ -226,9 +226,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, k *kind, tail []s
 		return
 	}
 	s.mu.Lock()
-	obj := rec.render(&s.db, rc)
+	o := rec.render(&s.db, rc)
 	s.mu.Unlock()
-	writeJSON(w, status, ctAPI, s.envelope(k, false, []map[string]any{obj}, map[string]any{}))
+	writeJSON(w, status, ctAPI, s.envelope(k, false, []obj{o}, obj{}))
 }
 
 // Conversations.
