@@ -68,15 +68,11 @@ func (c *Conversation) IsClosed() bool { return c.ClosedAt != nil }
 
 // UnmarshalJSON fills CreatedBy from either wire form.
 func (c *Conversation) UnmarshalJSON(b []byte) error {
-	type plain Conversation
-	w := struct {
-		*plain
-		creatorAttrs
-	}{plain: (*plain)(c)}
+	var w conversationWire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	c.CreatedBy = w.resolve(c.CreatedBy, c.Links.CreatedBy)
+	*c = *w.fold().(*Conversation)
 	return nil
 }
 

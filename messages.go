@@ -71,15 +71,11 @@ type MessageLinks struct {
 
 // UnmarshalJSON fills CreatedBy from either wire form.
 func (m *Message) UnmarshalJSON(b []byte) error {
-	type plain Message
-	w := struct {
-		*plain
-		creatorAttrs
-	}{plain: (*plain)(m)}
+	var w messageWire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	m.CreatedBy = w.resolve(m.CreatedBy, m.Links.CreatedBy)
+	*m = *w.fold().(*Message)
 	return nil
 }
 
