@@ -231,17 +231,15 @@ func NewClient(opts ...Option) (*Client, error) {
 	api.Path = strings.TrimRight(api.Path, "/") + apiPath
 	c.apiURL = &api
 	svc := func() service { return service{client: c} }
-	c.Conversations = (*ConversationsService)(ptr(svc()))
-	c.Participants = (*ParticipantsService)(ptr(svc()))
-	c.Messages = (*MessagesService)(ptr(svc()))
-	c.Attachments = (*AttachmentsService)(ptr(svc()))
-	c.Hosts = (*HostsService)(ptr(svc()))
-	c.Bookings = (*BookingsService)(ptr(svc()))
-	c.Applications = (*ApplicationsService)(ptr(svc()))
+	c.Conversations = (*ConversationsService)(Ptr(svc()))
+	c.Participants = (*ParticipantsService)(Ptr(svc()))
+	c.Messages = (*MessagesService)(Ptr(svc()))
+	c.Attachments = (*AttachmentsService)(Ptr(svc()))
+	c.Hosts = (*HostsService)(Ptr(svc()))
+	c.Bookings = (*BookingsService)(Ptr(svc()))
+	c.Applications = (*ApplicationsService)(Ptr(svc()))
 	return c, nil
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // BaseURL returns the site root the client talks to.
 func (c *Client) BaseURL() *url.URL { u := *c.siteURL; return &u }

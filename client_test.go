@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -125,6 +124,12 @@ func TestGetManyJoinsIDsInPath(t *testing.T) {
 	_, _, err = c.Conversations.GetMany(context.Background(), ids)
 	require.NoError(t, err)
 	assert.Len(t, srv.requests(), 4, "250 ids go in three requests of at most 100")
+
+	// A bad id anywhere is refused before the first request.
+	ids[200] = 0
+	_, _, err = c.Conversations.GetMany(context.Background(), ids)
+	assert.ErrorIs(t, err, ErrInvalidRequest)
+	assert.Len(t, srv.requests(), 4, "an invalid id sends nothing")
 }
 
 func TestGetEmptyEnvelopeIsTypedError(t *testing.T) {
@@ -333,6 +338,9 @@ func TestConcurrentUse(t *testing.T) {
 	for err := range errs {
 		assert.NoError(t, err)
 	}
-	assert.Len(t, srv.requests(), 32)
-	assert.False(t, errors.Is(nil, ErrRefused))
+	reqs := srv.requests()
+	assert.Len(t, reqs, 32)
+	for _, r := range reqs {
+		assert.Equal(t, "Bearer "+testToken, r.Header.Get("Authorization"), "every concurrent request is authenticated")
+	}
 }

@@ -57,33 +57,34 @@ func (r resource[T]) get(ctx context.Context, id int64, opts any) (*T, *Response
 const maxIDsPerRequest = 100
 
 // getMany fetches the records with the given ids, joined by commas in the
-// path, MaxPerPage at a time. Unknown ids are simply absent.
+// path, maxIDsPerRequest at a time. Unknown ids are simply absent. Every id
+// and the options are checked before the first request.
 func (r resource[T]) getMany(ctx context.Context, ids []int64, opts any) ([]*T, *Response, error) {
+	for _, id := range ids {
+		if err := checkID(r.key, id); err != nil {
+			return nil, nil, err
+		}
+	}
+	q, err := encodeQuery(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if q != "" {
+		q = "?" + q
+	}
 	var all []*T
 	var last *Response
 	for len(ids) > 0 {
 		n := min(len(ids), maxIDsPerRequest)
-		chunk := ids[:n]
-		ids = ids[n:]
 		var b strings.Builder
-		for i, id := range chunk {
-			if err := checkID(r.key, id); err != nil {
-				return nil, nil, err
-			}
+		for i, id := range ids[:n] {
 			if i > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString(strconv.FormatInt(id, 10))
 		}
-		q, err := encodeQuery(opts)
-		if err != nil {
-			return nil, nil, err
-		}
-		p := r.path + "/" + b.String()
-		if q != "" {
-			p += "?" + q
-		}
-		items, resp, err := r.do(ctx, http.MethodGet, p, nil)
+		ids = ids[n:]
+		items, resp, err := r.do(ctx, http.MethodGet, r.path+"/"+b.String()+q, nil)
 		last = resp
 		if err != nil {
 			return nil, resp, err
