@@ -31,7 +31,7 @@ type fixture struct {
 // one), opens a store at dsn and returns a syncer over both.
 func setup(t testing.TB, dsn string, opts ...bookingsynctest.Option) *fixture {
 	t.Helper()
-	srv := bookingsynctest.NewServer(append([]bookingsynctest.Option{bookingsynctest.WithRateLimit(1 << 30)}, opts...)...)
+	srv := bookingsynctest.NewServer(append([]bookingsynctest.Option{bookingsynctest.WithRateLimit(1 << 30), bookingsynctest.WithConversationDelay(0)}, opts...)...)
 	t.Cleanup(srv.Close)
 	c := newClient(t, srv)
 	st, err := inboxsync.Open(context.Background(), dsn)
@@ -191,3 +191,5 @@ func mustSync(t testing.TB, s *inboxsync.Syncer) *inboxsync.Report {
 	}
 	return rep
 }
+
+func dbtestSQLite(t testing.TB) string { return dbtest.SQLite(t) }
