@@ -248,3 +248,13 @@ func BenchmarkListPage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGenerateInbox measures seeding the inboxsync benchmarks' size:
+// 10,000 conversations and 50,000 messages.
+func BenchmarkGenerateInbox(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		s := NewServer(WithoutSeed())
+		s.GenerateInbox(10000, 50000)
+		s.Close()
+	}
+}
