@@ -15,8 +15,8 @@ type Account struct {
 	s       *Server
 	id      int64
 	rec     *accountRec // its /accounts record; guarded by Server.mu
-	token   string // issued at install (the static token for the default account)
-	refresh string // issued at install ("" for the default account)
+	token   string      // issued at install (the static token for the default account)
+	refresh string      // issued at install ("" for the default account)
 
 	mu         sync.Mutex // guards db and deliveries
 	db         db

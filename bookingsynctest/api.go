@@ -38,9 +38,9 @@ type kind struct {
 	update                 func(o op, r record, p params) verrs
 	actions                map[string]func(o op, r record, body []byte) (int, verrs)
 	remove                 func(d *db, id, now int64) bool
-	events                 [2]string   // webhook events on create and on update ("": none)
+	events                 [2]string       // webhook events on create and on update ("": none)
 	get                    func(c *apiReq) // a custom GET of the collection (GET /me)
-	writesMissing          bool        // the real API has writes the fake lacks: 501
+	writesMissing          bool            // the real API has writes the fake lacks: 501
 }
 
 // op is what a create, update or action works with; the home lock is held.

@@ -195,7 +195,9 @@ func (s *Server) ResetRequests() {
 // method ("" for any) whose path starts with pathPrefix. A prefix without a
 // leading "/" is taken relative to the API root, so "inbox/messages" means
 // "/api/v3/inbox/messages". Account.RequestCount counts one account's.
-func (s *Server) RequestCount(method, pathPrefix string) int { return s.countRequests(0, method, pathPrefix) }
+func (s *Server) RequestCount(method, pathPrefix string) int {
+	return s.countRequests(0, method, pathPrefix)
+}
 
 func (s *Server) countRequests(account int64, method, pathPrefix string) int {
 	if pathPrefix != "" && !strings.HasPrefix(pathPrefix, "/") {
