@@ -267,7 +267,7 @@ func forbidden(w http.ResponseWriter) {
 	writeJSON(w, http.StatusForbidden, ctJSON, map[string]any{"error": "Forbidden"})
 }
 
-// rateLimited writes the 429. API.md only gives the message; the body
+// rateLimited writes the 429. Only the message is known; the body
 // shape {"error": "..."} is a guess.
 func rateLimited(w http.ResponseWriter) {
 	writeJSON(w, http.StatusTooManyRequests, ctAPI, map[string]any{"error": "API v3 rate limit exceeded."})

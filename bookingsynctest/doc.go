@@ -97,7 +97,7 @@
 //     last_message_at to its created_at. API-created messages and
 //     conversations have null created_by_*.
 //   - A refresh revokes the previous access token as well as the previous
-//     refresh token; OAuth failures are 401 as API.md says.
+//     refresh token; OAuth failures are 401, as the API notes say.
 //   - Accounts: a user token lists its own account; a client-credentials
 //     token every installed one, and an account that uninstalled the
 //     application is in meta.deleted_ids with updated_since (not listed).

@@ -139,7 +139,12 @@ func NewServer(opts ...Option) *Server {
 	s.mux.Handle("/", s.plain(func(c *apiReq) {
 		writeJSON(c.w, http.StatusNotFound, ctJSON, map[string]any{"error": "Not found"})
 	}))
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	if cfg.listener != nil {
+		_ = s.ts.Listener.Close()
+		s.ts.Listener = cfg.listener
+	}
+	s.ts.Start()
 	s.URL = s.ts.URL
 	return s
 }

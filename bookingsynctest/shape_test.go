@@ -35,7 +35,8 @@ func kindOf(v any) string {
 // TestShapesMatchFixtures compares the fake's responses with the API
 // reference's example responses: top-level keys, link-template keys,
 // attribute keys and the array/object nature of every link. Extra keys
-// are allowed only where API.md documents them beyond the example.
+// are allowed only where the project's API notes document them beyond the
+// example.
 func TestShapesMatchFixtures(t *testing.T) {
 	s := NewServer()
 	defer s.Close()
@@ -44,7 +45,7 @@ func TestShapesMatchFixtures(t *testing.T) {
 		"door_key_code", "imported", "reconciliation", "authorized_amount", "paid_or_authorized_amount", "payback_to_owner"}
 	cases := []struct {
 		fixture, path, key string
-		extra              []string // documented in API.md, absent from the example
+		extra              []string // documented beyond the example, absent from it
 		extraLinks         []string // recorded, absent from the example
 	}{
 		{"conversations/inbox_read-inbox_write-scope-response.json", "inbox/conversations/11", "conversations", []string{"created_by_id", "created_by_type"}, nil},
