@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	pathpkg "path"
-	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -482,48 +481,4 @@ func cloneRequest(req *http.Request) (*http.Request, error) {
 		r.Body = b
 	}
 	return r, nil
-}
-
-// decodeBody decodes a 2xx body into v and copies its Meta to resp.
-func decodeBody(body []byte, v any, resp *Response) error {
-	switch v := v.(type) {
-	case nil:
-		return nil
-	case io.Writer:
-		_, err := v.Write(body)
-		return err
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return err
-	}
-	if m, ok := metaOf(v); ok {
-		resp.setMeta(m)
-	}
-	return nil
-}
-
-var metaFields sync.Map // reflect.Type -> int (field index, -1 when none)
-
-// metaOf returns the Meta field of *struct v, if it has one.
-func metaOf(v any) (Meta, bool) {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
-		return Meta{}, false
-	}
-	t := rv.Elem().Type()
-	idx, ok := metaFields.Load(t)
-	if !ok {
-		idx = -1
-		if f, found := t.FieldByName("Meta"); found && f.Type == reflect.TypeFor[Meta]() && len(f.Index) == 1 {
-			idx = f.Index[0]
-		}
-		metaFields.Store(t, idx)
-	}
-	if idx.(int) < 0 {
-		return Meta{}, false
-	}
-	return rv.Elem().Field(idx.(int)).Interface().(Meta), true
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
-	"reflect"
 	"time"
 )
 
@@ -68,16 +67,14 @@ func (c *Conversation) IsClosed() bool { return c.ClosedAt != nil }
 
 // UnmarshalJSON fills CreatedBy from either wire form.
 func (c *Conversation) UnmarshalJSON(b []byte) error {
-	var w conversationWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*c = *w.fold().(*Conversation)
-	return nil
+	return unmarshalWire(b, c, (*conversationWire).fold)
 }
 
-// conversationWire is a Conversation as the wire has it; listings decode
-// into it (see wired).
+func (*Conversation) decodeItems(dec *json.Decoder, key string) ([]*Conversation, error) {
+	return readArray(dec, key, (*conversationWire).fold)
+}
+
+// conversationWire is a Conversation as the wire has it.
 type conversationWire struct {
 	conversationFields
 	creatorAttrs
@@ -86,33 +83,10 @@ type conversationWire struct {
 // conversationFields is Conversation without its methods.
 type conversationFields Conversation
 
-func (*Conversation) wireType() reflect.Type { return reflect.TypeFor[conversationWire]() }
-
-func (w *conversationWire) fold() any {
+func (w *conversationWire) fold() *Conversation {
 	c := (*Conversation)(&w.conversationFields)
 	c.CreatedBy = w.resolve(c.CreatedBy, c.Links.CreatedBy)
 	return c
-}
-
-// creatorAttrs are the created_by_id/created_by_type attributes of
-// conversations, messages and bookings.
-type creatorAttrs struct {
-	CreatedByID   flexInt `json:"created_by_id"`
-	CreatedByType string  `json:"created_by_type"`
-}
-
-// resolve prefers the attributes, then a created_by object, then the
-// created_by link.
-func (a creatorAttrs) resolve(obj Polymorphic, link *Polymorphic) Polymorphic {
-	switch {
-	case a.CreatedByID != 0 || a.CreatedByType != "":
-		return Polymorphic{ID: int64(a.CreatedByID), Type: a.CreatedByType}
-	case !obj.IsZero():
-		return obj
-	case link != nil:
-		return *link
-	}
-	return Polymorphic{}
 }
 
 // ConversationListOptions filter a conversations listing.

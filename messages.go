@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"reflect"
 	"strings"
 	"time"
 )
@@ -71,16 +70,14 @@ type MessageLinks struct {
 
 // UnmarshalJSON fills CreatedBy from either wire form.
 func (m *Message) UnmarshalJSON(b []byte) error {
-	var w messageWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*m = *w.fold().(*Message)
-	return nil
+	return unmarshalWire(b, m, (*messageWire).fold)
 }
 
-// messageWire is a Message as the wire has it; listings decode into it
-// (see wired).
+func (*Message) decodeItems(dec *json.Decoder, key string) ([]*Message, error) {
+	return readArray(dec, key, (*messageWire).fold)
+}
+
+// messageWire is a Message as the wire has it.
 type messageWire struct {
 	messageFields
 	creatorAttrs
@@ -89,9 +86,7 @@ type messageWire struct {
 // messageFields is Message without its methods.
 type messageFields Message
 
-func (*Message) wireType() reflect.Type { return reflect.TypeFor[messageWire]() }
-
-func (w *messageWire) fold() any {
+func (w *messageWire) fold() *Message {
 	m := (*Message)(&w.messageFields)
 	m.CreatedBy = w.resolve(m.CreatedBy, m.Links.CreatedBy)
 	return m
