@@ -15,7 +15,8 @@ import (
 func TestConversationFixtures(t *testing.T) {
 	for _, name := range []string{"inbox_read-inbox_write-scope-response.json", "inbox_write-scope-response.json", "connect-booking-inbox_write-scope-response.json"} {
 		body := fixture(t, "conversations/"+name)
-		srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, body) })
+		_, mux, srv := setup(t)
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, body) })
 		c, _, err := srv.client(t).Conversations.Get(context.Background(), 5)
 		require.NoError(t, err, name)
 		assert.Equal(t, int64(5), c.ID)
@@ -48,7 +49,8 @@ func TestConversationOddities(t *testing.T) {
 	  ],
 	  "meta": {"X-Total-Pages": null}
 	}`
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(body)) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(body)) })
 	cs, resp, err := srv.client(t).Conversations.List(context.Background(), &ConversationListOptions{Include: []string{"participants"}})
 	require.NoError(t, err)
 	require.Len(t, cs, 5)
@@ -93,7 +95,8 @@ func TestConversationListingDecodesLikeUnmarshalJSON(t *testing.T) {
 		`{"id":3,"created_by":{"id":7,"type":"User"},"closed_at":"2020-01-02T00:00:00Z"}`,
 	}
 	body := `{"conversations":[` + strings.Join(items, ",") + `],"meta":{}}`
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("page") == "2" {
 			serveJSON(w, 200, []byte(`{"conversations":[`+items[0]+`,null],"meta":{}}`))
 			return
