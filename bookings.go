@@ -125,42 +125,25 @@ func (b *Booking) IsCanceled() bool {
 // UnmarshalJSON fills CreatedBy from either wire form and Locked from a
 // string, a boolean or null.
 func (b *Booking) UnmarshalJSON(data []byte) error {
-	return unmarshalWire(data, b, (*bookingWire).fold)
-}
-
-func (*Booking) decodeItems(dec *json.Decoder, key string) ([]*Booking, error) {
-	return readArray(dec, key, (*bookingWire).fold)
-}
-
-// bookingWire is a Booking as the wire has it.
-type bookingWire struct {
-	bookingFields
-	creatorAttrs
-	Locked lockState `json:"locked"`
-}
-
-// bookingFields is Booking without its methods.
-type bookingFields Booking
-
-func (w *bookingWire) fold() *Booking {
-	b := (*Booking)(&w.bookingFields)
+	type plain Booking
+	w := struct {
+		*plain
+		creatorAttrs
+		Locked json.RawMessage `json:"locked"`
+	}{plain: (*plain)(b)}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
 	b.CreatedBy = w.resolve(b.CreatedBy, b.Links.CreatedBy)
-	b.Locked = string(w.Locked)
-	return b
-}
-
-// lockState reads a booking's locked attribute: a string, a boolean (kept
-// as "true" or "false") or null ("").
-type lockState string
-
-func (l *lockState) UnmarshalJSON(raw []byte) error {
-	switch raw = bytes.TrimSpace(raw); {
-	case string(raw) == "null":
-		*l = ""
-	case len(raw) > 0 && raw[0] == '"':
-		return json.Unmarshal(raw, (*string)(l))
+	b.Locked = ""
+	switch raw := bytes.TrimSpace(w.Locked); {
+	case len(raw) == 0 || string(raw) == "null":
+	case raw[0] == '"':
+		if err := json.Unmarshal(raw, &b.Locked); err != nil {
+			return err
+		}
 	case string(raw) == "true" || string(raw) == "false":
-		*l = lockState(raw)
+		b.Locked = string(raw)
 	default:
 		return fmt.Errorf("bookingsync: booking locked: %q is neither a string nor a boolean", truncate(string(raw), 40))
 	}
