@@ -167,32 +167,3 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 	}
 	return nil
 }
-
-// decodeBody decodes a 2xx body into v (see Do) and copies the envelope's
-// meta to resp.
-func decodeBody(body []byte, v any, resp *Response) error {
-	if w, ok := v.(io.Writer); ok {
-		_, err := w.Write(body)
-		return err
-	}
-	if v == nil || len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	if p, ok := v.(pageDecoder); ok {
-		meta, err := p.decodePage(body)
-		if err != nil {
-			return err
-		}
-		resp.setMeta(meta)
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return err
-	}
-	// The caller's struct need not keep meta: read it on its own, from a
-	// body that is an envelope.
-	if meta, err := (&page[struct{}]{}).decodePage(body); err == nil {
-		resp.setMeta(meta)
-	}
-	return nil
-}

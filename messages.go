@@ -3,7 +3,6 @@ package bookingsync
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"iter"
 	"strings"
 	"time"
@@ -116,15 +115,6 @@ func (s *MessagesService) GetMany(ctx context.Context, ids []int64) ([]*Message,
 	return s.res().getMany(ctx, ids, nil)
 }
 
-// invalid returns an error wrapping ErrInvalidRequest that lists the
-// problems found in what, or nil when there are none.
-func invalid(what string, problems ...string) error {
-	if len(problems) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %s: %s", ErrInvalidRequest, what, strings.Join(problems, "; "))
-}
-
 // NewMessage is the body of Messages.Create.
 //
 // ConversationID, SenderID (a Host participant's id), Content, Origin and
@@ -187,15 +177,6 @@ func (m *NewMessage) validate(needSender bool) error {
 		pr = append(pr, "internal visibility cannot go with a channel")
 	}
 	return invalid("new message", pr...)
-}
-
-func checkIDs(kind string, ids []int64) []string {
-	for _, id := range ids {
-		if id <= 0 {
-			return []string{fmt.Sprintf("%s id %d: ids are positive", kind, id)}
-		}
-	}
-	return nil
 }
 
 // Create sends a message. It is validated first (see NewMessage); an

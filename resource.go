@@ -141,10 +141,3 @@ func (r resource[T]) do(ctx context.Context, method, path string, body any) ([]*
 	}
 	return p.items, resp, nil
 }
-
-func checkID(kind string, id int64) error {
-	if id <= 0 {
-		return fmt.Errorf("%w: %s id %d: ids are positive", ErrInvalidRequest, kind, id)
-	}
-	return nil
-}

@@ -6,14 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptrace"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
-
-	"golang.org/x/oauth2"
 )
 
 // The retry defaults, used for every zero field of a RetryPolicy.
@@ -151,105 +147,6 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// send performs req under the client's policies: the rate-limit throttle,
-// retries, the 401 refresh and the 429 wait. It returns the final response
-// with its body read (bounded) and closed.
-func (c *Client) send(req *http.Request) (*Response, []byte, error) {
-	ctx := req.Context()
-	tok, err := c.authorize(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	var (
-		cur       = req
-		tries     = 1           // sends counted against MaxAttempts
-		refreshed bool          // the one 401 refresh is spent
-		limited   int           // 429 resends
-		waited    time.Duration // time spent waiting for the rate limit
-		idem      = idempotent(req.Method)
-	)
-	for n := 1; ; n++ {
-		d, err := c.throttle(cur, waited)
-		if err != nil {
-			return nil, nil, err
-		}
-		waited += d
-		resp, body, sent, err := c.attempt(cur, n)
-		var wait time.Duration
-		var why string
-		switch {
-		case err != nil:
-			if ctx.Err() != nil || errors.Is(err, ErrResponseTooLarge) || (sent && !idem) || tries >= c.policy.MaxAttempts {
-				if tries > 1 {
-					err = fmt.Errorf("%w (after %d attempts)", err, tries)
-				}
-				return resp, body, err
-			}
-			tries++
-			wait, why = c.backoff(tries-1), "a transport error"
-		case resp.StatusCode == http.StatusUnauthorized && tok != nil && !refreshed:
-			refreshed = true
-			fresh := c.refresh(ctx, resp, tok)
-			if fresh == nil {
-				return resp, body, nil
-			}
-			next, cerr := cloneRequest(cur)
-			if cerr != nil {
-				return resp, body, nil
-			}
-			// A 401 was not processed, so resending is safe for every method.
-			fresh.SetAuthHeader(next)
-			tok, cur = fresh, next
-			continue
-		case resp.StatusCode == http.StatusTooManyRequests:
-			d, ok := c.rateLimitDelay(resp, limited, waited)
-			if !ok {
-				return resp, body, nil
-			}
-			limited++
-			waited += d
-			wait, why = d, "429"
-		case idem && slices.Contains(c.policy.RetryStatuses, resp.StatusCode) && tries < c.policy.MaxAttempts:
-			wait = c.backoff(tries)
-			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
-				if ra > c.policy.MaxBackoff {
-					return resp, body, nil
-				}
-				wait = ra
-			}
-			tries++
-			why = strconv.Itoa(resp.StatusCode)
-		default:
-			return resp, body, err
-		}
-		next, cerr := cloneRequest(cur)
-		if cerr != nil {
-			return resp, body, err
-		}
-		if serr := c.sleep(ctx, wait); serr != nil {
-			return resp, nil, fmt.Errorf("bookingsync: %s %s: waiting to resend after %s: %w", req.Method, req.URL.Path, why, serr)
-		}
-		cur = next
-	}
-}
-
-// refresh asks a TokenRefresher to replace a token the API rejected with
-// 401 invalid_token; nil when it cannot. A static token is never refreshed.
-func (c *Client) refresh(ctx context.Context, resp *Response, tok *oauth2.Token) *oauth2.Token {
-	r, ok := c.ts.(TokenRefresher)
-	if !ok {
-		return nil
-	}
-	if code, _ := parseWWWAuthenticate(resp.Header.Get("WWW-Authenticate")); code != "" && code != "invalid_token" {
-		return nil
-	}
-	fresh, err := r.RefreshToken(ctx, tok)
-	if err != nil || fresh == nil || !fresh.Valid() {
-		return nil
-	}
-	return fresh
-}
-
 // idempotent reports whether sending the method twice has the effect of
 // sending it once (RFC 9110 §9.2.2).
 func idempotent(method string) bool {
@@ -303,14 +200,4 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	return min(max(t.Sub(now), 0), maxRetryAfter), true
-}
-
-// traceSent returns req with a trace that records whether a connection was
-// obtained for it. Until one is, not one byte of the request can have left
-// (dial, DNS and TLS failures); after, the request may have reached the
-// server, however it failed.
-func traceSent(req *http.Request) (*http.Request, func() bool) {
-	var got atomic.Bool
-	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { got.Store(true) }}
-	return req.WithContext(httptrace.WithClientTrace(req.Context(), trace)), got.Load
 }
