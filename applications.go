@@ -21,21 +21,29 @@ func (s *ApplicationsService) res() resource[Application] {
 }
 
 // List returns one page of applications.
+//
+// GET /applications
 func (s *ApplicationsService) List(ctx context.Context, opts *ListOptions) ([]*Application, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every application, page after page.
+//
+// GET /applications?page={n}
 func (s *ApplicationsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Application, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one application.
+//
+// GET /applications/{id}
 func (s *ApplicationsService) Get(ctx context.Context, id int64) (*Application, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetMany returns the applications with the given ids.
+//
+// GET /applications/{id},{id},…
 func (s *ApplicationsService) GetMany(ctx context.Context, ids []int64) ([]*Application, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -92,6 +100,8 @@ func (c *appCache) clear() {
 // not cached. Each call returns its own copy of the application.
 //
 // With WithoutApplicationCache every call is a Get.
+//
+// GET /applications/{id} (once per id)
 func (s *ApplicationsService) Cached(ctx context.Context, id int64) (*Application, error) {
 	if err := checkID("applications", id); err != nil {
 		return nil, err
@@ -131,6 +141,8 @@ func (e appEntry) copy() (*Application, error) {
 // as the listing's pages, and stores them in the cache. Listing needs the
 // applications_read scope and fails with 403 for client-credentials
 // tokens; Cached and Origin then still work one application at a time.
+//
+// GET /applications?page={n}
 func (s *ApplicationsService) Preload(ctx context.Context) error {
 	for app, err := range s.All(ctx, nil) {
 		if err != nil {

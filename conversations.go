@@ -132,33 +132,45 @@ func (s *ConversationsService) res() resource[Conversation] {
 }
 
 // List returns one page of conversations.
+//
+// GET /inbox/conversations
 func (s *ConversationsService) List(ctx context.Context, opts *ConversationListOptions) ([]*Conversation, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every conversation, page after page, fetching lazily.
+//
+// GET /inbox/conversations?page={n}
 func (s *ConversationsService) All(ctx context.Context, opts *ConversationListOptions) iter.Seq2[*Conversation, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one conversation.
+//
+// GET /inbox/conversations/{id}
 func (s *ConversationsService) Get(ctx context.Context, id int64) (*Conversation, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetWith returns one conversation with field limiting or sideloading.
+//
+// GET /inbox/conversations/{id}?fields=…&include=…
 func (s *ConversationsService) GetWith(ctx context.Context, id int64, opts *ConversationGetOptions) (*Conversation, *Response, error) {
 	return s.res().get(ctx, id, opts)
 }
 
 // GetMany returns the conversations with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
+//
+// GET /inbox/conversations/{id},{id},…
 func (s *ConversationsService) GetMany(ctx context.Context, ids []int64) ([]*Conversation, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
 
 // Update changes a conversation's assignee, state, default channel or spam
 // mark.
+//
+// PUT /inbox/conversations/{id}
 func (s *ConversationsService) Update(ctx context.Context, id int64, u *ConversationUpdate) (*Conversation, *Response, error) {
 	if u == nil {
 		u = &ConversationUpdate{}
@@ -167,11 +179,15 @@ func (s *ConversationsService) Update(ctx context.Context, id int64, u *Conversa
 }
 
 // ConnectBooking links a booking to the conversation.
+//
+// PUT /inbox/conversations/{id}/connect_booking
 func (s *ConversationsService) ConnectBooking(ctx context.Context, id, bookingID int64) (*Conversation, *Response, error) {
 	return s.res().action(ctx, id, "connect_booking", "bookings", bookingID)
 }
 
 // DisconnectBooking unlinks a booking from the conversation.
+//
+// PUT /inbox/conversations/{id}/disconnect_booking
 func (s *ConversationsService) DisconnectBooking(ctx context.Context, id, bookingID int64) (*Conversation, *Response, error) {
 	return s.res().action(ctx, id, "disconnect_booking", "bookings", bookingID)
 }

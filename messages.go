@@ -96,21 +96,29 @@ func (s *MessagesService) res() resource[Message] {
 }
 
 // List returns one page of messages.
+//
+// GET /inbox/messages
 func (s *MessagesService) List(ctx context.Context, opts *ListOptions) ([]*Message, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every message, page after page.
+//
+// GET /inbox/messages?page={n}
 func (s *MessagesService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Message, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one message.
+//
+// GET /inbox/messages/{id}
 func (s *MessagesService) Get(ctx context.Context, id int64) (*Message, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetMany returns the messages with the given ids.
+//
+// GET /inbox/messages/{id},{id},…
 func (s *MessagesService) GetMany(ctx context.Context, ids []int64) ([]*Message, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -182,6 +190,8 @@ func (m *NewMessage) validate(needSender bool) error {
 // Create sends a message. It is validated first (see NewMessage); an
 // invalid message fails with an error wrapping ErrInvalidRequest and
 // nothing is sent. m is not modified.
+//
+// POST /inbox/messages
 func (s *MessagesService) Create(ctx context.Context, m *NewMessage) (*Message, *Response, error) {
 	if err := m.validate(true); err != nil {
 		return nil, nil, err
@@ -202,6 +212,8 @@ func (s *MessagesService) Create(ctx context.Context, m *NewMessage) (*Message, 
 // The message is validated before any request. It costs one request to
 // read the conversation's participants, one more when the host has no
 // participant yet, and one to send.
+//
+// GET /inbox/conversations/{id}?include=participants, POST /inbox/participants (when missing), POST /inbox/messages
 func (s *MessagesService) SendAsHost(ctx context.Context, conversationID, hostID int64, m *NewMessage) (*Message, error) {
 	if m == nil {
 		return nil, invalid("new message", "nil")
@@ -242,6 +254,8 @@ type MessageUpdate struct {
 // Update changes a message. Setting VisibilityInternal together with a
 // Channel, or an empty content, fails with ErrInvalidRequest before any
 // request.
+//
+// PUT /inbox/messages/{id}
 func (s *MessagesService) Update(ctx context.Context, id int64, u *MessageUpdate) (*Message, *Response, error) {
 	if u == nil {
 		u = &MessageUpdate{}
@@ -262,6 +276,8 @@ func (s *MessagesService) Update(ctx context.Context, id int64, u *MessageUpdate
 
 // AddAttachment attaches an uploaded attachment (Attachments.Create) to
 // the message.
+//
+// PUT /inbox/messages/{id}/add_attachment
 func (s *MessagesService) AddAttachment(ctx context.Context, messageID, attachmentID int64) (*Message, *Response, error) {
 	return s.res().action(ctx, messageID, "add_attachment", "attachments", attachmentID)
 }

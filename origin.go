@@ -56,6 +56,8 @@ func (c *Conversation) CreatedByApplication() (appID int64, ok bool) {
 //
 // The cache can be cleared with Applications.ClearCache, or turned off for
 // a client with WithoutApplicationCache.
+//
+// GET /applications/{id} (through Applications.Cached; none when cached)
 func (s *ConversationsService) Origin(ctx context.Context, c *Conversation) (*Origin, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: Origin: nil conversation", ErrInvalidRequest)
