@@ -38,7 +38,7 @@ func TestFaultsServerErrors(t *testing.T) {
 		{"GET 503 storm gives up after 3", "GET", nil, func(n int, w http.ResponseWriter, r *http.Request) {
 			answer(w, 503, `{"error":"down"}`)
 		}, 503, 3, 2},
-		{"GET 502 HTML page, NoRetry", "GET", []Option{WithRetry(NoRetry)}, func(n int, w http.ResponseWriter, r *http.Request) {
+		{"GET 502 HTML page, MaxAttempts 1", "GET", []Option{WithRetry(RetryPolicy{MaxAttempts: 1})}, func(n int, w http.ResponseWriter, r *http.Request) {
 			answer(w, 502, html502, "Content-Type", "text/html")
 		}, 502, 1, 0},
 		{"PUT 504 then 200", "PUT", nil, func(n int, w http.ResponseWriter, r *http.Request) {

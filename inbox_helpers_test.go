@@ -67,7 +67,7 @@ var inboxCtx = context.Background()
 // inboxMember is a participant held by inboxConversation.
 type inboxMember struct {
 	ID, MemberID int64
-	MemberType   string
+	MemberType   MemberType
 }
 
 func (m inboxMember) json(conversationID int64) string {
@@ -88,7 +88,7 @@ type inboxConversation struct {
 	nextID  int64
 }
 
-func (c *inboxConversation) add(memberID int64, memberType string) int64 {
+func (c *inboxConversation) add(memberID int64, memberType MemberType) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.nextID++

@@ -95,8 +95,8 @@ func TestMissingAndBrokenPagingHeaders(t *testing.T) {
 func TestMetaRepeatsPagingHeaders(t *testing.T) {
 	var m Meta
 	require.NoError(t, m.UnmarshalJSON([]byte(`{"Link":{"next":"https://x/a?page=2&per_page=1"},"X-Total-Pages":"4","X-Total-Count":7,"X-Per-Page":"1"}`)))
-	assert.Equal(t, 4, m.TotalPages)
-	assert.Equal(t, 7, m.TotalCount)
+	assert.Equal(t, 4, m.paging.totalPages)
+	assert.Equal(t, 7, m.paging.totalCount)
 	r := &Response{}
 	r.setMeta(m)
 	assert.Equal(t, 2, r.NextPage)

@@ -8,12 +8,16 @@ import (
 	"time"
 )
 
+// MemberType is the type of a participant's member. Values the API adds
+// later are sent as they are.
+type MemberType string
+
 // Member types of a participant.
 const (
 	// MemberTypeHost is a user of the account, as an Inbox member.
-	MemberTypeHost = "Host"
+	MemberTypeHost MemberType = "Host"
 	// MemberTypeClient is a traveller. Only the channel creates those.
-	MemberTypeClient = "Client"
+	MemberTypeClient MemberType = "Client"
 )
 
 // Participant is a member of a conversation: the guest (a Client) or one of
@@ -36,7 +40,7 @@ type ParticipantLinks struct {
 }
 
 // IsHost reports whether the participant is a Host.
-func (p *Participant) IsHost() bool { return strings.EqualFold(p.Links.Member.Type, MemberTypeHost) }
+func (p *Participant) IsHost() bool { return strings.EqualFold(p.Links.Member.Type, string(MemberTypeHost)) }
 
 // IsClient reports whether the participant is a Client (a guest).
 func (p *Participant) IsClient() bool {
@@ -82,7 +86,7 @@ func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Part
 type NewParticipant struct {
 	ConversationID int64  `json:"conversation_id"`
 	MemberID       int64  `json:"member_id"`
-	MemberType     string `json:"member_type"`
+	MemberType     MemberType `json:"member_type"`
 }
 
 func (p *NewParticipant) validate() error {
@@ -96,7 +100,7 @@ func (p *NewParticipant) validate() error {
 	if p.MemberID <= 0 {
 		pr = append(pr, "missing member id")
 	}
-	if strings.TrimSpace(p.MemberType) == "" {
+	if strings.TrimSpace(string(p.MemberType)) == "" {
 		pr = append(pr, "missing member type")
 	}
 	return invalid("new participant", pr...)

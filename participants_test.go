@@ -109,8 +109,8 @@ func TestParticipantsAddHost(t *testing.T) {
 }
 
 func TestParticipantsCreateRefusesClient(t *testing.T) {
-	for _, typ := range []string{"Client", "client", " CLIENT ", "Client::Traveller"} {
-		t.Run(typ, func(t *testing.T) {
+	for _, typ := range []MemberType{"Client", "client", " CLIENT ", "Client::Traveller"} {
+		t.Run(string(typ), func(t *testing.T) {
 			c, _, s := setup(t)
 			s.mux.HandleFunc("POST /inbox/participants", serveFixture(t, 201, "participants/inbox_write-scope-response.json"))
 			p, _, err := c.Participants.Create(inboxCtx, &NewParticipant{ConversationID: 3, MemberID: 5, MemberType: typ})

@@ -298,7 +298,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	})
 	var logs syncBuffer
-	c := fs.client(t, WithLogger(debugLogger(&logs)), WithRetry(NoRetry))
+	c := fs.client(t, WithLogger(debugLogger(&logs)), WithRetry(RetryPolicy{MaxAttempts: 1}))
 	newFakeClock(c)
 	c2 := fs.client(t, WithLogger(debugLogger(&logs)))
 	newFakeClock(c2)
@@ -320,7 +320,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		resps = append(resps, resp)
 	}
 	// A transport error on a URL with secrets in its query.
-	dead := fs.client(t, WithHTTPClient((&failingDialer{fail: 100}).client()), WithRetry(NoRetry), WithLogger(debugLogger(&logs)))
+	dead := fs.client(t, WithHTTPClient((&failingDialer{fail: 100}).client()), WithRetry(RetryPolicy{MaxAttempts: 1}), WithLogger(debugLogger(&logs)))
 	newFakeClock(dead)
 	req, _ := dead.NewRequest(ctx, "POST", "inbox/messages"+query, map[string]any{"messages": []any{}})
 	_, err := dead.Do(req, nil)

@@ -32,17 +32,21 @@ type Response struct {
 	Meta Meta
 }
 
-// Meta is the envelope's meta object.
+// Meta is the envelope's meta object. The paging headers it repeats on
+// some responses fill Response's paging fields when the headers are
+// absent.
 type Meta struct {
 	// DeletedIDs lists the records removed since ListOptions.UpdatedSince.
-	DeletedIDs []int64 `json:"-"`
-	// Link repeats the Link header's URLs by relation, on some responses.
-	Link map[string]string `json:"Link,omitempty"`
-	// TotalPages, TotalCount and PerPage repeat the headers of the same
-	// names, on some responses; 0 when absent or null.
-	TotalPages int `json:"-"`
-	TotalCount int `json:"-"`
-	PerPage    int `json:"-"`
+	DeletedIDs []int64 `json:"deleted_ids,omitempty"`
+
+	paging metaPaging
+}
+
+// metaPaging is what meta repeats of the paging headers: the Link URLs by
+// relation and the counts (0 when absent, null or negative).
+type metaPaging struct {
+	link                            map[string]string
+	totalPages, totalCount, perPage int
 }
 
 // UnmarshalJSON accepts ids and counts written as numbers or strings, and
@@ -60,7 +64,7 @@ func (m *Meta) UnmarshalJSON(b []byte) error {
 	}
 	// Like the headers, a negative count means none.
 	count := func(n flexInt) int { return int(max(n, 0)) }
-	*m = Meta{Link: w.Link, TotalPages: count(w.TotalPages), TotalCount: count(w.TotalCount), PerPage: count(w.PerPage)}
+	*m = Meta{paging: metaPaging{link: w.Link, totalPages: count(w.TotalPages), totalCount: count(w.TotalCount), perPage: count(w.PerPage)}}
 	if len(w.DeletedIDs) > 0 {
 		m.DeletedIDs = make([]int64, len(w.DeletedIDs))
 		for i, id := range w.DeletedIDs {
@@ -73,20 +77,21 @@ func (m *Meta) UnmarshalJSON(b []byte) error {
 // setMeta records meta and fills paging fields the headers left empty.
 func (r *Response) setMeta(m Meta) {
 	r.Meta = m
+	p := m.paging
 	if r.TotalPages == 0 {
-		r.TotalPages = m.TotalPages
+		r.TotalPages = p.totalPages
 	}
 	if r.TotalCount == 0 {
-		r.TotalCount = m.TotalCount
+		r.TotalCount = p.totalCount
 	}
 	if r.PerPage == 0 {
-		r.PerPage = m.PerPage
+		r.PerPage = p.perPage
 	}
-	if r.FirstPage == 0 && r.NextPage == 0 && r.PrevPage == 0 && r.LastPage == 0 && len(m.Link) > 0 {
-		r.FirstPage = pageOf(m.Link["first"])
-		r.PrevPage = pageOf(m.Link["prev"])
-		r.NextPage = pageOf(m.Link["next"])
-		r.LastPage = pageOf(m.Link["last"])
+	if r.FirstPage == 0 && r.NextPage == 0 && r.PrevPage == 0 && r.LastPage == 0 && len(p.link) > 0 {
+		r.FirstPage = pageOf(p.link["first"])
+		r.PrevPage = pageOf(p.link["prev"])
+		r.NextPage = pageOf(p.link["next"])
+		r.LastPage = pageOf(p.link["last"])
 	}
 }
 

@@ -12,11 +12,12 @@ import (
 	"time"
 )
 
-// The retry defaults, used for every zero field of a RetryPolicy.
+// The retry defaults, used for every zero field of a RetryPolicy; see
+// DefaultRetryPolicy.
 const (
-	DefaultMaxAttempts = 3
-	DefaultMinBackoff  = 250 * time.Millisecond
-	DefaultMaxBackoff  = 30 * time.Second
+	defaultMaxAttempts = 3
+	defaultMinBackoff  = 250 * time.Millisecond
+	defaultMaxBackoff  = 30 * time.Second
 )
 
 // RetryPolicy says when a request that failed in passing is sent again.
@@ -41,26 +42,22 @@ const (
 // sets it) is never resent. The context bounds every wait.
 type RetryPolicy struct {
 	// MaxAttempts bounds the sends of one request under the policy, the
-	// first included: 1 never retries. 0 means DefaultMaxAttempts.
+	// first included: 1 never retries. 0 means 3 (DefaultRetryPolicy).
 	MaxAttempts int
-	// MinBackoff is the least wait before a retry. 0 means
-	// DefaultMinBackoff, or MaxBackoff when that is smaller.
+	// MinBackoff is the least wait before a retry. 0 means 250ms, or
+	// MaxBackoff when that is smaller.
 	MinBackoff time.Duration
 	// MaxBackoff bounds every wait. The n-th retry waits a random time
 	// between MinBackoff and min(MaxBackoff, MinBackoff·2ⁿ) ("full jitter"
 	// above a floor), unless the response said Retry-After: then exactly
 	// that, and a Retry-After longer than MaxBackoff ends the retries at
-	// once. 0 means DefaultMaxBackoff.
+	// once. 0 means 30s.
 	MaxBackoff time.Duration
 	// RetryStatuses are the statuses that retry an idempotent request; only
 	// 5xx statuses are accepted (401 and 429 have their own handling). nil
 	// means 502, 503 and 504.
 	RetryStatuses []int
 }
-
-// NoRetry sends every request once: pass it to WithRetry to turn retries
-// off. The 401 refresh and WithRateLimitWait still apply.
-var NoRetry = RetryPolicy{MaxAttempts: 1}
 
 // DefaultRetryPolicy is the policy of a client built without WithRetry: 3
 // attempts, 250ms to 30s backoff, retrying 502, 503 and 504.
@@ -89,13 +86,13 @@ func (p RetryPolicy) normalize() (RetryPolicy, error) {
 		return p, errors.New("bookingsync: WithRetry: negative MaxAttempts, MinBackoff or MaxBackoff")
 	}
 	if p.MaxAttempts == 0 {
-		p.MaxAttempts = DefaultMaxAttempts
+		p.MaxAttempts = defaultMaxAttempts
 	}
 	if p.MaxBackoff == 0 {
-		p.MaxBackoff = DefaultMaxBackoff
+		p.MaxBackoff = defaultMaxBackoff
 	}
 	if p.MinBackoff == 0 {
-		p.MinBackoff = min(DefaultMinBackoff, p.MaxBackoff)
+		p.MinBackoff = min(defaultMinBackoff, p.MaxBackoff)
 	}
 	if p.MinBackoff > p.MaxBackoff {
 		return p, fmt.Errorf("bookingsync: WithRetry: MinBackoff %v above MaxBackoff %v", p.MinBackoff, p.MaxBackoff)
