@@ -203,3 +203,23 @@ func TestFaultPerAccount(t *testing.T) {
 		t.Errorf("Rate 0.5 faulted %d of 200", n)
 	}
 }
+
+func TestClientCredentialsRentals(t *testing.T) {
+	t.Parallel()
+	s := NewServer(WithAccounts(3))
+	defer s.Close()
+	third := s.Accounts()[2]
+	third.Uninstall()
+	cc := s.IssueClientCredentialsToken()
+	r := call(t, s, "GET", "rentals?per_page=3", cc, nil)
+	expectStatus(t, r, 200)
+	off := int64(accountIDSpace)
+	if got := idsOf(r.objects(t, "rentals")); !slices.Equal(got, []int64{16, 17, off + 16}) || r.Header.Get("X-Total-Count") != "4" {
+		t.Errorf("published rentals of the installed accounts: %v, total %s", got, r.Header.Get("X-Total-Count"))
+	}
+	if a := r.objects(t, "rentals")[2]["links"].(map[string]any)["account"]; a != float64(s.Accounts()[1].ID()) {
+		t.Errorf("account link %v", a)
+	}
+	expectStatus(t, call(t, s, "GET", "rentals/"+jsonNum(off+17), cc, nil), 200)
+	expectStatus(t, call(t, s, "GET", "rentals/18", cc, nil), 404)
+}
