@@ -175,6 +175,15 @@ func (a *Account) Reinstall(scopes ...string) (access, refresh string) {
 	return access, refresh
 }
 
+// SetStatus changes the account's status ("active", "trial", "suspended",
+// "canceled", …), as GET /accounts shows it, and its updated_at.
+func (a *Account) SetStatus(status string) {
+	now := a.s.now()
+	a.s.mu.Lock()
+	a.rec.status, a.rec.updated = status, now.Unix()
+	a.s.mu.Unlock()
+}
+
 // SetRateLimit sets the account's hourly limit and the requests remaining
 // in the current window.
 func (a *Account) SetRateLimit(limit, remaining int) { a.budget.set(limit, remaining) }

@@ -38,7 +38,7 @@
 //   - seed: WithoutSeed (empty), WithSeedSize(conversations, messages)
 //     (a generated Inbox per account, e.g. 10,000 and 50,000).
 //   - accounts: WithAccounts(n); each account has its own data, tokens,
-//     budget and webhooks; the tool prints each account's id and tokens.
+//     budget and webhooks (Server.Accounts lists them with their tokens).
 //   - latency: WithLatency(d) and WithLatencyJitter(d), on every API
 //     response.
 //   - rate budget: WithRateLimit(n) requests per hour per account; every

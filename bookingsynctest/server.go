@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -305,7 +304,7 @@ func (s *Server) logRequest(r *http.Request, body []byte) *Request {
 	if r.URL.Path == "/oauth/authorize" && q.Has("state") {
 		q.Set("state", "REDACTED")
 	}
-	req := &Request{Method: r.Method, Path: r.URL.Path, Query: q, Body: slices.Clone(body), Header: h}
+	req := &Request{Method: r.Method, Path: r.URL.Path, Query: q, Body: body, Header: h}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, req)
 	s.mu.Unlock()
