@@ -82,7 +82,8 @@ type apiReq struct {
 	logged  *Request
 }
 
-type callKey struct{}
+// reqKey is the request context's key of its *apiReq.
+type reqKey struct{}
 
 // routes derives the API's routes from the registry.
 func (s *Server) routes(mux *http.ServeMux) {
@@ -120,7 +121,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 // 429 is not processed.
 func (s *Server) handle(k *kind, fn func(c *apiReq, k *kind)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := r.Context().Value(callKey{}).(*apiReq)
+		c := r.Context().Value(reqKey{}).(*apiReq)
 		if !s.sleep(r) {
 			return
 		}

@@ -107,8 +107,9 @@
 //   - Rentals without rentals_read: published ones only, without address,
 //     zip, notes and check-in details. Sources need a bookings scope.
 //     Clients and inquiries without their read scope: 403.
-//   - A client-credentials token reads /accounts only (the real one also
-//     reads every account's published rentals).
+//   - A client-credentials token reads /accounts and every installed
+//     account's published rentals (as the guide on reading all accounts
+//     says); other resources answer it 403.
 //   - Webhooks are delivered once, without retries; participants, hosts
 //     and attachments send none; a conversation hidden by AppearAfter is
 //     announced by no webhook.

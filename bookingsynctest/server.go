@@ -239,7 +239,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &apiReq{s: s, r: r, body: body, logged: logged}
-	r = r.WithContext(context.WithValue(r.Context(), callKey{}, c))
+	r = r.WithContext(context.WithValue(r.Context(), reqKey{}, c))
 	h := func(w http.ResponseWriter, r *http.Request) {
 		c.w, c.r = w, r
 		s.mux.ServeHTTP(w, r)
@@ -254,7 +254,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // plain adapts a handler that needs no authentication (OAuth, 404s).
 func (s *Server) plain(fn func(c *apiReq)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fn(r.Context().Value(callKey{}).(*apiReq))
+		fn(r.Context().Value(reqKey{}).(*apiReq))
 	})
 }
 
