@@ -199,6 +199,18 @@ func (a *Account) RateRemaining() int { return a.budget.left() }
 // (kept even WithoutRequestLog).
 func (a *Account) RequestTotal() int { return int(a.requests.Load()) }
 
+// Requests returns the logged requests made with the account's tokens,
+// oldest first (Server.Requests returns every account's).
+func (a *Account) Requests() []Request {
+	var out []Request
+	for _, r := range a.s.Requests() {
+		if r.AccountID == a.id {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // RequestCount is Server.RequestCount restricted to the account's requests.
 func (a *Account) RequestCount(method, pathPrefix string) int {
 	return a.s.countRequests(a.id, method, pathPrefix)

@@ -59,6 +59,26 @@
 //   - tokens: WithTokenLifetime(d) shortens access tokens' life (default
 //     7200 s); refresh tokens rotate and a spent one is invalid_grant.
 //
+// The API it serves (each with ?fields=, updated_since and
+// meta.deleted_ids on lists, GET /x/1,2,3 for several ids, page and
+// per_page; scopes in brackets, any of them suffices):
+//
+//	GET  /inbox/conversations[/:ids]  [inbox_read inbox_write] ?include=participants,messages
+//	PUT  /inbox/conversations/:id[/connect_booking|/disconnect_booking]  [inbox_write]
+//	POST /inbox/conversations                                      [inbox_write]
+//	GET  /inbox/participants[/:ids], POST, PUT /:id                [inbox_*]
+//	GET  /inbox/messages[/:ids], POST, PUT /:id[/add_attachment]   [inbox_*]
+//	GET  /inbox/attachments[/:ids], POST, PUT /:id                 [inbox_*]
+//	GET  /hosts[/:ids], POST, PUT /:id                             [inbox_*]
+//	GET  /bookings[/:ids]  [bookings_read; others get the reduced view] ?from, until, months, status, include_canceled, rental_id, client_id
+//	GET  /applications[/:ids]                                      [applications_read]
+//	GET  /clients[/:ids]                                           [clients_read clients_write]
+//	GET  /rentals[/:ids]  [rentals_read rentals_write; others see published rentals]
+//	GET  /sources[/:ids]                                           [bookings_read bookings_write bookings_write_owned]
+//	GET  /inquiries[/:ids]                                         [inquiries_read inquiries_write inquiries_write_owned]
+//	GET  /accounts[/:ids], GET /me                                 [public]
+//	GET  /oauth/authorize, POST /oauth/token (authorization_code, refresh_token, client_credentials)
+//
 // Times follow the server's clock; ids are unique across accounts.
 //
 // # Where the fake guesses
@@ -87,6 +107,8 @@
 //     lists carry no meta copy of the paging headers.
 //   - Validation error keys and messages follow Rails conventions
 //     ("conversation": ["must exist"], "content": ["can't be blank"]).
+//     A message's sender must be a participant of its conversation and a
+//     Host participant's host must exist; a Client's client is not checked.
 //   - Bookings: from keeps bookings ending after it and defaults to now
 //     (none with updated_since); until keeps those starting before it;
 //     months sets until = from + months; canceled bookings appear only with

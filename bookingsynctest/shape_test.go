@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -148,5 +149,19 @@ func TestConversationContent(t *testing.T) {
 	a, b2 := get(t, s, "hosts"), get(t, s, "hosts")
 	if a.Header.Get("X-Request-Id") == "" || a.Header.Get("X-Request-Id") == b2.Header.Get("X-Request-Id") {
 		t.Errorf("request ids %q %q", a.Header.Get("X-Request-Id"), b2.Header.Get("X-Request-Id"))
+	}
+}
+
+// TestDocListsEveryResource keeps the package doc's table of endpoints in
+// step with the registry the routes come from.
+func TestDocListsEveryResource(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range registry {
+		if !strings.Contains(string(doc), "GET  /"+k.path) && !strings.Contains(string(doc), "GET /"+k.path) {
+			t.Errorf("doc.go does not list /%s", k.path)
+		}
 	}
 }
