@@ -47,7 +47,9 @@
 //     {"error": "API v3 rate limit exceeded."}.
 //   - faults: WithFaults(Fault{…}): a proxy's 5xx page, before or after
 //     processing, a connection reset, a truncated body, a slow body, or a
-//     429, for a path prefix, a method, an account, a count or a rate.
+//     429, for a path prefix, a method, an account, a count or a rate;
+//     ParseFault reads them from text such as
+//     "status:status=503,path=/api/v3/inbox,rate=0.05".
 //   - webhooks: WithWebhookURL(url) delivers, on writes, signed POSTs with
 //     Content-Type application/json, User-Agent "BookingSync Webhook
 //     Delivery" and X-Content-Signature = lowercase hex HMAC-SHA1, keyed
