@@ -1,6 +1,7 @@
 package bookingsynctest
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ func ParseFault(spec string) (Fault, error) {
 		case "reset":
 			f.Reset = v
 		default:
-			err = fmt.Errorf("unknown key")
+			err = errors.New("unknown key")
 		}
 		if err != nil {
 			return Fault{}, fmt.Errorf("bookingsynctest: fault %q: %s: %v", spec, k, err)
