@@ -55,13 +55,11 @@ func (s *Server) AddAccount(seed AccountSeed) *Account {
 	if seed.Scopes == nil {
 		seed.Scopes = DefaultScopes
 	}
-	a := s.addAccount(seed, "")
-	s.mu.Lock()
-	a.token, a.refresh, _ = s.issue(a, withPublic(seed.Scopes), true)
-	s.mu.Unlock()
-	return a
+	return s.addAccount(seed, "")
 }
 
+// addAccount creates and installs an account: with the static token (the
+// default account) or else with a token pair of seed.Scopes.
 func (s *Server) addAccount(seed AccountSeed, static string) *Account {
 	now := s.now()
 	s.mu.Lock()
@@ -75,6 +73,8 @@ func (s *Server) addAccount(seed AccountSeed, static string) *Account {
 	if static != "" {
 		a.token = static
 		s.tokens[static] = &accessToken{acct: a, scopes: scopeSet(withPublic(s.cfg.scopes))}
+	} else {
+		a.token, a.refresh, _ = s.issue(a, withPublic(seed.Scopes), true)
 	}
 	rec := &accountRec{base: base{id: id, created: now.Unix(), updated: now.Unix()}, acct: a,
 		name: seed.BusinessName, email: seed.Email, status: seed.Status}
