@@ -24,8 +24,9 @@ type Account struct {
 	// webhookURLv (a string) receives signed deliveries ("": none).
 	webhookURLv atomic.Value
 
-	budget   budget
-	requests atomic.Int64
+	budget    budget
+	requests  atomic.Int64
+	throttled atomic.Int64 // requests answered 429 for want of budget
 	// refreshes and spentRefreshes count refresh_token grants: granted,
 	// and refused because the refresh token had already been used.
 	refreshes, spentRefreshes atomic.Int64
@@ -210,6 +211,11 @@ func (a *Account) Requests() []Request {
 	}
 	return out
 }
+
+// Throttled counts the account's requests answered 429 because its
+// budget was spent (not those of a Fault429). A client that keeps within
+// its budget keeps it at zero.
+func (a *Account) Throttled() int { return int(a.throttled.Load()) }
 
 // RequestCount is Server.RequestCount restricted to the account's requests.
 func (a *Account) RequestCount(method, pathPrefix string) int {

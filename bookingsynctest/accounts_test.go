@@ -43,6 +43,9 @@ func TestManyAccounts(t *testing.T) {
 	b.SetRateLimit(5, 0)
 	expectStatus(t, call(t, s, "GET", "hosts", b.Token(), nil), 429)
 	expectStatus(t, get(t, s, "hosts"), 200)
+	if b.Throttled() != 1 || s.Throttled() != 0 {
+		t.Errorf("throttled %d %d", b.Throttled(), s.Throttled())
+	}
 
 	// Client credentials: every installed account.
 	cc := s.IssueClientCredentialsToken()

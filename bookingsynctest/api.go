@@ -140,6 +140,9 @@ func (s *Server) handle(k *kind, fn func(c *apiReq, k *kind)) http.Handler {
 		}
 		switch {
 		case over:
+			if c.acct != nil {
+				c.acct.throttled.Add(1)
+			}
 			rateLimited(w)
 		case c.tok == nil:
 			unauthorized(w)
