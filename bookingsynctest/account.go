@@ -17,6 +17,7 @@ type Account struct {
 	rec     *accountRec // its /accounts record; guarded by Server.mu
 	token   string      // issued at install (the static token for the default account)
 	refresh string      // issued at install ("" for the default account)
+	expiry  time.Time   // of token (zero for the static token)
 
 	mu         sync.Mutex // guards db and deliveries
 	db         db
@@ -76,6 +77,7 @@ func (s *Server) addAccount(seed AccountSeed, static string) *Account {
 		s.tokens[static] = &accessToken{acct: a, scopes: scopeSet(withPublic(s.cfg.scopes))}
 	} else {
 		a.token, a.refresh, _ = s.issue(a, withPublic(seed.Scopes), true)
+		a.expiry = s.tokens[a.token].expiresAt()
 	}
 	rec := &accountRec{base: base{id: id, created: now.Unix(), updated: now.Unix()}, acct: a,
 		name: seed.BusinessName, email: seed.Email, status: seed.Status}
@@ -110,6 +112,10 @@ func (a *Account) ID() int64 { return a.id }
 // Token returns the access token issued when the account was added (for
 // the default account, the static token that never expires).
 func (a *Account) Token() string { return a.token }
+
+// TokenExpiry returns when Token expires by the server's clock (zero for
+// the default account's static token), for an oauth2.Token's Expiry.
+func (a *Account) TokenExpiry() time.Time { return a.expiry }
 
 // RefreshToken returns the refresh token issued with Token ("" for the
 // default account). Refresh tokens rotate: once it is used, this one is

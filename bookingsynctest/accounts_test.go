@@ -22,6 +22,9 @@ func TestManyAccounts(t *testing.T) {
 		t.Fatalf("accounts %v", accts)
 	}
 	b := accts[1]
+	if !b.TokenExpiry().Equal(clk.Now().Add(time.Minute)) || !s.TokenExpiry().IsZero() {
+		t.Errorf("token expiry %v %v", b.TokenExpiry(), s.TokenExpiry())
+	}
 	since := clk.Now().Add(-time.Second).UTC().Format(time.RFC3339)
 
 	// Each account has its own data, ids never shared.
