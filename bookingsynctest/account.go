@@ -253,6 +253,28 @@ func (a *Account) notify(plural, event string, rec record) []byte {
 // Touch sets a record's updated_at to now; plural names the resource
 // ("conversations", "messages", ...). It reports whether the record exists.
 func (a *Account) Touch(plural string, id int64) bool {
+	return a.onKind(plural, func(k *kind, d *db, now int64) bool {
+		r, ok := k.table(d).lookup(id)
+		if ok {
+			r.hdr().updated = now
+		}
+		return ok
+	})
+}
+
+// Delete removes one of the account's records, leaving a tombstone dated
+// now for meta.deleted_ids. Deleting a conversation also deletes its
+// participants and messages. plural names the resource ("conversations",
+// "hosts", ...). It reports whether the record existed.
+func (a *Account) Delete(plural string, id int64) bool {
+	return a.onKind(plural, func(k *kind, d *db, now int64) bool {
+		return k.remove != nil && k.remove(d, id, now)
+	})
+}
+
+// onKind runs fn on the tables of the kind named plural under their lock;
+// an unknown or table-less kind gives false.
+func (a *Account) onKind(plural string, fn func(k *kind, d *db, now int64) bool) bool {
 	k := kindsByPlural[plural]
 	if k == nil || k.table == nil {
 		return false
@@ -261,27 +283,7 @@ func (a *Account) Touch(plural string, id int64) bool {
 	mu, d := a.s.home(k, a)
 	mu.Lock()
 	defer mu.Unlock()
-	r, ok := k.table(d).lookup(id)
-	if ok {
-		r.hdr().updated = now
-	}
-	return ok
-}
-
-// Delete removes one of the account's records, leaving a tombstone dated
-// now for meta.deleted_ids. Deleting a conversation also deletes its
-// participants and messages. plural names the resource ("conversations",
-// "hosts", ...). It reports whether the record existed.
-func (a *Account) Delete(plural string, id int64) bool {
-	k := kindsByPlural[plural]
-	if k == nil || k.remove == nil {
-		return false
-	}
-	now := a.s.now().Unix()
-	mu, d := a.s.home(k, a)
-	mu.Lock()
-	defer mu.Unlock()
-	return k.remove(d, id, now)
+	return fn(k, d, now)
 }
 
 // removeRow is the remove of kinds whose records link to nothing that
