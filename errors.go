@@ -284,3 +284,33 @@ func excerpt(body []byte) string {
 	}
 	return truncate(s, 200)
 }
+
+// ScopeError is a call that needs an OAuth scope the token lacks. It
+// matches ErrForbidden and names the scope to ask for.
+//
+// Err is the API's 403 when the server refused; it is nil when the SDK
+// told the scope was missing from the payload itself (a booking read
+// without bookings_read comes without its conversations link), in which
+// case nothing more was sent.
+type ScopeError struct {
+	// Scope is the missing scope, e.g. ScopeBookingsRead.
+	Scope string
+	// What names what needed it: "conversations of booking 15".
+	What string
+	Err  error
+}
+
+// Error names the scope and what needed it.
+func (e *ScopeError) Error() string {
+	msg := fmt.Sprintf("bookingsync: %s needs the %s scope, which the token lacks; authorize the application with %s", e.What, e.Scope, e.Scope)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Is matches ErrForbidden.
+func (e *ScopeError) Is(target error) bool { return target == ErrForbidden }
+
+// Unwrap returns the API's 403, if any.
+func (e *ScopeError) Unwrap() error { return e.Err }

@@ -62,6 +62,9 @@ type Message struct {
 
 // MessageLinks are a message's associations.
 type MessageLinks struct {
+	// Account is the account's id; 0 when the payload lacks it (the
+	// reference's examples do, the live API sends it).
+	Account      int64 `json:"account"`
 	Conversation int64 `json:"conversation"`
 	// Sender is the sending participant's id.
 	Sender      *int64       `json:"sender"`

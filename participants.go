@@ -30,6 +30,9 @@ type Participant struct {
 
 // ParticipantLinks are a participant's associations.
 type ParticipantLinks struct {
+	// Account is the account's id; 0 when the payload lacks it (the
+	// reference's examples do, the live API sends it).
+	Account      int64 `json:"account"`
 	Conversation int64 `json:"conversation"`
 	// Member is {ID, Type} with Type "Client" or "Host".
 	Member Polymorphic `json:"member"`
@@ -115,9 +118,20 @@ func (s *ParticipantsService) AddHost(ctx context.Context, conversationID, hostI
 // MarkRead marks the conversation's last message read for this participant
 // (PUT {"read": true}); the API sets ReadAt.
 func (s *ParticipantsService) MarkRead(ctx context.Context, id int64) (*Participant, *Response, error) {
+	return s.setRead(ctx, id, true)
+}
+
+// MarkUnread marks the conversation unread for this participant (PUT
+// {"read": false}), as the Inbox's "mark as unread" does.
+func (s *ParticipantsService) MarkUnread(ctx context.Context, id int64) (*Participant, *Response, error) {
+	return s.setRead(ctx, id, false)
+}
+
+// setRead is the one update the API accepts for a participant.
+func (s *ParticipantsService) setRead(ctx context.Context, id int64, read bool) (*Participant, *Response, error) {
 	return s.res().update(ctx, id, struct {
 		Read bool `json:"read"`
-	}{true})
+	}{read})
 }
 
 // hostKey names an EnsureHost call.

@@ -319,3 +319,20 @@ func TestEnsureHostErrors(t *testing.T) {
 		t.Errorf("invalid ids sent requests")
 	}
 }
+
+func TestParticipantsMarkUnread(t *testing.T) {
+	s, c := newInboxServer(t)
+	s.handle("PUT /inbox/participants/{id}", serveInboxFixture(t, 200, "participants/inbox_read-inbox_write-scope-response.json"))
+	p, _, err := c.Participants.MarkUnread(inboxCtx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ReadAt != nil {
+		t.Errorf("ReadAt = %v, want nil", p.ReadAt)
+	}
+	r := s.last("PUT", "inbox/participants/")
+	if r.Path != "inbox/participants/10" {
+		t.Errorf("path %q", r.Path)
+	}
+	assertSameJSON(t, []byte(`{"participants":[{"read":false}]}`), r.Body)
+}
