@@ -177,4 +177,3 @@ func sameJSONValue(a, b any) bool {
 	}
 	return reflect.DeepEqual(a, b)
 }
-
