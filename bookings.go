@@ -344,7 +344,7 @@ func (s *BookingsService) conversations(ctx context.Context, bookingID int64) ([
 		return nil, resp, err
 	}
 	if !b.ConversationsKnown() {
-		return nil, resp, &ScopeError{Scope: ScopeBookingsRead, What: fmt.Sprintf("reading the conversations of booking %d", bookingID)}
+		return nil, resp, fmt.Errorf("bookingsync: booking %d came without its conversations link: %w", bookingID, &ScopeError{Scope: ScopeBookingsRead})
 	}
 	if len(b.Links.Conversations) == 0 {
 		return []*Conversation{}, resp, nil

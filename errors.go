@@ -285,32 +285,31 @@ func excerpt(body []byte) string {
 	return truncate(s, 200)
 }
 
-// ScopeError is a call that needs an OAuth scope the token lacks. It
-// matches ErrForbidden and names the scope to ask for.
-//
-// Err is the API's 403 when the server refused; it is nil when the SDK
-// told the scope was missing from the payload itself (a booking read
-// without bookings_read comes without its conversations link), in which
-// case nothing more was sent.
+// ScopeError says which OAuth scope the token lacks for what was asked:
+// the API answered 403 on a resource whose read scope is known
+// ("clients_read" for /clients), or a payload came reduced the way it does
+// without the scope. It matches ErrForbidden and unwraps to the
+// *ErrorResponse of the 403, when there was one.
 type ScopeError struct {
-	// Scope is the missing scope, e.g. ScopeBookingsRead.
+	// Scope is the missing scope, as the authorization page spells it
+	// (ScopeClientsRead, ScopeRentalsRead, …).
 	Scope string
-	// What names what needed it: "conversations of booking 15".
-	What string
-	Err  error
+	// Err is the 403 *ErrorResponse; nil when no request was refused.
+	Err error
 }
 
-// Error names the scope and what needed it.
+// Error says which scope is missing and how to get it, after the 403's own
+// description.
 func (e *ScopeError) Error() string {
-	msg := fmt.Sprintf("bookingsync: %s needs the %s scope, which the token lacks; authorize the application with %s", e.What, e.Scope, e.Scope)
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+	hint := "the token lacks the " + e.Scope + " scope: authorize the application with it (oauth2.Config.Scopes)"
+	if e.Err == nil {
+		return "bookingsync: " + hint
 	}
-	return msg
+	return e.Err.Error() + ": " + hint
 }
+
+// Unwrap returns the 403 *ErrorResponse, or nil.
+func (e *ScopeError) Unwrap() error { return e.Err }
 
 // Is matches ErrForbidden.
 func (e *ScopeError) Is(target error) bool { return target == ErrForbidden }
-
-// Unwrap returns the API's 403, if any.
-func (e *ScopeError) Unwrap() error { return e.Err }
