@@ -209,6 +209,16 @@ func checkIDs(kind string, ids []int64) []string {
 // Create sends a message. It is validated first (see NewMessage); an
 // invalid message fails with an error wrapping ErrInvalidRequest and
 // nothing is sent. m is not modified.
+//
+// Only Host participants send messages. A sender that is a Client
+// participant (the guest) is refused with a *RefusedError wrapping
+// ErrRefused, and nothing is sent; send as a host with SendAsHost or a
+// participant from Participants.EnsureHost. To know the sender's member
+// type the client reads the participant once (GET
+// /inbox/participants/{id}) and remembers it: a participant's member never
+// changes. Participants this client created or found as hosts (AddHost,
+// EnsureHost, SendAsHost) cost no read. When the read fails (an unknown
+// sender: ErrNotFound) nothing is sent either.
 func (s *MessagesService) Create(ctx context.Context, m *NewMessage) (*Message, *Response, error) {
 	if err := m.validate(true); err != nil {
 		return nil, nil, err
@@ -228,7 +238,8 @@ func (s *MessagesService) Create(ctx context.Context, m *NewMessage) (*Message, 
 //
 // The message is validated before any request. It costs one request to
 // read the conversation's participants, one more when the host has no
-// participant yet, and one to send.
+// participant yet, and one to send: the sender is known to be a Host, so
+// the check Create makes costs no read.
 func (s *MessagesService) SendAsHost(ctx context.Context, conversationID, hostID int64, m *NewMessage) (*Message, error) {
 	if m == nil {
 		return nil, invalid("new message", "nil")

@@ -106,7 +106,11 @@ func (s *ParticipantsService) Create(ctx context.Context, p *NewParticipant) (*P
 	if err := p.validate(); err != nil {
 		return nil, nil, err
 	}
-	return s.res().create(ctx, p)
+	created, resp, err := s.res().create(ctx, p)
+	if err == nil {
+		s.client.senders.remember(created)
+	}
+	return created, resp, err
 }
 
 // AddHost adds the host as a Host participant of the conversation. It does
@@ -138,13 +142,23 @@ func (s *ParticipantsService) setRead(ctx context.Context, id int64, read bool) 
 type hostKey struct{ conversationID, hostID int64 }
 
 // EnsureHost returns the conversation's Host participant for hostID,
-// creating it only when there is none, so that calling it again, or from
-// many goroutines at once with the same client, yields one participant.
+// creating it only when there is none.
+//
+// The API itself accepts duplicates: it creates a new Host participant for
+// the same host each time it is asked, so only the client can prevent
+// them. Within one Client, calls for the same conversation and host,
+// sequential or from many goroutines at once, share one lookup and yield
+// one participant. Separate clients (other processes, other machines) that
+// both find none can each create one; when the conversation already holds
+// several Host participants for the host, EnsureHost returns the oldest
+// (lowest CreatedAt, then lowest ID), so that every caller settles on the
+// same one.
 //
 // It reads the conversation with its participants sideloaded (one
 // request; a second, Participants.GetMany, only when the server did not
 // sideload), and creates the participant with AddHost when absent (one
-// more request).
+// more request). The participant it returns is known to be a Host, so
+// Messages.Create sends as it without reading it again.
 func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, hostID int64) (*Participant, error) {
 	return s.ensureHost(ctx, conversationID, hostID, nil)
 }
@@ -153,8 +167,9 @@ func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, ho
 // was read with Include "participants" (as a listing for triage usually
 // is), its participants are trusted and no read is made: one request saved
 // per conversation. Otherwise it reads them as EnsureHost does. A Host
-// participant added elsewhere since c was read is not seen; the API then
-// refuses the duplicate with a validation error.
+// participant added elsewhere since c was read is not seen, and the API,
+// which accepts duplicates, then gets a second one; EnsureHost afterwards
+// settles on the oldest.
 func (s *ParticipantsService) EnsureHostFor(ctx context.Context, c *Conversation, hostID int64) (*Participant, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: EnsureHostFor: nil conversation", ErrInvalidRequest)
@@ -178,15 +193,30 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 				return nil, err
 			}
 		}
+		var oldest *Participant
 		for _, p := range parts {
+			s.client.senders.remember(p)
 			if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&
-				(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) {
-				return p, nil
+				(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) &&
+				(oldest == nil || olderThan(p, oldest)) {
+				oldest = p
 			}
+		}
+		if oldest != nil {
+			return oldest, nil
 		}
 		p, _, err := s.AddHost(ctx, conversationID, hostID)
 		return p, err
 	})
+}
+
+// olderThan orders duplicate Host participants: lowest CreatedAt, then
+// lowest ID.
+func olderThan(p, q *Participant) bool {
+	if !p.CreatedAt.Equal(q.CreatedAt) {
+		return p.CreatedAt.Before(q.CreatedAt)
+	}
+	return p.ID < q.ID
 }
 
 // ofConversation returns a conversation's participants.
