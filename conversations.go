@@ -185,6 +185,8 @@ func (s *ConversationsService) GetMany(ctx context.Context, ids []int64) ([]*Con
 
 // GetManyWith is GetMany with field limiting or sideloading, the options
 // GetWith takes; the options go with every request.
+//
+// GET /inbox/conversations/{id},{id},…?fields=…&include=…
 func (s *ConversationsService) GetManyWith(ctx context.Context, ids []int64, opts *ConversationGetOptions) ([]*Conversation, *Response, error) {
 	return s.res().getMany(ctx, ids, opts)
 }

@@ -127,6 +127,8 @@ func (s *ParticipantsService) MarkRead(ctx context.Context, id int64) (*Particip
 
 // MarkUnread marks the conversation unread for this participant (PUT
 // {"read": false}), as the Inbox's "mark as unread" does.
+//
+// PUT /inbox/participants/{id}
 func (s *ParticipantsService) MarkUnread(ctx context.Context, id int64) (*Participant, *Response, error) {
 	return s.setRead(ctx, id, false)
 }
