@@ -111,6 +111,7 @@ func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
 		"client sender":           map[string]any{"messages": []any{map[string]any{"sender_id": 30, "content": "x"}}},
 		"client sender as string": map[string]any{"message": map[string]any{"SENDER_ID": "30"}},
 		"sender not an id":        map[string]any{"messages": []any{map[string]any{"sender_id": map[string]any{"id": 31}}}},
+		"sender null":             map[string]any{"messages": []any{map[string]any{"sender_id": nil}}},
 	} {
 		req, err := c.NewRequest(inboxCtx, "POST", "inbox/messages", body)
 		if err != nil {
@@ -120,10 +121,11 @@ func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrRefused", name, err)
 		}
 	}
-	form, _ := http.NewRequest("POST", c.APIURL().String()+"inbox/messages", strings.NewReader("messages[][sender_id]=31"))
-	form.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if _, err := c.Do(form, nil); !errors.Is(err, ErrRefused) {
-		t.Errorf("form body: err = %v, want ErrRefused", err)
+	for _, body := range []string{"messages[][sender_id]=31", `{"messages":[{"sender_id":31}]} {"messages":[{"sender_id":30}]}`} {
+		raw, _ := http.NewRequest("POST", c.APIURL().String()+"inbox/messages", strings.NewReader(body))
+		if _, err := c.Do(raw, nil); !errors.Is(err, ErrRefused) {
+			t.Errorf("body %q: err = %v, want ErrRefused", body, err)
+		}
 	}
 	req, _ := c.NewRequest(inboxCtx, "PUT", "inbox/messages/5", map[string]any{"messages": []any{map[string]any{"sender_id": 30}}})
 	if _, err := c.Do(req, nil); !errors.Is(err, ErrRefused) {
@@ -185,4 +187,31 @@ func TestSenderCacheIsBounded(t *testing.T) {
 	if typ, ok := sc.lookup(maxKnownSenders + 500); !ok || typ != MemberTypeHost {
 		t.Errorf("newest entry lost: %q %v", typ, ok)
 	}
+}
+
+// FuzzSenderIDs: reading the senders of any body never panics, and what
+// it reads are ids, or the body is refused.
+func FuzzSenderIDs(f *testing.F) {
+	for _, seed := range []string{
+		`{"messages":[{"sender_id":31,"content":"x"}]}`,
+		`{"message":{"sender_id":"31"}}`,
+		`{"messages":[{"sender_id":null}]}`,
+		`{"messages":[{"sender_id":1e3}]}`,
+		`[[[{"SENDER_ID":" 7 "}]]]`,
+		`messages[][sender_id]=31`,
+		``,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ids, err := senderIDs(body)
+		if err != nil {
+			return
+		}
+		for _, id := range ids {
+			if id <= 0 {
+				t.Fatalf("senderIDs(%q) = %v: not an id", body, ids)
+			}
+		}
+	})
 }
