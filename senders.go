@@ -96,7 +96,7 @@ func (c *Client) refuseNonHostSender(req *http.Request) error {
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil
 	}
-	body, err := readBodyKeepingIt(req)
+	body, err := peekBody(req)
 	if err != nil {
 		return fmt.Errorf("bookingsync: %s %s: reading request body: %w", req.Method, req.URL.Path, err)
 	}
@@ -188,21 +188,4 @@ func senderID(v any) (int64, error) {
 		return 0, fmt.Errorf("sender_id %q is not an id", truncate(s, 40))
 	}
 	return id, nil
-}
-
-// readBodyKeepingIt returns req's body and leaves req as it was: a body
-// without GetBody is put back but stays one the client will not replay.
-func readBodyKeepingIt(req *http.Request) ([]byte, error) {
-	if req.GetBody != nil {
-		rc, err := req.GetBody()
-		if err != nil {
-			return nil, err
-		}
-		defer rc.Close()
-		return io.ReadAll(rc)
-	}
-	b, err := io.ReadAll(req.Body)
-	req.Body.Close()
-	req.Body = io.NopCloser(bytes.NewReader(b))
-	return b, err
 }
