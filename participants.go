@@ -169,7 +169,8 @@ func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, ho
 // was read with Include "participants" (as a listing for triage usually
 // is), its participants are trusted and no read is made: one request saved
 // per conversation. Otherwise it reads them as EnsureHost does. A Host
-// participant added elsewhere since c was read is not seen, and the API,
+// participant this client added since c was read is remembered and
+// reused; one added elsewhere (another process) is not seen, and the API,
 // which accepts duplicates, then gets a second one; EnsureHost afterwards
 // settles on the oldest.
 func (s *ParticipantsService) EnsureHostFor(ctx context.Context, c *Conversation, hostID int64) (*Participant, error) {
@@ -207,7 +208,17 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 		if oldest != nil {
 			return oldest, nil
 		}
+		// known may predate a participant this client added since.
+		key := hostKey{conversationID, hostID}
+		if p, ok := s.client.hostsAdded.get(key); ok {
+			cp := *p
+			return &cp, nil
+		}
 		p, _, err := s.AddHost(ctx, conversationID, hostID)
+		if err == nil {
+			cp := *p
+			s.client.hostsAdded.put(key, &cp)
+		}
 		return p, err
 	})
 }

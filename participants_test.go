@@ -366,3 +366,30 @@ func TestEnsureHostReusesTheOldestDuplicate(t *testing.T) {
 		t.Errorf("%d participants created, want 0", n)
 	}
 }
+
+// Within one client, a conversation read before the host was added does
+// not lead to a second Host participant.
+func TestEnsureHostForStaleConversationAddsOnce(t *testing.T) {
+	s, c := newInboxServer(t)
+	conv := &inboxConversation{ID: 3, Sideload: true}
+	conv.add(5, MemberTypeClient)
+	conv.register(s)
+	stale, _, err := c.Conversations.GetWith(inboxCtx, 3, &ConversationGetOptions{Include: []string{"participants"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.Participants.EnsureHostFor(inboxCtx, stale, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.Participants.EnsureHostFor(inboxCtx, stale, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ID != second.ID {
+		t.Errorf("participants %d then %d, want the same", first.ID, second.ID)
+	}
+	if n := s.count("POST", "inbox/participants"); n != 1 {
+		t.Errorf("%d participant POSTs, want 1", n)
+	}
+}

@@ -24,25 +24,47 @@ import (
 // participants the client has already seen as hosts (EnsureHost, AddHost,
 // SendAsHost seed it).
 
-// maxKnownSenders bounds the member types a client remembers. Past it, an
+// maxKnown bounds what a client remembers about participants: the member
+// types of senders, and the Host participants it added. Past it, an
 // arbitrary entry is forgotten (Go randomises map iteration), so a
-// long-lived process holds at most this many and pays at worst one more
-// read for a forgotten participant.
-const maxKnownSenders = 10_000
+// long-lived process holds at most this many of each and pays at worst
+// one more read for a forgotten one.
+const maxKnown = 10_000
+
+// boundedMap is a map, safe for concurrent use, of at most maxKnown
+// entries. Its zero value is ready for use.
+type boundedMap[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]V
+}
+
+func (b *boundedMap[K, V]) get(k K) (V, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.m[k]
+	return v, ok
+}
+
+func (b *boundedMap[K, V]) put(k K, v V) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = make(map[K]V)
+	}
+	if _, ok := b.m[k]; !ok && len(b.m) >= maxKnown {
+		for old := range b.m {
+			delete(b.m, old)
+			break
+		}
+	}
+	b.m[k] = v
+}
 
 // senderCache maps participant ids to member types, per client. Its zero
 // value is ready for use.
 type senderCache struct {
-	mu      sync.Mutex
-	types   map[int64]string
+	types   boundedMap[int64, string]
 	flights flightGroup[int64, string]
-}
-
-func (c *senderCache) lookup(id int64) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.types[id]
-	return t, ok
 }
 
 // remember stores what p's payload says about its member, when it says it.
@@ -50,28 +72,17 @@ func (c *senderCache) remember(p *Participant) {
 	if p == nil || p.ID <= 0 || strings.TrimSpace(p.Links.Member.Type) == "" {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.types == nil {
-		c.types = make(map[int64]string)
-	}
-	if _, ok := c.types[p.ID]; !ok && len(c.types) >= maxKnownSenders {
-		for old := range c.types {
-			delete(c.types, old)
-			break
-		}
-	}
-	c.types[p.ID] = p.Links.Member.Type
+	c.types.put(p.ID, p.Links.Member.Type)
 }
 
 // senderType returns participant id's member type, reading the participant
 // on the first call; concurrent first calls share the read.
 func (c *Client) senderType(ctx context.Context, id int64) (string, error) {
-	if t, ok := c.senders.lookup(id); ok {
+	if t, ok := c.senders.types.get(id); ok {
 		return t, nil
 	}
 	return c.senders.flights.do(ctx, id, func() (string, error) {
-		if t, ok := c.senders.lookup(id); ok {
+		if t, ok := c.senders.types.get(id); ok {
 			return t, nil
 		}
 		p, _, err := c.Participants.Get(ctx, id)

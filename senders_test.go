@@ -178,13 +178,13 @@ func TestSendAsHostAfterAddingTheHostReadsNoSender(t *testing.T) {
 // The cache stays bounded however many participants a process sees.
 func TestSenderCacheIsBounded(t *testing.T) {
 	var sc senderCache
-	for id := int64(1); id <= maxKnownSenders+500; id++ {
+	for id := int64(1); id <= maxKnown+500; id++ {
 		sc.remember(&Participant{ID: id, Links: ParticipantLinks{Member: Polymorphic{ID: 1, Type: MemberTypeHost}}})
 	}
-	if n := len(sc.types); n != maxKnownSenders {
-		t.Errorf("%d entries, want %d", n, maxKnownSenders)
+	if n := len(sc.types.m); n != maxKnown {
+		t.Errorf("%d entries, want %d", n, maxKnown)
 	}
-	if typ, ok := sc.lookup(maxKnownSenders + 500); !ok || typ != MemberTypeHost {
+	if typ, ok := sc.types.get(maxKnown + 500); !ok || typ != MemberTypeHost {
 		t.Errorf("newest entry lost: %q %v", typ, ok)
 	}
 }
