@@ -302,22 +302,30 @@ func (s *BookingsService) res() resource[Booking] {
 }
 
 // List returns one page of bookings.
+//
+// GET /bookings
 func (s *BookingsService) List(ctx context.Context, opts *BookingListOptions) ([]*Booking, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every booking, page after page, fetching lazily.
+//
+// GET /bookings?page={n}
 func (s *BookingsService) All(ctx context.Context, opts *BookingListOptions) iter.Seq2[*Booking, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one booking.
+//
+// GET /bookings/{id}
 func (s *BookingsService) Get(ctx context.Context, id int64) (*Booking, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetMany returns the bookings with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
+//
+// GET /bookings/{id},{id},…
 func (s *BookingsService) GetMany(ctx context.Context, ids []int64) ([]*Booking, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -332,6 +340,8 @@ func (s *BookingsService) GetMany(ctx context.Context, ids []int64) ([]*Booking,
 // A token without the bookings_read scope reads a reduced booking, without
 // its conversations link: then, after that one request, it returns a
 // *ScopeError naming ScopeBookingsRead, which matches ErrForbidden.
+//
+// GET /bookings/{id}, then GET /inbox/conversations/{id},{id},…
 func (s *BookingsService) Conversations(ctx context.Context, bookingID int64) ([]*Conversation, error) {
 	convs, _, err := s.conversations(ctx, bookingID)
 	return convs, err
@@ -378,6 +388,8 @@ const (
 // booking: ErrNotFound; a token without bookings_read, which would never
 // see the conversations: a *ScopeError matching ErrForbidden, after the
 // first request).
+//
+// GET /bookings/{id}, then GET /inbox/conversations/{id},{id},… (repeatedly)
 func (s *BookingsService) WaitForConversations(ctx context.Context, bookingID int64, every time.Duration) ([]*Conversation, error) {
 	if every <= 0 {
 		return nil, fmt.Errorf("%w: WaitForConversations: interval %v is not positive", ErrInvalidRequest, every)

@@ -122,7 +122,7 @@ func (c *Client) refuseNonHostSender(req *http.Request) error {
 		if err != nil {
 			return fmt.Errorf("bookingsync: %s %s: checking that sender %d is a Host participant (nothing was sent): %w", req.Method, req.URL.Path, id, err)
 		}
-		if !strings.EqualFold(strings.TrimSpace(t), MemberTypeHost) {
+		if !strings.EqualFold(strings.TrimSpace(t), string(MemberTypeHost)) {
 			return &RefusedError{Method: req.Method, Path: req.URL.Path,
 				Reason:  fmt.Sprintf("sender %d is a %s participant%s, and only Host participants send messages", id, t, guestNote(t)),
 				Instead: "send as a host: Messages.SendAsHost(ctx, conversationID, hostID, m), or take the sender from Participants.EnsureHost(ctx, conversationID, hostID)"}

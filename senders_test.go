@@ -15,7 +15,7 @@ func hostMessage(sender int64) *NewMessage {
 }
 
 func TestMessagesCreateRefusesClientSender(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	handleParticipant(s, MemberTypeClient)
 	handleMessageEcho(s)
 	for i := range 3 {
@@ -39,7 +39,7 @@ func TestMessagesCreateRefusesClientSender(t *testing.T) {
 }
 
 func TestMessagesCreateReadsEachSenderOnce(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	handleParticipant(s, MemberTypeHost)
 	handleMessageEcho(s)
 	for _, sender := range []int64{31, 32, 31, 32, 31} {
@@ -58,14 +58,14 @@ func TestMessagesCreateReadsEachSenderOnce(t *testing.T) {
 // Concurrent first sends by the same participant share one read; the
 // client's refusal holds for every one of them.
 func TestMessagesCreateConcurrentSendersShareOneRead(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /inbox/participants/{id}", func(w http.ResponseWriter, r *http.Request) {
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /inbox/participants/{id}", func(w http.ResponseWriter, r *http.Request) {
 		typ := MemberTypeHost
 		if r.PathValue("id") == "30" {
 			typ = MemberTypeClient
 		}
 		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		writeInboxJSON(w, 200, inboxEnvelope("participants", inboxMember{ID: id, MemberID: 1, MemberType: typ}.json(7)))
+		answer(w, 200, inboxEnvelope("participants", inboxMember{ID: id, MemberID: 1, MemberType: typ}.json(7)))
 	})
 	handleMessageEcho(s)
 	var wg sync.WaitGroup
@@ -104,7 +104,7 @@ func TestMessagesCreateConcurrentSendersShareOneRead(t *testing.T) {
 // The rule lives in Client.Do: a caller's own request is held to it, and
 // what cannot be read fails closed.
 func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	handleParticipant(s, MemberTypeClient)
 	handleMessageEcho(s)
 	for name, body := range map[string]any{
@@ -137,7 +137,7 @@ func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
 }
 
 func TestMessagesCreateUnknownSenderSendsNothing(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	handleMessageEcho(s)
 	_, _, err := c.Messages.Create(inboxCtx, hostMessage(999))
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "nothing was sent") {
@@ -149,7 +149,7 @@ func TestMessagesCreateUnknownSenderSendsNothing(t *testing.T) {
 }
 
 func TestSendAsHostAfterAddingTheHostReadsNoSender(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(5, MemberTypeClient)
 	conv.register(s)
@@ -179,12 +179,12 @@ func TestSendAsHostAfterAddingTheHostReadsNoSender(t *testing.T) {
 func TestSenderCacheIsBounded(t *testing.T) {
 	var sc senderCache
 	for id := int64(1); id <= maxKnown+500; id++ {
-		sc.remember(&Participant{ID: id, Links: ParticipantLinks{Member: Polymorphic{ID: 1, Type: MemberTypeHost}}})
+		sc.remember(&Participant{ID: id, Links: ParticipantLinks{Member: Polymorphic{ID: 1, Type: string(MemberTypeHost)}}})
 	}
 	if n := len(sc.types.m); n != maxKnown {
 		t.Errorf("%d entries, want %d", n, maxKnown)
 	}
-	if typ, ok := sc.types.get(maxKnown + 500); !ok || typ != MemberTypeHost {
+	if typ, ok := sc.types.get(maxKnown + 500); !ok || typ != string(MemberTypeHost) {
 		t.Errorf("newest entry lost: %q %v", typ, ok)
 	}
 }
