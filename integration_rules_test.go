@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
@@ -45,5 +46,83 @@ func TestFakeOnlyHostsSend(t *testing.T) {
 	}
 	if n := srv.RequestCount("POST", "inbox/messages"); n != 2 {
 		t.Errorf("%d messages sent, want 2", n)
+	}
+}
+
+// A token without bookings_read reads the reduced booking; the client
+// tells "no conversations link" from "no conversations" and names the
+// scope, after one request.
+func TestFakeBookingConversationsWithoutBookingsRead(t *testing.T) {
+	srv, _ := fakeClient(t)
+	c, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(srv.IssueToken("inbox_read", "inbox_write")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	b, _, err := c.Bookings.Get(ctx, bookingsynctest.AirbnbBookingID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.ConversationsKnown() {
+		t.Fatalf("reduced booking has a conversations link: %v", b.Links.Conversations)
+	}
+	before := srv.RequestTotal()
+	_, err = c.Bookings.Conversations(ctx, bookingsynctest.AirbnbBookingID)
+	var se *bookingsync.ScopeError
+	if !errors.Is(err, bookingsync.ErrForbidden) || !errors.As(err, &se) || se.Scope != bookingsync.ScopeBookingsRead {
+		t.Fatalf("Conversations: err = %v, want a ScopeError for bookings_read", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if _, err := c.Bookings.WaitForConversations(wctx, bookingsynctest.AirbnbBookingID, time.Millisecond); !errors.As(err, &se) {
+		t.Fatalf("WaitForConversations: err = %v, want a ScopeError", err)
+	}
+	if n := srv.RequestTotal() - before; n != 2 {
+		t.Errorf("%d requests, want 2 (one booking read each)", n)
+	}
+
+	// With bookings_read the same booking lists its conversation.
+	_, full := fakeClient(t)
+	convs, err := full.Bookings.Conversations(ctx, bookingsynctest.AirbnbBookingID)
+	if err != nil || len(convs) != 1 {
+		t.Errorf("with bookings_read: %v, %v", convs, err)
+	}
+}
+
+// The API, and so the fake, accepts duplicate Host participants. Two
+// clients (two processes) that add the same host each get one; EnsureHost
+// then settles every caller on the oldest.
+func TestFakeDuplicateHostsSettleOnTheOldest(t *testing.T) {
+	srv, a := fakeClient(t)
+	ctx := context.Background()
+	b, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(srv.Token()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := srv.AddHost("Ann", "Lee", "ann@example.com")
+	conv := int64(bookingsynctest.BookingComConversationID)
+	p1, _, err := a.Participants.AddHost(ctx, conv, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Advance(time.Second)
+	p2, _, err := b.Participants.AddHost(ctx, conv, host)
+	if err != nil {
+		t.Fatalf("the fake refused a duplicate Host participant: %v", err)
+	}
+	if p1.ID == p2.ID {
+		t.Fatalf("one participant for two creations: %d", p1.ID)
+	}
+	for _, cl := range []*bookingsync.Client{a, b} {
+		got, err := cl.Participants.EnsureHost(ctx, conv, host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != p1.ID {
+			t.Errorf("EnsureHost = participant %d, want the oldest, %d", got.ID, p1.ID)
+		}
+	}
+	if n := srv.RequestCount("POST", "inbox/participants"); n != 2 {
+		t.Errorf("%d participants created, want 2", n)
 	}
 }
