@@ -27,8 +27,10 @@ import (
 // maxKnown bounds what a client remembers about participants: the member
 // types of senders, and the Host participants it added. Past it, an
 // arbitrary entry is forgotten (Go randomises map iteration), so a
-// long-lived process holds at most this many of each and pays at worst
-// one more read for a forgotten one.
+// long-lived process holds at most this many of each. A forgotten sender
+// costs one more read; a forgotten added host is found again by
+// EnsureHost's read, though not by EnsureHostFor given a conversation read
+// before the host was added, ten thousand additions ago.
 const maxKnown = 10_000
 
 // boundedMap is a map, safe for concurrent use, of at most maxKnown
