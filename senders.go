@@ -133,9 +133,13 @@ func (c *Client) refuseNonHostSender(req *http.Request) error {
 	return nil
 }
 
+// guestNote names what a member type means to the reader of a refusal.
 func guestNote(memberType string) string {
-	if isClientType(memberType) {
+	switch {
+	case isClientType(memberType):
 		return " (the guest)"
+	case strings.TrimSpace(memberType) == "":
+		return " (of no member type the API stated)"
 	}
 	return ""
 }
