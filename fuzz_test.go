@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -45,9 +44,12 @@ func FuzzEnvelope(f *testing.F) {
 	f.Add([]byte(`{"conversations":[null],"meta":{"X-Total-Pages":"-1"}}`))
 	f.Add([]byte(`{"messages":[{"id":1,"content":"hi","visibility":"all","links":{"attachments":[1,2]}}]}`))
 	f.Add([]byte(`{"participants":[{"id":1,"links":{"member":{"id":5,"type":"Host"}}}]}`))
+	f.Add([]byte(`{"bookings":[{"id":8,"locked":"doorkeeper/application-17","reconciliation":{ "a" : [1, 2] },"links":{"account":1}}]}`))
+	f.Add([]byte(`{"bookings":[{"id":9,"locked":true,"reconciliation":null,"links":{"conversations":[]}}]}`))
 	f.Add([]byte(`<html>502</html>`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		decodeEnvelope[Booking](t, body, "bookings")
 		decodeEnvelope[Conversation](t, body, "conversations")
 		decodeEnvelope[Message](t, body, "messages")
 		decodeEnvelope[Participant](t, body, "participants")
@@ -55,12 +57,17 @@ func FuzzEnvelope(f *testing.F) {
 }
 
 func decodeEnvelope[T any](t *testing.T, body []byte, key string) {
-	env := reflect.New(envelopeType[T](key))
+	p := page[T]{key: key}
 	resp := &Response{Response: &http.Response{StatusCode: 200, Header: http.Header{}}}
-	if err := decodeBody(body, env.Interface(), resp); err != nil {
+	if err := decodeBody(body, &p, resp); err != nil {
 		return
 	}
-	items := envelopeItems[T](env.Elem())
+	items := p.items
+	for i, it := range items {
+		if it == nil {
+			t.Fatalf("%s[%d] decoded as nil", key, i)
+		}
+	}
 	if _, err := json.Marshal(items); err != nil {
 		t.Fatalf("decoded %s do not encode: %v", key, err)
 	}

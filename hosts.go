@@ -2,6 +2,7 @@ package bookingsync
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"strings"
 	"time"
@@ -34,21 +35,29 @@ func (s *HostsService) res() resource[Host] {
 }
 
 // List returns one page of hosts.
+//
+// GET /hosts
 func (s *HostsService) List(ctx context.Context, opts *ListOptions) ([]*Host, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every host, page after page.
+//
+// GET /hosts?page={n}
 func (s *HostsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Host, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one host.
+//
+// GET /hosts/{id}
 func (s *HostsService) Get(ctx context.Context, id int64) (*Host, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetMany returns the hosts with the given ids.
+//
+// GET /hosts/{id},{id},…
 func (s *HostsService) GetMany(ctx context.Context, ids []int64) ([]*Host, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -72,10 +81,41 @@ type HostUpdate struct {
 	Email     *string `json:"email,omitempty"`
 	UserID    *int64  `json:"user_id,omitempty"`
 	SourceID  *int64  `json:"source_id,omitempty"`
+	// ClearEmail and ClearUserID remove the host's email or user (send
+	// null); they cannot go with Email or UserID.
+	ClearEmail  bool `json:"-"`
+	ClearUserID bool `json:"-"`
+}
+
+// MarshalJSON writes email and user_id null when ClearEmail and
+// ClearUserID are set, as ConversationUpdate does for Unassign.
+func (u HostUpdate) MarshalJSON() ([]byte, error) {
+	type plain HostUpdate
+	// An outer nil pointer is left out; a pointer to nil is written null.
+	w := struct {
+		plain
+		Email  **string `json:"email,omitempty"`
+		UserID **int64  `json:"user_id,omitempty"`
+	}{plain: plain(u)}
+	if u.Email != nil {
+		w.Email = &u.Email
+	}
+	if u.UserID != nil {
+		w.UserID = &u.UserID
+	}
+	if u.ClearEmail {
+		w.Email = new(*string)
+	}
+	if u.ClearUserID {
+		w.UserID = new(*int64)
+	}
+	return json.Marshal(w)
 }
 
 // Create creates a host. A missing first or last name fails with
 // ErrInvalidRequest before any request.
+//
+// POST /hosts
 func (s *HostsService) Create(ctx context.Context, h *NewHost) (*Host, *Response, error) {
 	if h == nil {
 		return nil, nil, invalid("new host", "nil")
@@ -94,8 +134,11 @@ func (s *HostsService) Create(ctx context.Context, h *NewHost) (*Host, *Response
 	return s.res().create(ctx, h)
 }
 
-// Update changes a host. Blank names fail with ErrInvalidRequest before any
-// request.
+// Update changes a host; ClearEmail and ClearUserID remove its email and
+// user. Blank names, or a field both set and cleared, fail with
+// ErrInvalidRequest before any request.
+//
+// PUT /hosts/{id}
 func (s *HostsService) Update(ctx context.Context, id int64, u *HostUpdate) (*Host, *Response, error) {
 	if u == nil {
 		u = &HostUpdate{}
@@ -106,6 +149,12 @@ func (s *HostsService) Update(ctx context.Context, id int64, u *HostUpdate) (*Ho
 	}
 	if u.Lastname != nil && strings.TrimSpace(*u.Lastname) == "" {
 		pr = append(pr, "blank lastname")
+	}
+	if u.ClearEmail && u.Email != nil {
+		pr = append(pr, "ClearEmail with Email")
+	}
+	if u.ClearUserID && u.UserID != nil {
+		pr = append(pr, "ClearUserID with UserID")
 	}
 	pr = append(pr, checkOptionalIDs(u.UserID, u.SourceID)...)
 	if err := invalid("host update", pr...); err != nil {
