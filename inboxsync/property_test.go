@@ -75,7 +75,7 @@ func TestPropertyConverges(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st2.Close()
-		s2 := inboxsync.New(st2, acct, newClient(t, f.srv, bookingsync.WithRetry(bookingsync.NoRetry)))
+		s2 := inboxsync.New(st2, acct, newClient(t, f.srv, bookingsync.WithRetry(bookingsync.RetryPolicy{MaxAttempts: 1})))
 		ctx := context.Background()
 
 		w := &world{convs: []int64{11, 12, 13}, parts: []int64{1, 2, 3, 4, 5}, msgs: []int64{1, 2, 3, 4, 5, 6, 7}, hosts: []int64{1, 2, 3}}
