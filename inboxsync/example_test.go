@@ -49,6 +49,6 @@ func ExampleSyncer_Sync() {
 		fmt.Printf("%s: %q\n", c.Subject, msgs[len(msgs)-1].Content)
 	}
 	// Output:
-	// first pass: 6 requests, 22 records
+	// first pass: 7 requests, 28 records
 	// Reservation 0000EG - Ocean View Loft: "Thanks in advance!"
 }

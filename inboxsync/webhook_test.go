@@ -202,7 +202,7 @@ func TestRunCueAndStop(t *testing.T) {
 
 	id := f.srv.AddConversation(bookingsynctest.ConversationSeed{Subject: "cued", ClientID: 9})
 	f.srv.AddMessage(bookingsynctest.MessageSeed{ConversationID: id, SenderID: 1, Content: "x"})
-	if err := f.s.HandleEvent(ctx, &bookingsync.WebhookEvent{AccountID: acct, Event: bookingsync.EventBookingUpdated, Resource: json.RawMessage(`{}`)}); err != nil {
+	if err := f.s.HandleEvent(ctx, &bookingsync.WebhookEvent{AccountID: acct, Event: bookingsync.EventBookingUpdated, Resource: json.RawMessage(`{"booking": {"id": 81}}`)}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { m, _ := f.st.Messages(ctx, acct, id); return len(m) == 1 })

@@ -21,13 +21,13 @@ func TestRunDemo(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"No BOOKINGSYNC_TOKEN: running against the in-memory BookingSync server (bookingsynctest).\n",
-		"pass 1: 6 requests, hosts +2, conversations +4, participants +6, messages +8, applications +2\n",
+		"pass 1: 7 requests, hosts +2, conversations +4, participants +6, messages +8, bookings +6, applications +2\n",
 		"  local copy: 3 open conversations, 3 awaiting a reply\n",
 		"meanwhile: conversation 15 created with a guest message, 12 updated, 13 deleted\n",
 		// Exactly the changes: the new and the updated conversation, the
 		// deleted one with its participants and messages; one request per
 		// resource, the new conversation's application being known.
-		"pass 2: 5 requests, conversations +2, conversations -1, participants +1, participants -2, messages +1, messages -2\n",
+		"pass 2: 6 requests, conversations +2, conversations -1, participants +1, participants -2, messages +1, messages -2\n",
 		"  local copy: 4 open conversations, 4 awaiting a reply\n",
 		`  - 15 "Late check-in?": "Can we arrive at midnight?"`,
 	} {
