@@ -28,7 +28,15 @@ type write struct {
 	// when another replica holds it.
 	holder     string
 	leaseUntil time.Time
+	// since is when the records were read from the API, less a margin for
+	// replicas' clocks (see tombstoneMargin): only tombstones laid after it
+	// can name one of them, since the API lists no record it deleted
+	// before. Zero checks every tombstone.
+	since time.Time
 }
+
+// tombstoneMargin allows for the clocks of replicas that lay tombstones.
+const tombstoneMargin = 10 * time.Minute
 
 // applied counts what one batch changed.
 type applied struct {
@@ -68,7 +76,7 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 			out.Deleted = n
 		}
 		if len(items) > 0 {
-			n, err := s.upsert(ctx, tx, acct, r, items, w.newer)
+			n, err := s.upsert(ctx, tx, acct, r, items, w.newer, w.since)
 			if err != nil {
 				return err
 			}
@@ -133,18 +141,18 @@ func (s *Store) tombstone(ctx context.Context, tx *sql.Tx, acct int64, r *resour
 
 // upsert writes the records in one INSERT … ON CONFLICT, skipping the
 // tombstoned ones, and never replacing a stored record with an older one.
-func (s *Store) upsert(ctx context.Context, tx *sql.Tx, acct int64, r *resource, items [][]byte, newer bool) (int, error) {
+func (s *Store) upsert(ctx context.Context, tx *sql.Tx, acct int64, r *resource, items [][]byte, newer bool, since time.Time) (int, error) {
 	ids := make([]int64, 0, len(items))
 	rows := make([][]any, 0, len(items))
 	for _, raw := range items {
-		id, _, vals, err := r.row(s.d, raw)
+		id, vals, err := r.row(s.d, raw)
 		if err != nil {
 			return 0, err
 		}
 		ids = append(ids, id)
 		rows = append(rows, vals)
 	}
-	dead, err := s.tombstoned(ctx, tx, acct, r, ids)
+	dead, err := s.tombstoned(ctx, tx, acct, r, ids, since)
 	if err != nil {
 		return 0, err
 	}
@@ -197,11 +205,19 @@ func upsertSQL(r *resource, n int, newer bool) string {
 	return b.String()
 }
 
-// tombstoned returns which of ids the server deleted.
-func (s *Store) tombstoned(ctx context.Context, tx *sql.Tx, acct int64, r *resource, ids []int64) (map[int64]bool, error) {
-	list, idArgs := idList(ids)
-	rows, err := s.query(ctx, tx, "SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND id IN ("+list+")",
-		append([]any{acct, r.name}, idArgs...)...)
+// tombstoned returns which of ids the server deleted, looking at the
+// tombstones laid since since (all when zero).
+func (s *Store) tombstoned(ctx context.Context, tx *sql.Tx, acct int64, r *resource, ids []int64, since time.Time) (map[int64]bool, error) {
+	var rows *sql.Rows
+	var err error
+	if since.IsZero() {
+		list, idArgs := idList(ids)
+		rows, err = s.query(ctx, tx, "SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND id IN ("+list+")",
+			append([]any{acct, r.name}, idArgs...)...)
+	} else {
+		rows, err = s.query(ctx, tx, "SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND deleted_at >= ?",
+			acct, r.name, s.d.ts(&since))
+	}
 	if err != nil {
 		return nil, err
 	}

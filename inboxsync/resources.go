@@ -3,7 +3,6 @@ package inboxsync
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 )
 
 // resource is one mirrored table: where the API lists it, and how a record
@@ -15,8 +14,8 @@ type resource struct {
 	key  string   // envelope key of the records: "conversations"
 	cols []string // the columns after account_id and before raw; id first
 	// row decodes the filter columns of one record, in cols' order, and
-	// returns its id and updated_at.
-	row func(d dialect, raw []byte) (id int64, updated *time.Time, vals []any, err error)
+	// returns its id.
+	row func(d dialect, raw []byte) (id int64, vals []any, err error)
 	// scoped resources need a scope beyond inbox_read: a 403 skips them
 	// (ResourceReport.Forbidden) instead of failing the pass.
 	scoped bool
@@ -55,6 +54,24 @@ func resourceByName(name string) *resource {
 	return nil
 }
 
+// wireTime is a time as the API wrote it ("" for null); rowOf turns it
+// into the dialect's column value.
+type wireTime string
+
+// rowOf returns a row's id and values, wireTimes converted for d.
+func rowOf(d dialect, id int64, vals ...any) (int64, []any, error) {
+	for i, v := range vals {
+		if t, ok := v.(wireTime); ok {
+			c, err := d.wireTS(string(t))
+			if err != nil {
+				return 0, nil, fmt.Errorf("inboxsync: record %d: %w", id, err)
+			}
+			vals[i] = c
+		}
+	}
+	return id, vals, nil
+}
+
 // poly is a polymorphic link, {"id": 5, "type": "Host"}.
 type poly struct {
 	ID   *int64 `json:"id"`
@@ -82,133 +99,133 @@ func decodeRow(raw []byte, v any, what string) error {
 	return nil
 }
 
-func conversationRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
+func conversationRow(d dialect, raw []byte) (int64, []any, error) {
 	var w struct {
-		ID             int64      `json:"id"`
-		Subject        string     `json:"subject"`
-		DefaultChannel string     `json:"default_channel"`
-		CreatedByType  string     `json:"created_by_type"`
-		CreatedByID    *int64     `json:"created_by_id"`
-		ClosedAt       *time.Time `json:"closed_at"`
-		LastMessageAt  *time.Time `json:"last_message_at"`
-		CreatedAt      *time.Time `json:"created_at"`
-		UpdatedAt      *time.Time `json:"updated_at"`
+		ID             int64    `json:"id"`
+		Subject        string   `json:"subject"`
+		DefaultChannel string   `json:"default_channel"`
+		CreatedByType  string   `json:"created_by_type"`
+		CreatedByID    *int64   `json:"created_by_id"`
+		ClosedAt       wireTime `json:"closed_at"`
+		LastMessageAt  wireTime `json:"last_message_at"`
+		CreatedAt      wireTime `json:"created_at"`
+		UpdatedAt      wireTime `json:"updated_at"`
 		Links          struct {
 			Assignee  *int64 `json:"assignee"`
 			CreatedBy *poly  `json:"created_by"`
 		} `json:"links"`
 	}
 	if err := decodeRow(raw, &w, "conversation"); err != nil {
-		return 0, nil, nil, err
+		return 0, nil, err
 	}
 	if w.CreatedByType == "" && w.Links.CreatedBy != nil {
 		w.CreatedByType, w.CreatedByID = w.Links.CreatedBy.Type, w.Links.CreatedBy.ID
 	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullStr(w.Subject), nullStr(w.DefaultChannel), nullStr(w.CreatedByType),
-		nullID(w.CreatedByID), nullID(w.Links.Assignee), d.ts(w.ClosedAt), d.ts(w.LastMessageAt),
-		d.ts(w.CreatedAt), d.ts(w.UpdatedAt)}, nil
+	return rowOf(d, w.ID, w.ID, nullStr(w.Subject), nullStr(w.DefaultChannel), nullStr(w.CreatedByType),
+		nullID(w.CreatedByID), nullID(w.Links.Assignee), w.ClosedAt, w.LastMessageAt,
+		w.CreatedAt, w.UpdatedAt)
 }
 
-func participantRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
+func participantRow(d dialect, raw []byte) (int64, []any, error) {
 	var w struct {
-		ID        int64      `json:"id"`
-		UpdatedAt *time.Time `json:"updated_at"`
+		ID        int64    `json:"id"`
+		UpdatedAt wireTime `json:"updated_at"`
 		Links     struct {
 			Conversation *int64 `json:"conversation"`
 			Member       poly   `json:"member"`
 		} `json:"links"`
 	}
 	if err := decodeRow(raw, &w, "participant"); err != nil {
-		return 0, nil, nil, err
+		return 0, nil, err
 	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullID(w.Links.Conversation), nullStr(w.Links.Member.Type),
-		nullID(w.Links.Member.ID), d.ts(w.UpdatedAt)}, nil
+	return rowOf(d, w.ID, w.ID, nullID(w.Links.Conversation), nullStr(w.Links.Member.Type),
+		nullID(w.Links.Member.ID), w.UpdatedAt)
 }
 
-func messageRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
+func messageRow(d dialect, raw []byte) (int64, []any, error) {
 	var w struct {
-		ID         int64      `json:"id"`
-		Visibility string     `json:"visibility"`
-		Channel    string     `json:"channel"`
-		SentAt     *time.Time `json:"sent_at"`
-		CreatedAt  *time.Time `json:"created_at"`
-		UpdatedAt  *time.Time `json:"updated_at"`
+		ID         int64    `json:"id"`
+		Visibility string   `json:"visibility"`
+		Channel    string   `json:"channel"`
+		SentAt     wireTime `json:"sent_at"`
+		CreatedAt  wireTime `json:"created_at"`
+		UpdatedAt  wireTime `json:"updated_at"`
 		Links      struct {
 			Conversation *int64 `json:"conversation"`
 			Sender       *int64 `json:"sender"`
 		} `json:"links"`
 	}
 	if err := decodeRow(raw, &w, "message"); err != nil {
-		return 0, nil, nil, err
+		return 0, nil, err
 	}
 	// ordered_at is when the message counts in its conversation's order:
 	// sent_at, or created_at for a message sent without one.
 	ordered := w.SentAt
-	if ordered == nil {
+	if ordered == "" {
 		ordered = w.CreatedAt
 	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullID(w.Links.Conversation), nullID(w.Links.Sender), nullStr(w.Visibility),
-		nullStr(w.Channel), d.ts(w.SentAt), d.ts(ordered), d.ts(w.UpdatedAt)}, nil
+	return rowOf(d, w.ID, w.ID, nullID(w.Links.Conversation), nullID(w.Links.Sender), nullStr(w.Visibility),
+		nullStr(w.Channel), w.SentAt, ordered, w.UpdatedAt)
 }
 
-func attachmentRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
+func attachmentRow(d dialect, raw []byte) (int64, []any, error) {
 	var w struct {
-		ID              int64      `json:"id"`
-		Name            string     `json:"name"`
-		FileContentType string     `json:"file_content_type"`
-		FileSize        *int64     `json:"file_size"`
-		UpdatedAt       *time.Time `json:"updated_at"`
+		ID              int64    `json:"id"`
+		Name            string   `json:"name"`
+		FileContentType string   `json:"file_content_type"`
+		FileSize        *int64   `json:"file_size"`
+		UpdatedAt       wireTime `json:"updated_at"`
 	}
 	if err := decodeRow(raw, &w, "attachment"); err != nil {
-		return 0, nil, nil, err
+		return 0, nil, err
 	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullStr(w.Name), nullStr(w.FileContentType), nullID(w.FileSize), d.ts(w.UpdatedAt)}, nil
+	return rowOf(d, w.ID, w.ID, nullStr(w.Name), nullStr(w.FileContentType), nullID(w.FileSize), w.UpdatedAt)
 }
 
-func hostRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
+func hostRow(d dialect, raw []byte) (int64, []any, error) {
 	var w struct {
-		ID        int64      `json:"id"`
-		Email     string     `json:"email"`
-		UpdatedAt *time.Time `json:"updated_at"`
+		ID        int64    `json:"id"`
+		Email     string   `json:"email"`
+		UpdatedAt wireTime `json:"updated_at"`
 		Links     struct {
 			User *int64 `json:"user"`
 		} `json:"links"`
 	}
 	if err := decodeRow(raw, &w, "host"); err != nil {
-		return 0, nil, nil, err
+		return 0, nil, err
 	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullID(w.Links.User), nullStr(w.Email), d.ts(w.UpdatedAt)}, nil
+	return rowOf(d, w.ID, w.ID, nullID(w.Links.User), nullStr(w.Email), w.UpdatedAt)
 }
 
-func applicationRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
+func applicationRow(d dialect, raw []byte) (int64, []any, error) {
 	var w struct {
-		ID        int64      `json:"id"`
-		Name      string     `json:"name"`
-		UpdatedAt *time.Time `json:"updated_at"`
+		ID        int64    `json:"id"`
+		Name      string   `json:"name"`
+		UpdatedAt wireTime `json:"updated_at"`
 	}
 	if err := decodeRow(raw, &w, "application"); err != nil {
-		return 0, nil, nil, err
+		return 0, nil, err
 	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullStr(w.Name), d.ts(w.UpdatedAt)}, nil
+	return rowOf(d, w.ID, w.ID, nullStr(w.Name), w.UpdatedAt)
 }
 
-func bookingRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
+func bookingRow(d dialect, raw []byte) (int64, []any, error) {
 	var w struct {
-		ID         int64      `json:"id"`
-		Reference  string     `json:"reference"`
-		Status     string     `json:"status"`
-		StartAt    *time.Time `json:"start_at"`
-		EndAt      *time.Time `json:"end_at"`
-		CanceledAt *time.Time `json:"canceled_at"`
-		UpdatedAt  *time.Time `json:"updated_at"`
+		ID         int64    `json:"id"`
+		Reference  string   `json:"reference"`
+		Status     string   `json:"status"`
+		StartAt    wireTime `json:"start_at"`
+		EndAt      wireTime `json:"end_at"`
+		CanceledAt wireTime `json:"canceled_at"`
+		UpdatedAt  wireTime `json:"updated_at"`
 		Links      struct {
 			Rental *int64 `json:"rental"`
 			Client *int64 `json:"client"`
 		} `json:"links"`
 	}
 	if err := decodeRow(raw, &w, "booking"); err != nil {
-		return 0, nil, nil, err
+		return 0, nil, err
 	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullStr(w.Reference), nullStr(w.Status), nullID(w.Links.Rental), nullID(w.Links.Client),
-		d.ts(w.StartAt), d.ts(w.EndAt), d.ts(w.CanceledAt), d.ts(w.UpdatedAt)}, nil
+	return rowOf(d, w.ID, w.ID, nullStr(w.Reference), nullStr(w.Status), nullID(w.Links.Rental), nullID(w.Links.Client),
+		w.StartAt, w.EndAt, w.CanceledAt, w.UpdatedAt)
 }
