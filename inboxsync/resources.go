@@ -1,7 +1,6 @@
 package inboxsync
 
 import (
-	"encoding/json"
 	"fmt"
 )
 
@@ -72,12 +71,6 @@ func rowOf(d dialect, id int64, vals ...any) (int64, []any, error) {
 	return id, vals, nil
 }
 
-// poly is a polymorphic link, {"id": 5, "type": "Host"}.
-type poly struct {
-	ID   *int64 `json:"id"`
-	Type string `json:"type"`
-}
-
 func nullStr(s string) any {
 	if s == "" {
 		return nil
@@ -92,140 +85,255 @@ func nullID(p *int64) any {
 	return *p
 }
 
-func decodeRow(raw []byte, v any, what string) error {
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("inboxsync: decoding a %s: %w", what, err)
-	}
-	return nil
-}
-
 func conversationRow(d dialect, raw []byte) (int64, []any, error) {
-	var w struct {
-		ID             int64    `json:"id"`
-		Subject        string   `json:"subject"`
-		DefaultChannel string   `json:"default_channel"`
-		CreatedByType  string   `json:"created_by_type"`
-		CreatedByID    *int64   `json:"created_by_id"`
-		ClosedAt       wireTime `json:"closed_at"`
-		LastMessageAt  wireTime `json:"last_message_at"`
-		CreatedAt      wireTime `json:"created_at"`
-		UpdatedAt      wireTime `json:"updated_at"`
-		Links          struct {
-			Assignee  *int64 `json:"assignee"`
-			CreatedBy *poly  `json:"created_by"`
-		} `json:"links"`
-	}
-	if err := decodeRow(raw, &w, "conversation"); err != nil {
+	var (
+		id                                      int64
+		subject, channel, creatorType, linkType string
+		creatorID, assignee, linkID             any
+		closed, lastMessage, created, updated   wireTime
+	)
+	err := scanRecord(raw, "conversation", func(s *scanner, key []byte) error {
+		switch string(key) {
+		case "id":
+			return s.id(&id)
+		case "subject":
+			return s.str(&subject)
+		case "default_channel":
+			return s.str(&channel)
+		case "created_by_type":
+			return s.str(&creatorType)
+		case "created_by_id":
+			return s.ref(&creatorID)
+		case "closed_at":
+			return s.time(&closed)
+		case "last_message_at":
+			return s.time(&lastMessage)
+		case "created_at":
+			return s.time(&created)
+		case "updated_at":
+			return s.time(&updated)
+		case "links":
+			return s.object(func(key []byte) error {
+				switch string(key) {
+				case "assignee":
+					return s.ref(&assignee)
+				case "created_by":
+					return s.poly(&linkID, &linkType)
+				}
+				return s.skip()
+			})
+		}
+		return s.skip()
+	})
+	if err != nil {
 		return 0, nil, err
 	}
-	if w.CreatedByType == "" && w.Links.CreatedBy != nil {
-		w.CreatedByType, w.CreatedByID = w.Links.CreatedBy.Type, w.Links.CreatedBy.ID
+	// Older payloads name the creator only as a polymorphic link.
+	if creatorType == "" && linkType != "" {
+		creatorType, creatorID = linkType, linkID
 	}
-	return rowOf(d, w.ID, w.ID, nullStr(w.Subject), nullStr(w.DefaultChannel), nullStr(w.CreatedByType),
-		nullID(w.CreatedByID), nullID(w.Links.Assignee), w.ClosedAt, w.LastMessageAt,
-		w.CreatedAt, w.UpdatedAt)
+	return rowOf(d, id, id, nullStr(subject), nullStr(channel), nullStr(creatorType), creatorID, assignee,
+		closed, lastMessage, created, updated)
 }
 
 func participantRow(d dialect, raw []byte) (int64, []any, error) {
-	var w struct {
-		ID        int64    `json:"id"`
-		UpdatedAt wireTime `json:"updated_at"`
-		Links     struct {
-			Conversation *int64 `json:"conversation"`
-			Member       poly   `json:"member"`
-		} `json:"links"`
-	}
-	if err := decodeRow(raw, &w, "participant"); err != nil {
+	var (
+		id             int64
+		conv, memberID any
+		memberType     string
+		updated        wireTime
+	)
+	err := scanRecord(raw, "participant", func(s *scanner, key []byte) error {
+		switch string(key) {
+		case "id":
+			return s.id(&id)
+		case "updated_at":
+			return s.time(&updated)
+		case "links":
+			return s.object(func(key []byte) error {
+				switch string(key) {
+				case "conversation":
+					return s.ref(&conv)
+				case "member":
+					return s.poly(&memberID, &memberType)
+				}
+				return s.skip()
+			})
+		}
+		return s.skip()
+	})
+	if err != nil {
 		return 0, nil, err
 	}
-	return rowOf(d, w.ID, w.ID, nullID(w.Links.Conversation), nullStr(w.Links.Member.Type),
-		nullID(w.Links.Member.ID), w.UpdatedAt)
+	return rowOf(d, id, id, conv, nullStr(memberType), memberID, updated)
 }
 
 func messageRow(d dialect, raw []byte) (int64, []any, error) {
-	var w struct {
-		ID         int64    `json:"id"`
-		Visibility string   `json:"visibility"`
-		Channel    string   `json:"channel"`
-		SentAt     wireTime `json:"sent_at"`
-		CreatedAt  wireTime `json:"created_at"`
-		UpdatedAt  wireTime `json:"updated_at"`
-		Links      struct {
-			Conversation *int64 `json:"conversation"`
-			Sender       *int64 `json:"sender"`
-		} `json:"links"`
-	}
-	if err := decodeRow(raw, &w, "message"); err != nil {
+	var (
+		id                     int64
+		visibility, channel    string
+		sent, created, updated wireTime
+		conv, sender           any
+	)
+	err := scanRecord(raw, "message", func(s *scanner, key []byte) error {
+		switch string(key) {
+		case "id":
+			return s.id(&id)
+		case "visibility":
+			return s.str(&visibility)
+		case "channel":
+			return s.str(&channel)
+		case "sent_at":
+			return s.time(&sent)
+		case "created_at":
+			return s.time(&created)
+		case "updated_at":
+			return s.time(&updated)
+		case "links":
+			return s.object(func(key []byte) error {
+				switch string(key) {
+				case "conversation":
+					return s.ref(&conv)
+				case "sender":
+					return s.ref(&sender)
+				}
+				return s.skip()
+			})
+		}
+		return s.skip()
+	})
+	if err != nil {
 		return 0, nil, err
 	}
 	// ordered_at is when the message counts in its conversation's order:
 	// sent_at, or created_at for a message sent without one.
-	ordered := w.SentAt
+	ordered := sent
 	if ordered == "" {
-		ordered = w.CreatedAt
+		ordered = created
 	}
-	return rowOf(d, w.ID, w.ID, nullID(w.Links.Conversation), nullID(w.Links.Sender), nullStr(w.Visibility),
-		nullStr(w.Channel), w.SentAt, ordered, w.UpdatedAt)
+	return rowOf(d, id, id, conv, sender, nullStr(visibility), nullStr(channel), sent, ordered, updated)
 }
 
 func attachmentRow(d dialect, raw []byte) (int64, []any, error) {
-	var w struct {
-		ID              int64    `json:"id"`
-		Name            string   `json:"name"`
-		FileContentType string   `json:"file_content_type"`
-		FileSize        *int64   `json:"file_size"`
-		UpdatedAt       wireTime `json:"updated_at"`
-	}
-	if err := decodeRow(raw, &w, "attachment"); err != nil {
+	var (
+		id                int64
+		name, contentType string
+		size              any
+		updated           wireTime
+	)
+	err := scanRecord(raw, "attachment", func(s *scanner, key []byte) error {
+		switch string(key) {
+		case "id":
+			return s.id(&id)
+		case "name":
+			return s.str(&name)
+		case "file_content_type":
+			return s.str(&contentType)
+		case "file_size":
+			return s.ref(&size)
+		case "updated_at":
+			return s.time(&updated)
+		}
+		return s.skip()
+	})
+	if err != nil {
 		return 0, nil, err
 	}
-	return rowOf(d, w.ID, w.ID, nullStr(w.Name), nullStr(w.FileContentType), nullID(w.FileSize), w.UpdatedAt)
+	return rowOf(d, id, id, nullStr(name), nullStr(contentType), size, updated)
 }
 
 func hostRow(d dialect, raw []byte) (int64, []any, error) {
-	var w struct {
-		ID        int64    `json:"id"`
-		Email     string   `json:"email"`
-		UpdatedAt wireTime `json:"updated_at"`
-		Links     struct {
-			User *int64 `json:"user"`
-		} `json:"links"`
-	}
-	if err := decodeRow(raw, &w, "host"); err != nil {
+	var (
+		id      int64
+		email   string
+		user    any
+		updated wireTime
+	)
+	err := scanRecord(raw, "host", func(s *scanner, key []byte) error {
+		switch string(key) {
+		case "id":
+			return s.id(&id)
+		case "email":
+			return s.str(&email)
+		case "updated_at":
+			return s.time(&updated)
+		case "links":
+			return s.object(func(key []byte) error {
+				if string(key) == "user" {
+					return s.ref(&user)
+				}
+				return s.skip()
+			})
+		}
+		return s.skip()
+	})
+	if err != nil {
 		return 0, nil, err
 	}
-	return rowOf(d, w.ID, w.ID, nullID(w.Links.User), nullStr(w.Email), w.UpdatedAt)
+	return rowOf(d, id, id, user, nullStr(email), updated)
 }
 
 func applicationRow(d dialect, raw []byte) (int64, []any, error) {
-	var w struct {
-		ID        int64    `json:"id"`
-		Name      string   `json:"name"`
-		UpdatedAt wireTime `json:"updated_at"`
-	}
-	if err := decodeRow(raw, &w, "application"); err != nil {
+	var (
+		id      int64
+		name    string
+		updated wireTime
+	)
+	err := scanRecord(raw, "application", func(s *scanner, key []byte) error {
+		switch string(key) {
+		case "id":
+			return s.id(&id)
+		case "name":
+			return s.str(&name)
+		case "updated_at":
+			return s.time(&updated)
+		}
+		return s.skip()
+	})
+	if err != nil {
 		return 0, nil, err
 	}
-	return rowOf(d, w.ID, w.ID, nullStr(w.Name), w.UpdatedAt)
+	return rowOf(d, id, id, nullStr(name), updated)
 }
 
 func bookingRow(d dialect, raw []byte) (int64, []any, error) {
-	var w struct {
-		ID         int64    `json:"id"`
-		Reference  string   `json:"reference"`
-		Status     string   `json:"status"`
-		StartAt    wireTime `json:"start_at"`
-		EndAt      wireTime `json:"end_at"`
-		CanceledAt wireTime `json:"canceled_at"`
-		UpdatedAt  wireTime `json:"updated_at"`
-		Links      struct {
-			Rental *int64 `json:"rental"`
-			Client *int64 `json:"client"`
-		} `json:"links"`
-	}
-	if err := decodeRow(raw, &w, "booking"); err != nil {
+	var (
+		id                            int64
+		reference, status             string
+		rental, client                any
+		start, end, canceled, updated wireTime
+	)
+	err := scanRecord(raw, "booking", func(s *scanner, key []byte) error {
+		switch string(key) {
+		case "id":
+			return s.id(&id)
+		case "reference":
+			return s.str(&reference)
+		case "status":
+			return s.str(&status)
+		case "start_at":
+			return s.time(&start)
+		case "end_at":
+			return s.time(&end)
+		case "canceled_at":
+			return s.time(&canceled)
+		case "updated_at":
+			return s.time(&updated)
+		case "links":
+			return s.object(func(key []byte) error {
+				switch string(key) {
+				case "rental":
+					return s.ref(&rental)
+				case "client":
+					return s.ref(&client)
+				}
+				return s.skip()
+			})
+		}
+		return s.skip()
+	})
+	if err != nil {
 		return 0, nil, err
 	}
-	return rowOf(d, w.ID, w.ID, nullStr(w.Reference), nullStr(w.Status), nullID(w.Links.Rental), nullID(w.Links.Client),
-		w.StartAt, w.EndAt, w.CanceledAt, w.UpdatedAt)
+	return rowOf(d, id, id, nullStr(reference), nullStr(status), rental, client, start, end, canceled, updated)
 }
