@@ -13,6 +13,7 @@ import (
 // records come from pages that encoding/json has already validated whole
 // (rawPage); the scanner still fails cleanly, never panics, on anything
 // malformed (see FuzzRows, which checks it against encoding/json).
+// resource.row drives it.
 type scanner struct {
 	b []byte
 	i int
@@ -122,14 +123,6 @@ func (s *scanner) str(dst *string) error {
 	return nil
 }
 
-// time reads a time as a wireTime (null: "").
-func (s *scanner) time(dst *wireTime) error {
-	var v string
-	err := s.str(&v)
-	*dst = wireTime(v)
-	return err
-}
-
 // number returns the next number's text.
 func (s *scanner) number() ([]byte, error) {
 	start := s.i
@@ -161,35 +154,27 @@ func (s *scanner) id(dst *int64) error {
 	return nil
 }
 
-// ref reads an optional integer: nil for null.
-func (s *scanner) ref(dst *any) error {
+// value reads a field's value as k says: an int64 or a non-empty string,
+// or nil for null (and for "").
+func (s *scanner) value(k kind) (any, error) {
 	if s.null() {
-		*dst = nil
-		return nil
+		return nil, nil
 	}
-	var v int64
-	if err := s.id(&v); err != nil {
-		return err
-	}
-	*dst = v
-	return nil
-}
-
-// poly reads a polymorphic link {"id": 5, "type": "Host"} (null: none).
-func (s *scanner) poly(id *any, typ *string) error {
-	if s.null() {
-		*id, *typ = nil, ""
-		return nil
-	}
-	return s.object(func(key []byte) error {
-		switch string(key) {
-		case "id":
-			return s.ref(id)
-		case "type":
-			return s.str(typ)
+	if k == kindInt {
+		var v int64
+		if err := s.id(&v); err != nil {
+			return nil, err
 		}
-		return s.skip()
-	})
+		return v, nil
+	}
+	var v string
+	if err := s.str(&v); err != nil {
+		return nil, err
+	}
+	if v == "" {
+		return nil, nil
+	}
+	return v, nil
 }
 
 // skip moves past any value.
@@ -232,21 +217,4 @@ func (s *scanner) skip() error {
 	}
 	_, err := s.number()
 	return err
-}
-
-// scanRecord reads one record's top-level fields with field and checks
-// nothing follows it.
-func scanRecord(raw []byte, what string, field func(s *scanner, key []byte) error) error {
-	s := &scanner{b: raw}
-	err := s.object(func(key []byte) error { return field(s, key) })
-	if err == nil {
-		s.ws()
-		if s.i != len(s.b) {
-			err = errSyntax
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("inboxsync: decoding a %s: %w", what, err)
-	}
-	return nil
 }
