@@ -219,7 +219,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		}
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{Timeout: DefaultTimeout}
+		c.hc = &http.Client{Timeout: DefaultTimeout, Transport: defaultTransport(c.prefetch)}
 	}
 	api := *c.siteURL
 	api.Path = strings.TrimRight(api.Path, "/") + apiPath
@@ -233,6 +233,20 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Bookings = (*BookingsService)(Ptr(svc()))
 	c.Applications = (*ApplicationsService)(Ptr(svc()))
 	return c, nil
+}
+
+// defaultTransport is http.DefaultTransport, or, when prefetching needs
+// more idle connections per host than it keeps, a copy that keeps
+// prefetch: a walk then reuses its connections instead of opening new
+// ones (a TLS handshake each) as pages come.
+func defaultTransport(prefetch int) http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok || prefetch <= http.DefaultMaxIdleConnsPerHost {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = prefetch
+	return t
 }
 
 // BaseURL returns the site root the client talks to.

@@ -3,7 +3,9 @@ package bookingsync
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -91,11 +93,14 @@ func TestPrefetchStopsInFlightFetchesOnBreak(t *testing.T) {
 			break
 		}
 	}
-	// When the loop has ended, every fetch has ended too: nothing more
-	// arrives later.
-	sent := len(s.requests())
-	assert.LessOrEqual(t, sent, 1+2+8, "the first page, the pages read, and at most 8 ahead")
+	// When the loop has ended, every fetch has ended too: requests
+	// launched before the break may still reach the server, cancelled,
+	// but nothing is started later.
 	assert.Eventually(t, func() bool { return s.inFlight.Load() == 0 }, time.Second, time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // the last cancelled requests land
+	sent := len(s.requests())
+	assert.LessOrEqual(t, sent, 1+1+2*8, "the first page, the page read, and at most 2n held")
+	time.Sleep(20 * time.Millisecond)
 	assert.Equal(t, sent, len(s.requests()))
 }
 
@@ -232,4 +237,101 @@ func TestRateKeepsTheSmallestBudgetOfAWindow(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, c.Rate().Remaining, "after response %d", i+1)
 	}
+}
+
+// A fetch starts as soon as another ends, not when the loop reaches its
+// page: holding page 2 with WithPrefetch(2), pages up to 2+2n-1 = 5 are
+// requested (2n held), not only the n = 2 after it.
+func TestPrefetchStartsFetchesWhilePagesWait(t *testing.T) {
+	s := newSlowPages(t, 100, 10, time.Millisecond)
+	c := s.client(t, WithPrefetch(2))
+	for conv, err := range c.Conversations.All(context.Background(), &ConversationListOptions{ListOptions: ListOptions{PerPage: 10}}) {
+		require.NoError(t, err)
+		if conv.ID == 11 { // the first item of page 2
+			assert.Eventually(t, func() bool { return s.count("GET", "inbox/conversations") >= 5 }, 5*time.Second, time.Millisecond,
+				"holding page 2, pages 3 to 5 are fetched")
+			time.Sleep(10 * time.Millisecond)
+			assert.Equal(t, 5, s.count("GET", "inbox/conversations"), "no more than 2n pages held")
+		}
+	}
+	assert.Len(t, s.requests(), 10, "each page once")
+	assert.LessOrEqual(t, s.maxInFlight.Load(), int32(2))
+}
+
+// latencyPages is a server of pages pages of 100 conversations, each
+// answered after latency, that counts the connections it accepts.
+func latencyPages(b *testing.B, pages int, latency time.Duration) (*httptest.Server, *atomic.Int64) {
+	body := conversationPage(100)
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(latency)
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		if page < pages {
+			w.Header().Set("Link", fmt.Sprintf(`<http://%s/api/v3/inbox/conversations?page=%d>; rel="next"`, r.Host, page+1))
+		}
+		w.Header().Set("X-Total-Pages", strconv.Itoa(pages))
+		w.Header().Set("Content-Type", mediaType)
+		w.Write(body)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	b.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+// BenchmarkPrefetchWalk walks 100 pages of 100 conversations at 20 ms a
+// request with WithPrefetch(8) and the client's default transport, a new
+// client each walk. /round is the baseline of the same run: one request,
+// its time the round; the bound of the walk is 1 + ceil(99/8) = 14 rounds
+// (the first page tells how many there are). x-bound is the walk's time
+// over that bound; conns/walk the connections each walk opened (goal: at
+// most 8).
+func BenchmarkPrefetchWalk(b *testing.B) {
+	const pages, n, latency = 100, 8, 20 * time.Millisecond
+	srv, conns := latencyPages(b, pages, latency)
+	ctx := context.Background()
+	newClient := func() *Client {
+		c, err := NewClient(WithBaseURL(srv.URL), WithToken(testToken), WithPrefetch(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	var round time.Duration
+	b.Run("round", func(b *testing.B) {
+		c := newClient()
+		start := time.Now()
+		for b.Loop() {
+			if _, _, err := c.Conversations.List(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		round = time.Since(start) / time.Duration(b.N)
+	})
+	b.Run("walk", func(b *testing.B) {
+		var total time.Duration
+		conns.Store(0)
+		for b.Loop() {
+			c := newClient()
+			start := time.Now()
+			items := 0
+			for _, err := range c.Conversations.All(ctx, nil) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				items++
+			}
+			total += time.Since(start)
+			if items != pages*100 {
+				b.Fatal(items)
+			}
+		}
+		rounds := 1 + (pages-1+n-1)/n
+		b.ReportMetric(float64(total)/float64(b.N)/float64(time.Duration(rounds)*round), "x-bound")
+		b.ReportMetric(float64(conns.Load())/float64(b.N), "conns/walk")
+	})
 }

@@ -200,7 +200,7 @@ func (c *Client) attempt(req *http.Request, n int) (resp *Response, body []byte,
 		hr.Request.Header.Del("Authorization")
 	}
 	resp = newResponse(hr)
-	body, err = readBody(hr.Body, c.maxBody)
+	body, err = readBody(hr.Body, hr.ContentLength, c.maxBody)
 	// Drain what is left (bounded) so that the connection can be reused.
 	io.CopyN(io.Discard, hr.Body, maxDrain)
 	hr.Body.Close()
@@ -273,16 +273,21 @@ func traceSent(req *http.Request) (*http.Request, func() bool) {
 // to keep its connection: past it, closing the connection is cheaper.
 const maxDrain = 64 << 10
 
-// readBody reads at most limit bytes, and fails rather than truncates.
-func readBody(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
+// readBody reads at most limit bytes, and fails rather than truncates. A
+// known size (Content-Length; -1 when unknown) sizes the buffer at once
+// rather than by doubling.
+func readBody(r io.Reader, size, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if size > 0 && size <= limit {
+		buf.Grow(int(size) + bytes.MinRead) // MinRead: room to see the EOF
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
 		return nil, err
 	}
-	if int64(len(b)) > limit {
+	if int64(buf.Len()) > limit {
 		return nil, fmt.Errorf("%w (over %d bytes)", ErrResponseTooLarge, limit)
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }
 
 // decodeBody decodes a 2xx body into v (see Do) and copies the envelope's
