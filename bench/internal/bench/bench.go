@@ -1,4 +1,4 @@
-// Package bench holds the measurements behind cmd/bsbench and the
+// Package bench holds the measurements behind bench/cmd/bsbench and the
 // package's iteration benchmarks: each runs the SDK against a
 // bookingsynctest fake in the same process and returns its figures, so
 // that the program and `go test -bench` measure the same thing.
