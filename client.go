@@ -198,10 +198,6 @@ type TokenRefresher interface {
 	RefreshToken(ctx context.Context, rejected *oauth2.Token) (*oauth2.Token, error)
 }
 
-// ErrResponseTooLarge is returned, wrapped, when a response body exceeds
-// the client's limit (WithMaxResponseBytes).
-var ErrResponseTooLarge = errors.New("bookingsync: response body too large")
-
 // NewClient returns a client for the production API unless WithBaseURL says
 // otherwise. Without WithToken or WithTokenSource requests go out
 // unauthenticated (the API answers 401).

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/bench/internal/bench"
+	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 )
 
 // The benchmarks below run the SDK against a bookingsynctest fake in the
