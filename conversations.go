@@ -70,8 +70,17 @@ func (c *Conversation) UnmarshalJSON(b []byte) error {
 	return unmarshalWire(b, c, (*conversationWire).fold)
 }
 
-func (*Conversation) decodeItems(dec *json.Decoder, key string) ([]*Conversation, error) {
-	return readArray(dec, key, (*conversationWire).fold)
+// decodeTypedPage is the typed page of conversations (see typedPage).
+func (*Conversation) decodeTypedPage(body []byte) ([]*Conversation, Meta, error) {
+	var root struct {
+		Conversations []*conversationWire `json:"conversations"`
+		Meta          Meta                `json:"meta"`
+	}
+	if err := json.Unmarshal(body, &root); err != nil {
+		return nil, Meta{}, err
+	}
+	items, err := foldAll("conversations", root.Conversations, (*conversationWire).fold)
+	return items, root.Meta, err
 }
 
 // conversationWire is a Conversation as the wire has it.

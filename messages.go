@@ -72,8 +72,17 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 	return unmarshalWire(b, m, (*messageWire).fold)
 }
 
-func (*Message) decodeItems(dec *json.Decoder, key string) ([]*Message, error) {
-	return readArray(dec, key, (*messageWire).fold)
+// decodeTypedPage is the typed page of messages (see typedPage).
+func (*Message) decodeTypedPage(body []byte) ([]*Message, Meta, error) {
+	var root struct {
+		Messages []*messageWire `json:"messages"`
+		Meta     Meta           `json:"meta"`
+	}
+	if err := json.Unmarshal(body, &root); err != nil {
+		return nil, Meta{}, err
+	}
+	items, err := foldAll("messages", root.Messages, (*messageWire).fold)
+	return items, root.Meta, err
 }
 
 // messageWire is a Message as the wire has it.
