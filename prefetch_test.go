@@ -69,6 +69,7 @@ func newSlowPages(t *testing.T, total, per int, delay time.Duration) *slowPages 
 }
 
 func TestPrefetchYieldsInOrderWithBoundedConcurrency(t *testing.T) {
+	t.Parallel()
 	s := newSlowPages(t, 1000, 10, 2*time.Millisecond)
 	c := s.client(t, WithPrefetch(4))
 	var want int64 = 1
@@ -84,6 +85,7 @@ func TestPrefetchYieldsInOrderWithBoundedConcurrency(t *testing.T) {
 }
 
 func TestPrefetchStopsInFlightFetchesOnBreak(t *testing.T) {
+	t.Parallel()
 	s := newSlowPages(t, 1000, 10, 5*time.Millisecond)
 	c := s.client(t, WithPrefetch(8))
 	n := 0
@@ -105,6 +107,7 @@ func TestPrefetchStopsInFlightFetchesOnBreak(t *testing.T) {
 }
 
 func TestPrefetchHonoursContext(t *testing.T) {
+	t.Parallel()
 	s := newSlowPages(t, 1000, 10, 2*time.Millisecond)
 	c := s.client(t, WithPrefetch(4))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -125,6 +128,7 @@ func TestPrefetchHonoursContext(t *testing.T) {
 }
 
 func TestPrefetchStaysWithinTheRateBudget(t *testing.T) {
+	t.Parallel()
 	s := newSlowPages(t, 200, 10, time.Millisecond)
 	s.remaining.Store(2)
 	c := s.client(t, WithPrefetch(8))
@@ -138,6 +142,7 @@ func TestPrefetchStaysWithinTheRateBudget(t *testing.T) {
 }
 
 func TestPrefetchReportsAPageError(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	calls := 0
 	_, mux, srv := setup(t)
@@ -170,6 +175,7 @@ func TestPrefetchReportsAPageError(t *testing.T) {
 }
 
 func TestWithPrefetchRejectsNegative(t *testing.T) {
+	t.Parallel()
 	_, err := NewClient(WithPrefetch(-1))
 	assert.Error(t, err)
 }
@@ -178,6 +184,7 @@ func TestWithPrefetchRejectsNegative(t *testing.T) {
 // on the current one: with n=1 the next page is requested before the
 // consumer has finished the page it holds.
 func TestPrefetchFetchesAheadWhileTheConsumerWorks(t *testing.T) {
+	t.Parallel()
 	requested := make(chan int, 10)
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -216,6 +223,7 @@ func TestPrefetchFetchesAheadWhileTheConsumerWorks(t *testing.T) {
 // rate window the client keeps the smallest budget it was told, and takes
 // a new window's figure as it comes.
 func TestRateKeepsTheSmallestBudgetOfAWindow(t *testing.T) {
+	t.Parallel()
 	remaining := []string{"5", "9", "999"}
 	resets := []string{"1700000000", "1700000000", "1700003600"}
 	var mu sync.Mutex
@@ -243,6 +251,7 @@ func TestRateKeepsTheSmallestBudgetOfAWindow(t *testing.T) {
 // page: holding page 2 with WithPrefetch(2), pages up to 2+2n-1 = 5 are
 // requested (2n held), not only the n = 2 after it.
 func TestPrefetchStartsFetchesWhilePagesWait(t *testing.T) {
+	t.Parallel()
 	s := newSlowPages(t, 100, 10, time.Millisecond)
 	c := s.client(t, WithPrefetch(2))
 	for conv, err := range c.Conversations.All(context.Background(), &ConversationListOptions{ListOptions: ListOptions{PerPage: 10}}) {
