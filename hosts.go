@@ -162,15 +162,3 @@ func (s *HostsService) Update(ctx context.Context, id int64, u *HostUpdate) (*Ho
 	}
 	return s.res().update(ctx, id, u)
 }
-
-// checkOptionalIDs checks the user and source ids when set.
-func checkOptionalIDs(userID, sourceID *int64) []string {
-	var pr []string
-	if userID != nil && *userID <= 0 {
-		pr = append(pr, "user id must be positive")
-	}
-	if sourceID != nil && *sourceID <= 0 {
-		pr = append(pr, "source id must be positive")
-	}
-	return pr
-}

@@ -171,34 +171,6 @@ func wireTime(t time.Time) string {
 	return formatTime(t)
 }
 
-// validate checks m; a sender is not required when SendAsHost is to fill it.
-func (m *NewMessage) validate(needSender bool) error {
-	if m == nil {
-		return invalid("new message", "nil")
-	}
-	var pr []string
-	if m.ConversationID <= 0 {
-		pr = append(pr, "missing conversation id")
-	}
-	if needSender && m.SenderID <= 0 {
-		pr = append(pr, "missing sender id (a Host participant's id)")
-	}
-	if strings.TrimSpace(m.Content) == "" {
-		pr = append(pr, "missing content")
-	}
-	if m.Origin == "" {
-		pr = append(pr, "missing origin")
-	}
-	if m.Visibility == "" {
-		pr = append(pr, "missing visibility")
-	}
-	pr = append(pr, checkIDs("attachment", m.AttachmentIDs)...)
-	if m.Visibility == VisibilityInternal && m.Channel != "" {
-		pr = append(pr, "internal visibility cannot go with a channel")
-	}
-	return invalid("new message", pr...)
-}
-
 // Create sends a message. It is validated first (see NewMessage); an
 // invalid message fails with an error wrapping ErrInvalidRequest and
 // nothing is sent. m is not modified.

@@ -94,23 +94,6 @@ type NewParticipant struct {
 	MemberType     MemberType `json:"member_type"`
 }
 
-func (p *NewParticipant) validate() error {
-	if p == nil {
-		return invalid("new participant", "nil")
-	}
-	var pr []string
-	if p.ConversationID <= 0 {
-		pr = append(pr, "missing conversation id")
-	}
-	if p.MemberID <= 0 {
-		pr = append(pr, "missing member id")
-	}
-	if strings.TrimSpace(string(p.MemberType)) == "" {
-		pr = append(pr, "missing member type")
-	}
-	return invalid("new participant", pr...)
-}
-
 // Create adds a participant to a conversation; use AddHost or EnsureHost
 // for the usual case. A member type of Client, in any spelling or case, is
 // refused with an error wrapping ErrRefused and nothing is sent: the
