@@ -25,8 +25,8 @@ func newResource[T any](c *Client, path, key string) resource[T] {
 	return resource[T]{c: c, path: path, key: key}
 }
 
-// needs names the scope that reading the resource takes: a 403 then comes
-// back as a *ScopeError that says so.
+// needs names the scope that reading the resource takes: a 403 on a GET
+// then comes back as a *ScopeError that says so.
 func (r resource[T]) needs(scope string) resource[T] {
 	r.scope = scope
 	return r
@@ -148,7 +148,10 @@ func (r resource[T]) do(ctx context.Context, method, path string, body any) ([]*
 	env := reflect.New(envelopeType[T](r.key))
 	resp, err := r.c.Do(req, env.Interface())
 	if err != nil {
-		return nil, resp, missingScope(r.scope, err)
+		if method == http.MethodGet {
+			err = missingScope(r.scope, err)
+		}
+		return nil, resp, err
 	}
 	return envelopeItems[T](env.Elem()), resp, nil
 }
