@@ -93,10 +93,25 @@ func (s *AccountsService) Get(ctx context.Context, id int64) (*Account, *Respons
 	return s.res().get(ctx, id, nil)
 }
 
+// GetWith is Get with field limiting (opts.Fields).
+//
+//	GET /accounts/{id}?fields=…
+func (s *AccountsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Account, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
 // GetMany returns the accounts with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
 //
 //	GET /accounts/{ids}
 func (s *AccountsService) GetMany(ctx context.Context, ids []int64) ([]*Account, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
+}
+
+// GetManyWith is GetMany with field limiting (opts.Fields), sent with
+// every request.
+//
+//	GET /accounts/{ids}?fields=…
+func (s *AccountsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Account, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
 }

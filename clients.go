@@ -127,10 +127,25 @@ func (s *ClientsService) Get(ctx context.Context, id int64) (*Guest, *Response, 
 	return s.res().get(ctx, id, nil)
 }
 
+// GetWith is Get with field limiting (opts.Fields).
+//
+//	GET /clients/{id}?fields=…
+func (s *ClientsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Guest, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
 // GetMany returns the guests with the given ids in one request per hundred
 // ids; unknown ids are absent from the result.
 //
 //	GET /clients/{ids}
 func (s *ClientsService) GetMany(ctx context.Context, ids []int64) ([]*Guest, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
+}
+
+// GetManyWith is GetMany with field limiting (opts.Fields), sent with
+// every request.
+//
+//	GET /clients/{ids}?fields=…
+func (s *ClientsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Guest, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
 }

@@ -97,10 +97,25 @@ func (s *InquiriesService) Get(ctx context.Context, id int64) (*Inquiry, *Respon
 	return s.res().get(ctx, id, nil)
 }
 
+// GetWith is Get with field limiting (opts.Fields).
+//
+//	GET /inquiries/{id}?fields=…
+func (s *InquiriesService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Inquiry, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
 // GetMany returns the inquiries with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
 //
 //	GET /inquiries/{ids}
 func (s *InquiriesService) GetMany(ctx context.Context, ids []int64) ([]*Inquiry, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
+}
+
+// GetManyWith is GetMany with field limiting (opts.Fields), sent with
+// every request.
+//
+//	GET /inquiries/{ids}?fields=…
+func (s *InquiriesService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Inquiry, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
 }

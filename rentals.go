@@ -180,10 +180,25 @@ func (s *RentalsService) Get(ctx context.Context, id int64) (*Rental, *Response,
 	return s.res().get(ctx, id, nil)
 }
 
+// GetWith is Get with field limiting (opts.Fields).
+//
+//	GET /rentals/{id}?fields=…
+func (s *RentalsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Rental, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
 // GetMany returns the rentals with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
 //
 //	GET /rentals/{ids}
 func (s *RentalsService) GetMany(ctx context.Context, ids []int64) ([]*Rental, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
+}
+
+// GetManyWith is GetMany with field limiting (opts.Fields), sent with
+// every request.
+//
+//	GET /rentals/{ids}?fields=…
+func (s *RentalsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Rental, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
 }

@@ -15,9 +15,11 @@ import (
 
 // readService is the read shape every resource service has.
 type readService[T any] struct {
-	list    func(context.Context, *ListOptions) ([]*T, *Response, error)
-	get     func(context.Context, int64) (*T, *Response, error)
-	getMany func(context.Context, []int64) ([]*T, *Response, error)
+	list        func(context.Context, *ListOptions) ([]*T, *Response, error)
+	get         func(context.Context, int64) (*T, *Response, error)
+	getWith     func(context.Context, int64, *GetOptions) (*T, *Response, error)
+	getMany     func(context.Context, []int64) ([]*T, *Response, error)
+	getManyWith func(context.Context, []int64, *GetOptions) ([]*T, *Response, error)
 }
 
 // checkReads serves fixture (a reference response) on path, and checks
@@ -49,6 +51,15 @@ func checkReads[T any](t *testing.T, c *Client, s *inboxServer, path, fixture st
 	require.Len(t, many, 1)
 	assert.Equal(t, path+"/7,3", s.last("GET", path+"/").Path)
 
+	_, _, err = svc.getWith(inboxCtx, 7, &GetOptions{Fields: []string{"id", "name"}})
+	require.NoError(t, err)
+	assert.Equal(t, "fields=id,name", s.last("GET", path+"/").Query)
+	_, _, err = svc.getManyWith(inboxCtx, []int64{7, 3}, &GetOptions{Fields: []string{"name"}})
+	require.NoError(t, err)
+	r := s.last("GET", path+"/")
+	assert.Equal(t, path+"/7,3", r.Path)
+	assert.Equal(t, "fields=name", r.Query)
+
 	b, err := json.Marshal(list[0])
 	require.NoError(t, err)
 	var again T
@@ -59,7 +70,7 @@ func checkReads[T any](t *testing.T, c *Client, s *inboxServer, path, fixture st
 func TestGuestsReadTheReferenceFixture(t *testing.T) {
 	s, c := newInboxServer(t)
 	checkReads(t, c, s, "clients", "clients/clients_read-clients_write-scope-response.json",
-		readService[Guest]{c.Clients.List, c.Clients.Get, c.Clients.GetMany},
+		readService[Guest]{c.Clients.List, c.Clients.Get, c.Clients.GetWith, c.Clients.GetMany, c.Clients.GetManyWith},
 		func(t *testing.T, g *Guest) {
 			assert.Equal(t, int64(1), g.ID)
 			assert.Equal(t, "Clementina Kling", g.Name())
@@ -92,7 +103,7 @@ func TestGuestName(t *testing.T) {
 func TestRentalsReadTheReferenceFixture(t *testing.T) {
 	s, c := newInboxServer(t)
 	checkReads(t, c, s, "rentals", "rentals/public-scope-response.json",
-		readService[Rental]{c.Rentals.List, c.Rentals.Get, c.Rentals.GetMany},
+		readService[Rental]{c.Rentals.List, c.Rentals.Get, c.Rentals.GetWith, c.Rentals.GetMany, c.Rentals.GetManyWith},
 		func(t *testing.T, r *Rental) {
 			assert.Equal(t, "Cottage 1", r.Name)
 			assert.Equal(t, "Villa in Nevache, France", r.Headline.In("fr"))
@@ -124,7 +135,7 @@ func TestLocalizedIn(t *testing.T) {
 func TestAccountsReadTheReferenceFixture(t *testing.T) {
 	s, c := newInboxServer(t)
 	checkReads(t, c, s, "accounts", "accounts/public-scope-response.json",
-		readService[Account]{c.Accounts.List, c.Accounts.Get, c.Accounts.GetMany},
+		readService[Account]{c.Accounts.List, c.Accounts.Get, c.Accounts.GetWith, c.Accounts.GetMany, c.Accounts.GetManyWith},
 		func(t *testing.T, a *Account) {
 			assert.Equal(t, int64(7), a.ID)
 			assert.Equal(t, "Business Name", a.BusinessName)
@@ -140,7 +151,7 @@ func TestAccountsReadTheReferenceFixture(t *testing.T) {
 func TestSourcesReadTheReferenceFixture(t *testing.T) {
 	s, c := newInboxServer(t)
 	checkReads(t, c, s, "sources", "sources/bookings_read-bookings_write-bookings_write_owned-scope-response.json",
-		readService[Source]{c.Sources.List, c.Sources.Get, c.Sources.GetMany},
+		readService[Source]{c.Sources.List, c.Sources.Get, c.Sources.GetWith, c.Sources.GetMany, c.Sources.GetManyWith},
 		func(t *testing.T, src *Source) {
 			assert.Equal(t, "Airbnb", src.Name)
 			assert.Equal(t, 1, src.Position)
@@ -152,7 +163,7 @@ func TestSourcesReadTheReferenceFixture(t *testing.T) {
 func TestInquiriesReadTheReferenceFixture(t *testing.T) {
 	s, c := newInboxServer(t)
 	checkReads(t, c, s, "inquiries", "inquiries/inquiries_read-inquiries_write-inquiries_write_owned-scope-response.json",
-		readService[Inquiry]{c.Inquiries.List, c.Inquiries.Get, c.Inquiries.GetMany},
+		readService[Inquiry]{c.Inquiries.List, c.Inquiries.Get, c.Inquiries.GetWith, c.Inquiries.GetMany, c.Inquiries.GetManyWith},
 		func(t *testing.T, q *Inquiry) {
 			assert.Equal(t, "John", q.Firstname)
 			assert.Equal(t, "7273647616", q.Phone, "a JSON number, kept as written")

@@ -53,10 +53,25 @@ func (s *SourcesService) Get(ctx context.Context, id int64) (*Source, *Response,
 	return s.res().get(ctx, id, nil)
 }
 
+// GetWith is Get with field limiting (opts.Fields).
+//
+//	GET /sources/{id}?fields=…
+func (s *SourcesService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Source, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
 // GetMany returns the sources with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
 //
 //	GET /sources/{ids}
 func (s *SourcesService) GetMany(ctx context.Context, ids []int64) ([]*Source, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
+}
+
+// GetManyWith is GetMany with field limiting (opts.Fields), sent with
+// every request.
+//
+//	GET /sources/{ids}?fields=…
+func (s *SourcesService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Source, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
 }
