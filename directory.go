@@ -221,7 +221,10 @@ func (d *Directory) Participants(c *Conversation) []*Participant {
 // participant, else the client of its booking; nil when unknown.
 func (d *Directory) Guest(c *Conversation) *Guest {
 	for _, p := range d.Participants(c) {
-		if g := d.guests[p.Links.Member.ID]; g != nil && p.IsClient() {
+		if !p.IsClient() {
+			continue
+		}
+		if g := d.guests[p.Links.Member.ID]; g != nil {
 			return g
 		}
 	}
