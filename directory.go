@@ -107,7 +107,7 @@ func (c *Client) Directory(ctx context.Context, convs []*Conversation) (*Directo
 			continue
 		}
 		for _, p := range d.Participants(conv) {
-			if p.IsClient() {
+			if p != nil && p.IsClient() {
 				guestIDs = append(guestIDs, p.Links.Member.ID)
 			}
 		}
@@ -141,7 +141,7 @@ func (c *Client) Directory(ctx context.Context, convs []*Conversation) (*Directo
 
 // getAll is a GetMany of the distinct positive ids, in ascending order (so
 // that the same set reads the same path), with nothing to read being no
-// request, and a 404 (none of the ids is known) being no record.
+// request, a 404 (none of the ids is known) no record, and no nil record.
 func getAll[T any](ctx context.Context, getMany func(context.Context, []int64) ([]*T, *Response, error), ids []int64) ([]*T, error) {
 	ids = distinctIDs(ids)
 	if len(ids) == 0 {
@@ -151,7 +151,7 @@ func getAll[T any](ctx context.Context, getMany func(context.Context, []int64) (
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
-	return items, err
+	return slices.DeleteFunc(items, func(t *T) bool { return t == nil }), err
 }
 
 func distinctIDs(ids []int64) []int64 {
@@ -221,7 +221,7 @@ func (d *Directory) Participants(c *Conversation) []*Participant {
 // participant, else the client of its booking; nil when unknown.
 func (d *Directory) Guest(c *Conversation) *Guest {
 	for _, p := range d.Participants(c) {
-		if !p.IsClient() {
+		if p == nil || !p.IsClient() {
 			continue
 		}
 		if g := d.guests[p.Links.Member.ID]; g != nil {
@@ -295,7 +295,7 @@ func (d *Directory) Sender(c *Conversation, m *Message) *Participant {
 		return nil
 	}
 	for _, p := range d.Participants(c) {
-		if p.ID == *m.Links.Sender {
+		if p != nil && p.ID == *m.Links.Sender {
 			return p
 		}
 	}

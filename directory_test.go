@@ -227,4 +227,14 @@ func TestDirectoryOfNothing(t *testing.T) {
 	assert.Nil(t, d.LastMessage(conv))
 	assert.False(t, d.GuestSpokeLast(conv))
 	assert.Equal(t, ChannelEmail, d.Channel(conv))
+
+	// Null entries in sideloaded lists are skipped, not dereferenced.
+	sender := int64(9)
+	conv = &Conversation{ID: 6, Participants: []*Participant{nil}, Messages: []*Message{nil, {ID: 3, Links: MessageLinks{Sender: &sender}}}}
+	d, err = c.Directory(inboxCtx, []*Conversation{conv})
+	require.NoError(t, err)
+	assert.Nil(t, d.Guest(conv))
+	assert.Equal(t, int64(3), d.LastMessage(conv).ID)
+	assert.Nil(t, d.Sender(conv, d.LastMessage(conv)))
+	assert.False(t, d.GuestSpokeLast(conv))
 }
