@@ -42,7 +42,7 @@ func (m *Me) UnmarshalJSON(data []byte) error {
 // for no one account, list the installed accounts with Accounts.List
 // instead.
 //
-//	GET /me
+// GET /me
 func (c *Client) Me(ctx context.Context) (*Me, *Response, error) {
 	return newResource[Me](c, "me", "accounts_applications").one(ctx, http.MethodGet, "me", nil)
 }

@@ -161,28 +161,28 @@ func (s *RentalsService) res() resource[Rental] {
 // List returns one page of rentals. Without rentals_read only published
 // rentals are listed.
 //
-//	GET /rentals
+// GET /rentals
 func (s *RentalsService) List(ctx context.Context, opts *ListOptions) ([]*Rental, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every rental, page after page, fetching lazily.
 //
-//	GET /rentals
+// GET /rentals?page={n}
 func (s *RentalsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Rental, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one rental.
 //
-//	GET /rentals/{id}
+// GET /rentals/{id}
 func (s *RentalsService) Get(ctx context.Context, id int64) (*Rental, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetWith is Get with field limiting (opts.Fields).
 //
-//	GET /rentals/{id}?fields=…
+// GET /rentals/{id}?fields=…
 func (s *RentalsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Rental, *Response, error) {
 	return s.res().get(ctx, id, opts)
 }
@@ -190,7 +190,7 @@ func (s *RentalsService) GetWith(ctx context.Context, id int64, opts *GetOptions
 // GetMany returns the rentals with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
 //
-//	GET /rentals/{ids}
+// GET /rentals/{id},{id},…
 func (s *RentalsService) GetMany(ctx context.Context, ids []int64) ([]*Rental, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -198,7 +198,7 @@ func (s *RentalsService) GetMany(ctx context.Context, ids []int64) ([]*Rental, *
 // GetManyWith is GetMany with field limiting (opts.Fields), sent with
 // every request.
 //
-//	GET /rentals/{ids}?fields=…
+// GET /rentals/{id},{id},…?fields=…
 func (s *RentalsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Rental, *Response, error) {
 	return s.res().getMany(ctx, ids, opts)
 }

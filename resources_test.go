@@ -26,17 +26,17 @@ type readService[T any] struct {
 // that List sends fields and updated_since, Get and GetMany their paths,
 // that check accepts the decoded record, and that the record survives a
 // JSON round trip.
-func checkReads[T any](t *testing.T, c *Client, s *inboxServer, path, fixture string, svc readService[T], check func(t *testing.T, v *T)) {
+func checkReads[T any](t *testing.T, c *Client, s *testServer, path, fixture string, svc readService[T], check func(t *testing.T, v *T)) {
 	t.Helper()
-	s.handle("GET /"+path, serveInboxFixture(t, 200, fixture))
-	s.handle("GET /"+path+"/{ids}", serveInboxFixture(t, 200, fixture))
+	s.mux.HandleFunc("GET /"+path, serveFixture(t, 200, fixture))
+	s.mux.HandleFunc("GET /"+path+"/{ids}", serveFixture(t, 200, fixture))
 
 	since := time.Date(2024, 3, 1, 12, 0, 0, 0, time.FixedZone("CET", 3600))
 	list, _, err := svc.list(inboxCtx, &ListOptions{PerPage: 50, Fields: []string{"id", "name"}, UpdatedSince: since})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	check(t, list[0])
-	q := s.last("GET", path).Query
+	q := s.last("GET", path).RawQuery
 	assert.Contains(t, q, "fields=id,name")
 	assert.Contains(t, q, "updated_since=2024-03-01T11%3A00%3A00Z")
 	assert.Contains(t, q, "per_page=50")
@@ -44,21 +44,21 @@ func checkReads[T any](t *testing.T, c *Client, s *inboxServer, path, fixture st
 	one, _, err := svc.get(inboxCtx, 7)
 	require.NoError(t, err)
 	check(t, one)
-	assert.Equal(t, path+"/7", s.last("GET", path+"/").Path)
+	assert.Equal(t, apiPath+path+"/7", s.last("GET", path+"/").Path)
 
 	many, _, err := svc.getMany(inboxCtx, []int64{7, 3})
 	require.NoError(t, err)
 	require.Len(t, many, 1)
-	assert.Equal(t, path+"/7,3", s.last("GET", path+"/").Path)
+	assert.Equal(t, apiPath+path+"/7,3", s.last("GET", path+"/").Path)
 
 	_, _, err = svc.getWith(inboxCtx, 7, &GetOptions{Fields: []string{"id", "name"}})
 	require.NoError(t, err)
-	assert.Equal(t, "fields=id,name", s.last("GET", path+"/").Query)
+	assert.Equal(t, "fields=id,name", s.last("GET", path+"/").RawQuery)
 	_, _, err = svc.getManyWith(inboxCtx, []int64{7, 3}, &GetOptions{Fields: []string{"name"}})
 	require.NoError(t, err)
 	r := s.last("GET", path+"/")
-	assert.Equal(t, path+"/7,3", r.Path)
-	assert.Equal(t, "fields=name", r.Query)
+	assert.Equal(t, apiPath+path+"/7,3", r.Path)
+	assert.Equal(t, "fields=name", r.RawQuery)
 
 	b, err := json.Marshal(list[0])
 	require.NoError(t, err)
@@ -68,7 +68,7 @@ func checkReads[T any](t *testing.T, c *Client, s *inboxServer, path, fixture st
 }
 
 func TestGuestsReadTheReferenceFixture(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	checkReads(t, c, s, "clients", "clients/clients_read-clients_write-scope-response.json",
 		readService[Guest]{c.Clients.List, c.Clients.Get, c.Clients.GetWith, c.Clients.GetMany, c.Clients.GetManyWith},
 		func(t *testing.T, g *Guest) {
@@ -101,7 +101,7 @@ func TestGuestName(t *testing.T) {
 }
 
 func TestRentalsReadTheReferenceFixture(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	checkReads(t, c, s, "rentals", "rentals/public-scope-response.json",
 		readService[Rental]{c.Rentals.List, c.Rentals.Get, c.Rentals.GetWith, c.Rentals.GetMany, c.Rentals.GetManyWith},
 		func(t *testing.T, r *Rental) {
@@ -133,7 +133,7 @@ func TestLocalizedIn(t *testing.T) {
 }
 
 func TestAccountsReadTheReferenceFixture(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	checkReads(t, c, s, "accounts", "accounts/public-scope-response.json",
 		readService[Account]{c.Accounts.List, c.Accounts.Get, c.Accounts.GetWith, c.Accounts.GetMany, c.Accounts.GetManyWith},
 		func(t *testing.T, a *Account) {
@@ -149,7 +149,7 @@ func TestAccountsReadTheReferenceFixture(t *testing.T) {
 }
 
 func TestSourcesReadTheReferenceFixture(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	checkReads(t, c, s, "sources", "sources/bookings_read-bookings_write-bookings_write_owned-scope-response.json",
 		readService[Source]{c.Sources.List, c.Sources.Get, c.Sources.GetWith, c.Sources.GetMany, c.Sources.GetManyWith},
 		func(t *testing.T, src *Source) {
@@ -161,7 +161,7 @@ func TestSourcesReadTheReferenceFixture(t *testing.T) {
 }
 
 func TestInquiriesReadTheReferenceFixture(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	checkReads(t, c, s, "inquiries", "inquiries/inquiries_read-inquiries_write-inquiries_write_owned-scope-response.json",
 		readService[Inquiry]{c.Inquiries.List, c.Inquiries.Get, c.Inquiries.GetWith, c.Inquiries.GetMany, c.Inquiries.GetManyWith},
 		func(t *testing.T, q *Inquiry) {
@@ -186,8 +186,8 @@ func TestInquiryPhoneForms(t *testing.T) {
 }
 
 func TestMeReadsTheAccountOfTheToken(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /me", serveInboxFixture(t, 200, "me/public-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /me", serveFixture(t, 200, "me/public-scope-response.json"))
 	me, resp, err := c.Me(inboxCtx)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), me.AccountID)
@@ -207,12 +207,12 @@ func TestMeReadsTheAccountOfTheToken(t *testing.T) {
 // A 403 on a resource whose read scope is known names the scope, and still
 // matches ErrForbidden and unwraps to the *ErrorResponse.
 func TestForbiddenNamesTheMissingScope(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	forbidden := func(w http.ResponseWriter, r *http.Request) {
-		writeInboxJSON(w, http.StatusForbidden, `{"error":"Forbidden"}`)
+		answer(w, http.StatusForbidden, `{"error":"Forbidden"}`)
 	}
-	s.handle("GET /", forbidden)
-	s.handle("POST /", forbidden)
+	s.mux.HandleFunc("GET /", forbidden)
+	s.mux.HandleFunc("POST /", forbidden)
 	for scope, call := range map[string]func() error{
 		ScopeClientsRead:   func() error { _, _, err := c.Clients.GetMany(inboxCtx, []int64{1, 2}); return err },
 		ScopeRentalsRead:   func() error { _, _, err := c.Rentals.List(inboxCtx, nil); return err },
@@ -230,7 +230,7 @@ func TestForbiddenNamesTheMissingScope(t *testing.T) {
 		var er *ErrorResponse
 		require.ErrorAs(t, err, &er, scope)
 		assert.Equal(t, http.StatusForbidden, er.StatusCode)
-		assert.NotContains(t, err.Error(), inboxToken)
+		assert.NotContains(t, err.Error(), testToken)
 	}
 
 	// Accounts and /me need only the public scope: a 403 there is not
