@@ -10,8 +10,10 @@ import (
 // token reads. With an authorization-code token the accounts listing holds
 // that one account; with a client-credentials token it holds every account
 // that installed the application, and with ListOptions.UpdatedSince also
-// the ones that cancelled, were suspended or uninstalled it since then
-// (see Status).
+// the ones that cancelled, were suspended or uninstalled it since then.
+// The reference does not say how those come: look at both Status and
+// Response.Meta.DeletedIDs (where bookingsynctest puts an uninstalled
+// account).
 type Account struct {
 	ID           int64  `json:"id"`
 	BusinessName string `json:"business_name"`
