@@ -10,11 +10,12 @@ import (
 // application installed there (the reference calls the record an
 // accounts_application).
 type Me struct {
-	// AccountID is the account this token acts for.
-	AccountID int64 `json:"account"`
+	// AccountID is the account this token acts for (links.account on the
+	// wire).
+	AccountID int64 `json:"-"`
 	// PartnershipInvoiceRecipient says who is invoiced for a partnership
 	// service ("account", …).
-	PartnershipInvoiceRecipient string `json:"partnership_invoice_recipient"`
+	PartnershipInvoiceRecipient string `json:"-"`
 }
 
 // UnmarshalJSON takes the account from links.account, as the API writes
@@ -35,6 +36,17 @@ func (m *Me) UnmarshalJSON(data []byte) error {
 		m.AccountID = int64(w.Account)
 	}
 	return nil
+}
+
+// MarshalJSON writes Me as the API does, the account under links.
+func (m Me) MarshalJSON() ([]byte, error) {
+	type links struct {
+		Account int64 `json:"account"`
+	}
+	return json.Marshal(struct {
+		Links                       links  `json:"links"`
+		PartnershipInvoiceRecipient string `json:"partnership_invoice_recipient"`
+	}{links{m.AccountID}, m.PartnershipInvoiceRecipient})
 }
 
 // Me returns the account this token acts for. It needs only the public
