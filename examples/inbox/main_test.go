@@ -160,3 +160,26 @@ func TestStartSaysWhichServerItUses(t *testing.T) {
 		t.Errorf("first line = %q", first)
 	}
 }
+
+// Without clients_read the walkthrough still lists the conversations, says
+// which scope is missing, and shows a dash for the guests.
+func TestWalkthroughNamesAMissingScope(t *testing.T) {
+	srv := bookingsynctest.NewServer()
+	defer srv.Close()
+	counter := &countingTransport{next: http.DefaultTransport}
+	tok := srv.IssueToken("inbox_read", "inbox_write", "bookings_read", "applications_read", "rentals_read")
+	client, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(tok),
+		bookingsync.WithHTTPClient(&http.Client{Transport: counter}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, client, config{hostID: bookingsynctest.HostJanID}, counter); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"lacks the clients_read scope", "#11   - — Ocean View Loft — airbnb — guest:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
