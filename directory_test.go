@@ -228,6 +228,12 @@ func TestDirectoryOfNothing(t *testing.T) {
 	assert.False(t, d.GuestSpokeLast(conv))
 	assert.Equal(t, ChannelEmail, d.Channel(conv))
 
+	assert.Nil(t, d.Guest(nil))
+	assert.Nil(t, d.Rental(nil))
+	assert.Nil(t, d.Sender(nil, nil))
+	assert.Equal(t, Channel(""), d.Channel(nil))
+	assert.False(t, d.GuestSpokeLast(nil))
+
 	// Null entries in sideloaded lists are skipped, not dereferenced.
 	sender := int64(9)
 	conv = &Conversation{ID: 6, Participants: []*Participant{nil}, Messages: []*Message{nil, {ID: 3, Links: MessageLinks{Sender: &sender}}}}
