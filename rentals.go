@@ -114,6 +114,14 @@ type Rental struct {
 	// ("meubles_de_tourisme": ["1_etoile", …]).
 	Certifications map[string][]string `json:"certifications"`
 
+	// The price of a stay, in a Search with StartAt and EndAt:
+	// PriceToPayNow is what booking now would charge, and Taxes and
+	// PriceDetails break FinalPrice down.
+	PriceToPayNow                  Decimal             `json:"price_to_pay_now"`
+	PriceToPayNowWithDamageDeposit Decimal             `json:"price_to_pay_now_with_damage_deposit"`
+	Taxes                          []RentalTax         `json:"taxes,omitempty"`
+	PriceDetails                   *RentalPriceDetails `json:"price_details,omitempty"`
+
 	OwnerFullname string `json:"owner_fullname"`
 	OwnerEmail    string `json:"owner_email"`
 	OwnerNotes    string `json:"owner_notes"`
@@ -124,6 +132,42 @@ type Rental struct {
 	PermitIssueDate *time.Time `json:"permit_issue_date"`
 
 	Links RentalLinks `json:"links"`
+}
+
+// RentalTax is a tax on a searched stay's price, summed over what it
+// taxes.
+type RentalTax struct {
+	Name       Localized `json:"name"`
+	Percentage Decimal   `json:"percentage"`
+	Amount     Decimal   `json:"amount"`
+}
+
+// RentalPriceDetails break a searched stay's price down into taxes and
+// fees.
+type RentalPriceDetails struct {
+	Taxes []RentalTaxDetail `json:"taxes"`
+	Fees  []RentalFeeDetail `json:"fees"`
+}
+
+// RentalTaxDetail is one tax on one taxed item (the rental or a fee).
+type RentalTaxDetail struct {
+	RentalTax
+	// TaxableType is "Rental" or "Fee"; TaxableID its id.
+	TaxableType string `json:"taxable_type"`
+	TaxableID   int64  `json:"taxable_id"`
+	TaxID       int64  `json:"tax_id"`
+	// Included reports whether the taxed price includes the tax already.
+	Included bool `json:"included"`
+}
+
+// RentalFeeDetail is a fee a booking of the searched stay would carry.
+type RentalFeeDetail struct {
+	ID           int64     `json:"id"`
+	RentalsFeeID int64     `json:"rentals_fee_id"`
+	Name         Localized `json:"name"`
+	Required     bool      `json:"required"`
+	Price        Decimal   `json:"price"`
+	Quantity     Decimal   `json:"quantity"`
 }
 
 // RentalLinks are a rental's associations, by id; nullable ids are

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -251,4 +252,61 @@ func TestScopeErrorWithoutAResponse(t *testing.T) {
 	err := error(&ScopeError{Scope: ScopeBookingsRead})
 	assert.ErrorIs(t, err, ErrForbidden)
 	assert.Equal(t, "bookingsync: the token lacks the bookings_read scope: authorize the application with it (oauth2.Config.Scopes)", err.Error())
+}
+
+func TestRentalsSearchSendsTheFiltersAndReadsThePrice(t *testing.T) {
+	c, mux, s := setup(t)
+	mux.HandleFunc("GET /rentals/search", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, inboxEnvelope("rentals", `{"links":{"rentals_fees":[12]},"id":1,"currency":"EUR","damage_deposit":35.5,
+			"updated_at":"2014-01-21T11:46:15Z","initial_price":700.0,"final_price":858.33,"price_to_pay_now":858.33,
+			"taxes":[{"name":{"en":"VAT"},"percentage":"10.0","amount":"58.33"}],
+			"price_details":{"taxes":[{"name":{"en":"VAT"},"percentage":"10.0","amount":"58.33","taxable_type":"Rental","taxable_id":2,"tax_id":1,"included":false}],
+			"fees":[{"name":{"en":"some fee"},"required":true,"price":"100.0","quantity":1,"id":10,"rentals_fee_id":12}]}}`))
+	})
+	rentals, _, err := c.Rentals.Search(inboxCtx, &RentalSearchOptions{
+		ListOptions: ListOptions{PerPage: 10},
+		StartAt:     time.Date(2014, 3, 24, 16, 0, 0, 0, time.UTC), EndAt: time.Date(2014, 3, 30, 10, 0, 0, 0, time.UTC),
+		Adults: 2, Children: 1, Guests: 3, BedroomsCount: 2, MaxPrice: 1000,
+		City: "Nevache", Destinations: []string{"alps", "lakes"}, RentalIDs: []int64{1, 2},
+		SouthWest: &LatLng{44.9, 6.5}, NorthEast: &LatLng{45.1, 6.75},
+		IncludedAmenities: []int64{4, 5}, BookableOnline: Ptr(false), PublishedOnly: true,
+		Sort: "price", Direction: "desc", ExchangeToCurrency: "USD",
+	})
+	require.NoError(t, err)
+	q, err := url.ParseQuery(s.last("GET", "rentals/search").RawQuery)
+	require.NoError(t, err)
+	for k, want := range map[string][]string{
+		"start_at": {"2014-03-24T16:00:00Z"}, "end_at": {"2014-03-30T10:00:00Z"}, "adults": {"2"}, "children": {"1"},
+		"guests": {"3"}, "bedrooms_count": {"2"}, "max_price": {"1000"}, "city": {"Nevache"}, "destination": {"alps,lakes"},
+		"rental_id": {"1,2"}, "bb_sw": {"44.9,6.5"}, "bb_ne": {"45.1,6.75"}, "included_amenities[]": {"4", "5"},
+		"bookable_online": {"false"}, "published_only": {"true"}, "sort": {"price"}, "direction": {"desc"},
+		"exchange_to_currency": {"USD"}, "per_page": {"10"},
+	} {
+		assert.Equal(t, want, q[k], k)
+	}
+	assert.NotContains(t, q, "min_price")
+	assert.NotContains(t, q, "instantly_bookable")
+	require.Len(t, rentals, 1)
+	r := rentals[0]
+	assert.Equal(t, "858.33", r.FinalPrice.String())
+	assert.Equal(t, "700.0", r.InitialPrice.String())
+	assert.Equal(t, "35.5", r.DamageDeposit.String())
+	assert.Equal(t, "VAT", r.Taxes[0].Name.In("fr"))
+	require.NotNil(t, r.PriceDetails)
+	assert.Equal(t, "Rental", r.PriceDetails.Taxes[0].TaxableType)
+	assert.Equal(t, "1", r.PriceDetails.Fees[0].Quantity.String())
+	assert.Equal(t, int64(12), r.PriceDetails.Fees[0].RentalsFeeID)
+
+	for name, o := range map[string]*RentalSearchOptions{
+		"negative adults":  {Adults: -1},
+		"end before start": {StartAt: time.Now(), EndAt: time.Now().Add(-time.Hour)},
+		"half a box":       {SouthWest: &LatLng{1, 2}},
+		"direction":        {Direction: "up"},
+		"rental id":        {RentalIDs: []int64{0}},
+	} {
+		before := s.total()
+		_, _, err := c.Rentals.Search(inboxCtx, o)
+		assert.ErrorIs(t, err, ErrInvalidRequest, name)
+		assert.Equal(t, before, s.total(), "%s: nothing sent", name)
+	}
 }
