@@ -353,3 +353,13 @@ func (e *ScopeError) Unwrap() error { return e.Err }
 
 // Is matches ErrForbidden.
 func (e *ScopeError) Is(target error) bool { return target == ErrForbidden }
+
+// missingScope turns a 403 into a *ScopeError naming scope; other errors,
+// and every error when scope is "", pass unchanged.
+func missingScope(scope string, err error) error {
+	var e *ErrorResponse
+	if scope == "" || !errors.As(err, &e) || e.StatusCode != http.StatusForbidden {
+		return err
+	}
+	return &ScopeError{Scope: scope, Err: err}
+}

@@ -104,7 +104,7 @@ func (w *messageWire) fold() *Message {
 }
 
 func (s *MessagesService) res() resource[Message] {
-	return newResource[Message](s.client, "inbox/messages", "messages")
+	return newResource[Message](s.client, "inbox/messages", "messages").needs(ScopeInboxRead)
 }
 
 // List returns one page of messages.
