@@ -314,6 +314,9 @@ func (s *Server) logRequest(r *http.Request, body []byte) *Request {
 // noteAccount counts an authenticated request against its account.
 func (s *Server) noteAccount(c *apiReq) {
 	c.acct.requests.Add(1)
+	if s.cfg.noLog {
+		return
+	}
 	s.mu.Lock()
 	c.logged.AccountID = c.acct.id
 	s.mu.Unlock()
