@@ -66,7 +66,8 @@ func resourcePath(u *url.URL) string {
 	return p
 }
 
-// peekBody reads the request body and puts back a replayable copy.
+// peekBody reads the request body and puts it back, leaving req as it was:
+// a body without GetBody stays one the client will not resend.
 func peekBody(req *http.Request) ([]byte, error) {
 	if req.GetBody != nil {
 		rc, err := req.GetBody()
@@ -82,7 +83,6 @@ func peekBody(req *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	req.Body = io.NopCloser(bytes.NewReader(b))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	return b, nil
 }
 
