@@ -37,8 +37,8 @@ func init() {
 			"bookings_payments", "bookings_payments/{bookings.bookings_payments}", "bookings_tags", "bookings_tags/{bookings.bookings_tags}",
 			"rentals_tags", "rentals_tags/{bookings.rentals_tags}", "discount_code_usage", "discount_code_usages/{bookings.discount_code_usage}"),
 		reducedLinks: tmpl("bookings", "account", "accounts/{bookings.account}", "rental", "rentals/{bookings.rental}"),
-		table:  func(d *db) store { return d.books },
-		filter: bookingFilter, remove: removeBooking,
+		table:        func(d *db) store { return d.books },
+		filter:       bookingFilter, remove: removeBooking,
 		events: [2]string{"booking_created", "booking_updated"}})
 }
 
