@@ -135,7 +135,7 @@
 //     account's published rentals (as the guide on reading all accounts
 //     says); other resources answer it 403.
 //   - Webhooks are delivered once, without retries; participants, hosts
-//     and attachments send none; a conversation hidden by AppearAfter is
-//     announced by no webhook.
+//     and attachments send none; a delayed conversation is announced
+//     (inbox_conversation_created) once it appears, by no booking_updated.
 //   - The fake has no DELETE routes (the real API answers some with 204).
 package bookingsynctest

@@ -85,6 +85,7 @@ type Server struct {
 	app  budget // client-credentials tokens (one per application)
 
 	hooks sync.WaitGroup // webhook deliveries in flight
+	done  chan struct{}  // closed by Close: stops the announcer
 }
 
 // NewServer starts a fake server on a loopback address. Close it when done.
@@ -144,12 +145,15 @@ func NewServer(opts ...Option) *Server {
 		s.ts.Listener = cfg.listener
 	}
 	s.ts.Start()
+	s.done = make(chan struct{})
+	go s.announcer()
 	s.URL = s.ts.URL
 	return s
 }
 
 // Close waits for webhook deliveries in flight and shuts the server down.
 func (s *Server) Close() {
+	close(s.done)
 	s.hooks.Wait()
 	s.ts.Close()
 }
@@ -166,7 +170,32 @@ func (s *Server) Now() time.Time { return s.now() }
 // Advance moves the server's time forward by d: tokens expire, delayed
 // conversations appear and rate-limit windows reset as if d had passed.
 // It works with the default clock and with WithClock.
-func (s *Server) Advance(d time.Duration) { s.offset.Add(int64(d)) }
+func (s *Server) Advance(d time.Duration) {
+	s.offset.Add(int64(d))
+	s.announce()
+}
+
+// announcer announces, every 50 ms of wall time, the hidden conversations
+// that appeared by the server's clock.
+func (s *Server) announcer() {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			s.announce()
+		}
+	}
+}
+
+func (s *Server) announce() {
+	now := s.now().UnixNano()
+	for _, a := range s.Accounts() {
+		a.announce(now)
+	}
+}
 
 func (s *Server) now() time.Time { return s.cfg.clock().Add(time.Duration(s.offset.Load())) }
 
