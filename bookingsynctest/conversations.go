@@ -197,6 +197,7 @@ func removeConversation(d *db, id, now int64) bool {
 // conversation hidden until cv.visibleFrom; a.mu held.
 func (a *Account) announceLater(cv *conversation) {
 	a.pending = append(a.pending, cv.id)
+	a.s.pending.Add(1)
 }
 
 // announce delivers the webhooks of the hidden conversations that have
@@ -215,6 +216,7 @@ func (a *Account) announce(now int64) {
 			hooks = append(hooks, a.notify("conversations", "inbox_conversation_created", c))
 		}
 	}
+	a.s.pending.Add(int64(len(keep) - len(a.pending)))
 	a.pending = keep
 	a.mu.Unlock()
 	for _, h := range hooks {

@@ -84,8 +84,9 @@ type Server struct {
 	anon budget // requests without a valid token
 	app  budget // client-credentials tokens (one per application)
 
-	hooks sync.WaitGroup // webhook deliveries in flight
-	done  chan struct{}  // closed by Close: stops the announcer
+	hooks   sync.WaitGroup // webhook deliveries in flight
+	done    chan struct{}  // closed by Close: stops the announcer
+	pending atomic.Int64   // hidden conversations not yet announced, over all accounts
 }
 
 // NewServer starts a fake server on a loopback address. Close it when done.
@@ -191,6 +192,9 @@ func (s *Server) announcer() {
 }
 
 func (s *Server) announce() {
+	if s.pending.Load() == 0 {
+		return
+	}
 	now := s.now().UnixNano()
 	for _, a := range s.Accounts() {
 		a.announce(now)
