@@ -24,7 +24,7 @@ func (s *Server) rctx(c *apiReq) *rctx {
 		rc.account = c.acct.id
 	}
 	rc.inbox = c.tok != nil && c.tok.any(inboxRead)
-	if inc := splitComma(c.r.URL.Query().Get("include")); len(inc) > 0 {
+	if inc := splitComma(c.query().Get("include")); len(inc) > 0 {
 		rc.inc = map[string]bool{}
 		for _, n := range inc {
 			rc.inc[n] = true
@@ -107,7 +107,7 @@ func (s *Server) show(c *apiReq, k *kind) {
 	}
 	slices.Sort(idl)
 	idl = slices.Compact(idl)
-	q := c.r.URL.Query()
+	q := c.query()
 	fields := splitComma(q.Get("fields"))
 	var objs []json.RawMessage
 	for _, h := range s.homes(k, c) {
@@ -179,7 +179,7 @@ func (p *pager) take(t store, d *db, now int64) []int64 {
 }
 
 func (s *Server) list(c *apiReq, k *kind) {
-	q := c.r.URL.Query()
+	q := c.query()
 	page, _ := strconv.Atoi(q.Get("page"))
 	if page < 1 {
 		page = 1
