@@ -131,7 +131,7 @@ func NewServer(opts ...Option) *Server {
 	}
 	s.Account = s.addAccount(AccountSeed{Empty: !cfg.seed}, cfg.token)
 	for i := 1; i < cfg.accounts; i++ {
-		s.AddAccount(AccountSeed{})
+		s.AddAccount(AccountSeed{Empty: !cfg.seed})
 	}
 	s.mux = http.NewServeMux()
 	s.routes(s.mux)
