@@ -215,3 +215,37 @@ func FuzzSenderIDs(f *testing.F) {
 		}
 	})
 }
+
+// Participants the client has read, or seen sideloaded with their
+// conversation, cost the sender check no read.
+func TestSenderCheckUsesParticipantsAlreadyRead(t *testing.T) {
+	c, _, s := setup(t)
+	conv := &inboxConversation{ID: 3, Sideload: true}
+	guest := conv.add(37, MemberTypeClient)
+	host := conv.add(42, MemberTypeHost)
+	conv.register(s)
+	handleMessageEcho(s)
+	if _, _, err := c.Conversations.GetWith(inboxCtx, 3, &ConversationGetOptions{Include: []string{"participants"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(host)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(guest)); !errors.Is(err, ErrRefused) {
+		t.Errorf("guest sender: err = %v, want ErrRefused", err)
+	}
+	if n := s.count("GET", "inbox/participants"); n != 0 {
+		t.Errorf("%d participant reads, want 0", n)
+	}
+
+	other := conv.add(43, MemberTypeHost)
+	if _, _, err := c.Participants.GetMany(inboxCtx, []int64{other}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(other)); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count("GET", "inbox/participants"); n != 1 {
+		t.Errorf("%d participant reads, want 1 (the GetMany)", n)
+	}
+}
