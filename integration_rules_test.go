@@ -148,3 +148,18 @@ func TestFakeMarkUnreadAndClearHostFields(t *testing.T) {
 		t.Errorf("host after clearing: email %q, user %v", h.Email, h.Links.User)
 	}
 }
+
+// GetManyWith sideloads like GetWith, against the fake.
+func TestFakeGetManyWithSideloads(t *testing.T) {
+	_, c := fakeClient(t)
+	ids := []int64{bookingsynctest.AirbnbConversationID, bookingsynctest.BookingComConversationID}
+	convs, _, err := c.Conversations.GetManyWith(context.Background(), ids, &bookingsync.ConversationGetOptions{Include: []string{"participants"}})
+	if err != nil || len(convs) != 2 {
+		t.Fatalf("GetManyWith = %v, %v", convs, err)
+	}
+	for _, conv := range convs {
+		if len(conv.Participants) == 0 || len(conv.Participants) != len(conv.Links.Participants) {
+			t.Errorf("conversation %d: %d participants sideloaded of %v", conv.ID, len(conv.Participants), conv.Links.Participants)
+		}
+	}
+}
