@@ -249,3 +249,32 @@ func TestSenderCheckUsesParticipantsAlreadyRead(t *testing.T) {
 		t.Errorf("%d participant reads, want 1 (the GetMany)", n)
 	}
 }
+
+// BenchmarkSenderCheck measures what the Only-Hosts-send check adds to a
+// message create whose sender is known: the same POST with and without
+// the check (a path the check does not cover), against a loopback server.
+// Report the ratio check/baseline.
+func BenchmarkSenderCheck(b *testing.B) {
+	c, mux, _ := setup(b)
+	created := fixture(b, "messages/inbox_write-scope-response.json")
+	reply := func(w http.ResponseWriter, r *http.Request) { answer(w, 201, string(created)) }
+	mux.HandleFunc("POST /inbox/messages", reply)
+	mux.HandleFunc("POST /baseline/messages", reply)
+	c.senders.remember(&Participant{ID: 31, Links: ParticipantLinks{Member: Polymorphic{ID: 1, Type: string(MemberTypeHost)}}})
+	body := envelope{"messages", hostMessage(31)}
+	for _, path := range []string{"inbox/messages", "baseline/messages"} {
+		name := map[string]string{"inbox/messages": "check", "baseline/messages": "baseline"}[path]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req, err := c.NewRequest(context.Background(), http.MethodPost, path, body)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Do(req, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
