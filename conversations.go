@@ -147,7 +147,7 @@ func (s *ConversationsService) res() resource[Conversation] {
 //
 // GET /inbox/conversations
 func (s *ConversationsService) List(ctx context.Context, opts *ConversationListOptions) ([]*Conversation, *Response, error) {
-	return s.res().list(ctx, opts)
+	return s.client.senders.conversations(s.res().list(ctx, opts))
 }
 
 // All iterates over every conversation, page after page, fetching lazily.
@@ -168,7 +168,7 @@ func (s *ConversationsService) Get(ctx context.Context, id int64) (*Conversation
 //
 // GET /inbox/conversations/{id}?fields=…&include=…
 func (s *ConversationsService) GetWith(ctx context.Context, id int64, opts *ConversationGetOptions) (*Conversation, *Response, error) {
-	return s.res().get(ctx, id, opts)
+	return s.client.senders.conversation(s.res().get(ctx, id, opts))
 }
 
 // GetMany returns the conversations with the given ids in one request per
@@ -184,7 +184,7 @@ func (s *ConversationsService) GetMany(ctx context.Context, ids []int64) ([]*Con
 //
 // GET /inbox/conversations/{id},{id},…?fields=…&include=…
 func (s *ConversationsService) GetManyWith(ctx context.Context, ids []int64, opts *ConversationGetOptions) ([]*Conversation, *Response, error) {
-	return s.res().getMany(ctx, ids, opts)
+	return s.client.senders.conversations(s.res().getMany(ctx, ids, opts))
 }
 
 // Update changes a conversation's assignee, state, default channel or spam

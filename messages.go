@@ -181,7 +181,8 @@ func wireTime(t time.Time) string {
 // participant from Participants.EnsureHost. To know the sender's member
 // type the client reads the participant once (GET
 // /inbox/participants/{id}) and remembers it: a participant's member never
-// changes. Participants this client created or found as hosts (AddHost,
+// changes. Participants this client has already read, seen sideloaded
+// with their conversation, or created or found as hosts (AddHost,
 // EnsureHost, SendAsHost) cost no read. When the read fails (an unknown
 // sender: ErrNotFound) nothing is sent either.
 //

@@ -1,8 +1,11 @@
 package bookingsync
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 )
 
 // roundTrip decodes one item of a response into a fresh model of the
@@ -65,36 +70,7 @@ func TestModelsRoundTripEveryFixture(t *testing.T) {
 				t.Fatal(err)
 			}
 			b = placeholder.ReplaceAll(b, []byte(`"2026-07-10T16:00:00Z"`))
-			var env map[string]json.RawMessage
-			if err := json.Unmarshal(b, &env); err != nil {
-				t.Fatal(err)
-			}
-			for key, raw := range env {
-				rt, ok := roundTrips[key]
-				if !ok {
-					if key != "links" && key != "meta" {
-						t.Errorf("no model for %q", key)
-					}
-					continue
-				}
-				var items []json.RawMessage
-				if err := json.Unmarshal(raw, &items); err != nil {
-					t.Fatal(err)
-				}
-				for i, item := range items {
-					seen[key]++
-					first, again, out, err := rt(item)
-					if err != nil {
-						t.Fatalf("%s[%d]: %v", key, i, err)
-					}
-					if !reflect.DeepEqual(first, again) {
-						t.Errorf("%s[%d] changed in a round trip:\n first %+v\n again %+v", key, i, first, again)
-					}
-					for _, p := range lostAttributes(t, item, out) {
-						t.Errorf("%s[%d]: %s", key, i, p)
-					}
-				}
-			}
+			checkEnvelope(t, b, seen)
 		})
 	}
 	for key := range roundTrips {
@@ -104,9 +80,78 @@ func TestModelsRoundTripEveryFixture(t *testing.T) {
 	}
 }
 
+// checkEnvelope round-trips every item of a response body through the
+// model of its envelope key, counting the items of each key in seen.
+func checkEnvelope(t *testing.T, b []byte, seen map[string]int) {
+	t.Helper()
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatal(err)
+	}
+	for key, raw := range env {
+		rt, ok := roundTrips[key]
+		if !ok {
+			if key != "links" && key != "meta" {
+				t.Errorf("no model for %q", key)
+			}
+			continue
+		}
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			t.Fatal(err)
+		}
+		for i, item := range items {
+			seen[key]++
+			first, again, out, err := rt(item)
+			if err != nil {
+				t.Fatalf("%s[%d]: %v", key, i, err)
+			}
+			if !reflect.DeepEqual(first, again) {
+				t.Errorf("%s[%d] changed in a round trip:\n first %+v\n again %+v", key, i, first, again)
+			}
+			for _, p := range lostAttributes(t, item, out) {
+				t.Errorf("%s[%d]: %s", key, i, p)
+			}
+		}
+	}
+}
+
+// The fake answers as the recordings show the API; every attribute it
+// sends survives our models too, sideloads included.
+func TestModelsKeepEverythingTheFakeSends(t *testing.T) {
+	srv := bookingsynctest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err := NewClient(WithBaseURL(srv.URL), WithToken(srv.Token()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Attachments.Create(context.Background(), &NewAttachment{Name: "plan.png", File: []byte("\x89PNG"), ContentType: "image/png"}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, path := range []string{
+		"inbox/conversations?include=participants,messages", "inbox/participants", "inbox/messages",
+		"inbox/attachments", "hosts", "bookings?include_canceled=true", "applications",
+	} {
+		req, err := c.NewRequest(context.Background(), http.MethodGet, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		if _, err := c.Do(req, &body); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		t.Run(path, func(t *testing.T) { checkEnvelope(t, body.Bytes(), seen) })
+	}
+	for _, key := range []string{"conversations", "participants", "messages", "attachments", "hosts", "bookings", "applications"} {
+		if seen[key] == 0 {
+			t.Errorf("the fake listed no %s", key)
+		}
+	}
+}
+
 // lostAttributes lists the attributes of the wire item that the encoded
-// model does not carry with the same value. The creator attributes
-// created_by_id/created_by_type come back as the created_by object.
+// model does not carry with the same value.
 func lostAttributes(t *testing.T, item, out []byte) []string {
 	t.Helper()
 	var in, got map[string]any
@@ -116,14 +161,30 @@ func lostAttributes(t *testing.T, item, out []byte) []string {
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatal(err)
 	}
-	if id, ok := in["created_by_id"]; ok {
-		if want := map[string]any{"id": id, "type": in["created_by_type"]}; id != nil && !sameJSONValue(want, got["created_by"]) {
-			return []string{fmt.Sprintf("created_by = %v, want %v", got["created_by"], want)}
+	return compareAttrs("", foldCreators(in).(map[string]any), got)
+}
+
+// foldCreators rewrites the created_by_id/created_by_type attributes, at
+// any depth, as the created_by object the models encode them as.
+func foldCreators(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if id, ok := v["created_by_id"]; ok {
+			if id != nil {
+				v["created_by"] = map[string]any{"id": id, "type": v["created_by_type"]}
+			}
+			delete(v, "created_by_id")
+			delete(v, "created_by_type")
 		}
-		delete(in, "created_by_id")
-		delete(in, "created_by_type")
+		for k, x := range v {
+			v[k] = foldCreators(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = foldCreators(x)
+		}
 	}
-	return compareAttrs("", in, got)
+	return v
 }
 
 func compareAttrs(prefix string, in, got map[string]any) []string {

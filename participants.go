@@ -60,7 +60,7 @@ func (s *ParticipantsService) res() resource[Participant] {
 //
 // GET /inbox/participants
 func (s *ParticipantsService) List(ctx context.Context, opts *ListOptions) ([]*Participant, *Response, error) {
-	return s.res().list(ctx, opts)
+	return s.client.senders.participants(s.res().list(ctx, opts))
 }
 
 // All iterates over every participant, page after page.
@@ -74,14 +74,14 @@ func (s *ParticipantsService) All(ctx context.Context, opts *ListOptions) iter.S
 //
 // GET /inbox/participants/{id}
 func (s *ParticipantsService) Get(ctx context.Context, id int64) (*Participant, *Response, error) {
-	return s.res().get(ctx, id, nil)
+	return s.client.senders.participant(s.res().get(ctx, id, nil))
 }
 
 // GetMany returns the participants with the given ids.
 //
 // GET /inbox/participants/{id},{id},…
 func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Participant, *Response, error) {
-	return s.res().getMany(ctx, ids, nil)
+	return s.client.senders.participants(s.res().getMany(ctx, ids, nil))
 }
 
 // NewParticipant is the body of Participants.Create. All fields are
@@ -105,11 +105,7 @@ func (s *ParticipantsService) Create(ctx context.Context, p *NewParticipant) (*P
 	if err := p.validate(); err != nil {
 		return nil, nil, err
 	}
-	created, resp, err := s.res().create(ctx, p)
-	if err == nil {
-		s.client.senders.remember(created)
-	}
-	return created, resp, err
+	return s.client.senders.participant(s.res().create(ctx, p))
 }
 
 // AddHost adds the host as a Host participant of the conversation. It does
