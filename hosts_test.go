@@ -4,26 +4,24 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestHostsReadFixtures(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /hosts", serveFixture(t, 200, "hosts/inbox_read-inbox_write-scope-response.json"))
 	s.mux.HandleFunc("GET /hosts/{ids}", serveFixture(t, 200, "hosts/inbox_write-scope-response.json"))
 
 	list, _, err := c.Hosts.List(inboxCtx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	h := list[0]
-	if h.ID != 2 || h.Firstname != "Jan" || h.Lastname != "Kowalski" || h.Email != "host1@example.com" ||
-		h.Links.User != nil || h.Links.Source != nil || h.ForgetMeAt != nil || h.Links.Account != 1 {
-		t.Errorf("List: %+v", h)
-	}
+	assert.False(t, h.ID != 2 || h.Firstname != "Jan" || h.Lastname != "Kowalski" || h.Email != "host1@example.com" ||
+		h.Links.User != nil || h.Links.Source != nil || h.ForgetMeAt != nil || h.Links.Account != 1, "List: %+v", h)
 	got, _, err := c.Hosts.Get(inboxCtx, 2)
-	if err != nil || got.Links.User == nil || *got.Links.User != 2 {
-		t.Fatalf("Get: %+v, %v", got, err)
-	}
+	require.False(t, err != nil || got.Links.User == nil || *got.Links.User != 2, "Get: %+v, %v", got, err)
 	if _, _, err := c.Hosts.GetMany(inboxCtx, []int64{2, 3}); err != nil {
 		t.Fatal(err)
 	}
@@ -33,30 +31,26 @@ func TestHostsReadFixtures(t *testing.T) {
 }
 
 func TestHostsOddities(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /hosts", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, 200, inboxEnvelope("hosts",
 			`{"id":4,"firstname":null,"lastname":"Solo","email":null,"forget_me_at":"2020-01-02T03:04:05Z","links":{"account":1,"participants":[7,8],"user":null},"avatar":{"url":"x"}}`))
 	})
 	list, _, err := c.Hosts.List(inboxCtx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if h := list[0]; h.Firstname != "" || h.ForgetMeAt == nil || len(h.Links.Participants) != 2 {
 		t.Errorf("%+v", h)
 	}
 }
 
 func TestHostsCreateBodyMatchesFixture(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("POST /hosts", serveFixture(t, 201, "hosts/inbox_write-scope-response.json"))
 	h, _, err := c.Hosts.Create(inboxCtx, &NewHost{Firstname: "Jan", Lastname: "Kowalski", Email: "host1@example.com", UserID: Ptr[int64](2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.ID != 2 {
-		t.Errorf("created %+v", h)
-	}
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, h.ID, "created %+v", h)
 	assertSameJSON(t, fixture(t, "hosts/create-request.json"), s.last("POST", "hosts").Body)
 
 	if _, _, err := c.Hosts.Create(inboxCtx, &NewHost{Firstname: "Ann", Lastname: "Lee", SourceID: Ptr[int64](9)}); err != nil {
@@ -66,16 +60,13 @@ func TestHostsCreateBodyMatchesFixture(t *testing.T) {
 }
 
 func TestHostsUpdate(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("PUT /hosts/{id}", serveFixture(t, 200, "hosts/inbox_write-scope-response.json"))
 	_, _, err := c.Hosts.Update(inboxCtx, 2, &HostUpdate{Firstname: Ptr("Jan"), Lastname: Ptr("Kowalski"), Email: Ptr("host1@example.com"), UserID: Ptr[int64](2)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r := s.last("PUT", "hosts/")
-	if r.Path != "/api/v3/hosts/2" {
-		t.Errorf("path %q", r.Path)
-	}
+	assert.EqualValues(t, "/api/v3/hosts/2", r.Path, "path %q", r.Path)
 	assertSameJSON(t, fixture(t, "hosts/update-request.json"), r.Body)
 	if _, _, err := c.Hosts.Update(inboxCtx, 2, &HostUpdate{Email: Ptr("new@example.com")}); err != nil {
 		t.Fatal(err)
@@ -84,6 +75,7 @@ func TestHostsUpdate(t *testing.T) {
 }
 
 func TestHostsValidation(t *testing.T) {
+	t.Parallel()
 	for name, h := range map[string]*NewHost{
 		"nil":          nil,
 		"no firstname": {Lastname: "Kowalski"},
@@ -114,6 +106,7 @@ func TestHostsValidation(t *testing.T) {
 }
 
 func TestHostsUpdateClearsEmailAndUser(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("PUT /hosts/{id}", serveFixture(t, 200, "hosts/inbox_write-scope-response.json"))
 	for _, tt := range []struct {
@@ -139,7 +132,5 @@ func TestHostsUpdateClearsEmailAndUser(t *testing.T) {
 			t.Errorf("%+v: err = %v, want ErrInvalidRequest", u, err)
 		}
 	}
-	if s.total() != n {
-		t.Errorf("an invalid update was sent")
-	}
+	assert.EqualValues(t, n, s.total(), "an invalid update was sent")
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func hostMessage(sender int64) *NewMessage {
@@ -15,19 +18,16 @@ func hostMessage(sender int64) *NewMessage {
 }
 
 func TestMessagesCreateRefusesClientSender(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	handleParticipant(s, MemberTypeClient)
 	handleMessageEcho(s)
 	for i := range 3 {
 		_, _, err := c.Messages.Create(inboxCtx, hostMessage(30))
 		var re *RefusedError
-		if !errors.Is(err, ErrRefused) || !errors.As(err, &re) {
-			t.Fatalf("call %d: err = %v, want a *RefusedError", i, err)
-		}
+		require.False(t, !errors.Is(err, ErrRefused) || !errors.As(err, &re), "call %d: err = %v, want a *RefusedError", i, err)
 		for _, want := range []string{"Client", "only Host participants send", "SendAsHost", "EnsureHost"} {
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("refusal %q does not say %q", err, want)
-			}
+			assert.Contains(t, err.Error(), want, "refusal %q does not say %q", err, want)
 		}
 	}
 	if n := s.count("POST", "inbox/messages"); n != 0 {
@@ -39,6 +39,7 @@ func TestMessagesCreateRefusesClientSender(t *testing.T) {
 }
 
 func TestMessagesCreateReadsEachSenderOnce(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	handleParticipant(s, MemberTypeHost)
 	handleMessageEcho(s)
@@ -58,6 +59,7 @@ func TestMessagesCreateReadsEachSenderOnce(t *testing.T) {
 // Concurrent first sends by the same participant share one read; the
 // client's refusal holds for every one of them.
 func TestMessagesCreateConcurrentSendersShareOneRead(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /inbox/participants/{id}", func(w http.ResponseWriter, r *http.Request) {
 		typ := MemberTypeHost
@@ -88,22 +90,19 @@ func TestMessagesCreateConcurrentSendersShareOneRead(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if refused != 20 {
-		t.Errorf("%d guest sends refused, want 20", refused)
-	}
+	assert.EqualValues(t, 20, refused, "%d guest sends refused, want 20", refused)
 	if n := s.count("GET", "inbox/participants/"); n != 2 {
 		t.Errorf("%d participant reads, want 2 (one per participant)", n)
 	}
 	for _, r := range s.requests() {
-		if r.Method == "POST" && strings.Contains(string(r.Body), `"sender_id":30`) {
-			t.Fatalf("a guest's message was sent: %s", r.Body)
-		}
+		require.False(t, r.Method == "POST" && strings.Contains(string(r.Body), `"sender_id":30`), "a guest's message was sent: %s", r.Body)
 	}
 }
 
 // The rule lives in Client.Do: a caller's own request is held to it, and
 // what cannot be read fails closed.
 func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	handleParticipant(s, MemberTypeClient)
 	handleMessageEcho(s)
@@ -114,9 +113,7 @@ func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
 		"sender null":             map[string]any{"messages": []any{map[string]any{"sender_id": nil}}},
 	} {
 		req, err := c.NewRequest(inboxCtx, "POST", "inbox/messages", body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if _, err := c.Do(req, nil); !errors.Is(err, ErrRefused) {
 			t.Errorf("%s: err = %v, want ErrRefused", name, err)
 		}
@@ -137,18 +134,18 @@ func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
 }
 
 func TestMessagesCreateUnknownSenderSendsNothing(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	handleMessageEcho(s)
 	_, _, err := c.Messages.Create(inboxCtx, hostMessage(999))
-	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "nothing was sent") {
-		t.Errorf("err = %v, want ErrNotFound saying nothing was sent", err)
-	}
+	assert.False(t, !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "nothing was sent"), "err = %v, want ErrNotFound saying nothing was sent", err)
 	if n := s.count("POST", "inbox/messages"); n != 0 {
 		t.Errorf("%d messages POSTed, want 0", n)
 	}
 }
 
 func TestSendAsHostAfterAddingTheHostReadsNoSender(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(5, MemberTypeClient)
@@ -160,9 +157,7 @@ func TestSendAsHostAfterAddingTheHostReadsNoSender(t *testing.T) {
 		}
 	}
 	p, err := c.Participants.EnsureHost(inboxCtx, 3, 42)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if _, _, err := c.Messages.Create(inboxCtx, &NewMessage{ConversationID: 3, SenderID: p.ID, Content: "Again", Origin: OriginEmail, Visibility: VisibilityExternal}); err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +172,7 @@ func TestSendAsHostAfterAddingTheHostReadsNoSender(t *testing.T) {
 
 // The cache stays bounded however many participants a process sees.
 func TestSenderCacheIsBounded(t *testing.T) {
+	t.Parallel()
 	var sc senderCache
 	for id := int64(1); id <= maxKnown+500; id++ {
 		sc.remember(&Participant{ID: id, Links: ParticipantLinks{Member: Polymorphic{ID: 1, Type: string(MemberTypeHost)}}})
@@ -209,9 +205,7 @@ func FuzzSenderIDs(f *testing.F) {
 			return
 		}
 		for _, id := range ids {
-			if id <= 0 {
-				t.Fatalf("senderIDs(%q) = %v: not an id", body, ids)
-			}
+			require.False(t, id <= 0, "senderIDs(%q) = %v: not an id", body, ids)
 		}
 	})
 }
@@ -219,6 +213,7 @@ func FuzzSenderIDs(f *testing.F) {
 // Participants the client has read, or seen sideloaded with their
 // conversation, cost the sender check no read.
 func TestSenderCheckUsesParticipantsAlreadyRead(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	guest := conv.add(37, MemberTypeClient)
