@@ -36,9 +36,8 @@ func TestAttachmentsReadFixtures(t *testing.T) {
 	if _, _, err := c.Attachments.GetMany(inboxCtx, []int64{1, 2}); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.last("GET", "inbox/attachments/").Path; p != "/api/v3/inbox/attachments/1,2" {
-		t.Errorf("GetMany path %q", p)
-	}
+	p := s.last("GET", "inbox/attachments/").Path
+	assert.EqualValues(t, "/api/v3/inbox/attachments/1,2", p, "GetMany path %q", p)
 }
 
 func TestAttachmentURL(t *testing.T) {
@@ -165,9 +164,8 @@ func TestAttachmentsUpdate(t *testing.T) {
 	if _, _, err := c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{Name: "filename", File: []byte("v2"), ContentType: "text/plain"}); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.last("PUT", "inbox/attachments/").Path; p != "/api/v3/inbox/attachments/1" {
-		t.Errorf("path %q", p)
-	}
+	p := s.last("PUT", "inbox/attachments/").Path
+	assert.EqualValues(t, "/api/v3/inbox/attachments/1", p, "path %q", p)
 	want := inboxBodyItem(t, fixture(t, "attachments/update-request.json"), "attachments")
 	got := inboxBodyItem(t, s.last("PUT", "inbox/attachments/").Body, "attachments")
 	assert.False(t, len(got) != len(want) || got["name"] != "filename", "sent %v, fixture %v", got, want)
@@ -190,9 +188,8 @@ func TestAttachmentsOddities(t *testing.T) {
 	})
 	list, _, err := c.Attachments.List(inboxCtx, nil)
 	require.NoError(t, err)
-	if a := list[0]; a.ID != 3 || a.URL != "" || len(a.Links.Messages) != 2 {
-		t.Errorf("%+v", a)
-	}
+	a := list[0]
+	assert.False(t, a.ID != 3 || a.URL != "" || len(a.Links.Messages) != 2, "%+v", a)
 	if _, err := c.AttachmentURL(list[0]); !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("null url: err = %v", err)
 	}

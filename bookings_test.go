@@ -199,9 +199,8 @@ func TestBookingListRejectsBadOptions(t *testing.T) {
 			})
 			_, _, err := c.Bookings.List(context.Background(), opts)
 			assert.ErrorIs(t, err, ErrInvalidRequest, "err = %v, want ErrInvalidRequest", err)
-			if n := len(srv.requests()); n != 0 {
-				t.Errorf("%d requests sent", n)
-			}
+			n := len(srv.requests())
+			assert.EqualValues(t, 0, n, "%d requests sent", n)
 		})
 	}
 }
@@ -297,9 +296,8 @@ func TestBookingConversationsErrors(t *testing.T) {
 	if _, err := c.Bookings.Conversations(context.Background(), 0); !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("id 0: err = %v, want ErrInvalidRequest", err)
 	}
-	if n := len(srv.requests()); n != 1 {
-		t.Errorf("%d requests, want 1", n)
-	}
+	n := len(srv.requests())
+	assert.EqualValues(t, 1, n, "%d requests, want 1", n)
 }
 
 var waitStart = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -332,9 +330,8 @@ func TestWaitForConversationsReturnsWhenTheyAppear(t *testing.T) {
 	if got, want := clk.slept(), []time.Duration{30 * time.Second, 30 * time.Second, 30 * time.Second}; !reflect.DeepEqual(got, want) {
 		t.Errorf("sleeps = %v, want %v", got, want)
 	}
-	if n := len(srv.requests()); n != 5 {
-		t.Errorf("%d requests, want 4 booking reads and 1 conversations read", n)
-	}
+	n := len(srv.requests())
+	assert.EqualValues(t, 5, n, "%d requests, want 4 booking reads and 1 conversations read", n)
 }
 
 func TestWaitForConversationsStopsOnContext(t *testing.T) {
@@ -355,12 +352,10 @@ func TestWaitForConversationsStopsOnContext(t *testing.T) {
 	clk.install(c)
 	_, err := c.Bookings.WaitForConversations(ctx, 80, time.Minute)
 	require.ErrorIs(t, err, context.Canceled, "err = %v, want context.Canceled", err)
-	if n := len(srv.requests()); n != 3 {
-		t.Errorf("%d requests, want 3", n)
-	}
-	if n := len(clk.slept()); n != 3 {
-		t.Errorf("%d sleeps, want 3", n)
-	}
+	n := len(srv.requests())
+	assert.EqualValues(t, 3, n, "%d requests, want 3", n)
+	n = len(clk.slept())
+	assert.EqualValues(t, 3, n, "%d sleeps, want 3", n)
 }
 
 func TestWaitForConversationsBacksOffOnLowBudget(t *testing.T) {
@@ -401,9 +396,8 @@ func TestWaitForConversationsBacksOffOnLowBudget(t *testing.T) {
 		t.Errorf("sleeps = %v, want %v", got, want)
 	}
 	assert.Equal(t, []int{1}, requestsAtSleep, "requests made before each sleep = %v, want [1]", requestsAtSleep)
-	if n := len(srv.requests()); n != 3 {
-		t.Errorf("%d requests, want 3", n)
-	}
+	n := len(srv.requests())
+	assert.EqualValues(t, 3, n, "%d requests, want 3", n)
 }
 
 func TestWaitForConversationsGivesUpWhenResetIsPastDeadline(t *testing.T) {
@@ -432,12 +426,10 @@ func TestWaitForConversationsGivesUpWhenResetIsPastDeadline(t *testing.T) {
 			_, err := c.Bookings.WaitForConversations(ctx, 80, time.Second)
 			require.ErrorIs(t, err, ErrRateLimited, "err = %v, want ErrRateLimited", err)
 			assert.Nil(t, ctx.Err(), "returned only after the deadline")
-			if n := len(clk.slept()); n != 0 {
-				t.Errorf("slept %d times", n)
-			}
-			if n := len(srv.requests()); n != 1 {
-				t.Errorf("%d requests, want 1", n)
-			}
+			n := len(clk.slept())
+			assert.EqualValues(t, 0, n, "slept %d times", n)
+			n = len(srv.requests())
+			assert.EqualValues(t, 1, n, "%d requests, want 1", n)
 		})
 	}
 }
@@ -452,9 +444,8 @@ func TestWaitForConversationsRejectsBadInput(t *testing.T) {
 	if _, err := c.Bookings.WaitForConversations(context.Background(), -1, time.Second); !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("id -1: err = %v", err)
 	}
-	if n := len(srv.requests()); n != 0 {
-		t.Errorf("%d requests", n)
-	}
+	n := len(srv.requests())
+	assert.EqualValues(t, 0, n, "%d requests", n)
 }
 
 func TestPollWait(t *testing.T) {

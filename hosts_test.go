@@ -25,9 +25,8 @@ func TestHostsReadFixtures(t *testing.T) {
 	if _, _, err := c.Hosts.GetMany(inboxCtx, []int64{2, 3}); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.last("GET", "hosts/").Path; p != "/api/v3/hosts/2,3" {
-		t.Errorf("GetMany path %q", p)
-	}
+	p := s.last("GET", "hosts/").Path
+	assert.EqualValues(t, "/api/v3/hosts/2,3", p, "GetMany path %q", p)
 }
 
 func TestHostsOddities(t *testing.T) {
@@ -39,9 +38,8 @@ func TestHostsOddities(t *testing.T) {
 	})
 	list, _, err := c.Hosts.List(inboxCtx, nil)
 	require.NoError(t, err)
-	if h := list[0]; h.Firstname != "" || h.ForgetMeAt == nil || len(h.Links.Participants) != 2 {
-		t.Errorf("%+v", h)
-	}
+	h := list[0]
+	assert.False(t, h.Firstname != "" || h.ForgetMeAt == nil || len(h.Links.Participants) != 2, "%+v", h)
 }
 
 func TestHostsCreateBodyMatchesFixture(t *testing.T) {

@@ -27,12 +27,10 @@ func TestFakeOnlyHostsSend(t *testing.T) {
 			t.Fatalf("guest as sender: err = %v, want ErrRefused", err)
 		}
 	}
-	if n := srv.RequestCount("POST", "inbox/messages"); n != 0 {
-		t.Errorf("%d messages reached the server", n)
-	}
-	if n := srv.RequestCount("GET", "inbox/participants"); n != 1 {
-		t.Errorf("%d participant reads, want 1", n)
-	}
+	n := srv.RequestCount("POST", "inbox/messages")
+	assert.EqualValues(t, 0, n, "%d messages reached the server", n)
+	n = srv.RequestCount("GET", "inbox/participants")
+	assert.EqualValues(t, 1, n, "%d participant reads, want 1", n)
 
 	p, err := c.Participants.EnsureHost(ctx, bookingsynctest.AirbnbConversationID, bookingsynctest.HostJanID)
 	require.False(t, err != nil || p.ID != bookingsynctest.AirbnbHostParticipantID, "EnsureHost = %+v, %v", p, err)
@@ -42,12 +40,10 @@ func TestFakeOnlyHostsSend(t *testing.T) {
 	if _, err := c.Messages.SendAsHost(ctx, bookingsynctest.AirbnbConversationID, bookingsynctest.HostJanID, &bookingsync.NewMessage{Content: "See you"}); err != nil {
 		t.Fatal(err)
 	}
-	if n := srv.RequestCount("GET", "inbox/participants"); n != 1 {
-		t.Errorf("%d participant reads after sending as the host, want still 1", n)
-	}
-	if n := srv.RequestCount("POST", "inbox/messages"); n != 2 {
-		t.Errorf("%d messages sent, want 2", n)
-	}
+	n = srv.RequestCount("GET", "inbox/participants")
+	assert.EqualValues(t, 1, n, "%d participant reads after sending as the host, want still 1", n)
+	n = srv.RequestCount("POST", "inbox/messages")
+	assert.EqualValues(t, 2, n, "%d messages sent, want 2", n)
 }
 
 // A token without bookings_read reads the reduced booking; the client
@@ -71,9 +67,8 @@ func TestFakeBookingConversationsWithoutBookingsRead(t *testing.T) {
 	if _, err := c.Bookings.WaitForConversations(wctx, bookingsynctest.AirbnbBookingID, time.Millisecond); !errors.As(err, &se) {
 		t.Fatalf("WaitForConversations: err = %v, want a ScopeError", err)
 	}
-	if n := srv.RequestTotal() - before; n != 2 {
-		t.Errorf("%d requests, want 2 (one booking read each)", n)
-	}
+	n := srv.RequestTotal() - before
+	assert.EqualValues(t, 2, n, "%d requests, want 2 (one booking read each)", n)
 
 	// With bookings_read the same booking lists its conversation.
 	_, full := fakeClient(t)
@@ -103,9 +98,8 @@ func TestFakeDuplicateHostsSettleOnTheOldest(t *testing.T) {
 		require.NoError(t, err)
 		assert.EqualValues(t, p1.ID, got.ID, "EnsureHost = participant %d, want the oldest, %d", got.ID, p1.ID)
 	}
-	if n := srv.RequestCount("POST", "inbox/participants"); n != 2 {
-		t.Errorf("%d participants created, want 2", n)
-	}
+	n := srv.RequestCount("POST", "inbox/participants")
+	assert.EqualValues(t, 2, n, "%d participants created, want 2", n)
 }
 
 // Marked read then unread against the fake; a host's email and user

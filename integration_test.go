@@ -60,9 +60,8 @@ func TestFakeInboxFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := srv.RequestCount("POST", "inbox/participants"); n != 1 {
-		t.Errorf("participant POSTs = %d, want 1", n)
-	}
+	n := srv.RequestCount("POST", "inbox/participants")
+	assert.EqualValues(t, 1, n, "participant POSTs = %d, want 1", n)
 
 	m, err := c.Messages.SendAsHost(ctx, airbnb.ID, bookingsynctest.HostMariaID, &bookingsync.NewMessage{Content: "Hello from Maria"})
 	require.NoError(t, err)
@@ -79,9 +78,8 @@ func TestFakeInboxFlow(t *testing.T) {
 	_, _, err = c.Messages.Create(ctx, &bookingsync.NewMessage{ConversationID: airbnb.ID, SenderID: p.ID, Content: "x",
 		Origin: bookingsync.OriginBookingSyncInbox, Visibility: bookingsync.VisibilityInternal, Channel: bookingsync.ChannelAirbnb})
 	assert.ErrorIs(t, err, bookingsync.ErrInvalidRequest, "internal on a channel: %v", err)
-	if after := len(srv.Requests()); after != before {
-		t.Errorf("refusals and validation sent %d requests", after-before)
-	}
+	after := len(srv.Requests())
+	assert.EqualValues(t, before, after, "refusals and validation sent %d requests", after-before)
 
 	// A sender that is no participant is not sent: its member type is
 	// read first, and the 404 stops the message.

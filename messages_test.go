@@ -32,9 +32,8 @@ func TestMessagesReadFixtures(t *testing.T) {
 	if _, _, err := c.Messages.GetMany(inboxCtx, []int64{5, 6}); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.last("GET", "inbox/messages/").Path; p != "/api/v3/inbox/messages/5,6" {
-		t.Errorf("GetMany path %q", p)
-	}
+	p := s.last("GET", "inbox/messages/").Path
+	assert.EqualValues(t, "/api/v3/inbox/messages/5,6", p, "GetMany path %q", p)
 }
 
 func TestMessagesOddities(t *testing.T) {
@@ -227,16 +226,14 @@ func TestSendAsHostReusesExistingHostParticipant(t *testing.T) {
 	in := &NewMessage{Content: "Welcome!"}
 	m, err := c.Messages.SendAsHost(inboxCtx, 3, 42, in)
 	require.NoError(t, err)
-	if n := s.count("POST", "inbox/participants"); n != 0 {
-		t.Errorf("%d participant POSTs, want 0", n)
-	}
+	n := s.count("POST", "inbox/participants")
+	assert.EqualValues(t, 0, n, "%d participant POSTs, want 0", n)
 	assert.False(t, m.Links.Sender == nil || *m.Links.Sender != hostPart || m.Links.Conversation != 3, "message %+v, want sent by participant %d", m.Links, hostPart)
 	got := inboxBodyItem(t, s.last("POST", "inbox/messages").Body, "messages")
 	assert.False(t, got["origin"] != string(OriginBookingSyncInbox) || got["visibility"] != string(VisibilityExternal) || got["sender_id"] != float64(hostPart), "sent %v", got)
 	assert.Equal(t, NewMessage{Content: "Welcome!"}, *in, "SendAsHost changed the caller's message: %+v", in)
-	if n := s.total(); n != 2 {
-		t.Errorf("%d requests, want 2 (read participants, send)", n)
-	}
+	n = s.total()
+	assert.EqualValues(t, 2, n, "%d requests, want 2 (read participants, send)", n)
 }
 
 func TestSendAsHostCreatesMissingHostParticipant(t *testing.T) {
@@ -249,9 +246,8 @@ func TestSendAsHostCreatesMissingHostParticipant(t *testing.T) {
 
 	m, err := c.Messages.SendAsHost(inboxCtx, 3, 42, &NewMessage{Content: "Note", Visibility: VisibilityInternal, Origin: OriginEmail})
 	require.NoError(t, err)
-	if n := s.count("POST", "inbox/participants"); n != 1 {
-		t.Fatalf("%d participant POSTs, want 1", n)
-	}
+	n := s.count("POST", "inbox/participants")
+	require.EqualValues(t, 1, n, "%d participant POSTs, want 1", n)
 	assertSameJSON(t, []byte(`{"participants":[{"conversation_id":3,"member_id":42,"member_type":"Host"}]}`), s.last("POST", "inbox/participants").Body)
 	assert.False(t, m.Links.Sender == nil || *m.Links.Sender != 102, "sender %v, want the new participant 102", m.Links.Sender)
 	got := inboxBodyItem(t, s.last("POST", "inbox/messages").Body, "messages")

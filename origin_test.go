@@ -66,9 +66,8 @@ func TestChannelFromApplicationName(t *testing.T) {
 		"":                   "",
 		"Booking.com Extras": "",
 	} {
-		if got := ChannelFromApplicationName(name); got != want {
-			t.Errorf("ChannelFromApplicationName(%q) = %q, want %q", name, got, want)
-		}
+		got := ChannelFromApplicationName(name)
+		assert.EqualValues(t, want, got, "ChannelFromApplicationName(%q) = %q, want %q", name, got, want)
 	}
 }
 
@@ -113,9 +112,8 @@ func TestOriginFromFixtureApplication(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, o.Application == nil || o.Application.ID != 65 || o.Application.Name != "Airbnb" || o.Channel != ChannelAirbnb ||
 		o.CreatorType != "Doorkeeper::Application" || o.CreatorID != 65, "Origin = %+v (application %+v)", o, o.Application)
-	if p := s.last("GET", "applications/").Path; p != "/api/v3/applications/65" {
-		t.Errorf("path %q", p)
-	}
+	p := s.last("GET", "applications/").Path
+	assert.EqualValues(t, "/api/v3/applications/65", p, "path %q", p)
 }
 
 // A thousand conversations from three channel apps cost three requests,
@@ -140,9 +138,8 @@ func TestOriginCostsOneRequestPerApplication(t *testing.T) {
 			o, err := c.Conversations.Origin(inboxCtx, conv)
 			check(t, conv, o, err)
 		}
-		if n := s.total(); n != 3 {
-			t.Errorf("%d requests, want 3", n)
-		}
+		n := s.total()
+		assert.EqualValues(t, 3, n, "%d requests, want 3", n)
 	})
 	t.Run("concurrent", func(t *testing.T) {
 		s, c := appServer(t)
@@ -157,13 +154,11 @@ func TestOriginCostsOneRequestPerApplication(t *testing.T) {
 		}
 		wg.Wait()
 		for id := range want {
-			if n := s.count("GET", fmt.Sprintf("applications/%d", id)); n != 1 {
-				t.Errorf("application %d read %d times, want 1", id, n)
-			}
+			n := s.count("GET", fmt.Sprintf("applications/%d", id))
+			assert.EqualValues(t, 1, n, "application %d read %d times, want 1", id, n)
 		}
-		if n := s.total(); n != 3 {
-			t.Errorf("%d requests, want 3", n)
-		}
+		n := s.total()
+		assert.EqualValues(t, 3, n, "%d requests, want 3", n)
 	})
 }
 
@@ -177,9 +172,8 @@ func TestOriginUnreadableApplicationFallsBackToDefaultChannel(t *testing.T) {
 				require.NoError(t, err, "Origin")
 				assert.False(t, o.Application != nil || o.Channel != ChannelBookingCom || o.CreatorID != id, "Origin = %+v", o)
 			}
-			if n := s.total(); n != 1 {
-				t.Errorf("%d requests, want 1 (the miss is cached)", n)
-			}
+			n := s.total()
+			assert.EqualValues(t, 1, n, "%d requests, want 1 (the miss is cached)", n)
 			_, err := c.Applications.Cached(inboxCtx, id)
 			assert.False(t, !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrNotFound), "Cached err = %v, want the cached 403/404", err)
 		})
@@ -194,9 +188,8 @@ func TestOriginServerErrorIsReturnedAndNotCached(t *testing.T) {
 		var er *ErrorResponse
 		assert.False(t, !errors.As(err, &er) || er.StatusCode != 500 || o != nil, "Origin = %+v, %v; want the 500", o, err)
 	}
-	if n := s.total(); n != 2 {
-		t.Errorf("%d requests, want 2 (errors are not cached)", n)
-	}
+	n := s.total()
+	assert.EqualValues(t, 2, n, "%d requests, want 2 (errors are not cached)", n)
 }
 
 func TestOriginUnknownApplicationName(t *testing.T) {
@@ -222,9 +215,8 @@ func TestApplicationsCacheClearAndBypass(t *testing.T) {
 	if _, err := c.Conversations.Origin(inboxCtx, conv); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.total(); n != 2 {
-		t.Errorf("%d requests, want 2 (one before, one after ClearCache)", n)
-	}
+	n := s.total()
+	assert.EqualValues(t, 2, n, "%d requests, want 2 (one before, one after ClearCache)", n)
 
 	// Callers get copies: changing one does not change the cache.
 	a, err := c.Applications.Cached(inboxCtx, 65)
@@ -239,9 +231,8 @@ func TestApplicationsCacheClearAndBypass(t *testing.T) {
 		o, err := c2.Conversations.Origin(inboxCtx, conv)
 		require.False(t, err != nil || o.Channel != ChannelAirbnb, "Origin = %+v, %v", o, err)
 	}
-	if n := s2.total(); n != 3 {
-		t.Errorf("without cache: %d requests, want 3", n)
-	}
+	n = s2.total()
+	assert.EqualValues(t, 3, n, "without cache: %d requests, want 3", n)
 	if _, err := c2.Applications.Cached(inboxCtx, 0); !errors.Is(err, ErrInvalidRequest) || s2.total() != 3 {
 		t.Errorf("Cached(0): %v", err)
 	}
@@ -256,12 +247,10 @@ func TestApplicationsPreload(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := s.total(); n != 1 {
-		t.Errorf("%d requests, want the one listing", n)
-	}
-	if q := s.last("GET", "applications").RawQuery; q != "page=1&per_page=100" {
-		t.Errorf("listing query %q", q)
-	}
+	n := s.total()
+	assert.EqualValues(t, 1, n, "%d requests, want the one listing", n)
+	q := s.last("GET", "applications").RawQuery
+	assert.EqualValues(t, "page=1&per_page=100", q, "listing query %q", q)
 
 	c2, _, s2 := setup(t)
 	s2.mux.HandleFunc("GET /applications", func(w http.ResponseWriter, r *http.Request) {

@@ -61,9 +61,8 @@ func TestFakeDirectory(t *testing.T) {
 	srv.ResetRequests()
 	dir, err := c.Directory(ctx, convs)
 	require.NoError(t, err)
-	if n := len(srv.Requests()); n != 4 {
-		t.Errorf("Directory made %d requests, want 4 (bookings, applications, clients, rentals): %+v", n, srv.Requests())
-	}
+	n := len(srv.Requests())
+	assert.EqualValues(t, 4, n, "Directory made %d requests, want 4 (bookings, applications, clients, rentals): %+v", n, srv.Requests())
 	want := map[int64][3]string{
 		bookingsynctest.AirbnbConversationID:     {"Emma Dubois", "Ocean View Loft", "airbnb"},
 		bookingsynctest.BookingComConversationID: {"Lukas Weber", "Old Town Apartment", "booking-com"},
@@ -85,9 +84,8 @@ func TestFakeDirectory(t *testing.T) {
 	if _, err := c.Conversations.Origin(ctx, convs[0]); err != nil {
 		t.Fatal(err)
 	}
-	if n := srv.RequestCount("GET", "applications"); n != 1 {
-		t.Errorf("application reads = %d, want 1", n)
-	}
+	n = srv.RequestCount("GET", "applications")
+	assert.EqualValues(t, 1, n, "application reads = %d, want 1", n)
 }
 
 // Without clients_read, reading guests fails with an error that names the

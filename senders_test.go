@@ -30,12 +30,10 @@ func TestMessagesCreateRefusesClientSender(t *testing.T) {
 			assert.Contains(t, err.Error(), want, "refusal %q does not say %q", err, want)
 		}
 	}
-	if n := s.count("POST", "inbox/messages"); n != 0 {
-		t.Errorf("%d messages POSTed, want 0", n)
-	}
-	if n := s.count("GET", "inbox/participants/30"); n != 1 {
-		t.Errorf("sender read %d times, want once", n)
-	}
+	n := s.count("POST", "inbox/messages")
+	assert.EqualValues(t, 0, n, "%d messages POSTed, want 0", n)
+	n = s.count("GET", "inbox/participants/30")
+	assert.EqualValues(t, 1, n, "sender read %d times, want once", n)
 }
 
 func TestMessagesCreateReadsEachSenderOnce(t *testing.T) {
@@ -48,12 +46,10 @@ func TestMessagesCreateReadsEachSenderOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := s.count("GET", "inbox/participants/"); n != 2 {
-		t.Errorf("%d participant reads for 2 senders, want 2", n)
-	}
-	if n := s.count("POST", "inbox/messages"); n != 5 {
-		t.Errorf("%d messages sent, want 5", n)
-	}
+	n := s.count("GET", "inbox/participants/")
+	assert.EqualValues(t, 2, n, "%d participant reads for 2 senders, want 2", n)
+	n = s.count("POST", "inbox/messages")
+	assert.EqualValues(t, 5, n, "%d messages sent, want 5", n)
 }
 
 // Concurrent first sends by the same participant share one read; the
@@ -91,9 +87,8 @@ func TestMessagesCreateConcurrentSendersShareOneRead(t *testing.T) {
 	}
 	wg.Wait()
 	assert.EqualValues(t, 20, refused, "%d guest sends refused, want 20", refused)
-	if n := s.count("GET", "inbox/participants/"); n != 2 {
-		t.Errorf("%d participant reads, want 2 (one per participant)", n)
-	}
+	n := s.count("GET", "inbox/participants/")
+	assert.EqualValues(t, 2, n, "%d participant reads, want 2 (one per participant)", n)
 	for _, r := range s.requests() {
 		require.False(t, r.Method == "POST" && strings.Contains(string(r.Body), `"sender_id":30`), "a guest's message was sent: %s", r.Body)
 	}
@@ -128,9 +123,8 @@ func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
 	if _, err := c.Do(req, nil); !errors.Is(err, ErrRefused) {
 		t.Errorf("PUT with a client sender: err = %v, want ErrRefused", err)
 	}
-	if n := s.count("POST", "inbox/messages") + s.count("PUT", "inbox/messages"); n != 0 {
-		t.Errorf("%d message writes reached the server", n)
-	}
+	n := s.count("POST", "inbox/messages") + s.count("PUT", "inbox/messages")
+	assert.EqualValues(t, 0, n, "%d message writes reached the server", n)
 }
 
 func TestMessagesCreateUnknownSenderSendsNothing(t *testing.T) {
@@ -139,9 +133,8 @@ func TestMessagesCreateUnknownSenderSendsNothing(t *testing.T) {
 	handleMessageEcho(s)
 	_, _, err := c.Messages.Create(inboxCtx, hostMessage(999))
 	assert.False(t, !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "nothing was sent"), "err = %v, want ErrNotFound saying nothing was sent", err)
-	if n := s.count("POST", "inbox/messages"); n != 0 {
-		t.Errorf("%d messages POSTed, want 0", n)
-	}
+	n := s.count("POST", "inbox/messages")
+	assert.EqualValues(t, 0, n, "%d messages POSTed, want 0", n)
 }
 
 func TestSendAsHostAfterAddingTheHostReadsNoSender(t *testing.T) {
@@ -165,9 +158,8 @@ func TestSendAsHostAfterAddingTheHostReadsNoSender(t *testing.T) {
 	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(101)); !errors.Is(err, ErrRefused) {
 		t.Errorf("guest sender: err = %v, want ErrRefused", err)
 	}
-	if n := s.count("GET", "inbox/participants/"); n != 0 {
-		t.Errorf("%d participant reads, want 0", n)
-	}
+	n := s.count("GET", "inbox/participants/")
+	assert.EqualValues(t, 0, n, "%d participant reads, want 0", n)
 }
 
 // The cache stays bounded however many participants a process sees.
@@ -177,9 +169,8 @@ func TestSenderCacheIsBounded(t *testing.T) {
 	for id := int64(1); id <= maxKnown+500; id++ {
 		sc.remember(&Participant{ID: id, Links: ParticipantLinks{Member: Polymorphic{ID: 1, Type: string(MemberTypeHost)}}})
 	}
-	if n := len(sc.types.m); n != maxKnown {
-		t.Errorf("%d entries, want %d", n, maxKnown)
-	}
+	n := len(sc.types.m)
+	assert.EqualValues(t, maxKnown, n, "%d entries, want %d", n, maxKnown)
 	if typ, ok := sc.types.get(maxKnown + 500); !ok || typ != string(MemberTypeHost) {
 		t.Errorf("newest entry lost: %q %v", typ, ok)
 	}
@@ -229,9 +220,8 @@ func TestSenderCheckUsesParticipantsAlreadyRead(t *testing.T) {
 	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(guest)); !errors.Is(err, ErrRefused) {
 		t.Errorf("guest sender: err = %v, want ErrRefused", err)
 	}
-	if n := s.count("GET", "inbox/participants"); n != 0 {
-		t.Errorf("%d participant reads, want 0", n)
-	}
+	n := s.count("GET", "inbox/participants")
+	assert.EqualValues(t, 0, n, "%d participant reads, want 0", n)
 
 	other := conv.add(43, MemberTypeHost)
 	if _, _, err := c.Participants.GetMany(inboxCtx, []int64{other}); err != nil {
@@ -240,9 +230,8 @@ func TestSenderCheckUsesParticipantsAlreadyRead(t *testing.T) {
 	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(other)); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.count("GET", "inbox/participants"); n != 1 {
-		t.Errorf("%d participant reads, want 1 (the GetMany)", n)
-	}
+	n = s.count("GET", "inbox/participants")
+	assert.EqualValues(t, 1, n, "%d participant reads, want 1 (the GetMany)", n)
 }
 
 // BenchmarkSenderCheck measures what the Only-Hosts-send check adds to a

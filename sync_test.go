@@ -81,9 +81,8 @@ func TestSyncAllFailsWholeOnAnyPageError(t *testing.T) {
 	var er *ErrorResponse
 	require.False(t, !errors.As(err, &er) || er.StatusCode != http.StatusInternalServerError, "err = %v, want the 500", err)
 	assert.Nil(t, res, "partial result returned: %+v", res)
-	if n := len(srv.requests()); n != 2 {
-		t.Errorf("%d requests, want 2 (no page after the failure)", n)
-	}
+	n := len(srv.requests())
+	assert.EqualValues(t, 2, n, "%d requests, want 2 (no page after the failure)", n)
 }
 
 func TestSyncEachStreamsAndStopsOnCallbackError(t *testing.T) {
@@ -103,9 +102,8 @@ func TestSyncEachStreamsAndStopsOnCallbackError(t *testing.T) {
 	if want := []int64{11, 12, 21}; !reflect.DeepEqual(seen, want) {
 		t.Errorf("seen = %v, want %v", seen, want)
 	}
-	if n := len(srv.requests()); n != 2 {
-		t.Errorf("%d requests, want 2", n)
-	}
+	n := len(srv.requests())
+	assert.EqualValues(t, 2, n, "%d requests, want 2", n)
 }
 
 func TestSyncAllWithoutSyncedAtHeader(t *testing.T) {
@@ -129,9 +127,8 @@ func TestSyncAllStopsOnContext(t *testing.T) {
 	if _, err := SyncAll(ctx, time.Unix(1e9, 0), nil, c.Conversations.List); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v", err)
 	}
-	if n := len(srv.requests()); n != 0 {
-		t.Errorf("%d requests", n)
-	}
+	n := len(srv.requests())
+	assert.EqualValues(t, 0, n, "%d requests", n)
 	var nilList func(context.Context, *BookingListOptions) ([]*Booking, *Response, error)
 	if _, err := SyncAll(context.Background(), time.Time{}, nil, nilList); !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("nil list: err = %v", err)

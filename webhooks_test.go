@@ -78,12 +78,10 @@ func TestValidateSignatureKnownAnswers(t *testing.T) {
 	for _, ka := range knownAnswers {
 		t.Run(ka.name, func(t *testing.T) {
 			assert.NoError(t, bookingsync.ValidateSignature(ka.body, ka.sig, ka.secret), "ValidateSignature")
-			if got := bookingsync.SignWebhook(ka.body, ka.secret); got != ka.sig {
-				t.Errorf("SignWebhook = %s, want %s", got, ka.sig)
-			}
-			if got := refSign(ka.body, ka.secret); got != ka.sig {
-				t.Errorf("test reference signer = %s, want %s", got, ka.sig)
-			}
+			got := bookingsync.SignWebhook(ka.body, ka.secret)
+			assert.EqualValues(t, ka.sig, got, "SignWebhook = %s, want %s", got, ka.sig)
+			got = refSign(ka.body, ka.secret)
+			assert.EqualValues(t, ka.sig, got, "test reference signer = %s, want %s", got, ka.sig)
 			// Hex digits in upper case name the same MAC.
 			assert.NoError(t, bookingsync.ValidateSignature(ka.body, strings.ToUpper(ka.sig), ka.secret), "upper-case signature")
 		})
@@ -511,9 +509,8 @@ func FuzzValidateSignature(f *testing.F) {
 		}
 		want := refSign(payload, secret)
 		require.EqualValues(t, strings.EqualFold(sig, want), (err == nil), "ValidateSignature(%q, %q) = %v; reference signature %s", payload, sig, err, want)
-		if got := bookingsync.SignWebhook(payload, secret); got != want {
-			t.Fatalf("SignWebhook = %s, reference %s", got, want)
-		}
+		got := bookingsync.SignWebhook(payload, secret)
+		require.EqualValues(t, want, got, "SignWebhook = %s, reference %s", got, want)
 		require.NoError(t, bookingsync.ValidateSignature(payload, want, secret), "a signature computed with the secret does not validate")
 	})
 }
