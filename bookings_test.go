@@ -26,9 +26,8 @@ func TestBookingDecodesFixture(t *testing.T) {
 	})
 	b, _, err := c.Bookings.Get(context.Background(), 80)
 	require.NoError(t, err)
-	if got := srv.paths(); !reflect.DeepEqual(got, []string{"/api/v3/bookings/80"}) {
-		t.Errorf("paths = %v", got)
-	}
+	got := srv.paths()
+	assert.Equal(t, []string{"/api/v3/bookings/80"}, got, "paths = %v", got)
 	utc := func(s string) time.Time { tm, _ := time.Parse(time.RFC3339, s); return tm }
 	checks := []struct {
 		name      string
@@ -122,9 +121,8 @@ func TestBookingDecodesOddPayloads(t *testing.T) {
 	}
 	for _, bad := range []string{`{"id":1,"locked":12}`, `{"id":1,"final_price":"12abc"}`} {
 		var b Booking
-		if err := json.Unmarshal([]byte(bad), &b); err == nil {
-			t.Errorf("%s: decoded without error", bad)
-		}
+		err := json.Unmarshal([]byte(bad), &b)
+		assert.Error(t, err, "%s: decoded without error", bad)
 	}
 }
 
@@ -172,9 +170,8 @@ func TestBookingListFiltersEncode(t *testing.T) {
 			reqs := srv.requests()
 			require.Len(t, reqs, 1, "%d requests", len(reqs))
 			assert.EqualValues(t, "/api/v3/bookings", reqs[0].Path, "path = %s", reqs[0].Path)
-			if q := mustQuery(reqs[0].RawQuery); !reflect.DeepEqual(q, tt.want) {
-				t.Errorf("query = %v, want %v", q, tt.want)
-			}
+			q := mustQuery(reqs[0].RawQuery)
+			assert.Equal(t, tt.want, q, "query = %v, want %v", q, tt.want)
 			assert.NotContains(t, reqs[0].RawQuery, "%2C", "raw query %q escapes the list commas", reqs[0].RawQuery)
 		})
 	}
@@ -238,9 +235,8 @@ func TestBookingsAllWalksPagesAndGetMany(t *testing.T) {
 		"/api/v3/bookings?page=2&per_page=100&status=booked",
 		"/api/v3/bookings/4,5",
 	}
-	if got := srv.paths(); !reflect.DeepEqual(got, want) {
-		t.Errorf("paths = %q, want %q", got, want)
-	}
+	got := srv.paths()
+	assert.Equal(t, want, got, "paths = %q, want %q", got, want)
 }
 
 func TestBookingConversationsRequestBound(t *testing.T) {
@@ -276,9 +272,8 @@ func TestBookingConversationsRequestBound(t *testing.T) {
 				ids = append(ids, cv.ID)
 			}
 			assert.Equal(t, tt.wantIDs, ids, "conversation ids = %v, want %v", ids, tt.wantIDs)
-			if got := srv.paths(); !reflect.DeepEqual(got, tt.wantPaths) {
-				t.Errorf("requests = %q, want %q", got, tt.wantPaths)
-			}
+			got := srv.paths()
+			assert.Equal(t, tt.wantPaths, got, "requests = %q, want %q", got, tt.wantPaths)
 		})
 	}
 }
@@ -290,12 +285,10 @@ func TestBookingConversationsErrors(t *testing.T) {
 		w.WriteHeader(http.StatusNotFound)
 		w.Write([]byte(`{"errors":[{"code":"not_found"}]}`))
 	})
-	if _, err := c.Bookings.Conversations(context.Background(), 80); !errors.Is(err, ErrNotFound) {
-		t.Errorf("err = %v, want ErrNotFound", err)
-	}
-	if _, err := c.Bookings.Conversations(context.Background(), 0); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("id 0: err = %v, want ErrInvalidRequest", err)
-	}
+	_, err := c.Bookings.Conversations(context.Background(), 80)
+	assert.ErrorIs(t, err, ErrNotFound, "err = %v, want ErrNotFound", err)
+	_, err = c.Bookings.Conversations(context.Background(), 0)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "id 0: err = %v, want ErrInvalidRequest", err)
 	n := len(srv.requests())
 	assert.EqualValues(t, 1, n, "%d requests, want 1", n)
 }
@@ -327,9 +320,8 @@ func TestWaitForConversationsReturnsWhenTheyAppear(t *testing.T) {
 	convs, err := c.Bookings.WaitForConversations(context.Background(), 80, 30*time.Second)
 	require.NoError(t, err)
 	require.False(t, len(convs) != 1 || convs[0].ID != 11, "conversations = %v", convs)
-	if got, want := clk.slept(), []time.Duration{30 * time.Second, 30 * time.Second, 30 * time.Second}; !reflect.DeepEqual(got, want) {
-		t.Errorf("sleeps = %v, want %v", got, want)
-	}
+	got, want := clk.slept(), []time.Duration{30 * time.Second, 30 * time.Second, 30 * time.Second}
+	assert.Equal(t, want, got, "sleeps = %v, want %v", got, want)
 	n := len(srv.requests())
 	assert.EqualValues(t, 5, n, "%d requests, want 4 booking reads and 1 conversations read", n)
 }
@@ -392,9 +384,8 @@ func TestWaitForConversationsBacksOffOnLowBudget(t *testing.T) {
 	require.Len(t, convs, 1, "conversations = %v", convs)
 	// One pause, until the reset, taken after the first request and before
 	// any other.
-	if got, want := clk.slept(), []time.Duration{17 * time.Minute}; !reflect.DeepEqual(got, want) {
-		t.Errorf("sleeps = %v, want %v", got, want)
-	}
+	got, want := clk.slept(), []time.Duration{17 * time.Minute}
+	assert.Equal(t, want, got, "sleeps = %v, want %v", got, want)
 	assert.Equal(t, []int{1}, requestsAtSleep, "requests made before each sleep = %v, want [1]", requestsAtSleep)
 	n := len(srv.requests())
 	assert.EqualValues(t, 3, n, "%d requests, want 3", n)
@@ -438,12 +429,10 @@ func TestWaitForConversationsRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	c, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
-	if _, err := c.Bookings.WaitForConversations(context.Background(), 80, 0); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("every 0: err = %v", err)
-	}
-	if _, err := c.Bookings.WaitForConversations(context.Background(), -1, time.Second); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("id -1: err = %v", err)
-	}
+	_, err := c.Bookings.WaitForConversations(context.Background(), 80, 0)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "every 0: err = %v", err)
+	_, err = c.Bookings.WaitForConversations(context.Background(), -1, time.Second)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "id -1: err = %v", err)
 	n := len(srv.requests())
 	assert.EqualValues(t, 0, n, "%d requests", n)
 }
@@ -506,9 +495,8 @@ func TestBookingConversationsWithoutBookingsRead(t *testing.T) {
 	convs, err = c.Bookings.WaitForConversations(ctx, 80, time.Millisecond)
 	check("WaitForConversations", convs, err)
 	want := []string{"/api/v3/bookings/80", "/api/v3/bookings/80", "/api/v3/bookings/80"}
-	if got := srv.paths(); !reflect.DeepEqual(got, want) {
-		t.Errorf("requests = %q, want %q (one read each, nothing more)", got, want)
-	}
+	got := srv.paths()
+	assert.Equal(t, want, got, "requests = %q, want %q (one read each, nothing more)", got, want)
 }
 
 // Absent and empty conversations links stay apart through a JSON round

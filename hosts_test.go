@@ -22,9 +22,8 @@ func TestHostsReadFixtures(t *testing.T) {
 		h.Links.User != nil || h.Links.Source != nil || h.ForgetMeAt != nil || h.Links.Account != 1, "List: %+v", h)
 	got, _, err := c.Hosts.Get(inboxCtx, 2)
 	require.False(t, err != nil || got.Links.User == nil || *got.Links.User != 2, "Get: %+v, %v", got, err)
-	if _, _, err := c.Hosts.GetMany(inboxCtx, []int64{2, 3}); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Hosts.GetMany(inboxCtx, []int64{2, 3})
+	require.NoError(t, err)
 	p := s.last("GET", "hosts/").Path
 	assert.EqualValues(t, "/api/v3/hosts/2,3", p, "GetMany path %q", p)
 }
@@ -51,9 +50,8 @@ func TestHostsCreateBodyMatchesFixture(t *testing.T) {
 	assert.EqualValues(t, 2, h.ID, "created %+v", h)
 	assertSameJSON(t, fixture(t, "hosts/create-request.json"), s.last("POST", "hosts").Body)
 
-	if _, _, err := c.Hosts.Create(inboxCtx, &NewHost{Firstname: "Ann", Lastname: "Lee", SourceID: Ptr[int64](9)}); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Hosts.Create(inboxCtx, &NewHost{Firstname: "Ann", Lastname: "Lee", SourceID: Ptr[int64](9)})
+	require.NoError(t, err)
 	assertSameJSON(t, []byte(`{"hosts":[{"firstname":"Ann","lastname":"Lee","source_id":9}]}`), s.last("POST", "hosts").Body)
 }
 
@@ -66,9 +64,8 @@ func TestHostsUpdate(t *testing.T) {
 	r := s.last("PUT", "hosts/")
 	assert.EqualValues(t, "/api/v3/hosts/2", r.Path, "path %q", r.Path)
 	assertSameJSON(t, fixture(t, "hosts/update-request.json"), r.Body)
-	if _, _, err := c.Hosts.Update(inboxCtx, 2, &HostUpdate{Email: Ptr("new@example.com")}); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Hosts.Update(inboxCtx, 2, &HostUpdate{Email: Ptr("new@example.com")})
+	require.NoError(t, err)
 	assertSameJSON(t, []byte(`{"hosts":[{"email":"new@example.com"}]}`), s.last("PUT", "hosts/").Body)
 }
 
@@ -98,9 +95,8 @@ func TestHostsValidation(t *testing.T) {
 		})
 	}
 	c, _, s := setup(t)
-	if _, _, err := c.Hosts.Update(inboxCtx, 0, &HostUpdate{}); !errors.Is(err, ErrInvalidRequest) || s.total() != 0 {
-		t.Errorf("id 0: %v", err)
-	}
+	_, _, err := c.Hosts.Update(inboxCtx, 0, &HostUpdate{})
+	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s.total() != 0, "id 0: %v", err)
 }
 
 func TestHostsUpdateClearsEmailAndUser(t *testing.T) {
@@ -116,9 +112,8 @@ func TestHostsUpdateClearsEmailAndUser(t *testing.T) {
 		{&HostUpdate{ClearEmail: true, ClearUserID: true}, `{"hosts":[{"email":null,"user_id":null}]}`},
 		{&HostUpdate{Email: Ptr("a@example.com"), UserID: Ptr[int64](3)}, `{"hosts":[{"email":"a@example.com","user_id":3}]}`},
 	} {
-		if _, _, err := c.Hosts.Update(inboxCtx, 2, tt.u); err != nil {
-			t.Fatal(err)
-		}
+		_, _, err := c.Hosts.Update(inboxCtx, 2, tt.u)
+		require.NoError(t, err)
 		assertSameJSON(t, []byte(tt.want), s.last("PUT", "hosts/").Body)
 	}
 	n := s.total()
@@ -126,9 +121,8 @@ func TestHostsUpdateClearsEmailAndUser(t *testing.T) {
 		{ClearEmail: true, Email: Ptr("a@example.com")},
 		{ClearUserID: true, UserID: Ptr[int64](3)},
 	} {
-		if _, _, err := c.Hosts.Update(inboxCtx, 2, u); !errors.Is(err, ErrInvalidRequest) {
-			t.Errorf("%+v: err = %v, want ErrInvalidRequest", u, err)
-		}
+		_, _, err := c.Hosts.Update(inboxCtx, 2, u)
+		assert.ErrorIs(t, err, ErrInvalidRequest, "%+v: err = %v, want ErrInvalidRequest", u, err)
 	}
 	assert.EqualValues(t, n, s.total(), "an invalid update was sent")
 }

@@ -23,9 +23,8 @@ func TestFakeOnlyHostsSend(t *testing.T) {
 			Origin: bookingsync.OriginBookingSyncInbox, Visibility: bookingsync.VisibilityExternal}
 	}
 	for range 2 {
-		if _, _, err := c.Messages.Create(ctx, msg(bookingsynctest.AirbnbClientParticipantID)); !errors.Is(err, bookingsync.ErrRefused) {
-			t.Fatalf("guest as sender: err = %v, want ErrRefused", err)
-		}
+		_, _, err := c.Messages.Create(ctx, msg(bookingsynctest.AirbnbClientParticipantID))
+		require.ErrorIs(t, err, bookingsync.ErrRefused, "guest as sender: err = %v, want ErrRefused", err)
 	}
 	n := srv.RequestCount("POST", "inbox/messages")
 	assert.EqualValues(t, 0, n, "%d messages reached the server", n)
@@ -34,12 +33,10 @@ func TestFakeOnlyHostsSend(t *testing.T) {
 
 	p, err := c.Participants.EnsureHost(ctx, bookingsynctest.AirbnbConversationID, bookingsynctest.HostJanID)
 	require.False(t, err != nil || p.ID != bookingsynctest.AirbnbHostParticipantID, "EnsureHost = %+v, %v", p, err)
-	if _, _, err := c.Messages.Create(ctx, msg(p.ID)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Messages.SendAsHost(ctx, bookingsynctest.AirbnbConversationID, bookingsynctest.HostJanID, &bookingsync.NewMessage{Content: "See you"}); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Messages.Create(ctx, msg(p.ID))
+	require.NoError(t, err)
+	_, err = c.Messages.SendAsHost(ctx, bookingsynctest.AirbnbConversationID, bookingsynctest.HostJanID, &bookingsync.NewMessage{Content: "See you"})
+	require.NoError(t, err)
 	n = srv.RequestCount("GET", "inbox/participants")
 	assert.EqualValues(t, 1, n, "%d participant reads after sending as the host, want still 1", n)
 	n = srv.RequestCount("POST", "inbox/messages")
@@ -64,9 +61,8 @@ func TestFakeBookingConversationsWithoutBookingsRead(t *testing.T) {
 	require.False(t, !errors.Is(err, bookingsync.ErrForbidden) || !errors.As(err, &se) || se.Scope != bookingsync.ScopeBookingsRead, "Conversations: err = %v, want a ScopeError for bookings_read", err)
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if _, err := c.Bookings.WaitForConversations(wctx, bookingsynctest.AirbnbBookingID, time.Millisecond); !errors.As(err, &se) {
-		t.Fatalf("WaitForConversations: err = %v, want a ScopeError", err)
-	}
+	_, err = c.Bookings.WaitForConversations(wctx, bookingsynctest.AirbnbBookingID, time.Millisecond)
+	require.True(t, errors.As(err, &se), "WaitForConversations: err = %v, want a ScopeError", err)
 	n := srv.RequestTotal() - before
 	assert.EqualValues(t, 2, n, "%d requests, want 2 (one booking read each)", n)
 

@@ -45,9 +45,8 @@ func TestFakeInboxFlow(t *testing.T) {
 		}
 	}
 	require.False(t, airbnb == nil || len(airbnb.Participants) != 2, "airbnb conversation with sideloaded participants: %+v", airbnb)
-	if id, ok := airbnb.CreatedByApplication(); !ok || id != bookingsynctest.AirbnbAppID {
-		t.Errorf("CreatedByApplication = %d, %v", id, ok)
-	}
+	id, ok := airbnb.CreatedByApplication()
+	assert.False(t, !ok || id != bookingsynctest.AirbnbAppID, "CreatedByApplication = %d, %v", id, ok)
 	origin, err := c.Conversations.Origin(ctx, airbnb)
 	require.False(t, err != nil || origin.Channel != bookingsync.ChannelAirbnb || origin.Application == nil || origin.Application.Name != "Airbnb", "origin = %+v, %v", origin, err)
 
@@ -56,9 +55,8 @@ func TestFakeInboxFlow(t *testing.T) {
 	p, err := c.Participants.EnsureHost(ctx, airbnb.ID, bookingsynctest.HostJanID)
 	require.False(t, err != nil || p.ID != bookingsynctest.AirbnbHostParticipantID, "EnsureHost(Jan) = %+v, %v", p, err)
 	for range 2 {
-		if _, err := c.Participants.EnsureHost(ctx, airbnb.ID, bookingsynctest.HostMariaID); err != nil {
-			t.Fatal(err)
-		}
+		_, err := c.Participants.EnsureHost(ctx, airbnb.ID, bookingsynctest.HostMariaID)
+		require.NoError(t, err)
 	}
 	n := srv.RequestCount("POST", "inbox/participants")
 	assert.EqualValues(t, 1, n, "participant POSTs = %d, want 1", n)
@@ -72,9 +70,8 @@ func TestFakeInboxFlow(t *testing.T) {
 	_, _, err = c.Participants.Create(ctx, &bookingsync.NewParticipant{ConversationID: airbnb.ID, MemberID: 37, MemberType: "client"})
 	assert.ErrorIs(t, err, bookingsync.ErrRefused, "Client participant: %v", err)
 	req, _ := c.NewRequest(ctx, "POST", "inbox/conversations", map[string]any{"conversations": []any{map[string]any{"subject": "x"}}})
-	if _, err := c.Do(req, nil); !errors.Is(err, bookingsync.ErrRefused) {
-		t.Errorf("conversation create: %v", err)
-	}
+	_, err = c.Do(req, nil)
+	assert.ErrorIs(t, err, bookingsync.ErrRefused, "conversation create: %v", err)
 	_, _, err = c.Messages.Create(ctx, &bookingsync.NewMessage{ConversationID: airbnb.ID, SenderID: p.ID, Content: "x",
 		Origin: bookingsync.OriginBookingSyncInbox, Visibility: bookingsync.VisibilityInternal, Channel: bookingsync.ChannelAirbnb})
 	assert.ErrorIs(t, err, bookingsync.ErrInvalidRequest, "internal on a channel: %v", err)
@@ -194,9 +191,8 @@ func TestFakeOAuthAndWebhook(t *testing.T) {
 	// The server revokes the access token: the client refreshes once,
 	// saves the rotated refresh token, and carries on.
 	srv.RevokeToken(tok.AccessToken)
-	if _, _, err := c.Conversations.Get(ctx, bookingsynctest.AirbnbConversationID); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Conversations.Get(ctx, bookingsynctest.AirbnbConversationID)
+	require.NoError(t, err)
 	saved, err := store.Load(ctx)
 	assert.False(t, err != nil || saved.RefreshToken == tok.RefreshToken || srv.RefreshCount() != 1, "after refresh: saved rotated=%v, refreshes %d, err %v", saved != nil && saved.RefreshToken != tok.RefreshToken, srv.RefreshCount(), err)
 
@@ -236,7 +232,6 @@ func TestFakeEnsureHostForUsesSideloadedParticipants(t *testing.T) {
 	bare := &bookingsync.Conversation{ID: bookingsynctest.BookingComConversationID}
 	again, err := c.Participants.EnsureHostFor(ctx, bare, bookingsynctest.HostJanID)
 	require.False(t, err != nil || again.ID != p.ID || srv.RequestCount("POST", "inbox/participants") != 1 || srv.RequestCount("GET", "inbox/conversations") != 1, "bare: %+v, %v", again, err)
-	if _, err := c.Participants.EnsureHostFor(ctx, nil, 2); !errors.Is(err, bookingsync.ErrInvalidRequest) {
-		t.Errorf("nil conversation: %v", err)
-	}
+	_, err = c.Participants.EnsureHostFor(ctx, nil, 2)
+	assert.ErrorIs(t, err, bookingsync.ErrInvalidRequest, "nil conversation: %v", err)
 }

@@ -29,9 +29,8 @@ func TestMessagesReadFixtures(t *testing.T) {
 
 	got, _, err := c.Messages.Get(inboxCtx, 5)
 	require.False(t, err != nil || got.Channel != ChannelEmail || got.SentAt == nil, "Get: %+v, %v", got, err)
-	if _, _, err := c.Messages.GetMany(inboxCtx, []int64{5, 6}); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Messages.GetMany(inboxCtx, []int64{5, 6})
+	require.NoError(t, err)
 	p := s.last("GET", "inbox/messages/").Path
 	assert.EqualValues(t, "/api/v3/inbox/messages/5,6", p, "GetMany path %q", p)
 }
@@ -96,17 +95,14 @@ func TestMessagesCreateZeroSentAtIsNow(t *testing.T) {
 	handleParticipant(s, MemberTypeHost)
 	s.mux.HandleFunc("POST /inbox/messages", serveFixture(t, 201, "messages/inbox_write-scope-response.json"))
 	in := &NewMessage{ConversationID: 7, SenderID: 5, Content: "hello", Origin: OriginBookingSyncInbox, Visibility: VisibilityInternal}
-	if _, _, err := c.Messages.Create(inboxCtx, in); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err := c.Messages.Create(inboxCtx, in)
+	require.NoError(t, err)
 	got := inboxBodyItem(t, s.last("POST", "inbox/messages").Body, "messages")
 	assert.EqualValues(t, "2024-03-01T11:30:15Z", got["sent_at"], "sent_at = %v, want the clock's time in UTC", got["sent_at"])
-	if _, ok := got["channel"]; ok {
-		t.Errorf("empty channel sent: %v", got)
-	}
-	if _, ok := got["attachment_ids"]; ok {
-		t.Errorf("empty attachment ids sent: %v", got)
-	}
+	_, ok := got["channel"]
+	assert.False(t, ok, "empty channel sent: %v", got)
+	_, ok = got["attachment_ids"]
+	assert.False(t, ok, "empty attachment ids sent: %v", got)
 	assert.True(t, in.SentAt.IsZero(), "Create set the caller's SentAt")
 }
 
@@ -166,9 +162,8 @@ func TestMessagesUpdate(t *testing.T) {
 		"bad attachment":        {AttachmentIDs: []int64{-1}},
 	} {
 		before := s.total()
-		if _, _, err := c.Messages.Update(inboxCtx, 5, u); !errors.Is(err, ErrInvalidRequest) {
-			t.Errorf("%s: err = %v", name, err)
-		}
+		_, _, err := c.Messages.Update(inboxCtx, 5, u)
+		assert.ErrorIs(t, err, ErrInvalidRequest, "%s: err = %v", name, err)
 		assert.EqualValues(t, before, s.total(), "%s: a request was sent", name)
 	}
 }
@@ -183,9 +178,8 @@ func TestMessagesAddAttachment(t *testing.T) {
 	r := s.last("PUT", "inbox/messages/")
 	assert.EqualValues(t, "/api/v3/inbox/messages/5/add_attachment", r.Path, "path %q", r.Path)
 	assertSameJSON(t, fixture(t, "messages/add_attachment-request.json"), r.Body)
-	if _, _, err := c.Messages.AddAttachment(inboxCtx, 5, 0); !errors.Is(err, ErrInvalidRequest) || s.total() != 1 {
-		t.Errorf("attachment 0: err %v, %d requests", err, s.total())
-	}
+	_, _, err = c.Messages.AddAttachment(inboxCtx, 5, 0)
+	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s.total() != 1, "attachment 0: err %v, %d requests", err, s.total())
 }
 
 // handleMessageEcho answers POST /inbox/messages with the message sent.

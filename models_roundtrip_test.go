@@ -111,9 +111,8 @@ func TestModelsKeepEverythingTheFakeSends(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c, err := NewClient(WithBaseURL(srv.URL), WithToken(srv.Token()))
 	require.NoError(t, err)
-	if _, _, err := c.Attachments.Create(context.Background(), &NewAttachment{Name: "plan.png", File: []byte("\x89PNG"), ContentType: "image/png"}); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Attachments.Create(context.Background(), &NewAttachment{Name: "plan.png", File: []byte("\x89PNG"), ContentType: "image/png"})
+	require.NoError(t, err)
 	seen := map[string]int{}
 	for _, path := range []string{
 		"inbox/conversations?include=participants,messages", "inbox/participants", "inbox/messages",
@@ -122,9 +121,8 @@ func TestModelsKeepEverythingTheFakeSends(t *testing.T) {
 		req, err := c.NewRequest(context.Background(), http.MethodGet, path, nil)
 		require.NoError(t, err)
 		var body bytes.Buffer
-		if _, err := c.Do(req, &body); err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
+		_, err = c.Do(req, &body)
+		require.NoError(t, err, "GET %s: %v", path, err)
 		t.Run(path, func(t *testing.T) { checkEnvelope(t, body.Bytes(), seen) })
 	}
 	for _, key := range []string{"conversations", "participants", "messages", "attachments", "hosts", "bookings", "applications"} {

@@ -44,9 +44,8 @@ func TestCreatedByApplication(t *testing.T) {
 		assert.False(t, err != nil || o.Application != nil || o.CreatorType != tc.ctype || o.Channel != tc.defCh || s.total() != 0, "%s: Origin = %+v, %v after %d requests", tc.remark, o, err, s.total())
 	}
 	var nilConv *Conversation
-	if _, ok := nilConv.CreatedByApplication(); ok {
-		t.Error("nil conversation created by an application")
-	}
+	_, ok := nilConv.CreatedByApplication()
+	assert.False(t, ok, "nil conversation created by an application")
 }
 
 func TestChannelFromApplicationName(t *testing.T) {
@@ -197,9 +196,8 @@ func TestOriginUnknownApplicationName(t *testing.T) {
 	_, c := appServer(t)
 	o, err := c.Conversations.Origin(inboxCtx, appConversation(1, 68, ChannelEmail))
 	assert.False(t, err != nil || o.Application == nil || o.Application.Name != "Smart Pricing" || o.Channel != ChannelEmail, "Origin = %+v, %v", o, err)
-	if _, err := c.Conversations.Origin(inboxCtx, nil); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("nil conversation: %v", err)
-	}
+	_, err = c.Conversations.Origin(inboxCtx, nil)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "nil conversation: %v", err)
 }
 
 func TestApplicationsCacheClearAndBypass(t *testing.T) {
@@ -207,14 +205,12 @@ func TestApplicationsCacheClearAndBypass(t *testing.T) {
 	s, c := appServer(t)
 	conv := appConversation(1, 65, "")
 	for range 3 {
-		if _, err := c.Conversations.Origin(inboxCtx, conv); err != nil {
-			t.Fatal(err)
-		}
+		_, err := c.Conversations.Origin(inboxCtx, conv)
+		require.NoError(t, err)
 	}
 	c.Applications.ClearCache()
-	if _, err := c.Conversations.Origin(inboxCtx, conv); err != nil {
-		t.Fatal(err)
-	}
+	_, err := c.Conversations.Origin(inboxCtx, conv)
+	require.NoError(t, err)
 	n := s.total()
 	assert.EqualValues(t, 2, n, "%d requests, want 2 (one before, one after ClearCache)", n)
 
@@ -222,9 +218,8 @@ func TestApplicationsCacheClearAndBypass(t *testing.T) {
 	a, err := c.Applications.Cached(inboxCtx, 65)
 	require.NoError(t, err)
 	a.Name = "changed"
-	if b, _ := c.Applications.Cached(inboxCtx, 65); b.Name != "Airbnb" {
-		t.Errorf("cache changed through a returned application: %q", b.Name)
-	}
+	b, _ := c.Applications.Cached(inboxCtx, 65)
+	assert.EqualValues(t, "Airbnb", b.Name, "cache changed through a returned application: %q", b.Name)
 
 	s2, c2 := appServer(t, WithoutApplicationCache())
 	for range 3 {
@@ -233,9 +228,8 @@ func TestApplicationsCacheClearAndBypass(t *testing.T) {
 	}
 	n = s2.total()
 	assert.EqualValues(t, 3, n, "without cache: %d requests, want 3", n)
-	if _, err := c2.Applications.Cached(inboxCtx, 0); !errors.Is(err, ErrInvalidRequest) || s2.total() != 3 {
-		t.Errorf("Cached(0): %v", err)
-	}
+	_, err = c2.Applications.Cached(inboxCtx, 0)
+	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s2.total() != 3, "Cached(0): %v", err)
 }
 
 func TestApplicationsPreload(t *testing.T) {
@@ -243,9 +237,8 @@ func TestApplicationsPreload(t *testing.T) {
 	s, c := appServer(t)
 	require.NoError(t, c.Applications.Preload(inboxCtx))
 	for _, id := range []int64{65, 66, 67, 65} {
-		if _, err := c.Conversations.Origin(inboxCtx, appConversation(1, id, "")); err != nil {
-			t.Fatal(err)
-		}
+		_, err := c.Conversations.Origin(inboxCtx, appConversation(1, id, ""))
+		require.NoError(t, err)
 	}
 	n := s.total()
 	assert.EqualValues(t, 1, n, "%d requests, want the one listing", n)
@@ -256,9 +249,8 @@ func TestApplicationsPreload(t *testing.T) {
 	s2.mux.HandleFunc("GET /applications", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, 403, `{"errors":[{"code":"forbidden"}]}`)
 	})
-	if err := c2.Applications.Preload(inboxCtx); !errors.Is(err, ErrForbidden) {
-		t.Errorf("Preload with a client-credentials token: %v", err)
-	}
+	err := c2.Applications.Preload(inboxCtx)
+	assert.ErrorIs(t, err, ErrForbidden, "Preload with a client-credentials token: %v", err)
 }
 
 // A waiter does not inherit the first caller's cancellation.
@@ -292,9 +284,8 @@ func TestApplicationsCachedWaiterSurvivesLeaderCancel(t *testing.T) {
 		waiter <- err
 	}()
 	cancel()
-	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
-		t.Errorf("leader err = %v", err)
-	}
+	err := <-leaderErr
+	assert.ErrorIs(t, err, context.Canceled, "leader err = %v", err)
 	close(release)
 	assert.NoError(t, <-waiter, "waiter")
 }

@@ -81,9 +81,8 @@ func TestFakeDirectory(t *testing.T) {
 		assert.False(t, !dir.GuestSpokeLast(conv) || dir.LastMessage(conv) == nil, "conversation %d: the guest spoke last", conv.ID)
 	}
 	// The applications are in the client's cache now.
-	if _, err := c.Conversations.Origin(ctx, convs[0]); err != nil {
-		t.Fatal(err)
-	}
+	_, err = c.Conversations.Origin(ctx, convs[0])
+	require.NoError(t, err)
 	n = srv.RequestCount("GET", "applications")
 	assert.EqualValues(t, 1, n, "application reads = %d, want 1", n)
 }

@@ -42,9 +42,8 @@ func TestMessagesCreateReadsEachSenderOnce(t *testing.T) {
 	handleParticipant(s, MemberTypeHost)
 	handleMessageEcho(s)
 	for _, sender := range []int64{31, 32, 31, 32, 31} {
-		if _, _, err := c.Messages.Create(inboxCtx, hostMessage(sender)); err != nil {
-			t.Fatal(err)
-		}
+		_, _, err := c.Messages.Create(inboxCtx, hostMessage(sender))
+		require.NoError(t, err)
 	}
 	n := s.count("GET", "inbox/participants/")
 	assert.EqualValues(t, 2, n, "%d participant reads for 2 senders, want 2", n)
@@ -109,20 +108,17 @@ func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
 	} {
 		req, err := c.NewRequest(inboxCtx, "POST", "inbox/messages", body)
 		require.NoError(t, err)
-		if _, err := c.Do(req, nil); !errors.Is(err, ErrRefused) {
-			t.Errorf("%s: err = %v, want ErrRefused", name, err)
-		}
+		_, err = c.Do(req, nil)
+		assert.ErrorIs(t, err, ErrRefused, "%s: err = %v, want ErrRefused", name, err)
 	}
 	for _, body := range []string{"messages[][sender_id]=31", `{"messages":[{"sender_id":31}]} {"messages":[{"sender_id":30}]}`} {
 		raw, _ := http.NewRequest("POST", c.APIURL().String()+"inbox/messages", strings.NewReader(body))
-		if _, err := c.Do(raw, nil); !errors.Is(err, ErrRefused) {
-			t.Errorf("body %q: err = %v, want ErrRefused", body, err)
-		}
+		_, err := c.Do(raw, nil)
+		assert.ErrorIs(t, err, ErrRefused, "body %q: err = %v, want ErrRefused", body, err)
 	}
 	req, _ := c.NewRequest(inboxCtx, "PUT", "inbox/messages/5", map[string]any{"messages": []any{map[string]any{"sender_id": 30}}})
-	if _, err := c.Do(req, nil); !errors.Is(err, ErrRefused) {
-		t.Errorf("PUT with a client sender: err = %v, want ErrRefused", err)
-	}
+	_, err := c.Do(req, nil)
+	assert.ErrorIs(t, err, ErrRefused, "PUT with a client sender: err = %v, want ErrRefused", err)
 	n := s.count("POST", "inbox/messages") + s.count("PUT", "inbox/messages")
 	assert.EqualValues(t, 0, n, "%d message writes reached the server", n)
 }
@@ -145,19 +141,16 @@ func TestSendAsHostAfterAddingTheHostReadsNoSender(t *testing.T) {
 	conv.register(s)
 	handleMessageEcho(s)
 	for range 2 {
-		if _, err := c.Messages.SendAsHost(inboxCtx, 3, 42, &NewMessage{Content: "Hi"}); err != nil {
-			t.Fatal(err)
-		}
+		_, err := c.Messages.SendAsHost(inboxCtx, 3, 42, &NewMessage{Content: "Hi"})
+		require.NoError(t, err)
 	}
 	p, err := c.Participants.EnsureHost(inboxCtx, 3, 42)
 	require.NoError(t, err)
-	if _, _, err := c.Messages.Create(inboxCtx, &NewMessage{ConversationID: 3, SenderID: p.ID, Content: "Again", Origin: OriginEmail, Visibility: VisibilityExternal}); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Messages.Create(inboxCtx, &NewMessage{ConversationID: 3, SenderID: p.ID, Content: "Again", Origin: OriginEmail, Visibility: VisibilityExternal})
+	require.NoError(t, err)
 	// The guest's participant, seen in the conversation, is known too.
-	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(101)); !errors.Is(err, ErrRefused) {
-		t.Errorf("guest sender: err = %v, want ErrRefused", err)
-	}
+	_, _, err = c.Messages.Create(inboxCtx, hostMessage(101))
+	assert.ErrorIs(t, err, ErrRefused, "guest sender: err = %v, want ErrRefused", err)
 	n := s.count("GET", "inbox/participants/")
 	assert.EqualValues(t, 0, n, "%d participant reads, want 0", n)
 }
@@ -171,9 +164,8 @@ func TestSenderCacheIsBounded(t *testing.T) {
 	}
 	n := len(sc.types.m)
 	assert.EqualValues(t, maxKnown, n, "%d entries, want %d", n, maxKnown)
-	if typ, ok := sc.types.get(maxKnown + 500); !ok || typ != string(MemberTypeHost) {
-		t.Errorf("newest entry lost: %q %v", typ, ok)
-	}
+	typ, ok := sc.types.get(maxKnown + 500)
+	assert.False(t, !ok || typ != string(MemberTypeHost), "newest entry lost: %q %v", typ, ok)
 }
 
 // FuzzSenderIDs: reading the senders of any body never panics, and what
@@ -211,25 +203,20 @@ func TestSenderCheckUsesParticipantsAlreadyRead(t *testing.T) {
 	host := conv.add(42, MemberTypeHost)
 	conv.register(s)
 	handleMessageEcho(s)
-	if _, _, err := c.Conversations.GetWith(inboxCtx, 3, &ConversationGetOptions{Include: []string{"participants"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(host)); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(guest)); !errors.Is(err, ErrRefused) {
-		t.Errorf("guest sender: err = %v, want ErrRefused", err)
-	}
+	_, _, err := c.Conversations.GetWith(inboxCtx, 3, &ConversationGetOptions{Include: []string{"participants"}})
+	require.NoError(t, err)
+	_, _, err = c.Messages.Create(inboxCtx, hostMessage(host))
+	require.NoError(t, err)
+	_, _, err = c.Messages.Create(inboxCtx, hostMessage(guest))
+	assert.ErrorIs(t, err, ErrRefused, "guest sender: err = %v, want ErrRefused", err)
 	n := s.count("GET", "inbox/participants")
 	assert.EqualValues(t, 0, n, "%d participant reads, want 0", n)
 
 	other := conv.add(43, MemberTypeHost)
-	if _, _, err := c.Participants.GetMany(inboxCtx, []int64{other}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(other)); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Participants.GetMany(inboxCtx, []int64{other})
+	require.NoError(t, err)
+	_, _, err = c.Messages.Create(inboxCtx, hostMessage(other))
+	require.NoError(t, err)
 	n = s.count("GET", "inbox/participants")
 	assert.EqualValues(t, 1, n, "%d participant reads, want 1 (the GetMany)", n)
 }

@@ -188,9 +188,8 @@ func TestParseWebhook(t *testing.T) {
 	m, err := ev.Message()
 	require.NoError(t, err)
 	assert.False(t, m.ID != 5 || m.Content != "Some content." || m.Links.Conversation != 7 || m.Links.Sender == nil || *m.Links.Sender != 5, "message = %+v", m)
-	if _, err := ev.Conversation(); !errors.Is(err, bookingsync.ErrWrongEventKind) {
-		t.Errorf("Conversation on a message event: got %v, want ErrWrongEventKind", err)
-	}
+	_, err = ev.Conversation()
+	assert.ErrorIs(t, err, bookingsync.ErrWrongEventKind, "Conversation on a message event: got %v, want ErrWrongEventKind", err)
 
 	// account_id as a string, an event name the SDK does not know.
 	ev, err = bookingsync.ParseWebhook(delivery(`{"account_id":"12","event":"rental_created","resource":{"rental":{"id":1}}}`, testSecret), testSecret)
@@ -275,11 +274,10 @@ func TestParseWebhookErrors(t *testing.T) {
 	}
 
 	// Exactly MaxWebhookBytes is accepted.
-	if _, err := bookingsync.ParseWebhook(delivery(atLimit, testSecret), testSecret); err != nil {
-		t.Errorf("body of exactly MaxWebhookBytes: %v", err)
-	}
+	_, err := bookingsync.ParseWebhook(delivery(atLimit, testSecret), testSecret)
+	assert.NoError(t, err, "body of exactly MaxWebhookBytes: %v", err)
 	// An empty secret is a configuration error, not a bad delivery.
-	_, err := bookingsync.ParseWebhook(delivery(messageCreated, testSecret), "")
+	_, err = bookingsync.ParseWebhook(delivery(messageCreated, testSecret), "")
 	assert.False(t, err == nil || errors.Is(err, bookingsync.ErrInvalidSignature) || errors.Is(err, bookingsync.ErrMalformedWebhook), "empty secret: got %v", err)
 }
 
@@ -344,9 +342,8 @@ func TestWebhookAccessorShapes(t *testing.T) {
 	}
 
 	var nilEvent *bookingsync.WebhookEvent
-	if _, err := nilEvent.Message(); !errors.Is(err, bookingsync.ErrMalformedWebhook) {
-		t.Errorf("nil event: %v", err)
-	}
+	_, err := nilEvent.Message()
+	assert.ErrorIs(t, err, bookingsync.ErrMalformedWebhook, "nil event: %v", err)
 }
 
 func TestWebhookAccessorKinds(t *testing.T) {
