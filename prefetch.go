@@ -18,8 +18,9 @@ import (
 // by default.
 //
 // A client built without WithHTTPClient keeps n idle connections per host
-// for it, so that a walk opens at most n connections; a caller's own
-// transport should allow as many (http.Transport.MaxIdleConnsPerHost).
+// for it, so that a walk reuses about n connections rather than opening
+// new ones (a TLS handshake each) as pages come; a caller's own transport
+// should allow as many (http.Transport.MaxIdleConnsPerHost).
 func WithPrefetch(n int) Option {
 	return func(c *Client) error {
 		if n < 0 {
