@@ -101,7 +101,7 @@ func TestFakeMissingScopeIsNamed(t *testing.T) {
 	t.Parallel()
 	srv := bookingsynctest.NewServer()
 	defer srv.Close()
-	tok := srv.IssueToken(bookingsync.ScopeInboxRead, bookingsync.ScopeBookingsRead, bookingsync.ScopeApplicationsRead, bookingsync.ScopeRentalsRead)
+	tok := srv.IssueToken(bookingsync.ScopeInboxRead, bookingsync.ScopeBookingsRead, bookingsync.ScopeApplicationsRead, bookingsync.ScopeRentalsRead, bookingsync.ScopeInquiriesRead)
 	c, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(tok))
 	require.NoError(t, err)
 	ctx := context.Background()
