@@ -132,6 +132,7 @@ func TestModelsKeepEverythingTheFakeSends(t *testing.T) {
 	for _, path := range []string{
 		"inbox/conversations?include=participants,messages", "inbox/participants", "inbox/messages",
 		"inbox/attachments", "hosts", "bookings?include_canceled=true", "applications",
+		"clients", "rentals", "accounts", "sources", "inquiries", "me",
 	} {
 		req, err := c.NewRequest(context.Background(), http.MethodGet, path, nil)
 		if err != nil {
@@ -143,7 +144,8 @@ func TestModelsKeepEverythingTheFakeSends(t *testing.T) {
 		}
 		t.Run(path, func(t *testing.T) { checkEnvelope(t, body.Bytes(), seen) })
 	}
-	for _, key := range []string{"conversations", "participants", "messages", "attachments", "hosts", "bookings", "applications"} {
+	for _, key := range []string{"conversations", "participants", "messages", "attachments", "hosts", "bookings", "applications",
+		"clients", "rentals", "accounts", "sources", "inquiries", "accounts_applications"} {
 		if seen[key] == 0 {
 			t.Errorf("the fake listed no %s", key)
 		}
