@@ -199,17 +199,9 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 				return nil, err
 			}
 		}
-		var oldest *Participant
-		for _, p := range parts {
-			s.client.senders.remember(p)
-			if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&
-				(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) &&
-				(oldest == nil || olderThan(p, oldest)) {
-				oldest = p
-			}
-		}
-		if oldest != nil {
-			return oldest, nil
+		s.client.senders.participants(parts, nil, nil)
+		if p := findHost(parts, conversationID, hostID); p != nil {
+			return p, nil
 		}
 		// known may predate a participant this client added since.
 		key := hostKey{conversationID, hostID}
@@ -224,6 +216,20 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 		}
 		return p, err
 	})
+}
+
+// findHost returns the host's participant among parts, the oldest when
+// the conversation holds duplicates, or nil.
+func findHost(parts []*Participant, conversationID, hostID int64) *Participant {
+	var oldest *Participant
+	for _, p := range parts {
+		if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&
+			(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) &&
+			(oldest == nil || olderThan(p, oldest)) {
+			oldest = p
+		}
+	}
+	return oldest
 }
 
 // olderThan orders duplicate Host participants: lowest CreatedAt, then
