@@ -145,7 +145,7 @@ func WithToken(accessToken string) Option {
 		if strings.TrimSpace(accessToken) == "" {
 			return errors.New("bookingsync: WithToken: empty token")
 		}
-		c.ts = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"})
+		c.ts = staticToken{&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}}
 		return nil
 	}
 }
@@ -219,14 +219,20 @@ func NewClient(opts ...Option) (*Client, error) {
 		reliability: defaultReliability(),
 	}
 	c.siteURL, _ = parseSiteRoot(DefaultBaseURL)
-	for _, opt := range opts {
+	for i, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("bookingsync: NewClient: option %d is nil", i)
+		}
 		if err := opt(c); err != nil {
 			return nil, err
 		}
 	}
-	if c.hc == nil {
-		c.hc = &http.Client{Timeout: DefaultTimeout}
+	hc := http.Client{Timeout: DefaultTimeout}
+	if c.hc != nil {
+		hc = *c.hc // a copy: the caller's client keeps its own redirect policy
 	}
+	hc.CheckRedirect = c.checkRedirect(hc.CheckRedirect)
+	c.hc = &hc
 	api := *c.siteURL
 	api.Path = strings.TrimRight(api.Path, "/") + apiPath
 	c.apiURL = &api
@@ -268,8 +274,13 @@ func parseSiteRoot(s string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, errors.New("bookingsync: base URL must not carry credentials")
 	}
-	u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/v3")
-	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, fmt.Errorf("bookingsync: base URL %q: want the site root, without a query string or fragment", redactURL(u.Redacted()))
+	}
+	if p := strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/v3"); p != "" {
+		return nil, fmt.Errorf("bookingsync: base URL %q: want the site root (https://host) or the API root (https://host/api/v3), not the path %q; the client adds /api/v3/ itself", redactURL(u.Redacted()), u.Path)
+	}
+	u.Path, u.RawPath = "", ""
 	return u, nil
 }
 
@@ -337,6 +348,15 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body any) 
 // What is resent on failure, and what never is, is told at RetryPolicy and
 // WithRateLimitWait.
 func (c *Client) Do(req *http.Request, v any) (*Response, error) {
+	if req == nil || req.URL == nil {
+		return nil, errors.New("bookingsync: Do: nil request or request URL")
+	}
+	// A copy carries the token, the default headers and the judged body,
+	// so that none of them lingers on the caller's request.
+	req = req.Clone(req.Context())
+	if req.Header == nil {
+		req.Header = make(http.Header)
+	}
 	if err := guard(req); err != nil {
 		return nil, err
 	}
@@ -357,12 +377,13 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 }
 
 // authorize sets the Authorization header when req goes to the client's own
-// host, so that a token never leaves for another.
+// scheme and host, so that a token never leaves for another, nor travels
+// in clear. The request's context bounds the wait for the token.
 func (c *Client) authorize(req *http.Request) (*oauth2.Token, error) {
-	if c.ts == nil || !strings.EqualFold(req.URL.Host, c.siteURL.Host) {
+	if c.ts == nil || !c.ownOrigin(req.URL) {
 		return nil, nil
 	}
-	tok, err := c.ts.Token()
+	tok, err := tokenContext(req.Context(), c.ts)
 	if err != nil {
 		return nil, fmt.Errorf("bookingsync: %s %s: obtaining token: %w", req.Method, req.URL.Path, err)
 	}
@@ -380,15 +401,16 @@ func (c *Client) attempt(req *http.Request, n int) (resp *Response, body []byte,
 		c.log(req, nil, n, start, err)
 		return nil, nil, gotConn(), fmt.Errorf("bookingsync: %s %s: %w", req.Method, req.URL.Path, scrubURLError(err))
 	}
-	if hr.Request != nil && hr.Request.Header.Get("Authorization") != "" {
-		// The caller may log the response; the token stays out of it.
-		hr.Request = hr.Request.Clone(hr.Request.Context())
-		hr.Request.Header.Del("Authorization")
-	}
+	scrubRedirectChain(hr)
+	redactResponse(hr, req)
 	resp = newResponse(hr)
-	body, err = readBody(hr.Body, c.maxBody)
-	// Drain what is left (bounded) so that the connection can be reused.
-	io.CopyN(io.Discard, hr.Body, maxDrain)
+	body, err = readBody(hr.Body, hr.ContentLength, c.maxBody)
+	if err == nil {
+		body = redactToken(body, req)
+	}
+	// Closing before the end (a body over the limit) drops the
+	// connection rather than draining it at the server's pace; a body
+	// read to its end leaves the connection for reuse.
 	hr.Body.Close()
 	c.noteRate(resp.Rate)
 	c.log(req, resp, n, start, err)
@@ -398,12 +420,13 @@ func (c *Client) attempt(req *http.Request, n int) (resp *Response, body []byte,
 	return resp, body, true, nil
 }
 
-// maxDrain bounds what is read and discarded from a body that is not used,
-// to keep its connection: past it, closing the connection is cheaper.
-const maxDrain = 64 << 10
-
-// readBody reads at most limit bytes, and fails rather than truncates.
-func readBody(r io.Reader, limit int64) ([]byte, error) {
+// readBody reads at most limit bytes, and fails rather than truncates. A
+// body whose stated length (size, -1 when unknown) is over the limit fails
+// before a byte is read.
+func readBody(r io.Reader, size, limit int64) ([]byte, error) {
+	if size > limit {
+		return nil, fmt.Errorf("%w (%d bytes stated, over %d)", ErrResponseTooLarge, size, limit)
+	}
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -27,117 +29,365 @@ func (e *RefusedError) Error() string {
 // Is matches ErrRefused.
 func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 
-// guard applies the Inbox rules to every outgoing request, the services'
-// and a caller's own: a conversation created through the API would not
-// reach the guest's channel, and Client participants belong to the channel.
+// guard applies the Inbox rules to every request the client sends, the
+// services' and a caller's own, and to every redirect it follows: a
+// conversation created through the API would not reach the guest's
+// channel, and Client participants belong to the channel.
+//
+// It judges the request as the API's Rails stack would route it, and fails
+// closed: what it cannot read with certainty is refused. It reads the body
+// that will be sent and puts those very bytes back as req.Body, GetBody and
+// ContentLength, so that what is judged is what is sent, and resent.
 func guard(req *http.Request) error {
-	p := resourcePath(req.URL)
-	switch {
-	case strings.EqualFold(req.Method, http.MethodPost) && p == "inbox/conversations":
-		return &RefusedError{
-			Method: req.Method, Path: req.URL.Path,
-			Reason:  "a conversation created through the API would not reach the guest's channel (Airbnb, Booking.com, …)",
-			Instead: "fetch the conversation the channel created for the booking (Bookings.Conversations or Bookings.WaitForConversations) and reply in it",
+	if routeOf(req.URL) == routeOther {
+		return nil
+	}
+	body, err := snapshotBody(req)
+	if err != nil {
+		return fmt.Errorf("bookingsync: %s %s: reading request body: %w", req.Method, req.URL.Path, err)
+	}
+	return judge(req.Method, req.URL, req.Header, body)
+}
+
+// route is what the guard knows of where a request lands.
+type route int
+
+const (
+	routeOther         route = iota
+	routeConversations       // the conversations collection: a write creates one
+	routeParticipants        // anything under participants
+)
+
+// routeOf reads the path as it goes on the wire (an Opaque URL included)
+// and as any layer before the application might normalize it: percent-
+// decoded (again and again), backslashes as slashes, matrix parameters
+// (;x) dropped, dot segments and repeated slashes resolved, case folded,
+// and the format extension (.json, .xml, …) of each segment dropped.
+func routeOf(u *url.URL) route {
+	if u == nil {
+		return routeOther
+	}
+	p, _, _ := strings.Cut(wireURI(u), "?")
+	for range 4 {
+		d, err := url.PathUnescape(p)
+		if err != nil || d == p {
+			break
 		}
-	case strings.HasPrefix(p, "inbox/participants") && req.Body != nil && req.Body != http.NoBody:
-		body, err := peekBody(req)
-		if err != nil {
-			return fmt.Errorf("bookingsync: %s %s: reading request body: %w", req.Method, req.URL.Path, err)
+		p = d
+	}
+	segs := strings.Split(strings.ToLower(strings.ReplaceAll(p, `\`, "/")), "/")
+	for i, s := range segs {
+		s, _, _ = strings.Cut(s, ";")
+		segs[i] = strings.Trim(s, " \t\r\n\x00")
+	}
+	segs = strings.Split(strings.Trim(path.Clean("/"+strings.Join(segs, "/")), "/"), "/")
+	r := routeOther
+	for i, s := range segs {
+		if j := strings.IndexByte(s, '.'); j > 0 {
+			s = s[:j]
 		}
-		if setsClientMember(body) {
-			return &RefusedError{
-				Method: req.Method, Path: req.URL.Path,
-				Reason:  "Client participants (the guests) are created and managed by the channel only",
-				Instead: "add a Host participant (Participants.AddHost or Participants.EnsureHost) and send as that host",
-			}
+		switch {
+		case s == "participants":
+			return routeParticipants
+		case s == "conversations" && i == len(segs)-1:
+			r = routeConversations
+		}
+	}
+	return r
+}
+
+// wireURI is the request target net/http writes for u, without the scheme
+// and host an Opaque "//host/path" carries.
+func wireURI(u *url.URL) string {
+	s := u.RequestURI()
+	if u.Opaque != "" && strings.HasPrefix(u.Opaque, "//") {
+		s = strings.TrimPrefix(s, u.Scheme+":")
+		s = strings.TrimPrefix(s, "//")
+		if i := strings.IndexAny(s, "/?"); i >= 0 {
+			s = s[i:]
+		} else {
+			s = ""
+		}
+	}
+	return s
+}
+
+// judge decides on a request to a guarded route, given the exact body
+// bytes that will be sent. It returns a *RefusedError, or nil.
+func judge(method string, u *url.URL, h http.Header, body []byte) error {
+	rt := routeOf(u)
+	if rt == routeOther {
+		return nil
+	}
+	_, rawQuery, _ := strings.Cut(wireURI(u), "?")
+	query, queryOK := formParams(rawQuery)
+	params, why := bodyParams(h, body)
+	params = append(params, query...)
+
+	// Every method the server might act on: the request's own and any
+	// override (Rack::MethodOverride reads _method from a POST's form;
+	// other stacks read headers, or the query).
+	methods := []string{method}
+	for _, k := range []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"} {
+		for _, v := range h.Values(k) {
+			methods = append(methods, strings.Split(v, ",")...)
+		}
+	}
+	for _, p := range params {
+		if strings.Contains(strings.ToLower(p.key), "_method") {
+			methods = append(methods, p.val)
+		}
+	}
+	writes := false
+	for _, m := range methods {
+		switch strings.ToUpper(strings.TrimSpace(m)) {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			writes = true
+		}
+	}
+
+	refuse := func(reason, instead string) error {
+		return &RefusedError{Method: method, Path: u.Path, Reason: reason, Instead: instead}
+	}
+	if rt == routeConversations {
+		if writes {
+			return refuse("a conversation created through the API would not reach the guest's channel (Airbnb, Booking.com, …)",
+				"fetch the conversation the channel created for the booking (Bookings.Conversations or Bookings.WaitForConversations) and reply in it")
+		}
+		return nil
+	}
+	const hostInstead = "add a Host participant (Participants.AddHost or Participants.EnsureHost) and send as that host"
+	if why != "" || (writes && !queryOK) {
+		if why == "" {
+			why = "a query string it cannot parse"
+		}
+		return refuse("the guard cannot read "+why+" with certainty, and such a request could add a Client participant (the guests are created and managed by the channel only)",
+			"send participants as JSON without Content-Encoding, as Participants.Create does; "+hostInstead)
+	}
+	if !writes && len(body) == 0 {
+		return nil
+	}
+	for _, p := range params {
+		if strings.Contains(strings.ToLower(p.key), "client") || strings.Contains(strings.ToLower(p.val), "client") {
+			return refuse("Client participants (the guests) are created and managed by the channel only", hostInstead)
+		}
+		if strings.Contains(strings.ToLower(p.key), "type") && !(p.str && isHostType(p.val)) {
+			return refuse(fmt.Sprintf("only Host participants may be added; Client participants (the guests) are created and managed by the channel only, and %s is not Host", p.describe()), hostInstead)
 		}
 	}
 	return nil
 }
 
-// resourcePath is the request path relative to the API root, cleaned and
-// lower-cased, without a trailing slash or a .json format suffix.
-func resourcePath(u *url.URL) string {
-	p := strings.ToLower(path.Clean("/" + u.Path))
-	if i := strings.Index(p, strings.TrimSuffix(apiPath, "/")+"/"); i >= 0 {
-		p = p[i+len(apiPath):]
-	}
-	p = strings.TrimSuffix(strings.Trim(p, "/"), ".json")
-	return p
+// param is one parameter as the server would see it: a key (a JSON
+// member name, a form or multipart name) and its value. str is false for a
+// JSON number, boolean, null, object or array, and for an uploaded file.
+type param struct {
+	key, val string
+	str      bool
 }
 
-// peekBody reads the request body and puts back a replayable copy.
-func peekBody(req *http.Request) ([]byte, error) {
-	if req.GetBody != nil {
-		rc, err := req.GetBody()
-		if err != nil {
-			return nil, err
+func (p param) describe() string {
+	if !p.str {
+		return fmt.Sprintf("%.40q (not a string)", p.key)
+	}
+	return fmt.Sprintf("%.40q = %.40q", p.key, p.val)
+}
+
+// bodyParams reads body as the server would, by its Content-Type (a body
+// without one is a form to Rack). why is non-empty when the guard cannot
+// read it with certainty: an unknown type or encoding, a charset other
+// than UTF-8, or content that does not parse.
+func bodyParams(h http.Header, body []byte) (ps []param, why string) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, ""
+	}
+	enc := h.Values("Content-Encoding")
+	if len(enc) > 1 || (len(enc) == 1 && strings.TrimSpace(enc[0]) != "" && !strings.EqualFold(strings.TrimSpace(enc[0]), "identity")) {
+		return nil, "a body with Content-Encoding " + fmt.Sprintf("%.40q", strings.Join(enc, ", "))
+	}
+	cts := h.Values("Content-Type")
+	if len(cts) > 1 {
+		return nil, "a body with several Content-Types"
+	}
+	if len(cts) == 0 || strings.TrimSpace(cts[0]) == "" {
+		ps, ok := formParams(string(body))
+		if js, jsOK := jsonParams(body); jsOK {
+			ps = append(ps, js...)
 		}
-		defer rc.Close()
-		return io.ReadAll(rc)
+		if !ok {
+			return nil, "a body without Content-Type that is not a form"
+		}
+		return ps, ""
+	}
+	mt, mp, err := mime.ParseMediaType(cts[0])
+	if err != nil {
+		return nil, "a body whose Content-Type does not parse"
+	}
+	if cs, ok := mp["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") && !strings.EqualFold(cs, "us-ascii") {
+		return nil, "a body in charset " + fmt.Sprintf("%.40q", cs)
+	}
+	var ok bool
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		ps, ok = formParams(string(body))
+	case mt == "multipart/form-data":
+		ps, ok = multipartParams(body, mp["boundary"])
+	case strings.HasSuffix(mt, "json") || mt == "application/jsonrequest":
+		ps, ok = jsonParams(body)
+	default:
+		return nil, "a body of type " + fmt.Sprintf("%.40q", mt)
+	}
+	if !ok {
+		return nil, "a " + mt + " body that does not parse"
+	}
+	return ps, ""
+}
+
+// formParams reads a query string or a form body. Anything url.ParseQuery
+// rejects (a bad escape, a semicolon) fails: Rack may read it otherwise.
+func formParams(s string) ([]param, bool) {
+	var ps []param
+	for s != "" {
+		var kv string
+		kv, s, _ = strings.Cut(s, "&")
+		if strings.Contains(kv, ";") {
+			return nil, false
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, err1 := url.QueryUnescape(k)
+		v, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			return nil, false
+		}
+		ps = append(ps, param{key: k, val: v, str: true})
+	}
+	return ps, true
+}
+
+// multipartParams reads a multipart/form-data body. A part the guard cannot
+// name for certain, or one with a Content-Transfer-Encoding (Go would decode
+// it, Rack would not), fails; a file part is not a string.
+func multipartParams(body []byte, boundary string) ([]param, bool) {
+	if boundary == "" {
+		return nil, false
+	}
+	// The raw bytes are judged too, whatever the parts: Rack's reading of
+	// the boundaries may differ from Go's, but a value it finds appears
+	// in the raw bytes, since neither decodes it.
+	ps := []param{{key: "multipart body", val: string(body), str: true}}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			return ps, true
+		}
+		if err != nil || p.Header.Get("Content-Transfer-Encoding") != "" || p.FormName() == "" {
+			return nil, false
+		}
+		v, err := io.ReadAll(p)
+		if err != nil {
+			return nil, false
+		}
+		ps = append(ps, param{key: p.FormName(), val: string(v), str: p.FileName() == ""})
+	}
+}
+
+// jsonParams reads one JSON value, every member of every object (a
+// duplicated key is seen each time), an array's items under the key that
+// holds the array. Whatever encoding/json rejects fails, although Ruby's
+// parser may accept it (comments, NaN, trailing commas, a second value).
+func jsonParams(body []byte) ([]param, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type frame struct {
+		obj     bool
+		key     string // the member being read, or the key holding the array
+		wantKey bool
+	}
+	var (
+		ps     []param
+		stack  []*frame
+		values int // top-level values
+	)
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return ps, values == 1
+		}
+		if err != nil {
+			return nil, false
+		}
+		var f *frame
+		if len(stack) > 0 {
+			f = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1].obj {
+				stack[len(stack)-1].wantKey = true
+			}
+			continue
+		}
+		if f != nil && f.obj && f.wantKey {
+			f.key, f.wantKey = tok.(string), false
+			continue
+		}
+		if f == nil {
+			if values++; values > 1 {
+				return nil, false
+			}
+		}
+		key := ""
+		if f != nil {
+			key = f.key
+		}
+		switch t := tok.(type) {
+		case json.Delim: // '{' or '['
+			ps = append(ps, param{key: key})
+			stack = append(stack, &frame{obj: t == '{', key: key, wantKey: t == '{'})
+			continue
+		case string:
+			ps = append(ps, param{key: key, val: t, str: true})
+		default:
+			ps = append(ps, param{key: key, val: fmt.Sprint(t)})
+		}
+		if f != nil && f.obj {
+			f.wantKey = true
+		}
+	}
+}
+
+// snapshotBody reads the body that will be sent and puts back a replayable
+// copy of the very same bytes: req.Body, req.GetBody and req.ContentLength
+// agree from now on, whatever a caller set them to after NewRequest.
+func snapshotBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		req.Body, req.ContentLength = http.NoBody, 0
+		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+		return nil, nil
 	}
 	b, err := io.ReadAll(req.Body)
 	req.Body.Close()
 	if err != nil {
 		return nil, err
 	}
-	req.Body = io.NopCloser(bytes.NewReader(b))
+	req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	if len(b) == 0 {
+		req.Body = http.NoBody
+	}
 	return b, nil
-}
-
-// setsClientMember reports whether a JSON or form body sets member_type to
-// Client, in any spelling, at any depth.
-func setsClientMember(body []byte) bool {
-	var v any
-	if json.Unmarshal(body, &v) == nil {
-		return jsonSetsClient(v)
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return bytes.Contains(bytes.ToLower(body), []byte("client"))
-	}
-	for k, vs := range form {
-		k = strings.ToLower(k)
-		if k == "member_type" || strings.HasSuffix(k, "[member_type]") {
-			for _, v := range vs {
-				if isClientType(v) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-func jsonSetsClient(v any) bool {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			if s, ok := x.(string); ok && strings.EqualFold(strings.TrimSpace(k), "member_type") && isClientType(s) {
-				return true
-			}
-			if m, ok := x.(map[string]any); ok && strings.EqualFold(k, "member") {
-				if s, ok := m["type"].(string); ok && isClientType(s) {
-					return true
-				}
-			}
-			if jsonSetsClient(x) {
-				return true
-			}
-		}
-	case []any:
-		for _, x := range v {
-			if jsonSetsClient(x) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // isClientType matches "Client", "client", " CLIENT ", "Client::Traveller".
 func isClientType(s string) bool {
 	s = strings.ToLower(strings.TrimSpace(s))
 	return s == "client" || strings.HasPrefix(s, "client:") || strings.HasSuffix(s, "::client")
+}
+
+// isHostType matches "Host", "host", " HOST ", "::Host": the one member type
+// the SDK lets through.
+func isHostType(s string) bool {
+	return strings.EqualFold(strings.TrimPrefix(strings.TrimSpace(s), "::"), MemberTypeHost)
 }

@@ -179,7 +179,7 @@ func (c *Client) send(req *http.Request) (*Response, []byte, error) {
 		var why string
 		switch {
 		case err != nil:
-			if ctx.Err() != nil || errors.Is(err, ErrResponseTooLarge) || (sent && !idem) || tries >= c.policy.MaxAttempts {
+			if ctx.Err() != nil || final(err) || (sent && !idem) || tries >= c.policy.MaxAttempts {
 				if tries > 1 {
 					err = fmt.Errorf("%w (after %d attempts)", err, tries)
 				}
@@ -231,6 +231,13 @@ func (c *Client) send(req *http.Request) (*Response, []byte, error) {
 		}
 		cur = next
 	}
+}
+
+// final reports whether a transport error would only repeat: a body over
+// the limit, a redirect refused by the guard or for going in clear.
+func final(err error) bool {
+	var re *redirectError
+	return errors.Is(err, ErrResponseTooLarge) || errors.Is(err, ErrRefused) || errors.As(err, &re)
 }
 
 // refresh asks a TokenRefresher to replace a token the API rejected with
