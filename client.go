@@ -368,7 +368,11 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 		return resp, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp, newErrorResponse(req.Method, req.URL.Path, resp.Response, body)
+		err := newErrorResponse(req.Method, req.URL.Path, resp.Response, body)
+		if rl, ok := err.(*RateLimitError); ok {
+			rl.Rate = resp.Rate // a reset beyond the hourly window is unknown
+		}
+		return resp, err
 	}
 	if err := decodeBody(body, v, resp); err != nil {
 		return resp, &DecodeError{Method: req.Method, Path: req.URL.Path, StatusCode: resp.StatusCode, RequestID: resp.RequestID, Body: excerpt(body), Err: err}
@@ -404,6 +408,7 @@ func (c *Client) attempt(req *http.Request, n int) (resp *Response, body []byte,
 	scrubRedirectChain(hr)
 	redactResponse(hr, req)
 	resp = newResponse(hr)
+	resp.Rate = resp.Rate.plausible(c.now())
 	body, err = readBody(hr.Body, hr.ContentLength, c.maxBody)
 	if err == nil {
 		body = redactToken(body, req)

@@ -119,7 +119,7 @@ func (e *RateLimitError) Error() string {
 	if e.Rate.Reset.IsZero() {
 		return e.ErrorResponse.Error()
 	}
-	return fmt.Sprintf("%s; resets at %s", e.ErrorResponse.Error(), e.Rate.Reset.UTC().Format("15:04:05 UTC"))
+	return fmt.Sprintf("%s; resets at %s", e.ErrorResponse.Error(), resetText(e.Rate.Reset))
 }
 
 // Unwrap returns the underlying *ErrorResponse.

@@ -313,13 +313,25 @@ func NewStoredTokenSource(ctx context.Context, cfg *oauth2.Config, store TokenSt
 // whose save failed is still returned with a nil error; see LastSaveError.
 // When the store holds nothing, the error wraps ErrNoToken.
 func (s *StoredTokenSource) Token() (*oauth2.Token, error) {
+	return s.TokenContext(s.ctx)
+}
+
+// TokenContext is Token, with ctx bounding the wait (see
+// TokenSourceContext; the Client calls it with each request's context). A
+// caller whose ctx ends while a refresh is under way returns ctx's error
+// at once; the refresh goes on, bounded by WithRefreshTimeout, and serves
+// every other caller waiting for it: one refresh for all of them.
+func (s *StoredTokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	if ctx == nil {
+		ctx = s.ctx
+	}
 	s.mu.Lock()
 	t, fresh := s.tok, s.loaded && !s.pending && s.usableLocked(s.tok)
 	s.mu.Unlock()
 	if fresh {
 		return t, nil
 	}
-	return s.do(s.ctx, nil, false)
+	return s.do(ctx, nil, false)
 }
 
 // RefreshToken renews the access token after the server refused rejected
