@@ -280,7 +280,8 @@ func multipartParams(body []byte, boundary string) ([]param, bool) {
 	for {
 		p, err := mr.NextRawPart()
 		if err == io.EOF {
-			return ps, true
+			// Go also ends a body cut short with io.EOF; Rack does not.
+			return ps, bytes.Contains(body, []byte("--"+boundary+"--"))
 		}
 		if err != nil || p.Header.Get("Content-Transfer-Encoding") != "" || p.FormName() == "" {
 			return nil, false
