@@ -87,7 +87,7 @@ func routeOf(u *url.URL) route {
 			s = s[:j]
 		}
 		switch {
-		case s == "participants":
+		case strings.Contains(s, "participants"):
 			return routeParticipants
 		case s == "conversations" && i == len(segs)-1:
 			r = routeConversations
@@ -123,35 +123,34 @@ func judge(method string, u *url.URL, h http.Header, body []byte) error {
 	query, queryOK := formParams(rawQuery)
 	params, why := bodyParams(h, body)
 	params = append(params, query...)
+	// The raw bytes too, however they parse: a server that reads them
+	// otherwise (Rack's multipart boundaries, say) finds no word in them
+	// that is not there.
+	params = append(params, param{key: "body", val: string(body), str: true})
 
-	// Every method the server might act on: the request's own and any
-	// override (Rack::MethodOverride reads _method from a POST's form;
-	// other stacks read headers, or the query).
-	methods := []string{method}
+	// A write, or a request that asks for its method to be overridden
+	// (Rack::MethodOverride reads _method from a POST's form; other stacks
+	// read headers, or the query), whatever to.
+	writes := true
+	switch strings.ToUpper(strings.TrimSpace(method)) {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions:
+		writes = false
+	}
 	for _, k := range []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"} {
 		for _, v := range h.Values(k) {
-			methods = append(methods, strings.Split(v, ",")...)
+			writes = writes || strings.TrimSpace(v) != ""
 		}
 	}
 	for _, p := range params {
-		if strings.Contains(strings.ToLower(p.key), "_method") {
-			methods = append(methods, p.val)
-		}
-	}
-	writes := false
-	for _, m := range methods {
-		switch strings.ToUpper(strings.TrimSpace(m)) {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
-		default:
-			writes = true
-		}
+		writes = writes || strings.Contains(strings.ToLower(p.key+" "+p.val), "_method")
 	}
 
 	refuse := func(reason, instead string) error {
 		return &RefusedError{Method: method, Path: u.Path, Reason: reason, Instead: instead}
 	}
 	if rt == routeConversations {
-		if writes {
+		// A body it cannot read might carry an override too.
+		if writes || why != "" {
 			return refuse("a conversation created through the API would not reach the guest's channel (Airbnb, Booking.com, …)",
 				"fetch the conversation the channel created for the booking (Bookings.Conversations or Bookings.WaitForConversations) and reply in it")
 		}
@@ -169,7 +168,7 @@ func judge(method string, u *url.URL, h http.Header, body []byte) error {
 		return nil
 	}
 	for _, p := range params {
-		if strings.Contains(strings.ToLower(p.key), "client") || strings.Contains(strings.ToLower(p.val), "client") {
+		if mentionsClient(p.key) || mentionsClient(p.val) {
 			return refuse("Client participants (the guests) are created and managed by the channel only", hostInstead)
 		}
 		if strings.Contains(strings.ToLower(p.key), "type") && !(p.str && isHostType(p.val)) {
@@ -272,10 +271,7 @@ func multipartParams(body []byte, boundary string) ([]param, bool) {
 	if boundary == "" {
 		return nil, false
 	}
-	// The raw bytes are judged too, whatever the parts: Rack's reading of
-	// the boundaries may differ from Go's, but a value it finds appears
-	// in the raw bytes, since neither decodes it.
-	ps := []param{{key: "multipart body", val: string(body), str: true}}
+	var ps []param
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	for {
 		p, err := mr.NextRawPart()
@@ -314,7 +310,7 @@ func jsonParams(body []byte) ([]param, bool) {
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
-			return ps, values == 1
+			return ps, values == 1 && len(stack) == 0 // Token ends a cut-off value with io.EOF too
 		}
 		if err != nil {
 			return nil, false
@@ -379,6 +375,22 @@ func snapshotBody(req *http.Request) ([]byte, error) {
 		req.Body = http.NoBody
 	}
 	return b, nil
+}
+
+// mentionsClient reports whether s, or s percent-decoded once or more,
+// says "client" in any case: no parameter of a Host participant does.
+func mentionsClient(s string) bool {
+	for range 4 {
+		if strings.Contains(strings.ToLower(s), "client") {
+			return true
+		}
+		d, err := url.QueryUnescape(s)
+		if err != nil || d == s {
+			return false
+		}
+		s = d
+	}
+	return strings.Contains(strings.ToLower(s), "client")
 }
 
 // isClientType matches "Client", "client", " CLIENT ", "Client::Traveller".
