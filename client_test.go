@@ -69,7 +69,8 @@ func TestWithBaseURLWantsTheSiteRoot(t *testing.T) {
 // Do takes any request net/http would send, and refuses what it would not,
 // with an error, never a panic.
 func TestDoOddRequests(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
 	c := srv.client(t)
 	_, err := c.Do(nil, nil)
 	assert.Error(t, err)
@@ -118,7 +119,8 @@ func TestOwnOrigin(t *testing.T) {
 }
 
 func TestRequestHeadersAndEnvelope(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
 	})
 	c := srv.client(t, WithUserAgent("my-app/1.0"))
@@ -139,7 +141,8 @@ func TestRequestHeadersAndEnvelope(t *testing.T) {
 }
 
 func TestConversationUpdateMatchesFixtureAndUnassigns(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
 	})
 	c := srv.client(t)
@@ -153,7 +156,8 @@ func TestConversationUpdateMatchesFixtureAndUnassigns(t *testing.T) {
 }
 
 func TestConnectAndDisconnectBooking(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/connect-booking-inbox_write-scope-response.json"))
 	})
 	c := srv.client(t)
@@ -176,7 +180,8 @@ func TestConnectAndDisconnectBooking(t *testing.T) {
 }
 
 func TestGetManyJoinsIDsInPath(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"conversations":[{"id":1},{"id":2},{"id":3}],"meta":{}}`))
 	})
 	c := srv.client(t)
@@ -207,7 +212,8 @@ func TestGetManyJoinsIDsInPath(t *testing.T) {
 }
 
 func TestGetEmptyEnvelopeIsTypedError(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"conversations":[],"meta":{}}`))
 	})
 	_, _, err := srv.client(t).Conversations.Get(context.Background(), 5)
@@ -217,7 +223,8 @@ func TestGetEmptyEnvelopeIsTypedError(t *testing.T) {
 }
 
 func TestDoDecodesIntoCallersStruct(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"hosts":[{"id":2,"firstname":"Jan"}],"meta":{"deleted_ids":[7,"8"]}}`))
 	})
 	c := srv.client(t)
@@ -247,8 +254,10 @@ func TestDoDecodesIntoCallersStruct(t *testing.T) {
 }
 
 func TestTokenOnlyGoesToOwnHost(t *testing.T) {
-	other := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	other := newTestServer(t, 0)
+	other.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
 	c := srv.client(t)
 	req, _ := http.NewRequestWithContext(context.Background(), "GET", other.URL+"/x", nil)
 	_, err := c.Do(req, nil)
@@ -257,7 +266,8 @@ func TestTokenOnlyGoesToOwnHost(t *testing.T) {
 }
 
 func TestEmpty204(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", "r204")
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -274,7 +284,8 @@ func TestEmpty204(t *testing.T) {
 }
 
 func TestResponseTooLarge(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
 	})
 	c := srv.client(t, WithMaxResponseBytes(100))
@@ -283,7 +294,8 @@ func TestResponseTooLarge(t *testing.T) {
 }
 
 func TestCancelledContext(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, _, err := srv.client(t).Conversations.Get(ctx, 1)
@@ -322,7 +334,8 @@ func unauthorized(w http.ResponseWriter) {
 }
 
 func TestRefreshOnceOn401(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer fresh-1" {
 			unauthorized(w)
 			return
@@ -343,7 +356,8 @@ func TestRefreshOnceOn401(t *testing.T) {
 
 	// A second 401 after the refresh is returned as ErrUnauthorized.
 	ts2 := &refreshingSource{tok: &oauth2.Token{AccessToken: "stale"}}
-	srv2 := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { unauthorized(w) })
+	_, srv2Mux, srv2 := setup(t)
+	srv2Mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { unauthorized(w) })
 	c2, _ := NewClient(WithBaseURL(srv2.URL), WithTokenSource(ts2))
 	_, _, err = c2.Hosts.Get(context.Background(), 2)
 	assert.ErrorIs(t, err, ErrUnauthorized)
@@ -352,7 +366,8 @@ func TestRefreshOnceOn401(t *testing.T) {
 }
 
 func TestStaticTokenIsNeverRefreshed(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { unauthorized(w) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { unauthorized(w) })
 	_, _, err := srv.client(t).Hosts.Get(context.Background(), 2)
 	var er *ErrorResponse
 	require.ErrorAs(t, err, &er)
@@ -363,7 +378,8 @@ func TestStaticTokenIsNeverRefreshed(t *testing.T) {
 }
 
 func TestLoggerNeverLogsSecrets(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "hosts/inbox_write-scope-response.json"))
 	})
 	var buf bytes.Buffer
@@ -381,7 +397,8 @@ func TestLoggerNeverLogsSecrets(t *testing.T) {
 }
 
 func TestRateIsRecorded(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "hosts/inbox_write-scope-response.json"))
 	})
 	c := srv.client(t)
@@ -393,7 +410,8 @@ func TestRateIsRecorded(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
 	})
 	c := srv.client(t)

@@ -46,7 +46,7 @@ func TestFaultsServerErrors(t *testing.T) {
 		{"GET 503 storm gives up after 3", "GET", nil, func(n int, w http.ResponseWriter, r *http.Request) {
 			answer(w, 503, `{"error":"down"}`)
 		}, 503, 3, 2},
-		{"GET 502 HTML page, NoRetry", "GET", []Option{WithRetry(NoRetry)}, func(n int, w http.ResponseWriter, r *http.Request) {
+		{"GET 502 HTML page, MaxAttempts 1", "GET", []Option{WithRetry(RetryPolicy{MaxAttempts: 1})}, func(n int, w http.ResponseWriter, r *http.Request) {
 			answer(w, 502, html502, "Content-Type", "text/html")
 		}, 502, 1, 0},
 		{"PUT 504 then 200", "PUT", nil, func(n int, w http.ResponseWriter, r *http.Request) {
@@ -88,10 +88,12 @@ func TestFaultsServerErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := newFaultServer(t, 0, tt.script)
-			c, clk := newRelClient(t, fs.Server, tt.opts...)
+			fs := newTestServer(t, 0)
+			fs.script(tt.script)
+			c := fs.client(t, tt.opts...)
+			clk := newFakeClock(c)
 			resp, err := doMethod(context.Background(), c, tt.method)
-			if got := fs.count(tt.method); got != tt.received {
+			if got := fs.count(tt.method, ""); got != tt.received {
 				t.Errorf("server received %d %s requests, want %d", got, tt.method, tt.received)
 			}
 			if got := len(clk.slept()); got != tt.sleeps {
@@ -119,7 +121,8 @@ func TestFaultsServerErrors(t *testing.T) {
 
 func TestFaultsRetryAfter(t *testing.T) {
 	clk := newFakeClock()
-	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+	fs := newTestServer(t, 0)
+	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 		switch n {
 		case 1:
 			answer(w, 503, "", "Retry-After", "2")
@@ -129,7 +132,8 @@ func TestFaultsRetryAfter(t *testing.T) {
 			answer(w, 200, convOK)
 		}
 	})
-	c, _ := newRelClient(t, fs.Server, WithRetry(RetryPolicy{MaxAttempts: 3}))
+	c := fs.client(t, WithRetry(RetryPolicy{MaxAttempts: 3}))
+	newFakeClock(c)
 	clk.install(c)
 	conv, _, err := getConv(context.Background(), c)
 	if err != nil || conv.ID != 5 {
@@ -184,10 +188,12 @@ func TestFaultsConnections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := newFaultServer(t, tt.resetFirst, tt.script)
-			c, _ := newRelClient(t, fs.Server)
+			fs := newTestServer(t, tt.resetFirst)
+			fs.script(tt.script)
+			c := fs.client(t)
+			newFakeClock(c)
 			resp, err := doMethod(context.Background(), c, tt.method)
-			if got := fs.count(tt.method); got != tt.received {
+			if got := fs.count(tt.method, ""); got != tt.received {
 				t.Errorf("server received %d %s requests, want %d", got, tt.method, tt.received)
 			}
 			if got := int(fs.accepts.Load()); got != tt.accepts {
@@ -216,13 +222,15 @@ func TestFaultsConnections(t *testing.T) {
 func TestFaultsDialFailure(t *testing.T) {
 	for _, method := range []string{"POST", "GET", "PATCH"} {
 		t.Run(method+" resent after a dial failure", func(t *testing.T) {
-			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
+			fs := newTestServer(t, 0)
+			fs.script(func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
 			d := &failingDialer{fail: 2}
-			c, clk := newRelClient(t, fs.Server, WithHTTPClient(d.client()))
+			c := fs.client(t, WithHTTPClient(d.client()))
+			clk := newFakeClock(c)
 			if _, err := doMethod(context.Background(), c, method); err != nil {
 				t.Fatal(err)
 			}
-			if got := fs.count(method); got != 1 {
+			if got := fs.count(method, ""); got != 1 {
 				t.Errorf("server received %d %ss, want 1", got, method)
 			}
 			if got := d.dials.Load(); got != 3 {
@@ -234,9 +242,11 @@ func TestFaultsDialFailure(t *testing.T) {
 		})
 	}
 	t.Run("POST dial failing every time", func(t *testing.T) {
-		fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
+		fs := newTestServer(t, 0)
+		fs.script(func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
 		d := &failingDialer{fail: 100}
-		c, _ := newRelClient(t, fs.Server, WithHTTPClient(d.client()))
+		c := fs.client(t, WithHTTPClient(d.client()))
+		newFakeClock(c)
 		_, err := doMethod(context.Background(), c, "POST")
 		var oe *net.OpError
 		if !errors.As(err, &oe) || oe.Op != "dial" {
@@ -245,14 +255,16 @@ func TestFaultsDialFailure(t *testing.T) {
 		if got := d.dials.Load(); got != 3 {
 			t.Errorf("%d dials, want 3 (MaxAttempts)", got)
 		}
-		if fs.count("POST") != 0 {
+		if fs.count("POST", "") != 0 {
 			t.Error("server received a POST")
 		}
 	})
 	t.Run("POST without GetBody is not resent", func(t *testing.T) {
-		fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
+		fs := newTestServer(t, 0)
+		fs.script(func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
 		d := &failingDialer{fail: 1}
-		c, _ := newRelClient(t, fs.Server, WithHTTPClient(d.client()))
+		c := fs.client(t, WithHTTPClient(d.client()))
+		newFakeClock(c)
 		req, err := http.NewRequest("POST", c.APIURL().String()+"inbox/messages", io.NopCloser(strings.NewReader(`{"messages":[{}]}`)))
 		if err != nil {
 			t.Fatal(err)
@@ -268,24 +280,28 @@ func TestFaultsDialFailure(t *testing.T) {
 
 func TestFaultsSlowBody(t *testing.T) {
 	t.Run("context deadline: no retry", func(t *testing.T) {
-		fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
-		c, clk := newRelClient(t, fs.Server)
+		fs := newTestServer(t, 0)
+		fs.script(func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
+		c := fs.client(t)
+		clk := newFakeClock(c)
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		_, _, err := getConv(ctx, c)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("want DeadlineExceeded, got %v", err)
 		}
-		if fs.count("GET") != 1 || len(clk.slept()) != 0 {
-			t.Fatalf("received %d, slept %v: a spent context must end the request", fs.count("GET"), clk.slept())
+		if fs.count("GET", "") != 1 || len(clk.slept()) != 0 {
+			t.Fatalf("received %d, slept %v: a spent context must end the request", fs.count("GET", ""), clk.slept())
 		}
 	})
 	for _, method := range []string{"GET", "POST"} {
 		t.Run(method+" against the client timeout", func(t *testing.T) {
-			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
+			fs := newTestServer(t, 0)
+			fs.script(func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
 			hc := fs.Client()
 			hc.Timeout = 30 * time.Millisecond
-			c, _ := newRelClient(t, fs.Server, WithHTTPClient(hc))
+			c := fs.client(t, WithHTTPClient(hc))
+			newFakeClock(c)
 			_, err := doMethod(context.Background(), c, method)
 			var ne net.Error
 			if !errors.As(err, &ne) || !ne.Timeout() {
@@ -295,7 +311,7 @@ func TestFaultsSlowBody(t *testing.T) {
 			if method == "GET" {
 				want = 3
 			}
-			if got := fs.count(method); got != want {
+			if got := fs.count(method, ""); got != want {
 				t.Fatalf("server received %d %ss, want %d", got, method, want)
 			}
 		})
@@ -303,8 +319,10 @@ func TestFaultsSlowBody(t *testing.T) {
 }
 
 func TestFaultsContextCanceledDuringBackoff(t *testing.T) {
-	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 503, "") })
-	c, _ := newRelClient(t, fs.Server)
+	fs := newTestServer(t, 0)
+	fs.script(func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 503, "") })
+	c := fs.client(t)
+	newFakeClock(c)
 	ctx, cancel := context.WithCancel(context.Background())
 	c.sleep = func(ctx context.Context, d time.Duration) error {
 		cancel()
@@ -317,8 +335,8 @@ func TestFaultsContextCanceledDuringBackoff(t *testing.T) {
 	if want := "GET /api/v3/inbox/messages"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name %q", err, want)
 	}
-	if resp == nil || resp.StatusCode != 503 || fs.count("GET") != 1 {
-		t.Fatalf("resp %v, received %d", resp, fs.count("GET"))
+	if resp == nil || resp.StatusCode != 503 || fs.count("GET", "") != 1 {
+		t.Fatalf("resp %v, received %d", resp, fs.count("GET", ""))
 	}
 }
 
@@ -365,7 +383,8 @@ func TestFaults429Storms(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newFakeClock()
 			var processed atomic.Int32
-			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+			fs := newTestServer(t, 0)
+			fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 				if n == 1 || tt.storm {
 					answer(w, 429, limited, append(rateHeaders(0, tt.reset(clk)), tt.extra...)...)
 					return
@@ -373,10 +392,11 @@ func TestFaults429Storms(t *testing.T) {
 				processed.Add(1)
 				answer(w, 200, convOK, rateHeaders(999, unix(clk, time.Hour))...)
 			})
-			c, _ := newRelClient(t, fs.Server, WithRateLimitWait(tt.wait))
+			c := fs.client(t, WithRateLimitWait(tt.wait))
+			newFakeClock(c)
 			clk.install(c)
 			resp, err := doMethod(context.Background(), c, tt.method)
-			if got := fs.count(tt.method); got != tt.received {
+			if got := fs.count(tt.method, ""); got != tt.received {
 				t.Errorf("server received %d %ss, want %d", got, tt.method, tt.received)
 			}
 			if processed.Load() > 1 {
@@ -424,16 +444,18 @@ func TestFaultsThrottleAhead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newFakeClock()
-			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+			fs := newTestServer(t, 0)
+			fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 				answer(w, 200, convOK, rateHeaders(0, tt.reset(clk))...)
 			})
-			c, _ := newRelClient(t, fs.Server, WithRateLimitWait(tt.wait))
+			c := fs.client(t, WithRateLimitWait(tt.wait))
+			newFakeClock(c)
 			clk.install(c)
 			if _, _, err := getConv(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
 			resp, err := doMethod(context.Background(), c, "POST")
-			if got := fs.count("GET") + fs.count("POST"); got != tt.received {
+			if got := fs.count("GET", "") + fs.count("POST", ""); got != tt.received {
 				t.Errorf("server received %d requests, want %d", got, tt.received)
 			}
 			if got := clk.slept(); !equalDurations(got, tt.sleeps) {
@@ -494,7 +516,8 @@ func TestFaultsSlowTokenEndpoint(t *testing.T) {
 		<-release
 	}
 	f.clock.Advance(3 * time.Hour) // the stored token has expired
-	api := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
+	api := newTestServer(t, 0)
+	api.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
 	c, err := NewClient(WithBaseURL(api.URL), WithTokenSource(f.source(st)))
 	require.NoError(t, err)
 
@@ -531,7 +554,8 @@ func (s blockingSource) Token() (*oauth2.Token, error) {
 }
 
 func TestFaultsSlowForeignTokenSource(t *testing.T) {
-	api := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
+	api := newTestServer(t, 0)
+	api.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
 	src := blockingSource{make(chan struct{})}
 	defer close(src.release)
 	c, err := NewClient(WithBaseURL(api.URL), WithTokenSource(src))
@@ -549,7 +573,8 @@ func TestFaultsSlowForeignTokenSource(t *testing.T) {
 // scheme and host, nothing follows one from https to http, and no request
 // in the chain a response leads back to keeps Authorization.
 func TestFaultsHostileRedirects(t *testing.T) {
-	plain := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
+	plain := newTestServer(t, 0)
+	plain.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
 	var tlsHits atomic.Int32
 	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tlsHits.Add(1)
@@ -572,7 +597,8 @@ func TestFaultsHostileRedirects(t *testing.T) {
 
 	// To another host (here: port): followed, without the token.
 	var hops atomic.Int32
-	own := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	own := newTestServer(t, 0)
+	own.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if hops.Add(1) < 3 {
 			http.Redirect(w, r, r.URL.Path+"x", http.StatusFound) // same origin: keeps the token
 			return
@@ -617,8 +643,9 @@ func TestFaultsTokenEchoRedacted(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv := newAPIServer(t, h)
-			c := srv.client(t, WithRetry(NoRetry))
+			srv := newTestServer(t, 0)
+			srv.mux.HandleFunc("/", h)
+			c := srv.client(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
 			_, resp, err := c.Conversations.Get(context.Background(), 5)
 			require.Error(t, err)
 			assert.NotContains(t, err.Error(), testToken)
@@ -637,7 +664,8 @@ func TestFaultsOversizedBodyDropsConnection(t *testing.T) {
 	for name, length := range map[string]string{"stated length": "10000000", "chunked": ""} {
 		t.Run(name, func(t *testing.T) {
 			closed := make(chan struct{})
-			srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := newTestServer(t, 0)
+			srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 				defer close(closed)
 				if length != "" {
 					w.Header().Set("Content-Length", length)

@@ -402,5 +402,5 @@ func isClientType(s string) bool {
 // isHostType matches "Host", "host", " HOST ", "::Host": the one member type
 // the SDK lets through.
 func isHostType(s string) bool {
-	return strings.EqualFold(strings.TrimPrefix(strings.TrimSpace(s), "::"), MemberTypeHost)
+	return strings.EqualFold(strings.TrimPrefix(strings.TrimSpace(s), "::"), string(MemberTypeHost))
 }

@@ -19,7 +19,8 @@ import (
 )
 
 func TestCreatingAConversationIsRefusedAndSendsNothing(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, []byte(`{}`)) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, []byte(`{}`)) })
 	c := srv.client(t)
 	ctx := context.Background()
 	body := fixture(t, "conversations/create-request.json")
@@ -50,7 +51,8 @@ func TestCreatingAConversationIsRefusedAndSendsNothing(t *testing.T) {
 }
 
 func TestCreatingAClientParticipantIsRefused(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, []byte(`{}`)) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, []byte(`{}`)) })
 	c := srv.client(t)
 	ctx := context.Background()
 	for _, body := range []string{
@@ -109,7 +111,8 @@ func (gc guardCase) request(t *testing.T, base string) *http.Request {
 // body it was judged on.
 func runGuardCases(t *testing.T, cases []guardCase) {
 	t.Helper()
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
 	c := srv.client(t)
 	for _, gc := range cases {
 		before := len(srv.requests())
@@ -166,7 +169,8 @@ func TestGuardRoutesAsRailsWould(t *testing.T) {
 	runGuardCases(t, cases)
 
 	// An Opaque URL goes on the wire as it is, whatever Path says.
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
 	c := srv.client(t)
 	u, _ := url.Parse(srv.URL + "/api/v3/inbox/messages")
 	u.Opaque = "/api/v3/inbox/conversations"
@@ -261,10 +265,11 @@ func TestGuardReadsParticipantsAsRailsWould(t *testing.T) {
 // GetBody of a request after NewRequest cannot send anything else.
 func TestGuardJudgesTheBodySent(t *testing.T) {
 	var n atomic.Int32
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) == 1 {
 			// A 307 makes net/http resend the body from GetBody.
-			http.Redirect(w, r, r.URL.Path, http.StatusTemporaryRedirect)
+			http.Redirect(w, r, r.RequestURI, http.StatusTemporaryRedirect)
 			return
 		}
 		serveJSON(w, 201, []byte(`{}`))
@@ -295,7 +300,8 @@ func TestGuardJudgesTheBodySent(t *testing.T) {
 // A redirect is judged like a first request: the server cannot bounce a
 // harmless write onto a refused route.
 func TestGuardJudgesRedirects(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/inbox/messages"):
 			http.Redirect(w, r, "/api/v3/inbox/conversations.json", http.StatusTemporaryRedirect)
