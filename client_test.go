@@ -436,3 +436,14 @@ func TestConcurrentUse(t *testing.T) {
 		assert.Equal(t, "Bearer "+testToken, r.Header.Get("Authorization"), "every concurrent request is authenticated")
 	}
 }
+
+// Redaction never mangles data: a token too short to be real ("t") is
+// not searched for in what the server sends.
+func TestShortTokenLeavesDataAlone(t *testing.T) {
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
+	c := srv.client(t, WithToken("t"))
+	conv, _, err := c.Conversations.Get(context.Background(), 5)
+	require.NoError(t, err)
+	assert.Equal(t, "Hi", conv.Subject)
+}

@@ -127,18 +127,23 @@ func scrubRedirectChain(resp *http.Response) {
 	}
 }
 
-// bearer is the token req carries, "" if none.
+// minRedacted is the shortest token redacted from responses: a shorter
+// one is no real token (BookingSync's are 64 characters), and replacing it
+// would mangle the data (every "t" of a body, for a token "t").
+const minRedacted = 8
+
+// bearer is the token req carries, "" if none or too short to redact.
 func bearer(req *http.Request) string {
 	scheme, tok, ok := strings.Cut(strings.TrimSpace(req.Header.Get("Authorization")), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	if tok = strings.TrimSpace(tok); !ok || !strings.EqualFold(scheme, "Bearer") || len(tok) < minRedacted {
 		return ""
 	}
-	return strings.TrimSpace(tok)
+	return tok
 }
 
 // redactToken replaces the token req carried, as it is and as JSON or a
 // URL would escape it, wherever a body echoes it (a debugging proxy does):
-// error strings quote bodies.
+// error strings quote bodies, and a caller may log them.
 func redactToken(body []byte, req *http.Request) []byte {
 	tok := bearer(req)
 	if tok == "" {
@@ -162,9 +167,10 @@ func redactResponse(resp *http.Response, req *http.Request) {
 	for _, vs := range resp.Header {
 		for i, v := range vs {
 			for _, form := range tokenForms(tok) {
-				v = strings.ReplaceAll(v, form, "REDACTED")
+				if strings.Contains(v, form) { // only then written: a transport may share its maps
+					vs[i] = strings.ReplaceAll(vs[i], form, "REDACTED")
+				}
 			}
-			vs[i] = v
 		}
 	}
 }
