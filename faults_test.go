@@ -2,6 +2,7 @@ package bookingsync
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -687,4 +688,22 @@ func TestFaultsOversizedBodyDropsConnection(t *testing.T) {
 			hangGuard(t, "the server noticing the dropped connection", func() { <-closed })
 		})
 	}
+}
+
+// A compressed body is bounded after decompression: a gzip bomb stops at
+// the limit, whatever its compressed size.
+func TestFaultsGzipBomb(t *testing.T) {
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(bytes.Repeat([]byte(" "), 8<<20)) // 8 MiB of spaces, ~8 KiB zipped
+	zw.Close()
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Type", mediaType)
+		w.Write(zipped.Bytes())
+	})
+	c := srv.client(t, WithMaxResponseBytes(1<<20))
+	_, _, err := c.Conversations.Get(context.Background(), 5)
+	assert.ErrorIs(t, err, ErrResponseTooLarge)
 }

@@ -46,7 +46,15 @@ func guard(req *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("bookingsync: %s %s: reading request body: %w", req.Method, req.URL.Path, err)
 	}
-	return judge(req.Method, req.URL, req.Header, body)
+	// net/http writes a key set as req.Header["content-type"] as it is, and
+	// the server reads it as Content-Type: judge the headers as it does.
+	h := make(http.Header, len(req.Header))
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	return judge(req.Method, req.URL, h, body)
 }
 
 // route is what the guard knows of where a request lands.
@@ -290,6 +298,10 @@ func multipartParams(body []byte, boundary string) ([]param, bool) {
 	}
 }
 
+// maxJSONDepth bounds the nesting the guard reads (Ruby's parser stops at
+// 100 by default); no participant body nests more than a few levels.
+const maxJSONDepth = 512
+
 // jsonParams reads one JSON value, every member of every object (a
 // duplicated key is seen each time), an array's items under the key that
 // holds the array. Whatever encoding/json rejects fails, although Ruby's
@@ -334,6 +346,9 @@ func jsonParams(body []byte) ([]param, bool) {
 			if values++; values > 1 {
 				return nil, false
 			}
+		}
+		if len(stack) >= maxJSONDepth {
+			return nil, false
 		}
 		key := ""
 		if f != nil {

@@ -181,6 +181,17 @@ func TestGuardRoutesAsRailsWould(t *testing.T) {
 	u.Opaque = "//" + u.Host + "/api/v3/inbox/participants?member_type=Client"
 	_, err = c.Do(req, nil)
 	assert.ErrorIs(t, err, ErrRefused, "opaque URL with host and query")
+
+	// A header key set outside Header.Set goes on the wire as it is and is
+	// read by the server in its canonical form: so by the guard.
+	req, _ = http.NewRequestWithContext(context.Background(), "GET", srv.URL+"/api/v3/inbox/conversations", nil)
+	req.Header["x-http-method-override"] = []string{"POST"}
+	_, err = c.Do(req, nil)
+	assert.ErrorIs(t, err, ErrRefused, "lower-case override header")
+	req, _ = http.NewRequestWithContext(context.Background(), "POST", srv.URL+"/api/v3/inbox/participants", strings.NewReader(hostBody))
+	req.Header["content-encoding"] = []string{"gzip"}
+	_, err = c.Do(req, nil)
+	assert.ErrorIs(t, err, ErrRefused, "lower-case Content-Encoding")
 	assert.Empty(t, srv.requests())
 }
 
@@ -242,6 +253,7 @@ func TestGuardReadsParticipantsAsRailsWould(t *testing.T) {
 		refuse("form, semicolon", "inbox/participants", form, "member_id=5;member_type=Client"),
 		refuse("form, bad escape", "inbox/participants", form, "member_type=Host&x=%zz"),
 		refuse("no type, a form to Rack", "inbox/participants", nil, "member_type=client"),
+		refuse("too deep", "inbox/participants", js, strings.Repeat("[", 600)+strings.Repeat("]", 600)),
 		// Multipart.
 		refuse("multipart", "inbox/participants", multi, fmt.Sprintf(mp, "Client")),
 		refuse("multipart, not Host", "inbox/participants", multi, fmt.Sprintf(mp, "Guest")),
