@@ -44,13 +44,19 @@ func tokenContext(ctx context.Context, ts oauth2.TokenSource) (*oauth2.Token, er
 	if ctx.Done() == nil {
 		return ts.Token()
 	}
+	return awaitToken(ctx, ts.Token)
+}
+
+// awaitToken runs fetch in a goroutine of its own and waits for it or for
+// ctx, whichever ends first. fetch runs to its end either way.
+func awaitToken(ctx context.Context, fetch func() (*oauth2.Token, error)) (*oauth2.Token, error) {
 	type result struct {
 		t   *oauth2.Token
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		t, err := ts.Token()
+		t, err := fetch()
 		done <- result{t, err}
 	}()
 	select {

@@ -411,24 +411,11 @@ func (s *StoredTokenSource) do(ctx context.Context, rejected *oauth2.Token, forc
 		wctx = context.WithValue(wctx, oauth2.HTTPClient, s.hc)
 	}
 	wctx, cancel := context.WithTimeout(wctx, s.opts.refreshTimeout)
-
-	type result struct {
-		t   *oauth2.Token
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
+	return awaitToken(ctx, func() (*oauth2.Token, error) {
 		defer func() { <-s.work }()
 		defer cancel()
-		t, err := s.slow(wctx, rejected, force)
-		done <- result{t, err}
-	}()
-	select {
-	case r := <-done:
-		return r.t, r.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+		return s.slow(wctx, rejected, force)
+	})
 }
 
 // slow loads, retries a pending save and refreshes as needed. It runs in
