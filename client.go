@@ -106,7 +106,8 @@ type Option func(*Client) error
 
 // WithBaseURL sets the site root, e.g. a sandbox's
 // "https://sandbox.example.com". The API is reached under <root>/api/v3/; a
-// root given with the /api/v3 suffix is accepted too. Only https is allowed,
+// root given with the /api/v3 suffix is accepted too, any other path (say
+// /api/v2), a query string or a fragment is refused. Only https is allowed,
 // except for loopback hosts (tests, bookingsynctest), so that tokens never
 // travel in clear.
 func WithBaseURL(siteRoot string) Option {
@@ -120,8 +121,11 @@ func WithBaseURL(siteRoot string) Option {
 	}
 }
 
-// WithHTTPClient sets the HTTP client used for every request. Its Timeout
-// and Transport are used as they are.
+// WithHTTPClient sets the HTTP client used for every request. Its Timeout,
+// Transport and Jar are used as they are; the client keeps a copy whose
+// redirect policy first applies the SDK's (no https→http redirect, no token
+// off the client's own origin, the Inbox guard on every hop), then hc's
+// CheckRedirect.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) error {
 		if hc == nil {
