@@ -130,11 +130,14 @@ func judge(method string, u *url.URL, h http.Header, body []byte) error {
 	_, rawQuery, _ := strings.Cut(wireURI(u), "?")
 	query, queryOK := formParams(rawQuery)
 	params, why := bodyParams(h, body)
+	if !queryOK && why == "" {
+		why = "a query string it cannot parse"
+	}
 	params = append(params, query...)
 	// The raw bytes too, however they parse: a server that reads them
-	// otherwise (Rack's multipart boundaries, say) finds no word in them
-	// that is not there.
-	params = append(params, param{key: "body", val: string(body), str: true})
+	// otherwise (Rack's multipart boundaries, a query split on ";") finds
+	// no word in them that is not there.
+	params = append(params, param{key: "body", val: string(body), str: true}, param{key: "query", val: rawQuery, str: true})
 
 	// A write, or a request that asks for its method to be overridden
 	// (Rack::MethodOverride reads _method from a POST's form; other stacks
@@ -157,18 +160,18 @@ func judge(method string, u *url.URL, h http.Header, body []byte) error {
 		return &RefusedError{Method: method, Path: u.Path, Reason: reason, Instead: instead}
 	}
 	if rt == routeConversations {
-		// A body it cannot read might carry an override too.
-		if writes || why != "" {
-			return refuse("a conversation created through the API would not reach the guest's channel (Airbnb, Booking.com, …)",
-				"fetch the conversation the channel created for the booking (Bookings.Conversations or Bookings.WaitForConversations) and reply in it")
+		const reason = "a conversation created through the API would not reach the guest's channel (Airbnb, Booking.com, …)"
+		const instead = "fetch the conversation the channel created for the booking (Bookings.Conversations or Bookings.WaitForConversations) and reply in it"
+		switch {
+		case writes:
+			return refuse(reason, instead)
+		case why != "": // it might carry a method override
+			return refuse("the guard cannot read "+why+" with certainty, and such a request could create a conversation: "+reason, instead)
 		}
 		return nil
 	}
 	const hostInstead = "add a Host participant (Participants.AddHost or Participants.EnsureHost) and send as that host"
-	if why != "" || (writes && !queryOK) {
-		if why == "" {
-			why = "a query string it cannot parse"
-		}
+	if why != "" {
 		return refuse("the guard cannot read "+why+" with certainty, and such a request could add a Client participant (the guests are created and managed by the channel only)",
 			"send participants as JSON without Content-Encoding, as Participants.Create does; "+hostInstead)
 	}

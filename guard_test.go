@@ -160,6 +160,7 @@ func TestGuardRoutesAsRailsWould(t *testing.T) {
 		conv("_method in the query", "GET", "inbox/conversations?_method=post"),
 		{name: "_method in a form body", method: "GET", target: "inbox/conversations", header: []string{"Content-Type", "application/x-www-form-urlencoded"}, body: "_method=POST&conversations[][subject]=x", refused: true},
 		conv("without the api prefix", "POST", "../../inbox/conversations"),
+		{name: "a query it cannot parse", method: "GET", target: "inbox/conversations?_method=POST;x=1", refused: true},
 
 		{name: "list", method: "GET", target: "inbox/conversations?page=2"},
 		{name: "list, format", method: "GET", target: "inbox/conversations.json"},
@@ -209,6 +210,8 @@ func TestGuardReadsParticipantsAsRailsWould(t *testing.T) {
 		refuse("Client in the query, encoded", "inbox/participants?participants%5B%5D%5Bmember_type%5D=%43lient", js, hostBody),
 		{name: "PUT with Client in the query", method: "PUT", target: "inbox/participants/5?member_type=Client", header: js, body: `{"read":true}`, refused: true},
 		{name: "GET overridden to POST", method: "GET", target: "inbox/participants?_method=POST&member_type=Client", refused: true},
+		{name: "GET with a query split on ;", method: "GET", target: "inbox/participants?_method=POST;member_type=Client", refused: true},
+		{name: "GET with a bad escape", method: "GET", target: "inbox/participants?page=%zz", refused: true},
 		{name: "GET with override header", method: "GET", target: "inbox/participants?member_type=Client", header: []string{"X-HTTP-Method-Override", "PATCH"}, refused: true},
 		// Every route to participants.
 		refuse("format .json", "inbox/participants.json", js, `{"participants":[{"member_type":"Client"}]}`),
