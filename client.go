@@ -60,6 +60,8 @@ type Client struct {
 	// Conversations.Origin, and the EnsureHost calls in flight.
 	apps        appCache
 	hostFlights flightGroup[hostKey, *Participant]
+	senders     senderCache                       // member types of message senders (senders.go)
+	hostsAdded  boundedMap[hostKey, *Participant] // Host participants this client created
 
 	// Conversations reads and updates Inbox conversations.
 	Conversations *ConversationsService

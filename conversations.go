@@ -167,6 +167,14 @@ func (s *ConversationsService) GetMany(ctx context.Context, ids []int64) ([]*Con
 	return s.res().getMany(ctx, ids, nil)
 }
 
+// GetManyWith is GetMany with field limiting or sideloading, the options
+// GetWith takes; the options go with every request.
+//
+// GET /inbox/conversations/{id},{id},…?fields=…&include=…
+func (s *ConversationsService) GetManyWith(ctx context.Context, ids []int64, opts *ConversationGetOptions) ([]*Conversation, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
+}
+
 // Update changes a conversation's assignee, state, default channel or spam
 // mark.
 //

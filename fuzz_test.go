@@ -53,9 +53,12 @@ func FuzzEnvelope(f *testing.F) {
 	f.Add([]byte(`{"conversations":[null],"meta":{"X-Total-Pages":"-1"}}`))
 	f.Add([]byte(`{"messages":[{"id":1,"content":"hi","visibility":"all","links":{"attachments":[1,2]}}]}`))
 	f.Add([]byte(`{"participants":[{"id":1,"links":{"member":{"id":5,"type":"Host"}}}]}`))
+	f.Add([]byte(`{"bookings":[{"id":8,"locked":"doorkeeper/application-17","reconciliation":{ "a" : [1, 2] },"links":{"account":1}}]}`))
+	f.Add([]byte(`{"bookings":[{"id":9,"locked":true,"reconciliation":null,"links":{"conversations":[]}}]}`))
 	f.Add([]byte(`<html>502</html>`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		decodeEnvelope[Booking](t, body, "bookings")
 		decodeEnvelope[Conversation](t, body, "conversations")
 		decodeEnvelope[Message](t, body, "messages")
 		decodeEnvelope[Participant](t, body, "participants")

@@ -39,22 +39,47 @@ func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 // that will be sent and puts those very bytes back as req.Body, GetBody and
 // ContentLength, so that what is judged is what is sent, and resent.
 func guard(req *http.Request) error {
-	if routeOf(req.URL) == routeOther {
+	if rt := routeOf(req.URL); rt != routeConversations && rt != routeParticipants {
 		return nil
 	}
 	body, err := snapshotBody(req)
 	if err != nil {
 		return fmt.Errorf("bookingsync: %s %s: reading request body: %w", req.Method, req.URL.Path, err)
 	}
-	// net/http writes a key set as req.Header["content-type"] as it is, and
-	// the server reads it as Content-Type: judge the headers as it does.
-	h := make(http.Header, len(req.Header))
-	for k, vs := range req.Header {
+	return judge(req.Method, req.URL, req.Header, body)
+}
+
+// canonicalHeader copies h with every key in its canonical form: net/http
+// writes a key set as h["content-type"] as it is and the server reads it
+// as Content-Type, so Do sends, and the Inbox checks read, this copy.
+func canonicalHeader(h http.Header) http.Header {
+	c := make(http.Header, len(h))
+	for k, vs := range h {
 		for _, v := range vs {
-			h.Add(k, v)
+			c.Add(k, v)
 		}
 	}
-	return judge(req.Method, req.URL, h, body)
+	return c
+}
+
+// writeMethod reports whether a request with this method and these
+// headers may act as a write: its method is not GET, HEAD or OPTIONS, or
+// it asks for its method to be overridden (X-HTTP-Method-Override and the
+// like), whatever to.
+func writeMethod(method string, h http.Header) bool {
+	switch strings.ToUpper(strings.TrimSpace(method)) {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		return true
+	}
+	for _, k := range []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"} {
+		for _, v := range h.Values(k) {
+			if strings.TrimSpace(v) != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // route is what the guard knows of where a request lands.
@@ -64,6 +89,7 @@ const (
 	routeOther         route = iota
 	routeConversations       // the conversations collection: a write creates one
 	routeParticipants        // anything under participants
+	routeMessages            // anything under messages (see refuseNonHostSender)
 )
 
 // routeOf reads the path as it goes on the wire (an Opaque URL included)
@@ -99,6 +125,8 @@ func routeOf(u *url.URL) route {
 			return routeParticipants
 		case s == "conversations" && i == len(segs)-1:
 			r = routeConversations
+		case strings.Contains(s, "messages") && r == routeOther:
+			r = routeMessages
 		}
 	}
 	return r
@@ -124,7 +152,7 @@ func wireURI(u *url.URL) string {
 // bytes that will be sent. It returns a *RefusedError, or nil.
 func judge(method string, u *url.URL, h http.Header, body []byte) error {
 	rt := routeOf(u)
-	if rt == routeOther {
+	if rt != routeConversations && rt != routeParticipants {
 		return nil
 	}
 	_, rawQuery, _ := strings.Cut(wireURI(u), "?")
@@ -142,16 +170,7 @@ func judge(method string, u *url.URL, h http.Header, body []byte) error {
 	// A write, or a request that asks for its method to be overridden
 	// (Rack::MethodOverride reads _method from a POST's form; other stacks
 	// read headers, or the query), whatever to.
-	writes := true
-	switch strings.ToUpper(strings.TrimSpace(method)) {
-	case "", http.MethodGet, http.MethodHead, http.MethodOptions:
-		writes = false
-	}
-	for _, k := range []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"} {
-		for _, v := range h.Values(k) {
-			writes = writes || strings.TrimSpace(v) != ""
-		}
-	}
+	writes := writeMethod(method, h)
 	for _, p := range params {
 		writes = writes || strings.Contains(strings.ToLower(p.key+" "+p.val), "_method")
 	}
@@ -373,24 +392,28 @@ func jsonParams(body []byte) ([]param, bool) {
 	}
 }
 
-// snapshotBody reads the body that will be sent and puts back a replayable
-// copy of the very same bytes: req.Body, req.GetBody and req.ContentLength
-// agree from now on, whatever a caller set them to after NewRequest.
+// snapshotBody reads the body that will be sent and puts back the very
+// same bytes: req.Body, req.GetBody and req.ContentLength agree from now
+// on, whatever a caller set them to after NewRequest. A request without
+// GetBody keeps none: the client never resends a body its caller made
+// unreplayable, and net/http follows no 307 with it.
 func snapshotBody(req *http.Request) ([]byte, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		req.Body, req.ContentLength = http.NoBody, 0
-		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
-		return nil, nil
+	replayable := req.GetBody != nil
+	var b []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		var err error
+		b, err = io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
 	}
-	b, err := io.ReadAll(req.Body)
-	req.Body.Close()
-	if err != nil {
-		return nil, err
+	req.Body, req.ContentLength, req.GetBody = http.NoBody, int64(len(b)), nil
+	if len(b) > 0 {
+		req.Body = io.NopCloser(bytes.NewReader(b))
 	}
-	req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-	if len(b) == 0 {
-		req.Body = http.NoBody
+	if replayable {
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	}
 	return b, nil
 }

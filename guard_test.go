@@ -338,3 +338,41 @@ func TestGuardJudgesRedirects(t *testing.T) {
 	require.Len(t, reqs, 2, "each first hop only, never the redirect, never retried")
 	assert.True(t, strings.HasSuffix(reqs[0].Path, "/inbox/messages") && strings.HasSuffix(reqs[1].Path, "/hosts"))
 }
+
+// The sender check routes as the guard does: no spelling of the path or
+// the method, and no redirect, sends a message as a Client participant.
+func TestSenderCheckRoutesAsRailsWould(t *testing.T) {
+	c, _, s := setup(t)
+	handleParticipant(s, MemberTypeClient)
+	handleMessageEcho(s)
+	body := `{"messages":[{"sender_id":30,"content":"x"}]}`
+	for _, tc := range []struct{ method, target, override string }{
+		{"post", "inbox/messages", ""},
+		{"PATCH", "inbox/messages/5", ""},
+		{"POST", "inbox/messages.xml", ""},
+		{"POST", "inbox/%6Dessages", ""},
+		{"POST", "INBOX//MESSAGES/", ""},
+		{"GET", "inbox/messages", "POST"},
+		{"POST", "inbox/conversations/7/messages", ""},
+	} {
+		req, _ := http.NewRequest(tc.method, c.APIURL().String()+tc.target, strings.NewReader(body))
+		req.Header.Set("Content-Type", mediaType)
+		if tc.override != "" {
+			req.Header.Set("X-HTTP-Method-Override", tc.override)
+		}
+		_, err := c.Do(req, nil)
+		assert.ErrorIs(t, err, ErrRefused, "%s %s", tc.method, tc.target)
+	}
+	// A redirect onto the messages route is checked before it is followed.
+	s.mux.HandleFunc("POST /hosts", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, c.APIURL().Path+"inbox/messages", http.StatusTemporaryRedirect)
+	})
+	req, _ := c.NewRequest(context.Background(), "POST", "hosts", json.RawMessage(body))
+	_, err := c.Do(req, nil)
+	assert.ErrorIs(t, err, ErrRefused, "redirected")
+	for _, r := range s.requests() {
+		if r.Method != "GET" && strings.Contains(strings.ToLower(r.Path), "messages") {
+			t.Errorf("a message write reached the server: %s %s", r.Method, r.Path)
+		}
+	}
+}

@@ -34,13 +34,18 @@ type Participant struct {
 
 // ParticipantLinks are a participant's associations.
 type ParticipantLinks struct {
+	// Account is the account's id; 0 when the payload lacks it (the
+	// reference's examples do, the live API sends it).
+	Account      int64 `json:"account"`
 	Conversation int64 `json:"conversation"`
 	// Member is {ID, Type} with Type "Client" or "Host".
 	Member Polymorphic `json:"member"`
 }
 
 // IsHost reports whether the participant is a Host.
-func (p *Participant) IsHost() bool { return strings.EqualFold(p.Links.Member.Type, string(MemberTypeHost)) }
+func (p *Participant) IsHost() bool {
+	return strings.EqualFold(p.Links.Member.Type, string(MemberTypeHost))
+}
 
 // IsClient reports whether the participant is a Client (a guest).
 func (p *Participant) IsClient() bool {
@@ -84,8 +89,8 @@ func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Part
 // guest) is created by the channel only, and the client refuses to send
 // one (ErrRefused).
 type NewParticipant struct {
-	ConversationID int64  `json:"conversation_id"`
-	MemberID       int64  `json:"member_id"`
+	ConversationID int64      `json:"conversation_id"`
+	MemberID       int64      `json:"member_id"`
 	MemberType     MemberType `json:"member_type"`
 }
 
@@ -117,7 +122,11 @@ func (s *ParticipantsService) Create(ctx context.Context, p *NewParticipant) (*P
 	if err := p.validate(); err != nil {
 		return nil, nil, err
 	}
-	return s.res().create(ctx, p)
+	created, resp, err := s.res().create(ctx, p)
+	if err == nil {
+		s.client.senders.remember(created)
+	}
+	return created, resp, err
 }
 
 // AddHost adds the host as a Host participant of the conversation. It does
@@ -133,22 +142,45 @@ func (s *ParticipantsService) AddHost(ctx context.Context, conversationID, hostI
 //
 // PUT /inbox/participants/{id}
 func (s *ParticipantsService) MarkRead(ctx context.Context, id int64) (*Participant, *Response, error) {
+	return s.setRead(ctx, id, true)
+}
+
+// MarkUnread marks the conversation unread for this participant (PUT
+// {"read": false}), as the Inbox's "mark as unread" does.
+//
+// PUT /inbox/participants/{id}
+func (s *ParticipantsService) MarkUnread(ctx context.Context, id int64) (*Participant, *Response, error) {
+	return s.setRead(ctx, id, false)
+}
+
+// setRead is the one update the API accepts for a participant.
+func (s *ParticipantsService) setRead(ctx context.Context, id int64, read bool) (*Participant, *Response, error) {
 	return s.res().update(ctx, id, struct {
 		Read bool `json:"read"`
-	}{true})
+	}{read})
 }
 
 // hostKey names an EnsureHost call.
 type hostKey struct{ conversationID, hostID int64 }
 
 // EnsureHost returns the conversation's Host participant for hostID,
-// creating it only when there is none, so that calling it again, or from
-// many goroutines at once with the same client, yields one participant.
+// creating it only when there is none.
+//
+// The API itself accepts duplicates: it creates a new Host participant for
+// the same host each time it is asked, so only the client can prevent
+// them. Within one Client, calls for the same conversation and host yield
+// one participant: calls at once from many goroutines share one lookup,
+// and a participant the client added is remembered. Separate clients (other processes, other machines) that
+// both find none can each create one; when the conversation already holds
+// several Host participants for the host, EnsureHost returns the oldest
+// (lowest CreatedAt, then lowest ID), so that every caller settles on the
+// same one.
 //
 // It reads the conversation with its participants sideloaded (one
 // request; a second, Participants.GetMany, only when the server did not
 // sideload), and creates the participant with AddHost when absent (one
-// more request).
+// more request). The participant it returns is known to be a Host, so
+// Messages.Create sends as it without reading it again.
 //
 // GET /inbox/conversations/{id}?include=participants, POST /inbox/participants (when missing)
 func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, hostID int64) (*Participant, error) {
@@ -159,8 +191,10 @@ func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, ho
 // was read with Include "participants" (as a listing for triage usually
 // is), its participants are trusted and no read is made: one request saved
 // per conversation. Otherwise it reads them as EnsureHost does. A Host
-// participant added elsewhere since c was read is not seen; the API then
-// refuses the duplicate with a validation error.
+// participant this client added since c was read is remembered and
+// reused; one added elsewhere (another process) is not seen, and the API,
+// which accepts duplicates, then gets a second one; EnsureHost afterwards
+// settles on the oldest.
 //
 // GET /inbox/conversations/{id}?include=participants (unless sideloaded), POST /inbox/participants (when missing)
 func (s *ParticipantsService) EnsureHostFor(ctx context.Context, c *Conversation, hostID int64) (*Participant, error) {
@@ -186,15 +220,40 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 				return nil, err
 			}
 		}
+		var oldest *Participant
 		for _, p := range parts {
+			s.client.senders.remember(p)
 			if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&
-				(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) {
-				return p, nil
+				(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) &&
+				(oldest == nil || olderThan(p, oldest)) {
+				oldest = p
 			}
 		}
+		if oldest != nil {
+			return oldest, nil
+		}
+		// known may predate a participant this client added since.
+		key := hostKey{conversationID, hostID}
+		if p, ok := s.client.hostsAdded.get(key); ok {
+			cp := *p
+			return &cp, nil
+		}
 		p, _, err := s.AddHost(ctx, conversationID, hostID)
+		if err == nil {
+			cp := *p
+			s.client.hostsAdded.put(key, &cp)
+		}
 		return p, err
 	})
+}
+
+// olderThan orders duplicate Host participants: lowest CreatedAt, then
+// lowest ID.
+func olderThan(p, q *Participant) bool {
+	if !p.CreatedAt.Equal(q.CreatedAt) {
+		return p.CreatedAt.Before(q.CreatedAt)
+	}
+	return p.ID < q.ID
 }
 
 // ofConversation returns a conversation's participants.

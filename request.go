@@ -78,8 +78,9 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body any) 
 //
 // Every non-2xx answer is returned as *ErrorResponse (*RateLimitError for
 // 429), with the *Response. Requests the Inbox rules forbid are refused
-// with an error wrapping ErrRefused before anything is sent, and requests
-// held back while the rate-limit budget is spent fail with *ThrottledError.
+// with an error wrapping ErrRefused before anything is sent (a message
+// write naming a sender may first cost one read of that participant, see
+// Messages.Create), and requests held back while the rate-limit budget is spent fail with *ThrottledError.
 // What is resent on failure, and what never is, is told at RetryPolicy and
 // WithRateLimitWait.
 func (c *Client) Do(req *http.Request, v any) (*Response, error) {
@@ -89,10 +90,11 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 	// A copy carries the token, the default headers and the judged body,
 	// so that none of them lingers on the caller's request.
 	req = req.Clone(req.Context())
-	if req.Header == nil {
-		req.Header = make(http.Header)
-	}
+	req.Header = canonicalHeader(req.Header)
 	if err := guard(req); err != nil {
+		return nil, err
+	}
+	if err := c.refuseNonHostSender(req); err != nil {
 		return nil, err
 	}
 	if req.Header.Get("Accept") == "" {

@@ -92,8 +92,8 @@ func (e *redirectError) Error() string {
 // checkRedirect wraps the HTTP client's redirect policy (next; nil is
 // net/http's: at most 10 redirects). Each hop is refused if it goes from
 // https to http or to plain http off loopback, loses the token unless it
-// stays on the client's own scheme and host, and is judged by the guard
-// like the first request.
+// stays on the client's own scheme and host, and is judged by the Inbox
+// checks like the first request.
 func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		prev := via[len(via)-1].URL
@@ -104,6 +104,9 @@ func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) 
 			req.Header.Del("Authorization")
 		}
 		if err := guard(req); err != nil {
+			return err
+		}
+		if err := c.refuseNonHostSender(req); err != nil {
 			return err
 		}
 		if next != nil {
