@@ -195,3 +195,25 @@ func tokenForms(tok string) []string {
 	}
 	return out
 }
+
+// redactedError is err with the secrets, in every form tokenForms knows,
+// replaced by REDACTED in its message; errors.Is and errors.As see err.
+type redactedError struct {
+	err     error
+	secrets []string
+}
+
+func (e *redactedError) Error() string {
+	msg := e.err.Error()
+	for _, secret := range e.secrets {
+		if len(secret) < minRedacted {
+			continue
+		}
+		for _, form := range tokenForms(secret) {
+			msg = strings.ReplaceAll(msg, form, "REDACTED")
+		}
+	}
+	return msg
+}
+
+func (e *redactedError) Unwrap() error { return e.err }

@@ -503,9 +503,9 @@ func (s *StoredTokenSource) refresh(ctx context.Context, cur, rejected *oauth2.T
 		}
 	}
 	if err != nil {
-		// x/oauth2's errors carry the server's answer, never the request
-		// form (refresh token, client secret).
-		return nil, fmt.Errorf("bookingsync: refresh token: %w", err)
+		// x/oauth2's errors quote the server's answer, which a debugging
+		// endpoint may make an echo of the request form.
+		return nil, &redactedError{fmt.Errorf("bookingsync: refresh token: %w", err), []string{cur.RefreshToken, s.cfg.ClientSecret}}
 	}
 	s.mu.Lock()
 	s.tok, s.pending = t, true
