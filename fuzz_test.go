@@ -303,3 +303,25 @@ func lenientForm(s string) []string {
 	}
 	return out
 }
+
+// FuzzRedact: no secret of eight characters or more survives redaction, in
+// any form it is escaped to, whatever the text around it.
+func FuzzRedact(f *testing.F) {
+	f.Add("tok-S3CR3T-never-print", "401: Bearer tok-S3CR3T-never-print rejected")
+	f.Add("DREDACTE", "DREDACTEDREDACTE")
+	f.Add("a/b+c=d\"e<f", `{"echo":"a\/b+c=d\"e\u003cf"} a%2Fb%2Bc%3Dd%22e%3Cf`)
+	f.Fuzz(func(t *testing.T, secret, text string) {
+		got := redact(text, secret)
+		if len(secret) < minRedacted {
+			if got != text {
+				t.Fatalf("a short secret changed the text: %q", got)
+			}
+			return
+		}
+		for _, form := range tokenForms(secret) {
+			if strings.Contains(got, form) {
+				t.Fatalf("%q survives in %q", form, got)
+			}
+		}
+	})
+}

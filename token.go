@@ -150,9 +150,9 @@ func bearer(req *http.Request) string {
 	return tok
 }
 
-// redactToken replaces the token req carried, as it is and as JSON or a
-// URL would escape it, wherever a body echoes it (a debugging proxy does):
-// error strings quote bodies, and a caller may log them.
+// redactToken replaces the token req carried wherever a body echoes it (a
+// debugging proxy does): error strings quote bodies, and a caller may log
+// them.
 func redactToken(body []byte, req *http.Request) []byte {
 	tok := bearer(req)
 	if tok == "" {
@@ -160,7 +160,7 @@ func redactToken(body []byte, req *http.Request) []byte {
 	}
 	for _, form := range tokenForms(tok) {
 		if bytes.Contains(body, []byte(form)) {
-			body = bytes.ReplaceAll(body, []byte(form), []byte("REDACTED"))
+			return []byte(redact(string(body), tok))
 		}
 	}
 	return body
@@ -175,15 +175,36 @@ func redactResponse(resp *http.Response, req *http.Request) {
 	}
 	for _, vs := range resp.Header {
 		for i, v := range vs {
-			for _, form := range tokenForms(tok) {
-				if strings.Contains(v, form) { // only then written: a transport may share its maps
-					vs[i] = strings.ReplaceAll(vs[i], form, "REDACTED")
-				}
+			if r := redact(v, tok); r != v { // only then written: a transport may share its maps
+				vs[i] = r
 			}
 		}
 	}
 }
 
+// redact replaces every secret in s, as it is and as JSON or a URL would
+// escape it, by REDACTED. Should the replacements spell a secret again
+// (one made of the letters of REDACTED), nothing of s is kept.
+func redact(s string, secrets ...string) string {
+	var forms []string
+	for _, secret := range secrets {
+		if len(secret) >= minRedacted {
+			forms = append(forms, tokenForms(secret)...)
+		}
+	}
+	for _, form := range forms {
+		s = strings.ReplaceAll(s, form, "REDACTED")
+	}
+	for _, form := range forms {
+		if strings.Contains(s, form) {
+			return "REDACTED"
+		}
+	}
+	return s
+}
+
+// tokenForms is a secret as it is and as JSON, a query or a path would
+// escape it.
 func tokenForms(tok string) []string {
 	j, _ := json.Marshal(tok)
 	forms := []string{tok, string(j[1 : len(j)-1]), url.QueryEscape(tok), url.PathEscape(tok), strings.ReplaceAll(tok, "/", `\/`)}
@@ -196,24 +217,13 @@ func tokenForms(tok string) []string {
 	return out
 }
 
-// redactedError is err with the secrets, in every form tokenForms knows,
-// replaced by REDACTED in its message; errors.Is and errors.As see err.
+// redactedError is err with the secrets redacted from its message;
+// errors.Is and errors.As see err.
 type redactedError struct {
 	err     error
 	secrets []string
 }
 
-func (e *redactedError) Error() string {
-	msg := e.err.Error()
-	for _, secret := range e.secrets {
-		if len(secret) < minRedacted {
-			continue
-		}
-		for _, form := range tokenForms(secret) {
-			msg = strings.ReplaceAll(msg, form, "REDACTED")
-		}
-	}
-	return msg
-}
+func (e *redactedError) Error() string { return redact(e.err.Error(), e.secrets...) }
 
 func (e *redactedError) Unwrap() error { return e.err }
