@@ -55,6 +55,10 @@ func FuzzEnvelope(f *testing.F) {
 	f.Add([]byte(`{"participants":[{"id":1,"links":{"member":{"id":5,"type":"Host"}}}]}`))
 	f.Add([]byte(`{"bookings":[{"id":8,"locked":"doorkeeper/application-17","reconciliation":{ "a" : [1, 2] },"links":{"account":1}}]}`))
 	f.Add([]byte(`{"bookings":[{"id":9,"locked":true,"reconciliation":null,"links":{"conversations":[]}}]}`))
+	f.Add([]byte(`{"clients":[{"id":1,"fullname":"A B","emails":[{"id":1,"client_id":1,"label":"default","email":"a@b","locked":null}],"phones":[{"number":"1","country_code":null}],"addresses":[]}]}`))
+	f.Add([]byte(`{"inquiries":[{"id":1,"phone":7273647616,"start_at":null,"links":{"rental":2,"booking":null}}]}`))
+	f.Add([]byte(`{"rentals":[{"id":1,"headline":{"en":null},"lat":45.02,"vr_bathrooms_count":1.5,"certifications":{"x":["1"]},"min_price":"420.0"}]}`))
+	f.Add([]byte(`{"accounts_applications":[{"links":{"account":"1"},"partnership_invoice_recipient":"account"}]}`))
 	f.Add([]byte(`<html>502</html>`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -62,6 +66,12 @@ func FuzzEnvelope(f *testing.F) {
 		decodeEnvelope[Conversation](t, body, "conversations")
 		decodeEnvelope[Message](t, body, "messages")
 		decodeEnvelope[Participant](t, body, "participants")
+		decodeEnvelope[Guest](t, body, "clients")
+		decodeEnvelope[Rental](t, body, "rentals")
+		decodeEnvelope[Account](t, body, "accounts")
+		decodeEnvelope[Source](t, body, "sources")
+		decodeEnvelope[Inquiry](t, body, "inquiries")
+		decodeEnvelope[Me](t, body, "accounts_applications")
 	})
 }
 

@@ -13,22 +13,6 @@ import (
 	"strings"
 )
 
-// RefusedError is a request the SDK would not send because the Inbox rules
-// forbid it. Nothing was sent. It matches ErrRefused.
-type RefusedError struct {
-	Method, Path string
-	// Reason says why the request would do harm; Instead, what to do.
-	Reason, Instead string
-}
-
-// Error explains the refusal and the alternative.
-func (e *RefusedError) Error() string {
-	return fmt.Sprintf("bookingsync: refused %s %s: %s; instead, %s", e.Method, e.Path, e.Reason, e.Instead)
-}
-
-// Is matches ErrRefused.
-func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
-
 // guard applies the Inbox rules to every request the client sends, the
 // services' and a caller's own, and to every redirect it follows: a
 // conversation created through the API would not reach the guest's

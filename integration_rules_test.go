@@ -126,3 +126,40 @@ func TestFakeDuplicateHostsSettleOnTheOldest(t *testing.T) {
 		t.Errorf("%d participants created, want 2", n)
 	}
 }
+
+// Marked read then unread against the fake; a host's email and user
+// cleared with an explicit null.
+func TestFakeMarkUnreadAndClearHostFields(t *testing.T) {
+	_, c := fakeClient(t)
+	ctx := context.Background()
+	p, _, err := c.Participants.MarkRead(ctx, bookingsynctest.AirbnbHostParticipantID)
+	if err != nil || p.ReadAt == nil {
+		t.Fatalf("MarkRead = %+v, %v", p, err)
+	}
+	p, _, err = c.Participants.MarkUnread(ctx, bookingsynctest.AirbnbHostParticipantID)
+	if err != nil || p.ReadAt != nil {
+		t.Fatalf("MarkUnread = %+v, %v; want ReadAt nil", p, err)
+	}
+	h, _, err := c.Hosts.Update(ctx, bookingsynctest.HostJanID, &bookingsync.HostUpdate{ClearEmail: true, ClearUserID: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Email != "" || h.Links.User != nil {
+		t.Errorf("host after clearing: email %q, user %v", h.Email, h.Links.User)
+	}
+}
+
+// GetManyWith sideloads like GetWith, against the fake.
+func TestFakeGetManyWithSideloads(t *testing.T) {
+	_, c := fakeClient(t)
+	ids := []int64{bookingsynctest.AirbnbConversationID, bookingsynctest.BookingComConversationID}
+	convs, _, err := c.Conversations.GetManyWith(context.Background(), ids, &bookingsync.ConversationGetOptions{Include: []string{"participants"}})
+	if err != nil || len(convs) != 2 {
+		t.Fatalf("GetManyWith = %v, %v", convs, err)
+	}
+	for _, conv := range convs {
+		if len(conv.Participants) == 0 || len(conv.Participants) != len(conv.Links.Participants) {
+			t.Errorf("conversation %d: %d participants sideloaded of %v", conv.ID, len(conv.Participants), conv.Links.Participants)
+		}
+	}
+}

@@ -215,3 +215,66 @@ func FuzzSenderIDs(f *testing.F) {
 		}
 	})
 }
+
+// Participants the client has read, or seen sideloaded with their
+// conversation, cost the sender check no read.
+func TestSenderCheckUsesParticipantsAlreadyRead(t *testing.T) {
+	c, _, s := setup(t)
+	conv := &inboxConversation{ID: 3, Sideload: true}
+	guest := conv.add(37, MemberTypeClient)
+	host := conv.add(42, MemberTypeHost)
+	conv.register(s)
+	handleMessageEcho(s)
+	if _, _, err := c.Conversations.GetWith(inboxCtx, 3, &ConversationGetOptions{Include: []string{"participants"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(host)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(guest)); !errors.Is(err, ErrRefused) {
+		t.Errorf("guest sender: err = %v, want ErrRefused", err)
+	}
+	if n := s.count("GET", "inbox/participants"); n != 0 {
+		t.Errorf("%d participant reads, want 0", n)
+	}
+
+	other := conv.add(43, MemberTypeHost)
+	if _, _, err := c.Participants.GetMany(inboxCtx, []int64{other}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(other)); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count("GET", "inbox/participants"); n != 1 {
+		t.Errorf("%d participant reads, want 1 (the GetMany)", n)
+	}
+}
+
+// BenchmarkSenderCheck measures what the Only-Hosts-send check adds to a
+// message create whose sender is known: the same POST with and without
+// the check (a path the check does not cover), against a loopback server.
+// Report the ratio check/baseline.
+func BenchmarkSenderCheck(b *testing.B) {
+	c, mux, _ := setup(b)
+	created := fixture(b, "messages/inbox_write-scope-response.json")
+	reply := func(w http.ResponseWriter, r *http.Request) { answer(w, 201, string(created)) }
+	mux.HandleFunc("POST /inbox/messages", reply)
+	mux.HandleFunc("POST /baseline/messages", reply)
+	c.senders.remember(&Participant{ID: 31, Links: ParticipantLinks{Member: Polymorphic{ID: 1, Type: string(MemberTypeHost)}}})
+	body := envelope{"messages", hostMessage(31)}
+	for _, path := range []string{"inbox/messages", "baseline/messages"} {
+		name := map[string]string{"inbox/messages": "check", "baseline/messages": "baseline"}[path]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req, err := c.NewRequest(context.Background(), http.MethodPost, path, body)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Do(req, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
