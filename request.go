@@ -232,6 +232,12 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body any) 
 // Messages.Create), and requests held back while the rate-limit budget is spent fail with *ThrottledError.
 // What is resent on failure, and what never is, is told at RetryPolicy and
 // WithRateLimitWait.
+//
+// Do works on a copy of req: the token and default headers are set on the
+// copy, never on req. The token goes only to the client's own scheme and
+// host; redirects off it lose the token, and one from https to http is
+// not followed. The Inbox rules are applied to the body bytes actually
+// sent, and again on every redirect. A nil req or req.URL is an error.
 func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 	if req == nil || req.URL == nil {
 		return nil, errors.New("bookingsync: Do: nil request or request URL")
