@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 )
 
@@ -93,12 +92,20 @@ func routeOf(u *url.URL) route {
 		}
 		p = d
 	}
-	segs := strings.Split(strings.ToLower(strings.ReplaceAll(p, `\`, "/")), "/")
-	for i, s := range segs {
+	// The segments, dot segments and empty ones resolved as path.Clean
+	// would, after the matrix parameters are dropped ("..;/" is "..").
+	var buf [16]string
+	segs := buf[:0]
+	for _, s := range strings.Split(strings.ToLower(strings.ReplaceAll(p, `\`, "/")), "/") {
 		s, _, _ = strings.Cut(s, ";")
-		segs[i] = strings.Trim(s, " \t\r\n\x00")
+		switch s = strings.Trim(s, " \t\r\n\x00"); s {
+		case "", ".":
+		case "..":
+			segs = segs[:max(len(segs)-1, 0)]
+		default:
+			segs = append(segs, s)
+		}
 	}
-	segs = strings.Split(strings.Trim(path.Clean("/"+strings.Join(segs, "/")), "/"), "/")
 	r := routeOther
 	for i, s := range segs {
 		if j := strings.IndexByte(s, '.'); j > 0 {

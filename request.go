@@ -244,7 +244,7 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 	}
 	// A copy carries the token, the default headers and the judged body,
 	// so that none of them lingers on the caller's request.
-	req = req.Clone(req.Context())
+	req = req.WithContext(req.Context()) // a shallow copy: Header is replaced, nothing else is written
 	req.Header = canonicalHeader(req.Header)
 	if err := guard(req); err != nil {
 		return nil, err
