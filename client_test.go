@@ -110,6 +110,12 @@ func TestOwnOrigin(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, c.ownOrigin(pu), u)
 	}
+	// A Host header apart from the URL names another target: no token.
+	for host, want := range map[string]bool{"": true, "www.example.com": true, "WWW.EXAMPLE.COM:443": true, "evil.example": false, "www.example.com:8443": false} {
+		req, _ := http.NewRequest("GET", "https://www.example.com/api/v3/x", nil)
+		req.Host = host
+		assert.Equal(t, want, c.ownTarget(req), "Host %q", host)
+	}
 	c, err = NewClient(WithBaseURL("http://127.0.0.1:8080"))
 	require.NoError(t, err)
 	for u, want := range map[string]bool{"http://127.0.0.1:8080/x": true, "https://127.0.0.1:8080/x": false, "http://127.0.0.1/x": false, "http://localhost:8080/x": false} {

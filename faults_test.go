@@ -623,6 +623,15 @@ func TestFaultsHostileRedirects(t *testing.T) {
 	}
 	assert.Equal(t, 4, n, "the whole chain was walked")
 	assert.Empty(t, req.Header.Get("Authorization"), "nor the caller's request")
+
+	// A Host header naming another site (a CDN routes by it) gets no token.
+	before := len(own.requests())
+	req, _ = http.NewRequest("GET", own.URL+"/api/v3/hosts", nil)
+	req.Host = "evil.example"
+	c.Do(req, nil)
+	got = own.requests()[before:]
+	require.NotEmpty(t, got)
+	assert.Empty(t, got[0].Header.Get("Authorization"), "Host evil.example")
 }
 
 // A server or proxy that echoes the request's token (in a body, in a

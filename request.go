@@ -388,7 +388,7 @@ func (c *Client) attempt(req *http.Request, n int) (resp *Response, body []byte,
 // scheme and host, so that a token never leaves for another, nor travels
 // in clear. The request's context bounds the wait for the token.
 func (c *Client) authorize(req *http.Request) (*oauth2.Token, error) {
-	if c.ts == nil || !c.ownOrigin(req.URL) {
+	if c.ts == nil || !c.ownTarget(req) {
 		return nil, nil
 	}
 	tok, err := tokenContext(req.Context(), c.ts)

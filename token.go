@@ -74,6 +74,21 @@ func (c *Client) ownOrigin(u *url.URL) bool {
 	return u != nil && strings.EqualFold(u.Scheme, c.siteURL.Scheme) && hostPort(u) == hostPort(c.siteURL)
 }
 
+// ownTarget reports whether req goes to the client's own origin and says
+// so in its Host header too: a Host set apart from the URL (req.Host) is
+// where a CDN or a virtual host routes the request, token included.
+func (c *Client) ownTarget(req *http.Request) bool {
+	if !c.ownOrigin(req.URL) {
+		return false
+	}
+	if req.Host == "" {
+		return true
+	}
+	h := *req.URL
+	h.Host = req.Host
+	return hostPort(&h) == hostPort(req.URL)
+}
+
 func hostPort(u *url.URL) string {
 	port := u.Port()
 	if port == "" {
@@ -100,7 +115,7 @@ func (c *Client) checkRedirect(next func(*http.Request, []*http.Request) error) 
 		if !strings.EqualFold(req.URL.Scheme, "https") && (strings.EqualFold(prev.Scheme, "https") || !isLoopback(req.URL.Hostname())) {
 			return &redirectError{from: prev.Scheme + "://" + prev.Host, to: req.URL.Scheme + "://" + req.URL.Host}
 		}
-		if !c.ownOrigin(req.URL) {
+		if !c.ownTarget(req) {
 			req.Header.Del("Authorization")
 		}
 		if err := guard(req); err != nil {
