@@ -19,8 +19,8 @@ import (
 //
 // It judges the request as the API's Rails stack would route it, and fails
 // closed: what it cannot read with certainty is refused. It reads the body
-// that will be sent and puts those very bytes back as req.Body, GetBody and
-// ContentLength, so that what is judged is what is sent, and resent.
+// that will be sent and puts those very bytes back (see snapshotBody), so
+// that what is judged is what is sent, and resent.
 func guard(req *http.Request) error {
 	if rt := routeOf(req.URL); rt != routeConversations && rt != routeParticipants {
 		return nil
