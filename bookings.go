@@ -204,34 +204,48 @@ func (b *Booking) IsCanceled() bool {
 // string, a boolean or null, and keeps Reconciliation compact (nil when
 // null or absent).
 func (b *Booking) UnmarshalJSON(data []byte) error {
-	type plain Booking
-	w := struct {
-		*plain
-		creatorAttrs
-		Locked json.RawMessage `json:"locked"`
-	}{plain: (*plain)(b)}
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
-	}
+	return unmarshalWire(data, b, (*bookingWire).fold)
+}
+
+// bookingWire is a Booking as the wire has it.
+type bookingWire struct {
+	bookingFields
+	creatorAttrs
+	Locked lockState `json:"locked"`
+}
+
+// bookingFields is Booking without its methods.
+type bookingFields Booking
+
+func (w *bookingWire) fold() (*Booking, error) {
+	b := (*Booking)(&w.bookingFields)
 	b.CreatedBy = w.resolve(b.CreatedBy, b.Links.CreatedBy)
+	b.Locked = string(w.Locked)
 	if raw := bytes.TrimSpace(b.Reconciliation); len(raw) == 0 || string(raw) == "null" {
 		b.Reconciliation = nil
 	} else {
 		var buf bytes.Buffer
-		if err := json.Compact(&buf, raw); err != nil {
-			return err
-		}
+		json.Compact(&buf, raw) // raw is valid JSON: encoding/json checked it
 		b.Reconciliation = buf.Bytes()
 	}
-	b.Locked = ""
-	switch raw := bytes.TrimSpace(w.Locked); {
-	case len(raw) == 0 || string(raw) == "null":
-	case raw[0] == '"':
-		if err := json.Unmarshal(raw, &b.Locked); err != nil {
-			return err
-		}
+	if err := noNull("bookings_fees", b.BookingsFees); err != nil {
+		return nil, err
+	}
+	return b, noNull("bookings_taxes", b.BookingsTaxes)
+}
+
+// lockState reads a booking's locked attribute: a string, a boolean (kept
+// as "true" or "false") or null ("").
+type lockState string
+
+func (l *lockState) UnmarshalJSON(raw []byte) error {
+	switch raw = bytes.TrimSpace(raw); {
+	case string(raw) == "null":
+		*l = ""
+	case len(raw) > 0 && raw[0] == '"':
+		return json.Unmarshal(raw, (*string)(l))
 	case string(raw) == "true" || string(raw) == "false":
-		b.Locked = string(raw)
+		*l = lockState(raw)
 	default:
 		return fmt.Errorf("bookingsync: booking locked: %q is neither a string nor a boolean", truncate(string(raw), 40))
 	}
@@ -298,7 +312,7 @@ func (o *BookingListOptions) encodeExtra(v url.Values) error {
 }
 
 func (s *BookingsService) res() resource[Booking] {
-	return newResource[Booking](s.client, "bookings", "bookings")
+	return newResource[Booking](s.client, "bookings", "bookings").needs(ScopeBookingsRead)
 }
 
 // List returns one page of bookings.

@@ -78,6 +78,16 @@ type Client struct {
 	// Applications reads applications, the creators of channel
 	// conversations.
 	Applications *ApplicationsService
+	// Clients reads the travellers (guests), as Guest records.
+	Clients *ClientsService
+	// Rentals reads the account's rentals (properties).
+	Rentals *RentalsService
+	// Accounts reads the accounts the token may see.
+	Accounts *AccountsService
+	// Sources reads where bookings came from.
+	Sources *SourcesService
+	// Inquiries reads pre-booking requests.
+	Inquiries *InquiriesService
 }
 
 type service struct{ client *Client }
@@ -103,12 +113,28 @@ type BookingsService service
 // ApplicationsService handles applications (/applications).
 type ApplicationsService service
 
+// ClientsService handles the travellers (/clients); its records are Guests.
+type ClientsService service
+
+// RentalsService handles rentals (/rentals).
+type RentalsService service
+
+// AccountsService handles accounts (/accounts).
+type AccountsService service
+
+// SourcesService handles booking sources (/sources).
+type SourcesService service
+
+// InquiriesService handles inquiries (/inquiries).
+type InquiriesService service
+
 // Option configures a Client.
 type Option func(*Client) error
 
 // WithBaseURL sets the site root, e.g. a sandbox's
 // "https://sandbox.example.com". The API is reached under <root>/api/v3/; a
-// root given with the /api/v3 suffix is accepted too. Only https is allowed,
+// root given with the /api/v3 suffix is accepted too, any other path (say
+// /api/v2), a query string or a fragment is refused. Only https is allowed,
 // except for loopback hosts (tests, bookingsynctest), so that tokens never
 // travel in clear.
 func WithBaseURL(siteRoot string) Option {
@@ -122,8 +148,11 @@ func WithBaseURL(siteRoot string) Option {
 	}
 }
 
-// WithHTTPClient sets the HTTP client used for every request. Its Timeout
-// and Transport are used as they are.
+// WithHTTPClient sets the HTTP client used for every request. Its Timeout,
+// Transport and Jar are used as they are; the client keeps a copy whose
+// redirect policy first applies the SDK's (no https→http redirect, no token
+// off the client's own origin, the Inbox guard on every hop), then hc's
+// CheckRedirect.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) error {
 		if hc == nil {
@@ -141,7 +170,7 @@ func WithToken(accessToken string) Option {
 		if strings.TrimSpace(accessToken) == "" {
 			return errors.New("bookingsync: WithToken: empty token")
 		}
-		c.ts = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"})
+		c.ts = staticToken{&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}}
 		return nil
 	}
 }
@@ -200,10 +229,6 @@ type TokenRefresher interface {
 	RefreshToken(ctx context.Context, rejected *oauth2.Token) (*oauth2.Token, error)
 }
 
-// ErrResponseTooLarge is returned, wrapped, when a response body exceeds
-// the client's limit (WithMaxResponseBytes).
-var ErrResponseTooLarge = errors.New("bookingsync: response body too large")
-
 // NewClient returns a client for the production API unless WithBaseURL says
 // otherwise. Without WithToken or WithTokenSource requests go out
 // unauthenticated (the API answers 401).
@@ -215,14 +240,20 @@ func NewClient(opts ...Option) (*Client, error) {
 		reliability: defaultReliability(),
 	}
 	c.siteURL, _ = parseSiteRoot(DefaultBaseURL)
-	for _, opt := range opts {
+	for i, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("bookingsync: NewClient: option %d is nil", i)
+		}
 		if err := opt(c); err != nil {
 			return nil, err
 		}
 	}
-	if c.hc == nil {
-		c.hc = &http.Client{Timeout: DefaultTimeout}
+	hc := http.Client{Timeout: DefaultTimeout, Transport: defaultTransport(c.prefetch)}
+	if c.hc != nil {
+		hc = *c.hc // a copy: the caller's client keeps its own redirect policy
 	}
+	hc.CheckRedirect = c.checkRedirect(hc.CheckRedirect)
+	c.hc = &hc
 	api := *c.siteURL
 	api.Path = strings.TrimRight(api.Path, "/") + apiPath
 	c.apiURL = &api
@@ -234,7 +265,26 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Hosts = (*HostsService)(Ptr(svc()))
 	c.Bookings = (*BookingsService)(Ptr(svc()))
 	c.Applications = (*ApplicationsService)(Ptr(svc()))
+	c.Clients = (*ClientsService)(Ptr(svc()))
+	c.Rentals = (*RentalsService)(Ptr(svc()))
+	c.Accounts = (*AccountsService)(Ptr(svc()))
+	c.Sources = (*SourcesService)(Ptr(svc()))
+	c.Inquiries = (*InquiriesService)(Ptr(svc()))
 	return c, nil
+}
+
+// defaultTransport is http.DefaultTransport, or, when prefetching needs
+// more idle connections per host than it keeps, a copy that keeps
+// prefetch: a walk then reuses its connections instead of opening new
+// ones (a TLS handshake each) as pages come.
+func defaultTransport(prefetch int) http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok || prefetch <= http.DefaultMaxIdleConnsPerHost {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = prefetch
+	return t
 }
 
 // BaseURL returns the site root the client talks to.
@@ -264,8 +314,13 @@ func parseSiteRoot(s string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, errors.New("bookingsync: base URL must not carry credentials")
 	}
-	u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/v3")
-	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, fmt.Errorf("bookingsync: base URL %q: want the site root, without a query string or fragment", redactURL(u.Redacted()))
+	}
+	if p := strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/v3"); p != "" {
+		return nil, fmt.Errorf("bookingsync: base URL %q: want the site root (https://host) or the API root (https://host/api/v3), not the path %q; the client adds /api/v3/ itself", redactURL(u.Redacted()), u.Path)
+	}
+	u.Path, u.RawPath = "", ""
 	return u, nil
 }
 

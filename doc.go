@@ -45,8 +45,10 @@
 // Every non-2xx answer is an *ErrorResponse (a 429 a *RateLimitError) and
 // matches ErrUnauthorized, ErrForbidden, ErrNotFound, ErrValidation or
 // ErrRateLimited with errors.Is. A body that is not the expected JSON is a
-// *DecodeError. Local validation fails with ErrInvalidRequest before any
-// request. No error or log line contains a token.
+// *DecodeError, and so is a page holding a null where a record belongs:
+// the page fails whole rather than hand back a nil record or a short page.
+// Local validation fails with ErrInvalidRequest before any request. No
+// error or log line contains a token.
 //
 // # Keeping in sync
 //

@@ -31,7 +31,7 @@ type HostLinks struct {
 }
 
 func (s *HostsService) res() resource[Host] {
-	return newResource[Host](s.client, "hosts", "hosts")
+	return newResource[Host](s.client, "hosts", "hosts").needs(ScopeInboxRead)
 }
 
 // List returns one page of hosts.
@@ -161,16 +161,4 @@ func (s *HostsService) Update(ctx context.Context, id int64, u *HostUpdate) (*Ho
 		return nil, nil, err
 	}
 	return s.res().update(ctx, id, u)
-}
-
-// checkOptionalIDs checks the user and source ids when set.
-func checkOptionalIDs(userID, sourceID *int64) []string {
-	var pr []string
-	if userID != nil && *userID <= 0 {
-		pr = append(pr, "user id must be positive")
-	}
-	if sourceID != nil && *sourceID <= 0 {
-		pr = append(pr, "source id must be positive")
-	}
-	return pr
 }

@@ -53,14 +53,14 @@ func (p *Participant) IsClient() bool {
 }
 
 func (s *ParticipantsService) res() resource[Participant] {
-	return newResource[Participant](s.client, "inbox/participants", "participants")
+	return newResource[Participant](s.client, "inbox/participants", "participants").needs(ScopeInboxRead)
 }
 
 // List returns one page of participants.
 //
 // GET /inbox/participants
 func (s *ParticipantsService) List(ctx context.Context, opts *ListOptions) ([]*Participant, *Response, error) {
-	return s.res().list(ctx, opts)
+	return s.client.senders.participants(s.res().list(ctx, opts))
 }
 
 // All iterates over every participant, page after page.
@@ -74,14 +74,14 @@ func (s *ParticipantsService) All(ctx context.Context, opts *ListOptions) iter.S
 //
 // GET /inbox/participants/{id}
 func (s *ParticipantsService) Get(ctx context.Context, id int64) (*Participant, *Response, error) {
-	return s.res().get(ctx, id, nil)
+	return s.client.senders.participant(s.res().get(ctx, id, nil))
 }
 
 // GetMany returns the participants with the given ids.
 //
 // GET /inbox/participants/{id},{id},…
 func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Participant, *Response, error) {
-	return s.res().getMany(ctx, ids, nil)
+	return s.client.senders.participants(s.res().getMany(ctx, ids, nil))
 }
 
 // NewParticipant is the body of Participants.Create. All fields are
@@ -92,23 +92,6 @@ type NewParticipant struct {
 	ConversationID int64      `json:"conversation_id"`
 	MemberID       int64      `json:"member_id"`
 	MemberType     MemberType `json:"member_type"`
-}
-
-func (p *NewParticipant) validate() error {
-	if p == nil {
-		return invalid("new participant", "nil")
-	}
-	var pr []string
-	if p.ConversationID <= 0 {
-		pr = append(pr, "missing conversation id")
-	}
-	if p.MemberID <= 0 {
-		pr = append(pr, "missing member id")
-	}
-	if strings.TrimSpace(string(p.MemberType)) == "" {
-		pr = append(pr, "missing member type")
-	}
-	return invalid("new participant", pr...)
 }
 
 // Create adds a participant to a conversation; use AddHost or EnsureHost
@@ -122,11 +105,7 @@ func (s *ParticipantsService) Create(ctx context.Context, p *NewParticipant) (*P
 	if err := p.validate(); err != nil {
 		return nil, nil, err
 	}
-	created, resp, err := s.res().create(ctx, p)
-	if err == nil {
-		s.client.senders.remember(created)
-	}
-	return created, resp, err
+	return s.client.senders.participant(s.res().create(ctx, p))
 }
 
 // AddHost adds the host as a Host participant of the conversation. It does
@@ -220,17 +199,9 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 				return nil, err
 			}
 		}
-		var oldest *Participant
-		for _, p := range parts {
-			s.client.senders.remember(p)
-			if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&
-				(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) &&
-				(oldest == nil || olderThan(p, oldest)) {
-				oldest = p
-			}
-		}
-		if oldest != nil {
-			return oldest, nil
+		s.client.senders.participants(parts, nil, nil)
+		if p := findHost(parts, conversationID, hostID); p != nil {
+			return p, nil
 		}
 		// known may predate a participant this client added since.
 		key := hostKey{conversationID, hostID}
@@ -245,6 +216,20 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 		}
 		return p, err
 	})
+}
+
+// findHost returns the host's participant among parts, the oldest when
+// the conversation holds duplicates, or nil.
+func findHost(parts []*Participant, conversationID, hostID int64) *Participant {
+	var oldest *Participant
+	for _, p := range parts {
+		if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&
+			(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) &&
+			(oldest == nil || olderThan(p, oldest)) {
+			oldest = p
+		}
+	}
+	return oldest
 }
 
 // olderThan orders duplicate Host participants: lowest CreatedAt, then

@@ -21,8 +21,10 @@ import (
 // read (GET /inbox/participants/{id}) the first time. A participant's
 // member never changes, so each client remembers it: at most one read per
 // distinct participant, shared by concurrent sends, and none for the
-// participants the client has already seen as hosts (EnsureHost, AddHost,
-// SendAsHost seed it).
+// participants the client has already seen: read (Participants.Get, List,
+// GetMany), sideloaded with conversations (Conversations.List, GetWith,
+// GetManyWith with Include "participants"), added or found as hosts
+// (AddHost, EnsureHost, EnsureHostFor, SendAsHost).
 
 // maxKnown bounds what a client remembers about participants: the member
 // types of senders, and the Host participants it added. Past it, an
@@ -77,6 +79,36 @@ func (c *senderCache) remember(p *Participant) {
 	c.types.put(p.ID, p.Links.Member.Type)
 }
 
+// The pass-throughs below remember the member types of the participants
+// a read returns, read or sideloaded: knowledge that saves the sender
+// check its read.
+
+func (c *senderCache) participants(ps []*Participant, resp *Response, err error) ([]*Participant, *Response, error) {
+	for _, p := range ps {
+		c.remember(p)
+	}
+	return ps, resp, err
+}
+
+func (c *senderCache) participant(p *Participant, resp *Response, err error) (*Participant, *Response, error) {
+	c.remember(p)
+	return p, resp, err
+}
+
+func (c *senderCache) conversations(cs []*Conversation, resp *Response, err error) ([]*Conversation, *Response, error) {
+	for _, conv := range cs {
+		c.conversation(conv, resp, err)
+	}
+	return cs, resp, err
+}
+
+func (c *senderCache) conversation(conv *Conversation, resp *Response, err error) (*Conversation, *Response, error) {
+	if conv != nil {
+		c.participants(conv.Participants, resp, err)
+	}
+	return conv, resp, err
+}
+
 // senderType returns participant id's member type, reading the participant
 // on the first call; concurrent first calls share the read.
 func (c *Client) senderType(ctx context.Context, id int64) (string, error) {
@@ -87,11 +119,10 @@ func (c *Client) senderType(ctx context.Context, id int64) (string, error) {
 		if t, ok := c.senders.types.get(id); ok {
 			return t, nil
 		}
-		p, _, err := c.Participants.Get(ctx, id)
+		p, _, err := c.Participants.Get(ctx, id) // remembers it
 		if err != nil {
 			return "", err
 		}
-		c.senders.remember(p)
 		return p.Links.Member.Type, nil
 	})
 }
@@ -100,16 +131,10 @@ func (c *Client) senderType(ctx context.Context, id int64) (string, error) {
 // participant. It fails closed: a body it cannot read, a sender it cannot
 // look up, or a member type it does not know as Host stop the request.
 func (c *Client) refuseNonHostSender(req *http.Request) error {
-	if req.Method != http.MethodPost && req.Method != http.MethodPut {
+	if routeOf(req.URL) != routeMessages || !writeMethod(req.Method, req.Header) {
 		return nil
 	}
-	if p := resourcePath(req.URL); p != "inbox/messages" && !strings.HasPrefix(p, "inbox/messages/") {
-		return nil
-	}
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil
-	}
-	body, err := peekBody(req)
+	body, err := snapshotBody(req)
 	if err != nil {
 		return fmt.Errorf("bookingsync: %s %s: reading request body: %w", req.Method, req.URL.Path, err)
 	}

@@ -19,9 +19,10 @@ type Account struct {
 	refresh string      // issued at install ("" for the default account)
 	expiry  time.Time   // of token (zero for the static token)
 
-	mu         sync.Mutex // guards db and deliveries
+	mu         sync.Mutex // guards db, deliveries and pending
 	db         db
 	deliveries []WebhookDelivery
+	pending    []int64 // hidden conversations to announce when they appear
 	// webhookURLv (a string) receives signed deliveries ("": none).
 	webhookURLv atomic.Value
 

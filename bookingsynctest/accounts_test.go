@@ -229,3 +229,36 @@ func TestClientCredentialsRentals(t *testing.T) {
 	expectStatus(t, call(t, s, "GET", "rentals/"+jsonNum(off+17), cc, nil), 200)
 	expectStatus(t, call(t, s, "GET", "rentals/18", cc, nil), 404)
 }
+
+func TestDelayedConversationIsAnnounced(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			Event    string `json:"event"`
+			Resource struct {
+				Conversation struct {
+					ID int64 `json:"id"`
+				} `json:"conversation"`
+			} `json:"resource"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		got <- m.Event + " " + jsonNum(m.Resource.Conversation.ID)
+	}))
+	defer hook.Close()
+	clk := newClock()
+	s := NewServer(WithClock(clk.Now), WithWebhookURL(hook.URL), WithConversationDelay(time.Minute))
+	defer s.Close()
+	s.Advance(30 * time.Second)
+	s.FlushWebhooks()
+	select {
+	case e := <-got:
+		t.Fatalf("announced before it appeared: %s", e)
+	default:
+	}
+	s.Advance(30 * time.Second)
+	s.FlushWebhooks()
+	if e := <-got; e != "inbox_conversation_created 14" {
+		t.Errorf("webhook %q", e)
+	}
+}

@@ -24,7 +24,7 @@ func (s *Server) rctx(c *apiReq) *rctx {
 		rc.account = c.acct.id
 	}
 	rc.inbox = c.tok != nil && c.tok.any(inboxRead)
-	if inc := splitComma(c.r.URL.Query().Get("include")); len(inc) > 0 {
+	if inc := splitComma(c.query().Get("include")); len(inc) > 0 {
 		rc.inc = map[string]bool{}
 		for _, n := range inc {
 			rc.inc[n] = true
@@ -107,7 +107,7 @@ func (s *Server) show(c *apiReq, k *kind) {
 	}
 	slices.Sort(idl)
 	idl = slices.Compact(idl)
-	q := c.r.URL.Query()
+	q := c.query()
 	fields := splitComma(q.Get("fields"))
 	var objs []json.RawMessage
 	for _, h := range s.homes(k, c) {
@@ -148,16 +148,13 @@ type pager struct {
 }
 
 // take walks one home's table, counting the records the listing shows,
-// and returns those of the page window; h.mu held.
-func (p *pager) take(t store, d *db, now int64) []record {
+// and returns the ids of those in the page window; h.mu held. When every
+// record shows, the window is a slice of the sorted ids: no copy.
+func (p *pager) take(t store, d *db, now int64) []int64 {
 	all := t.liveIDs()
-	var page []record
+	var page []int64
 	if !p.hasSince && p.keep == nil && now >= d.latest {
-		// Every record shows: the window is a slice of the sorted ids.
-		for _, id := range all[min(max(p.lo-p.total, 0), len(all)):max(min(p.lo+p.per-p.total, len(all)), 0)] {
-			r, _ := t.lookup(id)
-			page = append(page, r)
-		}
+		page = all[min(max(p.lo-p.total, 0), len(all)):max(min(p.lo+p.per-p.total, len(all)), 0)]
 		p.total += len(all)
 	} else {
 		for _, id := range all {
@@ -166,7 +163,7 @@ func (p *pager) take(t store, d *db, now int64) []record {
 				continue
 			}
 			if p.total >= p.lo && p.total < p.lo+p.per {
-				page = append(page, r)
+				page = append(page, id)
 			}
 			p.total++
 		}
@@ -182,7 +179,7 @@ func (p *pager) take(t store, d *db, now int64) []record {
 }
 
 func (s *Server) list(c *apiReq, k *kind) {
-	q := c.r.URL.Query()
+	q := c.query()
 	page, _ := strconv.Atoi(q.Get("page"))
 	if page < 1 {
 		page = 1
@@ -228,9 +225,11 @@ func (s *Server) list(c *apiReq, k *kind) {
 		rc := s.rctx(c)
 		rc.account = h.account
 		h.mu.Lock()
-		recs := p.take(k.table(h.d), h.d, rc.now)
-		objs := make([]obj, 0, len(recs))
-		for _, r := range recs {
+		t := k.table(h.d)
+		ids := p.take(t, h.d, rc.now)
+		objs := make([]obj, 0, len(ids))
+		for _, id := range ids {
+			r, _ := t.lookup(id)
 			objs = append(objs, project(r.render(h.d, rc), fields))
 		}
 		body = encode(s.envelope(k, c.limited, objs, meta()))
@@ -241,7 +240,9 @@ func (s *Server) list(c *apiReq, k *kind) {
 			rc := s.rctx(c)
 			rc.account = h.account
 			h.mu.Lock()
-			for _, r := range p.take(k.table(h.d), h.d, rc.now) {
+			t := k.table(h.d)
+			for _, id := range p.take(t, h.d, rc.now) {
+				r, _ := t.lookup(id)
 				objs = append(objs, encodeOne(project(r.render(h.d, rc), fields)))
 			}
 			h.mu.Unlock()

@@ -67,6 +67,15 @@ type apiReq struct {
 	acct    *Account // nil for a client-credentials token
 	limited bool     // the reduced view (see kind.reduced)
 	logged  *Request
+	q       url.Values // the parsed query, see query
+}
+
+// query returns the request's query, parsed once.
+func (c *apiReq) query() url.Values {
+	if c.q == nil {
+		c.q = c.r.URL.Query()
+	}
+	return c.q
 }
 
 // reqKey is the request context's key of its *apiReq.

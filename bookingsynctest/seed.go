@@ -165,6 +165,7 @@ func (a *Account) seedDemo(off int64, start time.Time) {
 	c14 := conv(DelayedConversationID, BookingComAppID, "booking-com", "Booking 0000EI - Harbour House", created, b82)
 	c14.visibleFrom = appear.UnixNano()
 	d.latest = max(d.latest, c14.visibleFrom)
+	a.announceLater(c14)
 	part(6, DelayedConversationID, "Client", 39, created)
 	msg(DelayedConversationID, 6, "Hi, we just booked. What time is check-in?", "booking-com", "external", "booking-com", created, BookingComAppID)
 }
