@@ -73,12 +73,16 @@ var (
 		f("id", kindInt), f("reference", kindStr), f("status", kindStr), f("rental_id", kindInt, "links.rental"),
 		f("client_id", kindInt, "links.client"), f("start_at", kindTime), f("end_at", kindTime), f("canceled_at", kindTime),
 		f("updated_at", kindTime))
+	resClients = newResource("clients", "clients", true,
+		f("id", kindInt), f("fullname", kindStr), f("updated_at", kindTime))
+	resRentals = newResource("rentals", "rentals", true,
+		f("id", kindInt), f("name", kindStr), f("updated_at", kindTime))
 	// Applications are not walked: the pass fetches those that created a
 	// conversation and are not yet known (see Syncer.syncApplications).
 	resApplications = newResource("applications", "applications", false,
 		f("id", kindInt), f("name", kindStr), f("updated_at", kindTime))
 
-	walked = []*resource{resHosts, resConversations, resParticipants, resMessages, resAttachments, resBookings}
+	walked = []*resource{resHosts, resConversations, resParticipants, resMessages, resAttachments, resBookings, resClients, resRentals}
 )
 
 // pathNode is one level of the fields' JSON paths: which columns a key
