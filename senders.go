@@ -129,14 +129,14 @@ func (c *Client) senderType(ctx context.Context, id int64) (string, error) {
 // participant. It fails closed: a body it cannot read, a sender it cannot
 // look up, or a member type it does not know as Host stop the request.
 func (c *Client) refuseNonHostSender(req *http.Request) error {
-	if routeOf(req.URL) != routeMessages || !writeMethod(req.Method, req.Header) {
+	if routeOf(req.URL) != routeMessages {
 		return nil
 	}
 	body, err := snapshotBody(req)
 	if err != nil {
 		return fmt.Errorf("bookingsync: %s %s: reading request body: %w", req.Method, req.URL.Path, err)
 	}
-	ids, err := senderIDs(req.Header, req.URL, body)
+	ids, err := senderIDs(req.Method, req.Header, req.URL, body)
 	if err != nil {
 		return &RefusedError{Method: req.Method, Path: req.URL.Path,
 			Reason:  "the sender of the message cannot be told from the request (" + err.Error() + "), and only Host participants may send",
@@ -170,9 +170,10 @@ func guestNote(memberType string) string {
 // senderIDs returns every sender id a message write sets: any parameter
 // whose name says sender_id, in the body read by its Content-Type and in
 // the query string, as the API's Rails stack would read them (the guard's
-// reading, see bodyParams). What it cannot read with certainty, or a
+// reading, see judge). A request that is no write, nor asks for its method
+// to be overridden, sets none. What it cannot read with certainty, or a
 // sender_id that is not a participant id, is an error.
-func senderIDs(h http.Header, u *url.URL, body []byte) ([]int64, error) {
+func senderIDs(method string, h http.Header, u *url.URL, body []byte) ([]int64, error) {
 	ps, why := bodyParams(h, body)
 	if why != "" {
 		return nil, errors.New(why)
@@ -182,8 +183,16 @@ func senderIDs(h http.Header, u *url.URL, body []byte) ([]int64, error) {
 	if !ok {
 		return nil, errors.New("a query string it cannot parse")
 	}
+	ps = append(ps, query...)
+	writes := writeMethod(method, h)
+	for _, p := range ps {
+		writes = writes || strings.Contains(strings.ToLower(p.key+" "+p.val), "_method")
+	}
+	if !writes {
+		return nil, nil
+	}
 	var ids []int64
-	for _, p := range append(ps, query...) {
+	for _, p := range ps {
 		if !strings.Contains(strings.ToLower(p.key), "sender_id") {
 			continue
 		}
