@@ -254,11 +254,11 @@ func BenchmarkSenderCheck(b *testing.B) {
 	created := fixture(b, "messages/inbox_write-scope-response.json")
 	reply := func(w http.ResponseWriter, r *http.Request) { answer(w, 201, string(created)) }
 	mux.HandleFunc("POST /inbox/messages", reply)
-	mux.HandleFunc("POST /baseline/messages", reply)
+	mux.HandleFunc("POST /baseline/notes", reply)
 	c.senders.remember(&Participant{ID: 31, Links: ParticipantLinks{Member: Polymorphic{ID: 1, Type: string(MemberTypeHost)}}})
 	body := envelope{"messages", hostMessage(31)}
-	for _, path := range []string{"inbox/messages", "baseline/messages"} {
-		name := map[string]string{"inbox/messages": "check", "baseline/messages": "baseline"}[path]
+	for _, path := range []string{"inbox/messages", "baseline/notes"} {
+		name := map[string]string{"inbox/messages": "check", "baseline/notes": "baseline"}[path]
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
