@@ -108,3 +108,14 @@ CREATE TABLE webhook_seen (
 	seen_at    TIMESTAMPTZ NOT NULL,
 	PRIMARY KEY (account_id, digest)
 );
+
+-- Records the server deleted (from meta.deleted_ids, or a 404 on re-read).
+-- Ids are never reused, so a tombstone is final: a late re-read or a stale
+-- page cannot bring a deleted record back.
+CREATE TABLE sync_tombstones (
+	account_id BIGINT NOT NULL,
+	resource   TEXT NOT NULL,
+	id         BIGINT NOT NULL,
+	deleted_at TIMESTAMPTZ NOT NULL,
+	PRIMARY KEY (account_id, resource, id)
+);

@@ -109,3 +109,14 @@ CREATE TABLE webhook_seen (
 	seen_at    TEXT NOT NULL,
 	PRIMARY KEY (account_id, digest)
 );
+
+-- Records the server deleted (from meta.deleted_ids, or a 404 on re-read).
+-- Ids are never reused, so a tombstone is final: a late re-read or a stale
+-- page cannot bring a deleted record back.
+CREATE TABLE sync_tombstones (
+	account_id INTEGER NOT NULL,
+	resource   TEXT NOT NULL,
+	id         INTEGER NOT NULL,
+	deleted_at TEXT NOT NULL,
+	PRIMARY KEY (account_id, resource, id)
+);
