@@ -93,9 +93,9 @@ func (s *Store) lock(ctx context.Context, name string) (func(), error) {
 	}, nil
 }
 
-// lockKey maps a lock name to a Postgres advisory lock key. Two names
+// advisoryKey maps a lock name to a Postgres advisory lock key. Two names
 // sharing a key (a 64-bit hash collision) only wait for each other.
-func lockKey(name string) int64 {
+func advisoryKey(name string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("bookingsync/inboxsync:" + name))
 	return int64(h.Sum64())
@@ -113,7 +113,7 @@ func (s *Store) pgLock(ctx context.Context, name string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	key := lockKey(name)
+	key := advisoryKey(name)
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
 		// Cancelled while waiting, the lock may have been granted all the
 		// same: dropping the session frees it.
