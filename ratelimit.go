@@ -155,7 +155,10 @@ type RateShare interface {
 	// Note records the budget a response stated.
 	Note(ctx context.Context, r Rate)
 	// Rate returns the newest budget any sharer noted; ok is false when
-	// none is known.
+	// none is known. It is asked once before each request is sent, so a
+	// share may also count the request against the budget there (take
+	// one while Remaining is above zero), which keeps concurrent sharers
+	// from overspending the last requests of a window together.
 	Rate(ctx context.Context) (r Rate, ok bool)
 }
 

@@ -56,8 +56,8 @@ func fleetConfig(srvURL string, hc *http.Client, replica string) inboxsync.Fleet
 
 // replica is a Fleet running in this process.
 type replica struct {
-	f      *inboxsync.Fleet
-	cancel context.CancelFunc
+	f       *inboxsync.Fleet
+	cancel  context.CancelFunc
 	done    chan error
 	hook    *httptest.Server
 	stopped bool
@@ -284,4 +284,3 @@ func TestInstall(t *testing.T) {
 		}
 	})
 }
-
