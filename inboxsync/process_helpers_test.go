@@ -28,33 +28,56 @@ func isChild(role string) bool { return os.Getenv(childEnv) == role }
 
 // child is a re-executed test binary.
 type child struct {
-	cmd *exec.Cmd
-	out bytes.Buffer
-	err bytes.Buffer
+	cmd    *exec.Cmd
+	out    bytes.Buffer // stdout, complete once wait returns
+	err    bytes.Buffer
+	listen chan string // the URL of a "LISTEN <url>" line, if the child prints one
+	copied chan struct{}
 }
 
 // startChild runs the helper test helper as role, with env added.
 func startChild(t *testing.T, helper, role string, env ...string) *child {
 	t.Helper()
-	c := &child{}
+	c := &child{listen: make(chan string, 1), copied: make(chan struct{})}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1", "-test.v=false")
 	c.cmd.Env = append(os.Environ(), append([]string{childEnv + "=" + role}, env...)...)
-	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.err
+	c.cmd.Stderr = &c.err
+	stdout, err := c.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if c.cmd.ProcessState == nil {
-			c.cmd.Process.Kill()
-			c.cmd.Wait()
+	go func() {
+		defer close(c.copied)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if url, ok := strings.CutPrefix(line, "LISTEN "); ok {
+				c.listen <- url
+			}
+			c.out.WriteString(line + "\n")
 		}
-	})
+	}()
+	t.Cleanup(c.kill)
 	return c
+}
+
+// kill ends the child at once (SIGKILL) unless it has ended.
+func (c *child) kill() {
+	if c.cmd.ProcessState == nil {
+		c.cmd.Process.Kill()
+		<-c.copied
+		c.cmd.Wait()
+	}
 }
 
 // wait waits for the child and decodes its result line into v.
 func (c *child) wait(t *testing.T, v any) {
 	t.Helper()
+	<-c.copied
 	if err := c.cmd.Wait(); err != nil {
 		t.Fatalf("child %d: %v\nstdout:\n%s\nstderr:\n%s", c.cmd.Process.Pid, err, c.out.String(), c.err.String())
 	}
