@@ -113,7 +113,7 @@ func TestFleetAcrossProcesses(t *testing.T) {
 		defer changed.Done()
 		for time.Since(start) < changes {
 			tg := targets[rand.N(len(targets))]
-			a := accts[(tg.Account-accts[0].ID())]
+			a := accts[(tg.Account - accts[0].ID())]
 			msg := a.AddMessage(bookingsynctest.MessageSeed{ConversationID: tg.Conversation, SenderID: guests[tg.Conversation], Content: "hello again"})
 			for sends := 1 + rand.N(2); sends > 0; {
 				i := rand.N(replicas)
