@@ -40,7 +40,9 @@ type ParticipantLinks struct {
 }
 
 // IsHost reports whether the participant is a Host.
-func (p *Participant) IsHost() bool { return strings.EqualFold(p.Links.Member.Type, string(MemberTypeHost)) }
+func (p *Participant) IsHost() bool {
+	return strings.EqualFold(p.Links.Member.Type, string(MemberTypeHost))
+}
 
 // IsClient reports whether the participant is a Client (a guest).
 func (p *Participant) IsClient() bool {
@@ -84,8 +86,8 @@ func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Part
 // guest) is created by the channel only, and the client refuses to send
 // one (ErrRefused).
 type NewParticipant struct {
-	ConversationID int64  `json:"conversation_id"`
-	MemberID       int64  `json:"member_id"`
+	ConversationID int64      `json:"conversation_id"`
+	MemberID       int64      `json:"member_id"`
 	MemberType     MemberType `json:"member_type"`
 }
 

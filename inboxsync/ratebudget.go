@@ -18,6 +18,11 @@ import (
 // Database errors are not the request's: the share then answers nothing
 // and the client goes by what it saw itself. It costs one small write per
 // request.
+//
+// Until the first response of a window is noted (at the start, and after
+// each reset), requests go without being counted; replicas can then
+// overspend by at most the requests they have in flight at that moment,
+// which matters only if a window starts nearly spent.
 func (s *Store) RateBudget(accountID int64) bookingsync.RateShare {
 	return &rateBudget{st: s, id: accountID}
 }
