@@ -284,3 +284,35 @@ func TestInstall(t *testing.T) {
 		}
 	})
 }
+
+// Reconcile uninstalls the accounts the client-credentials listing no
+// longer shows, and names those it shows that have no token here.
+func TestFleetReconcile(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		st := openStore(t, dsn)
+		srv, accts := fleetFake(t, st, 3, bookingsynctest.WithRateLimit(1<<30))
+		f, err := inboxsync.NewFleet(st, fleetConfig(srv.URL, srv.Client(), "r1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		accts[1].Uninstall() // no webhook reaches us
+		cc := bookingsync.ClientCredentials(bookingsynctest.DefaultClientID, bookingsynctest.DefaultClientSecret, srv.URL).
+			TokenSource(context.WithValue(ctx, oauth2.HTTPClient, srv.Client()))
+		rec, err := f.Reconcile(ctx, cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The fake's default account is installed there, not here.
+		if len(rec.Uninstalled) != 1 || rec.Uninstalled[0] != accts[1].ID() ||
+			len(rec.Unknown) != 1 || rec.Unknown[0] != bookingsynctest.AccountID {
+			t.Fatalf("Reconcile = %+v", rec)
+		}
+		if _, err := st.TokenStore(accts[1].ID()).Load(ctx); !errors.Is(err, inboxsync.ErrAccountRevoked) {
+			t.Fatalf("token after Reconcile: %v", err)
+		}
+		if _, err := st.TokenStore(accts[0].ID()).Load(ctx); err != nil {
+			t.Fatalf("an account still installed: %v", err)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/go-bookingsync/bookingsync"
@@ -73,4 +74,69 @@ func meAccount(ctx context.Context, c *bookingsync.Client) (int64, error) {
 		}
 	}
 	return 0, errors.New("GET /me: no account id in the answer")
+}
+
+// Reconciliation is what Fleet.Reconcile found.
+type Reconciliation struct {
+	// Uninstalled are the accounts installed here that the application's
+	// listing no longer shows: they were uninstalled now.
+	Uninstalled []int64
+	// Unknown are the accounts the listing shows that have no token here:
+	// the application is installed on their side, but the OAuth callback
+	// never completed (or their token was forgotten); they need Install.
+	Unknown []int64
+}
+
+// Reconcile compares the installed accounts with BookingSync's own list of
+// the accounts that installed the application (GET /accounts with a
+// client-credentials token: cc, e.g. bookingsync.ClientCredentials(…).
+// TokenSource(ctx)), and uninstalls the accounts that left without an
+// accounts_application_destroyed webhook reaching any replica. Only a
+// complete listing counts: on any error nothing is uninstalled. Run it
+// now and then (daily, say); it costs one request per 100 accounts.
+func (f *Fleet) Reconcile(ctx context.Context, cc oauth2.TokenSource) (*Reconciliation, error) {
+	c, err := bookingsync.NewClient(append(append([]bookingsync.Option{}, f.cfg.ClientOptions...), bookingsync.WithTokenSource(cc))...)
+	if err != nil {
+		return nil, fmt.Errorf("inboxsync: reconcile: %w", err)
+	}
+	listed := map[int64]bool{}
+	for page := 1; page > 0; {
+		req, err := c.NewRequest(ctx, "GET", "accounts?per_page=100&page="+strconv.Itoa(page), nil)
+		if err != nil {
+			return nil, fmt.Errorf("inboxsync: reconcile: %w", err)
+		}
+		var body struct {
+			Accounts []struct {
+				ID int64 `json:"id"`
+			} `json:"accounts"`
+		}
+		resp, err := c.Do(req, &body)
+		if err != nil {
+			return nil, fmt.Errorf("inboxsync: reconcile: listing accounts: %w", err)
+		}
+		for _, a := range body.Accounts {
+			listed[a.ID] = true
+		}
+		page = resp.NextPage
+	}
+	accts, err := f.st.Accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rec := &Reconciliation{}
+	for _, a := range accts {
+		switch {
+		case a.Installed && !listed[a.ID]:
+			if err := f.st.Uninstall(ctx, a.ID, "not in the application's accounts listing"); err != nil {
+				return rec, err
+			}
+			f.log.Warn("inboxsync: account uninstalled (absent from the accounts listing)", "account", a.ID)
+			f.forget(a.ID)
+			rec.Uninstalled = append(rec.Uninstalled, a.ID)
+		case a.Installed:
+			delete(listed, a.ID)
+		}
+	}
+	rec.Unknown = sortedIDs(listed) // listed, not installed here
+	return rec, nil
 }
