@@ -144,14 +144,24 @@ func (f *Fleet) Replica() string { return f.cfg.Replica }
 // It fails with an error wrapping bookingsync.ErrNoToken (and
 // ErrAccountRevoked after an uninstall) when the account has no token.
 func (f *Fleet) Client(ctx context.Context, accountID int64) (*bookingsync.Client, error) {
-	fc, err := f.client(ctx, accountID)
+	f.mu.Lock()
+	fc := f.clients[accountID]
+	f.mu.Unlock()
+	if fc == nil {
+		if _, err := f.st.TokenStore(accountID).Load(ctx); err != nil {
+			return nil, err
+		}
+	}
+	fc, err := f.client(accountID)
 	if err != nil {
 		return nil, err
 	}
 	return fc.c, nil
 }
 
-func (f *Fleet) client(ctx context.Context, accountID int64) (*fleetClient, error) {
+// client returns the account's client, building it the first time; the
+// token is read when the first request needs it.
+func (f *Fleet) client(accountID int64) (*fleetClient, error) {
 	f.mu.Lock()
 	fc := f.clients[accountID]
 	f.mu.Unlock()
@@ -159,9 +169,6 @@ func (f *Fleet) client(ctx context.Context, accountID int64) (*fleetClient, erro
 		return fc, nil
 	}
 	tokens := &accountTokens{st: f.st, id: accountID}
-	if _, err := tokens.Load(ctx); err != nil {
-		return nil, err
-	}
 	tctx := context.Background()
 	if f.cfg.HTTPClient != nil {
 		tctx = context.WithValue(tctx, oauth2.HTTPClient, f.cfg.HTTPClient)
@@ -407,7 +414,7 @@ func (f *Fleet) beatFailed(ctx context.Context, err error) {
 // startAccount runs the account's Syncer, and the deliveries for it, until
 // stopped or its fence fires.
 func (f *Fleet) startAccount(ctx context.Context, id int64, fence time.Duration) {
-	fc, err := f.client(ctx, id)
+	fc, err := f.client(id)
 	if err != nil {
 		f.log.Error("inboxsync: account not started", "account", id, "error", err.Error())
 		return

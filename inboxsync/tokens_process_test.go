@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
-	"github.com/go-bookingsync/bookingsync/inboxsync"
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
@@ -91,11 +90,7 @@ func TestTokensChild(t *testing.T) {
 		t.Skip("a child process of TestTokensAcrossProcesses")
 	}
 	ctx := context.Background()
-	st, err := inboxsync.Open(ctx, getenv("CHILD_DSN"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, getenv("CHILD_DSN"))
 	cfg := rotatingConfig(getenv("CHILD_URL"))
 	res := tokenChildResult{OK: map[int64]int{}}
 	var mu sync.Mutex
