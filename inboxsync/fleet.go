@@ -362,8 +362,8 @@ func (f *Fleet) balance(ctx context.Context) {
 	f.mu.Unlock()
 	for _, id := range lost {
 		f.log.Warn("inboxsync: lease lost; account stopped here", "account", id)
-		f.stopAccount(id)
 	}
+	f.stopAccounts(lost)
 
 	share, err := f.st.fairShare(ctx)
 	if err != nil {
@@ -373,8 +373,8 @@ func (f *Fleet) balance(ctx context.Context) {
 	switch {
 	case len(held) > share:
 		ids := sortedIDs(held)[share:]
+		f.stopAccounts(ids)
 		for _, id := range ids {
-			f.stopAccount(id)
 			delete(held, id)
 		}
 		if err := f.st.releaseLeases(ctx, f.cfg.Replica, ids); err != nil {
@@ -453,31 +453,33 @@ func (f *Fleet) startAccount(ctx context.Context, id int64, fence time.Duration)
 	}()
 }
 
-// stopAccount stops the account's run here and waits for it to end.
-func (f *Fleet) stopAccount(id int64) {
+// stopAccounts stops the accounts' runs here, all at once, and waits for
+// them to end (every run when ids is nil).
+func (f *Fleet) stopAccounts(ids []int64) {
 	f.mu.Lock()
-	r := f.running[id]
+	var runs []*accountRun
+	if ids == nil {
+		for _, r := range f.running {
+			runs = append(runs, r)
+		}
+	}
+	for _, id := range ids {
+		if r := f.running[id]; r != nil {
+			runs = append(runs, r)
+		}
+	}
 	f.mu.Unlock()
-	if r != nil {
+	for _, r := range runs {
 		r.cancel()
+	}
+	for _, r := range runs {
 		<-r.done
 	}
 }
 
 // stop ends every run, then frees the leases and leaves the fleet.
 func (f *Fleet) stop() {
-	f.mu.Lock()
-	runs := make([]*accountRun, 0, len(f.running))
-	for _, r := range f.running {
-		runs = append(runs, r)
-	}
-	f.mu.Unlock()
-	for _, r := range runs {
-		r.cancel()
-	}
-	for _, r := range runs {
-		<-r.done
-	}
+	f.stopAccounts(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := f.st.releaseLeases(ctx, f.cfg.Replica, nil); err != nil {
