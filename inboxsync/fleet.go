@@ -527,7 +527,11 @@ func (f *Fleet) handleDeliveries(ctx context.Context, id int64, r *accountRun) {
 			if err != nil {
 				f.log.Warn("inboxsync: acting on a webhook delivery failed", "account", id, "event", d.event.Event, "error", err.Error())
 			}
-			if ferr := f.st.finishDelivery(ctx, d.id, err != nil); ferr != nil {
+			// Done is done, even if the run is stopping now.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			ferr := f.st.finishDelivery(fctx, d.id, err != nil)
+			cancel()
+			if ferr != nil {
 				f.log.Warn("inboxsync: recording a delivery done", "account", id, "error", ferr.Error())
 			}
 			f.mu.Lock()

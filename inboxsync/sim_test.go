@@ -67,6 +67,7 @@ func TestFleetSimulation(t *testing.T) {
 				cfg.Every = time.Hour // passes come from the first round and the cues below
 				cfg.LeaseTTL = 30 * time.Second
 				cfg.DeliveryPoll = time.Second
+				cfg.SyncOptions = []inboxsync.Option{inboxsync.WithLogger(cfg.Logger)}
 				reps = append(reps, startReplica(t, openStore(t, dsn), cfg))
 			}
 			waitRound(t, st, accounts, t0)
