@@ -98,7 +98,11 @@ type accountRun struct {
 	syncer     *Syncer
 	fence      *time.Timer // stops the run if the lease is not renewed in time
 	deliveries chan delivery
-	inflight   map[int64]bool // delivery ids handed to the run, under Fleet.mu
+	// dispatched is the last delivery id handed to the run (under
+	// Fleet.mu): a look at the table that raced the run's own progress
+	// hands nothing twice. A delivery whose handling failed is tried
+	// again by the account's next run; the periodic pass covers it anyway.
+	dispatched int64
 }
 
 // NewFleet returns a Fleet over st.
@@ -420,7 +424,7 @@ func (f *Fleet) startAccount(ctx context.Context, id int64, fence time.Duration)
 		return
 	}
 	rctx, cancel := context.WithCancel(ctx)
-	r := &accountRun{cancel: cancel, done: make(chan struct{}), deliveries: make(chan delivery, 64), inflight: map[int64]bool{},
+	r := &accountRun{cancel: cancel, done: make(chan struct{}), deliveries: make(chan delivery, 64),
 		syncer: New(f.st, id, fc.c, append([]Option{WithLeaseTTL(f.cfg.LeaseTTL)}, f.cfg.SyncOptions...)...)}
 	r.fence = time.AfterFunc(fence, func() {
 		f.log.Warn("inboxsync: lease not renewed in time; account stopped here", "account", id)
@@ -502,12 +506,12 @@ func (f *Fleet) dispatch(ctx context.Context) {
 	defer f.mu.Unlock()
 	for _, d := range pending {
 		r := f.running[d.event.AccountID]
-		if r == nil || r.inflight[d.id] {
+		if r == nil || d.id <= r.dispatched {
 			continue
 		}
 		select {
 		case r.deliveries <- d:
-			r.inflight[d.id] = true
+			r.dispatched = d.id
 		default: // full: the next look hands it over
 		}
 	}
@@ -534,9 +538,6 @@ func (f *Fleet) handleDeliveries(ctx context.Context, id int64, r *accountRun) {
 			if ferr != nil {
 				f.log.Warn("inboxsync: recording a delivery done", "account", id, "error", ferr.Error())
 			}
-			f.mu.Lock()
-			delete(r.inflight, d.id)
-			f.mu.Unlock()
 		}
 	}
 }
