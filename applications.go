@@ -6,6 +6,7 @@ import (
 	"iter"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Application is an OAuth application. Channels (Airbnb, Booking.com) are
@@ -14,10 +15,14 @@ type Application struct {
 	ID                   int64   `json:"id"`
 	Name                 string  `json:"name"`
 	DefaultPriceIncrease Decimal `json:"default_price_increase"`
+	// CreatedAt and UpdatedAt are zero when the payload lacks them (the
+	// reference's example does; the live API sends them).
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func (s *ApplicationsService) res() resource[Application] {
-	return newResource[Application](s.client, "applications", "applications")
+	return newResource[Application](s.client, "applications", "applications").needs(ScopeApplicationsRead)
 }
 
 // List returns one page of applications.

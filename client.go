@@ -60,6 +60,8 @@ type Client struct {
 	// Conversations.Origin, and the EnsureHost calls in flight.
 	apps        appCache
 	hostFlights flightGroup[hostKey, *Participant]
+	senders     senderCache                               // member types of message senders (senders.go)
+	hostsAdded  boundedMap[hostKey, *Participant]         // Host participants this client created
 	hostLocker  func(conversationID, hostID int64) Locker // WithHostLocker
 	rateShare   RateShare                                 // WithRateShare
 
@@ -78,6 +80,16 @@ type Client struct {
 	// Applications reads applications, the creators of channel
 	// conversations.
 	Applications *ApplicationsService
+	// Clients reads the travellers (guests), as Guest records.
+	Clients *ClientsService
+	// Rentals reads the account's rentals (properties).
+	Rentals *RentalsService
+	// Accounts reads the accounts the token may see.
+	Accounts *AccountsService
+	// Sources reads where bookings came from.
+	Sources *SourcesService
+	// Inquiries reads pre-booking requests.
+	Inquiries *InquiriesService
 }
 
 type service struct{ client *Client }
@@ -102,6 +114,21 @@ type BookingsService service
 
 // ApplicationsService handles applications (/applications).
 type ApplicationsService service
+
+// ClientsService handles the travellers (/clients); its records are Guests.
+type ClientsService service
+
+// RentalsService handles rentals (/rentals).
+type RentalsService service
+
+// AccountsService handles accounts (/accounts).
+type AccountsService service
+
+// SourcesService handles booking sources (/sources).
+type SourcesService service
+
+// InquiriesService handles inquiries (/inquiries).
+type InquiriesService service
 
 // Option configures a Client.
 type Option func(*Client) error
@@ -200,10 +227,6 @@ type TokenRefresher interface {
 	RefreshToken(ctx context.Context, rejected *oauth2.Token) (*oauth2.Token, error)
 }
 
-// ErrResponseTooLarge is returned, wrapped, when a response body exceeds
-// the client's limit (WithMaxResponseBytes).
-var ErrResponseTooLarge = errors.New("bookingsync: response body too large")
-
 // NewClient returns a client for the production API unless WithBaseURL says
 // otherwise. Without WithToken or WithTokenSource requests go out
 // unauthenticated (the API answers 401).
@@ -221,7 +244,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		}
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{Timeout: DefaultTimeout}
+		c.hc = &http.Client{Timeout: DefaultTimeout, Transport: defaultTransport(c.prefetch)}
 	}
 	api := *c.siteURL
 	api.Path = strings.TrimRight(api.Path, "/") + apiPath
@@ -234,7 +257,26 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Hosts = (*HostsService)(Ptr(svc()))
 	c.Bookings = (*BookingsService)(Ptr(svc()))
 	c.Applications = (*ApplicationsService)(Ptr(svc()))
+	c.Clients = (*ClientsService)(Ptr(svc()))
+	c.Rentals = (*RentalsService)(Ptr(svc()))
+	c.Accounts = (*AccountsService)(Ptr(svc()))
+	c.Sources = (*SourcesService)(Ptr(svc()))
+	c.Inquiries = (*InquiriesService)(Ptr(svc()))
 	return c, nil
+}
+
+// defaultTransport is http.DefaultTransport, or, when prefetching needs
+// more idle connections per host than it keeps, a copy that keeps
+// prefetch: a walk then reuses its connections instead of opening new
+// ones (a TLS handshake each) as pages come.
+func defaultTransport(prefetch int) http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok || prefetch <= http.DefaultMaxIdleConnsPerHost {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = prefetch
+	return t
 }
 
 // BaseURL returns the site root the client talks to.

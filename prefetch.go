@@ -4,14 +4,23 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // WithPrefetch lets All iterators fetch up to n pages ahead, concurrently,
 // once the first page has told how many there are (X-Total-Pages). Items
-// are still yielded in order; at most n+1 pages are held at once; breaking
-// out of the loop or ending the context stops every fetch in flight; and no
-// fetch is started that the last known rate budget (Rate.Remaining) cannot
-// pay for. Off (0) by default.
+// are still yielded in order. A fetch starts as soon as another ends, not
+// when the loop reaches its page, so the walk runs at the network's pace:
+// at most n requests are in flight and at most 2n pages held (fetched or
+// on their way, not yet yielded) at once. Breaking out of the loop or
+// ending the context stops every fetch in flight, and no fetch is started
+// that the last known rate budget (Rate.Remaining) cannot pay for. Off (0)
+// by default.
+//
+// A client built without WithHTTPClient keeps n idle connections per host
+// for it, so that a walk reuses about n connections rather than opening
+// new ones (a TLS handshake each) as pages come; a caller's own transport
+// should allow as many (http.Transport.MaxIdleConnsPerHost).
 func WithPrefetch(n int) Option {
 	return func(c *Client) error {
 		if n < 0 {
@@ -29,48 +38,89 @@ type pageResult[T any] struct {
 }
 
 // prefetchPages yields the items of pages from..last in order while up to
-// c.prefetch of them are fetched ahead. It returns the page to continue
-// with sequentially (when the listing grew past last) or 0 when done,
-// stopped or failed.
+// c.prefetch of them are fetched ahead by a launcher goroutine. It returns
+// the page to continue with sequentially (when the listing grew past last)
+// or 0 when done, stopped or failed.
+//
+// The launcher hands each page's result channel to the consumer, in page
+// order, through queue: its capacity (2n-1, plus the page being yielded)
+// bounds the pages held, and the launcher starts a fetch whenever fewer
+// than n are in flight, without waiting for the consumer. Nothing is
+// allocated per page before it is launched, however many pages the
+// headers announce.
 func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, base O, from, last int, list listFunc[T, PO], yield func(T, error) bool) int {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
 
-	launch := func(page int) chan pageResult[T] {
-		ch := make(chan pageResult[T], 1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			o := base
-			p := PO(&o)
-			p.listOptions().Page = page
-			items, resp, err := list(ctx, p)
-			ch <- pageResult[T]{items, resp, err}
-		}()
-		return ch
+	n := c.prefetch
+	queue := make(chan chan pageResult[T], 2*n-1)
+	var inFlight atomic.Int32
+	done := make(chan struct{}, 1) // a fetch ended: the launcher looks again
+	room := func() bool {
+		f := int(inFlight.Load())
+		return f < n && (f == 0 || c.budgetAllows(f))
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(queue)
+		for page := from; page <= last; page++ {
+			for !room() {
+				select {
+				case <-done:
+				case <-ctx.Done():
+					return
+				}
+			}
+			out := make(chan pageResult[T], 1)
+			select {
+			case queue <- out:
+			case <-ctx.Done():
+				return
+			}
+			inFlight.Add(1)
+			wg.Add(1)
+			go func(page int) {
+				defer wg.Done()
+				o := base
+				p := PO(&o)
+				p.listOptions().Page = page
+				items, resp, err := list(ctx, p)
+				out <- pageResult[T]{items, resp, err}
+				inFlight.Add(-1)
+				select {
+				case done <- struct{}{}:
+				default:
+				}
+			}(page)
+		}
+	}()
 
-	var queue []chan pageResult[T]
-	page := from
-	fill := func() {
-		for page <= last && len(queue) < c.prefetch && (len(queue) == 0 || c.budgetAllows(len(queue))) {
-			queue = append(queue, launch(page))
-			page++
-		}
-	}
-	fill()
-	for len(queue) > 0 {
-		var r pageResult[T]
+	var r pageResult[T]
+	for {
+		var out chan pageResult[T]
+		var ok bool
 		select {
-		case r = <-queue[0]:
+		case out, ok = <-queue:
 		case <-ctx.Done():
-			var zero T
-			yield(zero, ctx.Err())
-			return 0
 		}
-		queue = queue[1:]
+		if ok {
+			select {
+			case r = <-out:
+			case <-ctx.Done():
+				ok = false
+			}
+		}
+		if !ok {
+			if err := ctx.Err(); err != nil {
+				var zero T
+				yield(zero, err)
+				return 0
+			}
+			break // every page yielded
+		}
 		if r.err != nil {
 			var zero T
 			yield(zero, r.err)
@@ -79,17 +129,14 @@ func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 		if len(r.items) == 0 {
 			return 0
 		}
-		// Refill before yielding: n pages are fetched while the consumer
-		// works on this one, which makes the n+1 pages held at most.
-		fill()
 		for _, it := range r.items {
 			if !yield(it, nil) {
 				return 0
 			}
 		}
-		if page > last && len(queue) == 0 && r.resp != nil && r.resp.NextPage > last {
-			return r.resp.NextPage
-		}
+	}
+	if r.resp != nil && r.resp.NextPage > last {
+		return r.resp.NextPage
 	}
 	return 0
 }

@@ -29,26 +29,12 @@ var (
 	_ TokenStore         = (*FileTokenStore)(nil)
 )
 
-// testClock is an injectable clock; tokens expire by moving it, not by
+// testClock is the package's fake clock (setup_test.go), which the token
+// tests pass as WithClock(clock.Now); tokens expire by moving it, not by
 // sleeping.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type testClock = fakeClock
 
-func newTestClock() *testClock { return &testClock{now: time.Now()} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newTestClock() *testClock { return &fakeClock{t: time.Now()} }
 
 // memStore is an in-memory TokenStore that records saves and can fail them.
 type memStore struct {

@@ -41,7 +41,7 @@ func (r *accountRec) defaults() {
 }
 
 // render follows the reference's accounts example; inbox_email needs an
-// Inbox scope (API.md).
+// Inbox scope.
 func (r *accountRec) render(_ *db, rc *rctx) obj {
 	o := obj{
 		{"id", r.id}, {"address1", "19 Les Robles"}, {"address2", ""}, {"business_name", r.name},
@@ -66,7 +66,7 @@ func serveMe(c *apiReq) {
 		forbidden(c.w)
 		return
 	}
-	q := c.r.URL.Query()
+	q := c.query()
 	per := s.cfg.pageCap
 	k := kindsByPlural["accounts_applications"]
 	o := obj{{"links", obj{{"account", c.acct.id}}}, {"partnership_invoice_recipient", "account"}}

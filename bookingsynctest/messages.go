@@ -24,7 +24,7 @@ var (
 func init() {
 	register(&kind{plural: "messages", singular: "message", path: "inbox/messages",
 		read: inboxRead, write: inboxWrite,
-		links: tmpl("messages", "attachments", "inbox/attachments/{messages.attachments}",
+		links: tmpl("messages", "account", "accounts/{messages.account}", "attachments", "inbox/attachments/{messages.attachments}",
 			"conversation", "inbox/conversations/{messages.conversation}", "sender", "inbox/participants/{messages.sender}"),
 		table:  func(d *db) store { return d.msgs },
 		create: createMessage, update: updateMessage, remove: removeMessage,
@@ -32,12 +32,7 @@ func init() {
 		events:  [2]string{"inbox_message_created", "inbox_message_updated"}})
 }
 
-func (m *message) appearAt(d *db) int64 {
-	if c, ok := d.convs.get(m.conv); ok {
-		return c.visibleFrom
-	}
-	return 0
-}
+func (m *message) appearAt(d *db) int64 { return appearsWith(d, m.conv) }
 
 func (m *message) render(_ *db, rc *rctx) obj {
 	return obj{

@@ -37,6 +37,14 @@ type accessToken struct {
 	revoked bool
 }
 
+// expiresAt returns the token's expiry (zero: never).
+func (t *accessToken) expiresAt() time.Time {
+	if t.expires == 0 {
+		return time.Time{}
+	}
+	return time.Unix(t.expires, 0)
+}
+
 // any reports whether the token has one of scopes.
 func (t *accessToken) any(scopes []string) bool {
 	for _, sc := range scopes {
@@ -153,7 +161,7 @@ func withPublic(scopes []string) []string {
 
 func oauthError(w http.ResponseWriter, code, desc string) {
 	w.Header().Set("Cache-Control", "no-store")
-	// API.md: OAuth failures are 401 (RFC 6749 would use 400 for some).
+	// The API answers OAuth failures with 401 (RFC 6749 would use 400 for some).
 	writeJSON(w, http.StatusUnauthorized, ctJSON, map[string]any{"error": code, "error_description": desc})
 }
 

@@ -1,6 +1,7 @@
 package bookingsynctest
 
 import (
+	"net"
 	"time"
 )
 
@@ -26,6 +27,7 @@ type config struct {
 	tokenTTL      time.Duration
 	noLog         bool
 	faults        []Fault
+	listener      net.Listener
 }
 
 // Option configures a Server. Each option below is also what the
@@ -60,8 +62,8 @@ func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = 
 // API response, on top of WithLatency.
 func WithLatencyJitter(d time.Duration) Option { return func(c *config) { c.jitter = d } }
 
-// WithoutSeed starts the server with an empty default account (no
-// applications either).
+// WithoutSeed starts the server with empty accounts (no applications
+// either); WithSeedSize still generates its Inbox.
 func WithoutSeed() Option { return func(c *config) { c.seed = false } }
 
 // WithSeedSize adds to every account (WithoutSeed or not) a generated
@@ -74,8 +76,9 @@ func WithSeedSize(conversations, messages int) Option {
 }
 
 // WithAccounts starts the server with n installed accounts (default 1):
-// the default account AccountID and n-1 more added as by AddAccount with a
-// zero AccountSeed. Server.Accounts lists them with their tokens.
+// the default account AccountID and n-1 more added as by AddAccount, with
+// the demo data unless WithoutSeed. Server.Accounts lists them with their
+// tokens.
 func WithAccounts(n int) Option { return func(c *config) { c.accounts = n } }
 
 // WithOAuthClient registers the OAuth application the server knows.
@@ -116,3 +119,8 @@ func WithoutRequestLog() Option { return func(c *config) { c.noLog = true } }
 func WithFaults(faults ...Fault) Option {
 	return func(c *config) { c.faults = append(c.faults, faults...) }
 }
+
+// WithListener makes the server accept connections on l instead of a new
+// loopback port (the bookingsync command's `fake --addr`). The server owns
+// l from then on and closes it in Close.
+func WithListener(l net.Listener) Option { return func(c *config) { c.listener = l } }

@@ -11,6 +11,7 @@ func init() {
 	register(&kind{plural: "participants", singular: "participant", path: "inbox/participants",
 		read: inboxRead, write: inboxWrite,
 		links: []string{
+			"participants.account", "accounts/{participants.account}",
 			"participants.conversation", "inbox/conversations/{participants.conversation}",
 			"participants.client", "clients/{participants.member.id}",
 			"participants.host", "hosts/{participants.member.id}"},
@@ -18,12 +19,7 @@ func init() {
 		create: createParticipant, update: updateParticipant, remove: removeParticipant})
 }
 
-func (p *participant) appearAt(d *db) int64 {
-	if c, ok := d.convs.get(p.conv); ok {
-		return c.visibleFrom
-	}
-	return 0
-}
+func (p *participant) appearAt(d *db) int64 { return appearsWith(d, p.conv) }
 
 func (p *participant) render(_ *db, rc *rctx) obj {
 	return obj{

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,7 +84,9 @@ type Server struct {
 	anon budget // requests without a valid token
 	app  budget // client-credentials tokens (one per application)
 
-	hooks sync.WaitGroup // webhook deliveries in flight
+	hooks   sync.WaitGroup // webhook deliveries in flight
+	done    chan struct{}  // closed by Close: stops the announcer
+	pending atomic.Int64   // hidden conversations not yet announced, over all accounts
 }
 
 // NewServer starts a fake server on a loopback address. Close it when done.
@@ -130,7 +131,7 @@ func NewServer(opts ...Option) *Server {
 	}
 	s.Account = s.addAccount(AccountSeed{Empty: !cfg.seed}, cfg.token)
 	for i := 1; i < cfg.accounts; i++ {
-		s.AddAccount(AccountSeed{})
+		s.AddAccount(AccountSeed{Empty: !cfg.seed})
 	}
 	s.mux = http.NewServeMux()
 	s.routes(s.mux)
@@ -139,13 +140,21 @@ func NewServer(opts ...Option) *Server {
 	s.mux.Handle("/", s.plain(func(c *apiReq) {
 		writeJSON(c.w, http.StatusNotFound, ctJSON, map[string]any{"error": "Not found"})
 	}))
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	if cfg.listener != nil {
+		_ = s.ts.Listener.Close()
+		s.ts.Listener = cfg.listener
+	}
+	s.ts.Start()
+	s.done = make(chan struct{})
+	go s.announcer()
 	s.URL = s.ts.URL
 	return s
 }
 
 // Close waits for webhook deliveries in flight and shuts the server down.
 func (s *Server) Close() {
+	close(s.done)
 	s.hooks.Wait()
 	s.ts.Close()
 }
@@ -162,7 +171,35 @@ func (s *Server) Now() time.Time { return s.now() }
 // Advance moves the server's time forward by d: tokens expire, delayed
 // conversations appear and rate-limit windows reset as if d had passed.
 // It works with the default clock and with WithClock.
-func (s *Server) Advance(d time.Duration) { s.offset.Add(int64(d)) }
+func (s *Server) Advance(d time.Duration) {
+	s.offset.Add(int64(d))
+	s.announce()
+}
+
+// announcer announces, every 50 ms of wall time, the hidden conversations
+// that appeared by the server's clock.
+func (s *Server) announcer() {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			s.announce()
+		}
+	}
+}
+
+func (s *Server) announce() {
+	if s.pending.Load() == 0 {
+		return
+	}
+	now := s.now().UnixNano()
+	for _, a := range s.Accounts() {
+		a.announce(now)
+	}
+}
 
 func (s *Server) now() time.Time { return s.cfg.clock().Add(time.Duration(s.offset.Load())) }
 
@@ -195,7 +232,9 @@ func (s *Server) ResetRequests() {
 // method ("" for any) whose path starts with pathPrefix. A prefix without a
 // leading "/" is taken relative to the API root, so "inbox/messages" means
 // "/api/v3/inbox/messages". Account.RequestCount counts one account's.
-func (s *Server) RequestCount(method, pathPrefix string) int { return s.countRequests(0, method, pathPrefix) }
+func (s *Server) RequestCount(method, pathPrefix string) int {
+	return s.countRequests(0, method, pathPrefix)
+}
 
 func (s *Server) countRequests(account int64, method, pathPrefix string) int {
 	if pathPrefix != "" && !strings.HasPrefix(pathPrefix, "/") {
@@ -233,7 +272,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &apiReq{s: s, r: r, body: body, logged: logged}
-	r = r.WithContext(context.WithValue(r.Context(), callKey{}, c))
+	r = r.WithContext(context.WithValue(r.Context(), reqKey{}, c))
 	h := func(w http.ResponseWriter, r *http.Request) {
 		c.w, c.r = w, r
 		s.mux.ServeHTTP(w, r)
@@ -248,7 +287,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // plain adapts a handler that needs no authentication (OAuth, 404s).
 func (s *Server) plain(fn func(c *apiReq)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fn(r.Context().Value(callKey{}).(*apiReq))
+		fn(r.Context().Value(reqKey{}).(*apiReq))
 	})
 }
 
@@ -298,7 +337,7 @@ func (s *Server) logRequest(r *http.Request, body []byte) *Request {
 	if r.URL.Path == "/oauth/authorize" && q.Has("state") {
 		q.Set("state", "REDACTED")
 	}
-	req := &Request{Method: r.Method, Path: r.URL.Path, Query: q, Body: slices.Clone(body), Header: h}
+	req := &Request{Method: r.Method, Path: r.URL.Path, Query: q, Body: body, Header: h}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, req)
 	s.mu.Unlock()
@@ -308,6 +347,9 @@ func (s *Server) logRequest(r *http.Request, body []byte) *Request {
 // noteAccount counts an authenticated request against its account.
 func (s *Server) noteAccount(c *apiReq) {
 	c.acct.requests.Add(1)
+	if s.cfg.noLog {
+		return
+	}
 	s.mu.Lock()
 	c.logged.AccountID = c.acct.id
 	s.mu.Unlock()
