@@ -307,6 +307,11 @@ func (f *Fleet) Run(ctx context.Context) error {
 		return fmt.Errorf("inboxsync: fleet: %w", err)
 	}
 	defer f.stop()
+	// Replicas started together (a deploy) see each other before taking
+	// leases, rather than one taking every account and handing half back.
+	if !sleep(ctx, min(ttl/3, 2*time.Second)) {
+		return nil
+	}
 	beat := time.NewTicker(ttl / 3)
 	defer beat.Stop()
 	poll := time.NewTicker(f.cfg.DeliveryPoll)

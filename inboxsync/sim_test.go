@@ -53,8 +53,11 @@ func TestFleetSimulation(t *testing.T) {
 			dsn := dbtest.Postgres(t)
 			st := openStore(t, dsn)
 			start := time.Now()
-			srv, accts := fleetFake(t, st, accounts, bookingsynctest.WithRateLimit(1<<30),
-				bookingsynctest.WithLatency(latency), bookingsynctest.WithoutRequestLog())
+			opts := []bookingsynctest.Option{bookingsynctest.WithRateLimit(1 << 30), bookingsynctest.WithLatency(latency)}
+			if os.Getenv("SIM_LOG") == "" {
+				opts = append(opts, bookingsynctest.WithoutRequestLog())
+			}
+			srv, accts := fleetFake(t, st, accounts, opts...)
 			for _, a := range accts {
 				a.GenerateInbox(2, 4)
 			}
@@ -100,6 +103,13 @@ func TestFleetSimulation(t *testing.T) {
 			waitRound(t, st, accounts, t1)
 			round := time.Since(t1)
 			perPass := float64(totalRequests(accts)-reqs0) / float64(accounts)
+			if os.Getenv("SIM_LOG") != "" {
+				paths := map[string]int{}
+				for _, r := range srv.Requests() {
+					paths[r.Method+" "+r.Path]++
+				}
+				t.Logf("requests by path: %v", paths)
+			}
 			for _, r := range reps {
 				r.stop(t)
 			}
