@@ -67,7 +67,10 @@ type FleetConfig struct {
 // account at once; a replica that stops cleanly frees its leases at once;
 // one that dies leaves them to expire, and the others take them over
 // within LeaseTTL. A replica joining takes its share as the others shed
-// their excess.
+// their excess; replicas started together wait a moment (LeaseTTL/3, at
+// most 2s) to see each other before taking any. The fleet's bookkeeping
+// runs on connections of its own, so that a replica busy syncing renews
+// its leases on time.
 //
 // Everything a replica does for an account goes through one client per
 // account (Client): its token is in the database and refreshed under a
