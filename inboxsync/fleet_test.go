@@ -256,18 +256,7 @@ func TestInstall(t *testing.T) {
 		cfg := &oauth2.Config{ClientID: bookingsynctest.DefaultClientID, ClientSecret: bookingsynctest.DefaultClientSecret,
 			RedirectURL: bookingsynctest.DefaultRedirectURI, Scopes: []string{bookingsync.ScopeInboxRead},
 			Endpoint: bookingsync.Endpoint(srv.URL)}
-		hc := srv.Client()
-		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		resp, err := hc.Get(cfg.AuthCodeURL("state-1"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		loc, err := resp.Location()
-		if err != nil {
-			t.Fatal(err)
-		}
-		code := loc.Query().Get("code")
+		code := authorize(srv, cfg)
 		id, err := st.Install(context.WithValue(ctx, oauth2.HTTPClient, srv.Client()), cfg, code,
 			bookingsync.WithBaseURL(srv.URL), bookingsync.WithHTTPClient(srv.Client()))
 		if err != nil {
