@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 )
 
 func TestNewClientRefusesPlainHTTPExceptLoopback(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{"http://www.bookingsync.com", "http://10.0.0.1:3000", "ftp://x", "www.bookingsync.com", "://"} {
 		_, err := NewClient(WithBaseURL(u))
 		require.Error(t, err, u)
@@ -37,13 +39,99 @@ func TestNewClientRefusesPlainHTTPExceptLoopback(t *testing.T) {
 }
 
 func TestNewClientRejectsBadOptions(t *testing.T) {
+	t.Parallel()
 	for _, opt := range []Option{WithToken(""), WithTokenSource(nil), WithHTTPClient(nil), WithMaxResponseBytes(0)} {
 		_, err := NewClient(opt)
 		assert.Error(t, err)
 	}
 }
 
+func TestNewClientRejectsNilOption(t *testing.T) {
+	t.Parallel()
+	_, err := NewClient(nil)
+	assert.ErrorContains(t, err, "option 0 is nil")
+	_, err = NewClient(WithToken("t"), nil)
+	assert.ErrorContains(t, err, "option 1 is nil")
+}
+
+func TestWithBaseURLWantsTheSiteRoot(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"https://x.example/api/v2", "https://x.example/api/v3/inbox", "https://x.example/prefix", "https://x.example/?a=1", "https://x.example/api/v3?page=2", "https://x.example/#frag", "https://x.example/?"} {
+		_, err := NewClient(WithBaseURL(u))
+		assert.Error(t, err, u)
+	}
+	_, err := NewClient(WithBaseURL("https://x.example/api/v2"))
+	assert.ErrorContains(t, err, `not the path "/api/v2"`)
+	for _, u := range []string{"https://x.example", "https://x.example/", "https://x.example/api/v3", "https://x.example/api/v3/", "https://x.example//"} {
+		c, err := NewClient(WithBaseURL(u))
+		if assert.NoError(t, err, u) {
+			assert.Equal(t, "https://x.example/api/v3/", c.APIURL().String(), u)
+		}
+	}
+}
+
+// Do takes any request net/http would send, and refuses what it would not,
+// with an error, never a panic.
+func TestDoOddRequests(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
+	c := srv.client(t)
+	_, err := c.Do(nil, nil)
+	assert.Error(t, err)
+	_, err = c.Do(&http.Request{Method: "GET"}, nil)
+	assert.ErrorContains(t, err, "nil request or request URL")
+
+	u, _ := url.Parse(srv.URL + "/api/v3/hosts")
+	_, err = c.Do(&http.Request{Method: "GET", URL: u}, nil) // no Header, no context
+	require.NoError(t, err)
+	_, err = c.Do(&http.Request{URL: u, Header: http.Header{}}, nil) // no Method: GET
+	require.NoError(t, err)
+	reqs := srv.requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "Bearer "+testToken, reqs[0].Header.Get("Authorization"))
+
+	// The caller's request is left as it was: no token, no headers added.
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v3/hosts", nil)
+	_, err = c.Do(req, nil)
+	require.NoError(t, err)
+	assert.Empty(t, req.Header, "Do adds nothing to the caller's request")
+}
+
+func TestOwnOrigin(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient(WithBaseURL("https://www.example.com"))
+	require.NoError(t, err)
+	for u, want := range map[string]bool{
+		"https://www.example.com/api/v3/x":     true,
+		"https://WWW.Example.COM:443/api/v3/x": true,
+		"HTTPS://www.example.com/x":            true,
+		"http://www.example.com/api/v3/x":      false, // in clear
+		"https://www.example.com:8443/x":       false,
+		"https://evil.www.example.com/x":       false,
+		"https://www.example.com.evil.io/x":    false,
+		"https://example.com/x":                false,
+	} {
+		pu, err := url.Parse(u)
+		require.NoError(t, err)
+		assert.Equal(t, want, c.ownOrigin(pu), u)
+	}
+	// A Host header apart from the URL names another target: no token.
+	for host, want := range map[string]bool{"": true, "www.example.com": true, "WWW.EXAMPLE.COM:443": true, "evil.example": false, "www.example.com:8443": false} {
+		req, _ := http.NewRequest("GET", "https://www.example.com/api/v3/x", nil)
+		req.Host = host
+		assert.Equal(t, want, c.ownTarget(req), "Host %q", host)
+	}
+	c, err = NewClient(WithBaseURL("http://127.0.0.1:8080"))
+	require.NoError(t, err)
+	for u, want := range map[string]bool{"http://127.0.0.1:8080/x": true, "https://127.0.0.1:8080/x": false, "http://127.0.0.1/x": false, "http://localhost:8080/x": false} {
+		pu, _ := url.Parse(u)
+		assert.Equal(t, want, c.ownOrigin(pu), u)
+	}
+}
+
 func TestRequestHeadersAndEnvelope(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
@@ -66,6 +154,7 @@ func TestRequestHeadersAndEnvelope(t *testing.T) {
 }
 
 func TestConversationUpdateMatchesFixtureAndUnassigns(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
@@ -81,6 +170,7 @@ func TestConversationUpdateMatchesFixtureAndUnassigns(t *testing.T) {
 }
 
 func TestConnectAndDisconnectBooking(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/connect-booking-inbox_write-scope-response.json"))
@@ -105,6 +195,7 @@ func TestConnectAndDisconnectBooking(t *testing.T) {
 }
 
 func TestGetManyJoinsIDsInPath(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"conversations":[{"id":1},{"id":2},{"id":3}],"meta":{}}`))
@@ -137,6 +228,7 @@ func TestGetManyJoinsIDsInPath(t *testing.T) {
 }
 
 func TestGetEmptyEnvelopeIsTypedError(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"conversations":[],"meta":{}}`))
@@ -148,6 +240,7 @@ func TestGetEmptyEnvelopeIsTypedError(t *testing.T) {
 }
 
 func TestDoDecodesIntoCallersStruct(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"hosts":[{"id":2,"firstname":"Jan"}],"meta":{"deleted_ids":[7,"8"]}}`))
@@ -179,6 +272,7 @@ func TestDoDecodesIntoCallersStruct(t *testing.T) {
 }
 
 func TestTokenOnlyGoesToOwnHost(t *testing.T) {
+	t.Parallel()
 	other := newTestServer(t, 0)
 	other.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
 	_, mux, srv := setup(t)
@@ -191,6 +285,7 @@ func TestTokenOnlyGoesToOwnHost(t *testing.T) {
 }
 
 func TestEmpty204(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", "r204")
@@ -209,6 +304,7 @@ func TestEmpty204(t *testing.T) {
 }
 
 func TestResponseTooLarge(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
@@ -219,6 +315,7 @@ func TestResponseTooLarge(t *testing.T) {
 }
 
 func TestCancelledContext(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -259,6 +356,7 @@ func unauthorized(w http.ResponseWriter) {
 }
 
 func TestRefreshOnceOn401(t *testing.T) {
+	t.Parallel()
 	srv := newTestServer(t, 0)
 	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer fresh-1" {
@@ -291,6 +389,7 @@ func TestRefreshOnceOn401(t *testing.T) {
 }
 
 func TestStaticTokenIsNeverRefreshed(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { unauthorized(w) })
 	_, _, err := srv.client(t).Hosts.Get(context.Background(), 2)
@@ -303,6 +402,7 @@ func TestStaticTokenIsNeverRefreshed(t *testing.T) {
 }
 
 func TestLoggerNeverLogsSecrets(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "hosts/inbox_write-scope-response.json"))
@@ -322,6 +422,7 @@ func TestLoggerNeverLogsSecrets(t *testing.T) {
 }
 
 func TestRateIsRecorded(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "hosts/inbox_write-scope-response.json"))
@@ -335,6 +436,7 @@ func TestRateIsRecorded(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
@@ -360,4 +462,16 @@ func TestConcurrentUse(t *testing.T) {
 	for _, r := range reqs {
 		assert.Equal(t, "Bearer "+testToken, r.Header.Get("Authorization"), "every concurrent request is authenticated")
 	}
+}
+
+// Redaction never mangles data: a token too short to be real ("t") is
+// not searched for in what the server sends.
+func TestShortTokenLeavesDataAlone(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
+	c := srv.client(t, WithToken("t"))
+	conv, _, err := c.Conversations.Get(context.Background(), 5)
+	require.NoError(t, err)
+	assert.Equal(t, "Hi", conv.Subject)
 }

@@ -13,6 +13,7 @@ import (
 )
 
 func TestErrorResponses(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		status   int
@@ -106,6 +107,7 @@ func TestErrorResponses(t *testing.T) {
 }
 
 func TestRateLimitError(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-RateLimit-Limit", "1000")
@@ -124,10 +126,11 @@ func TestRateLimitError(t *testing.T) {
 	require.ErrorAs(t, err, &er, "a 429 is also an *ErrorResponse")
 	assert.Equal(t, 429, er.StatusCode)
 	assert.Equal(t, "API v3 rate limit exceeded.", er.Message)
-	assert.Contains(t, err.Error(), "resets at 13:20:00 UTC")
+	assert.Contains(t, err.Error(), "resets at 2018-12-21 13:20:00 UTC", "a reset not today shows its date")
 }
 
 func TestDecodeErrors(t *testing.T) {
+	t.Parallel()
 	full := string(fixture(t, "conversations/inbox_write-scope-response.json"))
 	for name, body := range map[string]string{
 		"truncated":      full[:len(full)/2],
@@ -153,6 +156,7 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func TestErrorBodyShapes(t *testing.T) {
+	t.Parallel()
 	for body, want := range map[string]string{
 		`{"error": {"message": "nested"}}`:                     "nested",
 		`{"message": "plain"}`:                                 "plain",

@@ -117,6 +117,7 @@ func TestModelsKeepEverythingTheFakeSends(t *testing.T) {
 	for _, path := range []string{
 		"inbox/conversations?include=participants,messages", "inbox/participants", "inbox/messages",
 		"inbox/attachments", "hosts", "bookings?include_canceled=true", "applications",
+		"clients", "rentals", "accounts", "sources", "inquiries", "me",
 	} {
 		req, err := c.NewRequest(context.Background(), http.MethodGet, path, nil)
 		require.NoError(t, err)
@@ -125,7 +126,8 @@ func TestModelsKeepEverythingTheFakeSends(t *testing.T) {
 		require.NoError(t, err, "GET %s: %v", path, err)
 		t.Run(path, func(t *testing.T) { checkEnvelope(t, body.Bytes(), seen) })
 	}
-	for _, key := range []string{"conversations", "participants", "messages", "attachments", "hosts", "bookings", "applications"} {
+	for _, key := range []string{"conversations", "participants", "messages", "attachments", "hosts", "bookings", "applications",
+		"clients", "rentals", "accounts", "sources", "inquiries", "accounts_applications"} {
 		assert.NotEqual(t, 0, seen[key], "the fake listed no %s", key)
 	}
 }

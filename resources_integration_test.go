@@ -62,10 +62,18 @@ func TestFakeDirectory(t *testing.T) {
 	dir, err := c.Directory(ctx, convs)
 	require.NoError(t, err)
 	n := len(srv.Requests())
-	assert.EqualValues(t, 4, n, "Directory made %d requests, want 4 (bookings, applications, clients, rentals): %+v", n, srv.Requests())
+	assert.EqualValues(t, 5, n, "Directory made %d requests, want 5 (bookings, inquiries, applications, clients, rentals): %+v", n, srv.Requests())
 	want := map[int64][3]string{
 		bookingsynctest.AirbnbConversationID:     {"Emma Dubois", "Ocean View Loft", "airbnb"},
 		bookingsynctest.BookingComConversationID: {"Lukas Weber", "Old Town Apartment", "booking-com"},
+	}
+	for _, conv := range convs {
+		// The closed e-mail conversation has an inquiry, no booking.
+		if conv.ID == bookingsynctest.ClosedConversationID {
+			if q, r := dir.Inquiry(conv), dir.Rental(conv); q == nil || q.ID != bookingsynctest.InquiryID || r == nil || r.Name != "Ocean View Loft" {
+				t.Errorf("conversation 13: inquiry %+v, rental %+v", q, r)
+			}
+		}
 	}
 	for _, conv := range convs {
 		w, ok := want[conv.ID]
@@ -93,7 +101,7 @@ func TestFakeMissingScopeIsNamed(t *testing.T) {
 	t.Parallel()
 	srv := bookingsynctest.NewServer()
 	defer srv.Close()
-	tok := srv.IssueToken(bookingsync.ScopeInboxRead, bookingsync.ScopeBookingsRead, bookingsync.ScopeApplicationsRead, bookingsync.ScopeRentalsRead)
+	tok := srv.IssueToken(bookingsync.ScopeInboxRead, bookingsync.ScopeBookingsRead, bookingsync.ScopeApplicationsRead, bookingsync.ScopeRentalsRead, bookingsync.ScopeInquiriesRead)
 	c, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(tok))
 	require.NoError(t, err)
 	ctx := context.Background()
