@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -282,12 +283,8 @@ func (o *BookingListOptions) encodeExtra(v url.Values) error {
 	if !o.From.IsZero() && !o.Until.IsZero() && o.Until.Before(o.From) {
 		return fmt.Errorf("%w: bookings: Until is before From", ErrInvalidRequest)
 	}
-	for _, ids := range [][]int64{o.RentalIDs, o.ClientIDs} {
-		for _, id := range ids {
-			if err := checkID("bookings filter", id); err != nil {
-				return err
-			}
-		}
+	if err := checkID("bookings filter", slices.Concat(o.RentalIDs, o.ClientIDs)...); err != nil {
+		return err
 	}
 	if !o.From.IsZero() {
 		v.Set("from", formatTime(o.From))

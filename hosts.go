@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
-	"strings"
 	"time"
 )
 
@@ -117,18 +116,7 @@ func (u HostUpdate) MarshalJSON() ([]byte, error) {
 //
 // POST /hosts
 func (s *HostsService) Create(ctx context.Context, h *NewHost) (*Host, *Response, error) {
-	if h == nil {
-		return nil, nil, invalid("new host", "nil")
-	}
-	var pr []string
-	if strings.TrimSpace(h.Firstname) == "" {
-		pr = append(pr, "missing firstname")
-	}
-	if strings.TrimSpace(h.Lastname) == "" {
-		pr = append(pr, "missing lastname")
-	}
-	pr = append(pr, checkOptionalIDs(h.UserID, h.SourceID)...)
-	if err := invalid("new host", pr...); err != nil {
+	if err := h.validate(); err != nil {
 		return nil, nil, err
 	}
 	return s.res().create(ctx, h)
@@ -143,21 +131,7 @@ func (s *HostsService) Update(ctx context.Context, id int64, u *HostUpdate) (*Ho
 	if u == nil {
 		u = &HostUpdate{}
 	}
-	var pr []string
-	if u.Firstname != nil && strings.TrimSpace(*u.Firstname) == "" {
-		pr = append(pr, "blank firstname")
-	}
-	if u.Lastname != nil && strings.TrimSpace(*u.Lastname) == "" {
-		pr = append(pr, "blank lastname")
-	}
-	if u.ClearEmail && u.Email != nil {
-		pr = append(pr, "ClearEmail with Email")
-	}
-	if u.ClearUserID && u.UserID != nil {
-		pr = append(pr, "ClearUserID with UserID")
-	}
-	pr = append(pr, checkOptionalIDs(u.UserID, u.SourceID)...)
-	if err := invalid("host update", pr...); err != nil {
+	if err := u.validate(); err != nil {
 		return nil, nil, err
 	}
 	return s.res().update(ctx, id, u)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
-	"strings"
 	"time"
 )
 
@@ -256,15 +255,7 @@ func (s *MessagesService) Update(ctx context.Context, id int64, u *MessageUpdate
 	if u == nil {
 		u = &MessageUpdate{}
 	}
-	var pr []string
-	if u.Content != nil && strings.TrimSpace(*u.Content) == "" {
-		pr = append(pr, "empty content")
-	}
-	if u.Visibility != nil && *u.Visibility == VisibilityInternal && u.Channel != nil && *u.Channel != "" {
-		pr = append(pr, "internal visibility cannot go with a channel")
-	}
-	pr = append(pr, checkIDs("attachment", u.AttachmentIDs)...)
-	if err := invalid("message update", pr...); err != nil {
+	if err := u.validate(); err != nil {
 		return nil, nil, err
 	}
 	return s.res().update(ctx, id, u)

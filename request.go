@@ -87,10 +87,8 @@ const maxIDsPerRequest = 100
 // path, maxIDsPerRequest at a time. Unknown ids are simply absent. Every id
 // and the options are checked before the first request.
 func (r resource[T]) getMany(ctx context.Context, ids []int64, opts any) ([]*T, *Response, error) {
-	for _, id := range ids {
-		if err := checkID(r.key, id); err != nil {
-			return nil, nil, err
-		}
+	if err := checkID(r.key, ids...); err != nil {
+		return nil, nil, err
 	}
 	q, err := encodeQuery(opts)
 	if err != nil {
