@@ -40,7 +40,7 @@ func (s *HostsService) List(ctx context.Context, opts *ListOptions) ([]*Host, *R
 	return s.res().list(ctx, opts)
 }
 
-// All iterates over every host, page after page.
+// All iterates over every host, page after page, fetching lazily.
 //
 // GET /hosts?page={n}
 func (s *HostsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Host, error] {
@@ -54,7 +54,8 @@ func (s *HostsService) Get(ctx context.Context, id int64) (*Host, *Response, err
 	return s.res().get(ctx, id, nil)
 }
 
-// GetMany returns the hosts with the given ids.
+// GetMany returns the hosts with the given ids in one request per hundred
+// ids; unknown ids are absent from the result.
 //
 // GET /hosts/{id},{id},…
 func (s *HostsService) GetMany(ctx context.Context, ids []int64) ([]*Host, *Response, error) {

@@ -113,7 +113,7 @@ func (s *MessagesService) List(ctx context.Context, opts *ListOptions) ([]*Messa
 	return s.res().list(ctx, opts)
 }
 
-// All iterates over every message, page after page.
+// All iterates over every message, page after page, fetching lazily.
 //
 // GET /inbox/messages?page={n}
 func (s *MessagesService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Message, error] {
@@ -127,7 +127,8 @@ func (s *MessagesService) Get(ctx context.Context, id int64) (*Message, *Respons
 	return s.res().get(ctx, id, nil)
 }
 
-// GetMany returns the messages with the given ids.
+// GetMany returns the messages with the given ids in one request per
+// hundred ids; unknown ids are absent from the result.
 //
 // GET /inbox/messages/{id},{id},…
 func (s *MessagesService) GetMany(ctx context.Context, ids []int64) ([]*Message, *Response, error) {

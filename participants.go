@@ -63,7 +63,7 @@ func (s *ParticipantsService) List(ctx context.Context, opts *ListOptions) ([]*P
 	return s.client.senders.participants(s.res().list(ctx, opts))
 }
 
-// All iterates over every participant, page after page.
+// All iterates over every participant, page after page, fetching lazily.
 //
 // GET /inbox/participants?page={n}
 func (s *ParticipantsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Participant, error] {
@@ -77,7 +77,8 @@ func (s *ParticipantsService) Get(ctx context.Context, id int64) (*Participant, 
 	return s.client.senders.participant(s.res().get(ctx, id, nil))
 }
 
-// GetMany returns the participants with the given ids.
+// GetMany returns the participants with the given ids in one request per
+// hundred ids; unknown ids are absent from the result.
 //
 // GET /inbox/participants/{id},{id},…
 func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Participant, *Response, error) {
