@@ -12,7 +12,6 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	pathpkg "path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -398,24 +397,4 @@ func (c *Client) log(req *http.Request, resp *Response, n int, start time.Time, 
 		attrs = append(attrs, slog.String("error", scrubURLError(err).Error()))
 	}
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "bookingsync request", attrs...)
-}
-
-var secretParam = regexp.MustCompile(`(?i)([?&;#](?:access_token|token|refresh_token|code|client_secret|secret|password)=)[^&;#\s"']*`)
-
-// redactURL replaces the values of query parameters that carry secrets
-// (access_token, token, refresh_token, code, client_secret, secret,
-// password) with REDACTED, in a URL that is about to be printed. It works
-// on the text, so that even a URL that does not parse is safe to print.
-func redactURL(s string) string {
-	return secretParam.ReplaceAllString(s, "${1}REDACTED")
-}
-
-// scrubURLError drops the URL (and so any query string) from a transport
-// error; the caller names method and path itself.
-func scrubURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
