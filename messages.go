@@ -161,14 +161,7 @@ func (m NewMessage) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		plain
 		SentAt string `json:"sent_at,omitempty"`
-	}{plain(m), wireTime(m.SentAt)})
-}
-
-func wireTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return formatTime(t)
+	}{plain(m), formatTime(m.SentAt)})
 }
 
 // Create sends a message. It is validated first (see NewMessage); an
