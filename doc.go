@@ -53,8 +53,9 @@
 // *DecodeError, and so is a page holding a null where a record belongs:
 // the page fails whole rather than hand back a nil record or a short page.
 // A 403 on a resource whose read scope is known is a *ScopeError naming
-// the scope to ask for (it matches ErrForbidden too). Local validation fails with ErrInvalidRequest before any request. No
-// error or log line contains a token.
+// the scope to ask for (it matches ErrForbidden too). Local validation
+// fails with ErrInvalidRequest before any request. No error or log line
+// contains a token.
 //
 // # Keeping in sync
 //

@@ -150,11 +150,11 @@ type hostKey struct{ conversationID, hostID int64 }
 // the same host each time it is asked, so only the client can prevent
 // them. Within one Client, calls for the same conversation and host yield
 // one participant: calls at once from many goroutines share one lookup,
-// and a participant the client added is remembered. Separate clients (other processes, other machines) that
-// both find none can each create one; when the conversation already holds
-// several Host participants for the host, EnsureHost returns the oldest
-// (lowest CreatedAt, then lowest ID), so that every caller settles on the
-// same one.
+// and a participant the client added is remembered. Separate clients
+// (other processes, other machines) that both find none can each create
+// one; when the conversation already holds several Host participants for
+// the host, EnsureHost returns the oldest (lowest CreatedAt, then lowest
+// ID), so that every caller settles on the same one.
 //
 // It reads the conversation with its participants sideloaded (one
 // request; a second, Participants.GetMany, only when the server did not

@@ -83,9 +83,9 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body any) 
 // 429), with the *Response. Requests the Inbox rules forbid are refused
 // with an error wrapping ErrRefused before anything is sent (a message
 // write naming a sender may first cost one read of that participant, see
-// Messages.Create), and requests held back while the rate-limit budget is spent fail with *ThrottledError.
-// What is resent on failure, and what never is, is told at RetryPolicy and
-// WithRateLimitWait.
+// Messages.Create), and requests held back while the rate-limit budget is
+// spent fail with *ThrottledError. What is resent on failure, and what
+// never is, is told at RetryPolicy and WithRateLimitWait.
 //
 // Do works on a copy of req: the token and default headers are set on the
 // copy, never on req. The token goes only to the client's own scheme and
