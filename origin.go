@@ -2,7 +2,6 @@ package bookingsync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -109,5 +108,3 @@ func ChannelFromApplicationName(name string) Channel {
 	}
 	return ""
 }
-
-var errFlightAborted = errors.New("bookingsync: concurrent call aborted")
