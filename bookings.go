@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 )
@@ -277,13 +276,26 @@ type BookingListOptions struct {
 // encodeExtra writes the times in UTC and the statuses lower-cased, and
 // rejects what the API would misread.
 func (o *BookingListOptions) encodeExtra(v url.Values) error {
+	var pr []string
 	if o.Months < 0 {
-		return fmt.Errorf("%w: bookings: Months %d is negative", ErrInvalidRequest, o.Months)
+		pr = append(pr, fmt.Sprintf("Months %d is negative", o.Months))
 	}
 	if !o.From.IsZero() && !o.Until.IsZero() && o.Until.Before(o.From) {
-		return fmt.Errorf("%w: bookings: Until is before From", ErrInvalidRequest)
+		pr = append(pr, "Until is before From")
 	}
-	if err := checkID("bookings filter", slices.Concat(o.RentalIDs, o.ClientIDs)...); err != nil {
+	pr = append(pr, checkIDs("rental", o.RentalIDs)...)
+	pr = append(pr, checkIDs("client", o.ClientIDs)...)
+	names := make([]string, len(o.Status))
+	for i, s := range o.Status {
+		switch {
+		case strings.EqualFold(string(s), string(BookingStatusCanceled)):
+			pr = append(pr, "filter on canceled bookings with IncludeCanceled, not Status")
+		case strings.TrimSpace(string(s)) == "" || strings.Contains(string(s), ","):
+			pr = append(pr, fmt.Sprintf("status %q", truncate(string(s), 40)))
+		}
+		names[i] = strings.ToLower(string(s))
+	}
+	if err := invalid("bookings", pr...); err != nil {
 		return err
 	}
 	if !o.From.IsZero() {
@@ -292,17 +304,7 @@ func (o *BookingListOptions) encodeExtra(v url.Values) error {
 	if !o.Until.IsZero() {
 		v.Set("until", formatTime(o.Until))
 	}
-	if len(o.Status) > 0 {
-		names := make([]string, len(o.Status))
-		for i, s := range o.Status {
-			if strings.EqualFold(string(s), string(BookingStatusCanceled)) {
-				return fmt.Errorf("%w: bookings: filter on canceled bookings with IncludeCanceled, not Status", ErrInvalidRequest)
-			}
-			if strings.TrimSpace(string(s)) == "" || strings.Contains(string(s), ",") {
-				return fmt.Errorf("%w: bookings: status %q", ErrInvalidRequest, truncate(string(s), 40))
-			}
-			names[i] = strings.ToLower(string(s))
-		}
+	if len(names) > 0 {
 		v.Set("status", strings.Join(names, ","))
 	}
 	return nil
