@@ -1,9 +1,10 @@
 package bookingsync
 
-// Local validation, in one place: ids, and the request structs the API
-// would reject (an attachment's checks stay in NewAttachment.body, where
-// they share the decoding of the file). Every failure wraps
-// ErrInvalidRequest and is returned before anything is sent.
+// Local validation: ids, and the request structs the API would reject.
+// Two kinds of checks stay beside the encoding they share: an attachment's
+// in NewAttachment.body, a listing's options in their encodeExtra. All of
+// them build their error with invalid (or checkID), wrapping
+// ErrInvalidRequest, and return it before anything is sent.
 
 import (
 	"fmt"
