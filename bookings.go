@@ -405,7 +405,7 @@ const (
 // GET /bookings/{id}, then GET /inbox/conversations/{id},{id},… (repeatedly)
 func (s *BookingsService) WaitForConversations(ctx context.Context, bookingID int64, every time.Duration) ([]*Conversation, error) {
 	if every <= 0 {
-		return nil, fmt.Errorf("%w: WaitForConversations: interval %v is not positive", ErrInvalidRequest, every)
+		return nil, invalid("WaitForConversations", fmt.Sprintf("interval %v is not positive", every))
 	}
 	if err := checkID("bookings", bookingID); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package bookingsync
 
 import (
 	"context"
-	"fmt"
 	"strings"
 )
 
@@ -59,7 +58,7 @@ func (c *Conversation) CreatedByApplication() (appID int64, ok bool) {
 // GET /applications/{id} (through Applications.Cached; none when cached)
 func (s *ConversationsService) Origin(ctx context.Context, c *Conversation) (*Origin, error) {
 	if c == nil {
-		return nil, fmt.Errorf("%w: Origin: nil conversation", ErrInvalidRequest)
+		return nil, invalid("Origin", "nil conversation")
 	}
 	var app *Application
 	if id, ok := c.CreatedByApplication(); ok {
