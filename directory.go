@@ -47,9 +47,11 @@ type Directory struct {
 // to the conversation's default_channel, as Origin does. Guests, rentals,
 // bookings and inquiries the token may not read fail with a *ScopeError
 // naming the scope (clients_read, rentals_read, bookings_read,
-// inquiries_read), which matches
-// ErrForbidden. On any error the Directory is returned too, holding what
-// was resolved; the lookups of the rest return nil.
+// inquiries_read), which matches ErrForbidden. On any error the Directory
+// is returned too, holding what was resolved; the lookups of the rest
+// return nil.
+//
+// GET /inbox/participants/{id},…, /inbox/messages/{id},…, /bookings/{id},…, /inquiries/{id},…, /applications/{id},…, then GET /clients/{id},…, /rentals/{id},… (each only when needed)
 func (c *Client) Directory(ctx context.Context, convs []*Conversation) (*Directory, error) {
 	d := &Directory{
 		guests:       map[int64]*Guest{},
