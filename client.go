@@ -61,8 +61,10 @@ type Client struct {
 	// Conversations.Origin, and the EnsureHost calls in flight.
 	apps        appCache
 	hostFlights flightGroup[hostKey, *Participant]
-	senders     senderCache                       // member types of message senders (senders.go)
-	hostsAdded  boundedMap[hostKey, *Participant] // Host participants this client created
+	senders     senderCache                               // member types of message senders (senders.go)
+	hostsAdded  boundedMap[hostKey, *Participant]         // Host participants this client created
+	hostLocker  func(conversationID, hostID int64) Locker // WithHostLocker
+	rateShare   RateShare                                 // WithRateShare
 
 	// Conversations reads and updates Inbox conversations.
 	Conversations *ConversationsService

@@ -210,6 +210,21 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 			cp := *p
 			return &cp, nil
 		}
+		if lk := s.client.hostLocker; lk != nil {
+			unlock, err := lk(conversationID, hostID).Lock(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("bookingsync: EnsureHost: lock: %w", err)
+			}
+			defer unlock()
+			// Another process may have added it since the read above.
+			if parts, err = s.ofConversation(ctx, conversationID); err != nil {
+				return nil, err
+			}
+			s.client.senders.participants(parts, nil, nil)
+			if p := findHost(parts, conversationID, hostID); p != nil {
+				return p, nil
+			}
+		}
 		p, _, err := s.AddHost(ctx, conversationID, hostID)
 		if err == nil {
 			cp := *p
@@ -231,6 +246,21 @@ func findHost(parts []*Participant, conversationID, hostID int64) *Participant {
 		}
 	}
 	return oldest
+}
+
+// WithHostLocker makes EnsureHost, EnsureHostFor and SendAsHost safe across
+// processes: when the host has no participant yet, they take the Locker
+// lock(conversationID, hostID) returns, read the conversation's
+// participants again and create the participant only if it is still
+// missing. The API accepts duplicate Host participants, so without a lock
+// shared by every process (inboxsync's Fleet.Client uses one in the
+// database), two replicas can each add one. Within one Client, concurrent
+// calls already share one execution.
+func WithHostLocker(lock func(conversationID, hostID int64) Locker) Option {
+	return func(c *Client) error {
+		c.hostLocker = lock
+		return nil
+	}
 }
 
 // olderThan orders duplicate Host participants: lowest CreatedAt, then
