@@ -454,7 +454,9 @@ func TestWebhookHandler(t *testing.T) {
 			w := serve(h, r)
 			require.EqualValues(t, tt.status, w.Code, "status %d, want %d (body %q)", w.Code, tt.status, w.Body)
 			assert.EqualValues(t, (len(got) == 1), (tt.status == 200), "callback called %d times", len(got))
-			assert.False(t, tt.status == 405 && w.Header().Get("Allow") != "POST", "Allow = %q", w.Header().Get("Allow"))
+			if tt.status == 405 {
+				assert.Equal(t, "POST", w.Header().Get("Allow"))
+			}
 			checkQuietResponse(t, w, sig)
 		})
 	}
@@ -550,7 +552,9 @@ func FuzzParseWebhook(f *testing.F) {
 		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 		r.Header.Set(bookingsync.SignatureHeader, sig)
 		ev, err := bookingsync.ParseWebhook(r, testSecret)
-		require.False(t, signed && errors.Is(err, bookingsync.ErrInvalidSignature), "correctly signed body rejected: %v", err)
+		if signed {
+			require.NotErrorIs(t, err, bookingsync.ErrInvalidSignature, "correctly signed body rejected")
+		}
 		if err != nil {
 			require.Nil(t, ev, "event with an error")
 			require.False(t, !errors.Is(err, bookingsync.ErrInvalidSignature) && !errors.Is(err, bookingsync.ErrMalformedWebhook), "unexpected error kind: %v", err)
