@@ -96,7 +96,9 @@ func TestFakeInboxFlow(t *testing.T) {
 
 func TestFakeBookingsAndDelayedConversation(t *testing.T) {
 	t.Parallel()
-	srv, c := fakeClient(t, bookingsynctest.WithConversationDelay(150*time.Millisecond))
+	// The delay is on the server's clock, which the test moves: no wall-time
+	// race under a loaded machine.
+	srv, c := fakeClient(t, bookingsynctest.WithConversationDelay(time.Hour))
 	ctx := context.Background()
 
 	convs, err := c.Bookings.Conversations(ctx, bookingsynctest.BookingComBookingID)
@@ -107,6 +109,7 @@ func TestFakeBookingsAndDelayedConversation(t *testing.T) {
 	require.False(t, err != nil || len(convs) != 0 || len(srv.Requests()) != 1, "before the delay: %v, %v, %d requests", convs, err, len(srv.Requests()))
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	go func() { time.Sleep(60 * time.Millisecond); srv.Advance(time.Hour) }() // while the wait polls
 	convs, err = c.Bookings.WaitForConversations(wctx, bookingsynctest.DelayedBookingID, 20*time.Millisecond)
 	require.False(t, err != nil || len(convs) != 1 || convs[0].ID != bookingsynctest.DelayedConversationID, "WaitForConversations = %v, %v", convs, err)
 
