@@ -143,8 +143,10 @@ func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			server := serverState(t, c)
-			eventually(t, 10*time.Second, "account's copy converges", func() bool { return diff(server, accountState(t, st, a.ID())) == "" })
+			// The server changes too (the fake's delayed conversation).
+			eventually(t, 20*time.Second, "account's copy converges", func() bool {
+				return diff(serverState(t, c), accountState(t, st, a.ID())) == ""
+			})
 		}
 
 		// A message added on the server, announced to the replica that
