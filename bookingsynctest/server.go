@@ -39,6 +39,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -78,6 +79,7 @@ type config struct {
 	webhookSecret *string
 	pageCap       int
 	convDelay     time.Duration
+	listener      net.Listener
 }
 
 // Option configures a Server.
@@ -121,6 +123,11 @@ func WithPageSizeCap(n int) Option { return func(c *config) { c.pageCap = n } }
 // WithConversationDelay sets how long after the server starts the seeded
 // delayed Booking.com conversation appears (default 2s).
 func WithConversationDelay(d time.Duration) Option { return func(c *config) { c.convDelay = d } }
+
+// WithListener makes the server accept connections on l instead of a new
+// loopback port (the bookingsync command's `fake --addr`). The server owns
+// l from then on and closes it in Close.
+func WithListener(l net.Listener) Option { return func(c *config) { c.listener = l } }
 
 // Request is one request the server received, as logged by Requests.
 type Request struct {
@@ -199,7 +206,12 @@ func NewServer(opts ...Option) *Server {
 	if cfg.seed {
 		s.seed()
 	}
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	if cfg.listener != nil {
+		_ = s.ts.Listener.Close()
+		s.ts.Listener = cfg.listener
+	}
+	s.ts.Start()
 	s.URL = s.ts.URL
 	return s
 }
