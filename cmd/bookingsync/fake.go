@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-bookingsync/bookingsync/bookingsynctest"
+)
+
+var fakeCommand = &command{
+	name:    "fake",
+	args:    "[--addr host:port] [flags]",
+	summary: "Serve the in-memory BookingSync API (bookingsynctest) until interrupted; stdout's first line is 'listening on <url>', its second 'token <access token>'.",
+	run:     runFake,
+}
+
+// faultFlags collects repeated --fault specs.
+type faultFlags []bookingsynctest.Fault
+
+func (f *faultFlags) String() string { return fmt.Sprint(len(*f), " faults") }
+
+func (f *faultFlags) Set(spec string) error {
+	ft, err := parseFault(spec)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, ft)
+	return nil
+}
+
+// faultKinds names the bookingsynctest fault kinds for --fault.
+var faultKinds = map[string]bookingsynctest.FaultKind{
+	"status":                  bookingsynctest.FaultStatus,
+	"status-after-processing": bookingsynctest.FaultStatusAfterProcessing,
+	"reset":                   bookingsynctest.FaultReset,
+	"reset-before-read":       bookingsynctest.FaultResetBeforeRead,
+	"truncate":                bookingsynctest.FaultTruncate,
+	"429":                     bookingsynctest.Fault429,
+	"slow-body":               bookingsynctest.FaultSlowBody,
+}
+
+// parseFault reads "KIND[,key=value…]", keys method, path, count, status,
+// retry-after, reset and delay; for example
+// "status,status=503,method=GET,path=/api/v3/inbox/conversations,count=2".
+func parseFault(spec string) (bookingsynctest.Fault, error) {
+	parts := strings.Split(spec, ",")
+	kind, ok := faultKinds[strings.TrimSpace(parts[0])]
+	if !ok {
+		return bookingsynctest.Fault{}, fmt.Errorf("unknown fault kind %q (want status, status-after-processing, reset, reset-before-read, truncate, 429 or slow-body)", parts[0])
+	}
+	f := bookingsynctest.Fault{Kind: kind}
+	for _, kv := range parts[1:] {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		var err error
+		switch k {
+		case "method":
+			f.Method = strings.ToUpper(v)
+		case "path":
+			f.PathPrefix = v
+		case "count":
+			f.Count, err = strconv.Atoi(v)
+		case "status":
+			f.Status, err = strconv.Atoi(v)
+		case "retry-after":
+			f.RetryAfter, err = time.ParseDuration(v)
+		case "reset":
+			f.Reset = v
+		case "delay":
+			f.Delay, err = time.ParseDuration(v)
+		default:
+			return f, fmt.Errorf("unknown fault key %q (want method, path, count, status, retry-after, reset or delay)", k)
+		}
+		if err != nil {
+			return f, fmt.Errorf("fault %s: %v", k, err)
+		}
+	}
+	return f, nil
+}
+
+func runFake(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := flags(cmd)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address; port 0 picks a free port")
+	token := fs.String("token", "", "the access token to accept (default: a random one, printed on the second line)")
+	seed := fs.Bool("seed", true, "seed the account with hosts, bookings and conversations (false: an empty account)")
+	latency := fs.Duration("latency", 0, "delay added to every API response")
+	rateLimit := fs.Int("rate-limit", 1000, "API requests allowed per hour")
+	pageCap := fs.Int("page-cap", 100, "largest per_page honoured")
+	convDelay := fs.Duration("conversation-delay", 2*time.Second, "when the seeded delayed Booking.com conversation appears")
+	clientID := fs.String("client-id", bookingsynctest.DefaultClientID, "OAuth client id of the fake's application")
+	clientSecret := fs.String("client-secret", bookingsynctest.DefaultClientSecret, "OAuth client secret (and default webhook secret)")
+	redirectURI := fs.String("redirect-uri", bookingsynctest.DefaultRedirectURI, "the application's registered OAuth redirect URI")
+	webhookSecret := fs.String("webhook-secret", "", "key signing webhooks (default: the client secret)")
+	var faults faultFlags
+	fs.Var(&faults, "fault", "make requests misbehave, repeatable: KIND[,method=M][,path=P][,count=N][,status=S][,retry-after=D][,reset=R][,delay=D]; KIND is status, status-after-processing, reset, reset-before-read, truncate, 429 or slow-body")
+	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
+		return err
+	}
+	if *token == "" {
+		*token = randomHex(32)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("fake: %w", err)
+	}
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
+		fmt.Fprintf(c.stderr, "bookingsync: warning: the fake listens on %s, beyond this machine; its OAuth secrets are public\n", ln.Addr())
+	}
+	opts := []bookingsynctest.Option{
+		bookingsynctest.WithListener(ln),
+		bookingsynctest.WithToken(*token),
+		bookingsynctest.WithScopes(bookingsynctest.KnownScopes...),
+		bookingsynctest.WithLatency(*latency),
+		bookingsynctest.WithRateLimit(*rateLimit),
+		bookingsynctest.WithPageSizeCap(*pageCap),
+		bookingsynctest.WithConversationDelay(*convDelay),
+		bookingsynctest.WithOAuthClient(*clientID, *clientSecret, *redirectURI),
+	}
+	if !*seed {
+		opts = append(opts, bookingsynctest.WithoutSeed())
+	}
+	if setFlag(fs, "webhook-secret") {
+		opts = append(opts, bookingsynctest.WithWebhookSecret(*webhookSecret))
+	}
+	srv := bookingsynctest.NewServer(opts...)
+	defer srv.Close()
+	for _, f := range faults {
+		srv.AddFault(f)
+	}
+	// The contract with other languages' test suites: these two lines,
+	// first, in this order.
+	fmt.Fprintf(c.stdout, "listening on %s\n", srv.URL)
+	fmt.Fprintf(c.stdout, "token %s\n", srv.Token())
+	<-ctx.Done()
+	return nil
+}
+
+// setFlag reports whether the command line set the flag name.
+func setFlag(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
