@@ -16,21 +16,23 @@ import (
 var conversationsCommand = &command{
 	name:    "conversations",
 	args:    "[--all] [--json]",
-	summary: "List the open conversations, most recent message first: id, channel, guest, rental, last message, awaiting reply.",
+	summary: "List the open conversations, most recent message first",
+	help:    "Columns: id, channel (where it came from), guest, rental, last message,\nawaiting reply (open, and the guest wrote last).",
 	run:     runConversations,
 }
 
 var showCommand = &command{
 	name:    "show",
 	args:    "[--json] ID",
-	summary: "Show a conversation and its thread, oldest message first.",
+	summary: "Show a conversation and its thread, oldest message first",
 	run:     runShow,
 }
 
 var replyCommand = &command{
 	name:    "reply",
 	args:    "--host HOST [--internal] [--json] ID TEXT|-",
-	summary: "Reply in a conversation as a host (Messages.SendAsHost); TEXT '-' reads the message from stdin.",
+	summary: "Reply in a conversation as a host",
+	help:    "Sends TEXT through Messages.SendAsHost: the host gets a participant in the\nconversation when it has none. TEXT '-' reads the message from stdin.",
 	run:     runReply,
 }
 

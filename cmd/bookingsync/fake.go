@@ -17,8 +17,12 @@ import (
 var fakeCommand = &command{
 	name:    "fake",
 	args:    "[--addr host:port] [flags]",
-	summary: "Serve the in-memory BookingSync API (bookingsynctest) until interrupted; stdout's first line is 'listening on <url>', its second 'token <access token>'.",
-	run:     runFake,
+	summary: "Serve the in-memory BookingSync API, for tests in any language",
+	help: `Serves bookingsynctest until interrupted. The first line on stdout is
+'listening on http://host:port' (the site root: the API is under /api/v3/,
+OAuth under /oauth/), the second 'token <access token>', a token valid for
+the seeded account with every scope. Its /oauth/authorize approves at once.`,
+	run: runFake,
 }
 
 // faultFlags collects repeated --fault specs.

@@ -37,7 +37,8 @@ type cli struct {
 type command struct {
 	name    string
 	args    string // argument synopsis for the usage line
-	summary string
+	summary string // one line for the command list
+	help    string // more, for 'help <command>'; optional
 	run     func(ctx context.Context, c *cli, cmd *command, args []string) error
 }
 
@@ -63,7 +64,6 @@ func main() {
 // main runs the command named by args[0] and returns the exit code.
 func (c *cli) main(ctx context.Context, args []string) int {
 	if len(args) == 0 {
-		c.usage(c.stderr)
 		return c.fail(usageError("no command given"))
 	}
 	name := args[0]
@@ -80,7 +80,6 @@ func (c *cli) main(ctx context.Context, args []string) int {
 	}
 	cmd := lookup(name)
 	if cmd == nil {
-		c.usage(c.stderr)
 		return c.fail(usageError("unknown command %q", name))
 	}
 	err := cmd.run(ctx, c, cmd, args[1:])
@@ -111,6 +110,9 @@ func (c *cli) usage(w io.Writer) {
 
 func commandUsage(w io.Writer, cmd *command, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Usage: bookingsync %s %s\n\n%s\n", cmd.name, cmd.args, cmd.summary)
+	if cmd.help != "" {
+		fmt.Fprintf(w, "\n%s\n", cmd.help)
+	}
 	var any bool
 	fs.VisitAll(func(*flag.Flag) { any = true })
 	if any {

@@ -4,4 +4,3 @@ import "context"
 
 var loginCommand = &command{name: "login", summary: "Log in (to come).", run: func(context.Context, *cli, *command, []string) error { return usageError("login: not yet") }}
 var syncCommand = &command{name: "sync", summary: "Sync (to come).", run: func(context.Context, *cli, *command, []string) error { return usageError("sync: not yet") }}
-var webhooksCommand = &command{name: "webhooks", summary: "Webhooks (to come).", run: func(context.Context, *cli, *command, []string) error { return usageError("webhooks: not yet") }}
