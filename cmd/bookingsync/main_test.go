@@ -140,49 +140,99 @@ func decodeJSON(t *testing.T, r result, v any) {
 	}
 }
 
-// startFake runs `bookingsync fake` as another language's test suite would:
-// spawn it, read the first line for the URL and the second for the token,
-// kill it at the end.
-func startFake(t *testing.T, args ...string) (url, token string) {
+// proc is the binary running in the background.
+type proc struct {
+	cmd    *exec.Cmd
+	stdout *bufio.Scanner
+	stderr *bufio.Scanner
+	done   chan struct{}
+}
+
+// start runs the binary in the background; the test's end interrupts it
+// and fails the test unless it then exits cleanly.
+func start(t *testing.T, e env, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"fake"}, args...)...)
-	cmd.Env = baseEnv(t, nil)
+	cmd := exec.Command(binary, args...)
+	cmd.Env = baseEnv(t, e)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
+	errp, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	p := &proc{cmd: cmd, stdout: bufio.NewScanner(out), stderr: bufio.NewScanner(errp), done: make(chan struct{})}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("fake exited with %v on interrupt; stderr:\n%s", err, errb.String())
-			}
+		case <-p.done: // the test waited for it
+			return
+		default:
+		}
+		_ = cmd.Process.Signal(os.Interrupt)
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			t.Errorf("fake did not stop on interrupt")
+			t.Errorf("bookingsync %s did not stop on interrupt", args[0])
 		}
 	})
-	sc := bufio.NewScanner(out)
-	lines := make([]string, 0, 2)
-	for len(lines) < 2 && sc.Scan() {
-		lines = append(lines, sc.Text())
+	return p
+}
+
+// wait reads what is left of stdout and stderr and waits for the exit.
+func (p *proc) wait(t *testing.T) result {
+	t.Helper()
+	var r result
+	for p.stdout.Scan() {
+		r.stdout += p.stdout.Text() + "\n"
 	}
-	if len(lines) < 2 {
-		t.Fatalf("fake printed %q; stderr:\n%s", lines, errb.String())
+	for p.stderr.Scan() {
+		r.stderr += p.stderr.Text() + "\n"
 	}
+	err := p.cmd.Wait()
+	close(p.done)
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	r.code = p.cmd.ProcessState.ExitCode()
+	return r
+}
+
+// line returns the next line of s, failing the test at its end.
+func line(t *testing.T, s *bufio.Scanner) string {
+	t.Helper()
+	if !s.Scan() {
+		t.Fatalf("output ended early (%v)", s.Err())
+	}
+	return s.Text()
+}
+
+// startFake runs `bookingsync fake` as another language's test suite would:
+// spawn it, read the first line for the URL and the second for the token,
+// interrupt it at the end.
+func startFake(t *testing.T, args ...string) (url, token string) {
+	t.Helper()
+	p := start(t, nil, append([]string{"fake"}, args...)...)
+	t.Cleanup(func() {
+		// Runs before start's cleanup: interrupt, then check the exit.
+		_ = p.cmd.Process.Signal(os.Interrupt)
+		if r := p.wait(t); r.code != 0 {
+			t.Errorf("fake exited with %d on interrupt; stderr:\n%s", r.code, r.stderr)
+		}
+	})
+	l1, l2 := line(t, p.stdout), line(t, p.stdout)
 	var ok1, ok2 bool
-	url, ok1 = strings.CutPrefix(lines[0], "listening on ")
-	token, ok2 = strings.CutPrefix(lines[1], "token ")
+	url, ok1 = strings.CutPrefix(l1, "listening on ")
+	token, ok2 = strings.CutPrefix(l2, "token ")
 	if !ok1 || !ok2 || token == "" {
-		t.Fatalf("fake's first lines are %q", lines)
+		t.Fatalf("fake's first lines are %q, %q", l1, l2)
 	}
 	return url, token
 }
