@@ -1,0 +1,221 @@
+package inboxsync
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+)
+
+// errLeaseLost means another replica took the resource's lease: this
+// replica must not write what it fetched.
+var errLeaseLost = errors.New("inboxsync: the resource's lease was taken by another replica")
+
+// write says how apply treats one batch.
+type write struct {
+	// newer makes an upsert replace a stored record only when strictly
+	// newer (a webhook's re-read); listings replace on equal updated_at too,
+	// since a later pass lists again whatever changed in that second.
+	newer bool
+	// cursor, when set, is stored as the resource's cursor in the same
+	// transaction: the batch is the last page of a complete walk.
+	cursor *time.Time
+	// holder, when set, is the lease the batch is written under: the
+	// transaction renews it until leaseUntil, and fails with errLeaseLost
+	// when another replica holds it.
+	holder     string
+	leaseUntil time.Time
+}
+
+// applied counts what one batch changed.
+type applied struct {
+	Upserted int // records written (new or changed)
+	Deleted  int // records removed
+}
+
+// apply writes one page in one transaction: tombstones for deleted, the
+// records not tombstoned, and the cursor if w says so.
+func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]byte, deleted []int64, w write) (applied, error) {
+	var out applied
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		out = applied{}
+		if s.d.name == "postgres" {
+			// Serialize the writers of one (account, resource) so that a
+			// tombstone and a concurrent re-read cannot cross (SQLite's
+			// BEGIN IMMEDIATE already serializes every writer).
+			if _, err := s.exec(ctx, tx, "SELECT pg_advisory_xact_lock(?)", lockKey(acct, r.name)); err != nil {
+				return err
+			}
+		}
+		if w.holder != "" {
+			res, err := s.exec(ctx, tx, "UPDATE sync_leases SET expires_at = ? WHERE account_id = ? AND resource = ? AND holder = ?",
+				s.d.ts(&w.leaseUntil), acct, r.name, w.holder)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return errLeaseLost
+			}
+		}
+		if len(deleted) > 0 {
+			n, err := s.tombstone(ctx, tx, acct, r, deleted)
+			if err != nil {
+				return err
+			}
+			out.Deleted = n
+		}
+		if len(items) > 0 {
+			n, err := s.upsert(ctx, tx, acct, r, items, w.newer)
+			if err != nil {
+				return err
+			}
+			out.Upserted = n
+		}
+		if w.cursor != nil {
+			if _, err := s.exec(ctx, tx, `INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
+ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`, acct, r.name, s.d.ts(w.cursor)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return applied{}, fmt.Errorf("inboxsync: writing %s: %w", r.name, err)
+	}
+	return out, nil
+}
+
+// lockKey is the advisory lock of one (account, resource).
+func lockKey(acct int64, name string) int64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "inboxsync/%d/%s", acct, name)
+	return int64(h.Sum64())
+}
+
+// placeholders returns "(?, ?, …), (…)": rows groups of n.
+func placeholders(rows, n int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
+}
+
+// idList returns "?, ?, …" for n ids and the ids as arguments.
+func idList(ids []int64) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", "), args
+}
+
+// tombstone records deleted ids and removes their rows; it returns how
+// many rows were removed.
+func (s *Store) tombstone(ctx context.Context, tx *sql.Tx, acct int64, r *resource, ids []int64) (int, error) {
+	now := time.Now()
+	args := make([]any, 0, 4*len(ids))
+	for _, id := range ids {
+		args = append(args, acct, r.name, id, s.d.ts(&now))
+	}
+	if _, err := s.exec(ctx, tx, "INSERT INTO sync_tombstones (account_id, resource, id, deleted_at) VALUES "+
+		placeholders(len(ids), 4)+" ON CONFLICT (account_id, resource, id) DO NOTHING", args...); err != nil {
+		return 0, err
+	}
+	list, idArgs := idList(ids)
+	res, err := s.exec(ctx, tx, "DELETE FROM "+r.name+" WHERE account_id = ? AND id IN ("+list+")", append([]any{acct}, idArgs...)...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// upsert writes the records in one INSERT … ON CONFLICT, skipping the
+// tombstoned ones, and never replacing a stored record with an older one.
+func (s *Store) upsert(ctx context.Context, tx *sql.Tx, acct int64, r *resource, items [][]byte, newer bool) (int, error) {
+	ids := make([]int64, 0, len(items))
+	rows := make([][]any, 0, len(items))
+	for _, raw := range items {
+		id, _, vals, err := r.row(s.d, raw)
+		if err != nil {
+			return 0, err
+		}
+		ids = append(ids, id)
+		rows = append(rows, vals)
+	}
+	dead, err := s.tombstoned(ctx, tx, acct, r, ids)
+	if err != nil {
+		return 0, err
+	}
+	ncol := len(r.cols) + 2
+	args := make([]any, 0, ncol*len(items))
+	seen := make(map[int64]int, len(items)) // a page may list a record twice; keep the last
+	for i, raw := range items {
+		if dead[ids[i]] {
+			continue
+		}
+		if j, ok := seen[ids[i]]; ok {
+			copy(args[j*ncol:], append(append([]any{acct}, rows[i]...), string(raw)))
+			continue
+		}
+		seen[ids[i]] = len(args) / ncol
+		args = append(args, acct)
+		args = append(args, rows[i]...)
+		args = append(args, string(raw))
+	}
+	n := len(args) / ncol
+	if n == 0 {
+		return 0, nil
+	}
+	res, err := s.exec(ctx, tx, upsertSQL(r, n, newer), args...)
+	if err != nil {
+		return 0, err
+	}
+	affected, err := res.RowsAffected()
+	return int(affected), err
+}
+
+// upsertSQL is the batched upsert of n rows of r. A stored record is
+// replaced only when the incoming one is as new (listings) or newer
+// (re-reads), by updated_at; one without updated_at always replaces.
+func upsertSQL(r *resource, n int, newer bool) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + r.name + " (account_id, " + strings.Join(r.cols, ", ") + ", raw) VALUES ")
+	b.WriteString(placeholders(n, len(r.cols)+2))
+	b.WriteString(" ON CONFLICT (account_id, id) DO UPDATE SET ")
+	for _, c := range r.cols[1:] {
+		b.WriteString(c + " = excluded." + c + ", ")
+	}
+	b.WriteString("raw = excluded.raw WHERE excluded.updated_at IS NULL OR " + r.name + ".updated_at IS NULL OR excluded.updated_at ")
+	if newer {
+		b.WriteString("> ")
+	} else {
+		b.WriteString(">= ")
+	}
+	b.WriteString(r.name + ".updated_at")
+	return b.String()
+}
+
+// tombstoned returns which of ids the server deleted.
+func (s *Store) tombstoned(ctx context.Context, tx *sql.Tx, acct int64, r *resource, ids []int64) (map[int64]bool, error) {
+	list, idArgs := idList(ids)
+	rows, err := s.query(ctx, tx, "SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND id IN ("+list+")",
+		append([]any{acct, r.name}, idArgs...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var dead map[int64]bool
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if dead == nil {
+			dead = map[int64]bool{}
+		}
+		dead[id] = true
+	}
+	return dead, rows.Err()
+}

@@ -1,0 +1,185 @@
+package inboxsync
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-bookingsync/bookingsync"
+)
+
+// ConversationQuery filters Store.Conversations; the zero value matches
+// every conversation of the account.
+type ConversationQuery struct {
+	// Status selects open (not closed) or closed conversations; "" both.
+	Status Status
+	// UpdatedSince keeps conversations updated at or after it; zero: all.
+	UpdatedSince time.Time
+	// Channel keeps conversations whose default_channel is it; "": all.
+	Channel bookingsync.Channel
+	// AwaitingReply keeps conversations where the guest spoke last: the
+	// latest message that is not internal was sent by a Client participant.
+	AwaitingReply bool
+	// Limit caps the number returned; 0: no cap.
+	Limit int
+}
+
+// Status is a conversation's state for ConversationQuery.
+type Status string
+
+// The conversation states.
+const (
+	StatusOpen   Status = "open"
+	StatusClosed Status = "closed"
+)
+
+// Conversations returns the account's conversations matching q from the
+// local copy alone, most recent activity (last message, else update)
+// first.
+func (s *Store) Conversations(ctx context.Context, accountID int64, q ConversationQuery) ([]*bookingsync.Conversation, error) {
+	where := []string{"c.account_id = ?"}
+	args := []any{accountID}
+	switch q.Status {
+	case "":
+	case StatusOpen:
+		where = append(where, "c.closed_at IS NULL")
+	case StatusClosed:
+		where = append(where, "c.closed_at IS NOT NULL")
+	default:
+		return nil, fmt.Errorf("inboxsync: unknown conversation status %q", q.Status)
+	}
+	if !q.UpdatedSince.IsZero() {
+		where = append(where, "c.updated_at >= ?")
+		args = append(args, s.d.ts(&q.UpdatedSince))
+	}
+	if q.Channel != "" {
+		where = append(where, "c.default_channel = ?")
+		args = append(args, string(q.Channel))
+	}
+	if q.AwaitingReply {
+		where = append(where, `(SELECT p.member_type FROM messages m
+	LEFT JOIN participants p ON p.account_id = m.account_id AND p.id = m.sender_id
+	WHERE m.account_id = c.account_id AND m.conversation_id = c.id AND (m.visibility IS NULL OR m.visibility <> 'internal')
+	ORDER BY m.ordered_at DESC, m.id DESC LIMIT 1) = 'Client'`)
+	}
+	query := "SELECT c.raw FROM conversations c WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY COALESCE(c.last_message_at, c.updated_at) DESC, c.id DESC"
+	if q.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", q.Limit)
+	}
+	return readAll[bookingsync.Conversation](ctx, s, "conversations", query, args...)
+}
+
+// Conversation returns one conversation from the local copy, or an error
+// matching ErrNotFound.
+func (s *Store) Conversation(ctx context.Context, accountID, id int64) (*bookingsync.Conversation, error) {
+	var raw []byte
+	err := s.queryRow(ctx, s.db, "SELECT raw FROM conversations WHERE account_id = ? AND id = ?", accountID, id).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("inboxsync: conversation %d of account %d: %w", id, accountID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inboxsync: reading conversation %d: %w", id, err)
+	}
+	c := new(bookingsync.Conversation)
+	if err := json.Unmarshal(raw, c); err != nil {
+		return nil, fmt.Errorf("inboxsync: decoding conversation %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// Participants returns a conversation's participants from the local copy,
+// by id.
+func (s *Store) Participants(ctx context.Context, accountID, conversationID int64) ([]*bookingsync.Participant, error) {
+	return readAll[bookingsync.Participant](ctx, s, "participants",
+		"SELECT raw FROM participants WHERE account_id = ? AND conversation_id = ? ORDER BY id", accountID, conversationID)
+}
+
+// Messages returns a conversation's messages from the local copy, oldest
+// first (by sent_at, or created_at when it was sent without one).
+func (s *Store) Messages(ctx context.Context, accountID, conversationID int64) ([]*bookingsync.Message, error) {
+	return readAll[bookingsync.Message](ctx, s, "messages",
+		"SELECT raw FROM messages WHERE account_id = ? AND conversation_id = ? ORDER BY ordered_at, id", accountID, conversationID)
+}
+
+// Hosts returns the account's hosts from the local copy, by id.
+func (s *Store) Hosts(ctx context.Context, accountID int64) ([]*bookingsync.Host, error) {
+	return readAll[bookingsync.Host](ctx, s, "hosts", "SELECT raw FROM hosts WHERE account_id = ? ORDER BY id", accountID)
+}
+
+// Attachments returns the attachments of a message from the local copy,
+// in the message's order.
+func (s *Store) Attachments(ctx context.Context, accountID, messageID int64) ([]*bookingsync.Attachment, error) {
+	var raw []byte
+	err := s.queryRow(ctx, s.db, "SELECT raw FROM messages WHERE account_id = ? AND id = ?", accountID, messageID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("inboxsync: message %d of account %d: %w", messageID, accountID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m bookingsync.Message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("inboxsync: decoding message %d: %w", messageID, err)
+	}
+	var out []*bookingsync.Attachment
+	for _, id := range m.Links.Attachments {
+		var a []byte
+		err := s.queryRow(ctx, s.db, "SELECT raw FROM attachments WHERE account_id = ? AND id = ?", accountID, id).Scan(&a)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // not synced yet
+		}
+		if err != nil {
+			return nil, err
+		}
+		at := new(bookingsync.Attachment)
+		if err := json.Unmarshal(a, at); err != nil {
+			return nil, fmt.Errorf("inboxsync: decoding attachment %d: %w", id, err)
+		}
+		out = append(out, at)
+	}
+	return out, nil
+}
+
+// Application returns a stored application (the creator of channel
+// conversations), or an error matching ErrNotFound.
+func (s *Store) Application(ctx context.Context, accountID, id int64) (*bookingsync.Application, error) {
+	apps, err := readAll[bookingsync.Application](ctx, s, "applications",
+		"SELECT raw FROM applications WHERE account_id = ? AND id = ?", accountID, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(apps) == 0 {
+		return nil, fmt.Errorf("inboxsync: application %d: %w", id, ErrNotFound)
+	}
+	return apps[0], nil
+}
+
+// readAll runs a query selecting raw and decodes each row into a T.
+func readAll[T any](ctx context.Context, s *Store, what, query string, args ...any) ([]*T, error) {
+	rows, err := s.query(ctx, s.db, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("inboxsync: reading %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("inboxsync: reading %s: %w", what, err)
+		}
+		v := new(T)
+		if err := json.Unmarshal(raw, v); err != nil {
+			return nil, fmt.Errorf("inboxsync: decoding %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("inboxsync: reading %s: %w", what, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,70 @@
+package inboxsync
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// Run keeps the account in sync until ctx ends: a pass now, then one every
+// every, and one soon after webhook cues (HandleEvent), several cues
+// arriving together making one pass. A failed pass is retried with
+// exponential backoff (from 1s up to every, with jitter) and never stops
+// Run. Each pass keeps the rate-limit reserve (WithRateReserve), waiting
+// for the reset rather than spending it. Run returns nil once ctx ends,
+// after the pass under way stops at its next request or transaction; what
+// that pass wrote stays consistent (see Sync).
+func (s *Syncer) Run(ctx context.Context, every time.Duration) error {
+	if every <= 0 {
+		every = 5 * time.Minute
+	}
+	const cueDelay = time.Second // lets a burst of cues become one pass
+	backoff := time.Duration(0)
+	for {
+		_, err := s.Sync(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := every
+		if err != nil {
+			backoff = min(max(2*backoff, time.Second), every)
+			wait = backoff/2 + rand.N(backoff/2+1)
+			s.log.LogAttrs(ctx, slog.LevelWarn, "inboxsync: pass failed; retrying", slog.Int64("account", s.acct),
+				slog.Duration("in", wait), slog.String("error", err.Error()))
+		} else {
+			backoff = 0
+			if err := s.st.forgetSeen(ctx, s.acct, s.now().Add(-7*24*time.Hour)); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "inboxsync: pruning webhook digests", "error", err.Error())
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		case <-s.cue:
+			t.Stop()
+			if err == nil {
+				if !sleep(ctx, cueDelay) {
+					return nil
+				}
+			} else if !sleep(ctx, wait) { // a cue does not cut a backoff short
+				return nil
+			}
+		}
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether it waited d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,56 @@
+package inboxsync_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
+)
+
+// Replicas starting together apply each migration once and all open.
+func TestOpenConcurrentMigratesOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		const n = 5
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		stores := make([]*inboxsync.Store, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				stores[i], errs[i] = inboxsync.Open(ctx, dsn)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("open %d: %v", i, err)
+			}
+			defer stores[i].Close()
+		}
+		var count, distinct int
+		if err := stores[0].DB().QueryRowContext(ctx, "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations").Scan(&count, &distinct); err != nil {
+			t.Fatal(err)
+		}
+		if count == 0 || count != distinct {
+			t.Fatalf("schema_migrations: %d rows, %d versions; want each version once", count, distinct)
+		}
+		// Reopening finds nothing to do.
+		st, err := inboxsync.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+	})
+}
+
+func TestOpenRejectsUnknownDSN(t *testing.T) {
+	for _, dsn := range []string{"", "mysql://x", "sqlite:"} {
+		if _, err := inboxsync.Open(context.Background(), dsn); err == nil {
+			t.Errorf("Open(%q): no error", dsn)
+		}
+	}
+}

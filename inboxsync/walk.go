@@ -1,0 +1,261 @@
+package inboxsync
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/go-bookingsync/bookingsync"
+)
+
+// walk lists one resource from its cursor to the end, writing each page as
+// it arrives, under the resource's lease.
+func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceReport, error) {
+	rr := ResourceReport{Resource: r.name}
+	ok, err := s.st.acquireLease(ctx, s.acct, r.name, s.holder, s.now().Add(s.leaseTTL))
+	if err != nil {
+		return rr, err
+	}
+	if !ok {
+		rr.Skipped = true
+		return rr, nil
+	}
+	defer s.st.releaseLease(context.WithoutCancel(ctx), s.acct, r.name, s.holder)
+
+	since, err := s.st.cursor(ctx, s.acct, r.name)
+	if err != nil {
+		return rr, err
+	}
+	if since.IsZero() {
+		since = firstCursor
+	}
+	var (
+		syncedAt   time.Time
+		firstTotal int
+		known      = map[int64]bool{} // deleted ids already applied by this walk
+		unstable   bool
+	)
+	for page := 1; ; {
+		items, resp, err := s.fetch(ctx, listPath(r, since, page), r.key, rep)
+		if err != nil {
+			return rr, err
+		}
+		rr.Pages++
+		var deleted []int64
+		for _, id := range resp.Meta.DeletedIDs {
+			if !known[id] {
+				known[id] = true
+				deleted = append(deleted, id)
+			}
+		}
+		if page == 1 {
+			syncedAt, firstTotal = resp.SyncedAt, resp.TotalCount
+		} else if len(deleted) > 0 || resp.TotalCount < firstTotal {
+			// Something was deleted since the first page: the pages after
+			// it shifted left, and a record may have slipped past.
+			unstable = true
+		}
+		last := resp.NextPage <= page
+		w := write{holder: s.holder, leaseUntil: s.now().Add(s.leaseTTL)}
+		if last && !unstable && !syncedAt.IsZero() {
+			w.cursor = &syncedAt
+		}
+		n, err := s.st.apply(ctx, s.acct, r, items, deleted, w)
+		if err != nil {
+			return rr, err
+		}
+		rr.Upserted += n.Upserted
+		rr.Deleted += n.Deleted
+		if last {
+			rr.Advanced = w.cursor != nil
+			return rr, nil
+		}
+		page = resp.NextPage
+	}
+}
+
+// listPath is the listing of r changed since since, page page.
+func listPath(r *resource, since time.Time, page int) string {
+	q := url.Values{}
+	q.Set("updated_since", since.UTC().Format(time.RFC3339))
+	q.Set("page", strconv.Itoa(page))
+	q.Set("per_page", strconv.Itoa(bookingsync.MaxPerPage))
+	return r.path + "?" + q.Encode()
+}
+
+// rawPage is an envelope whose records are kept as the API sent them.
+type rawPage struct {
+	key   string
+	Items [][]byte
+	Meta  bookingsync.Meta // copied to Response.Meta by Client.Do
+}
+
+// UnmarshalJSON keeps each record of the envelope's key verbatim and
+// decodes meta.
+func (p *rawPage) UnmarshalJSON(b []byte) error {
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(b, &env); err != nil {
+		return err
+	}
+	recs, ok := env[p.key]
+	if !ok {
+		return fmt.Errorf("no %q in the envelope", p.key)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(recs, &items); err != nil {
+		return fmt.Errorf("%q: %w", p.key, err)
+	}
+	p.Items = make([][]byte, len(items))
+	for i, it := range items {
+		p.Items[i] = it
+	}
+	if m, ok := env["meta"]; ok && string(m) != "null" {
+		if err := json.Unmarshal(m, &p.Meta); err != nil {
+			return fmt.Errorf("meta: %w", err)
+		}
+	}
+	return nil
+}
+
+// fetch GETs path, first keeping the rate-limit reserve, and returns the
+// records under key verbatim.
+func (s *Syncer) fetch(ctx context.Context, path, key string, rep *Report) ([][]byte, *bookingsync.Response, error) {
+	waited, err := s.keepReserve(ctx)
+	rep.Waited += waited
+	if err != nil {
+		return nil, nil, err
+	}
+	req, err := s.c.NewRequest(ctx, "GET", path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	page := &rawPage{key: key}
+	rep.Requests++
+	resp, err := s.c.Do(req, page)
+	if err != nil {
+		return nil, resp, err
+	}
+	return page.Items, resp, nil
+}
+
+// keepReserve waits for the rate-limit reset when the last response left
+// no more than the reserve.
+func (s *Syncer) keepReserve(ctx context.Context) (time.Duration, error) {
+	r := s.c.Rate()
+	if s.reserve <= 0 || r.Limit <= 0 || float64(r.Remaining) > s.reserve*float64(r.Limit) {
+		return 0, nil
+	}
+	d := r.Reset.Sub(s.now())
+	if d <= 0 {
+		return 0, nil
+	}
+	s.log.InfoContext(ctx, "inboxsync: keeping the rate-limit reserve; waiting for the reset",
+		"account", s.acct, "remaining", r.Remaining, "limit", r.Limit, "wait", d.Round(time.Second))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-t.C:
+		return d, nil
+	}
+}
+
+// syncApplications fetches, in one request, the applications that created
+// a stored conversation and are not stored yet: they tell a conversation's
+// channel (bookingsync.Origin).
+func (s *Syncer) syncApplications(ctx context.Context, rep *Report) (ResourceReport, error) {
+	rr := ResourceReport{Resource: resApplications.name, Advanced: true}
+	ids, err := s.st.missingApplications(ctx, s.acct)
+	if err != nil || len(ids) == 0 {
+		return rr, err
+	}
+	path := resApplications.path + "/"
+	for i, id := range ids {
+		if i > 0 {
+			path += ","
+		}
+		path += strconv.FormatInt(id, 10)
+	}
+	items, _, err := s.fetch(ctx, path, resApplications.key, rep)
+	var er *bookingsync.ErrorResponse
+	if errors.As(err, &er) && (er.StatusCode == 403 || er.StatusCode == 404) {
+		// No applications_read scope, or gone: the channel stays unknown;
+		// not a reason to fail the pass.
+		s.log.InfoContext(ctx, "inboxsync: applications not readable", "account", s.acct, "status", er.StatusCode)
+		return rr, nil
+	}
+	if err != nil {
+		return rr, err
+	}
+	rr.Pages = 1
+	n, err := s.st.apply(ctx, s.acct, resApplications, items, nil, write{})
+	rr.Upserted = n.Upserted
+	return rr, err
+}
+
+// missingApplications lists the applications that created a conversation
+// of the account and are not stored.
+func (s *Store) missingApplications(ctx context.Context, acct int64) ([]int64, error) {
+	rows, err := s.query(ctx, s.db, `SELECT DISTINCT c.created_by_id FROM conversations c
+WHERE c.account_id = ? AND c.created_by_type = 'Doorkeeper::Application' AND c.created_by_id IS NOT NULL
+AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.account_id = c.account_id AND a.id = c.created_by_id)
+ORDER BY c.created_by_id LIMIT 50`, acct)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// cursor is the stored cursor of (acct, resource); zero when none.
+func (s *Store) cursor(ctx context.Context, acct int64, name string) (time.Time, error) {
+	var v any
+	err := s.queryRow(ctx, s.db, "SELECT synced_at FROM sync_cursors WHERE account_id = ? AND resource = ?", acct, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("inboxsync: reading the %s cursor: %w", name, err)
+	}
+	return s.d.scanTime(v)
+}
+
+// Cursor returns the stored cursor of one of the account's resources
+// ("conversations", "messages", …): the server time from which the next
+// pass lists changes. It is zero before the first complete walk.
+func (s *Store) Cursor(ctx context.Context, accountID int64, resource string) (time.Time, error) {
+	return s.cursor(ctx, accountID, resource)
+}
+
+// acquireLease takes the lease of (acct, resource) for holder until until,
+// when it is free, expired or already holder's.
+func (s *Store) acquireLease(ctx context.Context, acct int64, name, holder string, until time.Time) (bool, error) {
+	now := time.Now()
+	res, err := s.exec(ctx, s.db, `INSERT INTO sync_leases (account_id, resource, holder, expires_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (account_id, resource) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE sync_leases.expires_at < ? OR sync_leases.holder = excluded.holder`, acct, name, holder, s.d.ts(&until), s.d.ts(&now))
+	if err != nil {
+		return false, fmt.Errorf("inboxsync: taking the %s lease: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// releaseLease frees the lease if holder still has it.
+func (s *Store) releaseLease(ctx context.Context, acct int64, name, holder string) {
+	s.exec(ctx, s.db, "DELETE FROM sync_leases WHERE account_id = ? AND resource = ? AND holder = ?", acct, name, holder)
+}
