@@ -53,9 +53,10 @@ func (c *cli) tokenPath() (string, error) {
 
 // client returns an API client for the commands that read and write:
 // BOOKINGSYNC_TOKEN when set, else the token `login` stored, refreshed
-// (and saved again) when BOOKINGSYNC_CLIENT_ID and _SECRET are set.
-func (c *cli) client(ctx context.Context) (*bookingsync.Client, error) {
-	opts := []bookingsync.Option{bookingsync.WithBaseURL(c.baseURL()), bookingsync.WithUserAgent(userAgent)}
+// (and saved again) when BOOKINGSYNC_CLIENT_ID and _SECRET are set. extra
+// options come after the tool's own.
+func (c *cli) client(ctx context.Context, extra ...bookingsync.Option) (*bookingsync.Client, error) {
+	opts := append([]bookingsync.Option{bookingsync.WithBaseURL(c.baseURL()), bookingsync.WithUserAgent(userAgent)}, extra...)
 	if tok := c.getenv("BOOKINGSYNC_TOKEN"); tok != "" {
 		return c.newClient(append(opts, bookingsync.WithToken(tok)))
 	}

@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mattn/go-isatty"
 )
 
 // writeJSON writes v as indented JSON, for scripts (--json).
@@ -16,6 +18,11 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// writeJSONLine writes v as one line of JSON (a stream of records).
+func writeJSONLine(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
 }
 
 // table writes rows aligned in columns, for people; a nil header is left
@@ -60,9 +67,8 @@ func ago(now, t time.Time) string {
 // stamp formats a time for a thread, in the local time zone.
 func stamp(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }
 
-// isTerminal reports whether f is a terminal (a character device), the
-// only place a progress bar belongs.
+// isTerminal reports whether f is a terminal, the only place a progress
+// bar belongs. (go-isatty is already in the module graph, via SQLite.)
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }
