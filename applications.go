@@ -14,7 +14,7 @@ type Application struct {
 }
 
 func (s *ApplicationsService) res() resource[Application] {
-	return newResource[Application](s.client, "applications", "applications")
+	return newResource[Application](s.client, "applications", "applications").needs(ScopeApplicationsRead)
 }
 
 // List returns one page of applications.

@@ -36,7 +36,7 @@ type AttachmentLinks struct {
 }
 
 func (s *AttachmentsService) res() resource[Attachment] {
-	return newResource[Attachment](s.client, "inbox/attachments", "attachments")
+	return newResource[Attachment](s.client, "inbox/attachments", "attachments").needs(ScopeInboxRead)
 }
 
 // List returns one page of attachments.

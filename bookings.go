@@ -210,7 +210,7 @@ func (o *BookingListOptions) encodeExtra(v url.Values) error {
 }
 
 func (s *BookingsService) res() resource[Booking] {
-	return newResource[Booking](s.client, "bookings", "bookings")
+	return newResource[Booking](s.client, "bookings", "bookings").needs(ScopeBookingsRead)
 }
 
 // List returns one page of bookings.

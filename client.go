@@ -82,6 +82,16 @@ type Client struct {
 	// Applications reads applications, the creators of channel
 	// conversations.
 	Applications *ApplicationsService
+	// Clients reads the travellers (guests), as Guest records.
+	Clients *ClientsService
+	// Rentals reads the account's rentals (properties).
+	Rentals *RentalsService
+	// Accounts reads the accounts the token may see.
+	Accounts *AccountsService
+	// Sources reads where bookings came from.
+	Sources *SourcesService
+	// Inquiries reads pre-booking requests.
+	Inquiries *InquiriesService
 }
 
 type service struct{ client *Client }
@@ -106,6 +116,21 @@ type BookingsService service
 
 // ApplicationsService handles applications (/applications).
 type ApplicationsService service
+
+// ClientsService handles the travellers (/clients); its records are Guests.
+type ClientsService service
+
+// RentalsService handles rentals (/rentals).
+type RentalsService service
+
+// AccountsService handles accounts (/accounts).
+type AccountsService service
+
+// SourcesService handles booking sources (/sources).
+type SourcesService service
+
+// InquiriesService handles inquiries (/inquiries).
+type InquiriesService service
 
 // Option configures a Client.
 type Option func(*Client) error
@@ -238,6 +263,11 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Hosts = (*HostsService)(Ptr(svc()))
 	c.Bookings = (*BookingsService)(Ptr(svc()))
 	c.Applications = (*ApplicationsService)(Ptr(svc()))
+	c.Clients = (*ClientsService)(Ptr(svc()))
+	c.Rentals = (*RentalsService)(Ptr(svc()))
+	c.Accounts = (*AccountsService)(Ptr(svc()))
+	c.Sources = (*SourcesService)(Ptr(svc()))
+	c.Inquiries = (*InquiriesService)(Ptr(svc()))
 	return c, nil
 }
 

@@ -154,7 +154,7 @@ func (u ConversationUpdate) MarshalJSON() ([]byte, error) {
 }
 
 func (s *ConversationsService) res() resource[Conversation] {
-	return newResource[Conversation](s.client, "inbox/conversations", "conversations")
+	return newResource[Conversation](s.client, "inbox/conversations", "conversations").needs(ScopeInboxRead)
 }
 
 // List returns one page of conversations.

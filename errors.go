@@ -284,3 +284,42 @@ func excerpt(body []byte) string {
 	}
 	return truncate(s, 200)
 }
+
+// ScopeError says which OAuth scope the token lacks for what was asked:
+// the API answered 403 on a resource whose read scope is known
+// ("clients_read" for /clients), or a payload came reduced the way it does
+// without the scope. It matches ErrForbidden and unwraps to the
+// *ErrorResponse of the 403, when there was one.
+type ScopeError struct {
+	// Scope is the missing scope, as the authorization page spells it
+	// (ScopeClientsRead, ScopeRentalsRead, …).
+	Scope string
+	// Err is the 403 *ErrorResponse; nil when no request was refused.
+	Err error
+}
+
+// Error says which scope is missing and how to get it, after the 403's own
+// description.
+func (e *ScopeError) Error() string {
+	hint := "the token lacks the " + e.Scope + " scope: authorize the application with it (oauth2.Config.Scopes)"
+	if e.Err == nil {
+		return "bookingsync: " + hint
+	}
+	return e.Err.Error() + ": " + hint
+}
+
+// Unwrap returns the 403 *ErrorResponse, or nil.
+func (e *ScopeError) Unwrap() error { return e.Err }
+
+// Is matches ErrForbidden.
+func (e *ScopeError) Is(target error) bool { return target == ErrForbidden }
+
+// missingScope turns a 403 into a *ScopeError naming scope; other errors,
+// and every error when scope is "", pass unchanged.
+func missingScope(scope string, err error) error {
+	var e *ErrorResponse
+	if scope == "" || !errors.As(err, &e) || e.StatusCode != http.StatusForbidden {
+		return err
+	}
+	return &ScopeError{Scope: scope, Err: err}
+}

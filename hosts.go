@@ -30,7 +30,7 @@ type HostLinks struct {
 }
 
 func (s *HostsService) res() resource[Host] {
-	return newResource[Host](s.client, "hosts", "hosts")
+	return newResource[Host](s.client, "hosts", "hosts").needs(ScopeInboxRead)
 }
 
 // List returns one page of hosts.

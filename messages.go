@@ -98,7 +98,7 @@ func (w *messageWire) fold() any {
 }
 
 func (s *MessagesService) res() resource[Message] {
-	return newResource[Message](s.client, "inbox/messages", "messages")
+	return newResource[Message](s.client, "inbox/messages", "messages").needs(ScopeInboxRead)
 }
 
 // List returns one page of messages.

@@ -62,21 +62,28 @@ func (s *ConversationsService) Origin(ctx context.Context, c *Conversation) (*Or
 	if c == nil {
 		return nil, fmt.Errorf("%w: Origin: nil conversation", ErrInvalidRequest)
 	}
-	o := &Origin{CreatorType: c.CreatedBy.Type, CreatorID: c.CreatedBy.ID}
+	var app *Application
 	if id, ok := c.CreatedByApplication(); ok {
-		app, err := s.client.Applications.Cached(ctx, id)
+		var err error
+		app, err = s.client.Applications.Cached(ctx, id)
 		if err != nil && !isApplicationMiss(err) {
 			return nil, err
 		}
-		o.Application = app
-		if app != nil {
-			o.Channel = ChannelFromApplicationName(app.Name)
-		}
+	}
+	return originOf(c, app), nil
+}
+
+// originOf is the Origin of c, given the application that created it (nil
+// when a user did, or when the application could not be read).
+func originOf(c *Conversation, app *Application) *Origin {
+	o := &Origin{CreatorType: c.CreatedBy.Type, CreatorID: c.CreatedBy.ID, Application: app}
+	if app != nil {
+		o.Channel = ChannelFromApplicationName(app.Name)
 	}
 	if o.Channel == "" {
 		o.Channel = c.DefaultChannel
 	}
-	return o, nil
+	return o
 }
 
 // ChannelFromApplicationName recognises a channel application by its name,

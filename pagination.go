@@ -33,6 +33,14 @@ type ListOptions struct {
 	UpdatedSince time.Time `url:"-"`
 }
 
+// GetOptions limit the attributes of the records Get and GetMany return,
+// for the services that take them (GetWith, GetManyWith).
+type GetOptions struct {
+	// Fields limits the attributes returned (?fields=id,name); id and
+	// links always come.
+	Fields []string `url:"fields,comma,omitempty"`
+}
+
 func (o *ListOptions) listOptions() *ListOptions { return o }
 
 // lister is implemented by every listing's options through the embedded

@@ -44,7 +44,7 @@ func (p *Participant) IsClient() bool {
 }
 
 func (s *ParticipantsService) res() resource[Participant] {
-	return newResource[Participant](s.client, "inbox/participants", "participants")
+	return newResource[Participant](s.client, "inbox/participants", "participants").needs(ScopeInboxRead)
 }
 
 // List returns one page of participants.

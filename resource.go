@@ -13,15 +13,23 @@ import (
 
 // resource is the one implementation of the API's CRUD shapes, shared by
 // every service: path relative to the API root, key the envelope's plural
-// resource name.
+// resource name, scope the OAuth scope a 403 names (see needs).
 type resource[T any] struct {
-	c    *Client
-	path string
-	key  string
+	c     *Client
+	path  string
+	key   string
+	scope string
 }
 
 func newResource[T any](c *Client, path, key string) resource[T] {
 	return resource[T]{c: c, path: path, key: key}
+}
+
+// needs names the scope that reading the resource takes: a 403 on a GET
+// then comes back as a *ScopeError that says so.
+func (r resource[T]) needs(scope string) resource[T] {
+	r.scope = scope
+	return r
 }
 
 // list fetches one page; opts is a pointer to an options struct or nil.
@@ -140,6 +148,9 @@ func (r resource[T]) do(ctx context.Context, method, path string, body any) ([]*
 	env := reflect.New(envelopeType[T](r.key))
 	resp, err := r.c.Do(req, env.Interface())
 	if err != nil {
+		if method == http.MethodGet {
+			err = missingScope(r.scope, err)
+		}
 		return nil, resp, err
 	}
 	return envelopeItems[T](env.Elem()), resp, nil

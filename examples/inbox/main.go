@@ -1,12 +1,14 @@
 // Command inbox walks through what a property manager's backend does with
 // the guest conversations that channel bookings create:
 //
-//  1. list the open conversations, with their participants sideloaded, the
-//     channel each came from, and its last message;
+//  1. list the open conversations, with their participants and messages
+//     sideloaded, and print each as "guest name — rental — channel — last
+//     message" (client.Directory reads the guests, bookings, rentals and
+//     channel applications of them all, one GetMany per resource);
 //  2. add one of the account's hosts to each of them (reusing the Host
 //     participant when there is one already);
-//  3. reply, as that host, in the conversation whose guest spoke last;
-//  4. mark it read;
+//  3. reply, as that host, in every conversation whose guest spoke last;
+//  4. mark each of those read;
 //  5. print a short report, with the requests it took.
 //
 // Without BOOKINGSYNC_TOKEN it starts the in-memory BookingSync server from
@@ -85,19 +87,19 @@ func start(ctx context.Context, out io.Writer, cfg config) error {
 	return run(ctx, out, client, cfg, counter)
 }
 
-// row is what the walkthrough learns about one open conversation.
+// row is one open conversation and the host participant chosen for it.
 type row struct {
-	conv   *bookingsync.Conversation
-	origin *bookingsync.Origin
-	last   *bookingsync.Message
-	host   *bookingsync.Participant // the chosen host's participant, once ensured
-	added  bool
+	conv  *bookingsync.Conversation
+	host  *bookingsync.Participant // the chosen host's participant, once ensured
+	added bool
 }
 
 func run(ctx context.Context, out io.Writer, client *bookingsync.Client, cfg config, counter *countingTransport) error {
-	// 1. Open conversations, participants sideloaded in the same requests.
+	// 1. The open conversations, with their participants and messages
+	// sideloaded: one request per page, and no request later for either.
 	var rows []*row
-	opts := &bookingsync.ConversationListOptions{Include: []string{"participants"}}
+	var convs []*bookingsync.Conversation
+	opts := &bookingsync.ConversationListOptions{Include: []string{"participants", "messages"}}
 	for conv, err := range client.Conversations.All(ctx, opts) {
 		if err != nil {
 			return fmt.Errorf("listing conversations: %w", err)
@@ -105,46 +107,24 @@ func run(ctx context.Context, out io.Writer, client *bookingsync.Client, cfg con
 		if conv.IsClosed() {
 			continue
 		}
-		// The channel the conversation came from: one request per distinct
-		// application, whatever the number of conversations.
-		origin, err := client.Conversations.Origin(ctx, conv)
-		if err != nil {
-			return fmt.Errorf("origin of conversation %d: %w", conv.ID, err)
-		}
-		rows = append(rows, &row{conv: conv, origin: origin})
+		rows = append(rows, &row{conv: conv})
+		convs = append(convs, conv)
 	}
 
-	// Their last messages, all in one request.
-	var lastIDs []int64
-	for _, r := range rows {
-		if n := len(r.conv.Links.Messages); n > 0 {
-			lastIDs = append(lastIDs, maxID(r.conv.Links.Messages))
-		}
-	}
-	msgs, _, err := client.Messages.GetMany(ctx, lastIDs)
+	// Who and where: the guests, bookings, rentals and channel
+	// applications of all of them, one GetMany per resource whatever the
+	// number of conversations.
+	dir, err := client.Directory(ctx, convs)
 	if err != nil {
-		return fmt.Errorf("reading last messages: %w", err)
-	}
-	byConv := map[int64]*bookingsync.Message{}
-	for _, m := range msgs {
-		byConv[m.Links.Conversation] = m
+		return fmt.Errorf("resolving guests, rentals and channels: %w", err)
 	}
 
 	fmt.Fprintf(out, "\nOpen conversations: %d\n", len(rows))
 	for _, r := range rows {
-		r.last = byConv[r.conv.ID]
-		clients, hosts := 0, 0
-		for _, p := range r.conv.Participants {
-			if p.IsClient() {
-				clients++
-			} else if p.IsHost() {
-				hosts++
-			}
-		}
-		fmt.Fprintf(out, "  #%-4d %-12s %-34q %d guest(s), %d host(s)\n", r.conv.ID, orDash(string(r.origin.Channel)), r.conv.Subject, clients, hosts)
-		if r.last != nil {
-			fmt.Fprintf(out, "         last: %s %q\n", who(r.conv, r.last), shorten(r.last.Content, 60))
-		}
+		// guest name — rental — channel — last message
+		fmt.Fprintf(out, "  #%-4d %s — %s — %s — %s\n", r.conv.ID,
+			orDash(dir.Guest(r.conv).Name()), orDash(rentalName(dir.Rental(r.conv))),
+			orDash(string(dir.Channel(r.conv))), lastLine(dir, r.conv))
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(out, "Nothing to do.")
@@ -157,9 +137,15 @@ func run(ctx context.Context, out io.Writer, client *bookingsync.Client, cfg con
 		return err
 	}
 	fmt.Fprintf(out, "\nHost: #%d %s %s\n", host.ID, host.Firstname, host.Lastname)
+	waiting := 0
+	for _, r := range rows {
+		if dir.GuestSpokeLast(r.conv) {
+			waiting++
+		}
+	}
 	if !cfg.write {
-		fmt.Fprintf(out, "Writes are off: would add host #%d to %d conversation(s) and reply where the guest spoke last.\n", host.ID, len(rows))
-		return report(out, client, rows, 0, counter)
+		fmt.Fprintf(out, "Writes are off: would add host #%d to %d conversation(s) and reply in the %d where the guest spoke last.\n", host.ID, len(rows), waiting)
+		return report(out, client, dir, rows, 0, 0, counter)
 	}
 	added := 0
 	for _, r := range rows {
@@ -177,40 +163,44 @@ func run(ctx context.Context, out io.Writer, client *bookingsync.Client, cfg con
 		fmt.Fprintf(out, "  #%-4d host participant #%d %s\n", r.conv.ID, p.ID, map[bool]string{true: "added", false: "already there"}[r.added])
 	}
 
-	// 3. Reply where the guest spoke last, most recent first. The host's
-	// participant is known, so Messages.Create sends without another read.
-	target := awaitingReply(rows)
-	if target == nil {
+	// 3. Reply in every conversation whose guest spoke last, as that host,
+	// and 4. mark it read. The host's participant is known, so
+	// Messages.Create sends without another read.
+	replied := 0
+	for _, r := range rows {
+		if !dir.GuestSpokeLast(r.conv) {
+			continue
+		}
+		msg, _, err := client.Messages.Create(ctx, &bookingsync.NewMessage{
+			ConversationID: r.conv.ID,
+			SenderID:       r.host.ID,
+			Content:        cfg.reply,
+			Origin:         bookingsync.OriginBookingSyncInbox,
+			Visibility:     bookingsync.VisibilityExternal,
+		})
+		if err != nil {
+			return fmt.Errorf("replying in conversation %d: %w", r.conv.ID, err)
+		}
+		replied++
+		fmt.Fprintf(out, "\nReplied in #%d to %s as host #%d: message #%d %q\n", r.conv.ID, orDash(dir.Guest(r.conv).Name()), host.ID, msg.ID, shorten(msg.Content, 60))
+		p, _, err := client.Participants.MarkRead(ctx, r.host.ID)
+		if err != nil {
+			return fmt.Errorf("marking conversation %d read: %w", r.conv.ID, err)
+		}
+		fmt.Fprintf(out, "Marked #%d read for host #%d (read at %s)\n", r.conv.ID, host.ID, formatTime(p.ReadAt))
+	}
+	if replied == 0 {
 		fmt.Fprintln(out, "\nNo guest is waiting for a reply.")
-		return report(out, client, rows, 0, counter)
 	}
-	msg, _, err := client.Messages.Create(ctx, &bookingsync.NewMessage{
-		ConversationID: target.conv.ID,
-		SenderID:       target.host.ID,
-		Content:        cfg.reply,
-		Origin:         bookingsync.OriginBookingSyncInbox,
-		Visibility:     bookingsync.VisibilityExternal,
-	})
-	if err != nil {
-		return fmt.Errorf("replying in conversation %d: %w", target.conv.ID, err)
-	}
-	fmt.Fprintf(out, "\nReplied in #%d as host #%d: message #%d %q\n", target.conv.ID, host.ID, msg.ID, shorten(msg.Content, 60))
-
-	// 4. Mark the conversation read for the host.
-	p, _, err := client.Participants.MarkRead(ctx, target.host.ID)
-	if err != nil {
-		return fmt.Errorf("marking read: %w", err)
-	}
-	fmt.Fprintf(out, "Marked #%d read for host #%d (read at %s)\n", target.conv.ID, host.ID, formatTime(p.ReadAt))
-	return report(out, client, rows, added, counter)
+	return report(out, client, dir, rows, added, replied, counter)
 }
 
 // report prints the summary: conversations by channel, what was written,
 // and the requests spent of the hour's budget.
-func report(out io.Writer, client *bookingsync.Client, rows []*row, added int, counter *countingTransport) error {
+func report(out io.Writer, client *bookingsync.Client, dir *bookingsync.Directory, rows []*row, added, replied int, counter *countingTransport) error {
 	byChannel := map[string]int{}
 	for _, r := range rows {
-		byChannel[orDash(string(r.origin.Channel))]++
+		byChannel[orDash(string(dir.Channel(r.conv)))]++
 	}
 	channels := make([]string, 0, len(byChannel))
 	for ch, n := range byChannel {
@@ -218,9 +208,29 @@ func report(out io.Writer, client *bookingsync.Client, rows []*row, added int, c
 	}
 	sort.Strings(channels)
 	rate := client.Rate()
-	fmt.Fprintf(out, "\nReport: %d open conversation(s) (%s); %d host participant(s) added; %d request(s) made; rate budget %d of %d left.\n",
-		len(rows), strings.Join(channels, ", "), added, counter.n.Load(), rate.Remaining, rate.Limit)
+	fmt.Fprintf(out, "\nReport: %d open conversation(s) (%s); %d host participant(s) added; %d repl(ies) sent; %d request(s) made; rate budget %d of %d left.\n",
+		len(rows), strings.Join(channels, ", "), added, replied, counter.n.Load(), rate.Remaining, rate.Limit)
 	return nil
+}
+
+// lastLine is the conversation's last message as "guest: “text”".
+func lastLine(dir *bookingsync.Directory, c *bookingsync.Conversation) string {
+	m := dir.LastMessage(c)
+	if m == nil {
+		return "no message yet"
+	}
+	who := "host"
+	if p := dir.Sender(c, m); p != nil && p.IsClient() {
+		who = "guest"
+	}
+	return fmt.Sprintf("%s: %q", who, shorten(m.Content, 60))
+}
+
+func rentalName(r *bookingsync.Rental) string {
+	if r == nil {
+		return ""
+	}
+	return r.Name
 }
 
 func pickHost(ctx context.Context, client *bookingsync.Client, id int64) (*bookingsync.Host, error) {
@@ -241,30 +251,6 @@ func pickHost(ctx context.Context, client *bookingsync.Client, id int64) (*booki
 	return hosts[0], nil
 }
 
-// awaitingReply is the conversation, most recent first, whose last message
-// came from the guest.
-func awaitingReply(rows []*row) *row {
-	var best *row
-	for _, r := range rows {
-		if r.last == nil || r.last.Links.Sender == nil || !isClient(r.conv, *r.last.Links.Sender) {
-			continue
-		}
-		if best == nil || r.last.CreatedAt.After(best.last.CreatedAt) {
-			best = r
-		}
-	}
-	return best
-}
-
-func isClient(c *bookingsync.Conversation, participantID int64) bool {
-	for _, p := range c.Participants {
-		if p.ID == participantID {
-			return p.IsClient()
-		}
-	}
-	return false
-}
-
 func hasHost(c *bookingsync.Conversation, hostID int64) bool {
 	for _, p := range c.Participants {
 		if p.IsHost() && p.Links.Member.ID == hostID {
@@ -272,21 +258,6 @@ func hasHost(c *bookingsync.Conversation, hostID int64) bool {
 		}
 	}
 	return false
-}
-
-func who(c *bookingsync.Conversation, m *bookingsync.Message) string {
-	if m.Links.Sender != nil && isClient(c, *m.Links.Sender) {
-		return "guest"
-	}
-	return "host"
-}
-
-func maxID(ids []int64) int64 {
-	m := ids[0]
-	for _, id := range ids[1:] {
-		m = max(m, id)
-	}
-	return m
 }
 
 func shorten(s string, n int) string {

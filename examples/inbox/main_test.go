@@ -34,16 +34,21 @@ func TestWalkthroughAgainstTheFakeServer(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"Open conversations: 2",
-		"#11   airbnb",
-		"#12   booking-com",
+		"— airbnb — guest: \"Thanks in advance!\"",
+		"— booking-com — guest: \"And what is the wifi password?\"",
 		"#11   host participant #2 already there",
 		"host participant #",
-		"Replied in #12 as host #2",
+		// Both guests spoke last: both get a reply, and both are marked read.
+		"Replied in #11 ",
+		"Replied in #12 ",
 		`"See you soon!"`,
+		"Marked #11 read for host #2",
 		"Marked #12 read for host #2",
-		"Report: 2 open conversation(s) (airbnb 1, booking-com 1); 1 host participant(s) added;",
-		// list, 2 applications, last messages, hosts, 1 participant, reply, read
-		"8 request(s) made",
+		"Report: 2 open conversation(s) (airbnb 1, booking-com 1); 1 host participant(s) added; 2 repl(ies) sent;",
+		// list (participants and messages sideloaded), one GetMany each of
+		// bookings, applications, clients and rentals, hosts, 1
+		// participant, 2 replies, 2 read marks
+		"11 request(s) made",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
@@ -52,35 +57,23 @@ func TestWalkthroughAgainstTheFakeServer(t *testing.T) {
 	if strings.Contains(got, "#13") {
 		t.Errorf("the closed conversation is listed:\n%s", got)
 	}
-
-	// The server saw exactly the writes the walkthrough reports: one Host
-	// participant, one message, one read mark, and no Client participant
-	// or conversation created.
-	if n := srv.RequestCount("POST", "inbox/participants"); n != 1 {
-		t.Errorf("participant POSTs = %d, want 1", n)
-	}
-	if n := srv.RequestCount("POST", "inbox/messages"); n != 1 {
-		t.Errorf("message POSTs = %d, want 1", n)
-	}
-	if n := srv.RequestCount("PUT", "inbox/participants"); n != 1 {
-		t.Errorf("participant PUTs = %d, want 1", n)
-	}
-	if n := srv.RequestCount("POST", "inbox/conversations"); n != 0 {
-		t.Errorf("conversation POSTs = %d, want 0", n)
-	}
-	if n := srv.RequestCount("GET", "applications"); n != 2 {
-		t.Errorf("application reads = %d, want 2 (one per channel app)", n)
-	}
+	assertRequests(t, srv, map[string]int{
+		"GET inbox/conversations": 1, "GET applications/": 1, "GET bookings/": 1, "GET clients/": 1, "GET rentals/": 1,
+		"GET hosts": 1, "GET inbox/messages": 0, "GET inbox/participants": 0,
+		"POST inbox/participants": 1, "POST inbox/messages": 2, "PUT inbox/participants": 2, "POST inbox/conversations": 0,
+	})
 	msgs, _, err := client.Messages.List(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := msgs[len(msgs)-1]
-	if last.Content != "See you soon!" || last.Links.Conversation != bookingsynctest.BookingComConversationID {
-		t.Errorf("last message = %+v", last)
+	for _, m := range msgs[len(msgs)-2:] {
+		if m.Content != "See you soon!" {
+			t.Errorf("last messages = %+v", m)
+		}
 	}
 
-	// Running again adds nobody: the host is already in both conversations.
+	// Running again adds nobody and replies to nobody: the host is in both
+	// conversations, and spoke last in both.
 	out.Reset()
 	if err := run(context.Background(), &out, client, cfg, counter); err != nil {
 		t.Fatal(err)
@@ -88,8 +81,52 @@ func TestWalkthroughAgainstTheFakeServer(t *testing.T) {
 	if n := srv.RequestCount("POST", "inbox/participants"); n != 1 {
 		t.Errorf("after a second run, participant POSTs = %d, want 1", n)
 	}
-	if !strings.Contains(out.String(), "0 host participant(s) added") {
+	if n := srv.RequestCount("POST", "inbox/messages"); n != 2 {
+		t.Errorf("after a second run, message POSTs = %d, want 2", n)
+	}
+	if !strings.Contains(out.String(), "0 host participant(s) added; 0 repl(ies) sent") || !strings.Contains(out.String(), "No guest is waiting for a reply.") {
 		t.Errorf("second run:\n%s", out.String())
+	}
+}
+
+// The walkthrough's job of old, one reply, took 8 requests: the listing,
+// one Get per channel application (2), a GetMany of the last messages, the
+// hosts, one participant, the reply and the read mark. It now takes 6
+// (messages sideloaded with the listing, the applications in one GetMany),
+// plus one GetMany each of bookings, clients and rentals for the guest's
+// name and the rental.
+func TestOneReplyTakesSixRequestsPlusOneGetManyPerResource(t *testing.T) {
+	srv := bookingsynctest.NewServer()
+	defer srv.Close()
+	// The host has answered the Airbnb guest already: only #12 waits.
+	srv.AddMessage(bookingsynctest.MessageSeed{ConversationID: bookingsynctest.AirbnbConversationID,
+		SenderID: bookingsynctest.AirbnbHostParticipantID, Content: "Late check-in is fine."})
+	client, counter := newClient(t, srv)
+	srv.ResetRequests()
+	var out bytes.Buffer
+	cfg := config{hostID: bookingsynctest.HostJanID, write: true, reply: "Cot ready!"}
+	if err := run(context.Background(), &out, client, cfg, counter); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "— airbnb — host: \"Late check-in is fine.\"") || strings.Contains(out.String(), "Replied in #11") ||
+		!strings.Contains(out.String(), "Replied in #12 ") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	newResources := srv.RequestCount("GET", "bookings/") + srv.RequestCount("GET", "clients/") + srv.RequestCount("GET", "rentals/")
+	if got := int(counter.n.Load()); got != 6+3 || newResources != 3 {
+		t.Errorf("requests = %d, of which %d GetMany of bookings, clients, rentals; want 6 + 3:\n%v", got, newResources, srv.Requests())
+	}
+}
+
+// assertRequests checks how many requests the server received, by "METHOD
+// path-prefix".
+func assertRequests(t *testing.T, srv *bookingsynctest.Server, want map[string]int) {
+	t.Helper()
+	for k, n := range want {
+		method, prefix, _ := strings.Cut(k, " ")
+		if got := srv.RequestCount(method, prefix); got != n {
+			t.Errorf("%s: %d requests, want %d", k, got, n)
+		}
 	}
 }
 
@@ -101,7 +138,7 @@ func TestReadOnlyWithoutWrite(t *testing.T) {
 	if err := run(context.Background(), &out, client, config{}, counter); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "Writes are off: would add host #2 to 2 conversation(s)") {
+	if !strings.Contains(out.String(), "Writes are off: would add host #2 to 2 conversation(s) and reply in the 2 where the guest spoke last.") {
 		t.Errorf("output:\n%s", out.String())
 	}
 	for _, r := range srv.Requests() {

@@ -1,0 +1,77 @@
+package bookingsync
+
+import (
+	"context"
+	"iter"
+	"time"
+)
+
+// Source is where a booking came from ("Airbnb", "Website", …), as the
+// account lists them.
+type Source struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// Position is the source's place in the account's list.
+	Position int `json:"position"`
+	// Internal sources are read-only for applications: associating a
+	// record with one fails with 422.
+	Internal  bool      `json:"internal"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	Links SourceLinks `json:"links"`
+}
+
+// SourceLinks are a source's associations.
+type SourceLinks struct {
+	Account  int64   `json:"account"`
+	Bookings []int64 `json:"bookings"`
+}
+
+func (s *SourcesService) res() resource[Source] {
+	return newResource[Source](s.client, "sources", "sources").needs(ScopeBookingsRead)
+}
+
+// List returns one page of sources.
+//
+//	GET /sources
+func (s *SourcesService) List(ctx context.Context, opts *ListOptions) ([]*Source, *Response, error) {
+	return s.res().list(ctx, opts)
+}
+
+// All iterates over every source, page after page, fetching lazily.
+//
+//	GET /sources
+func (s *SourcesService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Source, error] {
+	return allPages(ctx, s.client, opts, s.List)
+}
+
+// Get returns one source.
+//
+//	GET /sources/{id}
+func (s *SourcesService) Get(ctx context.Context, id int64) (*Source, *Response, error) {
+	return s.res().get(ctx, id, nil)
+}
+
+// GetWith is Get with field limiting (opts.Fields).
+//
+//	GET /sources/{id}?fields=…
+func (s *SourcesService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Source, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
+// GetMany returns the sources with the given ids in one request per
+// hundred ids; unknown ids are absent from the result.
+//
+//	GET /sources/{ids}
+func (s *SourcesService) GetMany(ctx context.Context, ids []int64) ([]*Source, *Response, error) {
+	return s.res().getMany(ctx, ids, nil)
+}
+
+// GetManyWith is GetMany with field limiting (opts.Fields), sent with
+// every request.
+//
+//	GET /sources/{ids}?fields=…
+func (s *SourcesService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Source, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
+}
