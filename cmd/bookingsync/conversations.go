@@ -48,7 +48,7 @@ func runConversations(ctx context.Context, c *cli, cmd *command, args []string) 
 		return err
 	}
 	var convs []*bookingsync.Conversation
-	for conv, err := range cl.Conversations.All(ctx, &bookingsync.ConversationListOptions{Include: include}) {
+	for conv, err := range cl.Conversations.All(ctx, &bookingsync.ConversationListOptions{Include: []string{"participants"}}) {
 		if err != nil {
 			return err
 		}
@@ -56,7 +56,7 @@ func runConversations(ctx context.Context, c *cli, cmd *command, args []string) 
 			convs = append(convs, conv)
 		}
 	}
-	in := &inbox{cl: cl}
+	in := &inbox{cl: cl, c: c}
 	views, err := in.views(ctx, convs, false)
 	if err != nil {
 		return err
@@ -115,11 +115,11 @@ func runShow(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	conv, _, err := cl.Conversations.GetWith(ctx, id, &bookingsync.ConversationGetOptions{Include: include})
+	conv, _, err := cl.Conversations.GetWith(ctx, id, &bookingsync.ConversationGetOptions{Include: []string{"participants", "messages"}})
 	if err != nil {
 		return fmt.Errorf("conversation %d: %w", id, err)
 	}
-	in := &inbox{cl: cl}
+	in := &inbox{cl: cl, c: c}
 	views, err := in.views(ctx, []*bookingsync.Conversation{conv}, true)
 	if err != nil {
 		return err

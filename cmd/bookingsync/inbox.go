@@ -56,64 +56,79 @@ type conversationView struct {
 	Messages      []*messageView `json:"messages,omitempty"` // `show` only, oldest first
 }
 
-// inbox builds views, reading what a view needs in as few requests as it
-// can: one per distinct application (Origin's cache), one per 50 bookings,
-// hosts or clients.
+// inbox builds views with client.Directory, which reads what the views
+// need for all the conversations at once: one GetMany per resource
+// (participants, last messages, bookings, applications, then guests and
+// rentals), never one request per conversation.
 type inbox struct {
 	cl *bookingsync.Client
+	c  *cli
 }
 
-// include sideloads what a view needs with the conversations.
-var include = []string{"participants", "messages"}
-
-// views turns conversations fetched with include into views; messages are
-// kept only when thread is true.
+// views turns conversations into views; messages (which the listing must
+// have sideloaded) are kept only when thread is true. A token lacking a
+// scope for guests, rentals or bookings leaves their names out, with a
+// warning on stderr.
 func (in *inbox) views(ctx context.Context, convs []*bookingsync.Conversation, thread bool) ([]*conversationView, error) {
-	rentals, err := in.rentals(ctx, convs)
+	d, err := in.cl.Directory(ctx, convs)
 	if err != nil {
-		return nil, err
+		var se *bookingsync.ScopeError
+		if !errors.As(err, &se) {
+			return nil, err
+		}
+		fmt.Fprintf(in.c.stderr, "bookingsync: warning: some names are missing: %s\n", oneLine(se.Error(), 300))
 	}
 	var hosts map[int64]*ref
 	if thread {
-		if hosts, err = in.hosts(ctx, convs); err != nil {
+		if hosts, err = in.hosts(ctx, d, convs); err != nil {
 			return nil, err
 		}
 	}
 	out := make([]*conversationView, 0, len(convs))
 	for _, c := range convs {
-		o, err := in.cl.Conversations.Origin(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		v := &conversationView{ID: c.ID, Subject: c.Subject, Channel: string(o.Channel), Closed: c.IsClosed()}
-		if len(c.Links.Bookings) > 0 {
-			v.BookingID = &c.Links.Bookings[0]
-			v.Rental = rentals[c.Links.Bookings[0]]
-		}
-		byID := map[int64]*bookingsync.Participant{}
-		for _, p := range c.Participants {
-			byID[p.ID] = p
-			if p.IsClient() && v.Guest == nil {
-				v.Guest = &ref{ID: p.Links.Member.ID}
+		v := &conversationView{ID: c.ID, Subject: c.Subject, Channel: string(d.Channel(c)), Closed: c.IsClosed()}
+		v.Guest = guestOf(d, c)
+		if b := d.Booking(c); b != nil {
+			v.BookingID = &b.ID
+			if r := d.Rental(c); r != nil {
+				v.Rental = &ref{ID: r.ID, Name: r.Name}
+			} else if b.Links.Rental != nil {
+				v.Rental = &ref{ID: *b.Links.Rental}
 			}
 		}
-		msgs := slices.Clone(c.Messages)
-		slices.SortStableFunc(msgs, func(a, b *bookingsync.Message) int {
-			return cmp.Or(sentAt(a).Compare(sentAt(b)), cmp.Compare(a.ID, b.ID))
-		})
-		for _, m := range msgs {
-			mv := message(m, byID, hosts, v.Guest)
-			if thread {
-				v.Messages = append(v.Messages, mv)
-			}
-			if m.Visibility != bookingsync.VisibilityInternal {
-				v.LastMessage = mv
+		if last := d.LastMessage(c); last != nil {
+			v.LastMessage = message(d, c, last, hosts, v.Guest)
+			v.AwaitingReply = !v.Closed && d.GuestSpokeLast(c)
+		}
+		if thread {
+			msgs := slices.Clone(c.Messages)
+			slices.SortStableFunc(msgs, func(a, b *bookingsync.Message) int {
+				return cmp.Or(sentAt(a).Compare(sentAt(b)), cmp.Compare(a.ID, b.ID))
+			})
+			for _, m := range msgs {
+				v.Messages = append(v.Messages, message(d, c, m, hosts, v.Guest))
 			}
 		}
-		v.AwaitingReply = !v.Closed && v.LastMessage != nil && v.LastMessage.From == "guest"
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// guestOf is the conversation's guest, named when it could be read, else
+// known by the id of its Client participant or its booking's client.
+func guestOf(d *bookingsync.Directory, c *bookingsync.Conversation) *ref {
+	if g := d.Guest(c); g != nil {
+		return &ref{ID: g.ID, Name: g.Name()}
+	}
+	for _, p := range d.Participants(c) {
+		if p.IsClient() {
+			return &ref{ID: p.Links.Member.ID}
+		}
+	}
+	if b := d.Booking(c); b != nil && b.Links.Client != nil {
+		return &ref{ID: *b.Links.Client}
+	}
+	return nil
 }
 
 func sentAt(m *bookingsync.Message) time.Time {
@@ -123,15 +138,11 @@ func sentAt(m *bookingsync.Message) time.Time {
 	return m.CreatedAt
 }
 
-// message is the view of m; its sender is looked up among the
-// conversation's participants.
-func message(m *bookingsync.Message, participants map[int64]*bookingsync.Participant, hosts map[int64]*ref, guest *ref) *messageView {
+// message is the view of m, its sender found among c's participants.
+func message(d *bookingsync.Directory, c *bookingsync.Conversation, m *bookingsync.Message, hosts map[int64]*ref, guest *ref) *messageView {
 	t := sentAt(m)
 	v := &messageView{ID: m.ID, SentAt: &t, From: "unknown", Content: m.Content, Visibility: string(m.Visibility), Channel: string(m.Channel)}
-	if m.Links.Sender == nil {
-		return v
-	}
-	p := participants[*m.Links.Sender]
+	p := d.Sender(c, m)
 	switch {
 	case p == nil:
 	case p.IsClient():
@@ -145,39 +156,11 @@ func message(m *bookingsync.Message, participants map[int64]*bookingsync.Partici
 	return v
 }
 
-// rentals maps each conversation's first booking to its rental. A token
-// that may not read bookings leaves the rentals unknown.
-func (in *inbox) rentals(ctx context.Context, convs []*bookingsync.Conversation) (map[int64]*ref, error) {
-	var ids []int64
-	for _, c := range convs {
-		if len(c.Links.Bookings) > 0 && !slices.Contains(ids, c.Links.Bookings[0]) {
-			ids = append(ids, c.Links.Bookings[0])
-		}
-	}
-	out := map[int64]*ref{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	bookings, _, err := in.cl.Bookings.GetMany(ctx, ids)
-	if errors.Is(err, bookingsync.ErrForbidden) || errors.Is(err, bookingsync.ErrNotFound) {
-		return out, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range bookings {
-		if b.Links.Rental != nil {
-			out[b.ID] = &ref{ID: *b.Links.Rental}
-		}
-	}
-	return out, nil
-}
-
 // hosts reads the hosts taking part in the conversations, for their names.
-func (in *inbox) hosts(ctx context.Context, convs []*bookingsync.Conversation) (map[int64]*ref, error) {
+func (in *inbox) hosts(ctx context.Context, d *bookingsync.Directory, convs []*bookingsync.Conversation) (map[int64]*ref, error) {
 	var ids []int64
 	for _, c := range convs {
-		for _, p := range c.Participants {
+		for _, p := range d.Participants(c) {
 			if p.IsHost() && !slices.Contains(ids, p.Links.Member.ID) {
 				ids = append(ids, p.Links.Member.ID)
 			}

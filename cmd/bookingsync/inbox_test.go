@@ -46,10 +46,11 @@ func TestConversationsAllJSON(t *testing.T) {
 func TestConversationsCostsFewRequests(t *testing.T) {
 	srv, e := fake(t)
 	wantCode(t, run(t, e, "", "conversations"), exitOK)
-	// One page of conversations with their participants and messages, one
-	// read per distinct channel application, one for the bookings.
-	if n := len(srv.Requests()); n != 4 {
-		t.Errorf("%d requests, want 4", n)
+	// One page of conversations with their participants, then one GetMany
+	// each for the last messages, bookings, applications, guests and
+	// rentals: not one request per conversation.
+	if n := len(srv.Requests()); n != 6 {
+		t.Errorf("%d requests, want 6", n)
 		for _, r := range srv.Requests() {
 			t.Log(r.Method, r.Path)
 		}

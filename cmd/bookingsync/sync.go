@@ -142,5 +142,12 @@ func summary(l passLine) string {
 
 // accountOf asks the API which account the client's token acts for.
 func accountOf(ctx context.Context, cl *bookingsync.Client) (int64, error) {
-	return 0, usageError("sync: --account ID is required")
+	me, _, err := cl.Me(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sync: asking which account the token acts for (or pass --account): %w", err)
+	}
+	if me.AccountID <= 0 {
+		return 0, fmt.Errorf("sync: GET /me named no account; pass --account")
+	}
+	return me.AccountID, nil
 }
