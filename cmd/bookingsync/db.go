@@ -1,12 +1,7 @@
 package main
 
-import (
-	"context"
-
-	"golang.org/x/oauth2"
-)
-
-// dbTokenSaver saves the token in an inboxsync database.
-func (c *cli) dbTokenSaver(context.Context, string) (func(context.Context, *oauth2.Token) error, string, error) {
-	return nil, "", usageError("login: --db needs the inboxsync store, not in this build yet")
+// dbLogin saves the token in an inboxsync database (Store.Install: the
+// exchange, GET /me for the account, the save under that account).
+func (c *cli) dbLogin(string) (finisher, error) {
+	return nil, usageError("login: --db needs the inboxsync token store, not in this build yet")
 }

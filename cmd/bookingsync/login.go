@@ -59,7 +59,7 @@ func runLogin(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if err != nil || ru.Scheme != "http" || !isLoopbackHost(ru.Hostname()) || ru.Port() == "" {
 		return usageError("login: --redirect-uri must be http://<loopback address>:<port>/<path>, for example http://127.0.0.1:8976/callback")
 	}
-	save, where, err := c.tokenSaver(ctx, *db)
+	finish, err := c.loginTarget(*db)
 	if err != nil {
 		return err
 	}
@@ -97,15 +97,42 @@ func runLogin(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if res.err != nil {
 		return res.err
 	}
-	tok, err := cfg.Exchange(ctx, res.code)
+	where, err := finish(ctx, cfg, res.code)
 	if err != nil {
-		return authError("login: exchanging the code: %v", scrubOAuthError(err))
-	}
-	if err := save(ctx, tok); err != nil {
-		return fmt.Errorf("login: saving the token: %w", err)
+		return err
 	}
 	fmt.Fprintf(c.stdout, "logged in; token saved in %s\n", where)
 	return nil
+}
+
+// finisher exchanges the code for a token and saves it; it returns where,
+// for the user.
+type finisher func(ctx context.Context, cfg *oauth2.Config, code string) (string, error)
+
+// loginTarget says how login will save the token: in the token file, or
+// with a DSN in the inboxsync store. It fails before the browser is
+// involved when the target cannot work.
+func (c *cli) loginTarget(dsn string) (finisher, error) {
+	if dsn != "" {
+		return c.dbLogin(dsn)
+	}
+	path, err := c.tokenPath()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, cfg *oauth2.Config, code string) (string, error) {
+		tok, err := cfg.Exchange(ctx, code)
+		if err != nil {
+			return "", authError("login: exchanging the code: %v", scrubOAuthError(err))
+		}
+		if err := bookingsync.NewFileTokenStore(path).Save(ctx, tok); err != nil {
+			return "", fmt.Errorf("login: saving the token: %w", err)
+		}
+		return path, nil
+	}, nil
 }
 
 // callbackResult is what the redirect brought: a code, or why not.
@@ -153,22 +180,6 @@ func callbackHandler(path, state string, out chan<- callbackResult, c *cli) http
 			http.Error(w, "This login is already answered.", http.StatusConflict)
 		}
 	})
-}
-
-// tokenSaver returns where login saves the token: the token file, or with
-// a DSN the inboxsync store.
-func (c *cli) tokenSaver(ctx context.Context, dsn string) (func(context.Context, *oauth2.Token) error, string, error) {
-	if dsn != "" {
-		return c.dbTokenSaver(ctx, dsn)
-	}
-	path, err := c.tokenPath()
-	if err != nil {
-		return nil, "", err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, "", err
-	}
-	return bookingsync.NewFileTokenStore(path).Save, path, nil
 }
 
 // scrubOAuthError keeps an exchange failure's message short; x/oauth2's
