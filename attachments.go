@@ -40,21 +40,29 @@ func (s *AttachmentsService) res() resource[Attachment] {
 }
 
 // List returns one page of attachments.
+//
+// GET /inbox/attachments
 func (s *AttachmentsService) List(ctx context.Context, opts *ListOptions) ([]*Attachment, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every attachment, page after page.
+//
+// GET /inbox/attachments?page={n}
 func (s *AttachmentsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Attachment, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one attachment.
+//
+// GET /inbox/attachments/{id}
 func (s *AttachmentsService) Get(ctx context.Context, id int64) (*Attachment, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetMany returns the attachments with the given ids.
+//
+// GET /inbox/attachments/{id},{id},…
 func (s *AttachmentsService) GetMany(ctx context.Context, ids []int64) ([]*Attachment, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -142,6 +150,8 @@ func (a *NewAttachment) body(what string, create bool) (*attachmentBody, error) 
 // (NewMessage.AttachmentIDs or Messages.AddAttachment). An invalid
 // attachment (see NewAttachment) fails with ErrInvalidRequest before any
 // request.
+//
+// POST /inbox/attachments
 func (s *AttachmentsService) Create(ctx context.Context, a *NewAttachment) (*Attachment, *Response, error) {
 	b, err := a.body("new attachment", true)
 	if err != nil {
@@ -151,6 +161,8 @@ func (s *AttachmentsService) Create(ctx context.Context, a *NewAttachment) (*Att
 }
 
 // Update renames an attachment or replaces its file.
+//
+// PUT /inbox/attachments/{id}
 func (s *AttachmentsService) Update(ctx context.Context, id int64, u *AttachmentUpdate) (*Attachment, *Response, error) {
 	b, err := (*NewAttachment)(u).body("attachment update", false)
 	if err != nil {

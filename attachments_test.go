@@ -10,9 +10,9 @@ import (
 )
 
 func TestAttachmentsReadFixtures(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /inbox/attachments", serveInboxFixture(t, 200, "attachments/inbox_read-inbox_write-scope-response.json"))
-	s.handle("GET /inbox/attachments/{ids}", serveInboxFixture(t, 200, "attachments/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /inbox/attachments", serveFixture(t, 200, "attachments/inbox_read-inbox_write-scope-response.json"))
+	s.mux.HandleFunc("GET /inbox/attachments/{ids}", serveFixture(t, 200, "attachments/inbox_write-scope-response.json"))
 
 	list, _, err := c.Attachments.List(inboxCtx, nil)
 	if err != nil {
@@ -44,7 +44,7 @@ func TestAttachmentsReadFixtures(t *testing.T) {
 	if _, _, err := c.Attachments.GetMany(inboxCtx, []int64{1, 2}); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.last("GET", "inbox/attachments/").Path; p != "inbox/attachments/1,2" {
+	if p := s.last("GET", "inbox/attachments/").Path; p != "/api/v3/inbox/attachments/1,2" {
 		t.Errorf("GetMany path %q", p)
 	}
 }
@@ -82,7 +82,7 @@ func TestAttachmentURL(t *testing.T) {
 }
 
 // sentFile decodes the data URI of the last attachment request.
-func sentFile(t *testing.T, s *inboxServer, method string) (name, mediaType string, data []byte) {
+func sentFile(t *testing.T, s *testServer, method string) (name, mediaType string, data []byte) {
 	t.Helper()
 	got := inboxBodyItem(t, s.last(method, "inbox/attachments").Body, "attachments")
 	uri, _ := got["file"].(string)
@@ -99,8 +99,8 @@ func sentFile(t *testing.T, s *inboxServer, method string) (name, mediaType stri
 }
 
 func TestAttachmentsCreateFile(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("POST /inbox/attachments", serveInboxFixture(t, 201, "attachments/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("POST /inbox/attachments", serveFixture(t, 201, "attachments/inbox_write-scope-response.json"))
 	file := []byte("here goes the file\n")
 	a, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "filename", File: file, ContentType: "text/plain; charset=utf-8"})
 	if err != nil {
@@ -110,7 +110,7 @@ func TestAttachmentsCreateFile(t *testing.T) {
 		t.Errorf("created %+v", a)
 	}
 	// Same keys as the fixture's request.
-	want := inboxBodyItem(t, inboxFixture(t, "attachments/create-request.json"), "attachments")
+	want := inboxBodyItem(t, fixture(t, "attachments/create-request.json"), "attachments")
 	got := inboxBodyItem(t, s.last("POST", "inbox/attachments").Body, "attachments")
 	if len(got) != len(want) || got["name"] != want["name"] || got["file"] == nil {
 		t.Errorf("sent %v, fixture %v", got, want)
@@ -122,8 +122,8 @@ func TestAttachmentsCreateFile(t *testing.T) {
 }
 
 func TestAttachmentsCreateSniffsContentType(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("POST /inbox/attachments", serveInboxFixture(t, 201, "attachments/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("POST /inbox/attachments", serveFixture(t, 201, "attachments/inbox_write-scope-response.json"))
 	png := []byte("\x89PNG\x0D\x0A\x1A\x0A\x00\x00\x00\x0DIHDR")
 	if _, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "p.png", File: png}); err != nil {
 		t.Fatal(err)
@@ -134,8 +134,8 @@ func TestAttachmentsCreateSniffsContentType(t *testing.T) {
 }
 
 func TestAttachmentsCreateRemoteURL(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("POST /inbox/attachments", serveInboxFixture(t, 201, "attachments/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("POST /inbox/attachments", serveFixture(t, 201, "attachments/inbox_write-scope-response.json"))
 	if _, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "plan.pdf", RemoteFileURL: "https://files.example.com/plan.pdf"}); err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +143,8 @@ func TestAttachmentsCreateRemoteURL(t *testing.T) {
 }
 
 func TestAttachmentsCreateAtTheLimit(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("POST /inbox/attachments", serveInboxFixture(t, 201, "attachments/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("POST /inbox/attachments", serveFixture(t, 201, "attachments/inbox_write-scope-response.json"))
 	file := make([]byte, MaxAttachmentSize)
 	if _, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "big.bin", File: file, ContentType: "application/octet-stream"}); err != nil {
 		t.Fatalf("exactly 10 MB refused: %v", err)
@@ -170,7 +170,7 @@ func TestAttachmentsCreateValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, c := newInboxServer(t)
+			c, _, s := setup(t)
 			_, _, err := c.Attachments.Create(inboxCtx, tc.a)
 			assertNothingSent(t, s, err, ErrInvalidRequest)
 			if err != nil && !strings.Contains(err.Error(), tc.want) {
@@ -181,15 +181,15 @@ func TestAttachmentsCreateValidation(t *testing.T) {
 }
 
 func TestAttachmentsUpdate(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("PUT /inbox/attachments/{id}", serveInboxFixture(t, 200, "attachments/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("PUT /inbox/attachments/{id}", serveFixture(t, 200, "attachments/inbox_write-scope-response.json"))
 	if _, _, err := c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{Name: "filename", File: []byte("v2"), ContentType: "text/plain"}); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.last("PUT", "inbox/attachments/").Path; p != "inbox/attachments/1" {
+	if p := s.last("PUT", "inbox/attachments/").Path; p != "/api/v3/inbox/attachments/1" {
 		t.Errorf("path %q", p)
 	}
-	want := inboxBodyItem(t, inboxFixture(t, "attachments/update-request.json"), "attachments")
+	want := inboxBodyItem(t, fixture(t, "attachments/update-request.json"), "attachments")
 	got := inboxBodyItem(t, s.last("PUT", "inbox/attachments/").Body, "attachments")
 	if len(got) != len(want) || got["name"] != "filename" {
 		t.Errorf("sent %v, fixture %v", got, want)
@@ -207,9 +207,9 @@ func TestAttachmentsUpdate(t *testing.T) {
 }
 
 func TestAttachmentsOddities(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /inbox/attachments", func(w http.ResponseWriter, r *http.Request) {
-		writeInboxJSON(w, 200, inboxEnvelope("attachments",
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /inbox/attachments", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, inboxEnvelope("attachments",
 			`{"id":3,"name":null,"url":null,"file_size":null,"image_width":null,"links":{"account":1,"messages":[4,5]},"thumbnail":"x"}`))
 	})
 	list, _, err := c.Attachments.List(inboxCtx, nil)

@@ -214,22 +214,30 @@ func (s *BookingsService) res() resource[Booking] {
 }
 
 // List returns one page of bookings.
+//
+// GET /bookings
 func (s *BookingsService) List(ctx context.Context, opts *BookingListOptions) ([]*Booking, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every booking, page after page, fetching lazily.
+//
+// GET /bookings?page={n}
 func (s *BookingsService) All(ctx context.Context, opts *BookingListOptions) iter.Seq2[*Booking, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one booking.
+//
+// GET /bookings/{id}
 func (s *BookingsService) Get(ctx context.Context, id int64) (*Booking, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetMany returns the bookings with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
+//
+// GET /bookings/{id},{id},…
 func (s *BookingsService) GetMany(ctx context.Context, ids []int64) ([]*Booking, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -240,6 +248,8 @@ func (s *BookingsService) GetMany(ctx context.Context, ids []int64) ([]*Booking,
 // returns an empty slice, after one request, when the booking has none
 // yet: a channel's conversation may appear some time after the booking,
 // see WaitForConversations.
+//
+// GET /bookings/{id}, then GET /inbox/conversations/{id},{id},…
 func (s *BookingsService) Conversations(ctx context.Context, bookingID int64) ([]*Conversation, error) {
 	convs, _, err := s.conversations(ctx, bookingID)
 	return convs, err
@@ -281,6 +291,8 @@ const (
 // vain. A 429 is treated the same way. It ends with ctx, returning an
 // error wrapping ctx's error, and at the first other error (an unknown
 // booking: ErrNotFound).
+//
+// GET /bookings/{id}, then GET /inbox/conversations/{id},{id},… (repeatedly)
 func (s *BookingsService) WaitForConversations(ctx context.Context, bookingID int64, every time.Duration) ([]*Conversation, error) {
 	if every <= 0 {
 		return nil, fmt.Errorf("%w: WaitForConversations: interval %v is not positive", ErrInvalidRequest, every)

@@ -1,61 +1,13 @@
 package bookingsync
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 )
-
-// bsServer is a small BookingSync stand-in: it records every request it
-// receives and answers with the handler under test.
-type bsServer struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []*http.Request
-}
-
-func newBSServer(t *testing.T, h http.HandlerFunc) (*Client, *bsServer) {
-	t.Helper()
-	s := &bsServer{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.reqs = append(s.reqs, r.Clone(context.Background()))
-		s.mu.Unlock()
-		h(w, r)
-	}))
-	t.Cleanup(s.Close)
-	c, err := NewClient(WithBaseURL(s.URL), WithToken("test-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, s
-}
-
-// requests returns the requests received so far.
-func (s *bsServer) requests() []*http.Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]*http.Request(nil), s.reqs...)
-}
-
-// paths returns the path (and query, when any) of every request received.
-func (s *bsServer) paths() []string {
-	var out []string
-	for _, r := range s.requests() {
-		p := r.URL.Path
-		if r.URL.RawQuery != "" {
-			p += "?" + r.URL.RawQuery
-		}
-		out = append(out, p)
-	}
-	return out
-}
 
 // writeEnvelope answers with the API's envelope {"<key>": items, "meta": meta}.
 func writeEnvelope(w http.ResponseWriter, key string, items any, meta map[string]any) {
@@ -102,11 +54,4 @@ func readFixture(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// useFakeClock returns a fake clock starting at now; install it on the
-// client under test.
-func useFakeClock(t *testing.T, now time.Time) *fakeClock {
-	t.Helper()
-	return &fakeClock{t: now}
 }

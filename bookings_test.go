@@ -14,8 +14,9 @@ import (
 )
 
 func TestBookingDecodesFixture(t *testing.T) {
-	body := readFixture(t, "testdata/bookings/real-response.json")
-	c, srv := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {
+	body := fixture(t, "bookings/real-response.json")
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/vnd.api+json")
 		w.Write(body)
 	})
@@ -163,7 +164,8 @@ func TestBookingListFiltersEncode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, srv := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {
+			c, mux, srv := setup(t)
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 				writeEnvelope(w, "bookings", []any{bookingJSON(80)}, nil)
 			})
 			got, _, err := c.Bookings.List(context.Background(), tt.opts)
@@ -177,14 +179,14 @@ func TestBookingListFiltersEncode(t *testing.T) {
 			if len(reqs) != 1 {
 				t.Fatalf("%d requests", len(reqs))
 			}
-			if reqs[0].URL.Path != "/api/v3/bookings" {
-				t.Errorf("path = %s", reqs[0].URL.Path)
+			if reqs[0].Path != "/api/v3/bookings" {
+				t.Errorf("path = %s", reqs[0].Path)
 			}
-			if q := reqs[0].URL.Query(); !reflect.DeepEqual(q, tt.want) {
+			if q := mustQuery(reqs[0].RawQuery); !reflect.DeepEqual(q, tt.want) {
 				t.Errorf("query = %v, want %v", q, tt.want)
 			}
-			if strings.Contains(reqs[0].URL.RawQuery, "%2C") {
-				t.Errorf("raw query %q escapes the list commas", reqs[0].URL.RawQuery)
+			if strings.Contains(reqs[0].RawQuery, "%2C") {
+				t.Errorf("raw query %q escapes the list commas", reqs[0].RawQuery)
 			}
 		})
 	}
@@ -202,7 +204,8 @@ func TestBookingListRejectsBadOptions(t *testing.T) {
 		"non-positive client": {ClientIDs: []int64{-3}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			c, srv := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {
+			c, mux, srv := setup(t)
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 				writeEnvelope(w, "bookings", []any{}, nil)
 			})
 			_, _, err := c.Bookings.List(context.Background(), opts)
@@ -217,14 +220,15 @@ func TestBookingListRejectsBadOptions(t *testing.T) {
 }
 
 func TestBookingsAllWalksPagesAndGetMany(t *testing.T) {
-	c, srv := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case r.URL.Path == "/api/v3/bookings" && r.URL.Query().Get("page") == "1":
+		case r.URL.Path == "/bookings" && r.URL.Query().Get("page") == "1":
 			w.Header().Set("Link", `<http://x/api/v3/bookings?page=2&per_page=100&status=booked>; rel="next"`)
 			writeEnvelope(w, "bookings", []any{bookingJSON(1), bookingJSON(2)}, nil)
-		case r.URL.Path == "/api/v3/bookings" && r.URL.Query().Get("page") == "2":
+		case r.URL.Path == "/bookings" && r.URL.Query().Get("page") == "2":
 			writeEnvelope(w, "bookings", []any{bookingJSON(3)}, nil)
-		case r.URL.Path == "/api/v3/bookings/4,5":
+		case r.URL.Path == "/bookings/4,5":
 			writeEnvelope(w, "bookings", []any{bookingJSON(4), bookingJSON(5)}, nil)
 		default:
 			http.Error(w, `{"errors":[{"code":"not_found"}]}`, http.StatusNotFound)
@@ -272,11 +276,12 @@ func TestBookingConversationsRequestBound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, srv := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {
+			c, mux, srv := setup(t)
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 				switch r.URL.Path {
-				case "/api/v3/bookings/80":
+				case "/bookings/80":
 					writeEnvelope(w, "bookings", []any{tt.booking}, nil)
-				case "/api/v3/inbox/conversations/11,12":
+				case "/inbox/conversations/11,12":
 					writeEnvelope(w, "conversations", []any{conversationJSON(11), conversationJSON(12)}, nil)
 				default:
 					w.WriteHeader(http.StatusNotFound)
@@ -301,7 +306,8 @@ func TestBookingConversationsRequestBound(t *testing.T) {
 }
 
 func TestBookingConversationsErrors(t *testing.T) {
-	c, srv := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		w.Write([]byte(`{"errors":[{"code":"not_found"}]}`))
 	})
@@ -319,19 +325,20 @@ func TestBookingConversationsErrors(t *testing.T) {
 var waitStart = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 func TestWaitForConversationsReturnsWhenTheyAppear(t *testing.T) {
-	clk := useFakeClock(t, waitStart)
+	clk := &fakeClock{t: waitStart}
 	bookingGets := 0
-	c, srv := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		setRate(w, 1000, 900, waitStart.Add(time.Hour))
 		switch r.URL.Path {
-		case "/api/v3/bookings/80":
+		case "/bookings/80":
 			bookingGets++
 			if bookingGets < 4 {
 				writeEnvelope(w, "bookings", []any{bookingJSON(80)}, nil)
 				return
 			}
 			writeEnvelope(w, "bookings", []any{bookingJSON(80, 11)}, nil)
-		case "/api/v3/inbox/conversations/11":
+		case "/inbox/conversations/11":
 			writeEnvelope(w, "conversations", []any{conversationJSON(11)}, nil)
 		default:
 			w.WriteHeader(http.StatusNotFound)
@@ -354,7 +361,7 @@ func TestWaitForConversationsReturnsWhenTheyAppear(t *testing.T) {
 }
 
 func TestWaitForConversationsStopsOnContext(t *testing.T) {
-	clk := useFakeClock(t, waitStart)
+	clk := &fakeClock{t: waitStart}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	clk.onSleep = func(n int) {
@@ -362,7 +369,8 @@ func TestWaitForConversationsStopsOnContext(t *testing.T) {
 			cancel()
 		}
 	}
-	c, srv := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		setRate(w, 1000, 900, waitStart.Add(time.Hour))
 		writeEnvelope(w, "bookings", []any{bookingJSON(80)}, nil)
 	})
@@ -380,15 +388,16 @@ func TestWaitForConversationsStopsOnContext(t *testing.T) {
 }
 
 func TestWaitForConversationsBacksOffOnLowBudget(t *testing.T) {
-	clk := useFakeClock(t, waitStart)
+	clk := &fakeClock{t: waitStart}
 	reset := waitStart.Add(17 * time.Minute)
 	var requestsAtSleep []int
-	var srv *bsServer
+	var srv *testServer
 	clk.onSleep = func(int) { requestsAtSleep = append(requestsAtSleep, len(srv.requests())) }
 	polls := 0
-	c, srv := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/api/v3/bookings/80":
+		case "/bookings/80":
 			polls++
 			if polls == 1 {
 				// 40 of 1000 left: under the 5% reserve.
@@ -398,7 +407,7 @@ func TestWaitForConversationsBacksOffOnLowBudget(t *testing.T) {
 			}
 			setRate(w, 1000, 999, reset.Add(time.Hour))
 			writeEnvelope(w, "bookings", []any{bookingJSON(80, 11)}, nil)
-		case "/api/v3/inbox/conversations/11":
+		case "/inbox/conversations/11":
 			setRate(w, 1000, 998, reset.Add(time.Hour))
 			writeEnvelope(w, "conversations", []any{conversationJSON(11)}, nil)
 		}
@@ -442,8 +451,9 @@ func TestWaitForConversationsGivesUpWhenResetIsPastDeadline(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := useFakeClock(t, time.Now())
-			c, srv := newBSServer(t, tc.handler)
+			clk := &fakeClock{t: time.Now()}
+			c, mux, srv := setup(t)
+			mux.HandleFunc("/", tc.handler)
 			clk.install(c)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
@@ -465,7 +475,8 @@ func TestWaitForConversationsGivesUpWhenResetIsPastDeadline(t *testing.T) {
 }
 
 func TestWaitForConversationsRejectsBadInput(t *testing.T) {
-	c, srv := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
 	if _, err := c.Bookings.WaitForConversations(context.Background(), 80, 0); !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("every 0: err = %v", err)
 	}
@@ -512,4 +523,9 @@ func TestPollWait(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustQuery(raw string) url.Values {
+	q, _ := url.ParseQuery(raw)
+	return q
 }

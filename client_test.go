@@ -44,7 +44,8 @@ func TestNewClientRejectsBadOptions(t *testing.T) {
 }
 
 func TestRequestHeadersAndEnvelope(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
 	})
 	c := srv.client(t, WithUserAgent("my-app/1.0"))
@@ -65,7 +66,8 @@ func TestRequestHeadersAndEnvelope(t *testing.T) {
 }
 
 func TestConversationUpdateMatchesFixtureAndUnassigns(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
 	})
 	c := srv.client(t)
@@ -79,7 +81,8 @@ func TestConversationUpdateMatchesFixtureAndUnassigns(t *testing.T) {
 }
 
 func TestConnectAndDisconnectBooking(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/connect-booking-inbox_write-scope-response.json"))
 	})
 	c := srv.client(t)
@@ -102,7 +105,8 @@ func TestConnectAndDisconnectBooking(t *testing.T) {
 }
 
 func TestGetManyJoinsIDsInPath(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"conversations":[{"id":1},{"id":2},{"id":3}],"meta":{}}`))
 	})
 	c := srv.client(t)
@@ -133,7 +137,8 @@ func TestGetManyJoinsIDsInPath(t *testing.T) {
 }
 
 func TestGetEmptyEnvelopeIsTypedError(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"conversations":[],"meta":{}}`))
 	})
 	_, _, err := srv.client(t).Conversations.Get(context.Background(), 5)
@@ -143,7 +148,8 @@ func TestGetEmptyEnvelopeIsTypedError(t *testing.T) {
 }
 
 func TestDoDecodesIntoCallersStruct(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"hosts":[{"id":2,"firstname":"Jan"}],"meta":{"deleted_ids":[7,"8"]}}`))
 	})
 	c := srv.client(t)
@@ -173,8 +179,10 @@ func TestDoDecodesIntoCallersStruct(t *testing.T) {
 }
 
 func TestTokenOnlyGoesToOwnHost(t *testing.T) {
-	other := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	other := newTestServer(t, 0)
+	other.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
 	c := srv.client(t)
 	req, _ := http.NewRequestWithContext(context.Background(), "GET", other.URL+"/x", nil)
 	_, err := c.Do(req, nil)
@@ -183,7 +191,8 @@ func TestTokenOnlyGoesToOwnHost(t *testing.T) {
 }
 
 func TestEmpty204(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", "r204")
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -200,7 +209,8 @@ func TestEmpty204(t *testing.T) {
 }
 
 func TestResponseTooLarge(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
 	})
 	c := srv.client(t, WithMaxResponseBytes(100))
@@ -209,7 +219,8 @@ func TestResponseTooLarge(t *testing.T) {
 }
 
 func TestCancelledContext(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, _, err := srv.client(t).Conversations.Get(ctx, 1)
@@ -248,7 +259,8 @@ func unauthorized(w http.ResponseWriter) {
 }
 
 func TestRefreshOnceOn401(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer fresh-1" {
 			unauthorized(w)
 			return
@@ -269,7 +281,8 @@ func TestRefreshOnceOn401(t *testing.T) {
 
 	// A second 401 after the refresh is returned as ErrUnauthorized.
 	ts2 := &refreshingSource{tok: &oauth2.Token{AccessToken: "stale"}}
-	srv2 := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { unauthorized(w) })
+	_, srv2Mux, srv2 := setup(t)
+	srv2Mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { unauthorized(w) })
 	c2, _ := NewClient(WithBaseURL(srv2.URL), WithTokenSource(ts2))
 	_, _, err = c2.Hosts.Get(context.Background(), 2)
 	assert.ErrorIs(t, err, ErrUnauthorized)
@@ -278,7 +291,8 @@ func TestRefreshOnceOn401(t *testing.T) {
 }
 
 func TestStaticTokenIsNeverRefreshed(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { unauthorized(w) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { unauthorized(w) })
 	_, _, err := srv.client(t).Hosts.Get(context.Background(), 2)
 	var er *ErrorResponse
 	require.ErrorAs(t, err, &er)
@@ -289,7 +303,8 @@ func TestStaticTokenIsNeverRefreshed(t *testing.T) {
 }
 
 func TestLoggerNeverLogsSecrets(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "hosts/inbox_write-scope-response.json"))
 	})
 	var buf bytes.Buffer
@@ -307,7 +322,8 @@ func TestLoggerNeverLogsSecrets(t *testing.T) {
 }
 
 func TestRateIsRecorded(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "hosts/inbox_write-scope-response.json"))
 	})
 	c := srv.client(t)
@@ -319,7 +335,8 @@ func TestRateIsRecorded(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
 	})
 	c := srv.client(t)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
-	"reflect"
 	"time"
 )
 
@@ -68,16 +67,14 @@ func (c *Conversation) IsClosed() bool { return c.ClosedAt != nil }
 
 // UnmarshalJSON fills CreatedBy from either wire form.
 func (c *Conversation) UnmarshalJSON(b []byte) error {
-	var w conversationWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*c = *w.fold().(*Conversation)
-	return nil
+	return unmarshalWire(b, c, (*conversationWire).fold)
 }
 
-// conversationWire is a Conversation as the wire has it; listings decode
-// into it (see wired).
+func (*Conversation) decodeItems(dec *json.Decoder, key string) ([]*Conversation, error) {
+	return readArray(dec, key, (*conversationWire).fold)
+}
+
+// conversationWire is a Conversation as the wire has it.
 type conversationWire struct {
 	conversationFields
 	creatorAttrs
@@ -86,33 +83,10 @@ type conversationWire struct {
 // conversationFields is Conversation without its methods.
 type conversationFields Conversation
 
-func (*Conversation) wireType() reflect.Type { return reflect.TypeFor[conversationWire]() }
-
-func (w *conversationWire) fold() any {
+func (w *conversationWire) fold() *Conversation {
 	c := (*Conversation)(&w.conversationFields)
 	c.CreatedBy = w.resolve(c.CreatedBy, c.Links.CreatedBy)
 	return c
-}
-
-// creatorAttrs are the created_by_id/created_by_type attributes of
-// conversations, messages and bookings.
-type creatorAttrs struct {
-	CreatedByID   flexInt `json:"created_by_id"`
-	CreatedByType string  `json:"created_by_type"`
-}
-
-// resolve prefers the attributes, then a created_by object, then the
-// created_by link.
-func (a creatorAttrs) resolve(obj Polymorphic, link *Polymorphic) Polymorphic {
-	switch {
-	case a.CreatedByID != 0 || a.CreatedByType != "":
-		return Polymorphic{ID: int64(a.CreatedByID), Type: a.CreatedByType}
-	case !obj.IsZero():
-		return obj
-	case link != nil:
-		return *link
-	}
-	return Polymorphic{}
 }
 
 // ConversationListOptions filter a conversations listing.
@@ -158,33 +132,45 @@ func (s *ConversationsService) res() resource[Conversation] {
 }
 
 // List returns one page of conversations.
+//
+// GET /inbox/conversations
 func (s *ConversationsService) List(ctx context.Context, opts *ConversationListOptions) ([]*Conversation, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every conversation, page after page, fetching lazily.
+//
+// GET /inbox/conversations?page={n}
 func (s *ConversationsService) All(ctx context.Context, opts *ConversationListOptions) iter.Seq2[*Conversation, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one conversation.
+//
+// GET /inbox/conversations/{id}
 func (s *ConversationsService) Get(ctx context.Context, id int64) (*Conversation, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetWith returns one conversation with field limiting or sideloading.
+//
+// GET /inbox/conversations/{id}?fields=…&include=…
 func (s *ConversationsService) GetWith(ctx context.Context, id int64, opts *ConversationGetOptions) (*Conversation, *Response, error) {
 	return s.res().get(ctx, id, opts)
 }
 
 // GetMany returns the conversations with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
+//
+// GET /inbox/conversations/{id},{id},…
 func (s *ConversationsService) GetMany(ctx context.Context, ids []int64) ([]*Conversation, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
 
 // Update changes a conversation's assignee, state, default channel or spam
 // mark.
+//
+// PUT /inbox/conversations/{id}
 func (s *ConversationsService) Update(ctx context.Context, id int64, u *ConversationUpdate) (*Conversation, *Response, error) {
 	if u == nil {
 		u = &ConversationUpdate{}
@@ -193,11 +179,15 @@ func (s *ConversationsService) Update(ctx context.Context, id int64, u *Conversa
 }
 
 // ConnectBooking links a booking to the conversation.
+//
+// PUT /inbox/conversations/{id}/connect_booking
 func (s *ConversationsService) ConnectBooking(ctx context.Context, id, bookingID int64) (*Conversation, *Response, error) {
 	return s.res().action(ctx, id, "connect_booking", "bookings", bookingID)
 }
 
 // DisconnectBooking unlinks a booking from the conversation.
+//
+// PUT /inbox/conversations/{id}/disconnect_booking
 func (s *ConversationsService) DisconnectBooking(ctx context.Context, id, bookingID int64) (*Conversation, *Response, error) {
 	return s.res().action(ctx, id, "disconnect_booking", "bookings", bookingID)
 }

@@ -15,7 +15,8 @@ import (
 func TestConversationFixtures(t *testing.T) {
 	for _, name := range []string{"inbox_read-inbox_write-scope-response.json", "inbox_write-scope-response.json", "connect-booking-inbox_write-scope-response.json"} {
 		body := fixture(t, "conversations/"+name)
-		srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, body) })
+		_, mux, srv := setup(t)
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, body) })
 		c, _, err := srv.client(t).Conversations.Get(context.Background(), 5)
 		require.NoError(t, err, name)
 		assert.Equal(t, int64(5), c.ID)
@@ -48,7 +49,8 @@ func TestConversationOddities(t *testing.T) {
 	  ],
 	  "meta": {"X-Total-Pages": null}
 	}`
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(body)) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(body)) })
 	cs, resp, err := srv.client(t).Conversations.List(context.Background(), &ConversationListOptions{Include: []string{"participants"}})
 	require.NoError(t, err)
 	require.Len(t, cs, 5)
@@ -83,25 +85,37 @@ func TestConversationRoundTripsThroughJSON(t *testing.T) {
 }
 
 // Listings decode conversations through their wire struct in one pass;
-// each must equal what Conversation.UnmarshalJSON makes of the same item,
-// and a null item stays nil.
+// each must equal what Conversation.UnmarshalJSON makes of the same item.
+// A null item never reaches the caller as a nil record: the page fails
+// with a *DecodeError.
 func TestConversationListingDecodesLikeUnmarshalJSON(t *testing.T) {
 	items := []string{
 		`{"id":1,"created_by_id":"65","created_by_type":"Doorkeeper::Application","links":{"participants":[1]},"participants":[{"id":1,"links":{"member":{"id":"37","type":"Client"}}}]}`,
 		`{"id":2,"links":{"created_by":{"id":66,"type":"Doorkeeper::Application"}},"messages":[{"id":3,"created_by_id":65,"created_by_type":"Doorkeeper::Application"}]}`,
 		`{"id":3,"created_by":{"id":7,"type":"User"},"closed_at":"2020-01-02T00:00:00Z"}`,
-		`null`,
 	}
 	body := `{"conversations":[` + strings.Join(items, ",") + `],"meta":{}}`
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(body)) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "2" {
+			serveJSON(w, 200, []byte(`{"conversations":[`+items[0]+`,null],"meta":{}}`))
+			return
+		}
+		serveJSON(w, 200, []byte(body))
+	})
 	cs, _, err := srv.client(t).Conversations.List(context.Background(), nil)
 	require.NoError(t, err)
 	require.Len(t, cs, len(items))
-	for i, it := range items[:3] {
+	for i, it := range items {
 		var want Conversation
 		require.NoError(t, json.Unmarshal([]byte(it), &want))
 		assert.Equal(t, &want, cs[i], "item %d", i)
 	}
 	assert.Equal(t, "Doorkeeper::Application", cs[1].Messages[0].CreatedBy.Type)
-	assert.Nil(t, cs[3])
+
+	cs, _, err = srv.client(t).Conversations.List(context.Background(), &ConversationListOptions{ListOptions: ListOptions{Page: 2}})
+	var de *DecodeError
+	require.ErrorAs(t, err, &de)
+	assert.Contains(t, err.Error(), "conversations[1] is null")
+	assert.Nil(t, cs)
 }

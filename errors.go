@@ -129,7 +129,9 @@ func (e *RateLimitError) Unwrap() error { return e.ErrorResponse }
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
 
 // DecodeError is a 2xx response whose body could not be read as the
-// expected JSON: truncated, malformed, an HTML page, or too large.
+// expected JSON: truncated, malformed, an HTML page, or too large. A page
+// holding a null where a record belongs fails whole with a DecodeError:
+// no record reaches the caller as nil, and no page is returned short.
 type DecodeError struct {
 	Method, Path string
 	StatusCode   int

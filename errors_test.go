@@ -70,7 +70,8 @@ func TestErrorResponses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+			_, mux, srv := setup(t)
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 				for k, v := range tc.header {
 					w.Header().Set(k, v)
 				}
@@ -105,7 +106,8 @@ func TestErrorResponses(t *testing.T) {
 }
 
 func TestRateLimitError(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-RateLimit-Limit", "1000")
 		w.Header().Set("X-RateLimit-Remaining", "0")
 		w.Header().Set("X-RateLimit-Reset", "1545398400")
@@ -136,7 +138,8 @@ func TestDecodeErrors(t *testing.T) {
 		"bad creator id": `{"conversations": [{"id": 5, "created_by_id": "x"}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(body)) })
+			_, mux, srv := setup(t)
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(body)) })
 			got, _, err := srv.client(t).Conversations.List(context.Background(), nil)
 			var de *DecodeError
 			require.ErrorAs(t, err, &de)

@@ -38,7 +38,7 @@ func TestFaultsServerErrors(t *testing.T) {
 		{"GET 503 storm gives up after 3", "GET", nil, func(n int, w http.ResponseWriter, r *http.Request) {
 			answer(w, 503, `{"error":"down"}`)
 		}, 503, 3, 2},
-		{"GET 502 HTML page, NoRetry", "GET", []Option{WithRetry(NoRetry)}, func(n int, w http.ResponseWriter, r *http.Request) {
+		{"GET 502 HTML page, MaxAttempts 1", "GET", []Option{WithRetry(RetryPolicy{MaxAttempts: 1})}, func(n int, w http.ResponseWriter, r *http.Request) {
 			answer(w, 502, html502, "Content-Type", "text/html")
 		}, 502, 1, 0},
 		{"PUT 504 then 200", "PUT", nil, func(n int, w http.ResponseWriter, r *http.Request) {
@@ -80,10 +80,12 @@ func TestFaultsServerErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := newFaultServer(t, 0, tt.script)
-			c, clk := newRelClient(t, fs.Server, tt.opts...)
+			fs := newTestServer(t, 0)
+			fs.script(tt.script)
+			c := fs.client(t, tt.opts...)
+			clk := newFakeClock(c)
 			resp, err := doMethod(context.Background(), c, tt.method)
-			if got := fs.count(tt.method); got != tt.received {
+			if got := fs.count(tt.method, ""); got != tt.received {
 				t.Errorf("server received %d %s requests, want %d", got, tt.method, tt.received)
 			}
 			if got := len(clk.slept()); got != tt.sleeps {
@@ -111,7 +113,8 @@ func TestFaultsServerErrors(t *testing.T) {
 
 func TestFaultsRetryAfter(t *testing.T) {
 	clk := newFakeClock()
-	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+	fs := newTestServer(t, 0)
+	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 		switch n {
 		case 1:
 			answer(w, 503, "", "Retry-After", "2")
@@ -121,7 +124,8 @@ func TestFaultsRetryAfter(t *testing.T) {
 			answer(w, 200, convOK)
 		}
 	})
-	c, _ := newRelClient(t, fs.Server, WithRetry(RetryPolicy{MaxAttempts: 3}))
+	c := fs.client(t, WithRetry(RetryPolicy{MaxAttempts: 3}))
+	newFakeClock(c)
 	clk.install(c)
 	conv, _, err := getConv(context.Background(), c)
 	if err != nil || conv.ID != 5 {
@@ -176,10 +180,12 @@ func TestFaultsConnections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := newFaultServer(t, tt.resetFirst, tt.script)
-			c, _ := newRelClient(t, fs.Server)
+			fs := newTestServer(t, tt.resetFirst)
+			fs.script(tt.script)
+			c := fs.client(t)
+			newFakeClock(c)
 			resp, err := doMethod(context.Background(), c, tt.method)
-			if got := fs.count(tt.method); got != tt.received {
+			if got := fs.count(tt.method, ""); got != tt.received {
 				t.Errorf("server received %d %s requests, want %d", got, tt.method, tt.received)
 			}
 			if got := int(fs.accepts.Load()); got != tt.accepts {
@@ -208,13 +214,15 @@ func TestFaultsConnections(t *testing.T) {
 func TestFaultsDialFailure(t *testing.T) {
 	for _, method := range []string{"POST", "GET", "PATCH"} {
 		t.Run(method+" resent after a dial failure", func(t *testing.T) {
-			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
+			fs := newTestServer(t, 0)
+			fs.script(func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
 			d := &failingDialer{fail: 2}
-			c, clk := newRelClient(t, fs.Server, WithHTTPClient(d.client()))
+			c := fs.client(t, WithHTTPClient(d.client()))
+			clk := newFakeClock(c)
 			if _, err := doMethod(context.Background(), c, method); err != nil {
 				t.Fatal(err)
 			}
-			if got := fs.count(method); got != 1 {
+			if got := fs.count(method, ""); got != 1 {
 				t.Errorf("server received %d %ss, want 1", got, method)
 			}
 			if got := d.dials.Load(); got != 3 {
@@ -226,9 +234,11 @@ func TestFaultsDialFailure(t *testing.T) {
 		})
 	}
 	t.Run("POST dial failing every time", func(t *testing.T) {
-		fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
+		fs := newTestServer(t, 0)
+		fs.script(func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
 		d := &failingDialer{fail: 100}
-		c, _ := newRelClient(t, fs.Server, WithHTTPClient(d.client()))
+		c := fs.client(t, WithHTTPClient(d.client()))
+		newFakeClock(c)
 		_, err := doMethod(context.Background(), c, "POST")
 		var oe *net.OpError
 		if !errors.As(err, &oe) || oe.Op != "dial" {
@@ -237,14 +247,16 @@ func TestFaultsDialFailure(t *testing.T) {
 		if got := d.dials.Load(); got != 3 {
 			t.Errorf("%d dials, want 3 (MaxAttempts)", got)
 		}
-		if fs.count("POST") != 0 {
+		if fs.count("POST", "") != 0 {
 			t.Error("server received a POST")
 		}
 	})
 	t.Run("POST without GetBody is not resent", func(t *testing.T) {
-		fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
+		fs := newTestServer(t, 0)
+		fs.script(func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 201, convOK) })
 		d := &failingDialer{fail: 1}
-		c, _ := newRelClient(t, fs.Server, WithHTTPClient(d.client()))
+		c := fs.client(t, WithHTTPClient(d.client()))
+		newFakeClock(c)
 		req, err := http.NewRequest("POST", c.APIURL().String()+"inbox/messages", io.NopCloser(strings.NewReader(`{"messages":[{}]}`)))
 		if err != nil {
 			t.Fatal(err)
@@ -260,24 +272,28 @@ func TestFaultsDialFailure(t *testing.T) {
 
 func TestFaultsSlowBody(t *testing.T) {
 	t.Run("context deadline: no retry", func(t *testing.T) {
-		fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
-		c, clk := newRelClient(t, fs.Server)
+		fs := newTestServer(t, 0)
+		fs.script(func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
+		c := fs.client(t)
+		clk := newFakeClock(c)
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		_, _, err := getConv(ctx, c)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("want DeadlineExceeded, got %v", err)
 		}
-		if fs.count("GET") != 1 || len(clk.slept()) != 0 {
-			t.Fatalf("received %d, slept %v: a spent context must end the request", fs.count("GET"), clk.slept())
+		if fs.count("GET", "") != 1 || len(clk.slept()) != 0 {
+			t.Fatalf("received %d, slept %v: a spent context must end the request", fs.count("GET", ""), clk.slept())
 		}
 	})
 	for _, method := range []string{"GET", "POST"} {
 		t.Run(method+" against the client timeout", func(t *testing.T) {
-			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
+			fs := newTestServer(t, 0)
+			fs.script(func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
 			hc := fs.Client()
 			hc.Timeout = 30 * time.Millisecond
-			c, _ := newRelClient(t, fs.Server, WithHTTPClient(hc))
+			c := fs.client(t, WithHTTPClient(hc))
+			newFakeClock(c)
 			_, err := doMethod(context.Background(), c, method)
 			var ne net.Error
 			if !errors.As(err, &ne) || !ne.Timeout() {
@@ -287,7 +303,7 @@ func TestFaultsSlowBody(t *testing.T) {
 			if method == "GET" {
 				want = 3
 			}
-			if got := fs.count(method); got != want {
+			if got := fs.count(method, ""); got != want {
 				t.Fatalf("server received %d %ss, want %d", got, method, want)
 			}
 		})
@@ -295,8 +311,10 @@ func TestFaultsSlowBody(t *testing.T) {
 }
 
 func TestFaultsContextCanceledDuringBackoff(t *testing.T) {
-	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 503, "") })
-	c, _ := newRelClient(t, fs.Server)
+	fs := newTestServer(t, 0)
+	fs.script(func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 503, "") })
+	c := fs.client(t)
+	newFakeClock(c)
 	ctx, cancel := context.WithCancel(context.Background())
 	c.sleep = func(ctx context.Context, d time.Duration) error {
 		cancel()
@@ -309,8 +327,8 @@ func TestFaultsContextCanceledDuringBackoff(t *testing.T) {
 	if want := "GET /api/v3/inbox/messages"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name %q", err, want)
 	}
-	if resp == nil || resp.StatusCode != 503 || fs.count("GET") != 1 {
-		t.Fatalf("resp %v, received %d", resp, fs.count("GET"))
+	if resp == nil || resp.StatusCode != 503 || fs.count("GET", "") != 1 {
+		t.Fatalf("resp %v, received %d", resp, fs.count("GET", ""))
 	}
 }
 
@@ -355,7 +373,8 @@ func TestFaults429Storms(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newFakeClock()
 			var processed atomic.Int32
-			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+			fs := newTestServer(t, 0)
+			fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 				if n == 1 || tt.storm {
 					answer(w, 429, limited, append(rateHeaders(0, tt.reset(clk)), tt.extra...)...)
 					return
@@ -363,10 +382,11 @@ func TestFaults429Storms(t *testing.T) {
 				processed.Add(1)
 				answer(w, 200, convOK, rateHeaders(999, unix(clk, time.Hour))...)
 			})
-			c, _ := newRelClient(t, fs.Server, WithRateLimitWait(tt.wait))
+			c := fs.client(t, WithRateLimitWait(tt.wait))
+			newFakeClock(c)
 			clk.install(c)
 			resp, err := doMethod(context.Background(), c, tt.method)
-			if got := fs.count(tt.method); got != tt.received {
+			if got := fs.count(tt.method, ""); got != tt.received {
 				t.Errorf("server received %d %ss, want %d", got, tt.method, tt.received)
 			}
 			if processed.Load() > 1 {
@@ -412,16 +432,18 @@ func TestFaultsThrottleAhead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newFakeClock()
-			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+			fs := newTestServer(t, 0)
+			fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 				answer(w, 200, convOK, rateHeaders(0, tt.reset(clk))...)
 			})
-			c, _ := newRelClient(t, fs.Server, WithRateLimitWait(tt.wait))
+			c := fs.client(t, WithRateLimitWait(tt.wait))
+			newFakeClock(c)
 			clk.install(c)
 			if _, _, err := getConv(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
 			resp, err := doMethod(context.Background(), c, "POST")
-			if got := fs.count("GET") + fs.count("POST"); got != tt.received {
+			if got := fs.count("GET", "") + fs.count("POST", ""); got != tt.received {
 				t.Errorf("server received %d requests, want %d", got, tt.received)
 			}
 			if got := clk.slept(); !equalDurations(got, tt.sleeps) {

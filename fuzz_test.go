@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -55,12 +54,17 @@ func FuzzEnvelope(f *testing.F) {
 }
 
 func decodeEnvelope[T any](t *testing.T, body []byte, key string) {
-	env := reflect.New(envelopeType[T](key))
+	p := page[T]{key: key}
 	resp := &Response{Response: &http.Response{StatusCode: 200, Header: http.Header{}}}
-	if err := decodeBody(body, env.Interface(), resp); err != nil {
+	if err := decodeBody(body, &p, resp); err != nil {
 		return
 	}
-	items := envelopeItems[T](env.Elem())
+	items := p.items
+	for i, it := range items {
+		if it == nil {
+			t.Fatalf("%s[%d] decoded as nil", key, i)
+		}
+	}
 	if _, err := json.Marshal(items); err != nil {
 		t.Fatalf("decoded %s do not encode: %v", key, err)
 	}

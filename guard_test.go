@@ -13,7 +13,8 @@ import (
 )
 
 func TestCreatingAConversationIsRefusedAndSendsNothing(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, []byte(`{}`)) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, []byte(`{}`)) })
 	c := srv.client(t)
 	ctx := context.Background()
 	body := fixture(t, "conversations/create-request.json")
@@ -44,7 +45,8 @@ func TestCreatingAConversationIsRefusedAndSendsNothing(t *testing.T) {
 }
 
 func TestCreatingAClientParticipantIsRefused(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, []byte(`{}`)) })
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, []byte(`{}`)) })
 	c := srv.client(t)
 	ctx := context.Background()
 	for _, body := range []string{

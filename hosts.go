@@ -34,21 +34,29 @@ func (s *HostsService) res() resource[Host] {
 }
 
 // List returns one page of hosts.
+//
+// GET /hosts
 func (s *HostsService) List(ctx context.Context, opts *ListOptions) ([]*Host, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every host, page after page.
+//
+// GET /hosts?page={n}
 func (s *HostsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Host, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one host.
+//
+// GET /hosts/{id}
 func (s *HostsService) Get(ctx context.Context, id int64) (*Host, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetMany returns the hosts with the given ids.
+//
+// GET /hosts/{id},{id},…
 func (s *HostsService) GetMany(ctx context.Context, ids []int64) ([]*Host, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -76,6 +84,8 @@ type HostUpdate struct {
 
 // Create creates a host. A missing first or last name fails with
 // ErrInvalidRequest before any request.
+//
+// POST /hosts
 func (s *HostsService) Create(ctx context.Context, h *NewHost) (*Host, *Response, error) {
 	if h == nil {
 		return nil, nil, invalid("new host", "nil")
@@ -96,6 +106,8 @@ func (s *HostsService) Create(ctx context.Context, h *NewHost) (*Host, *Response
 
 // Update changes a host. Blank names fail with ErrInvalidRequest before any
 // request.
+//
+// PUT /hosts/{id}
 func (s *HostsService) Update(ctx context.Context, id int64, u *HostUpdate) (*Host, *Response, error) {
 	if u == nil {
 		u = &HostUpdate{}

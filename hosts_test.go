@@ -7,9 +7,9 @@ import (
 )
 
 func TestHostsReadFixtures(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /hosts", serveInboxFixture(t, 200, "hosts/inbox_read-inbox_write-scope-response.json"))
-	s.handle("GET /hosts/{ids}", serveInboxFixture(t, 200, "hosts/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /hosts", serveFixture(t, 200, "hosts/inbox_read-inbox_write-scope-response.json"))
+	s.mux.HandleFunc("GET /hosts/{ids}", serveFixture(t, 200, "hosts/inbox_write-scope-response.json"))
 
 	list, _, err := c.Hosts.List(inboxCtx, nil)
 	if err != nil {
@@ -27,15 +27,15 @@ func TestHostsReadFixtures(t *testing.T) {
 	if _, _, err := c.Hosts.GetMany(inboxCtx, []int64{2, 3}); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.last("GET", "hosts/").Path; p != "hosts/2,3" {
+	if p := s.last("GET", "hosts/").Path; p != "/api/v3/hosts/2,3" {
 		t.Errorf("GetMany path %q", p)
 	}
 }
 
 func TestHostsOddities(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /hosts", func(w http.ResponseWriter, r *http.Request) {
-		writeInboxJSON(w, 200, inboxEnvelope("hosts",
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /hosts", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, inboxEnvelope("hosts",
 			`{"id":4,"firstname":null,"lastname":"Solo","email":null,"forget_me_at":"2020-01-02T03:04:05Z","links":{"account":1,"participants":[7,8],"user":null},"avatar":{"url":"x"}}`))
 	})
 	list, _, err := c.Hosts.List(inboxCtx, nil)
@@ -48,8 +48,8 @@ func TestHostsOddities(t *testing.T) {
 }
 
 func TestHostsCreateBodyMatchesFixture(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("POST /hosts", serveInboxFixture(t, 201, "hosts/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("POST /hosts", serveFixture(t, 201, "hosts/inbox_write-scope-response.json"))
 	h, _, err := c.Hosts.Create(inboxCtx, &NewHost{Firstname: "Jan", Lastname: "Kowalski", Email: "host1@example.com", UserID: Ptr[int64](2)})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestHostsCreateBodyMatchesFixture(t *testing.T) {
 	if h.ID != 2 {
 		t.Errorf("created %+v", h)
 	}
-	assertSameJSON(t, inboxFixture(t, "hosts/create-request.json"), s.last("POST", "hosts").Body)
+	assertSameJSON(t, fixture(t, "hosts/create-request.json"), s.last("POST", "hosts").Body)
 
 	if _, _, err := c.Hosts.Create(inboxCtx, &NewHost{Firstname: "Ann", Lastname: "Lee", SourceID: Ptr[int64](9)}); err != nil {
 		t.Fatal(err)
@@ -66,17 +66,17 @@ func TestHostsCreateBodyMatchesFixture(t *testing.T) {
 }
 
 func TestHostsUpdate(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("PUT /hosts/{id}", serveInboxFixture(t, 200, "hosts/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("PUT /hosts/{id}", serveFixture(t, 200, "hosts/inbox_write-scope-response.json"))
 	_, _, err := c.Hosts.Update(inboxCtx, 2, &HostUpdate{Firstname: Ptr("Jan"), Lastname: Ptr("Kowalski"), Email: Ptr("host1@example.com"), UserID: Ptr[int64](2)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := s.last("PUT", "hosts/")
-	if r.Path != "hosts/2" {
+	if r.Path != "/api/v3/hosts/2" {
 		t.Errorf("path %q", r.Path)
 	}
-	assertSameJSON(t, inboxFixture(t, "hosts/update-request.json"), r.Body)
+	assertSameJSON(t, fixture(t, "hosts/update-request.json"), r.Body)
 	if _, _, err := c.Hosts.Update(inboxCtx, 2, &HostUpdate{Email: Ptr("new@example.com")}); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestHostsValidation(t *testing.T) {
 		"bad user id":  {Firstname: "Jan", Lastname: "Kowalski", UserID: Ptr[int64](0)},
 	} {
 		t.Run("create "+name, func(t *testing.T) {
-			s, c := newInboxServer(t)
+			c, _, s := setup(t)
 			_, _, err := c.Hosts.Create(inboxCtx, h)
 			assertNothingSent(t, s, err, ErrInvalidRequest)
 		})
@@ -102,12 +102,12 @@ func TestHostsValidation(t *testing.T) {
 		"bad source id":   {SourceID: Ptr[int64](-1)},
 	} {
 		t.Run("update "+name, func(t *testing.T) {
-			s, c := newInboxServer(t)
+			c, _, s := setup(t)
 			_, _, err := c.Hosts.Update(inboxCtx, 2, u)
 			assertNothingSent(t, s, err, ErrInvalidRequest)
 		})
 	}
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	if _, _, err := c.Hosts.Update(inboxCtx, 0, &HostUpdate{}); !errors.Is(err, ErrInvalidRequest) || s.total() != 0 {
 		t.Errorf("id 0: %v", err)
 	}

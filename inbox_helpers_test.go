@@ -1,16 +1,11 @@
 package bookingsync
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -18,136 +13,10 @@ import (
 	"testing"
 )
 
-// inboxToken is the bearer token the Inbox tests' server expects.
-const inboxToken = "inbox-test-token"
-
-// inboxRequest is a request as the test server received it.
-type inboxRequest struct {
-	Method string
-	Path   string // relative to the API root: "inbox/participants/10"
-	Query  string
-	Body   []byte
-}
-
-// inboxServer is an httptest server speaking the API's wire format that
-// records every request it receives, so tests can count them.
-type inboxServer struct {
-	*httptest.Server
-	t   *testing.T
-	mux *http.ServeMux
-
-	mu   sync.Mutex
-	reqs []inboxRequest
-}
-
-// newInboxServer starts a server and a client pointed at it.
-func newInboxServer(t *testing.T, opts ...Option) (*inboxServer, *Client) {
-	t.Helper()
-	s := &inboxServer{t: t, mux: http.NewServeMux()}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
-	opts = append([]Option{WithBaseURL(s.URL), WithToken(inboxToken), WithHTTPClient(s.Client())}, opts...)
-	c, err := NewClient(opts...)
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	return s, c
-}
-
-func (s *inboxServer) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	s.mu.Lock()
-	s.reqs = append(s.reqs, inboxRequest{
-		Method: r.Method,
-		Path:   strings.TrimPrefix(r.URL.Path, apiPath),
-		Query:  r.URL.RawQuery,
-		Body:   body,
-	})
-	s.mu.Unlock()
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	w.Header().Set("X-Request-Id", fmt.Sprintf("req-%d", s.total()))
-	w.Header().Set("X-RateLimit-Limit", "1000")
-	w.Header().Set("X-RateLimit-Remaining", "999")
-	w.Header().Set("X-RateLimit-Reset", "1700000000")
-	if r.Header.Get("Authorization") != "Bearer "+inboxToken {
-		writeInboxJSON(w, http.StatusUnauthorized, `{"error":"Not authorized"}`)
-		return
-	}
-	s.mux.ServeHTTP(w, r)
-}
-
-// handle routes "METHOD /path" (relative to the API root, ServeMux
-// patterns) to h.
-func (s *inboxServer) handle(pattern string, h http.HandlerFunc) {
-	method, path, _ := strings.Cut(pattern, " ")
-	s.mux.HandleFunc(method+" "+strings.TrimSuffix(apiPath, "/")+path, h)
-}
-
-// requests returns the requests received so far.
-func (s *inboxServer) requests() []inboxRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]inboxRequest(nil), s.reqs...)
-}
-
-func (s *inboxServer) total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.reqs)
-}
-
-// count returns how many requests had the method and a path starting with
-// prefix (relative to the API root).
-func (s *inboxServer) count(method, prefix string) int {
-	n := 0
-	for _, r := range s.requests() {
-		if r.Method == method && strings.HasPrefix(r.Path, prefix) {
-			n++
-		}
-	}
-	return n
-}
-
-// last returns the last request with the method and path prefix.
-func (s *inboxServer) last(method, prefix string) inboxRequest {
-	s.t.Helper()
-	reqs := s.requests()
-	for i := len(reqs) - 1; i >= 0; i-- {
-		if reqs[i].Method == method && strings.HasPrefix(reqs[i].Path, prefix) {
-			return reqs[i]
-		}
-	}
-	s.t.Fatalf("no %s %s request among %d", method, prefix, len(reqs))
-	return inboxRequest{}
-}
-
-// writeInboxJSON writes body with the API's media type.
-func writeInboxJSON(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/vnd.api+json; charset=utf-8")
-	w.WriteHeader(status)
-	io.WriteString(w, body)
-}
-
 // inboxEnvelope wraps raw JSON objects in the API's envelope.
 func inboxEnvelope(key string, items ...string) string {
 	return fmt.Sprintf(`{"links":{"%s.account":"https://www.bookingsync.com/api/v3/accounts/{%s.account}"},"%s":[%s],"meta":{}}`,
 		key, key, key, strings.Join(items, ","))
-}
-
-// inboxFixture reads a file under testdata/.
-func inboxFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", filepath.FromSlash(name)))
-	if err != nil {
-		t.Fatalf("fixture: %v", err)
-	}
-	return b
-}
-
-// serveInboxFixture answers with a testdata file.
-func serveInboxFixture(t *testing.T, status int, name string) http.HandlerFunc {
-	b := inboxFixture(t, name)
-	return func(w http.ResponseWriter, r *http.Request) { writeInboxJSON(w, status, string(b)) }
 }
 
 // decodeInboxJSON decodes b into a generic value.
@@ -183,7 +52,7 @@ func inboxBodyItem(t *testing.T, body []byte, key string) map[string]any {
 }
 
 // assertNothingSent checks err wraps target and the server saw no request.
-func assertNothingSent(t *testing.T, s *inboxServer, err, target error) {
+func assertNothingSent(t *testing.T, s *testServer, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
 		t.Errorf("err = %v, want one wrapping %v", err, target)
@@ -198,7 +67,7 @@ var inboxCtx = context.Background()
 // inboxMember is a participant held by inboxConversation.
 type inboxMember struct {
 	ID, MemberID int64
-	MemberType   string
+	MemberType   MemberType
 }
 
 func (m inboxMember) json(conversationID int64) string {
@@ -219,7 +88,7 @@ type inboxConversation struct {
 	nextID  int64
 }
 
-func (c *inboxConversation) add(memberID int64, memberType string) int64 {
+func (c *inboxConversation) add(memberID int64, memberType MemberType) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.nextID++
@@ -228,10 +97,10 @@ func (c *inboxConversation) add(memberID int64, memberType string) int64 {
 	return id
 }
 
-func (c *inboxConversation) register(s *inboxServer) {
-	s.handle("GET /inbox/conversations/{id}", func(w http.ResponseWriter, r *http.Request) {
+func (c *inboxConversation) register(s *testServer) {
+	s.mux.HandleFunc("GET /inbox/conversations/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") != strconv.FormatInt(c.ID, 10) {
-			writeInboxJSON(w, http.StatusNotFound, `{"errors":[{"code":"not_found"}]}`)
+			answer(w, http.StatusNotFound, `{"errors":[{"code":"not_found"}]}`)
 			return
 		}
 		c.mu.Lock()
@@ -246,9 +115,9 @@ func (c *inboxConversation) register(s *inboxServer) {
 		if c.Sideload && r.URL.Query().Get("include") == "participants" {
 			conv += `,"participants":[` + strings.Join(objs, ",") + `]`
 		}
-		writeInboxJSON(w, http.StatusOK, inboxEnvelope("conversations", conv+"}"))
+		answer(w, http.StatusOK, inboxEnvelope("conversations", conv+"}"))
 	})
-	s.handle("GET /inbox/participants/{ids}", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("GET /inbox/participants/{ids}", func(w http.ResponseWriter, r *http.Request) {
 		want := map[string]bool{}
 		for _, id := range strings.Split(r.PathValue("ids"), ",") {
 			want[id] = true
@@ -261,18 +130,18 @@ func (c *inboxConversation) register(s *inboxServer) {
 			}
 		}
 		c.mu.Unlock()
-		writeInboxJSON(w, http.StatusOK, inboxEnvelope("participants", objs...))
+		answer(w, http.StatusOK, inboxEnvelope("participants", objs...))
 	})
-	s.handle("POST /inbox/participants", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("POST /inbox/participants", func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Participants []NewParticipant `json:"participants"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Participants) != 1 || body.Participants[0].ConversationID != c.ID {
-			writeInboxJSON(w, http.StatusUnprocessableEntity, `{"errors":{"conversation_id":["is invalid"]}}`)
+			answer(w, http.StatusUnprocessableEntity, `{"errors":{"conversation_id":["is invalid"]}}`)
 			return
 		}
 		p := body.Participants[0]
 		id := c.add(p.MemberID, p.MemberType)
-		writeInboxJSON(w, http.StatusCreated, inboxEnvelope("participants", inboxMember{ID: id, MemberID: p.MemberID, MemberType: p.MemberType}.json(c.ID)))
+		answer(w, http.StatusCreated, inboxEnvelope("participants", inboxMember{ID: id, MemberID: p.MemberID, MemberType: p.MemberType}.json(c.ID)))
 	})
 }

@@ -3,9 +3,7 @@ package bookingsync
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"iter"
-	"reflect"
 	"strings"
 	"time"
 )
@@ -71,16 +69,14 @@ type MessageLinks struct {
 
 // UnmarshalJSON fills CreatedBy from either wire form.
 func (m *Message) UnmarshalJSON(b []byte) error {
-	var w messageWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*m = *w.fold().(*Message)
-	return nil
+	return unmarshalWire(b, m, (*messageWire).fold)
 }
 
-// messageWire is a Message as the wire has it; listings decode into it
-// (see wired).
+func (*Message) decodeItems(dec *json.Decoder, key string) ([]*Message, error) {
+	return readArray(dec, key, (*messageWire).fold)
+}
+
+// messageWire is a Message as the wire has it.
 type messageWire struct {
 	messageFields
 	creatorAttrs
@@ -89,9 +85,7 @@ type messageWire struct {
 // messageFields is Message without its methods.
 type messageFields Message
 
-func (*Message) wireType() reflect.Type { return reflect.TypeFor[messageWire]() }
-
-func (w *messageWire) fold() any {
+func (w *messageWire) fold() *Message {
 	m := (*Message)(&w.messageFields)
 	m.CreatedBy = w.resolve(m.CreatedBy, m.Links.CreatedBy)
 	return m
@@ -102,32 +96,31 @@ func (s *MessagesService) res() resource[Message] {
 }
 
 // List returns one page of messages.
+//
+// GET /inbox/messages
 func (s *MessagesService) List(ctx context.Context, opts *ListOptions) ([]*Message, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every message, page after page.
+//
+// GET /inbox/messages?page={n}
 func (s *MessagesService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Message, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one message.
+//
+// GET /inbox/messages/{id}
 func (s *MessagesService) Get(ctx context.Context, id int64) (*Message, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetMany returns the messages with the given ids.
+//
+// GET /inbox/messages/{id},{id},…
 func (s *MessagesService) GetMany(ctx context.Context, ids []int64) ([]*Message, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
-}
-
-// invalid returns an error wrapping ErrInvalidRequest that lists the
-// problems found in what, or nil when there are none.
-func invalid(what string, problems ...string) error {
-	if len(problems) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %s: %s", ErrInvalidRequest, what, strings.Join(problems, "; "))
 }
 
 // NewMessage is the body of Messages.Create.
@@ -194,18 +187,11 @@ func (m *NewMessage) validate(needSender bool) error {
 	return invalid("new message", pr...)
 }
 
-func checkIDs(kind string, ids []int64) []string {
-	for _, id := range ids {
-		if id <= 0 {
-			return []string{fmt.Sprintf("%s id %d: ids are positive", kind, id)}
-		}
-	}
-	return nil
-}
-
 // Create sends a message. It is validated first (see NewMessage); an
 // invalid message fails with an error wrapping ErrInvalidRequest and
 // nothing is sent. m is not modified.
+//
+// POST /inbox/messages
 func (s *MessagesService) Create(ctx context.Context, m *NewMessage) (*Message, *Response, error) {
 	if err := m.validate(true); err != nil {
 		return nil, nil, err
@@ -226,6 +212,8 @@ func (s *MessagesService) Create(ctx context.Context, m *NewMessage) (*Message, 
 // The message is validated before any request. It costs one request to
 // read the conversation's participants, one more when the host has no
 // participant yet, and one to send.
+//
+// GET /inbox/conversations/{id}?include=participants, POST /inbox/participants (when missing), POST /inbox/messages
 func (s *MessagesService) SendAsHost(ctx context.Context, conversationID, hostID int64, m *NewMessage) (*Message, error) {
 	if m == nil {
 		return nil, invalid("new message", "nil")
@@ -266,6 +254,8 @@ type MessageUpdate struct {
 // Update changes a message. Setting VisibilityInternal together with a
 // Channel, or an empty content, fails with ErrInvalidRequest before any
 // request.
+//
+// PUT /inbox/messages/{id}
 func (s *MessagesService) Update(ctx context.Context, id int64, u *MessageUpdate) (*Message, *Response, error) {
 	if u == nil {
 		u = &MessageUpdate{}
@@ -286,6 +276,8 @@ func (s *MessagesService) Update(ctx context.Context, id int64, u *MessageUpdate
 
 // AddAttachment attaches an uploaded attachment (Attachments.Create) to
 // the message.
+//
+// PUT /inbox/messages/{id}/add_attachment
 func (s *MessagesService) AddAttachment(ctx context.Context, messageID, attachmentID int64) (*Message, *Response, error) {
 	return s.res().action(ctx, messageID, "add_attachment", "attachments", attachmentID)
 }

@@ -11,9 +11,9 @@ import (
 )
 
 func TestMessagesReadFixtures(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /inbox/messages", serveInboxFixture(t, 200, "messages/inbox_read-inbox_write-scope-response.json"))
-	s.handle("GET /inbox/messages/{ids}", serveInboxFixture(t, 200, "messages/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /inbox/messages", serveFixture(t, 200, "messages/inbox_read-inbox_write-scope-response.json"))
+	s.mux.HandleFunc("GET /inbox/messages/{ids}", serveFixture(t, 200, "messages/inbox_write-scope-response.json"))
 
 	list, _, err := c.Messages.List(inboxCtx, nil)
 	if err != nil {
@@ -40,15 +40,15 @@ func TestMessagesReadFixtures(t *testing.T) {
 	if _, _, err := c.Messages.GetMany(inboxCtx, []int64{5, 6}); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.last("GET", "inbox/messages/").Path; p != "inbox/messages/5,6" {
+	if p := s.last("GET", "inbox/messages/").Path; p != "/api/v3/inbox/messages/5,6" {
 		t.Errorf("GetMany path %q", p)
 	}
 }
 
 func TestMessagesOddities(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /inbox/messages", func(w http.ResponseWriter, r *http.Request) {
-		writeInboxJSON(w, 200, inboxEnvelope("messages",
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /inbox/messages", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, inboxEnvelope("messages",
 			`{"links":{"attachments":[1],"conversation":7,"sender":null},"id":6,"content":"hi","origin":"carrier_pigeon","visibility":"all","channel":"telegram","sent_at":null,"created_by_id":"65","created_by_type":"Doorkeeper::Application","unknown":{"x":1}}`,
 			`{"id":7}`,
 		))
@@ -84,8 +84,8 @@ func fixtureMessage() *NewMessage {
 }
 
 func TestMessagesCreateBodyMatchesFixture(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("POST /inbox/messages", serveInboxFixture(t, 201, "messages/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("POST /inbox/messages", serveFixture(t, 201, "messages/inbox_write-scope-response.json"))
 	in := fixtureMessage()
 	m, _, err := c.Messages.Create(inboxCtx, in)
 	if err != nil {
@@ -94,16 +94,16 @@ func TestMessagesCreateBodyMatchesFixture(t *testing.T) {
 	if m.ID != 5 || m.Content != "Message Content" {
 		t.Errorf("created %+v", m)
 	}
-	assertSameJSON(t, inboxFixture(t, "messages/create-request.json"), s.last("POST", "inbox/messages").Body)
+	assertSameJSON(t, fixture(t, "messages/create-request.json"), s.last("POST", "inbox/messages").Body)
 	if in.SentAt.Location().String() != "CET" {
 		t.Errorf("Create changed the caller's message")
 	}
 }
 
 func TestMessagesCreateZeroSentAtIsNow(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	c.now = func() time.Time { return time.Date(2024, 3, 1, 9, 30, 15, 999, time.FixedZone("X", -7200)) }
-	s.handle("POST /inbox/messages", serveInboxFixture(t, 201, "messages/inbox_write-scope-response.json"))
+	s.mux.HandleFunc("POST /inbox/messages", serveFixture(t, 201, "messages/inbox_write-scope-response.json"))
 	in := &NewMessage{ConversationID: 7, SenderID: 5, Content: "hello", Origin: OriginBookingSyncInbox, Visibility: VisibilityInternal}
 	if _, _, err := c.Messages.Create(inboxCtx, in); err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestMessagesCreateValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, c := newInboxServer(t)
+			c, _, s := setup(t)
 			_, _, err := c.Messages.Create(inboxCtx, tc.m)
 			assertNothingSent(t, s, err, ErrInvalidRequest)
 			if err != nil && !strings.Contains(err.Error(), tc.want) {
@@ -150,7 +150,7 @@ func TestMessagesCreateValidation(t *testing.T) {
 		})
 	}
 	t.Run("all at once", func(t *testing.T) {
-		s, c := newInboxServer(t)
+		c, _, s := setup(t)
 		_, _, err := c.Messages.Create(inboxCtx, &NewMessage{})
 		assertNothingSent(t, s, err, ErrInvalidRequest)
 		for _, w := range []string{"conversation", "sender", "content", "origin", "visibility"} {
@@ -162,8 +162,8 @@ func TestMessagesCreateValidation(t *testing.T) {
 }
 
 func TestMessagesUpdate(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("PUT /inbox/messages/{id}", serveInboxFixture(t, 200, "messages/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("PUT /inbox/messages/{id}", serveFixture(t, 200, "messages/inbox_write-scope-response.json"))
 	m, _, err := c.Messages.Update(inboxCtx, 5, &MessageUpdate{
 		Origin:        Ptr(OriginEmail),
 		Visibility:    Ptr(VisibilityExternal),
@@ -174,10 +174,10 @@ func TestMessagesUpdate(t *testing.T) {
 		t.Fatalf("Update: %+v, %v", m, err)
 	}
 	r := s.last("PUT", "inbox/messages/")
-	if r.Path != "inbox/messages/5" {
+	if r.Path != "/api/v3/inbox/messages/5" {
 		t.Errorf("path %q", r.Path)
 	}
-	assertSameJSON(t, inboxFixture(t, "messages/update-request.json"), r.Body)
+	assertSameJSON(t, fixture(t, "messages/update-request.json"), r.Body)
 
 	for name, u := range map[string]*MessageUpdate{
 		"internal with channel": {Visibility: Ptr(VisibilityInternal), Channel: Ptr(ChannelAirbnb)},
@@ -195,8 +195,8 @@ func TestMessagesUpdate(t *testing.T) {
 }
 
 func TestMessagesAddAttachment(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("PUT /inbox/messages/{id}/add_attachment", serveInboxFixture(t, 200, "messages/add_attachment-inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("PUT /inbox/messages/{id}/add_attachment", serveFixture(t, 200, "messages/add_attachment-inbox_write-scope-response.json"))
 	m, _, err := c.Messages.AddAttachment(inboxCtx, 5, 5)
 	if err != nil {
 		t.Fatal(err)
@@ -205,18 +205,18 @@ func TestMessagesAddAttachment(t *testing.T) {
 		t.Errorf("attachments %v", m.Links.Attachments)
 	}
 	r := s.last("PUT", "inbox/messages/")
-	if r.Path != "inbox/messages/5/add_attachment" {
+	if r.Path != "/api/v3/inbox/messages/5/add_attachment" {
 		t.Errorf("path %q", r.Path)
 	}
-	assertSameJSON(t, inboxFixture(t, "messages/add_attachment-request.json"), r.Body)
+	assertSameJSON(t, fixture(t, "messages/add_attachment-request.json"), r.Body)
 	if _, _, err := c.Messages.AddAttachment(inboxCtx, 5, 0); !errors.Is(err, ErrInvalidRequest) || s.total() != 1 {
 		t.Errorf("attachment 0: err %v, %d requests", err, s.total())
 	}
 }
 
 // handleMessageEcho answers POST /inbox/messages with the message sent.
-func handleMessageEcho(s *inboxServer) {
-	s.handle("POST /inbox/messages", func(w http.ResponseWriter, r *http.Request) {
+func handleMessageEcho(s *testServer) {
+	s.mux.HandleFunc("POST /inbox/messages", func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Messages []struct {
 				ConversationID int64  `json:"conversation_id"`
@@ -227,7 +227,7 @@ func handleMessageEcho(s *inboxServer) {
 			} `json:"messages"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Messages) != 1 {
-			writeInboxJSON(w, 422, `{"errors":{"messages":["missing"]}}`)
+			answer(w, 422, `{"errors":{"messages":["missing"]}}`)
 			return
 		}
 		m := body.Messages[0]
@@ -236,12 +236,12 @@ func handleMessageEcho(s *inboxServer) {
 			"id":    900, "content": m.Content, "origin": m.Origin, "visibility": m.Visibility, "channel": nil,
 			"sent_at": "2024-03-01T11:30:15Z",
 		})
-		writeInboxJSON(w, 201, inboxEnvelope("messages", string(out)))
+		answer(w, 201, inboxEnvelope("messages", string(out)))
 	})
 }
 
 func TestSendAsHostReusesExistingHostParticipant(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(5, MemberTypeClient)
 	hostPart := conv.add(42, MemberTypeHost)
@@ -272,7 +272,7 @@ func TestSendAsHostReusesExistingHostParticipant(t *testing.T) {
 }
 
 func TestSendAsHostCreatesMissingHostParticipant(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(5, MemberTypeClient)
 	conv.register(s)
@@ -308,7 +308,7 @@ func TestSendAsHostValidatesFirst(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			s, c := newInboxServer(t)
+			c, _, s := setup(t)
 			_, err := c.Messages.SendAsHost(inboxCtx, tc.conv, tc.host, tc.m)
 			assertNothingSent(t, s, err, ErrInvalidRequest)
 		})

@@ -39,7 +39,7 @@ func TestCreatedByApplication(t *testing.T) {
 			continue
 		}
 		// No application: Origin needs no request.
-		s, cl := newInboxServer(t)
+		cl, _, s := setup(t)
 		o, err := cl.Conversations.Origin(inboxCtx, &c)
 		if err != nil || o.Application != nil || o.CreatorType != tc.ctype || o.Channel != tc.defCh || s.total() != 0 {
 			t.Errorf("%s: Origin = %+v, %v after %d requests", tc.remark, o, err, s.total())
@@ -75,29 +75,29 @@ func TestChannelFromApplicationName(t *testing.T) {
 
 // appServer serves GET /applications/{id} and GET /applications, with 403
 // for id 70, 404 for 71 and 500 for 72, and counts reads per id.
-func appServer(t *testing.T, opts ...Option) (*inboxServer, *Client) {
-	s, c := newInboxServer(t, opts...)
+func appServer(t *testing.T, opts ...Option) (*testServer, *Client) {
+	c, _, s := setup(t, opts...)
 	names := map[string]string{"65": "Airbnb", "66": "Booking.com", "67": "HomeAway/Vrbo", "68": "Smart Pricing"}
-	s.handle("GET /applications/{id}", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("GET /applications/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		switch id {
 		case "70":
-			writeInboxJSON(w, 403, `{"errors":[{"code":"forbidden","title":"Forbidden"}]}`)
+			answer(w, 403, `{"errors":[{"code":"forbidden","title":"Forbidden"}]}`)
 		case "71":
-			writeInboxJSON(w, 404, `{"errors":[{"code":"not_found"}]}`)
+			answer(w, 404, `{"errors":[{"code":"not_found"}]}`)
 		case "72":
-			writeInboxJSON(w, 500, `{"error":"boom"}`)
+			answer(w, 500, `{"error":"boom"}`)
 		default:
 			name, ok := names[id]
 			if !ok {
-				writeInboxJSON(w, 404, `{"errors":[{"code":"not_found"}]}`)
+				answer(w, 404, `{"errors":[{"code":"not_found"}]}`)
 				return
 			}
-			writeInboxJSON(w, 200, inboxEnvelope("applications", fmt.Sprintf(`{"id":%s,"name":%q,"default_price_increase":"0.0"}`, id, name)))
+			answer(w, 200, inboxEnvelope("applications", fmt.Sprintf(`{"id":%s,"name":%q,"default_price_increase":"0.0"}`, id, name)))
 		}
 	})
-	s.handle("GET /applications", func(w http.ResponseWriter, r *http.Request) {
-		writeInboxJSON(w, 200, inboxEnvelope("applications", `{"id":65,"name":"Airbnb"}`, `{"id":66,"name":"Booking.com"}`, `{"id":67,"name":"HomeAway/Vrbo"}`))
+	s.mux.HandleFunc("GET /applications", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, inboxEnvelope("applications", `{"id":65,"name":"Airbnb"}`, `{"id":66,"name":"Booking.com"}`, `{"id":67,"name":"HomeAway/Vrbo"}`))
 	})
 	return s, c
 }
@@ -107,8 +107,8 @@ func appConversation(id, appID int64, def Channel) *Conversation {
 }
 
 func TestOriginFromFixtureApplication(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /applications/{id}", serveInboxFixture(t, 200, "applications/applications_read-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /applications/{id}", serveFixture(t, 200, "applications/applications_read-scope-response.json"))
 	o, err := c.Conversations.Origin(inboxCtx, appConversation(5, 65, ChannelEmail))
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestOriginFromFixtureApplication(t *testing.T) {
 		o.CreatorType != "Doorkeeper::Application" || o.CreatorID != 65 {
 		t.Errorf("Origin = %+v (application %+v)", o, o.Application)
 	}
-	if p := s.last("GET", "applications/").Path; p != "applications/65" {
+	if p := s.last("GET", "applications/").Path; p != "/api/v3/applications/65" {
 		t.Errorf("path %q", p)
 	}
 }
@@ -275,13 +275,13 @@ func TestApplicationsPreload(t *testing.T) {
 	if n := s.total(); n != 1 {
 		t.Errorf("%d requests, want the one listing", n)
 	}
-	if q := s.last("GET", "applications").Query; q != "page=1&per_page=100" {
+	if q := s.last("GET", "applications").RawQuery; q != "page=1&per_page=100" {
 		t.Errorf("listing query %q", q)
 	}
 
-	s2, c2 := newInboxServer(t)
-	s2.handle("GET /applications", func(w http.ResponseWriter, r *http.Request) {
-		writeInboxJSON(w, 403, `{"errors":[{"code":"forbidden"}]}`)
+	c2, _, s2 := setup(t)
+	s2.mux.HandleFunc("GET /applications", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, 403, `{"errors":[{"code":"forbidden"}]}`)
 	})
 	if err := c2.Applications.Preload(inboxCtx); !errors.Is(err, ErrForbidden) {
 		t.Errorf("Preload with a client-credentials token: %v", err)
@@ -290,17 +290,17 @@ func TestApplicationsPreload(t *testing.T) {
 
 // A waiter does not inherit the first caller's cancellation.
 func TestApplicationsCachedWaiterSurvivesLeaderCancel(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	arrived := make(chan struct{}, 2)
 	release := make(chan struct{})
-	s.handle("GET /applications/{id}", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("GET /applications/{id}", func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		select {
 		case <-release:
 		case <-r.Context().Done():
 			return
 		}
-		writeInboxJSON(w, 200, inboxEnvelope("applications", `{"id":65,"name":"Airbnb"}`))
+		answer(w, 200, inboxEnvelope("applications", `{"id":65,"name":"Airbnb"}`))
 	})
 	leaderCtx, cancel := context.WithCancel(inboxCtx)
 	leaderErr := make(chan error, 1)

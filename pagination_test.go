@@ -54,7 +54,8 @@ func TestParseLinkPages(t *testing.T) {
 }
 
 func TestResponseHeaders(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", `<`+"https://x/api/v3/inbox/conversations?page=3"+`>; rel="next"`)
 		w.Header().Set("X-Total-Pages", "12")
 		w.Header().Set("X-Total-Count", "1150")
@@ -73,7 +74,8 @@ func TestResponseHeaders(t *testing.T) {
 }
 
 func TestMissingAndBrokenPagingHeaders(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Total-Pages", "lots")
 		w.Header().Set("X-Updated-Since-Request-Synced-At", "not a time")
 		w.Header().Set("X-RateLimit-Reset", "soon")
@@ -93,8 +95,8 @@ func TestMissingAndBrokenPagingHeaders(t *testing.T) {
 func TestMetaRepeatsPagingHeaders(t *testing.T) {
 	var m Meta
 	require.NoError(t, m.UnmarshalJSON([]byte(`{"Link":{"next":"https://x/a?page=2&per_page=1"},"X-Total-Pages":"4","X-Total-Count":7,"X-Per-Page":"1"}`)))
-	assert.Equal(t, 4, m.TotalPages)
-	assert.Equal(t, 7, m.TotalCount)
+	assert.Equal(t, 4, m.paging.totalPages)
+	assert.Equal(t, 7, m.paging.totalCount)
 	r := &Response{}
 	r.setMeta(m)
 	assert.Equal(t, 2, r.NextPage)
@@ -103,8 +105,9 @@ func TestMetaRepeatsPagingHeaders(t *testing.T) {
 }
 
 // pagedServer serves total conversations in pages, the API's way.
-func pagedServer(t *testing.T, total int, withLinks bool) *apiServer {
-	return newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+func pagedServer(t *testing.T, total int, withLinks bool) *testServer {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 		per, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
 		if page < 1 {
@@ -127,6 +130,7 @@ func pagedServer(t *testing.T, total int, withLinks bool) *apiServer {
 		}
 		serveJSON(w, 200, append(body, "]}"...))
 	})
+	return srv
 }
 
 func TestAllPagesLazily(t *testing.T) {
@@ -163,7 +167,8 @@ func TestAllPagesLazily(t *testing.T) {
 
 func TestAllYieldsFirstErrorOnceAndStops(t *testing.T) {
 	calls := 0
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		calls++
 		if calls == 2 {
 			w.WriteHeader(500)
@@ -206,7 +211,8 @@ func TestAllHonoursContext(t *testing.T) {
 }
 
 func TestAllDoesNotLoopOnABackwardsLink(t *testing.T) {
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", `<http://x/api/v3/inbox/conversations?page=1>; rel="next"`)
 		serveJSON(w, 200, []byte(`{"conversations":[{"id":1}]}`))
 	})

@@ -8,12 +8,16 @@ import (
 	"time"
 )
 
+// MemberType is the type of a participant's member. Values the API adds
+// later are sent as they are.
+type MemberType string
+
 // Member types of a participant.
 const (
 	// MemberTypeHost is a user of the account, as an Inbox member.
-	MemberTypeHost = "Host"
+	MemberTypeHost MemberType = "Host"
 	// MemberTypeClient is a traveller. Only the channel creates those.
-	MemberTypeClient = "Client"
+	MemberTypeClient MemberType = "Client"
 )
 
 // Participant is a member of a conversation: the guest (a Client) or one of
@@ -36,7 +40,7 @@ type ParticipantLinks struct {
 }
 
 // IsHost reports whether the participant is a Host.
-func (p *Participant) IsHost() bool { return strings.EqualFold(p.Links.Member.Type, MemberTypeHost) }
+func (p *Participant) IsHost() bool { return strings.EqualFold(p.Links.Member.Type, string(MemberTypeHost)) }
 
 // IsClient reports whether the participant is a Client (a guest).
 func (p *Participant) IsClient() bool {
@@ -48,21 +52,29 @@ func (s *ParticipantsService) res() resource[Participant] {
 }
 
 // List returns one page of participants.
+//
+// GET /inbox/participants
 func (s *ParticipantsService) List(ctx context.Context, opts *ListOptions) ([]*Participant, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every participant, page after page.
+//
+// GET /inbox/participants?page={n}
 func (s *ParticipantsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Participant, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one participant.
+//
+// GET /inbox/participants/{id}
 func (s *ParticipantsService) Get(ctx context.Context, id int64) (*Participant, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetMany returns the participants with the given ids.
+//
+// GET /inbox/participants/{id},{id},…
 func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Participant, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -74,7 +86,7 @@ func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Part
 type NewParticipant struct {
 	ConversationID int64  `json:"conversation_id"`
 	MemberID       int64  `json:"member_id"`
-	MemberType     string `json:"member_type"`
+	MemberType     MemberType `json:"member_type"`
 }
 
 func (p *NewParticipant) validate() error {
@@ -88,7 +100,7 @@ func (p *NewParticipant) validate() error {
 	if p.MemberID <= 0 {
 		pr = append(pr, "missing member id")
 	}
-	if strings.TrimSpace(p.MemberType) == "" {
+	if strings.TrimSpace(string(p.MemberType)) == "" {
 		pr = append(pr, "missing member type")
 	}
 	return invalid("new participant", pr...)
@@ -99,6 +111,8 @@ func (p *NewParticipant) validate() error {
 // refused with an error wrapping ErrRefused and nothing is sent: the
 // refusal lives in Client.Do, so a hand-built request is refused as well.
 // Missing fields fail with ErrInvalidRequest, also before any request.
+//
+// POST /inbox/participants
 func (s *ParticipantsService) Create(ctx context.Context, p *NewParticipant) (*Participant, *Response, error) {
 	if err := p.validate(); err != nil {
 		return nil, nil, err
@@ -108,12 +122,16 @@ func (s *ParticipantsService) Create(ctx context.Context, p *NewParticipant) (*P
 
 // AddHost adds the host as a Host participant of the conversation. It does
 // not look for an existing one; EnsureHost does.
+//
+// POST /inbox/participants
 func (s *ParticipantsService) AddHost(ctx context.Context, conversationID, hostID int64) (*Participant, *Response, error) {
 	return s.Create(ctx, &NewParticipant{ConversationID: conversationID, MemberID: hostID, MemberType: MemberTypeHost})
 }
 
 // MarkRead marks the conversation's last message read for this participant
 // (PUT {"read": true}); the API sets ReadAt.
+//
+// PUT /inbox/participants/{id}
 func (s *ParticipantsService) MarkRead(ctx context.Context, id int64) (*Participant, *Response, error) {
 	return s.res().update(ctx, id, struct {
 		Read bool `json:"read"`
@@ -131,6 +149,8 @@ type hostKey struct{ conversationID, hostID int64 }
 // request; a second, Participants.GetMany, only when the server did not
 // sideload), and creates the participant with AddHost when absent (one
 // more request).
+//
+// GET /inbox/conversations/{id}?include=participants, POST /inbox/participants (when missing)
 func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, hostID int64) (*Participant, error) {
 	return s.ensureHost(ctx, conversationID, hostID, nil)
 }
@@ -141,6 +161,8 @@ func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, ho
 // per conversation. Otherwise it reads them as EnsureHost does. A Host
 // participant added elsewhere since c was read is not seen; the API then
 // refuses the duplicate with a validation error.
+//
+// GET /inbox/conversations/{id}?include=participants (unless sideloaded), POST /inbox/participants (when missing)
 func (s *ParticipantsService) EnsureHostFor(ctx context.Context, c *Conversation, hostID int64) (*Participant, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: EnsureHostFor: nil conversation", ErrInvalidRequest)

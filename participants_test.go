@@ -10,9 +10,9 @@ import (
 )
 
 func TestParticipantsReadFixtures(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /inbox/participants", serveInboxFixture(t, 200, "participants/inbox_read-inbox_write-scope-response.json"))
-	s.handle("GET /inbox/participants/{ids}", serveInboxFixture(t, 200, "participants/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /inbox/participants", serveFixture(t, 200, "participants/inbox_read-inbox_write-scope-response.json"))
+	s.mux.HandleFunc("GET /inbox/participants/{ids}", serveFixture(t, 200, "participants/inbox_write-scope-response.json"))
 
 	list, _, err := c.Participants.List(inboxCtx, &ListOptions{PerPage: 5})
 	if err != nil {
@@ -31,7 +31,7 @@ func TestParticipantsReadFixtures(t *testing.T) {
 	if p.ReadAt != nil || p.LastMessageSentAt == nil || !p.LastMessageSentAt.Equal(time.Date(2018, 12, 15, 10, 42, 17, 0, time.UTC)) {
 		t.Errorf("times: read_at %v, last_message_sent_at %v", p.ReadAt, p.LastMessageSentAt)
 	}
-	if q := s.last("GET", "inbox/participants").Query; q != "per_page=5" {
+	if q := s.last("GET", "inbox/participants").RawQuery; q != "per_page=5" {
 		t.Errorf("List query = %q", q)
 	}
 
@@ -42,15 +42,15 @@ func TestParticipantsReadFixtures(t *testing.T) {
 	if _, _, err := c.Participants.GetMany(inboxCtx, []int64{10, 11}); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.last("GET", "inbox/participants/").Path; p != "inbox/participants/10,11" {
+	if p := s.last("GET", "inbox/participants/").Path; p != "/api/v3/inbox/participants/10,11" {
 		t.Errorf("GetMany path = %q", p)
 	}
 }
 
 func TestParticipantsOddities(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /inbox/participants", func(w http.ResponseWriter, r *http.Request) {
-		writeInboxJSON(w, 200, inboxEnvelope("participants",
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /inbox/participants", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, inboxEnvelope("participants",
 			`{"links":{"conversation":3,"member":{"id":"7","type":"client"}},"id":11,"nickname":"unknown field","read_at":null,"created_at":null}`,
 			`{"links":{"conversation":3,"member":null},"id":12}`,
 			`{"links":{"conversation":3,"member":{"id":8,"type":"HOST"}},"id":13,"extra":{"nested":[1,2]}}`,
@@ -75,8 +75,8 @@ func TestParticipantsOddities(t *testing.T) {
 }
 
 func TestParticipantsCreateBodyMatchesFixture(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("POST /inbox/participants", serveInboxFixture(t, 201, "participants/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("POST /inbox/participants", serveFixture(t, 201, "participants/inbox_write-scope-response.json"))
 
 	p, _, err := c.Participants.Create(inboxCtx, &NewParticipant{ConversationID: 3, MemberID: 5, MemberType: MemberTypeHost})
 	if err != nil {
@@ -87,7 +87,7 @@ func TestParticipantsCreateBodyMatchesFixture(t *testing.T) {
 	}
 	// The fixture also carries attributes the API ignores on create
 	// (read, last_message_sent_at); the ones it requires must match.
-	want := inboxBodyItem(t, inboxFixture(t, "participants/create-request.json"), "participants")
+	want := inboxBodyItem(t, fixture(t, "participants/create-request.json"), "participants")
 	got := inboxBodyItem(t, s.last("POST", "inbox/participants").Body, "participants")
 	if len(got) != 3 {
 		t.Errorf("sent %v, want exactly conversation_id, member_id, member_type", got)
@@ -100,8 +100,8 @@ func TestParticipantsCreateBodyMatchesFixture(t *testing.T) {
 }
 
 func TestParticipantsAddHost(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("POST /inbox/participants", serveInboxFixture(t, 201, "participants/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("POST /inbox/participants", serveFixture(t, 201, "participants/inbox_write-scope-response.json"))
 	if _, _, err := c.Participants.AddHost(inboxCtx, 3, 5); err != nil {
 		t.Fatal(err)
 	}
@@ -109,10 +109,10 @@ func TestParticipantsAddHost(t *testing.T) {
 }
 
 func TestParticipantsCreateRefusesClient(t *testing.T) {
-	for _, typ := range []string{"Client", "client", " CLIENT ", "Client::Traveller"} {
-		t.Run(typ, func(t *testing.T) {
-			s, c := newInboxServer(t)
-			s.handle("POST /inbox/participants", serveInboxFixture(t, 201, "participants/inbox_write-scope-response.json"))
+	for _, typ := range []MemberType{"Client", "client", " CLIENT ", "Client::Traveller"} {
+		t.Run(string(typ), func(t *testing.T) {
+			c, _, s := setup(t)
+			s.mux.HandleFunc("POST /inbox/participants", serveFixture(t, 201, "participants/inbox_write-scope-response.json"))
 			p, _, err := c.Participants.Create(inboxCtx, &NewParticipant{ConversationID: 3, MemberID: 5, MemberType: typ})
 			assertNothingSent(t, s, err, ErrRefused)
 			var re *RefusedError
@@ -139,8 +139,8 @@ func TestParticipantsRefusalCoversCallersOwnDo(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, c := newInboxServer(t)
-			s.handle("POST /inbox/participants", serveInboxFixture(t, 201, "participants/inbox_write-scope-response.json"))
+			c, _, s := setup(t)
+			s.mux.HandleFunc("POST /inbox/participants", serveFixture(t, 201, "participants/inbox_write-scope-response.json"))
 			req, err := c.NewRequest(inboxCtx, tc.method, tc.path, tc.body)
 			if err != nil {
 				t.Fatal(err)
@@ -162,7 +162,7 @@ func TestParticipantsCreateValidation(t *testing.T) {
 	}
 	for name, np := range cases {
 		t.Run(name, func(t *testing.T) {
-			s, c := newInboxServer(t)
+			c, _, s := setup(t)
 			_, _, err := c.Participants.Create(inboxCtx, np)
 			assertNothingSent(t, s, err, ErrInvalidRequest)
 		})
@@ -170,8 +170,8 @@ func TestParticipantsCreateValidation(t *testing.T) {
 }
 
 func TestParticipantsMarkRead(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("PUT /inbox/participants/{id}", serveInboxFixture(t, 200, "participants/inbox_write-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("PUT /inbox/participants/{id}", serveFixture(t, 200, "participants/inbox_write-scope-response.json"))
 	p, _, err := c.Participants.MarkRead(inboxCtx, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestParticipantsMarkRead(t *testing.T) {
 		t.Errorf("ReadAt = %v", p.ReadAt)
 	}
 	r := s.last("PUT", "inbox/participants/")
-	if r.Path != "inbox/participants/10" {
+	if r.Path != "/api/v3/inbox/participants/10" {
 		t.Errorf("path %q", r.Path)
 	}
 	assertSameJSON(t, []byte(`{"participants":[{"read":true}]}`), r.Body)
@@ -194,7 +194,7 @@ func TestParticipantsMarkRead(t *testing.T) {
 }
 
 func TestEnsureHostCreatesOnceAndReuses(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(5, MemberTypeClient) // the guest, with the same member id as the host
 	conv.add(6, MemberTypeHost)   // another host
@@ -217,7 +217,7 @@ func TestEnsureHostCreatesOnceAndReuses(t *testing.T) {
 	if n := s.count("GET", "inbox/conversations/3"); n != 2 {
 		t.Errorf("%d conversation reads, want one per call", n)
 	}
-	if q := s.last("GET", "inbox/conversations/3").Query; q != "include=participants" {
+	if q := s.last("GET", "inbox/conversations/3").RawQuery; q != "include=participants" {
 		t.Errorf("conversation read query %q, want include=participants", q)
 	}
 	if n := s.total(); n != 3 {
@@ -226,7 +226,7 @@ func TestEnsureHostCreatesOnceAndReuses(t *testing.T) {
 }
 
 func TestEnsureHostExistingCostsOneRequest(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(9, MemberTypeClient)
 	want := conv.add(5, MemberTypeHost)
@@ -246,7 +246,7 @@ func TestEnsureHostExistingCostsOneRequest(t *testing.T) {
 
 // A server that ignores include=participants costs one more request.
 func TestEnsureHostWithoutSideloading(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3}
 	want := conv.add(5, MemberTypeHost)
 	conv.add(9, MemberTypeClient)
@@ -259,7 +259,7 @@ func TestEnsureHostWithoutSideloading(t *testing.T) {
 	if p.ID != want {
 		t.Errorf("participant %d, want %d", p.ID, want)
 	}
-	if r := s.last("GET", "inbox/participants/"); r.Path != "inbox/participants/101,102" {
+	if r := s.last("GET", "inbox/participants/"); r.Path != "/api/v3/inbox/participants/101,102" {
 		t.Errorf("GetMany path %q", r.Path)
 	}
 	if n, posts := s.total(), s.count("POST", ""); n != 2 || posts != 0 {
@@ -268,7 +268,7 @@ func TestEnsureHostWithoutSideloading(t *testing.T) {
 }
 
 func TestEnsureHostConcurrentCallsCreateOne(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(9, MemberTypeClient)
 	conv.register(s)
@@ -300,7 +300,7 @@ func TestEnsureHostConcurrentCallsCreateOne(t *testing.T) {
 }
 
 func TestEnsureHostErrors(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	(&inboxConversation{ID: 3, Sideload: true}).register(s)
 
 	if _, err := c.Participants.EnsureHost(inboxCtx, 4, 5); !errors.Is(err, ErrNotFound) {

@@ -17,7 +17,7 @@ import (
 // slowPages serves total conversations, per per page, each page after
 // delay, and records the most requests it had in flight at once.
 type slowPages struct {
-	*apiServer
+	*testServer
 	inFlight, maxInFlight atomic.Int32
 	remaining             atomic.Int32
 }
@@ -26,7 +26,9 @@ func newSlowPages(t *testing.T, total, per int, delay time.Duration) *slowPages 
 	s := &slowPages{}
 	s.remaining.Store(1000)
 	pages := (total + per - 1) / per
-	s.apiServer = newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	s.testServer = srv
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		n := s.inFlight.Add(1)
 		defer s.inFlight.Add(-1)
 		for {
@@ -133,7 +135,8 @@ func TestPrefetchStaysWithinTheRateBudget(t *testing.T) {
 func TestPrefetchReportsAPageError(t *testing.T) {
 	var mu sync.Mutex
 	calls := 0
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		calls++
 		mu.Unlock()
@@ -171,7 +174,8 @@ func TestWithPrefetchRejectsNegative(t *testing.T) {
 // consumer has finished the page it holds.
 func TestPrefetchFetchesAheadWhileTheConsumerWorks(t *testing.T) {
 	requested := make(chan int, 10)
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 		requested <- page
 		w.Header().Set("X-Total-Pages", "4")
@@ -211,7 +215,8 @@ func TestRateKeepsTheSmallestBudgetOfAWindow(t *testing.T) {
 	resets := []string{"1700000000", "1700000000", "1700003600"}
 	var mu sync.Mutex
 	n := 0
-	srv := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		i := n
 		n++

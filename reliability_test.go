@@ -151,7 +151,8 @@ func TestUnauthorizedRefreshResendsPOSTOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var processed atomic.Int32
-			fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+			fs := newTestServer(t, 0)
+			fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 				if tt.alwaysBad || r.Header.Get("Authorization") != "Bearer fresh-"+testToken {
 					answer(w, 401, `{"error":"Not authorized"}`, "WWW-Authenticate", challenge)
 					return
@@ -164,9 +165,10 @@ func TestUnauthorizedRefreshResendsPOSTOnce(t *testing.T) {
 			if tt.static {
 				auth = WithToken("old-" + testToken)
 			}
-			c, _ := newRelClient(t, fs.Server, auth)
+			c := fs.client(t, auth)
+			newFakeClock(c)
 			_, err := doMethod(context.Background(), c, "POST")
-			if got := fs.count("POST"); got != tt.received {
+			if got := fs.count("POST", ""); got != tt.received {
 				t.Errorf("server received %d POSTs, want %d", got, tt.received)
 			}
 			if src.refreshes != tt.refreshes {
@@ -190,7 +192,8 @@ func TestUnauthorizedRefreshResendsPOSTOnce(t *testing.T) {
 }
 
 func TestRefreshedTokenCarriesThroughRetries(t *testing.T) {
-	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+	fs := newTestServer(t, 0)
+	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Header.Get("Authorization") != "Bearer fresh-"+testToken:
 			answer(w, 401, `{"error":"Not authorized"}`)
@@ -201,12 +204,13 @@ func TestRefreshedTokenCarriesThroughRetries(t *testing.T) {
 		}
 	})
 	src := &rotatingSource{tok: &oauth2.Token{AccessToken: "old-" + testToken, TokenType: "Bearer"}}
-	c, _ := newRelClient(t, fs.Server, WithTokenSource(src))
+	c := fs.client(t, WithTokenSource(src))
+	newFakeClock(c)
 	if _, _, err := getConv(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	if fs.count("GET") != 3 || src.refreshes != 1 {
-		t.Fatalf("received %d, refreshes %d", fs.count("GET"), src.refreshes)
+	if fs.count("GET", "") != 3 || src.refreshes != 1 {
+		t.Fatalf("received %d, refreshes %d", fs.count("GET", ""), src.refreshes)
 	}
 }
 
@@ -214,7 +218,8 @@ func TestRefreshedTokenCarriesThroughRetries(t *testing.T) {
 // retried 503, a body over the limit, leaves the connection reusable.
 func TestConnectionsReused(t *testing.T) {
 	var flaky atomic.Int32
-	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+	fs := newTestServer(t, 0)
+	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/missing"):
 			answer(w, 404, `{"error":"Not found"}`)
@@ -228,7 +233,8 @@ func TestConnectionsReused(t *testing.T) {
 			answer(w, 200, convOK)
 		}
 	})
-	c, _ := newRelClient(t, fs.Server, WithMaxResponseBytes(1024))
+	c := fs.client(t, WithMaxResponseBytes(1024))
+	newFakeClock(c)
 	var conns, reused atomic.Int32
 	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
 		conns.Add(1)
@@ -271,14 +277,15 @@ func TestConnectionsReused(t *testing.T) {
 	if conns.Load() != 9 || reused.Load() != 8 {
 		t.Errorf("%d exchanges, %d on a reused connection; want 9 and 8", conns.Load(), reused.Load())
 	}
-	if fs.count("GET") != 9 {
-		t.Errorf("server received %d GETs, want 9 (the 503 retried once, the oversized body not retried)", fs.count("GET"))
+	if fs.count("GET", "") != 9 {
+		t.Errorf("server received %d GETs, want 9 (the 503 retried once, the oversized body not retried)", fs.count("GET", ""))
 	}
 }
 
 func TestSecretsNeverLeak(t *testing.T) {
 	var flaky atomic.Int32
-	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+	fs := newTestServer(t, 0)
+	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/denied"):
 			answer(w, 401, `{"error":"Not authorized"}`, "WWW-Authenticate", `Bearer realm="Doorkeeper", error="invalid_token"`)
@@ -291,8 +298,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	})
 	var logs syncBuffer
-	c, _ := newRelClient(t, fs.Server, WithLogger(debugLogger(&logs)), WithRetry(NoRetry))
-	c2, _ := newRelClient(t, fs.Server, WithLogger(debugLogger(&logs)))
+	c := fs.client(t, WithLogger(debugLogger(&logs)), WithRetry(RetryPolicy{MaxAttempts: 1}))
+	newFakeClock(c)
+	c2 := fs.client(t, WithLogger(debugLogger(&logs)))
+	newFakeClock(c2)
 	ctx := context.Background()
 	query := "?access_token=leak-A&code=leak-B&refresh_token=leak-C&client_secret=leak-D"
 	var errs []error
@@ -311,7 +320,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		resps = append(resps, resp)
 	}
 	// A transport error on a URL with secrets in its query.
-	dead, _ := newRelClient(t, fs.Server, WithHTTPClient((&failingDialer{fail: 100}).client()), WithRetry(NoRetry), WithLogger(debugLogger(&logs)))
+	dead := fs.client(t, WithHTTPClient((&failingDialer{fail: 100}).client()), WithRetry(RetryPolicy{MaxAttempts: 1}), WithLogger(debugLogger(&logs)))
+	newFakeClock(dead)
 	req, _ := dead.NewRequest(ctx, "POST", "inbox/messages"+query, map[string]any{"messages": []any{}})
 	_, err := dead.Do(req, nil)
 	errs = append(errs, err)
@@ -416,7 +426,8 @@ func TestConcurrentClient(t *testing.T) {
 	var gets, puts, posts atomic.Int64
 	var mu sync.Mutex
 	processed := map[string]int{}
-	fs := newFaultServer(t, 0, func(n int, w http.ResponseWriter, r *http.Request) {
+	fs := newTestServer(t, 0)
+	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 		budget := rateHeaders(500, strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
 		switch r.Method {
 		case "GET":
@@ -457,7 +468,8 @@ func TestConcurrentClient(t *testing.T) {
 			answer(w, 201, `{"messages":[{"id":1}]}`, budget...)
 		}
 	})
-	c, _ := newRelClient(t, fs.Server, WithRateLimitWait(time.Minute))
+	c := fs.client(t, WithRateLimitWait(time.Minute))
+	newFakeClock(c)
 	ctx := context.Background()
 	const workers, rounds = 64, 8
 	var wg sync.WaitGroup

@@ -2,13 +2,10 @@ package bookingsync
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // resource is the one implementation of the API's CRUD shapes, shared by
@@ -145,98 +142,13 @@ func (r resource[T]) do(ctx context.Context, method, path string, body any) ([]*
 	if err != nil {
 		return nil, nil, err
 	}
-	env := reflect.New(envelopeType[T](r.key))
-	resp, err := r.c.Do(req, env.Interface())
+	p := page[T]{key: r.key}
+	resp, err := r.c.Do(req, &p)
 	if err != nil {
 		if method == http.MethodGet {
 			err = missingScope(r.scope, err)
 		}
 		return nil, resp, err
 	}
-	return envelopeItems[T](env.Elem()), resp, nil
-}
-
-func checkID(kind string, id int64) error {
-	if id <= 0 {
-		return fmt.Errorf("%w: %s id %d: ids are positive", ErrInvalidRequest, kind, id)
-	}
-	return nil
-}
-
-// envelope writes a request body the API's way: {"key": [body]}.
-type envelope struct {
-	key  string
-	body any
-}
-
-func (e envelope) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(e.body)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, len(b)+len(e.key)+8)
-	out = strconv.AppendQuote(append(out, '{'), e.key)
-	out = append(out, ':', '[')
-	out = append(out, b...)
-	return append(out, ']', '}'), nil
-}
-
-type envelopeKey struct {
-	elem reflect.Type
-	key  string
-}
-
-var envelopeTypes sync.Map // envelopeKey -> reflect.Type
-
-// wired is implemented by a model whose UnmarshalJSON decodes into a wider
-// wire struct and folds it (CreatedBy from either wire form). Called for
-// every item of a page, such an UnmarshalJSON has encoding/json scan each
-// item twice more and run a second decoder; envelopes decode those models
-// as their wire struct instead, in the page's one pass, and fold each item
-// afterwards.
-type wired interface {
-	// wireType is the wire struct; its pointer implements folder.
-	wireType() reflect.Type
-}
-
-// folder is a pointer to a wire struct.
-type folder interface {
-	// fold returns the model the wire struct holds, a pointer into it.
-	fold() any
-}
-
-// envelopeType is struct{ Items []*T `json:"<key>"`; Meta Meta `json:"meta"` }
-// for a key known only at run time, so that a response decodes in one pass
-// of encoding/json straight into the caller's types (into T's wire struct
-// when T is wired).
-func envelopeType[T any](key string) reflect.Type {
-	k := envelopeKey{reflect.TypeFor[T](), key}
-	if t, ok := envelopeTypes.Load(k); ok {
-		return t.(reflect.Type)
-	}
-	items := reflect.TypeFor[[]*T]()
-	if w, ok := any((*T)(nil)).(wired); ok {
-		items = reflect.SliceOf(reflect.PointerTo(w.wireType()))
-	}
-	t := reflect.StructOf([]reflect.StructField{
-		{Name: "Items", Type: items, Tag: reflect.StructTag(`json:"` + key + `"`)},
-		{Name: "Meta", Type: reflect.TypeFor[Meta](), Tag: `json:"meta"`},
-	})
-	envelopeTypes.Store(k, t)
-	return t
-}
-
-// envelopeItems returns the items of a decoded envelopeType[T] value.
-func envelopeItems[T any](env reflect.Value) []*T {
-	items := env.Field(0)
-	if out, ok := items.Interface().([]*T); ok {
-		return out
-	}
-	out := make([]*T, items.Len())
-	for i := range out {
-		if w := items.Index(i); !w.IsNil() {
-			out[i] = w.Interface().(folder).fold().(*T)
-		}
-	}
-	return out
+	return p.items, resp, nil
 }

@@ -6,21 +6,18 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptrace"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
-
-	"golang.org/x/oauth2"
 )
 
-// The retry defaults, used for every zero field of a RetryPolicy.
+// The retry defaults, used for every zero field of a RetryPolicy; see
+// DefaultRetryPolicy.
 const (
-	DefaultMaxAttempts = 3
-	DefaultMinBackoff  = 250 * time.Millisecond
-	DefaultMaxBackoff  = 30 * time.Second
+	defaultMaxAttempts = 3
+	defaultMinBackoff  = 250 * time.Millisecond
+	defaultMaxBackoff  = 30 * time.Second
 )
 
 // RetryPolicy says when a request that failed in passing is sent again.
@@ -45,26 +42,22 @@ const (
 // sets it) is never resent. The context bounds every wait.
 type RetryPolicy struct {
 	// MaxAttempts bounds the sends of one request under the policy, the
-	// first included: 1 never retries. 0 means DefaultMaxAttempts.
+	// first included: 1 never retries. 0 means 3 (DefaultRetryPolicy).
 	MaxAttempts int
-	// MinBackoff is the least wait before a retry. 0 means
-	// DefaultMinBackoff, or MaxBackoff when that is smaller.
+	// MinBackoff is the least wait before a retry. 0 means 250ms, or
+	// MaxBackoff when that is smaller.
 	MinBackoff time.Duration
 	// MaxBackoff bounds every wait. The n-th retry waits a random time
 	// between MinBackoff and min(MaxBackoff, MinBackoff·2ⁿ) ("full jitter"
 	// above a floor), unless the response said Retry-After: then exactly
 	// that, and a Retry-After longer than MaxBackoff ends the retries at
-	// once. 0 means DefaultMaxBackoff.
+	// once. 0 means 30s.
 	MaxBackoff time.Duration
 	// RetryStatuses are the statuses that retry an idempotent request; only
 	// 5xx statuses are accepted (401 and 429 have their own handling). nil
 	// means 502, 503 and 504.
 	RetryStatuses []int
 }
-
-// NoRetry sends every request once: pass it to WithRetry to turn retries
-// off. The 401 refresh and WithRateLimitWait still apply.
-var NoRetry = RetryPolicy{MaxAttempts: 1}
 
 // DefaultRetryPolicy is the policy of a client built without WithRetry: 3
 // attempts, 250ms to 30s backoff, retrying 502, 503 and 504.
@@ -93,13 +86,13 @@ func (p RetryPolicy) normalize() (RetryPolicy, error) {
 		return p, errors.New("bookingsync: WithRetry: negative MaxAttempts, MinBackoff or MaxBackoff")
 	}
 	if p.MaxAttempts == 0 {
-		p.MaxAttempts = DefaultMaxAttempts
+		p.MaxAttempts = defaultMaxAttempts
 	}
 	if p.MaxBackoff == 0 {
-		p.MaxBackoff = DefaultMaxBackoff
+		p.MaxBackoff = defaultMaxBackoff
 	}
 	if p.MinBackoff == 0 {
-		p.MinBackoff = min(DefaultMinBackoff, p.MaxBackoff)
+		p.MinBackoff = min(defaultMinBackoff, p.MaxBackoff)
 	}
 	if p.MinBackoff > p.MaxBackoff {
 		return p, fmt.Errorf("bookingsync: WithRetry: MinBackoff %v above MaxBackoff %v", p.MinBackoff, p.MaxBackoff)
@@ -149,105 +142,6 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// send performs req under the client's policies: the rate-limit throttle,
-// retries, the 401 refresh and the 429 wait. It returns the final response
-// with its body read (bounded) and closed.
-func (c *Client) send(req *http.Request) (*Response, []byte, error) {
-	ctx := req.Context()
-	tok, err := c.authorize(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	var (
-		cur       = req
-		tries     = 1           // sends counted against MaxAttempts
-		refreshed bool          // the one 401 refresh is spent
-		limited   int           // 429 resends
-		waited    time.Duration // time spent waiting for the rate limit
-		idem      = idempotent(req.Method)
-	)
-	for n := 1; ; n++ {
-		d, err := c.throttle(cur, waited)
-		if err != nil {
-			return nil, nil, err
-		}
-		waited += d
-		resp, body, sent, err := c.attempt(cur, n)
-		var wait time.Duration
-		var why string
-		switch {
-		case err != nil:
-			if ctx.Err() != nil || errors.Is(err, ErrResponseTooLarge) || (sent && !idem) || tries >= c.policy.MaxAttempts {
-				if tries > 1 {
-					err = fmt.Errorf("%w (after %d attempts)", err, tries)
-				}
-				return resp, body, err
-			}
-			tries++
-			wait, why = c.backoff(tries-1), "a transport error"
-		case resp.StatusCode == http.StatusUnauthorized && tok != nil && !refreshed:
-			refreshed = true
-			fresh := c.refresh(ctx, resp, tok)
-			if fresh == nil {
-				return resp, body, nil
-			}
-			next, cerr := cloneRequest(cur)
-			if cerr != nil {
-				return resp, body, nil
-			}
-			// A 401 was not processed, so resending is safe for every method.
-			fresh.SetAuthHeader(next)
-			tok, cur = fresh, next
-			continue
-		case resp.StatusCode == http.StatusTooManyRequests:
-			d, ok := c.rateLimitDelay(resp, limited, waited)
-			if !ok {
-				return resp, body, nil
-			}
-			limited++
-			waited += d
-			wait, why = d, "429"
-		case idem && slices.Contains(c.policy.RetryStatuses, resp.StatusCode) && tries < c.policy.MaxAttempts:
-			wait = c.backoff(tries)
-			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
-				if ra > c.policy.MaxBackoff {
-					return resp, body, nil
-				}
-				wait = ra
-			}
-			tries++
-			why = strconv.Itoa(resp.StatusCode)
-		default:
-			return resp, body, err
-		}
-		next, cerr := cloneRequest(cur)
-		if cerr != nil {
-			return resp, body, err
-		}
-		if serr := c.sleep(ctx, wait); serr != nil {
-			return resp, nil, fmt.Errorf("bookingsync: %s %s: waiting to resend after %s: %w", req.Method, req.URL.Path, why, serr)
-		}
-		cur = next
-	}
-}
-
-// refresh asks a TokenRefresher to replace a token the API rejected with
-// 401 invalid_token; nil when it cannot. A static token is never refreshed.
-func (c *Client) refresh(ctx context.Context, resp *Response, tok *oauth2.Token) *oauth2.Token {
-	r, ok := c.ts.(TokenRefresher)
-	if !ok {
-		return nil
-	}
-	if code, _ := parseWWWAuthenticate(resp.Header.Get("WWW-Authenticate")); code != "" && code != "invalid_token" {
-		return nil
-	}
-	fresh, err := r.RefreshToken(ctx, tok)
-	if err != nil || fresh == nil || !fresh.Valid() {
-		return nil
-	}
-	return fresh
 }
 
 // idempotent reports whether sending the method twice has the effect of
@@ -303,14 +197,4 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	return min(max(t.Sub(now), 0), maxRetryAfter), true
-}
-
-// traceSent returns req with a trace that records whether a connection was
-// obtained for it. Until one is, not one byte of the request can have left
-// (dial, DNS and TLS failures); after, the request may have reached the
-// server, however it failed.
-func traceSent(req *http.Request) (*http.Request, func() bool) {
-	var got atomic.Bool
-	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { got.Store(true) }}
-	return req.WithContext(httptrace.WithClientTrace(req.Context(), trace)), got.Load
 }

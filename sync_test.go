@@ -38,7 +38,8 @@ func threePages(failPage int) http.HandlerFunc {
 }
 
 func TestSyncAllCursorAndDeletedIDsAcrossPages(t *testing.T) {
-	c, srv := newBSServer(t, threePages(0))
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", threePages(0))
 	since := time.Date(2018, 3, 22, 8, 0, 0, 0, time.UTC)
 	opts := &ConversationListOptions{Include: []string{"participants"}, ListOptions: ListOptions{Page: 7}}
 	res, err := SyncAll(context.Background(), since, opts, c.Conversations.List)
@@ -75,7 +76,8 @@ func TestSyncAllCursorAndDeletedIDsAcrossPages(t *testing.T) {
 }
 
 func TestSyncAllFailsWholeOnAnyPageError(t *testing.T) {
-	c, srv := newBSServer(t, threePages(2))
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", threePages(2))
 	res, err := SyncAll(context.Background(), time.Unix(1e9, 0), nil, c.Conversations.List)
 	var er *ErrorResponse
 	if !errors.As(err, &er) || er.StatusCode != http.StatusInternalServerError {
@@ -90,7 +92,8 @@ func TestSyncAllFailsWholeOnAnyPageError(t *testing.T) {
 }
 
 func TestSyncEachStreamsAndStopsOnCallbackError(t *testing.T) {
-	c, srv := newBSServer(t, threePages(0))
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", threePages(0))
 	stop := errors.New("disk full")
 	var seen []int64
 	sum, err := SyncEach(context.Background(), time.Unix(1e9, 0), nil, c.Conversations.List, func(cv *Conversation) error {
@@ -112,7 +115,8 @@ func TestSyncEachStreamsAndStopsOnCallbackError(t *testing.T) {
 }
 
 func TestSyncAllWithoutSyncedAtHeader(t *testing.T) {
-	c, _ := newBSServer(t, func(w http.ResponseWriter, r *http.Request) {
+	c, _Mux, _ := setup(t)
+	_Mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, "bookings", []any{bookingJSON(80)}, map[string]any{"deleted_ids": []int{3}})
 	})
 	res, err := SyncAll(context.Background(), time.Unix(1e9, 0), &BookingListOptions{IncludeCanceled: true}, c.Bookings.List)
@@ -128,7 +132,8 @@ func TestSyncAllWithoutSyncedAtHeader(t *testing.T) {
 }
 
 func TestSyncAllStopsOnContext(t *testing.T) {
-	c, srv := newBSServer(t, threePages(0))
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", threePages(0))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := SyncAll(ctx, time.Unix(1e9, 0), nil, c.Conversations.List); !errors.Is(err, context.Canceled) {

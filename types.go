@@ -28,16 +28,6 @@ func NewDecimal(s string) (Decimal, error) {
 	return Decimal{s: s}, nil
 }
 
-// MustDecimal is NewDecimal for constants in programs and tests; it panics on
-// a malformed literal.
-func MustDecimal(s string) Decimal {
-	d, err := NewDecimal(s)
-	if err != nil {
-		panic(err)
-	}
-	return d
-}
-
 // String returns the number exactly as the API wrote it, or "" when null.
 func (d Decimal) String() string { return d.s }
 

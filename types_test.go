@@ -20,8 +20,8 @@ func TestDecimal(t *testing.T) {
 	assert.False(t, v.D.Valid())
 	assert.Equal(t, "-1e3", v.E.String())
 	assert.Equal(t, "-1000", v.E.Rat().FloatString(0))
-	assert.Equal(t, 1, v.A.Cmp(MustDecimal("3615.9")))
-	assert.Equal(t, 0, MustDecimal("0.0").Cmp(Decimal{}))
+	assert.Equal(t, 1, v.A.Cmp(mustDecimal("3615.9")))
+	assert.Equal(t, 0, mustDecimal("0.0").Cmp(Decimal{}))
 	assert.InDelta(t, 3615.94, v.A.Float64(), 1e-9)
 
 	out, err := json.Marshal(v)
@@ -59,4 +59,13 @@ func TestParseServerTime(t *testing.T) {
 func TestTruncateKeepsUTF8(t *testing.T) {
 	assert.Equal(t, "ab…", truncate("abé", 3))
 	assert.Equal(t, "abc", truncate("abc", 3))
+}
+
+// mustDecimal is NewDecimal for the literals of tests.
+func mustDecimal(s string) Decimal {
+	d, err := NewDecimal(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
 }

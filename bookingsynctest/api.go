@@ -20,18 +20,46 @@ const (
 // Layout of X-Updated-Since-Request-Synced-At (not RFC 3339).
 const syncedAtLayout = "2006-01-02 15:04:05 UTC"
 
-// kind describes one resource for the shared list/get/write path.
+// kind describes one resource. Each resource's file registers its kind in
+// an init function; the routes, the scope checks and the list/get/write
+// paths below are derived from the registry, nothing else lists resources.
 type kind struct {
 	plural, singular, path string
-	scope                  string   // inbox, bookings, applications
-	links                  []string // template key -> path with placeholder, pairwise
+	read                   []string // scopes that see the full view; nil: every token (public)
+	write                  []string // scopes that may write
+	reduced                bool     // without a read scope a token still reads the reduced view
+	global                 bool     // the records are shared by every account (under Server.mu)
+	links                  []string // link templates: key, path pairs
+	reducedLinks           []string // the templates of the reduced view
 	table                  func(d *db) store
-	filter                 func(s *Server, q url.Values, now time.Time) (func(record) bool, map[string][]string)
-	create                 func(s *Server, p params, now int64) (record, map[string][]string)
-	update                 func(s *Server, r record, p params, now int64) map[string][]string
-	actions                map[string]func(s *Server, r record, body []byte, now int64) (int, map[string][]string)
+	filter                 func(c *apiReq, q url.Values) (func(record) bool, verrs)
+	visibleTo              func(c *apiReq, r record) bool // who sees which record (nil: all)
+	create                 func(o op, p params) (record, verrs)
+	update                 func(o op, r record, p params) verrs
+	actions                map[string]func(o op, r record, body []byte) (int, verrs)
+	remove                 func(d *db, id, now int64) bool
+	events                 [2]string   // webhook events on create and on update ("": none)
+	get                    func(c *apiReq) // a custom GET of the collection (GET /me)
+	writesMissing          bool        // the real API has writes the fake lacks: 501
 }
 
+// op is what a create, update or action works with; the home lock is held.
+type op struct {
+	d         *db
+	now, nano int64 // unix seconds and nanoseconds
+}
+
+var (
+	registry      []*kind
+	kindsByPlural = map[string]*kind{}
+)
+
+func register(k *kind) {
+	registry = append(registry, k)
+	kindsByPlural[k.plural] = k
+}
+
+// tmpl builds link templates "<plural>.<key>" -> path.
 func tmpl(plural string, pairs ...string) []string {
 	var out []string
 	for i := 0; i < len(pairs); i += 2 {
@@ -40,60 +68,128 @@ func tmpl(plural string, pairs ...string) []string {
 	return out
 }
 
-var kinds = map[string]*kind{}
-var kindsByPlural = map[string]*kind{}
-
-func register(k *kind) {
-	kinds[k.path] = k
-	kindsByPlural[k.plural] = k
+// apiReq is one request as the handlers see it.
+type apiReq struct {
+	s       *Server
+	w       http.ResponseWriter
+	r       *http.Request
+	body    []byte
+	now     time.Time
+	tok     *accessToken
+	acct    *Account // nil for a client-credentials token
+	limited bool     // the reduced view (see kind.reduced)
+	logged  *Request
 }
 
-func init() {
-	register(&kind{plural: "conversations", singular: "conversation", path: "inbox/conversations", scope: "inbox",
-		links: tmpl("conversations",
-			"account", "accounts/{conversations.account}", "assignee", "hosts/{conversations.assignee}",
-			"source", "sources/{conversations.source}", "bookings", "bookings/{conversations.bookings}",
-			"inquiries", "inquiries/{conversations.inquiries}", "messages", "inbox/messages/{conversations.messages}",
-			"participants", "inbox/participants/{conversations.participants}"),
-		table:  func(d *db) store { return d.convs },
-		create: createConversation, update: updateConversation,
-		actions: map[string]func(*Server, record, []byte, int64) (int, map[string][]string){
-			"connect_booking": connectBooking(true), "disconnect_booking": connectBooking(false),
-		}})
-	register(&kind{plural: "participants", singular: "participant", path: "inbox/participants", scope: "inbox",
-		links: []string{
-			"participants.conversation", "inbox/conversations/{participants.conversation}",
-			"participants.client", "clients/{participants.member.id}",
-			"participants.host", "hosts/{participants.member.id}"},
-		table: func(d *db) store { return d.parts }, create: createParticipant, update: updateParticipant})
-	register(&kind{plural: "messages", singular: "message", path: "inbox/messages", scope: "inbox",
-		links: tmpl("messages", "attachments", "inbox/attachments/{messages.attachments}",
-			"conversation", "inbox/conversations/{messages.conversation}", "sender", "inbox/participants/{messages.sender}"),
-		table: func(d *db) store { return d.msgs }, create: createMessage, update: updateMessage,
-		actions: map[string]func(*Server, record, []byte, int64) (int, map[string][]string){"add_attachment": addAttachment}})
-	register(&kind{plural: "attachments", singular: "attachment", path: "inbox/attachments", scope: "inbox",
-		links: tmpl("attachments", "account", "accounts/{attachments.account}", "messages", "inbox/messages/{attachments.messages}"),
-		table: func(d *db) store { return d.atts }, create: createAttachment, update: updateAttachment})
-	register(&kind{plural: "hosts", singular: "host", path: "hosts", scope: "inbox",
-		links: tmpl("hosts", "user", "users/{hosts.user}", "source", "sources/{hosts.source}",
-			"account", "accounts/{hosts.account}", "participants", "inbox/participants/{hosts.participants}"),
-		table: func(d *db) store { return d.hosts }, create: createHost, update: updateHost})
-	register(&kind{plural: "bookings", singular: "booking", path: "bookings", scope: "bookings",
-		links: tmpl("bookings", "account", "accounts/{bookings.account}", "rental", "rentals/{bookings.rental}",
-			"client", "clients/{bookings.client}", "rental_agreement", "rental_agreements/{bookings.rental_agreement}",
-			"source", "sources/{bookings.source}", "inquiry", "inquiries/{bookings.inquiry}",
-			"booking_comments", "booking_comments/{bookings.booking_comments}", "bookings_fees", "bookings_fees/{bookings.bookings_fees}",
-			"bookings_taxes", "bookings_taxes/{bookings.bookings_taxes}", "payments", "payments/{bookings.payments}",
-			"bookings_payments", "bookings_payments/{bookings.bookings_payments}", "bookings_tags", "bookings_tags/{bookings.bookings_tags}",
-			"rentals_tags", "rentals_tags/{bookings.rentals_tags}", "discount_code_usage", "discount_code_usages/{bookings.discount_code_usage}"),
-		table: func(d *db) store { return d.books }, filter: bookingFilter})
-	register(&kind{plural: "applications", singular: "application", path: "applications", scope: "applications",
-		table: func(d *db) store { return d.apps }})
+type callKey struct{}
+
+// routes derives the API's routes from the registry.
+func (s *Server) routes(mux *http.ServeMux) {
+	for _, k := range registry {
+		base := "/api/v3/" + k.path
+		if k.get != nil {
+			mux.Handle("GET "+base, s.handle(k, func(c *apiReq, _ *kind) { k.get(c) }))
+			continue
+		}
+		mux.Handle("GET "+base, s.handle(k, s.list))
+		mux.Handle("GET "+base+"/{ids}", s.handle(k, s.show))
+		switch {
+		case k.create != nil:
+			mux.Handle("POST "+base, s.handle(k, s.write))
+		case k.writesMissing:
+			mux.Handle("POST "+base, s.handle(k, notImplemented))
+		}
+		switch {
+		case k.update != nil:
+			mux.Handle("PUT "+base+"/{id}", s.handle(k, s.write))
+			mux.Handle("PATCH "+base+"/{id}", s.handle(k, s.write))
+		case k.writesMissing:
+			mux.Handle("PUT "+base+"/{id}", s.handle(k, notImplemented))
+		}
+		for name := range k.actions {
+			mux.Handle("PUT "+base+"/{id}/"+name, s.handle(k, s.write))
+		}
+	}
+	mux.Handle("/api/v3/", s.handle(nil, func(c *apiReq, _ *kind) { notFound(c.w) }))
 }
 
-var limitedBookingLinks = tmpl("bookings", "account", "accounts/{bookings.account}", "rental", "rentals/{bookings.rental}",
-	"bookings_tags", "bookings_tags/{bookings.bookings_tags}", "rentals_tags", "rentals_tags/{bookings.rentals_tags}",
-	"discount_code_usage", "discount_code_usages/{bookings.discount_code_usage}")
+// handle wraps an API handler: latency, authentication, the rate budget,
+// the headers every response carries, and the kind's scope rules.
+// Every API request, whatever its outcome (401 included), uses budget; a
+// 429 is not processed.
+func (s *Server) handle(k *kind, fn func(c *apiReq, k *kind)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := r.Context().Value(callKey{}).(*apiReq)
+		if !s.sleep(r) {
+			return
+		}
+		c.now = s.now()
+		c.tok, c.acct = s.authenticate(r, c.now)
+		b := s.budgetFor(c)
+		limit, remaining, reset, over := b.take(c.now)
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+		// Recorded on every response, with or without updated_since.
+		h.Set("X-Updated-Since-Request-Synced-At", c.now.UTC().Format(syncedAtLayout))
+		if c.acct != nil {
+			s.noteAccount(c)
+		}
+		switch {
+		case over:
+			rateLimited(w)
+		case c.tok == nil:
+			unauthorized(w)
+		case !c.allowed(k):
+			forbidden(w)
+		default:
+			fn(c, k)
+		}
+	})
+}
+
+// allowed applies the kind's scope rules. Every token has the public
+// scope (recorded), so a kind without read scopes is open to all.
+func (c *apiReq) allowed(k *kind) bool {
+	if k == nil {
+		return true
+	}
+	if c.acct == nil && !k.global {
+		return false // client credentials read only what spans accounts
+	}
+	if c.r.Method != http.MethodGet && c.r.Method != http.MethodHead {
+		return c.tok.any(k.write)
+	}
+	if k.read == nil || c.tok.any(k.read) {
+		return true
+	}
+	c.limited = k.reduced
+	return k.reduced
+}
+
+// home returns the lock and tables holding k's records for c.
+func (s *Server) home(k *kind, a *Account) (*sync.Mutex, *db) {
+	if k.global {
+		return &s.mu, &s.shared
+	}
+	return &a.mu, &a.db
+}
+
+func (s *Server) rctx(c *apiReq) *rctx {
+	rc := &rctx{now: c.now.UnixNano(), limited: c.limited, url: s.URL}
+	if c.acct != nil {
+		rc.account = c.acct.id
+	}
+	rc.inbox = c.tok != nil && c.tok.any(inboxRead)
+	if inc := splitComma(c.r.URL.Query().Get("include")); len(inc) > 0 {
+		rc.inc = map[string]bool{}
+		for _, n := range inc {
+			rc.inc[n] = true
+		}
+	}
+	return rc
+}
 
 // envelope builds {"links": {...}, "<plural>": [...], "meta": {...}}.
 func (s *Server) envelope(k *kind, limited bool, objs []obj, meta obj) obj {
@@ -106,8 +202,8 @@ func (s *Server) envelope(k *kind, limited bool, objs []obj, meta obj) obj {
 
 func (s *Server) linkTemplates(k *kind, limited bool) obj {
 	pairs := k.links
-	if limited && k.plural == "bookings" {
-		pairs = limitedBookingLinks
+	if limited && k.reducedLinks != nil {
+		pairs = k.reducedLinks
 	}
 	if len(pairs) == 0 {
 		return nil
@@ -122,27 +218,41 @@ func (s *Server) linkTemplates(k *kind, limited bool) obj {
 // bufs recycles response buffers: a page is tens of kilobytes.
 var bufs = sync.Pool{New: func() any { return new([]byte) }}
 
-func writeJSON(w http.ResponseWriter, status int, ct string, v any) {
-	buf := bufs.Get().(*[]byte)
-	defer bufs.Put(buf)
-	b, err := appendJSON((*buf)[:0], v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"Internal Server Error"}`)
-	} else {
-		*buf = b
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+// encoded is a response body encoded under the lock that guards what it
+// shows (a record's id lists change in place), written after it.
+type encoded struct {
+	buf *[]byte
+	b   []byte
 }
 
-func writeErrors(w http.ResponseWriter, errs map[string][]string) {
-	writeJSON(w, http.StatusUnprocessableEntity, ctAPI, map[string]any{"errors": errs})
+func encode(v any) encoded {
+	buf := bufs.Get().(*[]byte)
+	b, err := appendJSON((*buf)[:0], v)
+	if err != nil {
+		b = append(b[:0], `{"error":"Internal Server Error"}`...)
+	}
+	return encoded{buf, b}
+}
+
+func (e encoded) send(w http.ResponseWriter, status int, ct string) {
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(len(e.b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(e.b)
+	*e.buf = e.b
+	bufs.Put(e.buf)
+}
+
+func writeJSON(w http.ResponseWriter, status int, ct string, v any) {
+	encode(v).send(w, status, ct)
+}
+
+func writeErrors(w http.ResponseWriter, errs verrs) {
+	writeJSON(w, http.StatusUnprocessableEntity, ctAPI, map[string]any{"errors": map[string][]string(errs)})
 }
 
 // notFound: the real body for a 404 is undocumented; this shape mirrors the
-// 401/403 ones ({"error": "..."}).
+// 401 one ({"error": "..."}).
 func notFound(w http.ResponseWriter) {
 	writeJSON(w, http.StatusNotFound, ctAPI, map[string]any{"error": "Not found"})
 }
@@ -157,123 +267,19 @@ func forbidden(w http.ResponseWriter) {
 	writeJSON(w, http.StatusForbidden, ctJSON, map[string]any{"error": "Forbidden"})
 }
 
-func (s *Server) rateHeaders(w http.ResponseWriter, limit, remaining int, reset string) {
-	w.Header().Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-	w.Header().Set("X-RateLimit-Reset", reset)
-}
-
 // rateLimited writes the 429. API.md only gives the message; the body
 // shape {"error": "..."} is a guess.
 func rateLimited(w http.ResponseWriter) {
 	writeJSON(w, http.StatusTooManyRequests, ctAPI, map[string]any{"error": "API v3 rate limit exceeded."})
 }
 
-// serveAPI handles /api/v3/. Every API request, whatever its outcome
-// (401 included), counts against the budget; a 429 is not processed.
-func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, body []byte) {
-	now := s.now()
-	s.mu.Lock()
-	if now.Unix() >= s.rateReset {
-		s.rateRemaining = s.rateLimit
-		s.rateReset = now.Add(time.Hour).Unix()
-	}
-	over := s.rateRemaining <= 0
-	if !over {
-		s.rateRemaining--
-	}
-	s.rateHeaders(w, s.rateLimit, max(s.rateRemaining, 0), strconv.FormatInt(s.rateReset, 10))
-	s.mu.Unlock()
-	if over {
-		rateLimited(w)
-		return
-	}
-
-	tok, ok := s.authenticate(r, now)
-	if !ok {
-		unauthorized(w)
-		return
-	}
-
-	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v3/"), "/")
-	var k *kind
-	var tail []string
-	for _, p := range []string{"inbox/conversations", "inbox/participants", "inbox/messages", "inbox/attachments", "hosts", "bookings", "applications"} {
-		if rest == p || strings.HasPrefix(rest, p+"/") {
-			k = kinds[p]
-			if rest != p {
-				tail = strings.Split(rest[len(p)+1:], "/")
-			}
-			break
-		}
-	}
-	if k == nil || len(tail) > 2 {
-		notFound(w)
-		return
-	}
-	write := r.Method != http.MethodGet && r.Method != http.MethodHead
-	if !tok.allows(k.scope, write) {
-		// Bookings without bookings_read still read, in the reduced view
-		// the reference shows for the public scope.
-		if !(k.scope == "bookings" && !write && tok.scopes["public"]) {
-			forbidden(w)
-			return
-		}
-	}
-	limited := k.scope == "bookings" && !tok.allows("bookings", false)
-	q := r.URL.Query()
-	switch {
-	case r.Method == http.MethodGet && len(tail) == 0:
-		s.list(w, r, k, q, now, limited)
-	case r.Method == http.MethodGet && len(tail) == 1:
-		s.show(w, k, tail[0], q, now, limited)
-	case (r.Method == http.MethodPost && len(tail) == 0) || (r.Method == http.MethodPut || r.Method == http.MethodPatch) && len(tail) >= 1:
-		if k.create == nil {
-			if k.plural == "bookings" {
-				// The real API has bookings writes; this fake does not.
-				writeJSON(w, http.StatusNotImplemented, ctAPI, map[string]any{"error": "bookingsynctest: not implemented"})
-			} else {
-				notFound(w) // applications are read-only: no such route
-			}
-			return
-		}
-		s.write(w, r, k, tail, body, now)
-	default:
-		notFound(w)
-	}
+func badRequest(w http.ResponseWriter, msg string) {
+	writeJSON(w, http.StatusBadRequest, ctAPI, map[string]any{"error": msg})
 }
 
-func splitComma(v string) []string {
-	var out []string
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func parseIDs(v string) ([]int64, bool) {
-	var out []int64
-	for _, p := range splitComma(v) {
-		id, err := strconv.ParseInt(p, 10, 64)
-		if err != nil || id <= 0 {
-			return nil, false
-		}
-		out = append(out, id)
-	}
-	return out, len(out) > 0
-}
-
-func (s *Server) rctx(q url.Values, now time.Time, limited bool) *rctx {
-	rc := &rctx{now: now.UnixNano(), limited: limited, url: s.URL}
-	if inc := splitComma(q.Get("include")); len(inc) > 0 {
-		rc.inc = map[string]bool{}
-		for _, n := range inc {
-			rc.inc[n] = true
-		}
-	}
-	return rc
+// notImplemented answers writes the real API has and the fake does not.
+func notImplemented(c *apiReq, _ *kind) {
+	writeJSON(c.w, http.StatusNotImplemented, ctAPI, map[string]any{"error": "bookingsynctest: not implemented"})
 }
 
 // project applies ?fields=: id and links are always kept.
@@ -290,40 +296,6 @@ func project(o obj, fields []string) obj {
 	return out
 }
 
-// show answers GET /x/:id and GET /x/1,2,3. One unknown id is a 404; with
-// several ids the known ones are returned in id order and only "none
-// found" is a 404 (the real behaviour for partly unknown lists is unknown).
-func (s *Server) show(w http.ResponseWriter, k *kind, seg string, q url.Values, now time.Time, limited bool) {
-	idl, ok := parseIDs(seg)
-	if !ok {
-		notFound(w)
-		return
-	}
-	slices := append([]int64(nil), idl...)
-	sort.Slice(slices, func(i, j int) bool { return slices[i] < slices[j] })
-	rc := s.rctx(q, now, limited)
-	fields := splitComma(q.Get("fields"))
-	s.mu.Lock()
-	t := k.table(&s.db)
-	objs := []obj{}
-	var last int64
-	for _, id := range slices {
-		if id == last {
-			continue
-		}
-		last = id
-		if r, ok := t.lookup(id); ok && visible(&s.db, r, rc.now) {
-			objs = append(objs, project(r.render(&s.db, rc), fields))
-		}
-	}
-	s.mu.Unlock()
-	if len(objs) == 0 {
-		notFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, ctAPI, s.envelope(k, limited, objs, obj{}))
-}
-
 func parseTimeParam(v string) (time.Time, bool) {
 	for _, l := range []string{time.RFC3339Nano, syncedAtLayout, "2006-01-02T15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(l, v); err == nil {
@@ -333,7 +305,55 @@ func parseTimeParam(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request, k *kind, q url.Values, now time.Time, limited bool) {
+// show answers GET /x/:id and GET /x/1,2,3. One unknown id is a 404; with
+// several ids the known ones are returned in id order and only "none
+// found" is a 404 (the real behaviour for partly unknown lists is unknown).
+// Like the recordings, it carries the paging headers and a meta copy.
+func (s *Server) show(c *apiReq, k *kind) {
+	idl, ok := parseIDs(c.r.PathValue("ids"))
+	if !ok {
+		notFound(c.w)
+		return
+	}
+	slices.Sort(idl)
+	idl = slices.Compact(idl)
+	rc := s.rctx(c)
+	q := c.r.URL.Query()
+	fields := splitComma(q.Get("fields"))
+	per := s.cfg.pageCap
+	mu, d := s.home(k, c.acct)
+	mu.Lock()
+	t := k.table(d)
+	objs := []obj{}
+	for _, id := range idl {
+		if r, ok := t.lookup(id); ok && visible(d, r, rc.now) && (k.visibleTo == nil || k.visibleTo(c, r)) {
+			objs = append(objs, project(r.render(d, rc), fields))
+		}
+	}
+	var body encoded
+	if len(objs) > 0 {
+		link := s.linkHeader(c.r, q, 1, per, 1)
+		meta := obj{
+			{"Link", obj{{"first", s.linkURL(c.r, q, 1, per)}, {"last", s.linkURL(c.r, q, 1, per)}}},
+			{"X-Total-Pages", "1"}, {"X-Total-Count", strconv.Itoa(len(objs))}, {"X-Per-Page", strconv.Itoa(per)},
+		}
+		body = encode(s.envelope(k, c.limited, objs, meta))
+		h := c.w.Header()
+		h.Set("Link", link)
+		h.Set("X-Total-Pages", "1")
+		h.Set("X-Total-Count", strconv.Itoa(len(objs)))
+		h.Set("X-Per-Page", strconv.Itoa(per))
+	}
+	mu.Unlock()
+	if len(objs) == 0 {
+		notFound(c.w)
+		return
+	}
+	body.send(c.w, http.StatusOK, ctAPI)
+}
+
+func (s *Server) list(c *apiReq, k *kind) {
+	q := c.r.URL.Query()
 	page, _ := strconv.Atoi(q.Get("page"))
 	if page < 1 {
 		page = 1
@@ -347,26 +367,31 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, k *kind, q url.Val
 	if hasSince {
 		t, ok := parseTimeParam(q.Get("updated_since"))
 		if !ok {
-			writeErrors(w, map[string][]string{"updated_since": {"is invalid"}})
+			writeErrors(c.w, verrs{"updated_since": {invalid}})
 			return
 		}
 		since = t.Unix()
 	}
 	var keep func(record) bool
 	if k.filter != nil {
-		var errs map[string][]string
-		if keep, errs = k.filter(s, q, now); errs != nil {
-			writeErrors(w, errs)
+		var errs verrs
+		if keep, errs = k.filter(c, q); errs != nil {
+			writeErrors(c.w, errs)
 			return
 		}
 	}
-	rc := s.rctx(q, now, limited)
+	if k.visibleTo != nil {
+		filter := keep
+		keep = func(r record) bool { return k.visibleTo(c, r) && (filter == nil || filter(r)) }
+	}
+	rc := s.rctx(c)
 	fields := splitComma(q.Get("fields"))
 
-	s.mu.Lock()
-	t := k.table(&s.db)
+	mu, d := s.home(k, c.acct)
+	mu.Lock()
+	t := k.table(d)
 	all := t.liveIDs()
-	slow := hasSince || keep != nil || rc.now < s.db.latest
+	slow := hasSince || keep != nil || rc.now < d.latest
 	var pageIDs []int64
 	total := len(all)
 	lo := (page - 1) * per
@@ -378,7 +403,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, k *kind, q url.Val
 		total = 0
 		for _, id := range all {
 			rec, _ := t.lookup(id)
-			if !visible(&s.db, rec, rc.now) || (hasSince && rec.hdr().updated < since) || (keep != nil && !keep(rec)) {
+			if !visible(d, rec, rc.now) || (hasSince && rec.hdr().updated < since) || (keep != nil && !keep(rec)) {
 				continue
 			}
 			if total >= lo && total < lo+per {
@@ -390,7 +415,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, k *kind, q url.Val
 	objs := make([]obj, 0, len(pageIDs))
 	for _, id := range pageIDs {
 		rec, _ := t.lookup(id)
-		objs = append(objs, project(rec.render(&s.db, rc), fields))
+		objs = append(objs, project(rec.render(d, rc), fields))
 	}
 	meta := obj{}
 	if hasSince {
@@ -403,32 +428,30 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, k *kind, q url.Val
 		sort.Slice(del, func(i, j int) bool { return del[i] < del[j] })
 		meta = append(meta, field{"deleted_ids", del})
 	}
-	s.mu.Unlock()
+	body := encode(s.envelope(k, c.limited, objs, meta))
+	mu.Unlock()
 
 	pages := max(1, (total+per-1)/per)
-	h := w.Header()
-	h.Set("Link", s.linkHeader(r, q, page, per, pages))
+	h := c.w.Header()
+	h.Set("Link", s.linkHeader(c.r, q, page, per, pages))
 	h.Set("X-Total-Pages", strconv.Itoa(pages))
 	h.Set("X-Total-Count", strconv.Itoa(total))
 	h.Set("X-Per-Page", strconv.Itoa(per))
-	if hasSince {
-		// Sent only with updated_since (whether the real API sends it
-		// otherwise is unknown); the clock at the start of the request.
-		h.Set("X-Updated-Since-Request-Synced-At", now.UTC().Format(syncedAtLayout))
+	body.send(c.w, http.StatusOK, ctAPI)
+}
+
+func (s *Server) linkURL(r *http.Request, q url.Values, page, per int) string {
+	v := url.Values{}
+	for key, vals := range q {
+		v[key] = append([]string(nil), vals...)
 	}
-	writeJSON(w, http.StatusOK, ctAPI, s.envelope(k, limited, objs, meta))
+	v.Set("page", strconv.Itoa(page))
+	v.Set("per_page", strconv.Itoa(per))
+	return s.URL + r.URL.EscapedPath() + "?" + v.Encode()
 }
 
 func (s *Server) linkHeader(r *http.Request, q url.Values, page, per, pages int) string {
-	mk := func(p int, rel string) string {
-		v := url.Values{}
-		for key, vals := range q {
-			v[key] = append([]string(nil), vals...)
-		}
-		v.Set("page", strconv.Itoa(p))
-		v.Set("per_page", strconv.Itoa(per))
-		return fmt.Sprintf("<%s%s?%s>; rel=%q", s.URL, r.URL.EscapedPath(), v.Encode(), rel)
-	}
+	mk := func(p int, rel string) string { return fmt.Sprintf("<%s>; rel=%q", s.linkURL(r, q, p, per), rel) }
 	parts := []string{mk(1, "first")}
 	if page > 1 {
 		parts = append(parts, mk(min(page-1, pages), "prev"))
@@ -438,4 +461,86 @@ func (s *Server) linkHeader(r *http.Request, q url.Values, page, per, pages int)
 	}
 	parts = append(parts, mk(pages, "last"))
 	return strings.Join(parts, ", ")
+}
+
+// write handles POST /x, PUT /x/:id and PUT /x/:id/<action>. The lookup,
+// the change, the render and the encoding happen under one hold of the
+// lock, so no concurrent delete slips in between.
+func (s *Server) write(c *apiReq, k *kind) {
+	w, r := c.w, c.r
+	if len(c.body) > 0 && !isJSONType(r.Header.Get("Content-Type")) {
+		writeJSON(w, http.StatusUnsupportedMediaType, ctAPI, map[string]any{"error": "Unsupported Media Type"})
+		return
+	}
+	idStr := r.PathValue("id")
+	action := ""
+	if idStr != "" {
+		action = strings.TrimPrefix(r.URL.Path, "/api/v3/"+k.path+"/"+idStr)
+		action = strings.Trim(action, "/")
+	}
+	var p params
+	if action == "" {
+		var err error
+		if p, err = decodeBody(c.body, k.plural); err != nil {
+			badRequest(w, err.Error())
+			return
+		}
+	}
+	rc := s.rctx(c)
+	rc.limited = false
+	mu, d := s.home(k, c.acct)
+	o := op{d: d, now: c.now.Unix(), nano: c.now.UnixNano()}
+
+	mu.Lock()
+	var rec record
+	if idStr != "" {
+		id, err := strconv.ParseInt(idStr, 10, 64)
+		if err == nil {
+			rec, _ = k.table(d).lookup(id)
+		}
+		if rec == nil || !visible(d, rec, o.nano) {
+			mu.Unlock()
+			notFound(w)
+			return
+		}
+	}
+	status, event := http.StatusOK, k.events[1]
+	var errs verrs
+	switch {
+	case idStr == "":
+		rec, errs = k.create(o, p)
+		status, event = http.StatusCreated, k.events[0]
+	case action == "":
+		errs = k.update(o, rec, p)
+	default:
+		status, errs = k.actions[action](o, rec, c.body)
+	}
+	if status == http.StatusBadRequest || errs != nil {
+		mu.Unlock()
+		if errs != nil {
+			writeErrors(w, errs)
+		} else {
+			badRequest(w, "param is missing or the value is empty")
+		}
+		return
+	}
+	out := rec.render(d, rc)
+	body := encode(s.envelope(k, false, []obj{out}, obj{}))
+	var hook []byte
+	if event != "" {
+		hook = c.acct.hookPayload(event, s.webhookResource(k, out))
+	}
+	mu.Unlock()
+	body.send(w, status, ctAPI)
+	c.acct.deliver(event, hook)
+}
+
+// webhookResource is the resource part of a webhook body: {"links": {...},
+// "<singular>": {...}}, the reference's example form.
+func (s *Server) webhookResource(k *kind, o obj) obj {
+	var res obj
+	if tl := s.linkTemplates(k, false); tl != nil {
+		res = append(res, field{"links", tl})
+	}
+	return append(res, field{k.singular, o})
 }

@@ -123,8 +123,12 @@ func TestValidation(t *testing.T) {
 	if e := errs(msg(map[string]any{"sender_id": BookingComClientParticipantID})); e["sender"] == nil {
 		t.Errorf("sender of another conversation: %v", e)
 	}
-	if e := errs(msg(map[string]any{"sent_at": nil, "origin": "carrier-pigeon"})); e["sent_at"] == nil || e["origin"] == nil {
+	if e := errs(msg(map[string]any{"sent_at": "soon", "origin": "carrier-pigeon"})); e["sent_at"] == nil || e["origin"] == nil {
 		t.Errorf("sent_at/origin: %v", e)
+	}
+	// Recorded: a message without sent_at is accepted, sent_at null.
+	if r := msg(map[string]any{"sent_at": nil}); r.StatusCode != 201 || r.objects(t, "messages")[0]["sent_at"] != nil {
+		t.Errorf("no sent_at: %d %s", r.StatusCode, r.raw)
 	}
 	ok := msg(map[string]any{"visibility": "internal"})
 	expectStatus(t, ok, 201)
@@ -200,9 +204,10 @@ func TestInboxWrites(t *testing.T) {
 		t.Errorf("created conversation %s", r.raw)
 	}
 
-	// Participants: Host reuse is a 422, Client is accepted, read marks.
+	// Participants: a duplicate Host is accepted (recorded), Client is
+	// accepted, read marks.
 	dup := call(t, s, "POST", "inbox/participants", tok, wrap("participants", map[string]any{"conversation_id": 11, "member_id": HostJanID, "member_type": "Host"}))
-	expectStatus(t, dup, 422)
+	expectStatus(t, dup, 201)
 	expectStatus(t, call(t, s, "POST", "inbox/participants", tok, wrap("participants", map[string]any{"conversation_id": 11, "member_id": 55, "member_type": "Client"})), 201)
 	if e := call(t, s, "POST", "inbox/participants", tok, wrap("participants", map[string]any{"conversation_id": 11})); e.StatusCode != 422 || e.body["errors"].(map[string]any)["member_type"] == nil {
 		t.Errorf("participant without member: %s", e.raw)
@@ -212,7 +217,7 @@ func TestInboxWrites(t *testing.T) {
 		t.Errorf("read %v", p)
 	}
 	h := get(t, s, "hosts/2").objects(t, "hosts")[0]
-	if !slices.Equal(h["links"].(map[string]any)["participants"].([]any), []any{float64(2)}) {
+	if !slices.Equal(h["links"].(map[string]any)["participants"].([]any), []any{float64(2), dup.objects(t, "participants")[0]["id"]}) {
 		t.Errorf("host participants %v", h["links"])
 	}
 

@@ -3,6 +3,7 @@ package bookingsynctest
 import (
 	"bufio"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -42,7 +43,13 @@ const (
 type Fault struct {
 	Method     string // "" matches any method
 	PathPrefix string // matched against the URL path; "" matches all
-	Kind       FaultKind
+	// AccountID, when set, matches only requests carrying a token of that
+	// account.
+	AccountID int64
+	// Rate, when in (0, 1), is the probability that a matching request
+	// gets the fault (a random draw per request); otherwise every one does.
+	Rate float64
+	Kind FaultKind
 	// Count is how many matching requests get the fault; 0 means every one
 	// until ClearFaults.
 	Count int
@@ -75,8 +82,18 @@ func (s *Server) ClearFaults() {
 func (s *Server) takeFault(r *http.Request) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.faults) == 0 {
+		return nil
+	}
+	var acct int64
+	if a := r.Header.Get("Authorization"); len(a) > 7 {
+		if t := s.tokens[strings.TrimSpace(a[7:])]; t != nil && t.acct != nil {
+			acct = t.acct.id
+		}
+	}
 	for i, f := range s.faults {
-		if (f.Method != "" && !strings.EqualFold(f.Method, r.Method)) || !strings.HasPrefix(r.URL.Path, f.PathPrefix) {
+		if (f.Method != "" && !strings.EqualFold(f.Method, r.Method)) || !strings.HasPrefix(r.URL.Path, f.PathPrefix) ||
+			(f.AccountID != 0 && f.AccountID != acct) || (f.Rate > 0 && f.Rate < 1 && mrand.Float64() >= f.Rate) {
 			continue
 		}
 		c := *f
@@ -109,7 +126,7 @@ func proxyPage(w http.ResponseWriter, status int) {
 	_, _ = w.Write([]byte(body))
 }
 
-func (s *Server) applyFault(f *Fault, w http.ResponseWriter, r *http.Request, body []byte, h func(http.ResponseWriter, *http.Request, []byte)) {
+func (s *Server) applyFault(f *Fault, w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
 	}
@@ -120,7 +137,7 @@ func (s *Server) applyFault(f *Fault, w http.ResponseWriter, r *http.Request, bo
 	// record runs the real handler; its response is what the fault mangles.
 	record := func() *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
-		h(rec, r, body)
+		h(rec, r)
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
 		}
@@ -138,13 +155,18 @@ func (s *Server) applyFault(f *Fault, w http.ResponseWriter, r *http.Request, bo
 	case FaultReset, FaultResetBeforeRead:
 		hijackClose(w)
 	case Fault429:
-		s.mu.Lock()
-		reset, limit := strconv.FormatInt(s.rateReset, 10), s.rateLimit
-		s.mu.Unlock()
+		b := &s.anon
+		if _, a := s.authenticate(r, s.now()); a != nil {
+			b = &a.budget
+		}
+		limit, resetAt := b.state()
+		reset := strconv.FormatInt(resetAt, 10)
 		if f.Reset != "" {
 			reset = f.Reset
 		}
-		s.rateHeaders(w, limit, 0, reset)
+		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(limit))
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", reset)
 		rateLimited(w)
 	case FaultTruncate:
 		rec := record()

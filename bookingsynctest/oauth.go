@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// TokenLifetime is how long an access token issued by the fake lives, by
-// the server's clock (7200 s, as the real API).
+// TokenLifetime is how long an access token issued by the fake lives by
+// default, by the server's clock (7200 s, as the real API); see
+// WithTokenLifetime.
 const TokenLifetime = 7200 * time.Second
 
 // KnownScopes lists every scope the real API defines.
@@ -22,33 +24,37 @@ var KnownScopes = []string{"public", "applications_read", "bookings_read", "book
 	"preferences_general_settings_read", "preferences_general_settings_write",
 	"preferences_payments_read", "preferences_payments_write"}
 
+// The scope sets the resources' kinds use.
+var (
+	inboxRead  = []string{"inbox_read", "inbox_write"}
+	inboxWrite = []string{"inbox_write"}
+)
+
 type accessToken struct {
+	acct    *Account // nil for a client-credentials token
 	scopes  map[string]bool
 	expires int64 // unix seconds; 0: never (the static token)
 	revoked bool
 }
 
-// allows applies the scope rules: reads need <x>_read or the write scope,
-// writes need <x>_write; hosts count as inbox.
-func (t *accessToken) allows(scope string, write bool) bool {
-	switch scope {
-	case "inbox", "bookings":
-		if write {
-			return t.scopes[scope+"_write"]
+// any reports whether the token has one of scopes.
+func (t *accessToken) any(scopes []string) bool {
+	for _, sc := range scopes {
+		if t.scopes[sc] {
+			return true
 		}
-		return t.scopes[scope+"_read"] || t.scopes[scope+"_write"]
-	case "applications":
-		return !write && t.scopes["applications_read"]
 	}
 	return false
 }
 
 type refreshGrant struct {
+	acct   *Account
 	access string
 	scopes []string
 }
 
 type codeGrant struct {
+	acct     *Account
 	redirect string
 	scopes   []string
 	expires  int64
@@ -62,47 +68,60 @@ func scopeSet(l []string) map[string]bool {
 	return m
 }
 
-func (s *Server) authenticate(r *http.Request, now time.Time) (*accessToken, bool) {
+// authenticate returns the request's valid token and its account (nil for
+// client credentials), or nil.
+func (s *Server) authenticate(r *http.Request, now time.Time) (*accessToken, *Account) {
 	a := r.Header.Get("Authorization")
 	if len(a) < 7 || !strings.EqualFold(a[:7], "bearer ") {
-		return nil, false
+		return nil, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tokens[strings.TrimSpace(a[7:])]
 	if t == nil || t.revoked || (t.expires != 0 && now.Unix() >= t.expires) {
-		return nil, false
+		return nil, nil
 	}
-	return t, true
+	return t, t.acct
 }
 
-// issue creates an access token (and a refresh token when asked); s.mu held.
-func (s *Server) issue(scopes []string, refresh bool) (access, rt string, expiresIn int64) {
+// issue creates an access token for a (nil: client credentials) and a
+// refresh token when asked; s.mu held.
+func (s *Server) issue(a *Account, scopes []string, refresh bool) (access, rt string, expiresIn int64) {
 	access = randomToken()
-	s.tokens[access] = &accessToken{scopes: scopeSet(scopes), expires: s.now().Add(TokenLifetime).Unix()}
+	s.tokens[access] = &accessToken{acct: a, scopes: scopeSet(scopes), expires: s.now().Add(s.cfg.tokenTTL).Unix()}
 	if refresh {
 		rt = randomToken()
-		s.refreshes[rt] = &refreshGrant{access: access, scopes: scopes}
+		s.refreshes[rt] = &refreshGrant{acct: a, access: access, scopes: scopes}
 	}
-	return access, rt, int64(TokenLifetime / time.Second)
+	return access, rt, int64(s.cfg.tokenTTL / time.Second)
 }
 
-// IssueToken returns a new access token with the given scopes ("public" is
-// always added), living TokenLifetime by the server's clock.
-func (s *Server) IssueToken(scopes ...string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, _, _ := s.issue(withPublic(scopes), false)
-	return a
+// IssueToken returns a new access token for the account with the given
+// scopes ("public" is always added), living WithTokenLifetime by the
+// server's clock.
+func (a *Account) IssueToken(scopes ...string) string {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	t, _, _ := a.s.issue(a, withPublic(scopes), false)
+	return t
 }
 
 // IssueTokenPair is IssueToken with a refresh token, as the authorization
 // code flow would give.
-func (s *Server) IssueTokenPair(scopes ...string) (access, refresh string) {
+func (a *Account) IssueTokenPair(scopes ...string) (access, refresh string) {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	t, r, _ := a.s.issue(a, withPublic(scopes), true)
+	return t, r
+}
+
+// IssueClientCredentialsToken returns a token as the client_credentials
+// grant gives: public scope, every installed account, no refresh token.
+func (s *Server) IssueClientCredentialsToken() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, r, _ := s.issue(withPublic(scopes), true)
-	return a, r
+	t, _, _ := s.issue(nil, []string{"public"}, false)
+	return t
 }
 
 // ExpireTokens makes every token issued so far (not the static one) expired.
@@ -125,13 +144,6 @@ func (s *Server) RevokeToken(access string) {
 	}
 }
 
-// RefreshCount returns how many refresh_token grants succeeded.
-func (s *Server) RefreshCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.refreshCount
-}
-
 func withPublic(scopes []string) []string {
 	if slices.Contains(scopes, "public") {
 		return scopes
@@ -145,14 +157,14 @@ func oauthError(w http.ResponseWriter, code, desc string) {
 	writeJSON(w, http.StatusUnauthorized, ctJSON, map[string]any{"error": code, "error_description": desc})
 }
 
+const invalidGrant = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
+
 // serveAuthorize auto-approves as the account's user: it redirects to the
 // redirect_uri with a single-use code (valid 10 minutes) and the state.
-// account_id is accepted and ignored (the fake has one account).
-func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, _ []byte) {
-	if r.Method != http.MethodGet {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
+// account_id picks the account (default: the default account); an
+// uninstalled one is installed again when the code is exchanged.
+func (s *Server) serveAuthorize(c *apiReq) {
+	w, r := c.w, c.r
 	q := r.URL.Query()
 	if q.Get("client_id") != s.cfg.clientID {
 		oauthError(w, "invalid_client", "Client authentication failed due to unknown client.")
@@ -168,6 +180,15 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, _ []byte
 		rq.Set("state", st)
 	}
 	scopes := strings.Fields(q.Get("scope"))
+	acct := s.Account
+	if v := q.Get("account_id"); v != "" {
+		id, _ := strconv.ParseInt(v, 10, 64)
+		s.mu.Lock()
+		if a := s.accounts[id]; a != nil {
+			acct = a
+		}
+		s.mu.Unlock()
+	}
 	switch {
 	case q.Get("response_type") != "code":
 		rq.Set("error", "unsupported_response_type")
@@ -176,7 +197,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, _ []byte
 	default:
 		code := randomToken()
 		s.mu.Lock()
-		s.codes[code] = &codeGrant{redirect: s.cfg.redirectURI, scopes: withPublic(scopes), expires: s.now().Add(10 * time.Minute).Unix()}
+		s.codes[code] = &codeGrant{acct: acct, redirect: s.cfg.redirectURI, scopes: withPublic(scopes), expires: s.now().Add(10 * time.Minute).Unix()}
 		s.mu.Unlock()
 		rq.Set("code", code)
 	}
@@ -186,14 +207,12 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, _ []byte
 
 // serveToken is the token endpoint: authorization_code, refresh_token
 // (rotating: every refresh revokes the old refresh token and its access
-// token) and client_credentials (public scope only, no refresh token).
-// Client credentials may come in the form body or as HTTP Basic.
-func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte) {
-	if r.Method != http.MethodPost {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	form, err := url.ParseQuery(string(body))
+// token; a spent refresh token is invalid_grant) and client_credentials
+// (public scope only, no refresh token). Client credentials may come in
+// the form body or as HTTP Basic.
+func (s *Server) serveToken(c *apiReq) {
+	w, r := c.w, c.r
+	form, err := url.ParseQuery(string(c.body))
 	if err != nil {
 		oauthError(w, "invalid_request", "The request is malformed.")
 		return
@@ -209,30 +228,40 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte)
 	now := s.now()
 	s.mu.Lock()
 	var scopes []string
+	var acct *Account
 	refresh := true
 	switch form.Get("grant_type") {
 	case "authorization_code":
-		c := s.codes[form.Get("code")]
-		if c == nil || now.Unix() >= c.expires || form.Get("redirect_uri") != c.redirect {
+		g := s.codes[form.Get("code")]
+		if g == nil || now.Unix() >= g.expires || form.Get("redirect_uri") != g.redirect {
 			s.mu.Unlock()
-			oauthError(w, "invalid_grant", "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.")
+			oauthError(w, "invalid_grant", invalidGrant)
 			return
 		}
 		delete(s.codes, form.Get("code"))
-		scopes = c.scopes
+		scopes, acct = g.scopes, g.acct
+		if _, ok := s.shared.accts.get(acct.id); !ok {
+			acct.rec.updated = now.Unix()
+			s.shared.accts.add(acct.rec) // installed again
+		}
 	case "refresh_token":
-		g := s.refreshes[form.Get("refresh_token")]
+		rt := form.Get("refresh_token")
+		g := s.refreshes[rt]
 		if g == nil {
+			if a := s.spent[rt]; a != nil {
+				a.spentRefreshes.Add(1)
+			}
 			s.mu.Unlock()
-			oauthError(w, "invalid_grant", "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.")
+			oauthError(w, "invalid_grant", invalidGrant)
 			return
 		}
-		delete(s.refreshes, form.Get("refresh_token"))
+		delete(s.refreshes, rt)
+		s.spent[rt] = g.acct
 		if t := s.tokens[g.access]; t != nil {
 			t.revoked = true
 		}
-		s.refreshCount++
-		scopes = g.scopes
+		g.acct.refreshes.Add(1)
+		scopes, acct = g.scopes, g.acct
 	case "client_credentials":
 		for _, sc := range strings.Fields(form.Get("scope")) {
 			if sc != "public" {
@@ -247,7 +276,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte)
 		oauthError(w, "unsupported_grant_type", "The authorization grant type is not supported by the authorization server.")
 		return
 	}
-	access, rt, exp := s.issue(scopes, refresh)
+	access, rt, exp := s.issue(acct, scopes, refresh)
 	s.mu.Unlock()
 	resp := map[string]any{
 		"access_token": access, "token_type": "Bearer", "expires_in": exp,

@@ -29,12 +29,16 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	defer s.Close()
 	rcs := []*rctx{{}, {inc: map[string]bool{"participants": true, "messages": true}}, {limited: true}}
 	n := 0
-	for _, k := range kinds {
-		tab := k.table(&s.db)
+	for _, k := range registry {
+		if k.table == nil {
+			continue
+		}
+		_, d := s.home(k, s.Account)
+		tab := k.table(d)
 		for _, id := range tab.liveIDs() {
 			rec, _ := tab.lookup(id)
 			for _, rc := range rcs {
-				o := s.envelope(k, rc.limited, []obj{rec.render(&s.db, rc)}, obj{{"deleted_ids", []int64{1, 2}}})
+				o := s.envelope(k, rc.limited, []obj{rec.render(d, rc)}, obj{{"deleted_ids", []int64{1, 2}}})
 				got, err := appendJSON(nil, o)
 				if err != nil {
 					t.Fatal(err)

@@ -1,50 +1,18 @@
-// Package bookingsynctest is an in-memory fake of the BookingSync (Smily)
-// API v3 for tests and examples: the Inbox resources, hosts, bookings,
-// applications, the OAuth 2.0 endpoints and webhook deliveries, speaking the
-// wire format the API reference documents.
-//
-// The fake is an independent implementation of the wire format; it does not
-// import the SDK. It aims to be honest: a test that passes against it should
-// also pass against the real API's documented behaviour. Where the real
-// behaviour is unknown the fake follows the project's API notes and says so
-// in a comment; where it had to choose, it chose the stricter reading.
-//
-// Guesses (undocumented real behaviour), in one place:
-//   - Error bodies: 403 {"error":"Forbidden"}, 404 {"error":"Not found"},
-//     429 {"error":"API v3 rate limit exceeded."}, 400 for malformed JSON or
-//     a missing resource key, 415 for a non-JSON Content-Type.
-//   - GET /x/1,2,3 returns the known ids in id order; 404 only when none is.
-//   - Every API request counts against the rate limit, 401s included.
-//   - X-Updated-Since-Request-Synced-At is sent only with updated_since;
-//     meta.deleted_ids is then always present ([] when empty).
-//   - An empty collection reports X-Total-Pages 1.
-//   - Validation error keys and messages follow Rails conventions
-//     ("conversation": ["must exist"], "content": ["can't be blank"]); the
-//     same member twice in a conversation is "has already been taken".
-//   - Bookings: from keeps bookings ending after it and defaults to now
-//     (none with updated_since); until keeps those starting before it;
-//     months sets until = from + months; canceled bookings appear only with
-//     include_canceled or updated_since. A token without bookings_read or
-//     bookings_write sees the reduced view of the reference's public-scope
-//     example instead of a 403.
-//   - Message update accepts origin, visibility, channel and attachment_ids
-//     (the reference's example); API-created messages and conversations have
-//     null created_by_*.
-//   - A refresh revokes the previous access token as well as the previous
-//     refresh token; OAuth failures are 401 as API.md says.
-//   - Bookings writes answer 501: the real API has them, the fake does not.
 package bookingsynctest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
-	"net"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -59,75 +27,14 @@ const (
 	DefaultClientSecret = "bookingsynctest-secret"
 	// DefaultRedirectURI is the registered OAuth redirect URI.
 	DefaultRedirectURI = "http://127.0.0.1/oauth/callback"
-	// AccountID is the id of the fake's single account.
+	// AccountID is the id of the default account, the one the static
+	// token acts for and the Server's builders fill.
 	AccountID = 1
 )
 
 // DefaultScopes are the scopes the default token carries.
-var DefaultScopes = []string{"public", "inbox_read", "inbox_write", "bookings_read", "applications_read"}
-
-type config struct {
-	token         string
-	scopes        []string
-	rateLimit     int
-	clock         func() time.Time
-	latency       time.Duration
-	seed          bool
-	clientID      string
-	clientSecret  string
-	redirectURI   string
-	webhookSecret *string
-	pageCap       int
-	convDelay     time.Duration
-	listener      net.Listener
-}
-
-// Option configures a Server.
-type Option func(*config)
-
-// WithToken sets the static access token the server accepts (never expires).
-func WithToken(tok string) Option { return func(c *config) { c.token = tok } }
-
-// WithScopes sets the scopes granted to the static access token.
-func WithScopes(scopes ...string) Option {
-	return func(c *config) { c.scopes = append([]string(nil), scopes...) }
-}
-
-// WithRateLimit sets the number of API requests allowed per one-hour window
-// (default 1000, as the real API).
-func WithRateLimit(limit int) Option { return func(c *config) { c.rateLimit = limit } }
-
-// WithClock injects the server's clock (default time.Now).
-func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
-
-// WithLatency delays every API response by d.
-func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = d } }
-
-// WithoutSeed starts the server with an empty account.
-func WithoutSeed() Option { return func(c *config) { c.seed = false } }
-
-// WithOAuthClient registers the OAuth application the server knows.
-func WithOAuthClient(clientID, clientSecret, redirectURI string) Option {
-	return func(c *config) { c.clientID, c.clientSecret, c.redirectURI = clientID, clientSecret, redirectURI }
-}
-
-// WithWebhookSecret sets the key used to sign webhooks (default: the OAuth
-// client secret, as the real API does).
-func WithWebhookSecret(secret string) Option {
-	return func(c *config) { c.webhookSecret = &secret }
-}
-
-// WithPageSizeCap sets the largest per_page the server honours (default 100).
-func WithPageSizeCap(n int) Option { return func(c *config) { c.pageCap = n } }
-
-// WithConversationDelay sets how long after the server starts the seeded
-// delayed Booking.com conversation appears (default 2s).
-func WithConversationDelay(d time.Duration) Option { return func(c *config) { c.convDelay = d } }
-
-// WithListener makes the server accept connections on l instead of a new
-// loopback port (the bookingsync command's `fake --addr`). The server owns
-// l from then on and closes it in Close.
-func WithListener(l net.Listener) Option { return func(c *config) { c.listener = l } }
+var DefaultScopes = []string{"public", "inbox_read", "inbox_write", "bookings_read", "applications_read",
+	"clients_read", "rentals_read", "inquiries_read"}
 
 // Request is one request the server received, as logged by Requests.
 type Request struct {
@@ -139,34 +46,46 @@ type Request struct {
 	Body []byte
 	// Header holds the request headers; Authorization is REDACTED.
 	Header http.Header
+	// AccountID is the account whose token the request carried (0: none,
+	// an invalid one, or a client-credentials token).
+	AccountID int64
 }
 
 // Server is a running fake BookingSync site. It is safe for concurrent use.
+//
+// The embedded *Account is the default account (AccountID), which the
+// static token acts for: its builders (AddConversation, AddHost, …) and
+// settings are promoted, so srv.AddHost adds a host to it. AddAccount adds
+// more accounts, each with its own data, tokens, rate budget and webhooks.
 type Server struct {
 	// URL is the site root, e.g. http://127.0.0.1:PORT; the API lives under
 	// URL+"/api/v3/", OAuth under URL+"/oauth/".
 	URL string
+	*Account
 
-	ts    *httptest.Server
-	cfg   config
-	clock func() time.Time
-	start time.Time
+	ts     *httptest.Server
+	cfg    config
+	mux    *http.ServeMux
+	start  time.Time
+	offset atomic.Int64 // Advance, in nanoseconds
 
-	mu      sync.Mutex
-	latency time.Duration
-	reqs    []Request
-	faults  []*Fault
+	mu        sync.Mutex // guards the fields below and the shared tables
+	shared    db         // applications and the accounts' records
+	latency   time.Duration
+	reqs      []*Request
+	faults    []*Fault
+	tokens    map[string]*accessToken
+	refreshes map[string]*refreshGrant
+	spent     map[string]*Account // refresh tokens already used once
+	codes     map[string]*codeGrant
+	accounts  map[int64]*Account
+	order     []*Account
+	nextAcct  int64
 
-	rateLimit     int
-	rateRemaining int
-	rateReset     int64 // unix seconds
+	anon budget // requests without a valid token
+	app  budget // client-credentials tokens (one per application)
 
-	tokens       map[string]*accessToken
-	refreshes    map[string]*refreshGrant
-	codes        map[string]*codeGrant
-	refreshCount int
-
-	db
+	hooks sync.WaitGroup // webhook deliveries in flight
 }
 
 // NewServer starts a fake server on a loopback address. Close it when done.
@@ -177,56 +96,75 @@ func NewServer(opts ...Option) *Server {
 		rateLimit:    1000,
 		clock:        time.Now,
 		seed:         true,
+		accounts:     1,
 		clientID:     DefaultClientID,
 		clientSecret: DefaultClientSecret,
 		redirectURI:  DefaultRedirectURI,
 		pageCap:      100,
 		convDelay:    2 * time.Second,
+		tokenTTL:     TokenLifetime,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.pageCap < 1 {
-		cfg.pageCap = 1
-	}
+	cfg.pageCap = max(cfg.pageCap, 1)
 	s := &Server{
 		cfg:       cfg,
-		clock:     cfg.clock,
 		latency:   cfg.latency,
 		tokens:    map[string]*accessToken{},
 		refreshes: map[string]*refreshGrant{},
+		spent:     map[string]*Account{},
 		codes:     map[string]*codeGrant{},
+		accounts:  map[int64]*Account{},
+		nextAcct:  AccountID,
 	}
-	s.start = s.clock()
-	s.rateLimit = cfg.rateLimit
-	s.rateRemaining = cfg.rateLimit
-	s.rateReset = s.start.Add(time.Hour).Unix()
-	s.tokens[cfg.token] = &accessToken{scopes: scopeSet(cfg.scopes)}
-	s.db.init()
+	for i := range cfg.faults {
+		s.faults = append(s.faults, &cfg.faults[i])
+	}
+	s.start = s.now()
+	s.shared.init(1)
+	s.anon.init(cfg.rateLimit, s.start)
+	s.app.init(cfg.rateLimit, s.start)
 	if cfg.seed {
-		s.seed()
+		s.seedApplications()
 	}
-	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
-	if cfg.listener != nil {
-		_ = s.ts.Listener.Close()
-		s.ts.Listener = cfg.listener
+	s.Account = s.addAccount(AccountSeed{Empty: !cfg.seed}, cfg.token)
+	for i := 1; i < cfg.accounts; i++ {
+		s.AddAccount(AccountSeed{})
 	}
-	s.ts.Start()
+	s.mux = http.NewServeMux()
+	s.routes(s.mux)
+	s.mux.Handle("GET /oauth/authorize", s.plain(s.serveAuthorize))
+	s.mux.Handle("POST /oauth/token", s.plain(s.serveToken))
+	s.mux.Handle("/", s.plain(func(c *apiReq) {
+		writeJSON(c.w, http.StatusNotFound, ctJSON, map[string]any{"error": "Not found"})
+	}))
+	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.ts.URL
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.ts.Close() }
+// Close waits for webhook deliveries in flight and shuts the server down.
+func (s *Server) Close() {
+	s.hooks.Wait()
+	s.ts.Close()
+}
 
 // APIURL returns the API root, URL+"/api/v3/".
 func (s *Server) APIURL() string { return s.URL + "/api/v3/" }
 
-// Token returns the static access token the server accepts.
-func (s *Server) Token() string { return s.cfg.token }
-
 // Client returns an *http.Client suited to talk to the server.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
+
+// Now returns the server's time: its clock plus what Advance added.
+func (s *Server) Now() time.Time { return s.now() }
+
+// Advance moves the server's time forward by d: tokens expire, delayed
+// conversations appear and rate-limit windows reset as if d had passed.
+// It works with the default clock and with WithClock.
+func (s *Server) Advance(d time.Duration) { s.offset.Add(int64(d)) }
+
+func (s *Server) now() time.Time { return s.cfg.clock().Add(time.Duration(s.offset.Load())) }
 
 // SetLatency changes the delay added to every API response.
 func (s *Server) SetLatency(d time.Duration) {
@@ -235,26 +173,15 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Unlock()
 }
 
-// SetRateLimit sets the window's limit and the requests remaining in it.
-func (s *Server) SetRateLimit(limit, remaining int) {
-	s.mu.Lock()
-	s.rateLimit, s.rateRemaining = limit, remaining
-	s.mu.Unlock()
-}
-
-// SetRateLimitReset sets when the current rate-limit window ends; once the
-// clock reaches it the budget refills and a new one-hour window starts.
-func (s *Server) SetRateLimitReset(t time.Time) {
-	s.mu.Lock()
-	s.rateReset = t.Unix()
-	s.mu.Unlock()
-}
-
 // Requests returns a copy of the log of received requests, oldest first.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.reqs...)
+	out := make([]Request, len(s.reqs))
+	for i, r := range s.reqs {
+		out[i] = *r
+	}
+	return out
 }
 
 // ResetRequests empties the request log.
@@ -264,10 +191,13 @@ func (s *Server) ResetRequests() {
 	s.mu.Unlock()
 }
 
-// RequestCount counts logged requests with the given method ("" for any)
-// whose path starts with pathPrefix. A prefix without a leading "/" is taken
-// relative to the API root, so "inbox/messages" means "/api/v3/inbox/messages".
-func (s *Server) RequestCount(method, pathPrefix string) int {
+// RequestCount counts logged requests, of every account, with the given
+// method ("" for any) whose path starts with pathPrefix. A prefix without a
+// leading "/" is taken relative to the API root, so "inbox/messages" means
+// "/api/v3/inbox/messages". Account.RequestCount counts one account's.
+func (s *Server) RequestCount(method, pathPrefix string) int { return s.countRequests(0, method, pathPrefix) }
+
+func (s *Server) countRequests(account int64, method, pathPrefix string) int {
 	if pathPrefix != "" && !strings.HasPrefix(pathPrefix, "/") {
 		pathPrefix = "/api/v3/" + pathPrefix
 	}
@@ -275,14 +205,12 @@ func (s *Server) RequestCount(method, pathPrefix string) int {
 	defer s.mu.Unlock()
 	n := 0
 	for _, r := range s.reqs {
-		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
+		if (account == 0 || r.AccountID == account) && (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
 			n++
 		}
 	}
 	return n
 }
-
-func (s *Server) now() time.Time { return s.clock() }
 
 // maxBody bounds request bodies: a 10 MB file as base64 plus JSON fits.
 const maxBody = 16 << 20
@@ -296,7 +224,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	s.logRequest(r, body)
+	logged := s.logRequest(r, body)
 	if err != nil {
 		return
 	}
@@ -304,27 +232,24 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, ctJSON, map[string]any{"error": "Request Entity Too Large"})
 		return
 	}
-	var h func(http.ResponseWriter, *http.Request, []byte)
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/api/v3/"):
-		if !s.sleep(r) {
-			return
-		}
-		h = s.serveAPI
-	case r.URL.Path == "/oauth/authorize":
-		h = s.serveAuthorize
-	case r.URL.Path == "/oauth/token":
-		h = s.serveToken
-	default:
-		h = func(w http.ResponseWriter, _ *http.Request, _ []byte) {
-			writeJSON(w, http.StatusNotFound, ctJSON, map[string]any{"error": "Not found"})
-		}
+	c := &apiReq{s: s, r: r, body: body, logged: logged}
+	r = r.WithContext(context.WithValue(r.Context(), callKey{}, c))
+	h := func(w http.ResponseWriter, r *http.Request) {
+		c.w, c.r = w, r
+		s.mux.ServeHTTP(w, r)
 	}
 	if f != nil {
-		s.applyFault(f, w, r, body, h)
+		s.applyFault(f, w, r, h)
 		return
 	}
-	h(w, r, body)
+	h(w, r)
+}
+
+// plain adapts a handler that needs no authentication (OAuth, 404s).
+func (s *Server) plain(fn func(c *apiReq)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fn(r.Context().Value(callKey{}).(*apiReq))
+	})
 }
 
 // sleep applies the configured latency; it reports false when the request
@@ -333,6 +258,9 @@ func (s *Server) sleep(r *http.Request) bool {
 	s.mu.Lock()
 	d := s.latency
 	s.mu.Unlock()
+	if s.cfg.jitter > 0 {
+		d += time.Duration(mrand.Int64N(int64(s.cfg.jitter)))
+	}
 	if d <= 0 {
 		return true
 	}
@@ -346,7 +274,10 @@ func (s *Server) sleep(r *http.Request) bool {
 	}
 }
 
-func (s *Server) logRequest(r *http.Request, body []byte) {
+func (s *Server) logRequest(r *http.Request, body []byte) *Request {
+	if s.cfg.noLog {
+		return &Request{}
+	}
 	h := r.Header.Clone()
 	if h.Get("Authorization") != "" {
 		h.Set("Authorization", "REDACTED")
@@ -367,8 +298,18 @@ func (s *Server) logRequest(r *http.Request, body []byte) {
 	if r.URL.Path == "/oauth/authorize" && q.Has("state") {
 		q.Set("state", "REDACTED")
 	}
+	req := &Request{Method: r.Method, Path: r.URL.Path, Query: q, Body: slices.Clone(body), Header: h}
 	s.mu.Lock()
-	s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Query: q, Body: body, Header: h})
+	s.reqs = append(s.reqs, req)
+	s.mu.Unlock()
+	return req
+}
+
+// noteAccount counts an authenticated request against its account.
+func (s *Server) noteAccount(c *apiReq) {
+	c.acct.requests.Add(1)
+	s.mu.Lock()
+	c.logged.AccountID = c.acct.id
 	s.mu.Unlock()
 }
 

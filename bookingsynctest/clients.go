@@ -1,0 +1,115 @@
+package bookingsynctest
+
+import "strconv"
+
+// guest is a client record: a traveller. (The name avoids the Go reader's
+// "client" of HTTP; the API calls the resource clients.)
+type guest struct {
+	base
+	first, last, company, notes, passport string
+	locale, vat                           string
+	emails                                []labelled // label, email
+	phones                                []labelled // label, number
+	addresses                             []address
+	forgetMe, restricted                  int64
+}
+
+type labelled struct{ label, value string }
+
+type address struct{ label, address1, address2, city, state, zip, country string }
+
+func init() {
+	register(&kind{plural: "clients", singular: "client", path: "clients",
+		read: []string{"clients_read", "clients_write"}, write: []string{"clients_write"},
+		links: tmpl("clients", "account", "accounts/{clients.account}"),
+		table: func(d *db) store { return d.guests }, remove: removeRow(func(d *db) *table[*guest] { return d.guests })})
+}
+
+func newGuest(at int64, first, last string) *guest {
+	return &guest{base: base{created: at, updated: at}, first: first, last: last, locale: "en"}
+}
+
+func (g *guest) fullname() string {
+	switch {
+	case g.first == "":
+		return g.last
+	case g.last == "":
+		return g.first
+	}
+	return g.first + " " + g.last
+}
+
+// render follows the reference's clients example; nested records get ids
+// derived from the client's (unique among the client's own).
+func (g *guest) render(_ *db, rc *rctx) obj {
+	sub := func(i int, o obj) obj {
+		return append(obj{{"id", g.id*100 + int64(i) + 1}, {"client_id", g.id}}, append(o,
+			field{"created_at", tm(g.created)}, field{"updated_at", tm(g.updated)},
+			field{"canceled_at", nil}, field{"primary", i == 0})...)
+	}
+	emails := make([]obj, len(g.emails))
+	for i, e := range g.emails {
+		emails[i] = append(sub(i, obj{{"label", e.label}, {"email", e.value}}), field{"locked", nil})
+	}
+	phones := make([]obj, len(g.phones))
+	for i, p := range g.phones {
+		phones[i] = append(sub(i, obj{{"label", p.label}, {"number", p.value}, {"country_code", nil}}), field{"locked", nil})
+	}
+	addrs := make([]obj, len(g.addresses))
+	for i, a := range g.addresses {
+		addrs[i] = sub(i, obj{{"label", a.label}, {"address1", a.address1}, {"address2", nullStr(a.address2)},
+			{"city", a.city}, {"state", nullStr(a.state)}, {"zip", a.zip}, {"country_code", a.country}})
+	}
+	return obj{
+		{"links", obj{{"account", rc.account}}},
+		{"id", g.id}, {"addresses", addrs}, {"emails", emails}, {"phones", phones},
+		{"created_at", tm(g.created)}, {"updated_at", tm(g.updated)},
+		{"fullname", g.fullname()}, {"firstname", g.first}, {"lastname", g.last},
+		{"notes", g.notes}, {"passport", nullStr(g.passport)}, {"preferred_locale", nullStr(g.locale)},
+		{"company", g.company}, {"vat_number", g.vat},
+		{"forget_me_at", tm(g.forgetMe)}, {"processing_restricted_at", tm(g.restricted)},
+	}
+}
+
+// ClientSeed describes a client (a traveller, a guest) for AddClient.
+type ClientSeed struct {
+	Firstname, Lastname string
+	Email, Phone        string // each becomes the first of its list
+	// Address, City, Zip and CountryCode make one address when Address is set.
+	Address, City, Zip, CountryCode string
+	Locale                          string // preferred_locale (default "en")
+	Company, Notes                  string
+}
+
+// AddClient adds a client (a guest) and returns its id: the id a Client
+// participant's member and a booking's client link carry.
+func (a *Account) AddClient(c ClientSeed) (id int64) {
+	a.change(func(o op) {
+		g := newGuest(o.now, c.Firstname, c.Lastname)
+		if c.Locale != "" {
+			g.locale = c.Locale
+		}
+		g.company, g.notes = c.Company, c.Notes
+		if c.Email != "" {
+			g.emails = []labelled{{"default", c.Email}}
+		}
+		if c.Phone != "" {
+			g.phones = []labelled{{"mobile", c.Phone}}
+		}
+		if c.Address != "" {
+			g.addresses = []address{{label: "default", address1: c.Address, city: c.City, zip: c.Zip, country: c.CountryCode}}
+		}
+		id = o.d.guests.add(g)
+	})
+	return id
+}
+
+// guestNamed is the seed's and the generator's guest.
+func guestNamed(id, at int64, first, last, country string) *guest {
+	g := newGuest(at, first, last)
+	g.id = id
+	g.emails = []labelled{{"default", "guest" + strconv.FormatInt(id, 10) + "@example.com"}}
+	g.phones = []labelled{{"mobile", "+33 6 12 34 " + strconv.FormatInt(10+id%90, 10) + " 00"}}
+	g.addresses = []address{{label: "default", address1: strconv.FormatInt(1+id%97, 10) + " Main Street", city: "Springfield", zip: "12345", country: country}}
+	return g
+}

@@ -1,0 +1,381 @@
+package bookingsync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	pathpkg "path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// The request path, top to bottom: NewRequest builds, Do checks the Inbox
+// rules (guard) and decodes, send applies the policies (throttle, retries,
+// the 401 refresh, the 429 wait), attempt makes one exchange.
+
+// NewRequest builds a request for path, relative to the API root
+// ("inbox/conversations/5"; a query string may follow). A non-nil body is
+// encoded as JSON as it is: services wrap it in the API's plural-key
+// envelope ({"messages": [{…}]}), and so must a caller. The request carries
+// the API's media type headers; the token is added by Do.
+func (c *Client) NewRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
+	if ctx == nil {
+		return nil, errors.New("bookingsync: nil context")
+	}
+	rel, err := url.Parse(strings.TrimLeft(path, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("bookingsync: path %q: %w", redactURL(path), scrubURLError(err))
+	}
+	if rel.IsAbs() || rel.Host != "" {
+		return nil, fmt.Errorf("bookingsync: path %q must be relative to the API root", redactURL(rel.Redacted()))
+	}
+	u := c.apiURL.ResolveReference(rel)
+	if !strings.HasPrefix(pathpkg.Clean(u.Path)+"/", c.apiURL.Path) {
+		return nil, fmt.Errorf("bookingsync: path %q leaves the API root", redactURL(rel.Redacted()))
+	}
+	var r io.Reader
+	var buf []byte
+	if body != nil {
+		buf, err = json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("bookingsync: encoding %s body: %w", method, err)
+		}
+		r = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), r)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", mediaType)
+	if body != nil {
+		req.Header.Set("Content-Type", mediaType)
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	return req, nil
+}
+
+// Do sends req and decodes a 2xx JSON body into v: a pointer to any struct
+// that matches the envelope (for example struct{ Conversations
+// []*Conversation `json:"conversations"`; Meta Meta `json:"meta"` }), an
+// io.Writer to copy the raw body, or nil to discard it. When the body is
+// the API's envelope, its meta is copied to Response.Meta, whatever v
+// keeps.
+//
+// Every non-2xx answer is returned as *ErrorResponse (*RateLimitError for
+// 429), with the *Response. Requests the Inbox rules forbid are refused
+// with an error wrapping ErrRefused before anything is sent, and requests
+// held back while the rate-limit budget is spent fail with *ThrottledError.
+// What is resent on failure, and what never is, is told at RetryPolicy and
+// WithRateLimitWait.
+func (c *Client) Do(req *http.Request, v any) (*Response, error) {
+	if err := guard(req); err != nil {
+		return nil, err
+	}
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", mediaType)
+	}
+	resp, body, err := c.send(req)
+	if err != nil {
+		return resp, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp, newErrorResponse(req.Method, req.URL.Path, resp.Response, body)
+	}
+	if err := decodeBody(body, v, resp); err != nil {
+		return resp, &DecodeError{Method: req.Method, Path: req.URL.Path, StatusCode: resp.StatusCode, RequestID: resp.RequestID, Body: excerpt(body), Err: err}
+	}
+	return resp, nil
+}
+
+// send performs req under the client's policies: the rate-limit throttle,
+// retries, the 401 refresh and the 429 wait. It returns the final response
+// with its body read (bounded) and closed.
+func (c *Client) send(req *http.Request) (*Response, []byte, error) {
+	ctx := req.Context()
+	tok, err := c.authorize(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		cur       = req
+		tries     = 1           // sends counted against MaxAttempts
+		refreshed bool          // the one 401 refresh is spent
+		limited   int           // 429 resends
+		waited    time.Duration // time spent waiting for the rate limit
+		idem      = idempotent(req.Method)
+	)
+	for n := 1; ; n++ {
+		d, err := c.throttle(cur, waited)
+		if err != nil {
+			return nil, nil, err
+		}
+		waited += d
+		resp, body, sent, err := c.attempt(cur, n)
+		var wait time.Duration
+		var why string
+		switch {
+		case err != nil:
+			if ctx.Err() != nil || errors.Is(err, ErrResponseTooLarge) || (sent && !idem) || tries >= c.policy.MaxAttempts {
+				if tries > 1 {
+					err = fmt.Errorf("%w (after %d attempts)", err, tries)
+				}
+				return resp, body, err
+			}
+			tries++
+			wait, why = c.backoff(tries-1), "a transport error"
+		case resp.StatusCode == http.StatusUnauthorized && tok != nil && !refreshed:
+			refreshed = true
+			fresh := c.refresh(ctx, resp, tok)
+			if fresh == nil {
+				return resp, body, nil
+			}
+			next, cerr := cloneRequest(cur)
+			if cerr != nil {
+				return resp, body, nil
+			}
+			// A 401 was not processed, so resending is safe for every method.
+			fresh.SetAuthHeader(next)
+			tok, cur = fresh, next
+			continue
+		case resp.StatusCode == http.StatusTooManyRequests:
+			d, ok := c.rateLimitDelay(resp, limited, waited)
+			if !ok {
+				return resp, body, nil
+			}
+			limited++
+			waited += d
+			wait, why = d, "429"
+		case idem && slices.Contains(c.policy.RetryStatuses, resp.StatusCode) && tries < c.policy.MaxAttempts:
+			wait = c.backoff(tries)
+			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
+				if ra > c.policy.MaxBackoff {
+					return resp, body, nil
+				}
+				wait = ra
+			}
+			tries++
+			why = strconv.Itoa(resp.StatusCode)
+		default:
+			return resp, body, err
+		}
+		next, cerr := cloneRequest(cur)
+		if cerr != nil {
+			return resp, body, err
+		}
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return resp, nil, fmt.Errorf("bookingsync: %s %s: waiting to resend after %s: %w", req.Method, req.URL.Path, why, serr)
+		}
+		cur = next
+	}
+}
+
+// attempt makes one HTTP exchange, the n-th for this request. sent reports
+// whether the request may have reached the server (see traceSent).
+func (c *Client) attempt(req *http.Request, n int) (resp *Response, body []byte, sent bool, err error) {
+	start := time.Now()
+	req, gotConn := traceSent(req)
+	hr, err := c.hc.Do(req)
+	if err != nil {
+		c.log(req, nil, n, start, err)
+		return nil, nil, gotConn(), fmt.Errorf("bookingsync: %s %s: %w", req.Method, req.URL.Path, scrubURLError(err))
+	}
+	if hr.Request != nil && hr.Request.Header.Get("Authorization") != "" {
+		// The caller may log the response; the token stays out of it.
+		hr.Request = hr.Request.Clone(hr.Request.Context())
+		hr.Request.Header.Del("Authorization")
+	}
+	resp = newResponse(hr)
+	body, err = readBody(hr.Body, c.maxBody)
+	// Drain what is left (bounded) so that the connection can be reused.
+	io.CopyN(io.Discard, hr.Body, maxDrain)
+	hr.Body.Close()
+	c.noteRate(resp.Rate)
+	c.log(req, resp, n, start, err)
+	if err != nil {
+		return resp, nil, true, fmt.Errorf("bookingsync: %s %s: %d: reading body: %w", req.Method, req.URL.Path, hr.StatusCode, scrubURLError(err))
+	}
+	return resp, body, true, nil
+}
+
+// authorize sets the Authorization header when req goes to the client's own
+// host, so that a token never leaves for another.
+func (c *Client) authorize(req *http.Request) (*oauth2.Token, error) {
+	if c.ts == nil || !strings.EqualFold(req.URL.Host, c.siteURL.Host) {
+		return nil, nil
+	}
+	tok, err := c.ts.Token()
+	if err != nil {
+		return nil, fmt.Errorf("bookingsync: %s %s: obtaining token: %w", req.Method, req.URL.Path, err)
+	}
+	tok.SetAuthHeader(req)
+	return tok, nil
+}
+
+// refresh asks a TokenRefresher to replace a token the API rejected with
+// 401 invalid_token; nil when it cannot. A static token is never refreshed.
+func (c *Client) refresh(ctx context.Context, resp *Response, tok *oauth2.Token) *oauth2.Token {
+	r, ok := c.ts.(TokenRefresher)
+	if !ok {
+		return nil
+	}
+	if code, _ := parseWWWAuthenticate(resp.Header.Get("WWW-Authenticate")); code != "" && code != "invalid_token" {
+		return nil
+	}
+	fresh, err := r.RefreshToken(ctx, tok)
+	if err != nil || fresh == nil || !fresh.Valid() {
+		return nil
+	}
+	return fresh
+}
+
+// cloneRequest copies req with a fresh body for a resend.
+func cloneRequest(req *http.Request) (*http.Request, error) {
+	r := req.Clone(req.Context())
+	if req.Body != nil && req.Body != http.NoBody {
+		if req.GetBody == nil {
+			return nil, errors.New("bookingsync: request body cannot be replayed")
+		}
+		b, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = b
+	}
+	return r, nil
+}
+
+// traceSent returns req with a trace that records whether a connection was
+// obtained for it. Until one is, not one byte of the request can have left
+// (dial, DNS and TLS failures); after, the request may have reached the
+// server, however it failed.
+func traceSent(req *http.Request) (*http.Request, func() bool) {
+	var got atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { got.Store(true) }}
+	return req.WithContext(httptrace.WithClientTrace(req.Context(), trace)), got.Load
+}
+
+// maxDrain bounds what is read and discarded from a body that is not used,
+// to keep its connection: past it, closing the connection is cheaper.
+const maxDrain = 64 << 10
+
+// readBody reads at most limit bytes, and fails rather than truncates.
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w (over %d bytes)", ErrResponseTooLarge, limit)
+	}
+	return b, nil
+}
+
+// decodeBody decodes a 2xx body into v (see Do) and copies the envelope's
+// meta to resp.
+func decodeBody(body []byte, v any, resp *Response) error {
+	if w, ok := v.(io.Writer); ok {
+		_, err := w.Write(body)
+		return err
+	}
+	if v == nil || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if p, ok := v.(pageDecoder); ok {
+		meta, err := p.decodePage(body)
+		if err != nil {
+			return err
+		}
+		resp.setMeta(meta)
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return err
+	}
+	// The caller's struct need not keep meta: read it on its own, from a
+	// body that is an envelope.
+	if meta, err := (&page[struct{}]{}).decodePage(body); err == nil {
+		resp.setMeta(meta)
+	}
+	return nil
+}
+
+func newResponse(r *http.Response) *Response {
+	resp := &Response{Response: r, Rate: parseRate(r.Header), RequestID: r.Header.Get("X-Request-Id")}
+	resp.FirstPage, resp.PrevPage, resp.NextPage, resp.LastPage = parseLinkPages(r.Header.Values("Link"))
+	resp.TotalPages = headerInt(r.Header, "X-Total-Pages")
+	resp.TotalCount = headerInt(r.Header, "X-Total-Count")
+	resp.PerPage = headerInt(r.Header, "X-Per-Page")
+	if s := r.Header.Get("X-Updated-Since-Request-Synced-At"); s != "" {
+		resp.SyncedAt, _ = parseServerTime(s)
+	}
+	return resp
+}
+
+func (c *Client) noteRate(r Rate) {
+	if !r.known() {
+		return
+	}
+	c.rateMu.Lock()
+	// Concurrent responses (WithPrefetch) can arrive out of order; within
+	// one window the budget only shrinks, so an older, larger figure is
+	// not taken over a newer one.
+	if r.Reset.IsZero() || !r.Reset.Equal(c.rate.Reset) || r.Limit != c.rate.Limit || r.Remaining < c.rate.Remaining {
+		c.rate = r
+	}
+	c.rateMu.Unlock()
+}
+
+func (c *Client) log(req *http.Request, resp *Response, n int, start time.Time, err error) {
+	ctx := req.Context()
+	if !c.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", req.Method),
+		slog.String("path", req.URL.Path),
+		slog.Duration("duration", time.Since(start)),
+		slog.Int("attempt", n),
+	}
+	if resp != nil {
+		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("request_id", resp.RequestID))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", scrubURLError(err).Error()))
+	}
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "bookingsync request", attrs...)
+}
+
+var secretParam = regexp.MustCompile(`(?i)([?&;#](?:access_token|token|refresh_token|code|client_secret|secret|password)=)[^&;#\s"']*`)
+
+// redactURL replaces the values of query parameters that carry secrets
+// (access_token, token, refresh_token, code, client_secret, secret,
+// password) with REDACTED, in a URL that is about to be printed. It works
+// on the text, so that even a URL that does not parse is safe to print.
+func redactURL(s string) string {
+	return secretParam.ReplaceAllString(s, "${1}REDACTED")
+}
+
+// scrubURLError drops the URL (and so any query string) from a transport
+// error; the caller names method and path itself.
+func scrubURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
