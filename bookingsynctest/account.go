@@ -15,8 +15,8 @@ type Account struct {
 	s       *Server
 	id      int64
 	rec     *accountRec // its /accounts record; guarded by Server.mu
-	token   string // issued at install (the static token for the default account)
-	refresh string // issued at install ("" for the default account)
+	token   string      // issued at install (the static token for the default account)
+	refresh string      // issued at install ("" for the default account)
 
 	mu         sync.Mutex // guards db and deliveries
 	db         db
@@ -175,6 +175,15 @@ func (a *Account) Reinstall(scopes ...string) (access, refresh string) {
 	return access, refresh
 }
 
+// SetStatus changes the account's status ("active", "trial", "suspended",
+// "canceled", …), as GET /accounts shows it, and its updated_at.
+func (a *Account) SetStatus(status string) {
+	now := a.s.now()
+	a.s.mu.Lock()
+	a.rec.status, a.rec.updated = status, now.Unix()
+	a.s.mu.Unlock()
+}
+
 // SetRateLimit sets the account's hourly limit and the requests remaining
 // in the current window.
 func (a *Account) SetRateLimit(limit, remaining int) { a.budget.set(limit, remaining) }
@@ -189,6 +198,18 @@ func (a *Account) RateRemaining() int { return a.budget.left() }
 // RequestTotal counts the API requests made with the account's tokens
 // (kept even WithoutRequestLog).
 func (a *Account) RequestTotal() int { return int(a.requests.Load()) }
+
+// Requests returns the logged requests made with the account's tokens,
+// oldest first (Server.Requests returns every account's).
+func (a *Account) Requests() []Request {
+	var out []Request
+	for _, r := range a.s.Requests() {
+		if r.AccountID == a.id {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 // RequestCount is Server.RequestCount restricted to the account's requests.
 func (a *Account) RequestCount(method, pathPrefix string) int {

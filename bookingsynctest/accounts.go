@@ -41,7 +41,7 @@ func (r *accountRec) defaults() {
 }
 
 // render follows the reference's accounts example; inbox_email needs an
-// Inbox scope (API.md).
+// Inbox scope.
 func (r *accountRec) render(_ *db, rc *rctx) obj {
 	o := obj{
 		{"id", r.id}, {"address1", "19 Les Robles"}, {"address2", ""}, {"business_name", r.name},

@@ -1,11 +1,11 @@
 package bookingsynctest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,13 +34,14 @@ type kind struct {
 	table                  func(d *db) store
 	filter                 func(c *apiReq, q url.Values) (func(record) bool, verrs)
 	visibleTo              func(c *apiReq, r record) bool // who sees which record (nil: all)
+	acrossAccounts         bool                           // a client-credentials token reads every account's
 	create                 func(o op, p params) (record, verrs)
 	update                 func(o op, r record, p params) verrs
 	actions                map[string]func(o op, r record, body []byte) (int, verrs)
 	remove                 func(d *db, id, now int64) bool
-	events                 [2]string   // webhook events on create and on update ("": none)
+	events                 [2]string       // webhook events on create and on update ("": none)
 	get                    func(c *apiReq) // a custom GET of the collection (GET /me)
-	writesMissing          bool        // the real API has writes the fake lacks: 501
+	writesMissing          bool            // the real API has writes the fake lacks: 501
 }
 
 // op is what a create, update or action works with; the home lock is held.
@@ -81,7 +82,8 @@ type apiReq struct {
 	logged  *Request
 }
 
-type callKey struct{}
+// reqKey is the request context's key of its *apiReq.
+type reqKey struct{}
 
 // routes derives the API's routes from the registry.
 func (s *Server) routes(mux *http.ServeMux) {
@@ -119,7 +121,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 // 429 is not processed.
 func (s *Server) handle(k *kind, fn func(c *apiReq, k *kind)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := r.Context().Value(callKey{}).(*apiReq)
+		c := r.Context().Value(reqKey{}).(*apiReq)
 		if !s.sleep(r) {
 			return
 		}
@@ -155,7 +157,7 @@ func (c *apiReq) allowed(k *kind) bool {
 	if k == nil {
 		return true
 	}
-	if c.acct == nil && !k.global {
+	if c.acct == nil && !k.global && !k.acrossAccounts {
 		return false // client credentials read only what spans accounts
 	}
 	if c.r.Method != http.MethodGet && c.r.Method != http.MethodHead {
@@ -191,8 +193,9 @@ func (s *Server) rctx(c *apiReq) *rctx {
 	return rc
 }
 
-// envelope builds {"links": {...}, "<plural>": [...], "meta": {...}}.
-func (s *Server) envelope(k *kind, limited bool, objs []obj, meta obj) obj {
+// envelope builds {"links": {...}, "<plural>": [...], "meta": {...}};
+// objs is a []obj or a []json.RawMessage.
+func (s *Server) envelope(k *kind, limited bool, objs any, meta obj) obj {
 	var env obj
 	if tl := s.linkTemplates(k, limited); tl != nil {
 		env = append(env, field{"links", tl})
@@ -267,7 +270,7 @@ func forbidden(w http.ResponseWriter) {
 	writeJSON(w, http.StatusForbidden, ctJSON, map[string]any{"error": "Forbidden"})
 }
 
-// rateLimited writes the 429. API.md only gives the message; the body
+// rateLimited writes the 429. Only the message is known; the body
 // shape {"error": "..."} is a guess.
 func rateLimited(w http.ResponseWriter) {
 	writeJSON(w, http.StatusTooManyRequests, ctAPI, map[string]any{"error": "API v3 rate limit exceeded."})
@@ -305,6 +308,45 @@ func parseTimeParam(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// home is where some of a kind's records live: the lock guarding them,
+// their tables and the account they belong to (0: shared by all).
+type home struct {
+	mu      *sync.Mutex
+	d       *db
+	account int64
+}
+
+// homes returns where c reads k's records: the shared tables, the token's
+// account, or, for a client-credentials token reading a kind that spans
+// accounts (published rentals), every installed account in id order.
+func (s *Server) homes(k *kind, c *apiReq) []home {
+	if k.global {
+		return []home{{&s.mu, &s.shared, 0}}
+	}
+	if c.acct != nil {
+		return []home{{&c.acct.mu, &c.acct.db, c.acct.id}}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var hs []home
+	for _, a := range s.order {
+		if _, ok := s.shared.accts.get(a.id); ok {
+			hs = append(hs, home{&a.mu, &a.db, a.id})
+		}
+	}
+	return hs
+}
+
+// encodeOne encodes one object on its own, under its home's lock, when a
+// response gathers records from several homes.
+func encodeOne(o obj) json.RawMessage {
+	b, err := appendJSON(nil, o)
+	if err != nil {
+		return json.RawMessage(`null`)
+	}
+	return b
+}
+
 // show answers GET /x/:id and GET /x/1,2,3. One unknown id is a 404; with
 // several ids the known ones are returned in id order and only "none
 // found" is a 404 (the real behaviour for partly unknown lists is unknown).
@@ -317,39 +359,78 @@ func (s *Server) show(c *apiReq, k *kind) {
 	}
 	slices.Sort(idl)
 	idl = slices.Compact(idl)
-	rc := s.rctx(c)
 	q := c.r.URL.Query()
 	fields := splitComma(q.Get("fields"))
-	per := s.cfg.pageCap
-	mu, d := s.home(k, c.acct)
-	mu.Lock()
-	t := k.table(d)
-	objs := []obj{}
-	for _, id := range idl {
-		if r, ok := t.lookup(id); ok && visible(d, r, rc.now) && (k.visibleTo == nil || k.visibleTo(c, r)) {
-			objs = append(objs, project(r.render(d, rc), fields))
+	var objs []json.RawMessage
+	for _, h := range s.homes(k, c) {
+		rc := s.rctx(c)
+		rc.account = h.account
+		h.mu.Lock()
+		t := k.table(h.d)
+		for _, id := range idl {
+			if r, ok := t.lookup(id); ok && visible(h.d, r, rc.now) && (k.visibleTo == nil || k.visibleTo(c, r)) {
+				objs = append(objs, encodeOne(project(r.render(h.d, rc), fields)))
+			}
 		}
+		h.mu.Unlock()
 	}
-	var body encoded
-	if len(objs) > 0 {
-		link := s.linkHeader(c.r, q, 1, per, 1)
-		meta := obj{
-			{"Link", obj{{"first", s.linkURL(c.r, q, 1, per)}, {"last", s.linkURL(c.r, q, 1, per)}}},
-			{"X-Total-Pages", "1"}, {"X-Total-Count", strconv.Itoa(len(objs))}, {"X-Per-Page", strconv.Itoa(per)},
-		}
-		body = encode(s.envelope(k, c.limited, objs, meta))
-		h := c.w.Header()
-		h.Set("Link", link)
-		h.Set("X-Total-Pages", "1")
-		h.Set("X-Total-Count", strconv.Itoa(len(objs)))
-		h.Set("X-Per-Page", strconv.Itoa(per))
-	}
-	mu.Unlock()
 	if len(objs) == 0 {
 		notFound(c.w)
 		return
 	}
-	body.send(c.w, http.StatusOK, ctAPI)
+	per, n := s.cfg.pageCap, strconv.Itoa(len(objs))
+	link := s.linkURL(c.r, q, 1, per)
+	meta := obj{{"Link", obj{{"first", link}, {"last", link}}},
+		{"X-Total-Pages", "1"}, {"X-Total-Count", n}, {"X-Per-Page", strconv.Itoa(per)}}
+	hd := c.w.Header()
+	hd.Set("Link", s.linkHeader(c.r, q, 1, per, 1))
+	hd.Set("X-Total-Pages", "1")
+	hd.Set("X-Total-Count", n)
+	hd.Set("X-Per-Page", strconv.Itoa(per))
+	encode(s.envelope(k, c.limited, objs, meta)).send(c.w, http.StatusOK, ctAPI)
+}
+
+// pager walks tables for one page of a listing.
+type pager struct {
+	lo, per, total int
+	since          int64
+	hasSince       bool
+	keep           func(record) bool
+	deleted        []int64
+}
+
+// take walks one home's table, counting the records the listing shows,
+// and returns those of the page window; h.mu held.
+func (p *pager) take(t store, d *db, now int64) []record {
+	all := t.liveIDs()
+	var page []record
+	if !p.hasSince && p.keep == nil && now >= d.latest {
+		// Every record shows: the window is a slice of the sorted ids.
+		for _, id := range all[min(max(p.lo-p.total, 0), len(all)):max(min(p.lo+p.per-p.total, len(all)), 0)] {
+			r, _ := t.lookup(id)
+			page = append(page, r)
+		}
+		p.total += len(all)
+	} else {
+		for _, id := range all {
+			r, _ := t.lookup(id)
+			if !visible(d, r, now) || (p.hasSince && r.hdr().updated < p.since) || (p.keep != nil && !p.keep(r)) {
+				continue
+			}
+			if p.total >= p.lo && p.total < p.lo+p.per {
+				page = append(page, r)
+			}
+			p.total++
+		}
+	}
+	if p.hasSince {
+		for id, at := range t.tombstones() {
+			if at >= p.since {
+				p.deleted = append(p.deleted, id)
+			}
+		}
+	}
+	return page
 }
 
 func (s *Server) list(c *apiReq, k *kind) {
@@ -362,80 +443,69 @@ func (s *Server) list(c *apiReq, k *kind) {
 	if err != nil || per < 1 || per > s.cfg.pageCap {
 		per = s.cfg.pageCap
 	}
-	var since int64
-	hasSince := q.Get("updated_since") != ""
-	if hasSince {
+	p := &pager{lo: (page - 1) * per, per: per}
+	if p.hasSince = q.Get("updated_since") != ""; p.hasSince {
 		t, ok := parseTimeParam(q.Get("updated_since"))
 		if !ok {
 			writeErrors(c.w, verrs{"updated_since": {invalid}})
 			return
 		}
-		since = t.Unix()
+		p.since = t.Unix()
 	}
-	var keep func(record) bool
 	if k.filter != nil {
 		var errs verrs
-		if keep, errs = k.filter(c, q); errs != nil {
+		if p.keep, errs = k.filter(c, q); errs != nil {
 			writeErrors(c.w, errs)
 			return
 		}
 	}
 	if k.visibleTo != nil {
-		filter := keep
-		keep = func(r record) bool { return k.visibleTo(c, r) && (filter == nil || filter(r)) }
+		filter := p.keep
+		p.keep = func(r record) bool { return k.visibleTo(c, r) && (filter == nil || filter(r)) }
 	}
-	rc := s.rctx(c)
 	fields := splitComma(q.Get("fields"))
-
-	mu, d := s.home(k, c.acct)
-	mu.Lock()
-	t := k.table(d)
-	all := t.liveIDs()
-	slow := hasSince || keep != nil || rc.now < d.latest
-	var pageIDs []int64
-	total := len(all)
-	lo := (page - 1) * per
-	if !slow {
-		if lo < total {
-			pageIDs = all[lo:min(lo+per, total)]
+	meta := func() obj {
+		if !p.hasSince {
+			return obj{}
 		}
+		del := append([]int64{}, p.deleted...)
+		slices.Sort(del)
+		return obj{{"deleted_ids", del}}
+	}
+
+	var body encoded
+	if hs := s.homes(k, c); len(hs) == 1 {
+		// One home: render and encode the page under one hold of its lock.
+		h := hs[0]
+		rc := s.rctx(c)
+		rc.account = h.account
+		h.mu.Lock()
+		recs := p.take(k.table(h.d), h.d, rc.now)
+		objs := make([]obj, 0, len(recs))
+		for _, r := range recs {
+			objs = append(objs, project(r.render(h.d, rc), fields))
+		}
+		body = encode(s.envelope(k, c.limited, objs, meta()))
+		h.mu.Unlock()
 	} else {
-		total = 0
-		for _, id := range all {
-			rec, _ := t.lookup(id)
-			if !visible(d, rec, rc.now) || (hasSince && rec.hdr().updated < since) || (keep != nil && !keep(rec)) {
-				continue
+		objs := []json.RawMessage{}
+		for _, h := range hs {
+			rc := s.rctx(c)
+			rc.account = h.account
+			h.mu.Lock()
+			for _, r := range p.take(k.table(h.d), h.d, rc.now) {
+				objs = append(objs, encodeOne(project(r.render(h.d, rc), fields)))
 			}
-			if total >= lo && total < lo+per {
-				pageIDs = append(pageIDs, id)
-			}
-			total++
+			h.mu.Unlock()
 		}
+		body = encode(s.envelope(k, c.limited, objs, meta()))
 	}
-	objs := make([]obj, 0, len(pageIDs))
-	for _, id := range pageIDs {
-		rec, _ := t.lookup(id)
-		objs = append(objs, project(rec.render(d, rc), fields))
-	}
-	meta := obj{}
-	if hasSince {
-		del := []int64{}
-		for id, at := range t.tombstones() {
-			if at >= since {
-				del = append(del, id)
-			}
-		}
-		sort.Slice(del, func(i, j int) bool { return del[i] < del[j] })
-		meta = append(meta, field{"deleted_ids", del})
-	}
-	body := encode(s.envelope(k, c.limited, objs, meta))
-	mu.Unlock()
 
-	pages := max(1, (total+per-1)/per)
+	pages := max(1, (p.total+per-1)/per)
 	h := c.w.Header()
 	h.Set("Link", s.linkHeader(c.r, q, page, per, pages))
 	h.Set("X-Total-Pages", strconv.Itoa(pages))
-	h.Set("X-Total-Count", strconv.Itoa(total))
+	h.Set("X-Total-Count", strconv.Itoa(p.total))
 	h.Set("X-Per-Page", strconv.Itoa(per))
 	body.send(c.w, http.StatusOK, ctAPI)
 }

@@ -7,7 +7,7 @@ type application struct {
 
 func init() {
 	register(&kind{plural: "applications", singular: "application", path: "applications", global: true,
-		read: []string{"applications_read"},
+		read:  []string{"applications_read"},
 		table: func(d *db) store { return d.apps }, remove: removeRow(func(d *db) *table[*application] { return d.apps })})
 }
 

@@ -68,6 +68,7 @@ func (g *guest) render(_ *db, rc *rctx) obj {
 		{"notes", g.notes}, {"passport", nullStr(g.passport)}, {"preferred_locale", nullStr(g.locale)},
 		{"company", g.company}, {"vat_number", g.vat},
 		{"forget_me_at", tm(g.forgetMe)}, {"processing_restricted_at", tm(g.restricted)},
+		{"canceled_at", nil}, // seen in a live response, absent from the reference's example
 	}
 }
 

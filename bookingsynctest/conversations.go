@@ -38,6 +38,15 @@ func init() {
 
 func (c *conversation) appearAt(*db) int64 { return c.visibleFrom }
 
+// appearsWith is when the records of a conversation (its participants and
+// messages) become visible: with it.
+func appearsWith(d *db, conv int64) int64 {
+	if c, ok := d.convs.get(conv); ok {
+		return c.visibleFrom
+	}
+	return 0
+}
+
 func (c *conversation) render(d *db, rc *rctx) obj {
 	m := obj{
 		{"links", obj{

@@ -4,11 +4,11 @@ import "time"
 
 type inquiry struct {
 	base
-	rental, source, booking        int64
-	first, last, email, country    string
-	phone, message                 string
-	start, end                     int64
-	adults, children               int
+	rental, source, booking     int64
+	first, last, email, country string
+	phone, message              string
+	start, end                  int64
+	adults, children            int
 }
 
 func init() {
@@ -31,10 +31,10 @@ func (q *inquiry) render(*db, *rctx) obj {
 
 // InquirySeed describes an inquiry (a pre-booking request) for AddInquiry.
 type InquirySeed struct {
-	RentalID                    int64
-	Firstname, Lastname, Email  string
-	Message                     string
-	Start, End                  time.Time // default 30 and 33 days from now
+	RentalID                   int64
+	Firstname, Lastname, Email string
+	Message                    string
+	Start, End                 time.Time // default 30 and 33 days from now
 	// ConversationID, when set, links the inquiry to that conversation
 	// (its links.inquiries).
 	ConversationID int64

@@ -32,12 +32,7 @@ func init() {
 		events:  [2]string{"inbox_message_created", "inbox_message_updated"}})
 }
 
-func (m *message) appearAt(d *db) int64 {
-	if c, ok := d.convs.get(m.conv); ok {
-		return c.visibleFrom
-	}
-	return 0
-}
+func (m *message) appearAt(d *db) int64 { return appearsWith(d, m.conv) }
 
 func (m *message) render(_ *db, rc *rctx) obj {
 	return obj{

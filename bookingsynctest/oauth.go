@@ -153,7 +153,7 @@ func withPublic(scopes []string) []string {
 
 func oauthError(w http.ResponseWriter, code, desc string) {
 	w.Header().Set("Cache-Control", "no-store")
-	// API.md: OAuth failures are 401 (RFC 6749 would use 400 for some).
+	// The API answers OAuth failures with 401 (RFC 6749 would use 400 for some).
 	writeJSON(w, http.StatusUnauthorized, ctJSON, map[string]any{"error": code, "error_description": desc})
 }
 

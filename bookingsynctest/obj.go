@@ -57,6 +57,17 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		return append(b, ']'), nil
 	case obj:
 		return appendObj(b, v)
+	case json.RawMessage:
+		return append(b, v...), nil
+	case []json.RawMessage:
+		b = append(b, '[')
+		for i, r := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, r...)
+		}
+		return append(b, ']'), nil
 	case []obj:
 		if v == nil {
 			return append(b, "null"...), nil

@@ -1,6 +1,7 @@
 package bookingsynctest
 
 import (
+	"net"
 	"time"
 )
 
@@ -26,6 +27,7 @@ type config struct {
 	tokenTTL      time.Duration
 	noLog         bool
 	faults        []Fault
+	listener      net.Listener
 }
 
 // Option configures a Server. Each option below is also what the
@@ -116,3 +118,8 @@ func WithoutRequestLog() Option { return func(c *config) { c.noLog = true } }
 func WithFaults(faults ...Fault) Option {
 	return func(c *config) { c.faults = append(c.faults, faults...) }
 }
+
+// WithListener makes the server accept connections on l instead of a new
+// loopback port (the bookingsync command's `fake --addr`). The server owns
+// l from then on and closes it in Close.
+func WithListener(l net.Listener) Option { return func(c *config) { c.listener = l } }

@@ -18,12 +18,7 @@ func init() {
 		create: createParticipant, update: updateParticipant, remove: removeParticipant})
 }
 
-func (p *participant) appearAt(d *db) int64 {
-	if c, ok := d.convs.get(p.conv); ok {
-		return c.visibleFrom
-	}
-	return 0
-}
+func (p *participant) appearAt(d *db) int64 { return appearsWith(d, p.conv) }
 
 func (p *participant) render(_ *db, rc *rctx) obj {
 	return obj{

@@ -12,7 +12,8 @@ func init() {
 	register(&kind{plural: "rentals", singular: "rental", path: "rentals",
 		// Published rentals are public: without rentals_read a token sees
 		// them, without the private attributes (the reference's tabs).
-		read: []string{"rentals_read", "rentals_write"}, reduced: true,
+		// A client-credentials token reads every account's published rentals.
+		read: []string{"rentals_read", "rentals_write"}, reduced: true, acrossAccounts: true,
 		links: tmpl("rentals", "account", "accounts/{rentals.account}"),
 		table: func(d *db) store { return d.rents },
 		visibleTo: func(c *apiReq, r record) bool {

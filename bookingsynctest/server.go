@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,7 +138,12 @@ func NewServer(opts ...Option) *Server {
 	s.mux.Handle("/", s.plain(func(c *apiReq) {
 		writeJSON(c.w, http.StatusNotFound, ctJSON, map[string]any{"error": "Not found"})
 	}))
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	if cfg.listener != nil {
+		_ = s.ts.Listener.Close()
+		s.ts.Listener = cfg.listener
+	}
+	s.ts.Start()
 	s.URL = s.ts.URL
 	return s
 }
@@ -195,7 +199,9 @@ func (s *Server) ResetRequests() {
 // method ("" for any) whose path starts with pathPrefix. A prefix without a
 // leading "/" is taken relative to the API root, so "inbox/messages" means
 // "/api/v3/inbox/messages". Account.RequestCount counts one account's.
-func (s *Server) RequestCount(method, pathPrefix string) int { return s.countRequests(0, method, pathPrefix) }
+func (s *Server) RequestCount(method, pathPrefix string) int {
+	return s.countRequests(0, method, pathPrefix)
+}
 
 func (s *Server) countRequests(account int64, method, pathPrefix string) int {
 	if pathPrefix != "" && !strings.HasPrefix(pathPrefix, "/") {
@@ -233,7 +239,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &apiReq{s: s, r: r, body: body, logged: logged}
-	r = r.WithContext(context.WithValue(r.Context(), callKey{}, c))
+	r = r.WithContext(context.WithValue(r.Context(), reqKey{}, c))
 	h := func(w http.ResponseWriter, r *http.Request) {
 		c.w, c.r = w, r
 		s.mux.ServeHTTP(w, r)
@@ -248,7 +254,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // plain adapts a handler that needs no authentication (OAuth, 404s).
 func (s *Server) plain(fn func(c *apiReq)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fn(r.Context().Value(callKey{}).(*apiReq))
+		fn(r.Context().Value(reqKey{}).(*apiReq))
 	})
 }
 
@@ -298,7 +304,7 @@ func (s *Server) logRequest(r *http.Request, body []byte) *Request {
 	if r.URL.Path == "/oauth/authorize" && q.Has("state") {
 		q.Set("state", "REDACTED")
 	}
-	req := &Request{Method: r.Method, Path: r.URL.Path, Query: q, Body: slices.Clone(body), Header: h}
+	req := &Request{Method: r.Method, Path: r.URL.Path, Query: q, Body: body, Header: h}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, req)
 	s.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -35,7 +36,8 @@ func kindOf(v any) string {
 // TestShapesMatchFixtures compares the fake's responses with the API
 // reference's example responses: top-level keys, link-template keys,
 // attribute keys and the array/object nature of every link. Extra keys
-// are allowed only where API.md documents them beyond the example.
+// are allowed only where the project's API notes document them beyond the
+// example.
 func TestShapesMatchFixtures(t *testing.T) {
 	s := NewServer()
 	defer s.Close()
@@ -44,7 +46,7 @@ func TestShapesMatchFixtures(t *testing.T) {
 		"door_key_code", "imported", "reconciliation", "authorized_amount", "paid_or_authorized_amount", "payback_to_owner"}
 	cases := []struct {
 		fixture, path, key string
-		extra              []string // documented in API.md, absent from the example
+		extra              []string // documented beyond the example, absent from it
 		extraLinks         []string // recorded, absent from the example
 	}{
 		{"conversations/inbox_read-inbox_write-scope-response.json", "inbox/conversations/11", "conversations", []string{"created_by_id", "created_by_type"}, nil},
@@ -147,5 +149,19 @@ func TestConversationContent(t *testing.T) {
 	a, b2 := get(t, s, "hosts"), get(t, s, "hosts")
 	if a.Header.Get("X-Request-Id") == "" || a.Header.Get("X-Request-Id") == b2.Header.Get("X-Request-Id") {
 		t.Errorf("request ids %q %q", a.Header.Get("X-Request-Id"), b2.Header.Get("X-Request-Id"))
+	}
+}
+
+// TestDocListsEveryResource keeps the package doc's table of endpoints in
+// step with the registry the routes come from.
+func TestDocListsEveryResource(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range registry {
+		if !strings.Contains(string(doc), "GET  /"+k.path) && !strings.Contains(string(doc), "GET /"+k.path) {
+			t.Errorf("doc.go does not list /%s", k.path)
+		}
 	}
 }
