@@ -61,14 +61,27 @@
 // line on stdout is "listening on http://host:port", the site root (the
 // API lives under /api/v3/, OAuth under /oauth/); its second is
 // "token <access token>", valid for the seeded account with every scope.
-// It stops on SIGINT or SIGTERM. Flags: --seed=false for an empty account,
-// --latency, --rate-limit, --page-cap, --conversation-delay, OAuth
-// --client-id, --client-secret and --redirect-uri (its /oauth/authorize
-// approves at once), --webhook-secret, and --fault, repeatable, to make
-// requests misbehave:
+// It stops on SIGINT or SIGTERM. Flags:
+//
+//	--seed=false                an empty account
+//	--accounts N                N installed accounts; each after the first
+//	                            prints a line "account <id> token <token>"
+//	--conversations N --messages M
+//	                            a generated Inbox of that size in every account
+//	--latency D --latency-jitter D
+//	--rate-limit N --page-cap N --conversation-delay D --token-lifetime D
+//	--client-id --client-secret --redirect-uri
+//	                            the OAuth application (/oauth/authorize approves at once)
+//	--webhook-url URL --webhook-secret S
+//	                            signed deliveries to URL on writes
+//	--fault SPEC                repeatable: make requests misbehave
+//
+// A fault is a kind (status, status-after-processing, reset,
+// reset-before-read, truncate, 429, slow-body) and the fields of
+// bookingsynctest.Fault as key=value:
 //
 //	--fault status,status=503,method=GET,path=/api/v3/inbox/conversations,count=2
-//	--fault 429,count=1   --fault reset   --fault truncate   --fault slow-body,delay=2s
+//	--fault 429,rate=0.1   --fault reset,account=2   --fault slow-body,delay=2s
 //
 // A Python test suite (pytest) starts it once per session:
 //

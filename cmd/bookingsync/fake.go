@@ -50,8 +50,9 @@ var faultKinds = map[string]bookingsynctest.FaultKind{
 	"slow-body":               bookingsynctest.FaultSlowBody,
 }
 
-// parseFault reads "KIND[,key=value…]", keys method, path, count, status,
-// retry-after, reset and delay; for example
+// parseFault reads "KIND[,key=value…]", keys method, path, account, rate,
+// count, status, retry-after, reset and delay (the fields of
+// bookingsynctest.Fault); for example
 // "status,status=503,method=GET,path=/api/v3/inbox/conversations,count=2".
 func parseFault(spec string) (bookingsynctest.Fault, error) {
 	parts := strings.Split(spec, ",")
@@ -76,10 +77,14 @@ func parseFault(spec string) (bookingsynctest.Fault, error) {
 			f.RetryAfter, err = time.ParseDuration(v)
 		case "reset":
 			f.Reset = v
+		case "account":
+			f.AccountID, err = strconv.ParseInt(v, 10, 64)
+		case "rate":
+			f.Rate, err = strconv.ParseFloat(v, 64)
 		case "delay":
 			f.Delay, err = time.ParseDuration(v)
 		default:
-			return f, fmt.Errorf("unknown fault key %q (want method, path, count, status, retry-after, reset or delay)", k)
+			return f, fmt.Errorf("unknown fault key %q (want method, path, account, rate, count, status, retry-after, reset or delay)", k)
 		}
 		if err != nil {
 			return f, fmt.Errorf("fault %s: %v", k, err)
@@ -94,6 +99,12 @@ func runFake(ctx context.Context, c *cli, cmd *command, args []string) error {
 	token := fs.String("token", "", "the access token to accept (default: a random one, printed on the second line)")
 	seed := fs.Bool("seed", true, "seed the account with hosts, bookings and conversations (false: an empty account)")
 	latency := fs.Duration("latency", 0, "delay added to every API response")
+	jitter := fs.Duration("latency-jitter", 0, "random extra delay in [0, D) added to every API response")
+	accounts := fs.Int("accounts", 1, "installed accounts; each after the first prints 'account <id> token <token>' (every scope, living --token-lifetime)")
+	convs := fs.Int("conversations", 0, "generate this many more conversations in every account, each with its guest")
+	msgs := fs.Int("messages", 0, "and this many guest messages spread over them")
+	tokenTTL := fs.Duration("token-lifetime", bookingsynctest.TokenLifetime, "lifetime of the access tokens OAuth issues")
+	webhookURL := fs.String("webhook-url", "", "deliver signed webhooks here on writes (conversations, messages, bookings)")
 	rateLimit := fs.Int("rate-limit", 1000, "API requests allowed per hour")
 	pageCap := fs.Int("page-cap", 100, "largest per_page honoured")
 	convDelay := fs.Duration("conversation-delay", 2*time.Second, "when the seeded delayed Booking.com conversation appears")
@@ -102,7 +113,7 @@ func runFake(ctx context.Context, c *cli, cmd *command, args []string) error {
 	redirectURI := fs.String("redirect-uri", bookingsynctest.DefaultRedirectURI, "the application's registered OAuth redirect URI")
 	webhookSecret := fs.String("webhook-secret", "", "key signing webhooks (default: the client secret)")
 	var faults faultFlags
-	fs.Var(&faults, "fault", "make requests misbehave, repeatable: KIND[,method=M][,path=P][,count=N][,status=S][,retry-after=D][,reset=R][,delay=D]; KIND is status, status-after-processing, reset, reset-before-read, truncate, 429 or slow-body")
+	fs.Var(&faults, "fault", "make requests misbehave, repeatable: KIND[,method=M][,path=P][,account=ID][,rate=0.1][,count=N][,status=S][,retry-after=D][,reset=R][,delay=D]; KIND is status, status-after-processing, reset, reset-before-read, truncate, 429 or slow-body")
 	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -121,6 +132,10 @@ func runFake(ctx context.Context, c *cli, cmd *command, args []string) error {
 		bookingsynctest.WithToken(*token),
 		bookingsynctest.WithScopes(bookingsynctest.KnownScopes...),
 		bookingsynctest.WithLatency(*latency),
+		bookingsynctest.WithLatencyJitter(*jitter),
+		bookingsynctest.WithSeedSize(*convs, *msgs),
+		bookingsynctest.WithTokenLifetime(*tokenTTL),
+		bookingsynctest.WithFaults(faults...),
 		bookingsynctest.WithRateLimit(*rateLimit),
 		bookingsynctest.WithPageSizeCap(*pageCap),
 		bookingsynctest.WithConversationDelay(*convDelay),
@@ -129,18 +144,24 @@ func runFake(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if !*seed {
 		opts = append(opts, bookingsynctest.WithoutSeed())
 	}
+	if *webhookURL != "" {
+		opts = append(opts, bookingsynctest.WithWebhookURL(*webhookURL))
+	}
 	if setFlag(fs, "webhook-secret") {
 		opts = append(opts, bookingsynctest.WithWebhookSecret(*webhookSecret))
 	}
 	srv := bookingsynctest.NewServer(opts...)
 	defer srv.Close()
-	for _, f := range faults {
-		srv.AddFault(f)
+	for i := 1; i < *accounts; i++ {
+		srv.AddAccount(bookingsynctest.AccountSeed{Empty: !*seed, Scopes: bookingsynctest.KnownScopes})
 	}
 	// The contract with other languages' test suites: these two lines,
-	// first, in this order.
+	// first, in this order; then one line per further account.
 	fmt.Fprintf(c.stdout, "listening on %s\n", srv.URL)
 	fmt.Fprintf(c.stdout, "token %s\n", srv.Token())
+	for _, a := range srv.Accounts()[1:] {
+		fmt.Fprintf(c.stdout, "account %d token %s\n", a.ID(), a.Token())
+	}
 	<-ctx.Done()
 	return nil
 }

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 )
 
@@ -234,4 +240,54 @@ func TestFakeBadFault(t *testing.T) {
 	if !strings.Contains(r.stderr, `unknown fault kind "melt"`) {
 		t.Errorf("stderr %q", r.stderr)
 	}
+}
+
+func TestFakeAccountsAndWebhooksOnWrites(t *testing.T) {
+	const secret = "hook-secret"
+	got := make(chan *bookingsync.WebhookEvent, 16)
+	recv := httptest.NewServer(bookingsync.NewWebhookHandler(secret, func(_ context.Context, e *bookingsync.WebhookEvent) error {
+		got <- e
+		return nil
+	}))
+	defer recv.Close()
+	p := start(t, nil, "fake", "--accounts", "2", "--webhook-url", recv.URL, "--webhook-secret", secret, "--conversation-delay", "1h")
+	url := strings.TrimPrefix(line(t, p.stdout), "listening on ")
+	line(t, p.stdout)
+	var id int64
+	var token string
+	if _, err := fmt.Sscanf(line(t, p.stdout), "account %d token %s", &id, &token); err != nil || id == bookingsynctest.AccountID {
+		t.Fatalf("third line: account %d, %v", id, err)
+	}
+	e := env{"BOOKINGSYNC_BASE_URL": url, "BOOKINGSYNC_TOKEN": token}
+	r := run(t, e, "", "conversations", "--json")
+	wantCode(t, r, exitOK)
+	var views []conversationView
+	decodeJSON(t, r, &views)
+	if len(views) == 0 {
+		t.Fatal("the second account has no conversations")
+	}
+	wantCode(t, run(t, e, "", "reply", strconv.FormatInt(views[0].ID, 10), "--host", strconv.FormatInt(hostOf(t, e), 10), "On its way."), exitOK)
+	select {
+	case ev := <-got:
+		if ev.Event != bookingsync.EventInboxMessageCreated || ev.AccountID != id {
+			t.Errorf("delivery %s for account %d, want inbox_message_created for %d", ev.Event, ev.AccountID, id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no webhook delivered on the reply")
+	}
+}
+
+// hostOf returns the id of a host of the account the environment's token
+// acts for.
+func hostOf(t *testing.T, e env) int64 {
+	t.Helper()
+	cl, err := bookingsync.NewClient(bookingsync.WithBaseURL(e["BOOKINGSYNC_BASE_URL"]), bookingsync.WithToken(e["BOOKINGSYNC_TOKEN"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts, _, err := cl.Hosts.List(context.Background(), nil)
+	if err != nil || len(hosts) == 0 {
+		t.Fatalf("hosts: %v", err)
+	}
+	return hosts[0].ID
 }
