@@ -35,8 +35,8 @@ func TestSyncOnce(t *testing.T) {
 		t.Errorf("the copy holds %d conversations (%v), want 4", len(convs), err)
 	}
 
-	// Again, as JSON: the second pass only confirms.
-	r = run(t, e, "", "sync", "--db", dsn, "--account", "1", "--json")
+	// Again, as JSON, the account found by GET /me: the pass only confirms.
+	r = run(t, e, "", "sync", "--db", dsn, "--json")
 	wantCode(t, r, exitOK)
 	var l passLine
 	decodeJSON(t, r, &l)
