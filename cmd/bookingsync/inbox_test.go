@@ -63,6 +63,23 @@ func TestConversationsCostsFewRequests(t *testing.T) {
 	}
 }
 
+func TestConversationsWithoutGuestScope(t *testing.T) {
+	srv, e := fake(t)
+	e["BOOKINGSYNC_TOKEN"] = srv.IssueToken("inbox_read", "bookings_read", "applications_read", "rentals_read")
+	r := run(t, e, "", "conversations", "--json")
+	wantCode(t, r, exitOK)
+	if !strings.HasPrefix(r.stderr, "bookingsync: warning: some names are missing: ") || !strings.Contains(r.stderr, "clients_read") {
+		t.Errorf("stderr %q, want a warning naming clients_read", r.stderr)
+	}
+	var views []conversationView
+	decodeJSON(t, r, &views)
+	for _, v := range views {
+		if v.Guest == nil || v.Guest.ID == 0 || v.Guest.Name != "" {
+			t.Errorf("conversation %d: guest %+v, want its id without a name", v.ID, v.Guest)
+		}
+	}
+}
+
 func TestShowThread(t *testing.T) {
 	_, e := fake(t)
 	r := run(t, e, "", "show", "13")

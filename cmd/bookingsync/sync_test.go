@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -87,5 +89,30 @@ func TestProgressLine(t *testing.T) {
 		if got := progressLine(tc.p); got != tc.want {
 			t.Errorf("progressLine(%+v)\n got %q\nwant %q", tc.p, got, tc.want)
 		}
+	}
+}
+
+// TestSyncProgressBarOnATerminal runs sync under script(1), which gives it
+// a terminal: the first pass draws its bar, and clears it before the
+// summary.
+func TestSyncProgressBarOnATerminal(t *testing.T) {
+	script, err := exec.LookPath("script")
+	if err != nil || runtime.GOOS != "linux" {
+		t.Skip("needs util-linux script(1) for a terminal")
+	}
+	_, e := fake(t)
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "inbox.db")
+	cmd := exec.Command(script, "-qec", binary+" sync --account 1 --db "+dsn, "/dev/null")
+	cmd.Env = baseEnv(t, e)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	s := string(out)
+	if !strings.Contains(s, "\r\033[Kconversations [####################]  page 1/1  4/4 records") {
+		t.Errorf("no progress bar in %q", s)
+	}
+	if !strings.Contains(s, "\r\033[Kpass 1: account 1, ") {
+		t.Errorf("the bar is not cleared before the summary: %q", s)
 	}
 }
