@@ -56,7 +56,7 @@ func (c *cli) tokenPath() (string, error) {
 // (and saved again) when BOOKINGSYNC_CLIENT_ID and _SECRET are set. extra
 // options come after the tool's own.
 func (c *cli) client(ctx context.Context, extra ...bookingsync.Option) (*bookingsync.Client, error) {
-	opts := append([]bookingsync.Option{bookingsync.WithBaseURL(c.baseURL()), bookingsync.WithUserAgent(userAgent)}, extra...)
+	opts := append(c.baseOptions(), extra...)
 	if tok := c.getenv("BOOKINGSYNC_TOKEN"); tok != "" {
 		return c.newClient(append(opts, bookingsync.WithToken(tok)))
 	}
@@ -81,6 +81,11 @@ func (c *cli) client(ctx context.Context, extra ...bookingsync.Option) (*booking
 	}
 	ts := bookingsync.NewStoredTokenSource(ctx, cfg, store)
 	return c.newClient(append(opts, bookingsync.WithTokenSource(ts)))
+}
+
+// baseOptions are every client's: the site and the tool's name.
+func (c *cli) baseOptions() []bookingsync.Option {
+	return []bookingsync.Option{bookingsync.WithBaseURL(c.baseURL()), bookingsync.WithUserAgent(userAgent)}
 }
 
 func (c *cli) newClient(opts []bookingsync.Option) (*bookingsync.Client, error) {

@@ -101,13 +101,19 @@ func runLogin(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "logged in; token saved in %s\n", where)
+	fmt.Fprintf(c.stdout, "logged in%s; token saved in %s\n", where.account, where.place)
 	return nil
 }
 
-// finisher exchanges the code for a token and saves it; it returns where,
-// for the user.
-type finisher func(ctx context.Context, cfg *oauth2.Config, code string) (string, error)
+// finisher exchanges the code for a token and saves it; it says where, for
+// the user.
+type finisher func(ctx context.Context, cfg *oauth2.Config, code string) (saved, error)
+
+// saved says where login put the token.
+type saved struct {
+	account string // " to account <id>", or "" when GET /me could not tell
+	place   string // a file, or a database (without its password)
+}
 
 // loginTarget says how login will save the token: in the token file, or
 // with a DSN in the inboxsync store. It fails before the browser is
@@ -123,16 +129,31 @@ func (c *cli) loginTarget(dsn string) (finisher, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, cfg *oauth2.Config, code string) (string, error) {
+	return func(ctx context.Context, cfg *oauth2.Config, code string) (saved, error) {
 		tok, err := cfg.Exchange(ctx, code)
 		if err != nil {
-			return "", authError("login: exchanging the code: %v", scrubOAuthError(err))
+			return saved{}, authError("login: exchanging the code: %v", scrubOAuthError(err))
 		}
+		// Saved before anything else: it holds the only live refresh token.
 		if err := bookingsync.NewFileTokenStore(path).Save(ctx, tok); err != nil {
-			return "", fmt.Errorf("login: saving the token: %w", err)
+			return saved{}, fmt.Errorf("login: saving the token: %w", err)
 		}
-		return path, nil
+		return saved{account: c.whichAccount(ctx, tok.AccessToken), place: path}, nil
 	}, nil
+}
+
+// whichAccount asks GET /me which account a new token acts for, for the
+// message; a failure only leaves the account out, with a warning.
+func (c *cli) whichAccount(ctx context.Context, accessToken string) string {
+	cl, err := c.newClient(append(c.baseOptions(), bookingsync.WithToken(accessToken)))
+	if err == nil {
+		var me *bookingsync.Me
+		if me, _, err = cl.Me(ctx); err == nil {
+			return fmt.Sprintf(" to account %d", me.AccountID)
+		}
+	}
+	fmt.Fprintf(c.stderr, "bookingsync: warning: GET /me: %s\n", oneLine(err.Error(), 300))
+	return ""
 }
 
 // callbackResult is what the redirect brought: a code, or why not.

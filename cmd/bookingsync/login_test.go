@@ -79,7 +79,7 @@ func TestLoginSavesTheTokenAndCommandsUseIt(t *testing.T) {
 	wantCode(t, r, exitOK)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	path := filepath.Join(e["XDG_CONFIG_HOME"], "bookingsync", "token-"+strings.ReplaceAll(host, ":", "_")+".json")
-	if r.stdout != "logged in; token saved in "+path+"\n" {
+	if r.stdout != "logged in to account 1; token saved in "+path+"\n" {
 		t.Errorf("stdout %q", r.stdout)
 	}
 	fi, err := os.Stat(path)
