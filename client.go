@@ -60,6 +60,8 @@ type Client struct {
 	// Conversations.Origin, and the EnsureHost calls in flight.
 	apps        appCache
 	hostFlights flightGroup[hostKey, *Participant]
+	hostLocker  func(conversationID, hostID int64) Locker // WithHostLocker
+	rateShare   RateShare                                 // WithRateShare
 
 	// Conversations reads and updates Inbox conversations.
 	Conversations *ConversationsService

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -476,4 +477,66 @@ func equalDurations(a, b []time.Duration) bool {
 		}
 	}
 	return true
+}
+
+// memShare is a RateShare in memory, standing for inboxsync's database.
+type memShare struct {
+	mu    sync.Mutex
+	r     Rate
+	notes int
+}
+
+func (s *memShare) Note(_ context.Context, r Rate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notes++
+	if r.Reset.After(s.r.Reset) || (r.Reset.Equal(s.r.Reset) && r.Remaining < s.r.Remaining) {
+		s.r = r
+	}
+}
+
+func (s *memShare) Rate(context.Context) (Rate, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.r, s.r.known()
+}
+
+// Two clients of one account share the budget: the one that never saw a
+// response is held back once the other learnt the budget is spent, and an
+// older figure never replaces a newer one.
+func TestRateShareHoldsBackOtherClients(t *testing.T) {
+	clk := newFakeClock()
+	reset := strconv.FormatInt(clk.now().Add(10*time.Minute).Unix(), 10)
+	fs := newTestServer(t, 0)
+	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, convOK, rateHeaders(0, reset)...)
+	})
+	share := &memShare{}
+	a := fs.client(t, WithRateShare(share))
+	b := fs.client(t, WithRateShare(share))
+	clk.install(a)
+	clk.install(b)
+	if _, _, err := getConv(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	if share.notes != 1 {
+		t.Fatalf("%d notes, want 1", share.notes)
+	}
+	_, _, err := getConv(context.Background(), b)
+	var te *ThrottledError
+	if !errors.As(err, &te) || fs.count("GET", "") != 1 {
+		t.Fatalf("b: %v after %d requests; want *ThrottledError and nothing sent", err, fs.count("GET", ""))
+	}
+	if got := b.Rate(); got.Remaining != 0 || got.Limit != 1000 {
+		t.Fatalf("b.Rate() = %+v, want the shared spent budget", got)
+	}
+
+	// An older window's figure in the share does not undo what b knows.
+	c := fs.client(t, WithRateShare(&memShare{r: Rate{Limit: 1000, Remaining: 500, Reset: clk.now().Add(-time.Hour)}}))
+	clk.install(c)
+	c.adoptRate(b.Rate())
+	c.adoptRate(Rate{Limit: 1000, Remaining: 500, Reset: clk.now().Add(-time.Hour)})
+	if got := c.Rate(); got.Remaining != 0 {
+		t.Fatalf("an older window replaced a newer one: %+v", got)
+	}
 }

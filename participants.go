@@ -40,7 +40,9 @@ type ParticipantLinks struct {
 }
 
 // IsHost reports whether the participant is a Host.
-func (p *Participant) IsHost() bool { return strings.EqualFold(p.Links.Member.Type, string(MemberTypeHost)) }
+func (p *Participant) IsHost() bool {
+	return strings.EqualFold(p.Links.Member.Type, string(MemberTypeHost))
+}
 
 // IsClient reports whether the participant is a Client (a guest).
 func (p *Participant) IsClient() bool {
@@ -84,8 +86,8 @@ func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Part
 // guest) is created by the channel only, and the client refuses to send
 // one (ErrRefused).
 type NewParticipant struct {
-	ConversationID int64  `json:"conversation_id"`
-	MemberID       int64  `json:"member_id"`
+	ConversationID int64      `json:"conversation_id"`
+	MemberID       int64      `json:"member_id"`
 	MemberType     MemberType `json:"member_type"`
 }
 
@@ -186,15 +188,52 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 				return nil, err
 			}
 		}
-		for _, p := range parts {
-			if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&
-				(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) {
+		if p := findHost(parts, conversationID, hostID); p != nil {
+			return p, nil
+		}
+		if lk := s.client.hostLocker; lk != nil {
+			unlock, err := lk(conversationID, hostID).Lock(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("bookingsync: EnsureHost: lock: %w", err)
+			}
+			defer unlock()
+			// Another process may have added it since the read above.
+			if parts, err = s.ofConversation(ctx, conversationID); err != nil {
+				return nil, err
+			}
+			if p := findHost(parts, conversationID, hostID); p != nil {
 				return p, nil
 			}
 		}
 		p, _, err := s.AddHost(ctx, conversationID, hostID)
 		return p, err
 	})
+}
+
+// findHost returns the host's participant among parts, or nil.
+func findHost(parts []*Participant, conversationID, hostID int64) *Participant {
+	for _, p := range parts {
+		if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&
+			(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) {
+			return p
+		}
+	}
+	return nil
+}
+
+// WithHostLocker makes EnsureHost, EnsureHostFor and SendAsHost safe across
+// processes: when the host has no participant yet, they take the Locker
+// lock(conversationID, hostID) returns, read the conversation's
+// participants again and create the participant only if it is still
+// missing. The API accepts duplicate Host participants, so without a lock
+// shared by every process (inboxsync's Fleet.Client uses one in the
+// database), two replicas can each add one. Within one Client, concurrent
+// calls already share one execution.
+func WithHostLocker(lock func(conversationID, hostID int64) Locker) Option {
+	return func(c *Client) error {
+		c.hostLocker = lock
+		return nil
+	}
 }
 
 // ofConversation returns a conversation's participants.

@@ -1,6 +1,7 @@
 package bookingsync
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -317,5 +318,71 @@ func TestEnsureHostErrors(t *testing.T) {
 	}
 	if s.total() != before {
 		t.Errorf("invalid ids sent requests")
+	}
+}
+
+// lockerFunc adapts a function to Locker.
+type lockerFunc func(ctx context.Context) (func(), error)
+
+func (f lockerFunc) Lock(ctx context.Context) (func(), error) { return f(ctx) }
+
+// Two clients stand for two processes. The one that waits for the lock
+// finds, on its re-read, the participant the other created meanwhile.
+func TestEnsureHostWithHostLockerReChecks(t *testing.T) {
+	var locks []hostKey
+	var otherProcess func()
+	lock := func(conversationID, hostID int64) Locker {
+		return lockerFunc(func(context.Context) (func(), error) {
+			locks = append(locks, hostKey{conversationID, hostID})
+			if otherProcess != nil {
+				otherProcess() // it held the lock first and created the host
+			}
+			return func() {}, nil
+		})
+	}
+	c, _, s := setup(t, WithHostLocker(lock))
+	conv := &inboxConversation{ID: 3, Sideload: true}
+	conv.add(9, MemberTypeClient)
+	conv.register(s)
+
+	var created int64
+	otherProcess = func() { created = conv.add(5, MemberTypeHost) }
+	p, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != created || s.count("POST", "inbox/participants") != 0 {
+		t.Fatalf("participant %d with %d POSTs; want the other process's %d and no POST", p.ID, s.count("POST", "inbox/participants"), created)
+	}
+	if len(locks) != 1 || locks[0] != (hostKey{3, 5}) {
+		t.Fatalf("locks taken: %v, want one for (3, 5)", locks)
+	}
+
+	// Alone, it creates the participant under the lock; once it exists no
+	// lock is taken.
+	otherProcess = nil
+	if _, err := c.Participants.EnsureHost(inboxCtx, 3, 6); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Participants.EnsureHost(inboxCtx, 3, 6); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count("POST", "inbox/participants"); n != 1 || len(locks) != 2 {
+		t.Fatalf("%d POSTs, %d locks; want 1 and 2", n, len(locks))
+	}
+}
+
+func TestEnsureHostLockFailureCreatesNothing(t *testing.T) {
+	boom := errors.New("database down")
+	c, _, s := setup(t, WithHostLocker(func(int64, int64) Locker {
+		return lockerFunc(func(context.Context) (func(), error) { return nil, boom })
+	}))
+	conv := &inboxConversation{ID: 3, Sideload: true}
+	conv.register(s)
+	if _, err := c.Participants.EnsureHost(inboxCtx, 3, 5); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the lock's", err)
+	}
+	if n := s.count("POST", ""); n != 0 {
+		t.Fatalf("%d POSTs without the lock", n)
 	}
 }

@@ -1,6 +1,7 @@
 package bookingsync
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -98,6 +99,11 @@ func (e *ThrottledError) Is(target error) bool { return target == ErrRateLimited
 // reset that is unknown or past never holds anything back: the server
 // decides.
 func (c *Client) throttle(req *http.Request, waited time.Duration) (time.Duration, error) {
+	if c.rateShare != nil {
+		if sr, ok := c.rateShare.Rate(req.Context()); ok {
+			c.adoptRate(sr)
+		}
+	}
 	r := c.Rate()
 	if r.Limit == 0 || r.Remaining > 0 {
 		return 0, nil
@@ -134,4 +140,49 @@ func (c *Client) rateLimitDelay(resp *Response, resends int, waited time.Duratio
 		return 0, false
 	}
 	return d, true
+}
+
+// RateShare shares one account's rate-limit budget between the clients
+// that use its token, in this process or in other processes: the API
+// counts the requests of every replica against the same budget, but each
+// client sees only the figures of its own responses. inboxsync keeps the
+// shared figure in its database (Fleet.Client).
+//
+// Implementations must be safe for concurrent use and fast: Rate is asked
+// before every request. A failing share should answer ok false (and Note
+// do nothing) rather than block; the server enforces the budget anyway.
+type RateShare interface {
+	// Note records the budget a response stated.
+	Note(ctx context.Context, r Rate)
+	// Rate returns the newest budget any sharer noted; ok is false when
+	// none is known. It is asked once before each request is sent, so a
+	// share may also count the request against the budget there (take
+	// one while Remaining is above zero), which keeps concurrent sharers
+	// from overspending the last requests of a window together.
+	Rate(ctx context.Context) (r Rate, ok bool)
+}
+
+// WithRateShare makes the client share its rate-limit budget through s:
+// every budget a response states is noted there, and before each request
+// the shared budget is taken when it is newer than the client's own
+// (a later reset, or fewer requests left in the same window), so that the
+// throttle (see WithRateLimitWait) and Rate see what other clients spent.
+func WithRateShare(s RateShare) Option {
+	return func(c *Client) error {
+		c.rateShare = s
+		return nil
+	}
+}
+
+// adoptRate takes r, stated to another client, when it is newer than the
+// budget this client knows.
+func (c *Client) adoptRate(r Rate) {
+	if !r.known() {
+		return
+	}
+	c.rateMu.Lock()
+	if r.Reset.After(c.rate.Reset) || (r.Reset.Equal(c.rate.Reset) && r.Remaining < c.rate.Remaining) || !c.rate.known() {
+		c.rate = r
+	}
+	c.rateMu.Unlock()
 }

@@ -205,6 +205,9 @@ func (c *Client) attempt(req *http.Request, n int) (resp *Response, body []byte,
 	io.CopyN(io.Discard, hr.Body, maxDrain)
 	hr.Body.Close()
 	c.noteRate(resp.Rate)
+	if c.rateShare != nil && resp.Rate.known() {
+		c.rateShare.Note(req.Context(), resp.Rate)
+	}
 	c.log(req, resp, n, start, err)
 	if err != nil {
 		return resp, nil, true, fmt.Errorf("bookingsync: %s %s: %d: reading body: %w", req.Method, req.URL.Path, hr.StatusCode, scrubURLError(err))

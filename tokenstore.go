@@ -152,6 +152,29 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
+// ErrTokenSuperseded is returned, wrapped, by a RefreshSaver's
+// SaveRefreshed when the store no longer holds the token that was
+// refreshed: another process saved a newer one, the user authorized the
+// application again, or the account was uninstalled and its token
+// forgotten. The stored state wins.
+var ErrTokenSuperseded = errors.New("bookingsync: stored token superseded")
+
+// RefreshSaver is a TokenStore that can save a refreshed token on one
+// condition: that it still holds spent, the token whose refresh token was
+// traded for t (a compare-and-swap on the refresh token). When its store
+// implements it, StoredTokenSource saves every refreshed token through
+// SaveRefreshed instead of Save, so that a process whose Locker was lost
+// on the way (a dropped database connection releases a lock without
+// telling its holder) can never write an older token over a newer one.
+//
+// SaveRefreshed returns an error wrapping ErrTokenSuperseded, and saves
+// nothing, when the stored token's refresh token is not spent's. The source
+// then forgets its token and re-loads the store at the next call.
+type RefreshSaver interface {
+	TokenStore
+	SaveRefreshed(ctx context.Context, spent, t *oauth2.Token) error
+}
+
 // Locker serializes token refreshes between processes sharing one
 // TokenStore (see StoredTokenSource). Lock blocks until the lock is held or
 // ctx is done, and returns the function that releases it.
@@ -261,6 +284,9 @@ func WithRefreshTimeout(d time.Duration) StoredTokenOption {
 // each refresh then happens under the lock, after re-loading the store, and
 // a token another process already rotated is used instead of refreshing
 // again. Without a Locker, give each account's token to a single process.
+// A store that is also a RefreshSaver (inboxsync's is) closes the last gap:
+// a refreshed token is saved only over the one it was refreshed from, so
+// that even a lock lost on the way cannot put an older token over a newer.
 type StoredTokenSource struct {
 	cfg   *oauth2.Config
 	store TokenStore
@@ -274,6 +300,7 @@ type StoredTokenSource struct {
 	loaded  bool          // the store has been read once
 	tok     *oauth2.Token // newest token known, nil if none
 	pending bool          // tok has not been saved successfully yet
+	spent   *oauth2.Token // while pending: the token tok was refreshed from
 	saveErr error         // result of the latest save
 	revoked string        // access token the server rejected (RefreshToken)
 }
@@ -485,6 +512,7 @@ func (s *StoredTokenSource) refresh(ctx context.Context, cur, rejected *oauth2.T
 	if cur.RefreshToken == "" {
 		return nil, fmt.Errorf("bookingsync: cannot renew the access token: %w (no refresh token)", ErrNoToken)
 	}
+	from := cur
 	t, err := s.exchange(ctx, cur.RefreshToken)
 	if isInvalidGrant(err) && s.opts.locker == nil {
 		// Without a Locker, another process may have used the refresh
@@ -498,6 +526,7 @@ func (s *StoredTokenSource) refresh(ctx context.Context, cur, rejected *oauth2.T
 					return stored, nil
 				}
 				if stored.RefreshToken != "" {
+					from = stored
 					t, err = s.exchange(ctx, stored.RefreshToken)
 				}
 			}
@@ -509,7 +538,7 @@ func (s *StoredTokenSource) refresh(ctx context.Context, cur, rejected *oauth2.T
 		return nil, fmt.Errorf("bookingsync: refresh token: %w", err)
 	}
 	s.mu.Lock()
-	s.tok, s.pending = t, true
+	s.tok, s.pending, s.spent = t, true, from
 	s.mu.Unlock()
 	s.save(ctx, t)
 	return t, nil
@@ -528,15 +557,35 @@ func isInvalidGrant(err error) bool {
 	return errors.As(err, &re) && re.ErrorCode == "invalid_grant"
 }
 
-// save stores t, which is s.tok, and records the outcome.
+// save stores t, which is s.tok, and records the outcome. A store that is
+// a RefreshSaver saves it only over the token it was refreshed from.
 func (s *StoredTokenSource) save(ctx context.Context, t *oauth2.Token) {
-	err := s.store.Save(ctx, t)
+	s.mu.Lock()
+	spent := s.spent
+	s.mu.Unlock()
+	var err error
+	if rs, ok := s.store.(RefreshSaver); ok && spent != nil {
+		err = rs.SaveRefreshed(ctx, spent, t)
+	} else {
+		err = s.store.Save(ctx, t)
+	}
+	if errors.Is(err, ErrTokenSuperseded) {
+		// The store holds a newer token, or none: it wins. t still
+		// serves the caller now; the next call re-loads the store.
+		s.mu.Lock()
+		if s.tok == t {
+			s.pending, s.spent, s.loaded = false, nil, false
+		}
+		s.saveErr = nil
+		s.mu.Unlock()
+		return
+	}
 	if err != nil {
 		err = fmt.Errorf("bookingsync: save refreshed token: %w", err)
 	}
 	s.mu.Lock()
 	if err == nil && s.tok == t {
-		s.pending = false
+		s.pending, s.spent = false, nil
 	}
 	s.saveErr = err
 	s.mu.Unlock()

@@ -806,3 +806,92 @@ func TestStoredTokenSourceStringHidesTokens(t *testing.T) {
 		}
 	}
 }
+
+// casStore is a memStore that is also a RefreshSaver: it saves a refreshed
+// token only over the token it was refreshed from.
+type casStore struct {
+	memStore
+	superseded atomic.Int32
+}
+
+func (m *casStore) SaveRefreshed(ctx context.Context, spent, t *oauth2.Token) error {
+	m.mu.Lock()
+	if m.tok == nil || m.tok.RefreshToken != spent.RefreshToken {
+		m.mu.Unlock()
+		m.superseded.Add(1)
+		return fmt.Errorf("cas: %w", ErrTokenSuperseded)
+	}
+	m.mu.Unlock()
+	return m.Save(ctx, t)
+}
+
+var _ RefreshSaver = (*casStore)(nil)
+
+// A refresh whose token was replaced in the store meanwhile (here by a new
+// authorization, saved while the refresh was in flight and with no lock
+// shared) does not overwrite it: the store's token wins and is used next.
+func TestStoredTokenSourceRefreshSaverNeverOverwritesNewer(t *testing.T) {
+	f := newFixture(t)
+	st := &casStore{}
+	f.seed(st)
+	ts := f.source(st)
+	if _, err := ts.Token(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new authorization lands in the store; ts still holds the old one.
+	newer := f.srv.seed()
+	newer.Expiry = f.clock.Now().Add(10 * time.Hour)
+	if err := st.Save(context.Background(), newer); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(3 * time.Hour)
+	tok, err := ts.Token() // refreshes the old chain; the save is refused
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.superseded.Load() != 1 {
+		t.Fatalf("SaveRefreshed refused %d saves, want 1", st.superseded.Load())
+	}
+	if got := st.stored(); got.AccessToken != newer.AccessToken {
+		t.Fatalf("store holds %q, want the newer authorization %q", got.AccessToken, newer.AccessToken)
+	}
+	if tok == nil || ts.LastSaveError() != nil {
+		t.Fatalf("Token = %v, LastSaveError = %v; want the refreshed token and no save error", tok, ts.LastSaveError())
+	}
+	next, err := ts.Token()
+	if err != nil || next.AccessToken != newer.AccessToken {
+		t.Fatalf("next Token = %v, %v; want the stored %q", next, err, newer.AccessToken)
+	}
+
+	// A refresh over an unchanged store goes through SaveRefreshed too.
+	f.clock.Advance(11 * time.Hour)
+	tok, err = ts.Token()
+	if err != nil || st.stored().AccessToken != tok.AccessToken || st.superseded.Load() != 1 {
+		t.Fatalf("Token = %v, %v; store %q; %d refusals", tok, err, st.stored().AccessToken, st.superseded.Load())
+	}
+}
+
+// An account uninstalled while a refresh was in flight stays uninstalled.
+func TestStoredTokenSourceRefreshSaverForgottenToken(t *testing.T) {
+	f := newFixture(t)
+	st := &casStore{}
+	f.seed(st)
+	ts := f.source(st)
+	if _, err := ts.Token(); err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	st.tok = nil // forgotten by an uninstall
+	st.mu.Unlock()
+	f.clock.Advance(3 * time.Hour)
+	if _, err := ts.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if st.stored() != nil {
+		t.Fatal("a refresh brought a forgotten token back")
+	}
+	if _, err := ts.Token(); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("Token after the uninstall: %v, want ErrNoToken", err)
+	}
+}

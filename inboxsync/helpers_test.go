@@ -127,6 +127,12 @@ func serverState(t testing.TB, c *bookingsync.Client) state {
 // localState reads every mirrored record of the account from the store.
 func localState(t testing.TB, st *inboxsync.Store) state {
 	t.Helper()
+	return accountState(t, st, acct)
+}
+
+// accountState reads every mirrored record of one account from the store.
+func accountState(t testing.TB, st *inboxsync.Store, acct int64) state {
+	t.Helper()
 	out := state{}
 	for _, m := range mirrored {
 		out[m.table] = map[int64]any{}

@@ -24,6 +24,9 @@ var ErrNotFound = errors.New("inboxsync: not found")
 type Store struct {
 	db *sql.DB
 	d  dialect
+
+	dsn   string     // the driver's DSN, for the fleet's lock connections
+	fleet fleetState // tokens' key, lock pool (tokens.go, locker.go)
 }
 
 // Open opens the projection at dsn, creating or migrating its schema:
@@ -51,7 +54,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxOpenConns(8)
 	}
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, d: d}
+	s := &Store{db: db, d: d, dsn: driverDSN}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -60,7 +63,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.closeLocks()
+	return s.db.Close()
+}
 
 // DB is the underlying database, for the caller's own queries against the
 // documented schema (see the package documentation).

@@ -1,0 +1,117 @@
+package inboxsync
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// The lease queries of Fleet.Run. An account's lease is the pair
+// (lease_holder, lease_expires_at) of its accounts row; a replica holds it
+// until it expires by the database's clock unless it renews it first, and
+// takes it only when it is free or expired. A replica's liveness is its
+// fleet_replicas row, renewed on the same beat.
+
+// heartbeat says the replica lives for another ttl.
+func (s *Store) heartbeat(ctx context.Context, replica string, ttl time.Duration) error {
+	d := s.d
+	_, err := s.exec(ctx, s.db, `INSERT INTO fleet_replicas (replica, expires_at) VALUES (?, `+d.clock()+`)
+ON CONFLICT (replica) DO UPDATE SET expires_at = excluded.expires_at`, replica, d.clockArg(ttl))
+	return err
+}
+
+// renewLeases extends the replica's leases of installed accounts by ttl
+// and returns those accounts: a lease another replica took meanwhile (this
+// one was too slow) or of an account uninstalled is not among them.
+func (s *Store) renewLeases(ctx context.Context, replica string, ttl time.Duration) (map[int64]bool, error) {
+	d := s.d
+	rows, err := s.query(ctx, s.db, `UPDATE accounts SET lease_expires_at = `+d.clock()+`
+WHERE lease_holder = ? AND token IS NOT NULL RETURNING account_id`, d.clockArg(ttl), replica)
+	if err != nil {
+		return nil, err
+	}
+	return scanIDSet(rows)
+}
+
+// fairShare is how many accounts each live replica should sync: the
+// installed accounts divided by the live replicas, rounded up.
+func (s *Store) fairShare(ctx context.Context) (int, error) {
+	var accounts, replicas int
+	d := s.d
+	err := s.queryRow(ctx, s.db, `SELECT (SELECT COUNT(*) FROM accounts WHERE token IS NOT NULL),
+	(SELECT COUNT(*) FROM fleet_replicas WHERE expires_at > `+d.clock()+`)`, d.clockArg(0)).Scan(&accounts, &replicas)
+	if err != nil {
+		return 0, err
+	}
+	replicas = max(replicas, 1)
+	return (accounts + replicas - 1) / replicas, nil
+}
+
+// takeLeases takes up to n free or expired leases of installed accounts,
+// lowest ids first, and returns their accounts. On Postgres the candidates
+// are locked with FOR UPDATE SKIP LOCKED, so that replicas taking leases
+// at once pass over each other's rows instead of queueing on them; on
+// SQLite the statement runs alone. Both re-check the row's lease as they
+// write it: a lease is never taken twice.
+func (s *Store) takeLeases(ctx context.Context, replica string, n int, ttl time.Duration) (map[int64]bool, error) {
+	if n <= 0 {
+		return map[int64]bool{}, nil
+	}
+	d := s.d
+	free := `token IS NOT NULL AND (lease_holder IS NULL OR lease_expires_at < ` + d.clock() + `)`
+	skip := ""
+	if d.name == "postgres" {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := s.query(ctx, s.db, `UPDATE accounts SET lease_holder = ?, lease_expires_at = `+d.clock()+`
+WHERE account_id IN (SELECT account_id FROM accounts WHERE `+free+` ORDER BY account_id LIMIT ?`+skip+`)
+	AND `+free+` RETURNING account_id`,
+		replica, d.clockArg(ttl), d.clockArg(0), n, d.clockArg(0))
+	if err != nil {
+		return nil, err
+	}
+	return scanIDSet(rows)
+}
+
+// releaseLeases frees the replica's leases of ids, or all of them when ids
+// is nil, for another replica to take at once.
+func (s *Store) releaseLeases(ctx context.Context, replica string, ids []int64) error {
+	q := `UPDATE accounts SET lease_holder = NULL, lease_expires_at = NULL WHERE lease_holder = ?`
+	args := []any{replica}
+	if ids != nil {
+		if len(ids) == 0 {
+			return nil
+		}
+		in, idArgs := idList(ids)
+		q += ` AND account_id IN (` + in + `)`
+		args = append(args, idArgs...)
+	}
+	_, err := s.exec(ctx, s.db, q, args...)
+	return err
+}
+
+// leaveFleet removes the replica's row and drops the rows of replicas
+// dead for a while.
+func (s *Store) leaveFleet(ctx context.Context, replica string) error {
+	d := s.d
+	_, err := s.exec(ctx, s.db, `DELETE FROM fleet_replicas WHERE replica = ? OR expires_at < `+d.clock(), replica, d.clockArg(-time.Hour))
+	return err
+}
+
+func scanIDSet(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close() error
+}) (map[int64]bool, error) {
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("inboxsync: lease: %w", err)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
