@@ -64,7 +64,14 @@ func (c *cli) client(ctx context.Context, extra ...bookingsync.Option) (*booking
 	if err != nil {
 		return nil, err
 	}
-	store := bookingsync.NewFileTokenStore(path)
+	return c.storedClient(ctx, bookingsync.NewFileTokenStore(path), extra...)
+}
+
+// storedClient is a client acting with the token store keeps: refreshed
+// and saved back there when BOOKINGSYNC_CLIENT_ID and _SECRET are set,
+// used as it is otherwise.
+func (c *cli) storedClient(ctx context.Context, store bookingsync.TokenStore, extra ...bookingsync.Option) (*bookingsync.Client, error) {
+	opts := append(c.baseOptions(), extra...)
 	tok, err := store.Load(ctx)
 	if errors.Is(err, bookingsync.ErrNoToken) {
 		return nil, authError("no token: set BOOKINGSYNC_TOKEN or run 'bookingsync login'")

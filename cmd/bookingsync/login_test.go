@@ -40,9 +40,9 @@ func loginEnv(t *testing.T, srv *bookingsynctest.Server) env {
 // printed URL, which the fake approves at once and redirects to the
 // command's listener. Before that it sends a forged redirect, which must be
 // turned away without ending the login.
-func login(t *testing.T, srv *bookingsynctest.Server, e env, redirect string) result {
+func login(t *testing.T, srv *bookingsynctest.Server, e env, redirect string, flags ...string) result {
 	t.Helper()
-	p := start(t, e, "login", "--redirect-uri", redirect, "--no-browser")
+	p := start(t, e, append([]string{"login", "--redirect-uri", redirect, "--no-browser"}, flags...)...)
 	if l := line(t, p.stderr); !strings.HasPrefix(l, "Open this URL") {
 		t.Fatalf("stderr %q", l)
 	}
@@ -133,6 +133,30 @@ func TestLoginSavesTheTokenAndCommandsUseIt(t *testing.T) {
 	wantCode(t, r, exitAuth)
 	if !strings.HasPrefix(r.stderr, "bookingsync: auth: the stored token has expired") {
 		t.Errorf("stderr %q", r.stderr)
+	}
+}
+
+// TestLoginIntoADatabaseThenSync installs the account in an inboxsync
+// database, whose token sync then uses (and refreshes) on its own.
+func TestLoginIntoADatabaseThenSync(t *testing.T) {
+	redirect := freeRedirect(t)
+	srv := bookingsynctest.NewServer(bookingsynctest.WithOAuthClient(bookingsynctest.DefaultClientID, bookingsynctest.DefaultClientSecret, redirect))
+	defer srv.Close()
+	e := loginEnv(t, srv)
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "inbox.db")
+	r := login(t, srv, e, redirect, "--db", dsn)
+	wantCode(t, r, exitOK)
+	if want := "logged in to account 1; token saved in " + dsn + "\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	srv.ExpireTokens()
+	r = run(t, e, "", "sync", "--db", dsn)
+	wantCode(t, r, exitOK)
+	if !strings.HasPrefix(r.stdout, "pass 1: account 1, ") || srv.RefreshCount() != 1 {
+		t.Errorf("stdout %q after %d refreshes", r.stdout, srv.RefreshCount())
+	}
+	if _, err := os.Stat(filepath.Join(e["XDG_CONFIG_HOME"], "bookingsync")); !os.IsNotExist(err) {
+		t.Errorf("login --db wrote a token file too (%v)", err)
 	}
 }
 

@@ -59,22 +59,38 @@ func runSync(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if *watch < 0 {
 		return usageError("sync: --watch wants a positive duration")
 	}
-	bar := &progress{w: c.stderr, on: c.stderrTTY}
-	hc := &http.Client{Transport: &pageObserver{next: http.DefaultTransport, seen: bar.page}}
-	cl, err := c.client(ctx, bookingsync.WithHTTPClient(hc))
+	st, err := openStore(ctx, *dsn)
 	if err != nil {
-		return err
+		return fmt.Errorf("sync: %w", err)
+	}
+	defer st.Close()
+	bar := &progress{w: c.stderr, on: c.stderrTTY}
+	hc := bookingsync.WithHTTPClient(&http.Client{Transport: &pageObserver{next: http.DefaultTransport, seen: bar.page}})
+	// The token: BOOKINGSYNC_TOKEN, else the one `login --db` installed in
+	// this database, else the token file.
+	var cl *bookingsync.Client
+	if c.getenv("BOOKINGSYNC_TOKEN") == "" {
+		id, ok, err := installedAccount(ctx, st, *account)
+		if err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		if ok {
+			*account = id
+			if cl, err = c.storeClient(ctx, st, id, hc); err != nil {
+				return err
+			}
+		}
+	}
+	if cl == nil {
+		if cl, err = c.client(ctx, hc); err != nil {
+			return err
+		}
 	}
 	if *account == 0 {
 		if *account, err = accountOf(ctx, cl); err != nil {
 			return err
 		}
 	}
-	st, err := inboxsync.Open(ctx, *dsn)
-	if err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	defer st.Close()
 	s := inboxsync.New(st, *account, cl)
 	for pass := 1; ; pass++ {
 		start := time.Now()
