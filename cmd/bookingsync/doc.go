@@ -31,7 +31,11 @@
 //
 // login saves the token in <user config dir>/bookingsync/token-<host>.json
 // (mode 0600; one file per site, so a sandbox's or the fake's token never
-// replaces the production one), or with --db in that database. No command
+// replaces the production one), or with --db in that inboxsync database,
+// under the account GET /me names (Store.Install). The other commands use
+// BOOKINGSYNC_TOKEN, else (sync --db) the token installed in the database,
+// else the token file, refreshing a stored token, and saving the new one
+// in its place, when the application's id and secret are set. No command
 // prints a token, a refresh token or a client secret, except fake, whose
 // second line is its own made-up token.
 //

@@ -208,6 +208,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		{bad, []string{"show", "11"}},
 		{bad, []string{"reply", "11", "--host", "2", "hello"}},
 		{good, []string{"webhooks", "trigger", "inbox_message_created", "--to", srv.URL + "/nowhere"}},
+		{good, []string{"sync", "--db", "postgres://cli:" + secret + "@127.0.0.1:1/nothing"}},
+		{good, []string{"login", "--db", "postgres://cli:" + secret + "@127.0.0.1:1/nothing"}},
 	} {
 		e := env{"BOOKINGSYNC_BASE_URL": srv.URL, "BOOKINGSYNC_TOKEN": tc.token, "BOOKINGSYNC_CLIENT_ID": "cli-test", "BOOKINGSYNC_CLIENT_SECRET": secret}
 		r := run(t, e, "", tc.args...)

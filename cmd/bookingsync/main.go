@@ -170,7 +170,7 @@ func (c *cli) fail(err error) int {
 	}
 	code, kind := classify(err)
 	// The SDK's messages start with "bookingsync: " too; say it once.
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := strings.Join(strings.Fields(err.Error()), " ") // one line
 	msg = strings.ReplaceAll(strings.TrimPrefix(msg, "bookingsync: "), ": bookingsync: ", ": ")
 	fmt.Fprintf(c.stderr, "bookingsync: %s: %s\n", kind, msg)
 	if code == exitUsage {
