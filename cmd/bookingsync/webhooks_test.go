@@ -29,7 +29,9 @@ func TestWebhooksTriggerEveryEvent(t *testing.T) {
 		if !strings.HasPrefix(r.stdout, "delivered "+event) {
 			t.Errorf("stdout %q", r.stdout)
 		}
+		mu.Lock()
 		e := got[event]
+		mu.Unlock()
 		if e == nil || e.AccountID != 1059638630 {
 			t.Fatalf("%s: received %+v", event, e)
 		}
