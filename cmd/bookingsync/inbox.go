@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
@@ -72,11 +73,11 @@ type inbox struct {
 func (in *inbox) views(ctx context.Context, convs []*bookingsync.Conversation, thread bool) ([]*conversationView, error) {
 	d, err := in.cl.Directory(ctx, convs)
 	if err != nil {
-		var se *bookingsync.ScopeError
-		if !errors.As(err, &se) {
+		scopes := missingScopes(err)
+		if scopes == nil {
 			return nil, err
 		}
-		fmt.Fprintf(in.c.stderr, "bookingsync: warning: some names are missing: %s\n", oneLine(se.Error(), 300))
+		fmt.Fprintf(in.c.stderr, "bookingsync: warning: some names are missing: the token lacks the %s scope\n", strings.Join(scopes, ", "))
 	}
 	var hosts map[int64]*ref
 	if thread {
@@ -112,6 +113,27 @@ func (in *inbox) views(ctx context.Context, convs []*bookingsync.Conversation, t
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// missingScopes returns the scopes err says the token lacks, or nil when
+// err (possibly errors joined, as Directory's are) is anything else too.
+func missingScopes(err error) []string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var scopes []string
+		for _, e := range j.Unwrap() {
+			s := missingScopes(e)
+			if s == nil {
+				return nil
+			}
+			scopes = append(scopes, s...)
+		}
+		return scopes
+	}
+	var se *bookingsync.ScopeError
+	if !errors.As(err, &se) {
+		return nil
+	}
+	return []string{se.Scope}
 }
 
 // guestOf is the conversation's guest, named when it could be read, else

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -309,4 +310,14 @@ func hostOf(t *testing.T, e env) int64 {
 		t.Fatalf("hosts: %v", err)
 	}
 	return hosts[0].ID
+}
+
+func TestMissingScopes(t *testing.T) {
+	scope := func(s string) error { return &bookingsync.ScopeError{Scope: s} }
+	if got := missingScopes(errors.Join(errors.Join(scope("clients_read"), nil), errors.Join(scope("rentals_read")))); strings.Join(got, ",") != "clients_read,rentals_read" {
+		t.Errorf("got %q", got)
+	}
+	if got := missingScopes(errors.Join(scope("clients_read"), errors.Join(errors.New("boom")))); got != nil {
+		t.Errorf("another error hidden among scope errors: got %q", got)
+	}
 }
