@@ -164,6 +164,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"forbidden", env{"BOOKINGSYNC_BASE_URL": srv.URL, "BOOKINGSYNC_TOKEN": srv.IssueToken("inbox_read")}, []string{"reply", "11", "--host", "2", "hi"}, exitAuth, "bookingsync: auth: conversation 11:"},
 		{"plain http off loopback", env{"BOOKINGSYNC_BASE_URL": "http://example.com", "BOOKINGSYNC_TOKEN": "x"}, []string{"conversations"}, exitUsage, "bookingsync: usage: BOOKINGSYNC_BASE_URL:"},
 		{"help", e, []string{"help"}, exitOK, ""},
+		{"help unknown", e, []string{"help", "frob"}, exitUsage, `bookingsync: usage: unknown command "frob"`},
 		{"command help", e, []string{"reply", "-h"}, exitOK, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

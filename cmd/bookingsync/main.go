@@ -70,10 +70,12 @@ func (c *cli) main(ctx context.Context, args []string) int {
 	switch name {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
-			if cmd := lookup(args[1]); cmd != nil {
-				_ = cmd.run(ctx, c, cmd, []string{"-h"}) // prints the usage
-				return exitOK
+			cmd := lookup(args[1])
+			if cmd == nil {
+				return c.fail(usageError("unknown command %q", args[1]))
 			}
+			_ = cmd.run(ctx, c, cmd, []string{"-h"}) // prints the usage
+			return exitOK
 		}
 		c.usage(c.stdout)
 		return exitOK
@@ -113,9 +115,9 @@ func commandUsage(w io.Writer, cmd *command, fs *flag.FlagSet) {
 	if cmd.help != "" {
 		fmt.Fprintf(w, "\n%s\n", cmd.help)
 	}
-	var any bool
-	fs.VisitAll(func(*flag.Flag) { any = true })
-	if any {
+	hasFlags := false
+	fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+	if hasFlags {
 		fmt.Fprint(w, "\nFlags:\n")
 		fs.SetOutput(w)
 		fs.PrintDefaults()
