@@ -10,8 +10,10 @@ import (
 // token reads. With an authorization-code token the accounts listing holds
 // that one account; with a client-credentials token it holds every account
 // that installed the application, and with ListOptions.UpdatedSince also
-// the ones that cancelled, were suspended or uninstalled it since then
-// (see Status).
+// the ones that cancelled, were suspended or uninstalled it since then.
+// The reference does not say how those come: look at both Status and
+// Response.Meta.DeletedIDs (where bookingsynctest puts an uninstalled
+// account).
 type Account struct {
 	ID           int64  `json:"id"`
 	BusinessName string `json:"business_name"`
@@ -74,28 +76,28 @@ func (s *AccountsService) res() resource[Account] {
 // List returns one page of accounts: the token's own, or with a
 // client-credentials token every account that installed the application.
 //
-//	GET /accounts
+// GET /accounts
 func (s *AccountsService) List(ctx context.Context, opts *ListOptions) ([]*Account, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every account, page after page, fetching lazily.
 //
-//	GET /accounts
+// GET /accounts?page={n}
 func (s *AccountsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Account, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one account.
 //
-//	GET /accounts/{id}
+// GET /accounts/{id}
 func (s *AccountsService) Get(ctx context.Context, id int64) (*Account, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetWith is Get with field limiting (opts.Fields).
 //
-//	GET /accounts/{id}?fields=…
+// GET /accounts/{id}?fields=…
 func (s *AccountsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Account, *Response, error) {
 	return s.res().get(ctx, id, opts)
 }
@@ -103,7 +105,7 @@ func (s *AccountsService) GetWith(ctx context.Context, id int64, opts *GetOption
 // GetMany returns the accounts with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
 //
-//	GET /accounts/{ids}
+// GET /accounts/{id},{id},…
 func (s *AccountsService) GetMany(ctx context.Context, ids []int64) ([]*Account, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -111,7 +113,7 @@ func (s *AccountsService) GetMany(ctx context.Context, ids []int64) ([]*Account,
 // GetManyWith is GetMany with field limiting (opts.Fields), sent with
 // every request.
 //
-//	GET /accounts/{ids}?fields=…
+// GET /accounts/{id},{id},…?fields=…
 func (s *AccountsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Account, *Response, error) {
 	return s.res().getMany(ctx, ids, opts)
 }

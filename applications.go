@@ -6,6 +6,7 @@ import (
 	"iter"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Application is an OAuth application. Channels (Airbnb, Booking.com) are
@@ -14,6 +15,10 @@ type Application struct {
 	ID                   int64   `json:"id"`
 	Name                 string  `json:"name"`
 	DefaultPriceIncrease Decimal `json:"default_price_increase"`
+	// CreatedAt and UpdatedAt are zero when the payload lacks them (the
+	// reference's example does; the live API sends them).
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func (s *ApplicationsService) res() resource[Application] {

@@ -7,37 +7,29 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestAttachmentsReadFixtures(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /inbox/attachments", serveFixture(t, 200, "attachments/inbox_read-inbox_write-scope-response.json"))
 	s.mux.HandleFunc("GET /inbox/attachments/{ids}", serveFixture(t, 200, "attachments/inbox_write-scope-response.json"))
 
 	list, _, err := c.Attachments.List(inboxCtx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	a := list[0]
-	if a.ID != 1 || a.Name != "example.jpg" || a.FileSize != 1400 || a.FileContentType != "text/plain" ||
-		a.ImageWidth == nil || *a.ImageWidth != 120 || a.ImageHeight == nil || *a.ImageHeight != 480 || a.Links.Account != 1 {
-		t.Errorf("List: %+v", a)
-	}
+	assert.False(t, a.ID != 1 || a.Name != "example.jpg" || a.FileSize != 1400 || a.FileContentType != "text/plain" ||
+		a.ImageWidth == nil || *a.ImageWidth != 120 || a.ImageHeight == nil || *a.ImageHeight != 480 || a.Links.Account != 1, "List: %+v", a)
 	u, err := c.AttachmentURL(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u.String() != s.URL+"/path/to/image/example" {
-		t.Errorf("AttachmentURL = %s", u)
-	}
-	if a.URL != "/path/to/image/example" {
-		t.Errorf("raw URL changed to %q", a.URL)
-	}
+	require.NoError(t, err)
+	assert.EqualValues(t, s.URL+"/path/to/image/example", u.String(), "AttachmentURL = %s", u)
+	assert.EqualValues(t, "/path/to/image/example", a.URL, "raw URL changed to %q", a.URL)
 
 	got, _, err := c.Attachments.Get(inboxCtx, 1)
-	if err != nil || got.ImageWidth != nil || got.URL != "url/to/the/file" {
-		t.Fatalf("Get: %+v, %v", got, err)
-	}
+	require.False(t, err != nil || got.ImageWidth != nil || got.URL != "url/to/the/file", "Get: %+v, %v", got, err)
 	if u, err := c.AttachmentURL(got); err != nil || u.String() != s.URL+"/url/to/the/file" {
 		t.Errorf("AttachmentURL(relative path) = %v, %v", u, err)
 	}
@@ -50,10 +42,9 @@ func TestAttachmentsReadFixtures(t *testing.T) {
 }
 
 func TestAttachmentURL(t *testing.T) {
+	t.Parallel()
 	c, err := NewClient(WithBaseURL("https://sandbox.example.com/"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ok := map[string]string{
 		"/uploads/a.jpg":                    "https://sandbox.example.com/uploads/a.jpg",
 		"uploads/a%20b.jpg":                 "https://sandbox.example.com/uploads/a%20b.jpg",
@@ -64,12 +55,8 @@ func TestAttachmentURL(t *testing.T) {
 	for raw, want := range ok {
 		a := &Attachment{URL: raw}
 		u, err := c.AttachmentURL(a)
-		if err != nil || u.String() != want {
-			t.Errorf("AttachmentURL(%q) = %v, %v; want %s", raw, u, err, want)
-		}
-		if a.URL != raw {
-			t.Errorf("raw URL changed")
-		}
+		assert.False(t, err != nil || u.String() != want, "AttachmentURL(%q) = %v, %v; want %s", raw, u, err, want)
+		assert.EqualValues(t, raw, a.URL, "raw URL changed")
 	}
 	for _, raw := range []string{"", "  ", "javascript:alert(1)", "ftp://example.com/x", "http://[::1"} {
 		if _, err := c.AttachmentURL(&Attachment{URL: raw}); !errors.Is(err, ErrInvalidRequest) {
@@ -87,41 +74,31 @@ func sentFile(t *testing.T, s *testServer, method string) (name, mediaType strin
 	got := inboxBodyItem(t, s.last(method, "inbox/attachments").Body, "attachments")
 	uri, _ := got["file"].(string)
 	head, b64, ok := strings.Cut(uri, ",")
-	if !ok || !strings.HasPrefix(head, "data:") || !strings.HasSuffix(head, ";base64") {
-		t.Fatalf("file %q is not a data:<type>;base64, URI", truncate(uri, 60))
-	}
+	require.False(t, !ok || !strings.HasPrefix(head, "data:") || !strings.HasSuffix(head, ";base64"), "file %q is not a data:<type>;base64, URI", truncate(uri, 60))
 	data, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	name, _ = got["name"].(string)
 	return name, strings.TrimSuffix(strings.TrimPrefix(head, "data:"), ";base64"), data
 }
 
 func TestAttachmentsCreateFile(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("POST /inbox/attachments", serveFixture(t, 201, "attachments/inbox_write-scope-response.json"))
 	file := []byte("here goes the file\n")
 	a, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "filename", File: file, ContentType: "text/plain; charset=utf-8"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.ID != 1 || a.ImageWidth != nil {
-		t.Errorf("created %+v", a)
-	}
+	require.NoError(t, err)
+	assert.False(t, a.ID != 1 || a.ImageWidth != nil, "created %+v", a)
 	// Same keys as the fixture's request.
 	want := inboxBodyItem(t, fixture(t, "attachments/create-request.json"), "attachments")
 	got := inboxBodyItem(t, s.last("POST", "inbox/attachments").Body, "attachments")
-	if len(got) != len(want) || got["name"] != want["name"] || got["file"] == nil {
-		t.Errorf("sent %v, fixture %v", got, want)
-	}
+	assert.False(t, len(got) != len(want) || got["name"] != want["name"] || got["file"] == nil, "sent %v, fixture %v", got, want)
 	name, mt, data := sentFile(t, s, "POST")
-	if name != "filename" || mt != "text/plain" || !bytes.Equal(data, file) {
-		t.Errorf("sent %q %q %q", name, mt, data)
-	}
+	assert.False(t, name != "filename" || mt != "text/plain" || !bytes.Equal(data, file), "sent %q %q %q", name, mt, data)
 }
 
 func TestAttachmentsCreateSniffsContentType(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("POST /inbox/attachments", serveFixture(t, 201, "attachments/inbox_write-scope-response.json"))
 	png := []byte("\x89PNG\x0D\x0A\x1A\x0A\x00\x00\x00\x0DIHDR")
@@ -134,6 +111,7 @@ func TestAttachmentsCreateSniffsContentType(t *testing.T) {
 }
 
 func TestAttachmentsCreateRemoteURL(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("POST /inbox/attachments", serveFixture(t, 201, "attachments/inbox_write-scope-response.json"))
 	if _, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "plan.pdf", RemoteFileURL: "https://files.example.com/plan.pdf"}); err != nil {
@@ -143,6 +121,7 @@ func TestAttachmentsCreateRemoteURL(t *testing.T) {
 }
 
 func TestAttachmentsCreateAtTheLimit(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("POST /inbox/attachments", serveFixture(t, 201, "attachments/inbox_write-scope-response.json"))
 	file := make([]byte, MaxAttachmentSize)
@@ -155,6 +134,7 @@ func TestAttachmentsCreateAtTheLimit(t *testing.T) {
 }
 
 func TestAttachmentsCreateValidation(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, want string
 		a          *NewAttachment
@@ -173,14 +153,13 @@ func TestAttachmentsCreateValidation(t *testing.T) {
 			c, _, s := setup(t)
 			_, _, err := c.Attachments.Create(inboxCtx, tc.a)
 			assertNothingSent(t, s, err, ErrInvalidRequest)
-			if err != nil && !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err %q does not mention %q", err, tc.want)
-			}
+			assert.False(t, err != nil && !strings.Contains(err.Error(), tc.want), "err %q does not mention %q", err, tc.want)
 		})
 	}
 }
 
 func TestAttachmentsUpdate(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("PUT /inbox/attachments/{id}", serveFixture(t, 200, "attachments/inbox_write-scope-response.json"))
 	if _, _, err := c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{Name: "filename", File: []byte("v2"), ContentType: "text/plain"}); err != nil {
@@ -191,9 +170,7 @@ func TestAttachmentsUpdate(t *testing.T) {
 	}
 	want := inboxBodyItem(t, fixture(t, "attachments/update-request.json"), "attachments")
 	got := inboxBodyItem(t, s.last("PUT", "inbox/attachments/").Body, "attachments")
-	if len(got) != len(want) || got["name"] != "filename" {
-		t.Errorf("sent %v, fixture %v", got, want)
-	}
+	assert.False(t, len(got) != len(want) || got["name"] != "filename", "sent %v, fixture %v", got, want)
 	if _, _, err := c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{Name: "renamed"}); err != nil {
 		t.Fatal(err)
 	}
@@ -201,21 +178,18 @@ func TestAttachmentsUpdate(t *testing.T) {
 
 	before := s.total()
 	_, _, err := c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{File: []byte("x"), RemoteFileURL: "https://example.com/x"})
-	if !errors.Is(err, ErrInvalidRequest) || s.total() != before {
-		t.Errorf("both file and URL: err %v, %d new requests", err, s.total()-before)
-	}
+	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s.total() != before, "both file and URL: err %v, %d new requests", err, s.total()-before)
 }
 
 func TestAttachmentsOddities(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /inbox/attachments", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, 200, inboxEnvelope("attachments",
 			`{"id":3,"name":null,"url":null,"file_size":null,"image_width":null,"links":{"account":1,"messages":[4,5]},"thumbnail":"x"}`))
 	})
 	list, _, err := c.Attachments.List(inboxCtx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if a := list[0]; a.ID != 3 || a.URL != "" || len(a.Links.Messages) != 2 {
 		t.Errorf("%+v", a)
 	}

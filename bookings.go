@@ -82,9 +82,34 @@ type Booking struct {
 	// OwnedByApp reports whether the calling application created the
 	// booking.
 	OwnedByApp bool `json:"owned_by_app"`
-	// Locked is the API's lock state, "" when null. The API documents no
-	// values; a JSON boolean is kept as "true" or "false".
-	Locked string `json:"-"`
+	// Locked names what holds the booking locked, such as
+	// "doorkeeper/application-17"; "" when null. A JSON boolean is kept as
+	// "true" or "false".
+	Locked string `json:"locked"`
+	// Imported reports whether the booking was imported from another
+	// system.
+	Imported bool `json:"imported"`
+
+	// CancelationReason is the API's reason code for a cancelation; the
+	// messages are what the guest and the channel were told. "" when null.
+	CancelationReason           string `json:"cancelation_reason"`
+	CancelationMessageToGuest   string `json:"cancelation_message_to_guest"`
+	CancelationMessageToChannel string `json:"cancelation_message_to_channel"`
+
+	// DamageDepositCollectionMethod says how the damage deposit is
+	// collected; DamageDepositExternalCollectionMethodName names the
+	// external method when it is one. "" when null.
+	DamageDepositCollectionMethod             string `json:"damage_deposit_collection_method"`
+	DamageDepositExternalCollectionMethodName string `json:"damage_deposit_external_collection_method_name"`
+	// DoorKeyCode is the code given to the guest, "" when null.
+	DoorKeyCode string `json:"door_key_code"`
+
+	AuthorizedAmount       Decimal `json:"authorized_amount"`
+	PaidOrAuthorizedAmount Decimal `json:"paid_or_authorized_amount"`
+	PaybackToOwner         Decimal `json:"payback_to_owner"`
+	// Reconciliation is kept as the JSON the API sent (null when absent):
+	// recordings show the attribute but not its shape.
+	Reconciliation json.RawMessage `json:"reconciliation"`
 
 	// CreatedBy names the creator, filled from the created_by_id and
 	// created_by_type attributes or a created_by link, whichever the
@@ -92,10 +117,54 @@ type Booking struct {
 	CreatedBy Polymorphic `json:"created_by"`
 
 	Links BookingLinks `json:"links"`
+
+	// BookingsFees and BookingsTaxes hold the booking's fees and taxes
+	// when the request sideloaded them (include=bookings_fees,bookings_taxes);
+	// nil otherwise.
+	BookingsFees  []*BookingFee `json:"bookings_fees,omitempty"`
+	BookingsTaxes []*BookingTax `json:"bookings_taxes,omitempty"`
+}
+
+// BookingFee is a fee charged with a booking, as sideloaded with it.
+type BookingFee struct {
+	ID int64 `json:"id"`
+	// Name is the fee's name by locale ("en": "Cleaning").
+	Name            map[string]string `json:"name"`
+	Price           Decimal           `json:"price"`
+	Required        *bool             `json:"required"`
+	IncludedInPrice bool              `json:"included_in_price"`
+	TimesBooked     int               `json:"times_booked"`
+	CreatedAt       time.Time         `json:"created_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
+	Links           struct {
+		Account       int64   `json:"account"`
+		Booking       int64   `json:"booking"`
+		Fee           *int64  `json:"fee"`
+		RentalsFee    *int64  `json:"rentals_fee"`
+		BookingsTaxes []int64 `json:"bookings_taxes"`
+	} `json:"links"`
+}
+
+// BookingTax is a tax charged with a booking, as sideloaded with it.
+type BookingTax struct {
+	ID int64 `json:"id"`
+	// Name is the tax's name by locale.
+	Name               map[string]string `json:"name"`
+	Percentage         Decimal           `json:"percentage"`
+	Amount             Decimal           `json:"amount"`
+	TaxIncludedInPrice bool              `json:"tax_included_in_price"`
+	Links              struct {
+		Account int64  `json:"account"`
+		Booking int64  `json:"booking"`
+		Tax     *int64 `json:"tax"`
+		// Taxable is what the tax applies to: {ID, Type: "Rental"}, …
+		Taxable Polymorphic `json:"taxable"`
+	} `json:"links"`
 }
 
 // BookingLinks are a booking's associations, by id. Nullable ids are
-// pointers; lists are empty when none.
+// pointers; a list is empty when the booking has none and nil when the
+// payload did not carry it.
 type BookingLinks struct {
 	Account           int64  `json:"account"`
 	Rental            *int64 `json:"rental"`
@@ -105,7 +174,10 @@ type BookingLinks struct {
 	RentalAgreement   *int64 `json:"rental_agreement"`
 	DiscountCodeUsage *int64 `json:"discount_code_usage"`
 	// Conversations are the booking's Inbox Conversations; a channel's
-	// conversation may appear some time after the booking.
+	// conversation may appear some time after the booking. Empty means it
+	// has none yet; nil means the payload had no conversations link at
+	// all, which is what a token without the bookings_read scope gets (see
+	// ConversationsKnown). Both survive a JSON round trip.
 	Conversations    []int64      `json:"conversations"`
 	BookingComments  []int64      `json:"booking_comments"`
 	BookingsFees     []int64      `json:"bookings_fees"`
@@ -117,33 +189,60 @@ type BookingLinks struct {
 	CreatedBy        *Polymorphic `json:"created_by,omitempty"`
 }
 
+// ConversationsKnown reports whether the booking came with its
+// conversations link. The API leaves the link out, rather than sending an
+// empty list, when the token lacks the bookings_read scope: Links.Conversations
+// is then unknown, not empty.
+func (b *Booking) ConversationsKnown() bool { return b.Links.Conversations != nil }
+
 // IsCanceled reports whether the booking has been canceled.
 func (b *Booking) IsCanceled() bool {
 	return b.CanceledAt != nil || b.Status == BookingStatusCanceled
 }
 
-// UnmarshalJSON fills CreatedBy from either wire form and Locked from a
-// string, a boolean or null.
+// UnmarshalJSON fills CreatedBy from either wire form, Locked from a
+// string, a boolean or null, and keeps Reconciliation compact (nil when
+// null or absent).
 func (b *Booking) UnmarshalJSON(data []byte) error {
-	type plain Booking
-	w := struct {
-		*plain
-		creatorAttrs
-		Locked json.RawMessage `json:"locked"`
-	}{plain: (*plain)(b)}
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
-	}
+	return unmarshalWire(data, b, (*bookingWire).fold)
+}
+
+// bookingWire is a Booking as the wire has it.
+type bookingWire struct {
+	bookingFields
+	creatorAttrs
+	Locked lockState `json:"locked"`
+}
+
+// bookingFields is Booking without its methods.
+type bookingFields Booking
+
+func (w *bookingWire) fold() *Booking {
+	b := (*Booking)(&w.bookingFields)
 	b.CreatedBy = w.resolve(b.CreatedBy, b.Links.CreatedBy)
-	b.Locked = ""
-	switch raw := bytes.TrimSpace(w.Locked); {
-	case len(raw) == 0 || string(raw) == "null":
-	case raw[0] == '"':
-		if err := json.Unmarshal(raw, &b.Locked); err != nil {
-			return err
-		}
+	b.Locked = string(w.Locked)
+	if raw := bytes.TrimSpace(b.Reconciliation); len(raw) == 0 || string(raw) == "null" {
+		b.Reconciliation = nil
+	} else {
+		var buf bytes.Buffer
+		json.Compact(&buf, raw) // raw is valid JSON: encoding/json checked it
+		b.Reconciliation = buf.Bytes()
+	}
+	return b
+}
+
+// lockState reads a booking's locked attribute: a string, a boolean (kept
+// as "true" or "false") or null ("").
+type lockState string
+
+func (l *lockState) UnmarshalJSON(raw []byte) error {
+	switch raw = bytes.TrimSpace(raw); {
+	case string(raw) == "null":
+		*l = ""
+	case len(raw) > 0 && raw[0] == '"':
+		return json.Unmarshal(raw, (*string)(l))
 	case string(raw) == "true" || string(raw) == "false":
-		b.Locked = string(raw)
+		*l = lockState(raw)
 	default:
 		return fmt.Errorf("bookingsync: booking locked: %q is neither a string nor a boolean", truncate(string(raw), 40))
 	}
@@ -249,6 +348,10 @@ func (s *BookingsService) GetMany(ctx context.Context, ids []int64) ([]*Booking,
 // yet: a channel's conversation may appear some time after the booking,
 // see WaitForConversations.
 //
+// A token without the bookings_read scope reads a reduced booking, without
+// its conversations link: then, after that one request, it returns a
+// *ScopeError naming ScopeBookingsRead, which matches ErrForbidden.
+//
 // GET /bookings/{id}, then GET /inbox/conversations/{id},{id},…
 func (s *BookingsService) Conversations(ctx context.Context, bookingID int64) ([]*Conversation, error) {
 	convs, _, err := s.conversations(ctx, bookingID)
@@ -260,6 +363,9 @@ func (s *BookingsService) conversations(ctx context.Context, bookingID int64) ([
 	b, resp, err := s.Get(ctx, bookingID)
 	if err != nil {
 		return nil, resp, err
+	}
+	if !b.ConversationsKnown() {
+		return nil, resp, fmt.Errorf("bookingsync: booking %d came without its conversations link: %w", bookingID, &ScopeError{Scope: ScopeBookingsRead})
 	}
 	if len(b.Links.Conversations) == 0 {
 		return []*Conversation{}, resp, nil
@@ -290,7 +396,9 @@ const (
 // returns at once an error wrapping ErrRateLimited rather than sleep in
 // vain. A 429 is treated the same way. It ends with ctx, returning an
 // error wrapping ctx's error, and at the first other error (an unknown
-// booking: ErrNotFound).
+// booking: ErrNotFound; a token without bookings_read, which would never
+// see the conversations: a *ScopeError matching ErrForbidden, after the
+// first request).
 //
 // GET /bookings/{id}, then GET /inbox/conversations/{id},{id},… (repeatedly)
 func (s *BookingsService) WaitForConversations(ctx context.Context, bookingID int64, every time.Duration) ([]*Conversation, error) {

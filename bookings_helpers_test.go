@@ -3,9 +3,7 @@ package bookingsync
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"strconv"
-	"testing"
 	"time"
 )
 
@@ -45,13 +43,4 @@ func conversationJSON(id int64) map[string]any {
 		"created_by_id": 9, "created_by_type": "Doorkeeper::Application",
 		"links": map[string]any{"account": 1, "bookings": []int64{80}},
 	}
-}
-
-func readFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

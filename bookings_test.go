@@ -525,6 +525,73 @@ func TestPollWait(t *testing.T) {
 	}
 }
 
+// A token without bookings_read reads the booking without its
+// conversations link: absent is not empty, and no further request helps.
+func TestBookingConversationsWithoutBookingsRead(t *testing.T) {
+	reduced := fixture(t, "recorded/bookings-without-bookings_read-response.json")
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { answer(w, 200, string(reduced)) })
+	b, _, err := c.Bookings.Get(context.Background(), 80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.ConversationsKnown() || b.Links.Conversations != nil {
+		t.Errorf("Links.Conversations = %#v, want nil (absent)", b.Links.Conversations)
+	}
+	check := func(name string, convs []*Conversation, err error) {
+		t.Helper()
+		var se *ScopeError
+		if !errors.Is(err, ErrForbidden) || !errors.As(err, &se) || se.Scope != ScopeBookingsRead {
+			t.Fatalf("%s: err = %v, want a *ScopeError for %s matching ErrForbidden", name, err, ScopeBookingsRead)
+		}
+		if !strings.Contains(err.Error(), "bookings_read") || !strings.Contains(err.Error(), "booking 80") {
+			t.Errorf("%s: message %q names neither the scope nor the booking", name, err)
+		}
+		if convs != nil {
+			t.Errorf("%s: conversations = %v, want nil", name, convs)
+		}
+	}
+	convs, err := c.Bookings.Conversations(context.Background(), 80)
+	check("Conversations", convs, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	convs, err = c.Bookings.WaitForConversations(ctx, 80, time.Millisecond)
+	check("WaitForConversations", convs, err)
+	want := []string{"/api/v3/bookings/80", "/api/v3/bookings/80", "/api/v3/bookings/80"}
+	if got := srv.paths(); !reflect.DeepEqual(got, want) {
+		t.Errorf("requests = %q, want %q (one read each, nothing more)", got, want)
+	}
+}
+
+// Absent and empty conversations links stay apart through a JSON round
+// trip, so that a stored booking does not turn unknown into none.
+func TestBookingConversationsLinkAbsentVersusEmpty(t *testing.T) {
+	for _, tt := range []struct {
+		payload string
+		known   bool
+	}{
+		{`{"id":1,"links":{"account":1}}`, false},
+		{`{"id":1,"links":{"account":1,"conversations":null}}`, false},
+		{`{"id":1,"links":{"account":1,"conversations":[]}}`, true},
+		{`{"id":1,"links":{"account":1,"conversations":[5]}}`, true},
+	} {
+		var b, again Booking
+		if err := json.Unmarshal([]byte(tt.payload), &b); err != nil {
+			t.Fatal(err)
+		}
+		out, err := json.Marshal(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(out, &again); err != nil {
+			t.Fatal(err)
+		}
+		if b.ConversationsKnown() != tt.known || again.ConversationsKnown() != tt.known {
+			t.Errorf("%s: known %v, after a round trip %v; want %v", tt.payload, b.ConversationsKnown(), again.ConversationsKnown(), tt.known)
+		}
+	}
+}
+
 func mustQuery(raw string) url.Values {
 	q, _ := url.ParseQuery(raw)
 	return q

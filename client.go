@@ -60,6 +60,8 @@ type Client struct {
 	// Conversations.Origin, and the EnsureHost calls in flight.
 	apps        appCache
 	hostFlights flightGroup[hostKey, *Participant]
+	senders     senderCache                               // member types of message senders (senders.go)
+	hostsAdded  boundedMap[hostKey, *Participant]         // Host participants this client created
 	hostLocker  func(conversationID, hostID int64) Locker // WithHostLocker
 	rateShare   RateShare                                 // WithRateShare
 
@@ -225,10 +227,6 @@ type TokenRefresher interface {
 	RefreshToken(ctx context.Context, rejected *oauth2.Token) (*oauth2.Token, error)
 }
 
-// ErrResponseTooLarge is returned, wrapped, when a response body exceeds
-// the client's limit (WithMaxResponseBytes).
-var ErrResponseTooLarge = errors.New("bookingsync: response body too large")
-
 // NewClient returns a client for the production API unless WithBaseURL says
 // otherwise. Without WithToken or WithTokenSource requests go out
 // unauthenticated (the API answers 401).
@@ -246,7 +244,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		}
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{Timeout: DefaultTimeout}
+		c.hc = &http.Client{Timeout: DefaultTimeout, Transport: defaultTransport(c.prefetch)}
 	}
 	api := *c.siteURL
 	api.Path = strings.TrimRight(api.Path, "/") + apiPath
@@ -265,6 +263,20 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Sources = (*SourcesService)(Ptr(svc()))
 	c.Inquiries = (*InquiriesService)(Ptr(svc()))
 	return c, nil
+}
+
+// defaultTransport is http.DefaultTransport, or, when prefetching needs
+// more idle connections per host than it keeps, a copy that keeps
+// prefetch: a walk then reuses its connections instead of opening new
+// ones (a TLS handshake each) as pages come.
+func defaultTransport(prefetch int) http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok || prefetch <= http.DefaultMaxIdleConnsPerHost {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = prefetch
+	return t
 }
 
 // BaseURL returns the site root the client talks to.

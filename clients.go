@@ -108,28 +108,28 @@ func (s *ClientsService) res() resource[Guest] {
 
 // List returns one page of guests.
 //
-//	GET /clients
+// GET /clients
 func (s *ClientsService) List(ctx context.Context, opts *ListOptions) ([]*Guest, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every guest, page after page, fetching lazily.
 //
-//	GET /clients
+// GET /clients?page={n}
 func (s *ClientsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Guest, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one guest.
 //
-//	GET /clients/{id}
+// GET /clients/{id}
 func (s *ClientsService) Get(ctx context.Context, id int64) (*Guest, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetWith is Get with field limiting (opts.Fields).
 //
-//	GET /clients/{id}?fields=…
+// GET /clients/{id}?fields=…
 func (s *ClientsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Guest, *Response, error) {
 	return s.res().get(ctx, id, opts)
 }
@@ -137,7 +137,7 @@ func (s *ClientsService) GetWith(ctx context.Context, id int64, opts *GetOptions
 // GetMany returns the guests with the given ids in one request per hundred
 // ids; unknown ids are absent from the result.
 //
-//	GET /clients/{ids}
+// GET /clients/{id},{id},…
 func (s *ClientsService) GetMany(ctx context.Context, ids []int64) ([]*Guest, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -145,7 +145,7 @@ func (s *ClientsService) GetMany(ctx context.Context, ids []int64) ([]*Guest, *R
 // GetManyWith is GetMany with field limiting (opts.Fields), sent with
 // every request.
 //
-//	GET /clients/{ids}?fields=…
+// GET /clients/{id},{id},…?fields=…
 func (s *ClientsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Guest, *Response, error) {
 	return s.res().getMany(ctx, ids, opts)
 }

@@ -70,8 +70,17 @@ func (c *Conversation) UnmarshalJSON(b []byte) error {
 	return unmarshalWire(b, c, (*conversationWire).fold)
 }
 
-func (*Conversation) decodeItems(dec *json.Decoder, key string) ([]*Conversation, error) {
-	return readArray(dec, key, (*conversationWire).fold)
+// decodeTypedPage is the typed page of conversations (see typedPage).
+func (*Conversation) decodeTypedPage(body []byte) ([]*Conversation, Meta, error) {
+	var root struct {
+		Conversations []*conversationWire `json:"conversations"`
+		Meta          Meta                `json:"meta"`
+	}
+	if err := json.Unmarshal(body, &root); err != nil {
+		return nil, Meta{}, err
+	}
+	items, err := foldAll("conversations", root.Conversations, (*conversationWire).fold)
+	return items, root.Meta, err
 }
 
 // conversationWire is a Conversation as the wire has it.
@@ -135,7 +144,7 @@ func (s *ConversationsService) res() resource[Conversation] {
 //
 // GET /inbox/conversations
 func (s *ConversationsService) List(ctx context.Context, opts *ConversationListOptions) ([]*Conversation, *Response, error) {
-	return s.res().list(ctx, opts)
+	return s.client.senders.conversations(s.res().list(ctx, opts))
 }
 
 // All iterates over every conversation, page after page, fetching lazily.
@@ -156,7 +165,7 @@ func (s *ConversationsService) Get(ctx context.Context, id int64) (*Conversation
 //
 // GET /inbox/conversations/{id}?fields=…&include=…
 func (s *ConversationsService) GetWith(ctx context.Context, id int64, opts *ConversationGetOptions) (*Conversation, *Response, error) {
-	return s.res().get(ctx, id, opts)
+	return s.client.senders.conversation(s.res().get(ctx, id, opts))
 }
 
 // GetMany returns the conversations with the given ids in one request per
@@ -165,6 +174,14 @@ func (s *ConversationsService) GetWith(ctx context.Context, id int64, opts *Conv
 // GET /inbox/conversations/{id},{id},…
 func (s *ConversationsService) GetMany(ctx context.Context, ids []int64) ([]*Conversation, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
+}
+
+// GetManyWith is GetMany with field limiting or sideloading, the options
+// GetWith takes; the options go with every request.
+//
+// GET /inbox/conversations/{id},{id},…?fields=…&include=…
+func (s *ConversationsService) GetManyWith(ctx context.Context, ids []int64, opts *ConversationGetOptions) ([]*Conversation, *Response, error) {
+	return s.client.senders.conversations(s.res().getMany(ctx, ids, opts))
 }
 
 // Update changes a conversation's assignee, state, default channel or spam

@@ -119,3 +119,26 @@ func TestConversationListingDecodesLikeUnmarshalJSON(t *testing.T) {
 	assert.Contains(t, err.Error(), "conversations[1] is null")
 	assert.Nil(t, cs)
 }
+
+// GetManyWith sends Get's options with every batch of ids.
+func TestConversationsGetManyWith(t *testing.T) {
+	body := `{"conversations":[{"id":1,"links":{"participants":[4]},"participants":[{"id":4,"links":{"member":{"id":37,"type":"Client"}}}]}],"meta":{}}`
+	c, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(body)) })
+	ids := make([]int64, 101)
+	for i := range ids {
+		ids[i] = int64(i + 1)
+	}
+	cs, _, err := c.Conversations.GetManyWith(context.Background(), ids,
+		&ConversationGetOptions{Include: []string{"participants"}, Fields: []string{"id", "participants"}})
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+	require.Len(t, cs[0].Participants, 1)
+	assert.True(t, cs[0].Participants[0].IsClient())
+	reqs := srv.requests()
+	require.Len(t, reqs, 2)
+	for _, r := range reqs {
+		assert.Equal(t, "fields=id,participants&include=participants", r.RawQuery)
+	}
+	assert.Equal(t, "/api/v3/inbox/conversations/101", reqs[1].Path)
+}

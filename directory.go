@@ -10,7 +10,8 @@ import (
 // Directory is what an inbox shows beside each conversation of a page: the
 // guest, the booking, the rental, the channel and the last message, read
 // for the whole page at once by Client.Directory. Its lookups make no
-// request and return nil (or "") for what the API did not have.
+// request and return nil (or "") for what the API did not have, and for a
+// nil conversation.
 type Directory struct {
 	guests       map[int64]*Guest
 	bookings     map[int64]*Booking
@@ -211,6 +212,9 @@ func concurrently(fns ...func() error) error {
 // Participants returns the conversation's participants: sideloaded with the
 // listing, or read by Directory.
 func (d *Directory) Participants(c *Conversation) []*Participant {
+	if c == nil {
+		return nil
+	}
 	if c.Participants != nil {
 		return c.Participants
 	}
@@ -237,6 +241,9 @@ func (d *Directory) Guest(c *Conversation) *Guest {
 // Booking returns the conversation's booking: the first of its bookings
 // that is not canceled, else the first; nil when it has none.
 func (d *Directory) Booking(c *Conversation) *Booking {
+	if c == nil {
+		return nil
+	}
 	var first *Booking
 	for _, id := range c.Links.Bookings {
 		b := d.bookings[id]
@@ -263,6 +270,9 @@ func (d *Directory) Rental(c *Conversation) *Rental {
 // Origin returns who created the conversation and its channel, as
 // Conversations.Origin does, from the applications Directory read.
 func (d *Directory) Origin(c *Conversation) *Origin {
+	if c == nil {
+		return &Origin{}
+	}
 	var app *Application
 	if id, ok := c.CreatedByApplication(); ok {
 		app = d.apps[id]
@@ -277,6 +287,9 @@ func (d *Directory) Channel(c *Conversation) Channel { return d.Origin(c).Channe
 // id), from the sideloaded messages or as Directory read it; nil when it
 // has none.
 func (d *Directory) LastMessage(c *Conversation) *Message {
+	if c == nil {
+		return nil
+	}
 	if c.Messages == nil {
 		return d.last[c.ID]
 	}

@@ -46,14 +46,14 @@ func newDirectoryAccount(n int) *directoryAccount {
 
 // serve answers GET /<path>/{ids} from the records, as the API does, and
 // with 403 for the forbidden plurals.
-func (a *directoryAccount) serve(s *inboxServer, forbidden ...string) {
+func (a *directoryAccount) serve(s *testServer, forbidden ...string) {
 	for path, plural := range map[string]string{
 		"inbox/participants": "participants", "inbox/messages": "messages", "bookings": "bookings",
 		"clients": "clients", "rentals": "rentals", "applications": "applications",
 	} {
-		s.handle("GET /"+path+"/{ids}", func(w http.ResponseWriter, r *http.Request) {
+		s.mux.HandleFunc("GET /"+path+"/{ids}", func(w http.ResponseWriter, r *http.Request) {
 			if slices.Contains(forbidden, plural) {
-				writeInboxJSON(w, http.StatusForbidden, `{"error":"Forbidden"}`)
+				answer(w, http.StatusForbidden, `{"error":"Forbidden"}`)
 				return
 			}
 			var items []string
@@ -64,10 +64,10 @@ func (a *directoryAccount) serve(s *inboxServer, forbidden ...string) {
 				}
 			}
 			if len(items) == 0 {
-				writeInboxJSON(w, http.StatusNotFound, `{"errors":[{"code":"not_found"}]}`)
+				answer(w, http.StatusNotFound, `{"errors":[{"code":"not_found"}]}`)
 				return
 			}
-			writeInboxJSON(w, http.StatusOK, inboxEnvelope(plural, items...))
+			answer(w, http.StatusOK, inboxEnvelope(plural, items...))
 		})
 	}
 }
@@ -116,7 +116,7 @@ func idsJSON(ids []int64) string {
 
 func TestDirectoryResolvesAPageInOneGetManyPerResource(t *testing.T) {
 	a := newDirectoryAccount(30)
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	a.serve(s)
 	convs := a.conversations(t, true)
 
@@ -128,8 +128,8 @@ func TestDirectoryResolvesAPageInOneGetManyPerResource(t *testing.T) {
 	for _, prefix := range []string{"bookings/", "applications/", "clients/", "rentals/"} {
 		assert.Equal(t, 1, s.count("GET", prefix), prefix)
 	}
-	assert.Equal(t, "rentals/300,301,302,303,304", s.last("GET", "rentals/").Path, "each rental once, in order")
-	assert.Equal(t, "applications/65,66", s.last("GET", "applications/").Path)
+	assert.Equal(t, apiPath+"rentals/300,301,302,303,304", s.last("GET", "rentals/").Path, "each rental once, in order")
+	assert.Equal(t, apiPath+"applications/65,66", s.last("GET", "applications/").Path)
 
 	for _, conv := range convs {
 		i := conv.ID
@@ -156,7 +156,7 @@ func TestDirectoryResolvesAPageInOneGetManyPerResource(t *testing.T) {
 
 func TestDirectoryReadsWhatTheListingDidNotSideload(t *testing.T) {
 	a := newDirectoryAccount(30)
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	a.serve(s)
 	convs := a.conversations(t, false)
 
@@ -174,7 +174,7 @@ func TestDirectoryReadsWhatTheListingDidNotSideload(t *testing.T) {
 
 func TestDirectoryChunksLargePages(t *testing.T) {
 	a := newDirectoryAccount(250)
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	a.serve(s)
 	d, err := c.Directory(inboxCtx, a.conversations(t, true))
 	require.NoError(t, err)
@@ -192,7 +192,7 @@ func TestDirectoryChunksLargePages(t *testing.T) {
 
 func TestDirectoryWithMissingScopes(t *testing.T) {
 	a := newDirectoryAccount(4)
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	a.serve(s, "clients", "applications")
 	convs := a.conversations(t, true)
 
@@ -216,7 +216,7 @@ func TestDirectoryWithMissingScopes(t *testing.T) {
 }
 
 func TestDirectoryOfNothing(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	d, err := c.Directory(inboxCtx, []*Conversation{nil, {ID: 5}})
 	require.NoError(t, err)
 	assert.Equal(t, 0, s.total())
@@ -227,6 +227,12 @@ func TestDirectoryOfNothing(t *testing.T) {
 	assert.Nil(t, d.LastMessage(conv))
 	assert.False(t, d.GuestSpokeLast(conv))
 	assert.Equal(t, ChannelEmail, d.Channel(conv))
+
+	assert.Nil(t, d.Guest(nil))
+	assert.Nil(t, d.Rental(nil))
+	assert.Nil(t, d.Sender(nil, nil))
+	assert.Equal(t, Channel(""), d.Channel(nil))
+	assert.False(t, d.GuestSpokeLast(nil))
 
 	// Null entries in sideloaded lists are skipped, not dereferenced.
 	sender := int64(9)

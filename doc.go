@@ -23,16 +23,20 @@
 // ids); All is an iter.Seq2 over every page, fetched lazily (and ahead,
 // with WithPrefetch); Get and GetMany read by id; Create and Update take
 // typed request structs where the API allows writes. Every call takes a
-// context.
+// context; a call that is one request returns (result, *Response, error),
+// and the helpers that make several (All, Bookings.Conversations,
+// EnsureHost, SendAsHost, Origin, SyncAll, …) return (result, error).
 //
 // # The Inbox rules
 //
 // A conversation created through the API would not reach the guest's
-// channel, and Client participants (the guests) belong to the channel. The
-// SDK refuses both before sending anything, in the one request path that
-// services and a caller's own NewRequest/Do share: the error matches
-// ErrRefused and says what to do instead. Hosts are added with
-// Participants.AddHost, EnsureHost or EnsureHostFor, and reply with
+// channel, Client participants (the guests) belong to the channel, and
+// only Host participants send messages. The SDK refuses all three before
+// sending anything, in the one request path that services and a caller's
+// own NewRequest/Do share: the error matches ErrRefused and says what to
+// do instead. Hosts are added with Participants.AddHost, EnsureHost or
+// EnsureHostFor (the API accepts duplicate Host participants; EnsureHost
+// avoids them within a client and reuses the oldest), and reply with
 // Messages.SendAsHost. Conversations.Origin tells which channel created a
 // conversation, reading each creating application once per client.
 //
@@ -41,8 +45,10 @@
 // Every non-2xx answer is an *ErrorResponse (a 429 a *RateLimitError) and
 // matches ErrUnauthorized, ErrForbidden, ErrNotFound, ErrValidation or
 // ErrRateLimited with errors.Is. A body that is not the expected JSON is a
-// *DecodeError. Local validation fails with ErrInvalidRequest before any
-// request. No error or log line contains a token.
+// *DecodeError, and so is a page holding a null where a record belongs:
+// the page fails whole rather than hand back a nil record or a short page.
+// Local validation fails with ErrInvalidRequest before any request. No
+// error or log line contains a token.
 //
 // # Keeping in sync
 //

@@ -41,12 +41,27 @@ type page[T any] struct {
 	items []*T
 }
 
-// decodePage walks the envelope's top-level object: each element of the
-// key's array is decoded into a *T in the same single pass of
-// encoding/json that reads it (see itemDecoder), meta into Meta, and
-// every other member is skipped. A null element fails the page: a record
-// is never returned as nil, and a page is never returned short.
+// typedPage is implemented, on a nil receiver, by the models of the hot
+// listings (conversations, messages): decodeTypedPage reads the envelope
+// as a typed page in godo's manner (dropletsRoot), its key spelled in a
+// tag, in one json.Unmarshal straight into the model's wire struct. Other
+// models go through the walk of decodePage.
+type typedPage[T any] interface {
+	decodeTypedPage(body []byte) ([]*T, Meta, error)
+}
+
+// decodePage reads the records of the envelope's key and its meta: through
+// the model's typed page when it has one, else by walking the top-level
+// object (each element of the key's array decoded into a *T as it is
+// read, meta into Meta, every other member skipped). Either way a null
+// element fails the page: a record is never returned as nil, and a page is
+// never returned short.
 func (p *page[T]) decodePage(body []byte) (Meta, error) {
+	if tp, ok := any((*T)(nil)).(typedPage[T]); ok {
+		items, meta, err := tp.decodeTypedPage(body)
+		p.items = items
+		return meta, err
+	}
 	var meta Meta
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := expectDelim(dec, '{'); err != nil {
@@ -59,7 +74,7 @@ func (p *page[T]) decodePage(body []byte) (Meta, error) {
 		}
 		switch key, _ := tok.(string); key {
 		case p.key:
-			if p.items, err = decodeItems[T](dec, key); err != nil {
+			if p.items, err = readArray[T](dec, key); err != nil {
 				return meta, err
 			}
 		case "meta":
@@ -82,26 +97,9 @@ func (p *page[T]) decodePage(body []byte) (Meta, error) {
 	return meta, nil
 }
 
-// decodeItems reads the array under key, each element into a new T, or
-// into the model's wire struct when it has one (see itemsDecoder).
-func decodeItems[T any](dec *json.Decoder, key string) ([]*T, error) {
-	if d, ok := any((*T)(nil)).(itemsDecoder[T]); ok {
-		return d.decodeItems(dec, key)
-	}
-	return readArray(dec, key, func(t *T) *T { return t })
-}
-
-// itemsDecoder is implemented by models whose wire form holds more than
-// their fields (the creator attributes, see creatorAttrs): decodeItems
-// reads the array into the wire struct W with readArray and returns the
-// models its fold finds inside. It is called on a nil receiver.
-type itemsDecoder[T any] interface {
-	decodeItems(dec *json.Decoder, key string) ([]*T, error)
-}
-
 // readArray reads the array under key (null reads as none), each element
-// into a new W, and returns fold of each. A null element is an error.
-func readArray[W, T any](dec *json.Decoder, key string, fold func(*W) *T) ([]*T, error) {
+// into a new T. A null element is an error.
+func readArray[T any](dec *json.Decoder, key string) ([]*T, error) {
 	tok, err := dec.Token()
 	if err != nil || tok == nil {
 		return nil, err
@@ -110,18 +108,31 @@ func readArray[W, T any](dec *json.Decoder, key string, fold func(*W) *T) ([]*T,
 		return nil, fmt.Errorf("%s: want an array, got %v", key, tok)
 	}
 	var items []*T
-	var w *W // one slot for the page: decoding into &w allocates each W
+	var it *T // one slot for the page: decoding into &it allocates each T
 	for dec.More() {
-		w = nil
-		if err := dec.Decode(&w); err != nil {
+		it = nil
+		if err := dec.Decode(&it); err != nil {
 			return nil, fmt.Errorf("%s[%d]: %w", key, len(items), err)
 		}
-		if w == nil {
+		if it == nil {
 			return nil, fmt.Errorf("%s[%d] is null", key, len(items))
 		}
-		items = append(items, fold(w))
+		items = append(items, it)
 	}
 	return items, expectDelim(dec, ']')
+}
+
+// foldAll folds the wire structs of a typed page into its models; a null
+// element (nil) fails the page.
+func foldAll[W, T any](key string, ws []*W, fold func(*W) *T) ([]*T, error) {
+	items := make([]*T, len(ws))
+	for i, w := range ws {
+		if w == nil {
+			return nil, fmt.Errorf("%s[%d] is null", key, i)
+		}
+		items[i] = fold(w)
+	}
+	return items, nil
 }
 
 // unmarshalWire decodes b through the wire struct W into dst and folds

@@ -128,6 +128,44 @@ func (e *RateLimitError) Unwrap() error { return e.ErrorResponse }
 // Is matches ErrRateLimited.
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
 
+// RefusedError is a request the SDK would not send because the Inbox rules
+// forbid it. Nothing was sent. It matches ErrRefused.
+type RefusedError struct {
+	Method, Path string
+	// Reason says why the request would do harm; Instead, what to do.
+	Reason, Instead string
+}
+
+// Error explains the refusal and the alternative.
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("bookingsync: refused %s %s: %s; instead, %s", e.Method, e.Path, e.Reason, e.Instead)
+}
+
+// Is matches ErrRefused.
+func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
+
+// ThrottledError is a request the client held back: the last response said
+// the hour's budget is spent (X-RateLimit-Remaining 0) and Rate.Reset is
+// still ahead. Nothing was sent. It matches ErrRateLimited.
+type ThrottledError struct {
+	Method, Path string
+	// Rate is the budget as the last response stated it.
+	Rate Rate
+}
+
+// Error says that nothing was sent, and until when.
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("bookingsync: %s %s: not sent: rate limit of %d requests spent until %s",
+		e.Method, e.Path, e.Rate.Limit, e.Rate.Reset.UTC().Format("15:04:05 UTC"))
+}
+
+// Is matches ErrRateLimited.
+func (e *ThrottledError) Is(target error) bool { return target == ErrRateLimited }
+
+// ErrResponseTooLarge is returned, wrapped, when a response body exceeds
+// the client's limit (WithMaxResponseBytes).
+var ErrResponseTooLarge = errors.New("bookingsync: response body too large")
+
 // DecodeError is a 2xx response whose body could not be read as the
 // expected JSON: truncated, malformed, an HTML page, or too large. A page
 // holding a null where a record belongs fails whole with a DecodeError:

@@ -8,18 +8,19 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 var _ Locker = (*FileLocker)(nil)
 
 func TestFileLocker(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "token.lock")
 	a, b := NewFileLocker(path), NewFileLocker(path)
 
 	unlock, err := a.Lock(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if _, err := b.Lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -36,13 +37,12 @@ func TestFileLocker(t *testing.T) {
 	}()
 	unlock()
 	unlock() // harmless
-	if err := <-got; err != nil {
-		t.Fatalf("Lock after release: %v", err)
-	}
+	require.NoError(t, <-got, "Lock after release")
 }
 
 // The Locker re-load path with a real file lock.
 func TestStoredTokenSourceFileLocker(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "token.json")
@@ -53,11 +53,7 @@ func TestStoredTokenSourceFileLocker(t *testing.T) {
 	_, _ = b.Token()
 	f.clock.Advance(3 * time.Hour)
 	ta, err := a.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tb, err := b.Token()
-	if err != nil || tb.AccessToken != ta.AccessToken || f.srv.refreshCount() != 1 {
-		t.Fatalf("b = %v, %v after %d refreshes; want a's %q", tb, err, f.srv.refreshCount(), ta.AccessToken)
-	}
+	require.False(t, err != nil || tb.AccessToken != ta.AccessToken || f.srv.refreshCount() != 1, "b = %v, %v after %d refreshes; want a's %q", tb, err, f.srv.refreshCount(), ta.AccessToken)
 }

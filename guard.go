@@ -11,22 +11,6 @@ import (
 	"strings"
 )
 
-// RefusedError is a request the SDK would not send because the Inbox rules
-// forbid it. Nothing was sent. It matches ErrRefused.
-type RefusedError struct {
-	Method, Path string
-	// Reason says why the request would do harm; Instead, what to do.
-	Reason, Instead string
-}
-
-// Error explains the refusal and the alternative.
-func (e *RefusedError) Error() string {
-	return fmt.Sprintf("bookingsync: refused %s %s: %s; instead, %s", e.Method, e.Path, e.Reason, e.Instead)
-}
-
-// Is matches ErrRefused.
-func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
-
 // guard applies the Inbox rules to every outgoing request, the services'
 // and a caller's own: a conversation created through the API would not
 // reach the guest's channel, and Client participants belong to the channel.
@@ -66,7 +50,8 @@ func resourcePath(u *url.URL) string {
 	return p
 }
 
-// peekBody reads the request body and puts back a replayable copy.
+// peekBody reads the request body and puts it back, leaving req as it was:
+// a body without GetBody stays one the client will not resend.
 func peekBody(req *http.Request) ([]byte, error) {
 	if req.GetBody != nil {
 		rc, err := req.GetBody()
@@ -82,7 +67,6 @@ func peekBody(req *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	req.Body = io.NopCloser(bytes.NewReader(b))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	return b, nil
 }
 

@@ -2,6 +2,7 @@ package bookingsync
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"strings"
 	"time"
@@ -80,6 +81,35 @@ type HostUpdate struct {
 	Email     *string `json:"email,omitempty"`
 	UserID    *int64  `json:"user_id,omitempty"`
 	SourceID  *int64  `json:"source_id,omitempty"`
+	// ClearEmail and ClearUserID remove the host's email or user (send
+	// null); they cannot go with Email or UserID.
+	ClearEmail  bool `json:"-"`
+	ClearUserID bool `json:"-"`
+}
+
+// MarshalJSON writes email and user_id null when ClearEmail and
+// ClearUserID are set, as ConversationUpdate does for Unassign.
+func (u HostUpdate) MarshalJSON() ([]byte, error) {
+	type plain HostUpdate
+	// An outer nil pointer is left out; a pointer to nil is written null.
+	w := struct {
+		plain
+		Email  **string `json:"email,omitempty"`
+		UserID **int64  `json:"user_id,omitempty"`
+	}{plain: plain(u)}
+	if u.Email != nil {
+		w.Email = &u.Email
+	}
+	if u.UserID != nil {
+		w.UserID = &u.UserID
+	}
+	if u.ClearEmail {
+		w.Email = new(*string)
+	}
+	if u.ClearUserID {
+		w.UserID = new(*int64)
+	}
+	return json.Marshal(w)
 }
 
 // Create creates a host. A missing first or last name fails with
@@ -104,8 +134,9 @@ func (s *HostsService) Create(ctx context.Context, h *NewHost) (*Host, *Response
 	return s.res().create(ctx, h)
 }
 
-// Update changes a host. Blank names fail with ErrInvalidRequest before any
-// request.
+// Update changes a host; ClearEmail and ClearUserID remove its email and
+// user. Blank names, or a field both set and cleared, fail with
+// ErrInvalidRequest before any request.
 //
 // PUT /hosts/{id}
 func (s *HostsService) Update(ctx context.Context, id int64, u *HostUpdate) (*Host, *Response, error) {
@@ -119,21 +150,15 @@ func (s *HostsService) Update(ctx context.Context, id int64, u *HostUpdate) (*Ho
 	if u.Lastname != nil && strings.TrimSpace(*u.Lastname) == "" {
 		pr = append(pr, "blank lastname")
 	}
+	if u.ClearEmail && u.Email != nil {
+		pr = append(pr, "ClearEmail with Email")
+	}
+	if u.ClearUserID && u.UserID != nil {
+		pr = append(pr, "ClearUserID with UserID")
+	}
 	pr = append(pr, checkOptionalIDs(u.UserID, u.SourceID)...)
 	if err := invalid("host update", pr...); err != nil {
 		return nil, nil, err
 	}
 	return s.res().update(ctx, id, u)
-}
-
-// checkOptionalIDs checks the user and source ids when set.
-func checkOptionalIDs(userID, sourceID *int64) []string {
-	var pr []string
-	if userID != nil && *userID <= 0 {
-		pr = append(pr, "user id must be positive")
-	}
-	if sourceID != nil && *sourceID <= 0 {
-		pr = append(pr, "source id must be positive")
-	}
-	return pr
 }

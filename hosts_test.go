@@ -112,3 +112,34 @@ func TestHostsValidation(t *testing.T) {
 		t.Errorf("id 0: %v", err)
 	}
 }
+
+func TestHostsUpdateClearsEmailAndUser(t *testing.T) {
+	c, _, s := setup(t)
+	s.mux.HandleFunc("PUT /hosts/{id}", serveFixture(t, 200, "hosts/inbox_write-scope-response.json"))
+	for _, tt := range []struct {
+		u    *HostUpdate
+		want string
+	}{
+		{&HostUpdate{ClearEmail: true}, `{"hosts":[{"email":null}]}`},
+		{&HostUpdate{ClearUserID: true, Firstname: Ptr("Jan")}, `{"hosts":[{"firstname":"Jan","user_id":null}]}`},
+		{&HostUpdate{ClearEmail: true, ClearUserID: true}, `{"hosts":[{"email":null,"user_id":null}]}`},
+		{&HostUpdate{Email: Ptr("a@example.com"), UserID: Ptr[int64](3)}, `{"hosts":[{"email":"a@example.com","user_id":3}]}`},
+	} {
+		if _, _, err := c.Hosts.Update(inboxCtx, 2, tt.u); err != nil {
+			t.Fatal(err)
+		}
+		assertSameJSON(t, []byte(tt.want), s.last("PUT", "hosts/").Body)
+	}
+	n := s.total()
+	for _, u := range []*HostUpdate{
+		{ClearEmail: true, Email: Ptr("a@example.com")},
+		{ClearUserID: true, UserID: Ptr[int64](3)},
+	} {
+		if _, _, err := c.Hosts.Update(inboxCtx, 2, u); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("%+v: err = %v, want ErrInvalidRequest", u, err)
+		}
+	}
+	if s.total() != n {
+		t.Errorf("an invalid update was sent")
+	}
+}

@@ -3,14 +3,15 @@ package bookingsync
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // inboxEnvelope wraps raw JSON objects in the API's envelope.
@@ -23,9 +24,7 @@ func inboxEnvelope(key string, items ...string) string {
 func decodeInboxJSON(t *testing.T, b []byte) any {
 	t.Helper()
 	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("decoding %q: %v", b, err)
-	}
+	require.NoError(t, json.Unmarshal(b, &v), "decoding %q", b)
 	return v
 }
 
@@ -33,30 +32,22 @@ func decodeInboxJSON(t *testing.T, b []byte) any {
 func assertSameJSON(t *testing.T, want, got []byte) {
 	t.Helper()
 	w, g := decodeInboxJSON(t, want), decodeInboxJSON(t, got)
-	if !reflect.DeepEqual(w, g) {
-		t.Errorf("body mismatch\n got: %s\nwant: %s", got, want)
-	}
+	assert.Equal(t, g, w, "body mismatch\n got: %s\nwant: %s", got, want)
 }
 
 // inboxBodyItem returns the single object of a {"key": [obj]} body.
 func inboxBodyItem(t *testing.T, body []byte, key string) map[string]any {
 	t.Helper()
 	var env map[string][]map[string]any
-	if err := json.Unmarshal(body, &env); err != nil {
-		t.Fatalf("request body %s: %v", body, err)
-	}
-	if len(env) != 1 || len(env[key]) != 1 {
-		t.Fatalf("request body %s: want {%q: [one object]}", body, key)
-	}
+	require.NoError(t, json.Unmarshal(body, &env), "request body %s", body)
+	require.False(t, len(env) != 1 || len(env[key]) != 1, "request body %s: want {%q: [one object]}", body, key)
 	return env[key][0]
 }
 
 // assertNothingSent checks err wraps target and the server saw no request.
 func assertNothingSent(t *testing.T, s *testServer, err, target error) {
 	t.Helper()
-	if !errors.Is(err, target) {
-		t.Errorf("err = %v, want one wrapping %v", err, target)
-	}
+	assert.ErrorIs(t, err, target, "err = %v, want one wrapping %v", err, target)
 	if n := s.total(); n != 0 {
 		t.Errorf("server received %d requests, want 0: %+v", n, s.requests())
 	}

@@ -78,28 +78,28 @@ func (s *InquiriesService) res() resource[Inquiry] {
 // List returns one page of inquiries (with inquiries_write_owned, only
 // those the application created).
 //
-//	GET /inquiries
+// GET /inquiries
 func (s *InquiriesService) List(ctx context.Context, opts *ListOptions) ([]*Inquiry, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every inquiry, page after page, fetching lazily.
 //
-//	GET /inquiries
+// GET /inquiries?page={n}
 func (s *InquiriesService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Inquiry, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one inquiry.
 //
-//	GET /inquiries/{id}
+// GET /inquiries/{id}
 func (s *InquiriesService) Get(ctx context.Context, id int64) (*Inquiry, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetWith is Get with field limiting (opts.Fields).
 //
-//	GET /inquiries/{id}?fields=…
+// GET /inquiries/{id}?fields=…
 func (s *InquiriesService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Inquiry, *Response, error) {
 	return s.res().get(ctx, id, opts)
 }
@@ -107,7 +107,7 @@ func (s *InquiriesService) GetWith(ctx context.Context, id int64, opts *GetOptio
 // GetMany returns the inquiries with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
 //
-//	GET /inquiries/{ids}
+// GET /inquiries/{id},{id},…
 func (s *InquiriesService) GetMany(ctx context.Context, ids []int64) ([]*Inquiry, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -115,7 +115,7 @@ func (s *InquiriesService) GetMany(ctx context.Context, ids []int64) ([]*Inquiry
 // GetManyWith is GetMany with field limiting (opts.Fields), sent with
 // every request.
 //
-//	GET /inquiries/{ids}?fields=…
+// GET /inquiries/{id},{id},…?fields=…
 func (s *InquiriesService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Inquiry, *Response, error) {
 	return s.res().getMany(ctx, ids, opts)
 }

@@ -100,12 +100,20 @@ func TestFakeInboxFlow(t *testing.T) {
 		t.Errorf("refusals and validation sent %d requests", after-before)
 	}
 
-	// The server's own validation arrives as a typed 422.
+	// A sender that is no participant is not sent: its member type is
+	// read first, and the 404 stops the message.
+	posts := srv.RequestCount("POST", "inbox/messages")
 	_, _, err = c.Messages.Create(ctx, &bookingsync.NewMessage{ConversationID: airbnb.ID, SenderID: 999, Content: "x",
 		Origin: bookingsync.OriginBookingSyncInbox, Visibility: bookingsync.VisibilityExternal})
+	if !errors.Is(err, bookingsync.ErrNotFound) || srv.RequestCount("POST", "inbox/messages") != posts {
+		t.Errorf("unknown sender: %v", err)
+	}
+
+	// The server's own validation arrives as a typed 422.
+	_, _, err = c.Conversations.Update(ctx, airbnb.ID, &bookingsync.ConversationUpdate{AssigneeID: bookingsync.Ptr[int64](999)})
 	var er *bookingsync.ErrorResponse
 	if !errors.Is(err, bookingsync.ErrValidation) || !errors.As(err, &er) || len(er.Errors) == 0 {
-		t.Errorf("unknown sender: %v", err)
+		t.Errorf("unknown assignee: %v", err)
 	}
 
 	read, _, err := c.Participants.MarkRead(ctx, p.ID)

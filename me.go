@@ -10,11 +10,12 @@ import (
 // application installed there (the reference calls the record an
 // accounts_application).
 type Me struct {
-	// AccountID is the account this token acts for.
-	AccountID int64 `json:"account"`
+	// AccountID is the account this token acts for (links.account on the
+	// wire).
+	AccountID int64 `json:"-"`
 	// PartnershipInvoiceRecipient says who is invoiced for a partnership
 	// service ("account", …).
-	PartnershipInvoiceRecipient string `json:"partnership_invoice_recipient"`
+	PartnershipInvoiceRecipient string `json:"-"`
 }
 
 // UnmarshalJSON takes the account from links.account, as the API writes
@@ -37,12 +38,23 @@ func (m *Me) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// MarshalJSON writes Me as the API does, the account under links.
+func (m Me) MarshalJSON() ([]byte, error) {
+	type links struct {
+		Account int64 `json:"account"`
+	}
+	return json.Marshal(struct {
+		Links                       links  `json:"links"`
+		PartnershipInvoiceRecipient string `json:"partnership_invoice_recipient"`
+	}{links{m.AccountID}, m.PartnershipInvoiceRecipient})
+}
+
 // Me returns the account this token acts for. It needs only the public
 // scope, which every token has; with a client-credentials token, which acts
 // for no one account, list the installed accounts with Accounts.List
 // instead.
 //
-//	GET /me
+// GET /me
 func (c *Client) Me(ctx context.Context) (*Me, *Response, error) {
 	return newResource[Me](c, "me", "accounts_applications").one(ctx, http.MethodGet, "me", nil)
 }

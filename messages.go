@@ -60,6 +60,9 @@ type Message struct {
 
 // MessageLinks are a message's associations.
 type MessageLinks struct {
+	// Account is the account's id; 0 when the payload lacks it (the
+	// reference's examples do, the live API sends it).
+	Account      int64 `json:"account"`
 	Conversation int64 `json:"conversation"`
 	// Sender is the sending participant's id.
 	Sender      *int64       `json:"sender"`
@@ -72,8 +75,17 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 	return unmarshalWire(b, m, (*messageWire).fold)
 }
 
-func (*Message) decodeItems(dec *json.Decoder, key string) ([]*Message, error) {
-	return readArray(dec, key, (*messageWire).fold)
+// decodeTypedPage is the typed page of messages (see typedPage).
+func (*Message) decodeTypedPage(body []byte) ([]*Message, Meta, error) {
+	var root struct {
+		Messages []*messageWire `json:"messages"`
+		Meta     Meta           `json:"meta"`
+	}
+	if err := json.Unmarshal(body, &root); err != nil {
+		return nil, Meta{}, err
+	}
+	items, err := foldAll("messages", root.Messages, (*messageWire).fold)
+	return items, root.Meta, err
 }
 
 // messageWire is a Message as the wire has it.
@@ -159,39 +171,22 @@ func wireTime(t time.Time) string {
 	return formatTime(t)
 }
 
-// validate checks m; a sender is not required when SendAsHost is to fill it.
-func (m *NewMessage) validate(needSender bool) error {
-	if m == nil {
-		return invalid("new message", "nil")
-	}
-	var pr []string
-	if m.ConversationID <= 0 {
-		pr = append(pr, "missing conversation id")
-	}
-	if needSender && m.SenderID <= 0 {
-		pr = append(pr, "missing sender id (a Host participant's id)")
-	}
-	if strings.TrimSpace(m.Content) == "" {
-		pr = append(pr, "missing content")
-	}
-	if m.Origin == "" {
-		pr = append(pr, "missing origin")
-	}
-	if m.Visibility == "" {
-		pr = append(pr, "missing visibility")
-	}
-	pr = append(pr, checkIDs("attachment", m.AttachmentIDs)...)
-	if m.Visibility == VisibilityInternal && m.Channel != "" {
-		pr = append(pr, "internal visibility cannot go with a channel")
-	}
-	return invalid("new message", pr...)
-}
-
 // Create sends a message. It is validated first (see NewMessage); an
 // invalid message fails with an error wrapping ErrInvalidRequest and
 // nothing is sent. m is not modified.
 //
-// POST /inbox/messages
+// Only Host participants send messages. A sender that is a Client
+// participant (the guest) is refused with a *RefusedError wrapping
+// ErrRefused, and nothing is sent; send as a host with SendAsHost or a
+// participant from Participants.EnsureHost. To know the sender's member
+// type the client reads the participant once (GET
+// /inbox/participants/{id}) and remembers it: a participant's member never
+// changes. Participants this client has already read, seen sideloaded
+// with their conversation, or created or found as hosts (AddHost,
+// EnsureHost, SendAsHost) cost no read. When the read fails (an unknown
+// sender: ErrNotFound) nothing is sent either.
+//
+// GET /inbox/participants/{id} (a sender not yet known), POST /inbox/messages
 func (s *MessagesService) Create(ctx context.Context, m *NewMessage) (*Message, *Response, error) {
 	if err := m.validate(true); err != nil {
 		return nil, nil, err
@@ -211,7 +206,8 @@ func (s *MessagesService) Create(ctx context.Context, m *NewMessage) (*Message, 
 //
 // The message is validated before any request. It costs one request to
 // read the conversation's participants, one more when the host has no
-// participant yet, and one to send.
+// participant yet, and one to send: the sender is known to be a Host, so
+// the check Create makes costs no read.
 //
 // GET /inbox/conversations/{id}?include=participants, POST /inbox/participants (when missing), POST /inbox/messages
 func (s *MessagesService) SendAsHost(ctx context.Context, conversationID, hostID int64, m *NewMessage) (*Message, error) {

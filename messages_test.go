@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,8 +84,18 @@ func fixtureMessage() *NewMessage {
 	}
 }
 
+// handleParticipant answers GET /inbox/participants/{id} with a
+// participant of the given member type.
+func handleParticipant(s *testServer, memberType MemberType) {
+	s.mux.HandleFunc("GET /inbox/participants/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		answer(w, 200, inboxEnvelope("participants", inboxMember{ID: id, MemberID: 37, MemberType: memberType}.json(7)))
+	})
+}
+
 func TestMessagesCreateBodyMatchesFixture(t *testing.T) {
 	c, _, s := setup(t)
+	handleParticipant(s, MemberTypeHost)
 	s.mux.HandleFunc("POST /inbox/messages", serveFixture(t, 201, "messages/inbox_write-scope-response.json"))
 	in := fixtureMessage()
 	m, _, err := c.Messages.Create(inboxCtx, in)
@@ -103,6 +114,7 @@ func TestMessagesCreateBodyMatchesFixture(t *testing.T) {
 func TestMessagesCreateZeroSentAtIsNow(t *testing.T) {
 	c, _, s := setup(t)
 	c.now = func() time.Time { return time.Date(2024, 3, 1, 9, 30, 15, 999, time.FixedZone("X", -7200)) }
+	handleParticipant(s, MemberTypeHost)
 	s.mux.HandleFunc("POST /inbox/messages", serveFixture(t, 201, "messages/inbox_write-scope-response.json"))
 	in := &NewMessage{ConversationID: 7, SenderID: 5, Content: "hello", Origin: OriginBookingSyncInbox, Visibility: VisibilityInternal}
 	if _, _, err := c.Messages.Create(inboxCtx, in); err != nil {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"net/http"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestClientRefreshesARevokedTokenOnce: the API rejects a token the local
 // clock still thinks valid; the client refreshes through the stored source
 // once, saves the rotated token, and resends once.
 func TestClientRefreshesARevokedTokenOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	store := &memStore{}
 	f.seed(store)
@@ -23,16 +26,10 @@ func TestClientRefreshesARevokedTokenOnce(t *testing.T) {
 		serveJSON(w, 200, fixture(t, "hosts/inbox_write-scope-response.json"))
 	})
 	c, err := NewClient(WithBaseURL(f.srv.URL), WithTokenSource(f.source(store)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	h, _, err := c.Hosts.Get(context.Background(), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.Firstname != "Jan" || apiCalls != 2 || f.srv.refreshCount() != 1 {
-		t.Fatalf("host %q, api calls %d, refreshes %d; want Jan, 2, 1", h.Firstname, apiCalls, f.srv.refreshCount())
-	}
+	require.NoError(t, err)
+	require.False(t, h.Firstname != "Jan" || apiCalls != 2 || f.srv.refreshCount() != 1, "host %q, api calls %d, refreshes %d; want Jan, 2, 1", h.Firstname, apiCalls, f.srv.refreshCount())
 	if got := store.stored(); got == nil || got.RefreshToken != "rt-2" {
 		t.Fatalf("store holds %v, want the rotated refresh token", got)
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
 
@@ -171,25 +173,19 @@ func (s *authServer) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestEndpoint(t *testing.T) {
+	t.Parallel()
 	for _, root := range []string{"https://www.bookingsync.com", "https://www.bookingsync.com/", "https://www.bookingsync.com//"} {
 		ep := Endpoint(root)
-		if ep.AuthURL != "https://www.bookingsync.com/oauth/authorize" {
-			t.Errorf("Endpoint(%q).AuthURL = %q", root, ep.AuthURL)
-		}
-		if ep.TokenURL != "https://www.bookingsync.com/oauth/token" {
-			t.Errorf("Endpoint(%q).TokenURL = %q", root, ep.TokenURL)
-		}
-		if ep.AuthStyle != oauth2.AuthStyleInParams {
-			t.Errorf("Endpoint(%q).AuthStyle = %v, want AuthStyleInParams", root, ep.AuthStyle)
-		}
+		assert.EqualValues(t, "https://www.bookingsync.com/oauth/authorize", ep.AuthURL, "Endpoint(%q).AuthURL = %q", root, ep.AuthURL)
+		assert.EqualValues(t, "https://www.bookingsync.com/oauth/token", ep.TokenURL, "Endpoint(%q).TokenURL = %q", root, ep.TokenURL)
+		assert.EqualValues(t, oauth2.AuthStyleInParams, ep.AuthStyle, "Endpoint(%q).AuthStyle = %v, want AuthStyleInParams", root, ep.AuthStyle)
 	}
 	ep := Endpoint("https://staging.example.test")
-	if ep.TokenURL != "https://staging.example.test/oauth/token" {
-		t.Errorf("staging TokenURL = %q", ep.TokenURL)
-	}
+	assert.EqualValues(t, "https://staging.example.test/oauth/token", ep.TokenURL, "staging TokenURL = %q", ep.TokenURL)
 }
 
 func TestScopes(t *testing.T) {
+	t.Parallel()
 	// Every scope listed in the API documentation, in its order.
 	want := strings.Fields(`public applications_read bookings_read
 		bookings_write bookings_write_owned clients_read clients_write
@@ -211,27 +207,20 @@ func TestScopes(t *testing.T) {
 		ScopePreferencesGeneralSettingsWrite, ScopePreferencesPaymentsRead,
 		ScopePreferencesPaymentsWrite,
 	}
-	if len(got) != len(want) {
-		t.Fatalf("%d scope constants, API lists %d", len(got), len(want))
-	}
+	require.Len(t, got, len(want), "%d scope constants, API lists %d", len(got), len(want))
 	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("scope %d = %q, want %q", i, got[i], want[i])
-		}
+		assert.EqualValues(t, want[i], got[i], "scope %d = %q, want %q", i, got[i], want[i])
 	}
 }
 
 func TestAuthCodeURLAndExchange(t *testing.T) {
+	t.Parallel()
 	srv := newAuthServer(t)
 	cfg := srv.config()
 
 	u, err := url.Parse(cfg.AuthCodeURL("state-xyz", AccountID(1059638630)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u.Path != "/oauth/authorize" {
-		t.Errorf("authorize path = %q", u.Path)
-	}
+	require.NoError(t, err)
+	assert.EqualValues(t, "/oauth/authorize", u.Path, "authorize path = %q", u.Path)
 	q := u.Query()
 	for k, v := range map[string]string{
 		"account_id":    "1059638630",
@@ -241,31 +230,18 @@ func TestAuthCodeURLAndExchange(t *testing.T) {
 		"scope":         "public inbox_read inbox_write",
 		"state":         "state-xyz",
 	} {
-		if q.Get(k) != v {
-			t.Errorf("AuthCodeURL %s = %q, want %q", k, q.Get(k), v)
-		}
+		assert.EqualValues(t, v, q.Get(k), "AuthCodeURL %s = %q, want %q", k, q.Get(k), v)
 	}
-	if q.Has("client_secret") {
-		t.Error("AuthCodeURL carries the client secret")
-	}
+	assert.False(t, q.Has("client_secret"), "AuthCodeURL carries the client secret")
 
 	srv.addCode("code-1")
 	tok, err := cfg.Exchange(context.Background(), "code-1")
-	if err != nil {
-		t.Fatalf("Exchange: %v", err)
-	}
-	if tok.AccessToken == "" || tok.RefreshToken == "" || tok.Expiry.IsZero() {
-		t.Errorf("Exchange token incomplete: access %t refresh %t expiry %v",
-			tok.AccessToken != "", tok.RefreshToken != "", tok.Expiry)
-	}
+	require.NoError(t, err, "Exchange")
+	assert.False(t, tok.AccessToken == "" || tok.RefreshToken == "" || tok.Expiry.IsZero(), "Exchange token incomplete: access %t refresh %t expiry %v", tok.AccessToken != "", tok.RefreshToken != "", tok.Expiry)
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	if srv.basicAuth != 0 {
-		t.Errorf("%d token requests used basic auth; BookingSync wants the form body", srv.basicAuth)
-	}
-	if len(srv.forms) != 1 {
-		t.Fatalf("%d token requests, want 1 (no auth style probing)", len(srv.forms))
-	}
+	assert.EqualValues(t, 0, srv.basicAuth, "%d token requests used basic auth; BookingSync wants the form body", srv.basicAuth)
+	require.Len(t, srv.forms, 1, "%d token requests, want 1 (no auth style probing)", len(srv.forms))
 	f := srv.forms[0]
 	for k, v := range map[string]string{
 		"grant_type":    "authorization_code",
@@ -274,53 +250,34 @@ func TestAuthCodeURLAndExchange(t *testing.T) {
 		"client_secret": testClientSecret,
 		"redirect_uri":  testRedirectURL,
 	} {
-		if f.Get(k) != v {
-			t.Errorf("token form %s = %q, want %q", k, f.Get(k), v)
-		}
+		assert.EqualValues(t, v, f.Get(k), "token form %s = %q, want %q", k, f.Get(k), v)
 	}
 }
 
 func TestExchangeBadCodeFails(t *testing.T) {
+	t.Parallel()
 	srv := newAuthServer(t)
 	_, err := srv.config().Exchange(context.Background(), "never-issued")
-	if err == nil {
-		t.Fatal("Exchange of an unknown code succeeded")
-	}
-	if strings.Contains(err.Error(), testClientSecret) {
-		t.Errorf("error leaks the client secret: %v", err)
-	}
+	require.Error(t, err, "Exchange of an unknown code succeeded")
+	assert.NotContains(t, err.Error(), testClientSecret, "error leaks the client secret: %v", err)
 }
 
 func TestClientCredentials(t *testing.T) {
+	t.Parallel()
 	cc := ClientCredentials(testClientID, testClientSecret, "https://www.bookingsync.com/")
-	if cc.TokenURL != "https://www.bookingsync.com/oauth/token" {
-		t.Errorf("TokenURL = %q", cc.TokenURL)
-	}
-	if cc.AuthStyle != oauth2.AuthStyleInParams {
-		t.Errorf("AuthStyle = %v", cc.AuthStyle)
-	}
-	if len(cc.Scopes) != 1 || cc.Scopes[0] != ScopePublic {
-		t.Errorf("Scopes = %v, want [public]", cc.Scopes)
-	}
+	assert.EqualValues(t, "https://www.bookingsync.com/oauth/token", cc.TokenURL, "TokenURL = %q", cc.TokenURL)
+	assert.EqualValues(t, oauth2.AuthStyleInParams, cc.AuthStyle, "AuthStyle = %v", cc.AuthStyle)
+	assert.False(t, len(cc.Scopes) != 1 || cc.Scopes[0] != ScopePublic, "Scopes = %v, want [public]", cc.Scopes)
 
 	srv := newAuthServer(t)
 	cc = ClientCredentials(testClientID, testClientSecret, srv.URL)
 	tok, err := cc.Token(context.Background())
-	if err != nil {
-		t.Fatalf("Token: %v", err)
-	}
-	if !strings.HasPrefix(tok.AccessToken, "cc-") || tok.RefreshToken != "" {
-		t.Errorf("client credentials token = access %q, refresh set %t", tok.AccessToken, tok.RefreshToken != "")
-	}
+	require.NoError(t, err, "Token")
+	assert.False(t, !strings.HasPrefix(tok.AccessToken, "cc-") || tok.RefreshToken != "", "client credentials token = access %q, refresh set %t", tok.AccessToken, tok.RefreshToken != "")
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	if srv.basicAuth != 0 || len(srv.forms) != 1 {
-		t.Fatalf("basic auth %d, requests %d; want 0, 1", srv.basicAuth, len(srv.forms))
-	}
+	require.False(t, srv.basicAuth != 0 || len(srv.forms) != 1, "basic auth %d, requests %d; want 0, 1", srv.basicAuth, len(srv.forms))
 	f := srv.forms[0]
-	if f.Get("grant_type") != "client_credentials" || f.Get("scope") != "public" ||
-		f.Get("client_id") != testClientID || f.Get("client_secret") != testClientSecret {
-		t.Errorf("token form = grant %q scope %q client_id %q secret in body %t",
-			f.Get("grant_type"), f.Get("scope"), f.Get("client_id"), f.Get("client_secret") == testClientSecret)
-	}
+	assert.False(t, f.Get("grant_type") != "client_credentials" || f.Get("scope") != "public" ||
+		f.Get("client_id") != testClientID || f.Get("client_secret") != testClientSecret, "token form = grant %q scope %q client_id %q secret in body %t", f.Get("grant_type"), f.Get("scope"), f.Get("client_id"), f.Get("client_secret") == testClientSecret)
 }

@@ -7,9 +7,13 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestCreatedByApplication(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		json   string
 		id     int64
@@ -28,22 +32,16 @@ func TestCreatedByApplication(t *testing.T) {
 	}
 	for _, tc := range cases {
 		var c Conversation
-		if err := c.UnmarshalJSON([]byte(tc.json)); err != nil {
-			t.Fatalf("%s: %v", tc.remark, err)
-		}
+		require.NoError(t, c.UnmarshalJSON([]byte(tc.json)), "%s", tc.remark)
 		id, ok := c.CreatedByApplication()
-		if id != tc.id || ok != tc.ok {
-			t.Errorf("%s: CreatedByApplication = %d, %v; want %d, %v", tc.remark, id, ok, tc.id, tc.ok)
-		}
+		assert.False(t, id != tc.id || ok != tc.ok, "%s: CreatedByApplication = %d, %v; want %d, %v", tc.remark, id, ok, tc.id, tc.ok)
 		if tc.ok {
 			continue
 		}
 		// No application: Origin needs no request.
 		cl, _, s := setup(t)
 		o, err := cl.Conversations.Origin(inboxCtx, &c)
-		if err != nil || o.Application != nil || o.CreatorType != tc.ctype || o.Channel != tc.defCh || s.total() != 0 {
-			t.Errorf("%s: Origin = %+v, %v after %d requests", tc.remark, o, err, s.total())
-		}
+		assert.False(t, err != nil || o.Application != nil || o.CreatorType != tc.ctype || o.Channel != tc.defCh || s.total() != 0, "%s: Origin = %+v, %v after %d requests", tc.remark, o, err, s.total())
 	}
 	var nilConv *Conversation
 	if _, ok := nilConv.CreatedByApplication(); ok {
@@ -52,6 +50,7 @@ func TestCreatedByApplication(t *testing.T) {
 }
 
 func TestChannelFromApplicationName(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]Channel{
 		"Airbnb":             ChannelAirbnb,
 		"airbnb":             ChannelAirbnb,
@@ -107,16 +106,13 @@ func appConversation(id, appID int64, def Channel) *Conversation {
 }
 
 func TestOriginFromFixtureApplication(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /applications/{id}", serveFixture(t, 200, "applications/applications_read-scope-response.json"))
 	o, err := c.Conversations.Origin(inboxCtx, appConversation(5, 65, ChannelEmail))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.Application == nil || o.Application.ID != 65 || o.Application.Name != "Airbnb" || o.Channel != ChannelAirbnb ||
-		o.CreatorType != "Doorkeeper::Application" || o.CreatorID != 65 {
-		t.Errorf("Origin = %+v (application %+v)", o, o.Application)
-	}
+	require.NoError(t, err)
+	assert.False(t, o.Application == nil || o.Application.ID != 65 || o.Application.Name != "Airbnb" || o.Channel != ChannelAirbnb ||
+		o.CreatorType != "Doorkeeper::Application" || o.CreatorID != 65, "Origin = %+v (application %+v)", o, o.Application)
 	if p := s.last("GET", "applications/").Path; p != "/api/v3/applications/65" {
 		t.Errorf("path %q", p)
 	}
@@ -125,6 +121,7 @@ func TestOriginFromFixtureApplication(t *testing.T) {
 // A thousand conversations from three channel apps cost three requests,
 // sequentially and from many goroutines.
 func TestOriginCostsOneRequestPerApplication(t *testing.T) {
+	t.Parallel()
 	want := map[int64]Channel{65: ChannelAirbnb, 66: ChannelBookingCom, 67: ChannelHomeAway}
 	convs := make([]*Conversation, 1000)
 	for i := range convs {
@@ -135,9 +132,7 @@ func TestOriginCostsOneRequestPerApplication(t *testing.T) {
 			t.Errorf("conversation %d: %v", c.ID, err)
 			return
 		}
-		if o.Application == nil || o.Application.ID != c.CreatedBy.ID || o.Channel != want[c.CreatedBy.ID] {
-			t.Errorf("conversation %d: origin %+v", c.ID, o)
-		}
+		assert.False(t, o.Application == nil || o.Application.ID != c.CreatedBy.ID || o.Channel != want[c.CreatedBy.ID], "conversation %d: origin %+v", c.ID, o)
 	}
 	t.Run("sequential", func(t *testing.T) {
 		s, c := appServer(t)
@@ -173,37 +168,31 @@ func TestOriginCostsOneRequestPerApplication(t *testing.T) {
 }
 
 func TestOriginUnreadableApplicationFallsBackToDefaultChannel(t *testing.T) {
+	t.Parallel()
 	for _, id := range []int64{70, 71} {
 		t.Run(fmt.Sprint(id), func(t *testing.T) {
 			s, c := appServer(t)
 			for range 5 {
 				o, err := c.Conversations.Origin(inboxCtx, appConversation(1, id, ChannelBookingCom))
-				if err != nil {
-					t.Fatalf("Origin: %v", err)
-				}
-				if o.Application != nil || o.Channel != ChannelBookingCom || o.CreatorID != id {
-					t.Errorf("Origin = %+v", o)
-				}
+				require.NoError(t, err, "Origin")
+				assert.False(t, o.Application != nil || o.Channel != ChannelBookingCom || o.CreatorID != id, "Origin = %+v", o)
 			}
 			if n := s.total(); n != 1 {
 				t.Errorf("%d requests, want 1 (the miss is cached)", n)
 			}
 			_, err := c.Applications.Cached(inboxCtx, id)
-			if !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrNotFound) {
-				t.Errorf("Cached err = %v, want the cached 403/404", err)
-			}
+			assert.False(t, !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrNotFound), "Cached err = %v, want the cached 403/404", err)
 		})
 	}
 }
 
 func TestOriginServerErrorIsReturnedAndNotCached(t *testing.T) {
+	t.Parallel()
 	s, c := appServer(t)
 	for range 2 {
 		o, err := c.Conversations.Origin(inboxCtx, appConversation(1, 72, ChannelAirbnb))
 		var er *ErrorResponse
-		if !errors.As(err, &er) || er.StatusCode != 500 || o != nil {
-			t.Errorf("Origin = %+v, %v; want the 500", o, err)
-		}
+		assert.False(t, !errors.As(err, &er) || er.StatusCode != 500 || o != nil, "Origin = %+v, %v; want the 500", o, err)
 	}
 	if n := s.total(); n != 2 {
 		t.Errorf("%d requests, want 2 (errors are not cached)", n)
@@ -211,17 +200,17 @@ func TestOriginServerErrorIsReturnedAndNotCached(t *testing.T) {
 }
 
 func TestOriginUnknownApplicationName(t *testing.T) {
+	t.Parallel()
 	_, c := appServer(t)
 	o, err := c.Conversations.Origin(inboxCtx, appConversation(1, 68, ChannelEmail))
-	if err != nil || o.Application == nil || o.Application.Name != "Smart Pricing" || o.Channel != ChannelEmail {
-		t.Errorf("Origin = %+v, %v", o, err)
-	}
+	assert.False(t, err != nil || o.Application == nil || o.Application.Name != "Smart Pricing" || o.Channel != ChannelEmail, "Origin = %+v, %v", o, err)
 	if _, err := c.Conversations.Origin(inboxCtx, nil); !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("nil conversation: %v", err)
 	}
 }
 
 func TestApplicationsCacheClearAndBypass(t *testing.T) {
+	t.Parallel()
 	s, c := appServer(t)
 	conv := appConversation(1, 65, "")
 	for range 3 {
@@ -239,9 +228,7 @@ func TestApplicationsCacheClearAndBypass(t *testing.T) {
 
 	// Callers get copies: changing one does not change the cache.
 	a, err := c.Applications.Cached(inboxCtx, 65)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	a.Name = "changed"
 	if b, _ := c.Applications.Cached(inboxCtx, 65); b.Name != "Airbnb" {
 		t.Errorf("cache changed through a returned application: %q", b.Name)
@@ -250,9 +237,7 @@ func TestApplicationsCacheClearAndBypass(t *testing.T) {
 	s2, c2 := appServer(t, WithoutApplicationCache())
 	for range 3 {
 		o, err := c2.Conversations.Origin(inboxCtx, conv)
-		if err != nil || o.Channel != ChannelAirbnb {
-			t.Fatalf("Origin = %+v, %v", o, err)
-		}
+		require.False(t, err != nil || o.Channel != ChannelAirbnb, "Origin = %+v, %v", o, err)
 	}
 	if n := s2.total(); n != 3 {
 		t.Errorf("without cache: %d requests, want 3", n)
@@ -263,10 +248,9 @@ func TestApplicationsCacheClearAndBypass(t *testing.T) {
 }
 
 func TestApplicationsPreload(t *testing.T) {
+	t.Parallel()
 	s, c := appServer(t)
-	if err := c.Applications.Preload(inboxCtx); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Applications.Preload(inboxCtx))
 	for _, id := range []int64{65, 66, 67, 65} {
 		if _, err := c.Conversations.Origin(inboxCtx, appConversation(1, id, "")); err != nil {
 			t.Fatal(err)
@@ -290,6 +274,7 @@ func TestApplicationsPreload(t *testing.T) {
 
 // A waiter does not inherit the first caller's cancellation.
 func TestApplicationsCachedWaiterSurvivesLeaderCancel(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	arrived := make(chan struct{}, 2)
 	release := make(chan struct{})
@@ -322,7 +307,5 @@ func TestApplicationsCachedWaiterSurvivesLeaderCancel(t *testing.T) {
 		t.Errorf("leader err = %v", err)
 	}
 	close(release)
-	if err := <-waiter; err != nil {
-		t.Errorf("waiter: %v", err)
-	}
+	assert.NoError(t, <-waiter, "waiter")
 }

@@ -13,6 +13,7 @@ import (
 )
 
 func TestListOptionsEncoding(t *testing.T) {
+	t.Parallel()
 	q, err := encodeQuery(&ConversationListOptions{
 		ListOptions: ListOptions{Page: 2, PerPage: 50, Fields: []string{"id", "subject"},
 			UpdatedSince: time.Date(2018, 3, 23, 21, 0, 41, 0, time.FixedZone("CEST", 2*3600))},
@@ -30,6 +31,7 @@ func TestListOptionsEncoding(t *testing.T) {
 }
 
 func TestParseLinkPages(t *testing.T) {
+	t.Parallel()
 	cases := map[string][4]int{
 		`<https://www.bookingsync.com/api/v3/inbox/conversations?page=1&per_page=2>; rel="first", <https://www.bookingsync.com/api/v3/inbox/conversations?page=1&per_page=2>; rel="prev", <https://www.bookingsync.com/api/v3/inbox/conversations?page=3&per_page=2>; rel="next", <https://www.bookingsync.com/api/v3/inbox/conversations?page=9&per_page=2>; rel="last"`: {1, 1, 3, 9},
 		// percent-encoded query strings and commas inside the URL
@@ -54,6 +56,7 @@ func TestParseLinkPages(t *testing.T) {
 }
 
 func TestResponseHeaders(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", `<`+"https://x/api/v3/inbox/conversations?page=3"+`>; rel="next"`)
@@ -74,6 +77,7 @@ func TestResponseHeaders(t *testing.T) {
 }
 
 func TestMissingAndBrokenPagingHeaders(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Total-Pages", "lots")
@@ -93,6 +97,7 @@ func TestMissingAndBrokenPagingHeaders(t *testing.T) {
 }
 
 func TestMetaRepeatsPagingHeaders(t *testing.T) {
+	t.Parallel()
 	var m Meta
 	require.NoError(t, m.UnmarshalJSON([]byte(`{"Link":{"next":"https://x/a?page=2&per_page=1"},"X-Total-Pages":"4","X-Total-Count":7,"X-Per-Page":"1"}`)))
 	assert.Equal(t, 4, m.paging.totalPages)
@@ -134,6 +139,7 @@ func pagedServer(t *testing.T, total int, withLinks bool) *testServer {
 }
 
 func TestAllPagesLazily(t *testing.T) {
+	t.Parallel()
 	for _, withLinks := range []bool{true, false} {
 		srv := pagedServer(t, 250, withLinks)
 		c := srv.client(t)
@@ -166,6 +172,7 @@ func TestAllPagesLazily(t *testing.T) {
 }
 
 func TestAllYieldsFirstErrorOnceAndStops(t *testing.T) {
+	t.Parallel()
 	calls := 0
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -192,6 +199,7 @@ func TestAllYieldsFirstErrorOnceAndStops(t *testing.T) {
 }
 
 func TestAllHonoursContext(t *testing.T) {
+	t.Parallel()
 	srv := pagedServer(t, 250, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -211,6 +219,7 @@ func TestAllHonoursContext(t *testing.T) {
 }
 
 func TestAllDoesNotLoopOnABackwardsLink(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", `<http://x/api/v3/inbox/conversations?page=1>; rel="next"`)

@@ -34,6 +34,9 @@ type Participant struct {
 
 // ParticipantLinks are a participant's associations.
 type ParticipantLinks struct {
+	// Account is the account's id; 0 when the payload lacks it (the
+	// reference's examples do, the live API sends it).
+	Account      int64 `json:"account"`
 	Conversation int64 `json:"conversation"`
 	// Member is {ID, Type} with Type "Client" or "Host".
 	Member Polymorphic `json:"member"`
@@ -57,7 +60,7 @@ func (s *ParticipantsService) res() resource[Participant] {
 //
 // GET /inbox/participants
 func (s *ParticipantsService) List(ctx context.Context, opts *ListOptions) ([]*Participant, *Response, error) {
-	return s.res().list(ctx, opts)
+	return s.client.senders.participants(s.res().list(ctx, opts))
 }
 
 // All iterates over every participant, page after page.
@@ -71,14 +74,14 @@ func (s *ParticipantsService) All(ctx context.Context, opts *ListOptions) iter.S
 //
 // GET /inbox/participants/{id}
 func (s *ParticipantsService) Get(ctx context.Context, id int64) (*Participant, *Response, error) {
-	return s.res().get(ctx, id, nil)
+	return s.client.senders.participant(s.res().get(ctx, id, nil))
 }
 
 // GetMany returns the participants with the given ids.
 //
 // GET /inbox/participants/{id},{id},…
 func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Participant, *Response, error) {
-	return s.res().getMany(ctx, ids, nil)
+	return s.client.senders.participants(s.res().getMany(ctx, ids, nil))
 }
 
 // NewParticipant is the body of Participants.Create. All fields are
@@ -89,23 +92,6 @@ type NewParticipant struct {
 	ConversationID int64      `json:"conversation_id"`
 	MemberID       int64      `json:"member_id"`
 	MemberType     MemberType `json:"member_type"`
-}
-
-func (p *NewParticipant) validate() error {
-	if p == nil {
-		return invalid("new participant", "nil")
-	}
-	var pr []string
-	if p.ConversationID <= 0 {
-		pr = append(pr, "missing conversation id")
-	}
-	if p.MemberID <= 0 {
-		pr = append(pr, "missing member id")
-	}
-	if strings.TrimSpace(string(p.MemberType)) == "" {
-		pr = append(pr, "missing member type")
-	}
-	return invalid("new participant", pr...)
 }
 
 // Create adds a participant to a conversation; use AddHost or EnsureHost
@@ -119,7 +105,7 @@ func (s *ParticipantsService) Create(ctx context.Context, p *NewParticipant) (*P
 	if err := p.validate(); err != nil {
 		return nil, nil, err
 	}
-	return s.res().create(ctx, p)
+	return s.client.senders.participant(s.res().create(ctx, p))
 }
 
 // AddHost adds the host as a Host participant of the conversation. It does
@@ -135,22 +121,45 @@ func (s *ParticipantsService) AddHost(ctx context.Context, conversationID, hostI
 //
 // PUT /inbox/participants/{id}
 func (s *ParticipantsService) MarkRead(ctx context.Context, id int64) (*Participant, *Response, error) {
+	return s.setRead(ctx, id, true)
+}
+
+// MarkUnread marks the conversation unread for this participant (PUT
+// {"read": false}), as the Inbox's "mark as unread" does.
+//
+// PUT /inbox/participants/{id}
+func (s *ParticipantsService) MarkUnread(ctx context.Context, id int64) (*Participant, *Response, error) {
+	return s.setRead(ctx, id, false)
+}
+
+// setRead is the one update the API accepts for a participant.
+func (s *ParticipantsService) setRead(ctx context.Context, id int64, read bool) (*Participant, *Response, error) {
 	return s.res().update(ctx, id, struct {
 		Read bool `json:"read"`
-	}{true})
+	}{read})
 }
 
 // hostKey names an EnsureHost call.
 type hostKey struct{ conversationID, hostID int64 }
 
 // EnsureHost returns the conversation's Host participant for hostID,
-// creating it only when there is none, so that calling it again, or from
-// many goroutines at once with the same client, yields one participant.
+// creating it only when there is none.
+//
+// The API itself accepts duplicates: it creates a new Host participant for
+// the same host each time it is asked, so only the client can prevent
+// them. Within one Client, calls for the same conversation and host yield
+// one participant: calls at once from many goroutines share one lookup,
+// and a participant the client added is remembered. Separate clients (other processes, other machines) that
+// both find none can each create one; when the conversation already holds
+// several Host participants for the host, EnsureHost returns the oldest
+// (lowest CreatedAt, then lowest ID), so that every caller settles on the
+// same one.
 //
 // It reads the conversation with its participants sideloaded (one
 // request; a second, Participants.GetMany, only when the server did not
 // sideload), and creates the participant with AddHost when absent (one
-// more request).
+// more request). The participant it returns is known to be a Host, so
+// Messages.Create sends as it without reading it again.
 //
 // GET /inbox/conversations/{id}?include=participants, POST /inbox/participants (when missing)
 func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, hostID int64) (*Participant, error) {
@@ -161,8 +170,10 @@ func (s *ParticipantsService) EnsureHost(ctx context.Context, conversationID, ho
 // was read with Include "participants" (as a listing for triage usually
 // is), its participants are trusted and no read is made: one request saved
 // per conversation. Otherwise it reads them as EnsureHost does. A Host
-// participant added elsewhere since c was read is not seen; the API then
-// refuses the duplicate with a validation error.
+// participant this client added since c was read is remembered and
+// reused; one added elsewhere (another process) is not seen, and the API,
+// which accepts duplicates, then gets a second one; EnsureHost afterwards
+// settles on the oldest.
 //
 // GET /inbox/conversations/{id}?include=participants (unless sideloaded), POST /inbox/participants (when missing)
 func (s *ParticipantsService) EnsureHostFor(ctx context.Context, c *Conversation, hostID int64) (*Participant, error) {
@@ -188,8 +199,14 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 				return nil, err
 			}
 		}
-		if p := findHost(parts, conversationID, hostID); p != nil {
+		if p := s.findHost(parts, conversationID, hostID); p != nil {
 			return p, nil
+		}
+		// known may predate a participant this client added since.
+		key := hostKey{conversationID, hostID}
+		if p, ok := s.client.hostsAdded.get(key); ok {
+			cp := *p
+			return &cp, nil
 		}
 		if lk := s.client.hostLocker; lk != nil {
 			unlock, err := lk(conversationID, hostID).Lock(ctx)
@@ -201,24 +218,41 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 			if parts, err = s.ofConversation(ctx, conversationID); err != nil {
 				return nil, err
 			}
-			if p := findHost(parts, conversationID, hostID); p != nil {
+			if p := s.findHost(parts, conversationID, hostID); p != nil {
 				return p, nil
 			}
 		}
 		p, _, err := s.AddHost(ctx, conversationID, hostID)
+		if err == nil {
+			cp := *p
+			s.client.hostsAdded.put(key, &cp)
+		}
 		return p, err
 	})
 }
 
-// findHost returns the host's participant among parts, or nil.
-func findHost(parts []*Participant, conversationID, hostID int64) *Participant {
+// findHost returns the host's oldest participant among parts (see
+// olderThan), or nil, remembering the senders it sees.
+func (s *ParticipantsService) findHost(parts []*Participant, conversationID, hostID int64) *Participant {
+	var oldest *Participant
 	for _, p := range parts {
+		s.client.senders.remember(p)
 		if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&
-			(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) {
-			return p
+			(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) &&
+			(oldest == nil || olderThan(p, oldest)) {
+			oldest = p
 		}
 	}
-	return nil
+	return oldest
+}
+
+// olderThan orders duplicate Host participants: lowest CreatedAt, then
+// lowest ID.
+func olderThan(p, q *Participant) bool {
+	if !p.CreatedAt.Equal(q.CreatedAt) {
+		return p.CreatedAt.Before(q.CreatedAt)
+	}
+	return p.ID < q.ID
 }
 
 // WithHostLocker makes EnsureHost, EnsureHostFor and SendAsHost safe across

@@ -3,6 +3,7 @@ package bookingsync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -384,5 +385,78 @@ func TestEnsureHostLockFailureCreatesNothing(t *testing.T) {
 	}
 	if n := s.count("POST", ""); n != 0 {
 		t.Fatalf("%d POSTs without the lock", n)
+	}
+}
+
+func TestParticipantsMarkUnread(t *testing.T) {
+	c, _, s := setup(t)
+	s.mux.HandleFunc("PUT /inbox/participants/{id}", serveFixture(t, 200, "participants/inbox_read-inbox_write-scope-response.json"))
+	p, _, err := c.Participants.MarkUnread(inboxCtx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ReadAt != nil {
+		t.Errorf("ReadAt = %v, want nil", p.ReadAt)
+	}
+	r := s.last("PUT", "inbox/participants/")
+	if r.Path != "/api/v3/inbox/participants/10" {
+		t.Errorf("path %q", r.Path)
+	}
+	assertSameJSON(t, []byte(`{"participants":[{"read":false}]}`), r.Body)
+}
+
+// The API accepts duplicate Host participants; EnsureHost settles on the
+// oldest (lowest created_at, then lowest id) and creates none.
+func TestEnsureHostReusesTheOldestDuplicate(t *testing.T) {
+	part := func(id, member int64, typ, created string) string {
+		return fmt.Sprintf(`{"links":{"account":1,"conversation":3,"member":{"id":%d,"type":%q}},"id":%d,"created_at":%q,"updated_at":%q,"read_at":null,"last_message_sent_at":null}`,
+			member, typ, id, created, created)
+	}
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /inbox/conversations/{id}", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, inboxEnvelope("conversations", `{"id":3,"links":{"account":1,"participants":[10,11,12,13,14]},"participants":[`+strings.Join([]string{
+			part(10, 5, "Client", "2018-12-20T09:00:00Z"),
+			part(11, 42, "Host", "2018-12-21T10:00:00Z"),
+			part(12, 42, "Host", "2018-12-21T09:00:00Z"), // oldest, same time as 14
+			part(13, 7, "Host", "2018-12-19T09:00:00Z"),  // another host
+			part(14, 42, "Host", "2018-12-21T09:00:00Z"),
+		}, ",")+`]}`))
+	})
+	p, err := c.Participants.EnsureHost(inboxCtx, 3, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != 12 {
+		t.Errorf("EnsureHost chose participant %d, want 12 (oldest, then lowest id)", p.ID)
+	}
+	if n := s.count("POST", "inbox/participants"); n != 0 {
+		t.Errorf("%d participants created, want 0", n)
+	}
+}
+
+// Within one client, a conversation read before the host was added does
+// not lead to a second Host participant.
+func TestEnsureHostForStaleConversationAddsOnce(t *testing.T) {
+	c, _, s := setup(t)
+	conv := &inboxConversation{ID: 3, Sideload: true}
+	conv.add(5, MemberTypeClient)
+	conv.register(s)
+	stale, _, err := c.Conversations.GetWith(inboxCtx, 3, &ConversationGetOptions{Include: []string{"participants"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.Participants.EnsureHostFor(inboxCtx, stale, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.Participants.EnsureHostFor(inboxCtx, stale, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ID != second.ID {
+		t.Errorf("participants %d then %d, want the same", first.ID, second.ID)
+	}
+	if n := s.count("POST", "inbox/participants"); n != 1 {
+		t.Errorf("%d participant POSTs, want 1", n)
 	}
 }

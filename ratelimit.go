@@ -75,24 +75,6 @@ const (
 	MaxRateLimitResends = 3
 )
 
-// ThrottledError is a request the client held back: the last response said
-// the hour's budget is spent (X-RateLimit-Remaining 0) and Rate.Reset is
-// still ahead. Nothing was sent. It matches ErrRateLimited.
-type ThrottledError struct {
-	Method, Path string
-	// Rate is the budget as the last response stated it.
-	Rate Rate
-}
-
-// Error says that nothing was sent, and until when.
-func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("bookingsync: %s %s: not sent: rate limit of %d requests spent until %s",
-		e.Method, e.Path, e.Rate.Limit, e.Rate.Reset.UTC().Format("15:04:05 UTC"))
-}
-
-// Is matches ErrRateLimited.
-func (e *ThrottledError) Is(target error) bool { return target == ErrRateLimited }
-
 // throttle holds back a request while the budget is spent: it fails at
 // once, or, under WithRateLimitWait, waits once until the reset if that
 // fits the wait left (max less waited). It returns the time waited. A

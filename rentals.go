@@ -114,6 +114,14 @@ type Rental struct {
 	// ("meubles_de_tourisme": ["1_etoile", …]).
 	Certifications map[string][]string `json:"certifications"`
 
+	// The price of a stay, in a Search with StartAt and EndAt:
+	// PriceToPayNow is what booking now would charge, and Taxes and
+	// PriceDetails break FinalPrice down.
+	PriceToPayNow                  Decimal             `json:"price_to_pay_now"`
+	PriceToPayNowWithDamageDeposit Decimal             `json:"price_to_pay_now_with_damage_deposit"`
+	Taxes                          []RentalTax         `json:"taxes,omitempty"`
+	PriceDetails                   *RentalPriceDetails `json:"price_details,omitempty"`
+
 	OwnerFullname string `json:"owner_fullname"`
 	OwnerEmail    string `json:"owner_email"`
 	OwnerNotes    string `json:"owner_notes"`
@@ -124,6 +132,42 @@ type Rental struct {
 	PermitIssueDate *time.Time `json:"permit_issue_date"`
 
 	Links RentalLinks `json:"links"`
+}
+
+// RentalTax is a tax on a searched stay's price, summed over what it
+// taxes.
+type RentalTax struct {
+	Name       Localized `json:"name"`
+	Percentage Decimal   `json:"percentage"`
+	Amount     Decimal   `json:"amount"`
+}
+
+// RentalPriceDetails break a searched stay's price down into taxes and
+// fees.
+type RentalPriceDetails struct {
+	Taxes []RentalTaxDetail `json:"taxes"`
+	Fees  []RentalFeeDetail `json:"fees"`
+}
+
+// RentalTaxDetail is one tax on one taxed item (the rental or a fee).
+type RentalTaxDetail struct {
+	RentalTax
+	// TaxableType is "Rental" or "Fee"; TaxableID its id.
+	TaxableType string `json:"taxable_type"`
+	TaxableID   int64  `json:"taxable_id"`
+	TaxID       int64  `json:"tax_id"`
+	// Included reports whether the taxed price includes the tax already.
+	Included bool `json:"included"`
+}
+
+// RentalFeeDetail is a fee a booking of the searched stay would carry.
+type RentalFeeDetail struct {
+	ID           int64     `json:"id"`
+	RentalsFeeID int64     `json:"rentals_fee_id"`
+	Name         Localized `json:"name"`
+	Required     bool      `json:"required"`
+	Price        Decimal   `json:"price"`
+	Quantity     Decimal   `json:"quantity"`
 }
 
 // RentalLinks are a rental's associations, by id; nullable ids are
@@ -161,28 +205,28 @@ func (s *RentalsService) res() resource[Rental] {
 // List returns one page of rentals. Without rentals_read only published
 // rentals are listed.
 //
-//	GET /rentals
+// GET /rentals
 func (s *RentalsService) List(ctx context.Context, opts *ListOptions) ([]*Rental, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every rental, page after page, fetching lazily.
 //
-//	GET /rentals
+// GET /rentals?page={n}
 func (s *RentalsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Rental, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one rental.
 //
-//	GET /rentals/{id}
+// GET /rentals/{id}
 func (s *RentalsService) Get(ctx context.Context, id int64) (*Rental, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetWith is Get with field limiting (opts.Fields).
 //
-//	GET /rentals/{id}?fields=…
+// GET /rentals/{id}?fields=…
 func (s *RentalsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Rental, *Response, error) {
 	return s.res().get(ctx, id, opts)
 }
@@ -190,7 +234,7 @@ func (s *RentalsService) GetWith(ctx context.Context, id int64, opts *GetOptions
 // GetMany returns the rentals with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
 //
-//	GET /rentals/{ids}
+// GET /rentals/{id},{id},…
 func (s *RentalsService) GetMany(ctx context.Context, ids []int64) ([]*Rental, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -198,7 +242,7 @@ func (s *RentalsService) GetMany(ctx context.Context, ids []int64) ([]*Rental, *
 // GetManyWith is GetMany with field limiting (opts.Fields), sent with
 // every request.
 //
-//	GET /rentals/{ids}?fields=…
+// GET /rentals/{id},{id},…?fields=…
 func (s *RentalsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Rental, *Response, error) {
 	return s.res().getMany(ctx, ids, opts)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -26,17 +27,17 @@ type readService[T any] struct {
 // that List sends fields and updated_since, Get and GetMany their paths,
 // that check accepts the decoded record, and that the record survives a
 // JSON round trip.
-func checkReads[T any](t *testing.T, c *Client, s *inboxServer, path, fixture string, svc readService[T], check func(t *testing.T, v *T)) {
+func checkReads[T any](t *testing.T, c *Client, s *testServer, path, fixture string, svc readService[T], check func(t *testing.T, v *T)) {
 	t.Helper()
-	s.handle("GET /"+path, serveInboxFixture(t, 200, fixture))
-	s.handle("GET /"+path+"/{ids}", serveInboxFixture(t, 200, fixture))
+	s.mux.HandleFunc("GET /"+path, serveFixture(t, 200, fixture))
+	s.mux.HandleFunc("GET /"+path+"/{ids}", serveFixture(t, 200, fixture))
 
 	since := time.Date(2024, 3, 1, 12, 0, 0, 0, time.FixedZone("CET", 3600))
 	list, _, err := svc.list(inboxCtx, &ListOptions{PerPage: 50, Fields: []string{"id", "name"}, UpdatedSince: since})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	check(t, list[0])
-	q := s.last("GET", path).Query
+	q := s.last("GET", path).RawQuery
 	assert.Contains(t, q, "fields=id,name")
 	assert.Contains(t, q, "updated_since=2024-03-01T11%3A00%3A00Z")
 	assert.Contains(t, q, "per_page=50")
@@ -44,21 +45,21 @@ func checkReads[T any](t *testing.T, c *Client, s *inboxServer, path, fixture st
 	one, _, err := svc.get(inboxCtx, 7)
 	require.NoError(t, err)
 	check(t, one)
-	assert.Equal(t, path+"/7", s.last("GET", path+"/").Path)
+	assert.Equal(t, apiPath+path+"/7", s.last("GET", path+"/").Path)
 
 	many, _, err := svc.getMany(inboxCtx, []int64{7, 3})
 	require.NoError(t, err)
 	require.Len(t, many, 1)
-	assert.Equal(t, path+"/7,3", s.last("GET", path+"/").Path)
+	assert.Equal(t, apiPath+path+"/7,3", s.last("GET", path+"/").Path)
 
 	_, _, err = svc.getWith(inboxCtx, 7, &GetOptions{Fields: []string{"id", "name"}})
 	require.NoError(t, err)
-	assert.Equal(t, "fields=id,name", s.last("GET", path+"/").Query)
+	assert.Equal(t, "fields=id,name", s.last("GET", path+"/").RawQuery)
 	_, _, err = svc.getManyWith(inboxCtx, []int64{7, 3}, &GetOptions{Fields: []string{"name"}})
 	require.NoError(t, err)
 	r := s.last("GET", path+"/")
-	assert.Equal(t, path+"/7,3", r.Path)
-	assert.Equal(t, "fields=name", r.Query)
+	assert.Equal(t, apiPath+path+"/7,3", r.Path)
+	assert.Equal(t, "fields=name", r.RawQuery)
 
 	b, err := json.Marshal(list[0])
 	require.NoError(t, err)
@@ -68,7 +69,7 @@ func checkReads[T any](t *testing.T, c *Client, s *inboxServer, path, fixture st
 }
 
 func TestGuestsReadTheReferenceFixture(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	checkReads(t, c, s, "clients", "clients/clients_read-clients_write-scope-response.json",
 		readService[Guest]{c.Clients.List, c.Clients.Get, c.Clients.GetWith, c.Clients.GetMany, c.Clients.GetManyWith},
 		func(t *testing.T, g *Guest) {
@@ -101,7 +102,7 @@ func TestGuestName(t *testing.T) {
 }
 
 func TestRentalsReadTheReferenceFixture(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	checkReads(t, c, s, "rentals", "rentals/public-scope-response.json",
 		readService[Rental]{c.Rentals.List, c.Rentals.Get, c.Rentals.GetWith, c.Rentals.GetMany, c.Rentals.GetManyWith},
 		func(t *testing.T, r *Rental) {
@@ -133,7 +134,7 @@ func TestLocalizedIn(t *testing.T) {
 }
 
 func TestAccountsReadTheReferenceFixture(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	checkReads(t, c, s, "accounts", "accounts/public-scope-response.json",
 		readService[Account]{c.Accounts.List, c.Accounts.Get, c.Accounts.GetWith, c.Accounts.GetMany, c.Accounts.GetManyWith},
 		func(t *testing.T, a *Account) {
@@ -149,7 +150,7 @@ func TestAccountsReadTheReferenceFixture(t *testing.T) {
 }
 
 func TestSourcesReadTheReferenceFixture(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	checkReads(t, c, s, "sources", "sources/bookings_read-bookings_write-bookings_write_owned-scope-response.json",
 		readService[Source]{c.Sources.List, c.Sources.Get, c.Sources.GetWith, c.Sources.GetMany, c.Sources.GetManyWith},
 		func(t *testing.T, src *Source) {
@@ -161,7 +162,7 @@ func TestSourcesReadTheReferenceFixture(t *testing.T) {
 }
 
 func TestInquiriesReadTheReferenceFixture(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	checkReads(t, c, s, "inquiries", "inquiries/inquiries_read-inquiries_write-inquiries_write_owned-scope-response.json",
 		readService[Inquiry]{c.Inquiries.List, c.Inquiries.Get, c.Inquiries.GetWith, c.Inquiries.GetMany, c.Inquiries.GetManyWith},
 		func(t *testing.T, q *Inquiry) {
@@ -186,8 +187,8 @@ func TestInquiryPhoneForms(t *testing.T) {
 }
 
 func TestMeReadsTheAccountOfTheToken(t *testing.T) {
-	s, c := newInboxServer(t)
-	s.handle("GET /me", serveInboxFixture(t, 200, "me/public-scope-response.json"))
+	c, _, s := setup(t)
+	s.mux.HandleFunc("GET /me", serveFixture(t, 200, "me/public-scope-response.json"))
 	me, resp, err := c.Me(inboxCtx)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), me.AccountID)
@@ -207,12 +208,12 @@ func TestMeReadsTheAccountOfTheToken(t *testing.T) {
 // A 403 on a resource whose read scope is known names the scope, and still
 // matches ErrForbidden and unwraps to the *ErrorResponse.
 func TestForbiddenNamesTheMissingScope(t *testing.T) {
-	s, c := newInboxServer(t)
+	c, _, s := setup(t)
 	forbidden := func(w http.ResponseWriter, r *http.Request) {
-		writeInboxJSON(w, http.StatusForbidden, `{"error":"Forbidden"}`)
+		answer(w, http.StatusForbidden, `{"error":"Forbidden"}`)
 	}
-	s.handle("GET /", forbidden)
-	s.handle("POST /", forbidden)
+	s.mux.HandleFunc("GET /", forbidden)
+	s.mux.HandleFunc("POST /", forbidden)
 	for scope, call := range map[string]func() error{
 		ScopeClientsRead:   func() error { _, _, err := c.Clients.GetMany(inboxCtx, []int64{1, 2}); return err },
 		ScopeRentalsRead:   func() error { _, _, err := c.Rentals.List(inboxCtx, nil); return err },
@@ -230,7 +231,7 @@ func TestForbiddenNamesTheMissingScope(t *testing.T) {
 		var er *ErrorResponse
 		require.ErrorAs(t, err, &er, scope)
 		assert.Equal(t, http.StatusForbidden, er.StatusCode)
-		assert.NotContains(t, err.Error(), inboxToken)
+		assert.NotContains(t, err.Error(), testToken)
 	}
 
 	// Accounts and /me need only the public scope: a 403 there is not
@@ -251,4 +252,61 @@ func TestScopeErrorWithoutAResponse(t *testing.T) {
 	err := error(&ScopeError{Scope: ScopeBookingsRead})
 	assert.ErrorIs(t, err, ErrForbidden)
 	assert.Equal(t, "bookingsync: the token lacks the bookings_read scope: authorize the application with it (oauth2.Config.Scopes)", err.Error())
+}
+
+func TestRentalsSearchSendsTheFiltersAndReadsThePrice(t *testing.T) {
+	c, mux, s := setup(t)
+	mux.HandleFunc("GET /rentals/search", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, inboxEnvelope("rentals", `{"links":{"rentals_fees":[12]},"id":1,"currency":"EUR","damage_deposit":35.5,
+			"updated_at":"2014-01-21T11:46:15Z","initial_price":700.0,"final_price":858.33,"price_to_pay_now":858.33,
+			"taxes":[{"name":{"en":"VAT"},"percentage":"10.0","amount":"58.33"}],
+			"price_details":{"taxes":[{"name":{"en":"VAT"},"percentage":"10.0","amount":"58.33","taxable_type":"Rental","taxable_id":2,"tax_id":1,"included":false}],
+			"fees":[{"name":{"en":"some fee"},"required":true,"price":"100.0","quantity":1,"id":10,"rentals_fee_id":12}]}}`))
+	})
+	rentals, _, err := c.Rentals.Search(inboxCtx, &RentalSearchOptions{
+		ListOptions: ListOptions{PerPage: 10},
+		StartAt:     time.Date(2014, 3, 24, 16, 0, 0, 0, time.UTC), EndAt: time.Date(2014, 3, 30, 10, 0, 0, 0, time.UTC),
+		Adults: 2, Children: 1, Guests: 3, BedroomsCount: 2, MaxPrice: 1000,
+		City: "Nevache", Destinations: []string{"alps", "lakes"}, RentalIDs: []int64{1, 2},
+		SouthWest: &LatLng{44.9, 6.5}, NorthEast: &LatLng{45.1, 6.75},
+		IncludedAmenities: []int64{4, 5}, BookableOnline: Ptr(false), PublishedOnly: true,
+		Sort: "price", Direction: "desc", ExchangeToCurrency: "USD",
+	})
+	require.NoError(t, err)
+	q, err := url.ParseQuery(s.last("GET", "rentals/search").RawQuery)
+	require.NoError(t, err)
+	for k, want := range map[string][]string{
+		"start_at": {"2014-03-24T16:00:00Z"}, "end_at": {"2014-03-30T10:00:00Z"}, "adults": {"2"}, "children": {"1"},
+		"guests": {"3"}, "bedrooms_count": {"2"}, "max_price": {"1000"}, "city": {"Nevache"}, "destination": {"alps,lakes"},
+		"rental_id": {"1,2"}, "bb_sw": {"44.9,6.5"}, "bb_ne": {"45.1,6.75"}, "included_amenities[]": {"4", "5"},
+		"bookable_online": {"false"}, "published_only": {"true"}, "sort": {"price"}, "direction": {"desc"},
+		"exchange_to_currency": {"USD"}, "per_page": {"10"},
+	} {
+		assert.Equal(t, want, q[k], k)
+	}
+	assert.NotContains(t, q, "min_price")
+	assert.NotContains(t, q, "instantly_bookable")
+	require.Len(t, rentals, 1)
+	r := rentals[0]
+	assert.Equal(t, "858.33", r.FinalPrice.String())
+	assert.Equal(t, "700.0", r.InitialPrice.String())
+	assert.Equal(t, "35.5", r.DamageDeposit.String())
+	assert.Equal(t, "VAT", r.Taxes[0].Name.In("fr"))
+	require.NotNil(t, r.PriceDetails)
+	assert.Equal(t, "Rental", r.PriceDetails.Taxes[0].TaxableType)
+	assert.Equal(t, "1", r.PriceDetails.Fees[0].Quantity.String())
+	assert.Equal(t, int64(12), r.PriceDetails.Fees[0].RentalsFeeID)
+
+	for name, o := range map[string]*RentalSearchOptions{
+		"negative adults":  {Adults: -1},
+		"end before start": {StartAt: time.Now(), EndAt: time.Now().Add(-time.Hour)},
+		"half a box":       {SouthWest: &LatLng{1, 2}},
+		"direction":        {Direction: "up"},
+		"rental id":        {RentalIDs: []int64{0}},
+	} {
+		before := s.total()
+		_, _, err := c.Rentals.Search(inboxCtx, o)
+		assert.ErrorIs(t, err, ErrInvalidRequest, name)
+		assert.Equal(t, before, s.total(), "%s: nothing sent", name)
+	}
 }

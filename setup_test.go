@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // The test scaffold of the package: one recording server (setup,
@@ -100,9 +102,7 @@ func (s *testServer) client(t testing.TB, opts ...Option) *Client {
 	t.Helper()
 	base := []Option{WithBaseURL(s.URL), WithToken(testToken), WithHTTPClient(s.Client())}
 	c, err := NewClient(append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }
 
@@ -191,9 +191,7 @@ func (l *resettingListener) Accept() (net.Conn, error) {
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", filepath.FromSlash(name)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }
 

@@ -34,28 +34,28 @@ func (s *SourcesService) res() resource[Source] {
 
 // List returns one page of sources.
 //
-//	GET /sources
+// GET /sources
 func (s *SourcesService) List(ctx context.Context, opts *ListOptions) ([]*Source, *Response, error) {
 	return s.res().list(ctx, opts)
 }
 
 // All iterates over every source, page after page, fetching lazily.
 //
-//	GET /sources
+// GET /sources?page={n}
 func (s *SourcesService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Source, error] {
 	return allPages(ctx, s.client, opts, s.List)
 }
 
 // Get returns one source.
 //
-//	GET /sources/{id}
+// GET /sources/{id}
 func (s *SourcesService) Get(ctx context.Context, id int64) (*Source, *Response, error) {
 	return s.res().get(ctx, id, nil)
 }
 
 // GetWith is Get with field limiting (opts.Fields).
 //
-//	GET /sources/{id}?fields=…
+// GET /sources/{id}?fields=…
 func (s *SourcesService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Source, *Response, error) {
 	return s.res().get(ctx, id, opts)
 }
@@ -63,7 +63,7 @@ func (s *SourcesService) GetWith(ctx context.Context, id int64, opts *GetOptions
 // GetMany returns the sources with the given ids in one request per
 // hundred ids; unknown ids are absent from the result.
 //
-//	GET /sources/{ids}
+// GET /sources/{id},{id},…
 func (s *SourcesService) GetMany(ctx context.Context, ids []int64) ([]*Source, *Response, error) {
 	return s.res().getMany(ctx, ids, nil)
 }
@@ -71,7 +71,7 @@ func (s *SourcesService) GetMany(ctx context.Context, ids []int64) ([]*Source, *
 // GetManyWith is GetMany with field limiting (opts.Fields), sent with
 // every request.
 //
-//	GET /sources/{ids}?fields=…
+// GET /sources/{id},{id},…?fields=…
 func (s *SourcesService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Source, *Response, error) {
 	return s.res().getMany(ctx, ids, opts)
 }

@@ -15,8 +15,9 @@ type SyncSummary struct {
 	// SyncedAt is the FIRST page's X-Updated-Since-Request-Synced-At: the
 	// cursor to persist and pass as the next since. Taking the first page's
 	// makes the next walk see again whatever changed while this one ran,
-	// rather than miss it. It is zero when the first page lacked the
-	// header; keep the previous cursor then.
+	// rather than miss it. The API sends the header on every response, with
+	// or without updated_since; SyncedAt is zero only when the first page
+	// lacked it (a proxy stripped it, say): keep the previous cursor then.
 	SyncedAt time.Time
 	// Pages is the number of pages fetched.
 	Pages int
@@ -41,9 +42,10 @@ type SyncResult[T any] struct {
 //	// upsert res.Items, delete res.DeletedIDs, then persist res.SyncedAt
 //
 // since is sent as updated_since (it overrides opts.UpdatedSince); a zero
-// since lists everything and leaves the API no cursor to hand back, so
-// start a first sync from a fixed early time instead. Paging starts from
-// page 1, MaxPerPage at a time unless opts sets PerPage.
+// since sends none and lists everything, the first full sync. Either way
+// the API sends X-Updated-Since-Request-Synced-At on every response, so
+// SyncedAt is the cursor for the next walk after a full sync too. Paging
+// starts from page 1, MaxPerPage at a time unless opts sets PerPage.
 //
 // It stops at the first error and then returns only that error: a partial
 // walk must not advance the cursor. SyncAll holds every changed record in

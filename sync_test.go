@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // threePages serves /inbox/conversations as three pages, each with its own
@@ -38,14 +41,13 @@ func threePages(failPage int) http.HandlerFunc {
 }
 
 func TestSyncAllCursorAndDeletedIDsAcrossPages(t *testing.T) {
+	t.Parallel()
 	c, mux, srv := setup(t)
 	mux.HandleFunc("/", threePages(0))
 	since := time.Date(2018, 3, 22, 8, 0, 0, 0, time.UTC)
 	opts := &ConversationListOptions{Include: []string{"participants"}, ListOptions: ListOptions{Page: 7}}
 	res, err := SyncAll(context.Background(), since, opts, c.Conversations.List)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var ids []int64
 	for _, cv := range res.Items {
 		ids = append(ids, cv.ID)
@@ -59,9 +61,7 @@ func TestSyncAllCursorAndDeletedIDsAcrossPages(t *testing.T) {
 	if want := time.Date(2018, 3, 23, 19, 0, 41, 0, time.UTC); !res.SyncedAt.Equal(want) {
 		t.Errorf("synced at = %v, want the first page's %v", res.SyncedAt, want)
 	}
-	if res.Pages != 3 {
-		t.Errorf("pages = %d", res.Pages)
-	}
+	assert.EqualValues(t, 3, res.Pages, "pages = %d", res.Pages)
 	want := []string{
 		"/api/v3/inbox/conversations?include=participants&page=1&per_page=100&updated_since=2018-03-22T08%3A00%3A00Z",
 		"/api/v3/inbox/conversations?include=participants&page=2&per_page=100&updated_since=2018-03-22T08%3A00%3A00Z",
@@ -70,28 +70,24 @@ func TestSyncAllCursorAndDeletedIDsAcrossPages(t *testing.T) {
 	if got := srv.paths(); !reflect.DeepEqual(got, want) {
 		t.Errorf("requests = %q, want %q", got, want)
 	}
-	if opts.Page != 7 || !opts.UpdatedSince.IsZero() {
-		t.Errorf("caller's options changed: %+v", opts.ListOptions)
-	}
+	assert.False(t, opts.Page != 7 || !opts.UpdatedSince.IsZero(), "caller's options changed: %+v", opts.ListOptions)
 }
 
 func TestSyncAllFailsWholeOnAnyPageError(t *testing.T) {
+	t.Parallel()
 	c, mux, srv := setup(t)
 	mux.HandleFunc("/", threePages(2))
 	res, err := SyncAll(context.Background(), time.Unix(1e9, 0), nil, c.Conversations.List)
 	var er *ErrorResponse
-	if !errors.As(err, &er) || er.StatusCode != http.StatusInternalServerError {
-		t.Fatalf("err = %v, want the 500", err)
-	}
-	if res != nil {
-		t.Errorf("partial result returned: %+v", res)
-	}
+	require.False(t, !errors.As(err, &er) || er.StatusCode != http.StatusInternalServerError, "err = %v, want the 500", err)
+	assert.Nil(t, res, "partial result returned: %+v", res)
 	if n := len(srv.requests()); n != 2 {
 		t.Errorf("%d requests, want 2 (no page after the failure)", n)
 	}
 }
 
 func TestSyncEachStreamsAndStopsOnCallbackError(t *testing.T) {
+	t.Parallel()
 	c, mux, srv := setup(t)
 	mux.HandleFunc("/", threePages(0))
 	stop := errors.New("disk full")
@@ -103,9 +99,7 @@ func TestSyncEachStreamsAndStopsOnCallbackError(t *testing.T) {
 		}
 		return nil
 	})
-	if !errors.Is(err, stop) || sum != nil {
-		t.Fatalf("sum, err = %v, %v; want nil, the callback's error", sum, err)
-	}
+	require.False(t, !errors.Is(err, stop) || sum != nil, "sum, err = %v, %v; want nil, the callback's error", sum, err)
 	if want := []int64{11, 12, 21}; !reflect.DeepEqual(seen, want) {
 		t.Errorf("seen = %v, want %v", seen, want)
 	}
@@ -115,23 +109,19 @@ func TestSyncEachStreamsAndStopsOnCallbackError(t *testing.T) {
 }
 
 func TestSyncAllWithoutSyncedAtHeader(t *testing.T) {
+	t.Parallel()
 	c, _Mux, _ := setup(t)
 	_Mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, "bookings", []any{bookingJSON(80)}, map[string]any{"deleted_ids": []int{3}})
 	})
 	res, err := SyncAll(context.Background(), time.Unix(1e9, 0), &BookingListOptions{IncludeCanceled: true}, c.Bookings.List)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.SyncedAt.IsZero() {
-		t.Errorf("synced at = %v, want zero", res.SyncedAt)
-	}
-	if len(res.Items) != 1 || res.Items[0].ID != 80 || !reflect.DeepEqual(res.DeletedIDs, []int64{3}) || res.Pages != 1 {
-		t.Errorf("result = %+v", res)
-	}
+	require.NoError(t, err)
+	assert.True(t, res.SyncedAt.IsZero(), "synced at = %v, want zero", res.SyncedAt)
+	assert.False(t, len(res.Items) != 1 || res.Items[0].ID != 80 || !reflect.DeepEqual(res.DeletedIDs, []int64{3}) || res.Pages != 1, "result = %+v", res)
 }
 
 func TestSyncAllStopsOnContext(t *testing.T) {
+	t.Parallel()
 	c, mux, srv := setup(t)
 	mux.HandleFunc("/", threePages(0))
 	ctx, cancel := context.WithCancel(context.Background())

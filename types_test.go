@@ -10,6 +10,7 @@ import (
 )
 
 func TestDecimal(t *testing.T) {
+	t.Parallel()
 	var v struct {
 		A, B, C, D, E Decimal
 	}
@@ -37,6 +38,7 @@ func TestDecimal(t *testing.T) {
 }
 
 func TestPolymorphic(t *testing.T) {
+	t.Parallel()
 	var p Polymorphic
 	require.NoError(t, json.Unmarshal([]byte(`{"id": "65", "type": "Doorkeeper::Application"}`), &p))
 	assert.Equal(t, Polymorphic{ID: 65, Type: "Doorkeeper::Application"}, p)
@@ -45,6 +47,7 @@ func TestPolymorphic(t *testing.T) {
 }
 
 func TestParseServerTime(t *testing.T) {
+	t.Parallel()
 	want := time.Date(2018, 3, 23, 19, 0, 41, 0, time.UTC)
 	for _, s := range []string{"2018-03-23 19:00:41 UTC", "2018-03-23T19:00:41Z", "2018-03-23 20:00:41 +0100"} {
 		got, err := parseServerTime(s)
@@ -57,6 +60,7 @@ func TestParseServerTime(t *testing.T) {
 }
 
 func TestTruncateKeepsUTF8(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "ab…", truncate("abé", 3))
 	assert.Equal(t, "abc", truncate("abc", 3))
 }

@@ -16,8 +16,8 @@ import (
 	"strings"
 )
 
-// The webhook events of API.md. Event names the API adds later are passed
-// through as they come in WebhookEvent.Event.
+// The webhook events BookingSync documents. Event names the API adds later
+// are passed through as they come in WebhookEvent.Event.
 const (
 	EventInboxConversationCreated = "inbox_conversation_created"
 	EventInboxConversationUpdated = "inbox_conversation_updated"
@@ -72,7 +72,8 @@ type WebhookEvent struct {
 	// API added later.
 	Event string
 	// Resource is the resource as the API serializes it, undecoded; the
-	// typed accessors (Conversation, Message, Application) decode it.
+	// typed accessors (Conversation, Message, Booking, Application) decode
+	// it.
 	Resource json.RawMessage
 }
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/go-bookingsync/bookingsync"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const testSecret = "b7c1e0f2a9d84e5f"
@@ -72,11 +74,10 @@ var knownAnswers = []struct {
 }
 
 func TestValidateSignatureKnownAnswers(t *testing.T) {
+	t.Parallel()
 	for _, ka := range knownAnswers {
 		t.Run(ka.name, func(t *testing.T) {
-			if err := bookingsync.ValidateSignature(ka.body, ka.sig, ka.secret); err != nil {
-				t.Errorf("ValidateSignature: %v", err)
-			}
+			assert.NoError(t, bookingsync.ValidateSignature(ka.body, ka.sig, ka.secret), "ValidateSignature")
 			if got := bookingsync.SignWebhook(ka.body, ka.secret); got != ka.sig {
 				t.Errorf("SignWebhook = %s, want %s", got, ka.sig)
 			}
@@ -84,14 +85,13 @@ func TestValidateSignatureKnownAnswers(t *testing.T) {
 				t.Errorf("test reference signer = %s, want %s", got, ka.sig)
 			}
 			// Hex digits in upper case name the same MAC.
-			if err := bookingsync.ValidateSignature(ka.body, strings.ToUpper(ka.sig), ka.secret); err != nil {
-				t.Errorf("upper-case signature: %v", err)
-			}
+			assert.NoError(t, bookingsync.ValidateSignature(ka.body, strings.ToUpper(ka.sig), ka.secret), "upper-case signature")
 		})
 	}
 }
 
 func TestValidateSignatureRejects(t *testing.T) {
+	t.Parallel()
 	for _, ka := range knownAnswers {
 		t.Run(ka.name, func(t *testing.T) {
 			// Every single flipped bit of the body, and a byte appended.
@@ -117,11 +117,10 @@ func TestValidateSignatureRejects(t *testing.T) {
 }
 
 func TestValidateSignatureMalformed(t *testing.T) {
+	t.Parallel()
 	body := []byte(kaBody)
 	const good = "1b31fc247a0874bff744435bcc8f67fd857ea8d9" // knownAnswers "233 bytes"
-	if err := bookingsync.ValidateSignature(body, good, testSecret); err != nil {
-		t.Fatalf("setup: %v", err)
-	}
+	require.NoError(t, bookingsync.ValidateSignature(body, good, testSecret), "setup")
 	wantInvalid(t, bookingsync.ValidateSignature(body, "", testSecret), "missing")
 	for _, sig := range []string{
 		"nothex", good[:39], good[:38], good + "00", "sha1=" + good, " " + good,
@@ -136,26 +135,18 @@ func TestValidateSignatureMalformed(t *testing.T) {
 	wantInvalid(t, bookingsync.ValidateSignature(body, hex.EncodeToString(mac.Sum(nil)), testSecret), "does not match")
 
 	err := bookingsync.ValidateSignature(body, good, "")
-	if err == nil || errors.Is(err, bookingsync.ErrInvalidSignature) {
-		t.Errorf("empty secret: got %v, want a configuration error that is not ErrInvalidSignature", err)
-	}
+	assert.False(t, err == nil || errors.Is(err, bookingsync.ErrInvalidSignature), "empty secret: got %v, want a configuration error that is not ErrInvalidSignature", err)
 }
 
 // wantInvalid checks that err is an ErrInvalidSignature giving reason and
 // revealing neither the secret nor any signature.
 func wantInvalid(t *testing.T, err error, reason string) {
 	t.Helper()
-	if !errors.Is(err, bookingsync.ErrInvalidSignature) {
-		t.Fatalf("got %v, want ErrInvalidSignature", err)
-	}
+	require.ErrorIs(t, err, bookingsync.ErrInvalidSignature, "got %v, want ErrInvalidSignature", err)
 	msg := err.Error()
-	if !strings.Contains(msg, reason) {
-		t.Errorf("error %q does not say %q", msg, reason)
-	}
+	assert.Contains(t, msg, reason, "error %q does not say %q", msg, reason)
 	for _, ka := range knownAnswers {
-		if strings.Contains(msg, ka.secret) || strings.Contains(strings.ToLower(msg), ka.sig) {
-			t.Fatalf("error %q reveals a secret or a signature", msg)
-		}
+		require.False(t, strings.Contains(msg, ka.secret) || strings.Contains(strings.ToLower(msg), ka.sig), "error %q reveals a secret or a signature", msg)
 	}
 }
 
@@ -192,35 +183,25 @@ const messageCreated = `{"account_id": 1059638630, "event": "inbox_message_creat
     "sent_at": null, "updated_at": "2018-12-21T09:21:52Z", "visibility": "external"}}}`
 
 func TestParseWebhook(t *testing.T) {
+	t.Parallel()
 	ev, err := bookingsync.ParseWebhook(delivery(messageCreated, testSecret), testSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ev.AccountID != 1059638630 || ev.Event != bookingsync.EventInboxMessageCreated {
-		t.Errorf("got account %d event %q", ev.AccountID, ev.Event)
-	}
+	require.NoError(t, err)
+	assert.False(t, ev.AccountID != 1059638630 || ev.Event != bookingsync.EventInboxMessageCreated, "got account %d event %q", ev.AccountID, ev.Event)
 	m, err := ev.Message()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.ID != 5 || m.Content != "Some content." || m.Links.Conversation != 7 || m.Links.Sender == nil || *m.Links.Sender != 5 {
-		t.Errorf("message = %+v", m)
-	}
+	require.NoError(t, err)
+	assert.False(t, m.ID != 5 || m.Content != "Some content." || m.Links.Conversation != 7 || m.Links.Sender == nil || *m.Links.Sender != 5, "message = %+v", m)
 	if _, err := ev.Conversation(); !errors.Is(err, bookingsync.ErrWrongEventKind) {
 		t.Errorf("Conversation on a message event: got %v, want ErrWrongEventKind", err)
 	}
 
 	// account_id as a string, an event name the SDK does not know.
 	ev, err = bookingsync.ParseWebhook(delivery(`{"account_id":"12","event":"rental_created","resource":{"rental":{"id":1}}}`, testSecret), testSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ev.AccountID != 12 || ev.Event != "rental_created" || string(ev.Resource) != `{"rental":{"id":1}}` {
-		t.Errorf("got %+v", ev)
-	}
+	require.NoError(t, err)
+	assert.False(t, ev.AccountID != 12 || ev.Event != "rental_created" || string(ev.Resource) != `{"rental":{"id":1}}`, "got %+v", ev)
 }
 
 func TestParseWebhookErrors(t *testing.T) {
+	t.Parallel()
 	over := strings.Repeat(" ", bookingsync.MaxWebhookBytes) + "{}"
 	atLimit := `{"account_id":1,"event":"x","resource":{}}`
 	atLimit += strings.Repeat(" ", bookingsync.MaxWebhookBytes-len(atLimit))
@@ -290,12 +271,8 @@ func TestParseWebhookErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, err := bookingsync.ParseWebhook(tt.req(), testSecret)
-			if !errors.Is(err, tt.want) || ev != nil {
-				t.Fatalf("got %v, %v; want %v", ev, err, tt.want)
-			}
-			if strings.Contains(err.Error(), testSecret) {
-				t.Errorf("error %q reveals the secret", err)
-			}
+			require.False(t, !errors.Is(err, tt.want) || ev != nil, "got %v, %v; want %v", ev, err, tt.want)
+			assert.NotContains(t, err.Error(), testSecret, "error %q reveals the secret", err)
 		})
 	}
 
@@ -305,9 +282,7 @@ func TestParseWebhookErrors(t *testing.T) {
 	}
 	// An empty secret is a configuration error, not a bad delivery.
 	_, err := bookingsync.ParseWebhook(delivery(messageCreated, testSecret), "")
-	if err == nil || errors.Is(err, bookingsync.ErrInvalidSignature) || errors.Is(err, bookingsync.ErrMalformedWebhook) {
-		t.Errorf("empty secret: got %v", err)
-	}
+	assert.False(t, err == nil || errors.Is(err, bookingsync.ErrInvalidSignature) || errors.Is(err, bookingsync.ErrMalformedWebhook), "empty secret: got %v", err)
 }
 
 type errReader struct{}
@@ -317,9 +292,7 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection re
 func readFixture(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return string(b)
 }
 
@@ -328,6 +301,7 @@ func event(name, resource string) *bookingsync.WebhookEvent {
 }
 
 func TestWebhookAccessorShapes(t *testing.T) {
+	t.Parallel()
 	conv := `{"id": 5, "subject": "Hello", "links": {"account": 1, "bookings": [9]}}`
 	good := map[string]string{
 		"singular object":    `{"links": {}, "conversation": ` + conv + `}`,
@@ -341,15 +315,9 @@ func TestWebhookAccessorShapes(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			for _, kind := range []string{bookingsync.EventInboxConversationCreated, bookingsync.EventInboxConversationUpdated} {
 				c, err := event(kind, res).Conversation()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if c.ID != 5 {
-					t.Errorf("id = %d", c.ID)
-				}
-				if name != "API fixture plural" && (c.Subject != "Hello" || len(c.Links.Bookings) != 1 || c.Links.Bookings[0] != 9) {
-					t.Errorf("conversation = %+v", c)
-				}
+				require.NoError(t, err)
+				assert.EqualValues(t, 5, c.ID, "id = %d", c.ID)
+				assert.False(t, name != "API fixture plural" && (c.Subject != "Hello" || len(c.Links.Bookings) != 1 || c.Links.Bookings[0] != 9), "conversation = %+v", c)
 			}
 		})
 	}
@@ -373,9 +341,7 @@ func TestWebhookAccessorShapes(t *testing.T) {
 	for name, res := range bad {
 		t.Run(name, func(t *testing.T) {
 			c, err := event(bookingsync.EventInboxConversationUpdated, res).Conversation()
-			if !errors.Is(err, bookingsync.ErrMalformedWebhook) || c != nil {
-				t.Errorf("got %+v, %v; want ErrMalformedWebhook", c, err)
-			}
+			assert.False(t, !errors.Is(err, bookingsync.ErrMalformedWebhook) || c != nil, "got %+v, %v; want ErrMalformedWebhook", c, err)
 		})
 	}
 
@@ -386,6 +352,7 @@ func TestWebhookAccessorShapes(t *testing.T) {
 }
 
 func TestWebhookAccessorKinds(t *testing.T) {
+	t.Parallel()
 	res := `{"id": 65, "name": "Airbnb", "content": "hi", "subject": "s"}`
 	accessors := map[string]func(*bookingsync.WebhookEvent) error{
 		"Conversation": func(e *bookingsync.WebhookEvent) error { _, err := e.Conversation(); return err },
@@ -410,31 +377,24 @@ func TestWebhookAccessorKinds(t *testing.T) {
 		for name, get := range accessors {
 			err := get(event(kind, res))
 			if name == want {
-				if err != nil {
-					t.Errorf("%s on %s: %v", name, kind, err)
-				}
+				assert.NoError(t, err, "%s on %s", name, kind)
 				continue
 			}
-			if !errors.Is(err, bookingsync.ErrWrongEventKind) || !strings.Contains(err.Error(), kind) {
-				t.Errorf("%s on %s: got %v, want ErrWrongEventKind naming the event", name, kind, err)
-			}
+			assert.False(t, !errors.Is(err, bookingsync.ErrWrongEventKind) || !strings.Contains(err.Error(), kind), "%s on %s: got %v, want ErrWrongEventKind naming the event", name, kind, err)
 		}
 	}
 
 	a, err := event(bookingsync.EventApplicationUpdated, readFixture(t, "testdata/applications/applications_read-scope-response.json")).Application()
-	if err != nil || a.ID != 65 || a.Name != "Airbnb" {
-		t.Errorf("application from the API fixture: %+v, %v", a, err)
-	}
+	assert.False(t, err != nil || a.ID != 65 || a.Name != "Airbnb", "application from the API fixture: %+v, %v", a, err)
 }
 
 func TestWebhookHandler(t *testing.T) {
+	t.Parallel()
 	var got []*bookingsync.WebhookEvent
 	fail := false
 	type ctxKey struct{}
 	h := bookingsync.NewWebhookHandler(testSecret, func(ctx context.Context, ev *bookingsync.WebhookEvent) error {
-		if ctx.Value(ctxKey{}) != "request" {
-			t.Error("callback does not get the request's context")
-		}
+		assert.EqualValues(t, "request", ctx.Value(ctxKey{}), "callback does not get the request's context")
 		got = append(got, ev)
 		if fail {
 			return errors.New("database down: password=hunter2")
@@ -477,15 +437,9 @@ func TestWebhookHandler(t *testing.T) {
 			r := tt.req()
 			sig := r.Header.Get(bookingsync.SignatureHeader)
 			w := serve(h, r)
-			if w.Code != tt.status {
-				t.Fatalf("status %d, want %d (body %q)", w.Code, tt.status, w.Body)
-			}
-			if (tt.status == 200) != (len(got) == 1) {
-				t.Errorf("callback called %d times", len(got))
-			}
-			if tt.status == 405 && w.Header().Get("Allow") != "POST" {
-				t.Errorf("Allow = %q", w.Header().Get("Allow"))
-			}
+			require.EqualValues(t, tt.status, w.Code, "status %d, want %d (body %q)", w.Code, tt.status, w.Body)
+			assert.EqualValues(t, (len(got) == 1), (tt.status == 200), "callback called %d times", len(got))
+			assert.False(t, tt.status == 405 && w.Header().Get("Allow") != "POST", "Allow = %q", w.Header().Get("Allow"))
 			checkQuietResponse(t, w, sig)
 		})
 	}
@@ -494,12 +448,8 @@ func TestWebhookHandler(t *testing.T) {
 		fail, got = true, nil
 		defer func() { fail = false }()
 		w := serve(h, delivery(messageCreated, testSecret))
-		if w.Code != 500 || len(got) != 1 {
-			t.Fatalf("status %d, %d calls; want 500 after one call", w.Code, len(got))
-		}
-		if strings.Contains(w.Body.String(), "hunter2") {
-			t.Errorf("response %q echoes the callback's error", w.Body)
-		}
+		require.False(t, w.Code != 500 || len(got) != 1, "status %d, %d calls; want 500 after one call", w.Code, len(got))
+		assert.NotContains(t, w.Body.String(), "hunter2", "response %q echoes the callback's error", w.Body)
 		checkQuietResponse(t, w, "")
 	})
 	t.Run("empty secret", func(t *testing.T) {
@@ -507,15 +457,11 @@ func TestWebhookHandler(t *testing.T) {
 			t.Error("callback called without a secret")
 			return nil
 		}), delivery(messageCreated, ""))
-		if w.Code != 500 {
-			t.Errorf("status %d, want 500", w.Code)
-		}
+		assert.EqualValues(t, 500, w.Code, "status %d, want 500", w.Code)
 	})
 	t.Run("nil callback", func(t *testing.T) {
 		w := serve(bookingsync.NewWebhookHandler(testSecret, nil), delivery(messageCreated, testSecret))
-		if w.Code != 500 {
-			t.Errorf("status %d, want 500", w.Code)
-		}
+		assert.EqualValues(t, 500, w.Code, "status %d, want 500", w.Code)
 	})
 }
 
@@ -524,21 +470,16 @@ func TestWebhookHandler(t *testing.T) {
 func checkQuietResponse(t *testing.T, w *httptest.ResponseRecorder, sig string) {
 	t.Helper()
 	body := w.Body.String()
-	if len(body) > 64 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
-		t.Errorf("response %q (%s) is not short plain text", body, w.Header().Get("Content-Type"))
-	}
+	assert.False(t, len(body) > 64 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain"), "response %q (%s) is not short plain text", body, w.Header().Get("Content-Type"))
 	for _, leak := range []string{testSecret, "Some content", "1059638630", "xxxx", "{"} {
-		if strings.Contains(body, leak) {
-			t.Errorf("response %q echoes %q", body, leak)
-		}
+		assert.NotContains(t, body, leak, "response %q echoes %q", body, leak)
 	}
-	if sig != "" && strings.Contains(body, sig) {
-		t.Errorf("response %q echoes the signature", body)
-	}
+	assert.False(t, sig != "" && strings.Contains(body, sig), "response %q echoes the signature", body)
 }
 
 // A real round trip over loopback HTTP, as BookingSync delivers.
 func TestWebhookHandlerOverHTTP(t *testing.T) {
+	t.Parallel()
 	events := make(chan *bookingsync.WebhookEvent, 1)
 	srv := httptest.NewServer(bookingsync.NewWebhookHandler(testSecret, func(_ context.Context, ev *bookingsync.WebhookEvent) error {
 		events <- ev
@@ -546,22 +487,14 @@ func TestWebhookHandlerOverHTTP(t *testing.T) {
 	}))
 	defer srv.Close()
 	req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(kaUnicode))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	req.Header.Set(bookingsync.SignatureHeader, "ee61bc8d7a1f2502f825dc1905d6d9e67c4cdba7") // knownAnswers "unicode 132 bytes"
 	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d", resp.StatusCode)
-	}
+	require.EqualValues(t, 200, resp.StatusCode, "status %d", resp.StatusCode)
 	m, err := (<-events).Message()
-	if err != nil || m.ID != 7 || m.Content != "Привет — ça va? 日本語 🏠" {
-		t.Errorf("message %+v, %v", m, err)
-	}
+	assert.False(t, err != nil || m.ID != 7 || m.Content != "Привет — ça va? 日本語 🏠", "message %+v, %v", m, err)
 }
 
 func FuzzValidateSignature(f *testing.F) {
@@ -573,21 +506,15 @@ func FuzzValidateSignature(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte, secret, sig string) {
 		err := bookingsync.ValidateSignature(payload, sig, secret)
 		if secret == "" {
-			if err == nil {
-				t.Fatal("validated with an empty secret")
-			}
+			require.Error(t, err, "validated with an empty secret")
 			return
 		}
 		want := refSign(payload, secret)
-		if (err == nil) != strings.EqualFold(sig, want) {
-			t.Fatalf("ValidateSignature(%q, %q) = %v; reference signature %s", payload, sig, err, want)
-		}
+		require.EqualValues(t, strings.EqualFold(sig, want), (err == nil), "ValidateSignature(%q, %q) = %v; reference signature %s", payload, sig, err, want)
 		if got := bookingsync.SignWebhook(payload, secret); got != want {
 			t.Fatalf("SignWebhook = %s, reference %s", got, want)
 		}
-		if err := bookingsync.ValidateSignature(payload, want, secret); err != nil {
-			t.Fatalf("a signature computed with the secret does not validate: %v", err)
-		}
+		require.NoError(t, bookingsync.ValidateSignature(payload, want, secret), "a signature computed with the secret does not validate")
 	})
 }
 
@@ -605,33 +532,21 @@ func FuzzParseWebhook(f *testing.F) {
 		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 		r.Header.Set(bookingsync.SignatureHeader, sig)
 		ev, err := bookingsync.ParseWebhook(r, testSecret)
-		if signed && errors.Is(err, bookingsync.ErrInvalidSignature) {
-			t.Fatalf("correctly signed body rejected: %v", err)
-		}
+		require.False(t, signed && errors.Is(err, bookingsync.ErrInvalidSignature), "correctly signed body rejected: %v", err)
 		if err != nil {
-			if ev != nil {
-				t.Fatal("event with an error")
-			}
-			if !errors.Is(err, bookingsync.ErrInvalidSignature) && !errors.Is(err, bookingsync.ErrMalformedWebhook) {
-				t.Fatalf("unexpected error kind: %v", err)
-			}
+			require.Nil(t, ev, "event with an error")
+			require.False(t, !errors.Is(err, bookingsync.ErrInvalidSignature) && !errors.Is(err, bookingsync.ErrMalformedWebhook), "unexpected error kind: %v", err)
 			return
 		}
-		if !strings.EqualFold(sig, refSign(body, testSecret)) {
-			t.Fatalf("accepted a body with a wrong signature %q", sig)
-		}
-		if ev.Event == "" || ev.AccountID <= 0 {
-			t.Fatalf("accepted an incomplete event %+v", ev)
-		}
+		require.True(t, strings.EqualFold(sig, refSign(body, testSecret)), "accepted a body with a wrong signature %q", sig)
+		require.False(t, ev.Event == "" || ev.AccountID <= 0, "accepted an incomplete event %+v", ev)
 		// The accessors never panic; each fails with a typed error or succeeds.
 		for _, err := range []error{
 			func() error { _, err := ev.Conversation(); return err }(),
 			func() error { _, err := ev.Message(); return err }(),
 			func() error { _, err := ev.Application(); return err }(),
 		} {
-			if err != nil && !errors.Is(err, bookingsync.ErrWrongEventKind) && !errors.Is(err, bookingsync.ErrMalformedWebhook) {
-				t.Fatalf("accessor: untyped error %v", err)
-			}
+			require.False(t, err != nil && !errors.Is(err, bookingsync.ErrWrongEventKind) && !errors.Is(err, bookingsync.ErrMalformedWebhook), "accessor: untyped error %v", err)
 		}
 	})
 }

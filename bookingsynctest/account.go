@@ -17,15 +17,18 @@ type Account struct {
 	rec     *accountRec // its /accounts record; guarded by Server.mu
 	token   string      // issued at install (the static token for the default account)
 	refresh string      // issued at install ("" for the default account)
+	expiry  time.Time   // of token (zero for the static token)
 
-	mu         sync.Mutex // guards db and deliveries
+	mu         sync.Mutex // guards db, deliveries and pending
 	db         db
 	deliveries []WebhookDelivery
+	pending    []int64 // hidden conversations to announce when they appear
 	// webhookURLv (a string) receives signed deliveries ("": none).
 	webhookURLv atomic.Value
 
-	budget   budget
-	requests atomic.Int64
+	budget    budget
+	requests  atomic.Int64
+	throttled atomic.Int64 // requests answered 429 for want of budget
 	// refreshes and spentRefreshes count refresh_token grants: granted,
 	// and refused because the refresh token had already been used.
 	refreshes, spentRefreshes atomic.Int64
@@ -55,13 +58,11 @@ func (s *Server) AddAccount(seed AccountSeed) *Account {
 	if seed.Scopes == nil {
 		seed.Scopes = DefaultScopes
 	}
-	a := s.addAccount(seed, "")
-	s.mu.Lock()
-	a.token, a.refresh, _ = s.issue(a, withPublic(seed.Scopes), true)
-	s.mu.Unlock()
-	return a
+	return s.addAccount(seed, "")
 }
 
+// addAccount creates and installs an account: with the static token (the
+// default account) or else with a token pair of seed.Scopes.
 func (s *Server) addAccount(seed AccountSeed, static string) *Account {
 	now := s.now()
 	s.mu.Lock()
@@ -75,6 +76,9 @@ func (s *Server) addAccount(seed AccountSeed, static string) *Account {
 	if static != "" {
 		a.token = static
 		s.tokens[static] = &accessToken{acct: a, scopes: scopeSet(withPublic(s.cfg.scopes))}
+	} else {
+		a.token, a.refresh, _ = s.issue(a, withPublic(seed.Scopes), true)
+		a.expiry = s.tokens[a.token].expiresAt()
 	}
 	rec := &accountRec{base: base{id: id, created: now.Unix(), updated: now.Unix()}, acct: a,
 		name: seed.BusinessName, email: seed.Email, status: seed.Status}
@@ -109,6 +113,10 @@ func (a *Account) ID() int64 { return a.id }
 // Token returns the access token issued when the account was added (for
 // the default account, the static token that never expires).
 func (a *Account) Token() string { return a.token }
+
+// TokenExpiry returns when Token expires by the server's clock (zero for
+// the default account's static token), for an oauth2.Token's Expiry.
+func (a *Account) TokenExpiry() time.Time { return a.expiry }
 
 // RefreshToken returns the refresh token issued with Token ("" for the
 // default account). Refresh tokens rotate: once it is used, this one is
@@ -184,17 +192,6 @@ func (a *Account) SetStatus(status string) {
 	a.s.mu.Unlock()
 }
 
-// SetRateLimit sets the account's hourly limit and the requests remaining
-// in the current window.
-func (a *Account) SetRateLimit(limit, remaining int) { a.budget.set(limit, remaining) }
-
-// SetRateLimitReset sets when the account's current window ends; once the
-// clock reaches it the budget refills and a new one-hour window starts.
-func (a *Account) SetRateLimitReset(t time.Time) { a.budget.setReset(t) }
-
-// RateRemaining returns the requests left in the account's window.
-func (a *Account) RateRemaining() int { return a.budget.left() }
-
 // RequestTotal counts the API requests made with the account's tokens
 // (kept even WithoutRequestLog).
 func (a *Account) RequestTotal() int { return int(a.requests.Load()) }
@@ -235,70 +232,6 @@ func (s *Server) RefreshCount() int {
 	return n
 }
 
-// budget is one rate-limit window.
-type budget struct {
-	mu        sync.Mutex
-	limit     int
-	remaining int
-	reset     int64 // unix seconds
-}
-
-func (b *budget) init(limit int, now time.Time) {
-	b.limit, b.remaining, b.reset = limit, limit, now.Add(time.Hour).Unix()
-}
-
-// take uses one request of the window; over reports that none was left.
-func (b *budget) take(now time.Time) (limit, remaining int, reset int64, over bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if now.Unix() >= b.reset {
-		b.remaining = b.limit
-		b.reset = now.Add(time.Hour).Unix()
-	}
-	over = b.remaining <= 0
-	if !over {
-		b.remaining--
-	}
-	return b.limit, max(b.remaining, 0), b.reset, over
-}
-
-func (b *budget) state() (limit int, reset int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.limit, b.reset
-}
-
-func (b *budget) set(limit, remaining int) {
-	b.mu.Lock()
-	b.limit, b.remaining = limit, remaining
-	b.mu.Unlock()
-}
-
-func (b *budget) setReset(t time.Time) {
-	b.mu.Lock()
-	b.reset = t.Unix()
-	b.mu.Unlock()
-}
-
-func (b *budget) left() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.remaining
-}
-
-// budgetFor returns the window a request uses: its account's, the
-// application's for a client-credentials token, or the one shared by
-// requests without a valid token (a guess: the real keying is unknown).
-func (s *Server) budgetFor(c *apiReq) *budget {
-	switch {
-	case c.acct != nil:
-		return &c.acct.budget
-	case c.tok != nil:
-		return &s.app
-	}
-	return &s.anon
-}
-
 // change runs fn under the account's lock, with the server's time.
 func (a *Account) change(fn func(o op)) {
 	now := a.s.now()
@@ -321,6 +254,28 @@ func (a *Account) notify(plural, event string, rec record) []byte {
 // Touch sets a record's updated_at to now; plural names the resource
 // ("conversations", "messages", ...). It reports whether the record exists.
 func (a *Account) Touch(plural string, id int64) bool {
+	return a.onKind(plural, func(k *kind, d *db, now int64) bool {
+		r, ok := k.table(d).lookup(id)
+		if ok {
+			r.hdr().updated = now
+		}
+		return ok
+	})
+}
+
+// Delete removes one of the account's records, leaving a tombstone dated
+// now for meta.deleted_ids. Deleting a conversation also deletes its
+// participants and messages. plural names the resource ("conversations",
+// "hosts", ...). It reports whether the record existed.
+func (a *Account) Delete(plural string, id int64) bool {
+	return a.onKind(plural, func(k *kind, d *db, now int64) bool {
+		return k.remove != nil && k.remove(d, id, now)
+	})
+}
+
+// onKind runs fn on the tables of the kind named plural under their lock;
+// an unknown or table-less kind gives false.
+func (a *Account) onKind(plural string, fn func(k *kind, d *db, now int64) bool) bool {
 	k := kindsByPlural[plural]
 	if k == nil || k.table == nil {
 		return false
@@ -329,27 +284,7 @@ func (a *Account) Touch(plural string, id int64) bool {
 	mu, d := a.s.home(k, a)
 	mu.Lock()
 	defer mu.Unlock()
-	r, ok := k.table(d).lookup(id)
-	if ok {
-		r.hdr().updated = now
-	}
-	return ok
-}
-
-// Delete removes one of the account's records, leaving a tombstone dated
-// now for meta.deleted_ids. Deleting a conversation also deletes its
-// participants and messages. plural names the resource ("conversations",
-// "hosts", ...). It reports whether the record existed.
-func (a *Account) Delete(plural string, id int64) bool {
-	k := kindsByPlural[plural]
-	if k == nil || k.remove == nil {
-		return false
-	}
-	now := a.s.now().Unix()
-	mu, d := a.s.home(k, a)
-	mu.Lock()
-	defer mu.Unlock()
-	return k.remove(d, id, now)
+	return fn(k, d, now)
 }
 
 // removeRow is the remove of kinds whose records link to nothing that

@@ -66,7 +66,7 @@ func serveMe(c *apiReq) {
 		forbidden(c.w)
 		return
 	}
-	q := c.r.URL.Query()
+	q := c.query()
 	per := s.cfg.pageCap
 	k := kindsByPlural["accounts_applications"]
 	o := obj{{"links", obj{{"account", c.acct.id}}}, {"partnership_invoice_recipient", "account"}}

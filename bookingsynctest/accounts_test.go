@@ -22,6 +22,9 @@ func TestManyAccounts(t *testing.T) {
 		t.Fatalf("accounts %v", accts)
 	}
 	b := accts[1]
+	if !b.TokenExpiry().Equal(clk.Now().Add(time.Minute)) || !s.TokenExpiry().IsZero() {
+		t.Errorf("token expiry %v %v", b.TokenExpiry(), s.TokenExpiry())
+	}
 	since := clk.Now().Add(-time.Second).UTC().Format(time.RFC3339)
 
 	// Each account has its own data, ids never shared.
@@ -43,6 +46,9 @@ func TestManyAccounts(t *testing.T) {
 	b.SetRateLimit(5, 0)
 	expectStatus(t, call(t, s, "GET", "hosts", b.Token(), nil), 429)
 	expectStatus(t, get(t, s, "hosts"), 200)
+	if b.Throttled() != 1 || s.Throttled() != 0 {
+		t.Errorf("throttled %d %d", b.Throttled(), s.Throttled())
+	}
 
 	// Client credentials: every installed account.
 	cc := s.IssueClientCredentialsToken()
@@ -222,4 +228,37 @@ func TestClientCredentialsRentals(t *testing.T) {
 	}
 	expectStatus(t, call(t, s, "GET", "rentals/"+jsonNum(off+17), cc, nil), 200)
 	expectStatus(t, call(t, s, "GET", "rentals/18", cc, nil), 404)
+}
+
+func TestDelayedConversationIsAnnounced(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			Event    string `json:"event"`
+			Resource struct {
+				Conversation struct {
+					ID int64 `json:"id"`
+				} `json:"conversation"`
+			} `json:"resource"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		got <- m.Event + " " + jsonNum(m.Resource.Conversation.ID)
+	}))
+	defer hook.Close()
+	clk := newClock()
+	s := NewServer(WithClock(clk.Now), WithWebhookURL(hook.URL), WithConversationDelay(time.Minute))
+	defer s.Close()
+	s.Advance(30 * time.Second)
+	s.FlushWebhooks()
+	select {
+	case e := <-got:
+		t.Fatalf("announced before it appeared: %s", e)
+	default:
+	}
+	s.Advance(30 * time.Second)
+	s.FlushWebhooks()
+	if e := <-got; e != "inbox_conversation_created 14" {
+		t.Errorf("webhook %q", e)
+	}
 }

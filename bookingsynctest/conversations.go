@@ -193,6 +193,37 @@ func removeConversation(d *db, id, now int64) bool {
 	return d.convs.remove(id, now)
 }
 
+// announceLater queues the inbox_conversation_created webhook of a
+// conversation hidden until cv.visibleFrom; a.mu held.
+func (a *Account) announceLater(cv *conversation) {
+	a.pending = append(a.pending, cv.id)
+	a.s.pending.Add(1)
+}
+
+// announce delivers the webhooks of the hidden conversations that have
+// appeared by now.
+func (a *Account) announce(now int64) {
+	var hooks [][]byte
+	a.mu.Lock()
+	keep := a.pending[:0]
+	for _, id := range a.pending {
+		c := a.db.convs.rows[id]
+		switch {
+		case c == nil:
+		case c.visibleFrom > now:
+			keep = append(keep, id)
+		default:
+			hooks = append(hooks, a.notify("conversations", "inbox_conversation_created", c))
+		}
+	}
+	a.s.pending.Add(int64(len(keep) - len(a.pending)))
+	a.pending = keep
+	a.mu.Unlock()
+	for _, h := range hooks {
+		a.deliver("inbox_conversation_created", h)
+	}
+}
+
 // DeleteConversation is Delete("conversations", id).
 func (a *Account) DeleteConversation(id int64) bool { return a.Delete("conversations", id) }
 
@@ -277,8 +308,10 @@ func (a *Account) addConversation(c ConversationSeed, guest bool) (id, pid int64
 		if client != 0 {
 			pid = addParticipant(o.d, &participant{base: base{created: created, updated: created}, conv: id, memberType: "Client", memberID: client})
 		}
-		if c.AppearAfter <= 0 { // a hidden one is announced by nobody (a known gap)
+		if c.AppearAfter <= 0 {
 			hook = a.notify("conversations", "inbox_conversation_created", cv)
+		} else {
+			a.announceLater(cv)
 		}
 	})
 	a.deliver("inbox_conversation_created", hook)

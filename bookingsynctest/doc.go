@@ -47,7 +47,9 @@
 //     {"error": "API v3 rate limit exceeded."}.
 //   - faults: WithFaults(Fault{…}): a proxy's 5xx page, before or after
 //     processing, a connection reset, a truncated body, a slow body, or a
-//     429, for a path prefix, a method, an account, a count or a rate.
+//     429, for a path prefix, a method, an account, a count or a rate;
+//     ParseFault reads them from text such as
+//     "status:status=503,path=/api/v3/inbox,rate=0.05".
 //   - webhooks: WithWebhookURL(url) delivers, on writes, signed POSTs with
 //     Content-Type application/json, User-Agent "BookingSync Webhook
 //     Delivery" and X-Content-Signature = lowercase hex HMAC-SHA1, keyed
@@ -79,7 +81,15 @@
 //	GET  /accounts[/:ids], GET /me                                 [public]
 //	GET  /oauth/authorize, POST /oauth/token (authorization_code, refresh_token, client_credentials)
 //
-// Times follow the server's clock; ids are unique across accounts.
+// The seeded account (id 1, the constants below name its ids) has the
+// applications Airbnb (65), Booking.com (66) and Smily Guest App (70),
+// hosts 2 and 3, guests (clients) 37–42, rentals 16–18 (18 unpublished),
+// sources 1 and 2, bookings 80–85, the open Airbnb and Booking.com
+// conversations 11 and 12 whose guests wrote last, the closed e-mail
+// conversation 13 (inquiry 90), and conversation 14, which appears two
+// seconds after start (WithConversationDelay). Other accounts get the same
+// data under ids of their own. Times follow the server's clock; ids are
+// unique across accounts.
 //
 // # Where the fake guesses
 //
@@ -133,7 +143,7 @@
 //     account's published rentals (as the guide on reading all accounts
 //     says); other resources answer it 403.
 //   - Webhooks are delivered once, without retries; participants, hosts
-//     and attachments send none; a conversation hidden by AppearAfter is
-//     announced by no webhook.
+//     and attachments send none; a delayed conversation is announced
+//     (inbox_conversation_created) once it appears, by no booking_updated.
 //   - The fake has no DELETE routes (the real API answers some with 204).
 package bookingsynctest

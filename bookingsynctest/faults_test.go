@@ -308,3 +308,19 @@ func TestWritesRaceDeletes(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestParseFault(t *testing.T) {
+	f, err := ParseFault("status:status=503,method=get,path=/api/v3/inbox,account=7,count=2,rate=0.25,retry-after=2s")
+	want := Fault{Kind: FaultStatus, Status: 503, Method: "GET", PathPrefix: "/api/v3/inbox", AccountID: 7, Count: 2, Rate: 0.25, RetryAfter: 2 * time.Second}
+	if err != nil || f != want {
+		t.Errorf("got %+v, %v", f, err)
+	}
+	if f, err := ParseFault("429:reset=garbage"); err != nil || f.Kind != Fault429 || f.Reset != "garbage" {
+		t.Errorf("429: %+v %v", f, err)
+	}
+	for _, bad := range []string{"", "boom", "status:status=x", "slow:delay=soon", "reset:colour=red"} {
+		if _, err := ParseFault(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -24,7 +24,7 @@ var (
 func init() {
 	register(&kind{plural: "messages", singular: "message", path: "inbox/messages",
 		read: inboxRead, write: inboxWrite,
-		links: tmpl("messages", "attachments", "inbox/attachments/{messages.attachments}",
+		links: tmpl("messages", "account", "accounts/{messages.account}", "attachments", "inbox/attachments/{messages.attachments}",
 			"conversation", "inbox/conversations/{messages.conversation}", "sender", "inbox/participants/{messages.sender}"),
 		table:  func(d *db) store { return d.msgs },
 		create: createMessage, update: updateMessage, remove: removeMessage,

@@ -37,6 +37,14 @@ type accessToken struct {
 	revoked bool
 }
 
+// expiresAt returns the token's expiry (zero: never).
+func (t *accessToken) expiresAt() time.Time {
+	if t.expires == 0 {
+		return time.Time{}
+	}
+	return time.Unix(t.expires, 0)
+}
+
 // any reports whether the token has one of scopes.
 func (t *accessToken) any(scopes []string) bool {
 	for _, sc := range scopes {

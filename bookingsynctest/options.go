@@ -62,8 +62,8 @@ func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = 
 // API response, on top of WithLatency.
 func WithLatencyJitter(d time.Duration) Option { return func(c *config) { c.jitter = d } }
 
-// WithoutSeed starts the server with an empty default account (no
-// applications either).
+// WithoutSeed starts the server with empty accounts (no applications
+// either); WithSeedSize still generates its Inbox.
 func WithoutSeed() Option { return func(c *config) { c.seed = false } }
 
 // WithSeedSize adds to every account (WithoutSeed or not) a generated
@@ -76,8 +76,9 @@ func WithSeedSize(conversations, messages int) Option {
 }
 
 // WithAccounts starts the server with n installed accounts (default 1):
-// the default account AccountID and n-1 more added as by AddAccount with a
-// zero AccountSeed. Server.Accounts lists them with their tokens.
+// the default account AccountID and n-1 more added as by AddAccount, with
+// the demo data unless WithoutSeed. Server.Accounts lists them with their
+// tokens.
 func WithAccounts(n int) Option { return func(c *config) { c.accounts = n } }
 
 // WithOAuthClient registers the OAuth application the server knows.

@@ -11,6 +11,7 @@ func init() {
 	register(&kind{plural: "participants", singular: "participant", path: "inbox/participants",
 		read: inboxRead, write: inboxWrite,
 		links: []string{
+			"participants.account", "accounts/{participants.account}",
 			"participants.conversation", "inbox/conversations/{participants.conversation}",
 			"participants.client", "clients/{participants.member.id}",
 			"participants.host", "hosts/{participants.member.id}"},

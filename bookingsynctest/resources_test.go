@@ -140,3 +140,33 @@ func TestResourcesAroundInbox(t *testing.T) {
 }
 
 func (r result) String() string { return string(r.raw) }
+
+// TestResourceAttributes: every attribute the reference (and API.md)
+// lists for the resources around the Inbox is present.
+func TestResourceAttributes(t *testing.T) {
+	t.Parallel()
+	s := NewServer()
+	defer s.Close()
+	for path, keys := range map[string][]string{
+		"clients/37": {"links", "id", "fullname", "firstname", "lastname", "company", "notes", "passport", "preferred_locale",
+			"vat_number", "emails", "phones", "addresses", "created_at", "updated_at", "forget_me_at", "processing_restricted_at"},
+		"rentals/16": {"links", "id", "name", "headline", "summary", "description", "address1", "address2", "city", "zip", "state",
+			"country_code", "checkin_time", "checkout_time", "sleeps", "bedrooms_count", "currency", "published_at", "created_at", "updated_at"},
+		"accounts/1": {"id", "business_name", "email", "status", "default_locale", "inbox_email", "created_at", "updated_at"},
+		"sources/1":  {"links", "id", "name", "position", "created_at", "updated_at"},
+		"inquiries/90": {"links", "id", "firstname", "lastname", "email", "country_code", "phone", "start_at", "end_at", "adults",
+			"children", "message", "locked", "created_at", "updated_at"},
+		"me": {"links", "partnership_invoice_recipient"},
+	} {
+		key := strings.SplitN(path, "/", 2)[0]
+		if key == "me" {
+			key = "accounts_applications"
+		}
+		o := get(t, s, path).objects(t, key)[0]
+		for _, k := range keys {
+			if _, ok := o[k]; !ok {
+				t.Errorf("%s lacks %s", path, k)
+			}
+		}
+	}
+}

@@ -165,9 +165,13 @@ func (a *Account) seedDemo(off int64, start time.Time) {
 	c14 := conv(DelayedConversationID, BookingComAppID, "booking-com", "Booking 0000EI - Harbour House", created, b82)
 	c14.visibleFrom = appear.UnixNano()
 	d.latest = max(d.latest, c14.visibleFrom)
+	a.announceLater(c14)
 	part(6, DelayedConversationID, "Client", 39, created)
 	msg(DelayedConversationID, 6, "Hi, we just booked. What time is check-in?", "booking-com", "external", "booking-com", created, BookingComAppID)
 }
+
+// channelOrigins is the origin of a guest's message on each channel.
+var channelOrigins = map[string]string{"airbnb": "airbnb_message", "booking-com": "booking-com", "homeaway": "homeaway", "email": "email", "": "email"}
 
 // GenerateConversations bulk-adds n conversations created now, each with
 // its guest (a client record) and one Client participant, cycling through
@@ -211,7 +215,7 @@ func (a *Account) GenerateInbox(conversations, messages int, appIDs ...int64) []
 			c := d.convs.rows[out[j]]
 			sent := o.now - int64(messages-i)
 			m := &message{base: base{created: sent, updated: sent}, conv: c.id, sender: pids[j],
-				content: "Guest message " + strconv.Itoa(i+1), origin: "bookingsync_inbox", visibility: "external",
+				content: "Guest message " + strconv.Itoa(i+1), origin: channelOrigins[c.channel], visibility: "external",
 				channel: c.channel, sent: sent, createdByID: c.createdByID, createdByType: c.createdByType}
 			addMessage(d, m, sent)
 		}

@@ -84,7 +84,9 @@ type Server struct {
 	anon budget // requests without a valid token
 	app  budget // client-credentials tokens (one per application)
 
-	hooks sync.WaitGroup // webhook deliveries in flight
+	hooks   sync.WaitGroup // webhook deliveries in flight
+	done    chan struct{}  // closed by Close: stops the announcer
+	pending atomic.Int64   // hidden conversations not yet announced, over all accounts
 }
 
 // NewServer starts a fake server on a loopback address. Close it when done.
@@ -129,7 +131,7 @@ func NewServer(opts ...Option) *Server {
 	}
 	s.Account = s.addAccount(AccountSeed{Empty: !cfg.seed}, cfg.token)
 	for i := 1; i < cfg.accounts; i++ {
-		s.AddAccount(AccountSeed{})
+		s.AddAccount(AccountSeed{Empty: !cfg.seed})
 	}
 	s.mux = http.NewServeMux()
 	s.routes(s.mux)
@@ -144,12 +146,15 @@ func NewServer(opts ...Option) *Server {
 		s.ts.Listener = cfg.listener
 	}
 	s.ts.Start()
+	s.done = make(chan struct{})
+	go s.announcer()
 	s.URL = s.ts.URL
 	return s
 }
 
 // Close waits for webhook deliveries in flight and shuts the server down.
 func (s *Server) Close() {
+	close(s.done)
 	s.hooks.Wait()
 	s.ts.Close()
 }
@@ -166,7 +171,35 @@ func (s *Server) Now() time.Time { return s.now() }
 // Advance moves the server's time forward by d: tokens expire, delayed
 // conversations appear and rate-limit windows reset as if d had passed.
 // It works with the default clock and with WithClock.
-func (s *Server) Advance(d time.Duration) { s.offset.Add(int64(d)) }
+func (s *Server) Advance(d time.Duration) {
+	s.offset.Add(int64(d))
+	s.announce()
+}
+
+// announcer announces, every 50 ms of wall time, the hidden conversations
+// that appeared by the server's clock.
+func (s *Server) announcer() {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			s.announce()
+		}
+	}
+}
+
+func (s *Server) announce() {
+	if s.pending.Load() == 0 {
+		return
+	}
+	now := s.now().UnixNano()
+	for _, a := range s.Accounts() {
+		a.announce(now)
+	}
+}
 
 func (s *Server) now() time.Time { return s.cfg.clock().Add(time.Duration(s.offset.Load())) }
 
@@ -314,6 +347,9 @@ func (s *Server) logRequest(r *http.Request, body []byte) *Request {
 // noteAccount counts an authenticated request against its account.
 func (s *Server) noteAccount(c *apiReq) {
 	c.acct.requests.Add(1)
+	if s.cfg.noLog {
+		return
+	}
 	s.mu.Lock()
 	c.logged.AccountID = c.acct.id
 	s.mu.Unlock()

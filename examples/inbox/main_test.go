@@ -34,13 +34,14 @@ func TestWalkthroughAgainstTheFakeServer(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"Open conversations: 2",
-		"— airbnb — guest: \"Thanks in advance!\"",
-		"— booking-com — guest: \"And what is the wifi password?\"",
+		// guest name — rental — channel — last message
+		"#11   Emma Dubois — Ocean View Loft — airbnb — guest: \"Thanks in advance!\"",
+		"#12   Lukas Weber — Old Town Apartment — booking-com — guest: \"And what is the wifi password?\"",
 		"#11   host participant #2 already there",
 		"host participant #",
 		// Both guests spoke last: both get a reply, and both are marked read.
-		"Replied in #11 ",
-		"Replied in #12 ",
+		"Replied in #11 to Emma Dubois as host #2",
+		"Replied in #12 to Lukas Weber as host #2",
 		`"See you soon!"`,
 		"Marked #11 read for host #2",
 		"Marked #12 read for host #2",
@@ -108,7 +109,7 @@ func TestOneReplyTakesSixRequestsPlusOneGetManyPerResource(t *testing.T) {
 	if err := run(context.Background(), &out, client, cfg, counter); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "— airbnb — host: \"Late check-in is fine.\"") || strings.Contains(out.String(), "Replied in #11") ||
+	if !strings.Contains(out.String(), "#11   Emma Dubois — Ocean View Loft — airbnb — host: \"Late check-in is fine.\"") || strings.Contains(out.String(), "Replied in #11") ||
 		!strings.Contains(out.String(), "Replied in #12 ") {
 		t.Errorf("output:\n%s", out.String())
 	}
@@ -157,5 +158,28 @@ func TestStartSaysWhichServerItUses(t *testing.T) {
 	first, _, _ := strings.Cut(out.String(), "\n")
 	if first != "No BOOKINGSYNC_TOKEN: running against the in-memory BookingSync server (bookingsynctest)." {
 		t.Errorf("first line = %q", first)
+	}
+}
+
+// Without clients_read the walkthrough still lists the conversations, says
+// which scope is missing, and shows a dash for the guests.
+func TestWalkthroughNamesAMissingScope(t *testing.T) {
+	srv := bookingsynctest.NewServer()
+	defer srv.Close()
+	counter := &countingTransport{next: http.DefaultTransport}
+	tok := srv.IssueToken("inbox_read", "inbox_write", "bookings_read", "applications_read", "rentals_read")
+	client, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(tok),
+		bookingsync.WithHTTPClient(&http.Client{Transport: counter}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, client, config{hostID: bookingsynctest.HostJanID}, counter); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"lacks the clients_read scope", "#11   - — Ocean View Loft — airbnb — guest:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

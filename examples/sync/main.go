@@ -71,7 +71,8 @@ func main() {
 }
 
 // firstCursor is where a first sync starts: a date before any account
-// existed. A zero cursor would list everything but get no cursor back.
+// existed. A zero cursor would list everything as well (the API sends its
+// cursor on every response); a date keeps updated_since on every request.
 var firstCursor = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // state is the local copy and the cursor it is consistent with. They are

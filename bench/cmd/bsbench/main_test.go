@@ -25,7 +25,7 @@ func TestRunPrintsTheTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
-	if want := "go run ./cmd/bsbench -latency 1ms -convs 250 -heap-large 300 -heap-small 100 -page 10 -prefetch 2 -triage 120"; lines[0] != want {
+	if want := "go run ./bench/cmd/bsbench -latency 1ms -convs 250 -heap-large 300 -heap-small 100 -page 10 -prefetch 2 -triage 120"; lines[0] != want {
 		t.Errorf("first line %q, want %q", lines[0], want)
 	}
 	if !strings.HasPrefix(lines[1], "# go") {

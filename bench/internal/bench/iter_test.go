@@ -1,16 +1,16 @@
-package bookingsync_test
+package bench_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	"github.com/go-bookingsync/bookingsync/bench/internal/bench"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
-	"github.com/go-bookingsync/bookingsync/internal/bench"
 )
 
 // The benchmarks below run the SDK against a bookingsynctest fake in the
-// same process; cmd/bsbench prints the same figures as ratios. They
+// same process; bench/cmd/bsbench prints the same figures as ratios. They
 // report custom metrics besides ns/op:
 //
 //	go test -run '^$' -bench 'Iterate|PeakHeap|Triage' -benchtime 1x

@@ -1,4 +1,4 @@
-// Package bench holds the measurements behind cmd/bsbench and the
+// Package bench holds the measurements behind bench/cmd/bsbench and the
 // package's iteration benchmarks: each runs the SDK against a
 // bookingsynctest fake in the same process and returns its figures, so
 // that the program and `go test -bench` measure the same thing.
@@ -211,17 +211,27 @@ func record(n int) (*replay, error) {
 	return &replay{header: resp.Header, body: body}, nil
 }
 
-// plainConversation has Conversation's fields and none of its methods:
-// encoding/json fills it in one pass, without calling back into an
-// UnmarshalJSON per item.
-type plainConversation bookingsync.Conversation
-
-// onePass is what one pass of encoding/json decodes a conversation into:
-// its fields, plus the creator attributes the SDK folds into CreatedBy.
+// onePass is what one pass of encoding/json decodes a conversation into
+// at best: Conversation's fields and the creator attributes the SDK folds
+// into CreatedBy, declared flat (no embedded struct, which encoding/json
+// pays for on every key) and without methods (no UnmarshalJSON per item).
 type onePass struct {
-	plainConversation
-	CreatedByID   int64  `json:"created_by_id"`
-	CreatedByType string `json:"created_by_type"`
+	ID                 int64                         `json:"id"`
+	Subject            string                        `json:"subject"`
+	DefaultChannel     bookingsync.Channel           `json:"default_channel"`
+	CreatedAt          time.Time                     `json:"created_at"`
+	UpdatedAt          time.Time                     `json:"updated_at"`
+	ClosedAt           *time.Time                    `json:"closed_at"`
+	DeadlineResponseAt *time.Time                    `json:"deadline_response_at"`
+	LastMessageAt      *time.Time                    `json:"last_message_at"`
+	MarkedAsSpamAt     *time.Time                    `json:"marked_as_spam_at"`
+	ReadAt             *time.Time                    `json:"read_at"`
+	CreatedBy          bookingsync.Polymorphic       `json:"created_by"`
+	Links              bookingsync.ConversationLinks `json:"links"`
+	Participants       []*bookingsync.Participant    `json:"participants,omitempty"`
+	Messages           []*bookingsync.Message        `json:"messages,omitempty"`
+	CreatedByID        int64                         `json:"created_by_id"`
+	CreatedByType      string                        `json:"created_by_type"`
 }
 
 // DecodeBenchmarks return two benchmarks over the same recorded page of

@@ -4,7 +4,7 @@
 // column is information only; bsbench exits 0 whatever the figures (it
 // exits 1 only when a measurement could not be made).
 //
-//	go run ./cmd/bsbench -latency 20ms
+//	go run ./bench/cmd/bsbench -latency 20ms
 //
 // Rows:
 //   - decode: Conversations.List of a recorded 100-conversation page
@@ -42,7 +42,7 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
-	"github.com/go-bookingsync/bookingsync/internal/bench"
+	"github.com/go-bookingsync/bookingsync/bench/internal/bench"
 )
 
 func main() {
@@ -89,7 +89,7 @@ func run(w io.Writer, args []string) error {
 		cfg.heapSmall < 1 || cfg.heapLarge < 1 || cfg.triage < 1 {
 		return fmt.Errorf("sizes must be positive, -page at most %d", bookingsync.MaxPerPage)
 	}
-	fmt.Fprintln(w, "go run ./cmd/bsbench "+strings.Join(commandLine(fs), " "))
+	fmt.Fprintln(w, "go run ./bench/cmd/bsbench "+strings.Join(commandLine(fs), " "))
 	fmt.Fprintf(w, "# %s %s/%s, GOMAXPROCS=%d, %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
 	rows, err := measure(context.Background(), cfg)
