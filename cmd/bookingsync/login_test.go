@@ -139,25 +139,26 @@ func TestLoginSavesTheTokenAndCommandsUseIt(t *testing.T) {
 // TestLoginIntoADatabaseThenSync installs the account in an inboxsync
 // database, whose token sync then uses (and refreshes) on its own.
 func TestLoginIntoADatabaseThenSync(t *testing.T) {
-	redirect := freeRedirect(t)
-	srv := bookingsynctest.NewServer(bookingsynctest.WithOAuthClient(bookingsynctest.DefaultClientID, bookingsynctest.DefaultClientSecret, redirect))
-	defer srv.Close()
-	e := loginEnv(t, srv)
-	dsn := "sqlite:" + filepath.Join(t.TempDir(), "inbox.db")
-	r := login(t, srv, e, redirect, "--db", dsn)
-	wantCode(t, r, exitOK)
-	if want := "logged in to account 1; token saved in " + dsn + "\n"; r.stdout != want {
-		t.Errorf("stdout %q, want %q", r.stdout, want)
-	}
-	srv.ExpireTokens()
-	r = run(t, e, "", "sync", "--db", dsn)
-	wantCode(t, r, exitOK)
-	if !strings.HasPrefix(r.stdout, "pass 1: account 1, ") || srv.RefreshCount() != 1 {
-		t.Errorf("stdout %q after %d refreshes", r.stdout, srv.RefreshCount())
-	}
-	if _, err := os.Stat(filepath.Join(e["XDG_CONFIG_HOME"], "bookingsync")); !os.IsNotExist(err) {
-		t.Errorf("login --db wrote a token file too (%v)", err)
-	}
+	eachDB(t, func(t *testing.T, dsn string) {
+		redirect := freeRedirect(t)
+		srv := bookingsynctest.NewServer(bookingsynctest.WithOAuthClient(bookingsynctest.DefaultClientID, bookingsynctest.DefaultClientSecret, redirect))
+		defer srv.Close()
+		e := loginEnv(t, srv)
+		r := login(t, srv, e, redirect, "--db", dsn)
+		wantCode(t, r, exitOK)
+		if want := "logged in to account 1; token saved in " + redactDSN(dsn) + "\n"; r.stdout != want {
+			t.Errorf("stdout %q, want %q", r.stdout, want)
+		}
+		srv.ExpireTokens()
+		r = run(t, e, "", "sync", "--db", dsn)
+		wantCode(t, r, exitOK)
+		if !strings.HasPrefix(r.stdout, "pass 1: account 1, ") || srv.RefreshCount() != 1 {
+			t.Errorf("stdout %q after %d refreshes", r.stdout, srv.RefreshCount())
+		}
+		if _, err := os.Stat(filepath.Join(e["XDG_CONFIG_HOME"], "bookingsync")); !os.IsNotExist(err) {
+			t.Errorf("login --db wrote a token file too (%v)", err)
+		}
+	})
 }
 
 func TestLoginRefusedByTheUser(t *testing.T) {

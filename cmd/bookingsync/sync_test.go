@@ -17,8 +17,11 @@ import (
 var passLineRE = regexp.MustCompile(`^pass (\d+): account 1, (\d+) changed( \([a-z]+ \d+(, [a-z]+ \d+)*\))?, (\d+) requests, \d+\.\d\ds$`)
 
 func TestSyncOnce(t *testing.T) {
+	eachDB(t, testSyncOnce)
+}
+
+func testSyncOnce(t *testing.T, dsn string) {
 	_, e := fake(t)
-	dsn := "sqlite:" + filepath.Join(t.TempDir(), "inbox.db")
 	r := run(t, e, "", "sync", "--db", dsn, "--account", "1")
 	wantCode(t, r, exitOK)
 	if !passLineRE.MatchString(strings.TrimSuffix(r.stdout, "\n")) || strings.Count(r.stdout, "\n") != 1 {
