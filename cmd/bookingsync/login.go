@@ -79,7 +79,12 @@ func runLogin(ctx context.Context, c *cli, cmd *command, args []string) error {
 	codes := make(chan callbackResult, 1)
 	srv := &http.Server{Handler: callbackHandler(ru.Path, state, codes, c), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer func() {
+		// Shutdown, not Close: the browser's page is still being written.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
 
 	fmt.Fprintf(c.stderr, "Open this URL in a browser to authorize the application:\n%s\n", authURL)
 	if !*noBrowser && c.stderrTTY {
