@@ -50,6 +50,7 @@ func runSync(ctx context.Context, c *cli, cmd *command, args []string) error {
 	watch := fs.Duration("watch", 0, "sync again every EVERY until interrupted (0: once)")
 	account := fs.Int64("account", 0, "the account the token acts for (default: asked of the API, GET /me)")
 	asJSON := fs.Bool("json", false, "one JSON object per pass")
+	reserve := fs.Float64("rate-reserve", 0.1, "share of the hourly rate limit left to other clients: a pass waits for the reset rather than spend it (0 spends everything)")
 	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -64,8 +65,11 @@ func runSync(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return fmt.Errorf("sync: %w", err)
 	}
 	defer st.Close()
-	bar := &progress{w: c.stderr, on: c.stderrTTY}
-	hc := bookingsync.WithHTTPClient(&http.Client{Transport: &pageObserver{next: http.DefaultTransport, seen: bar.page}})
+	if *reserve < 0 || *reserve >= 1 {
+		return usageError("sync: --rate-reserve wants a share in [0, 1)")
+	}
+	bar := &progress{w: c.stderr, on: c.stderrTTY, reserve: *reserve}
+	hc := bookingsync.WithHTTPClient(&http.Client{Transport: &pageObserver{next: http.DefaultTransport, seen: bar.page, rate: bar.rate}})
 	// The token: BOOKINGSYNC_TOKEN, else the one `login --db` installed in
 	// this database, else the token file.
 	var cl *bookingsync.Client
@@ -91,7 +95,7 @@ func runSync(ctx context.Context, c *cli, cmd *command, args []string) error {
 			return err
 		}
 	}
-	s := inboxsync.New(st, *account, cl)
+	s := inboxsync.New(st, *account, cl, inboxsync.WithRateReserve(*reserve))
 	for pass := 1; ; pass++ {
 		start := time.Now()
 		rep, err := s.Sync(ctx)

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-bookingsync/bookingsync/inboxsync"
 )
@@ -118,4 +119,19 @@ func TestSyncProgressBarOnATerminal(t *testing.T) {
 	if !strings.Contains(s, "\r\033[Kpass 1: account 1, ") {
 		t.Errorf("the bar is not cleared before the summary: %q", s)
 	}
+}
+
+// TestSyncSaysItWaitsForTheRateLimit: with the budget down to the reserve,
+// the pass waits for the window's reset, and says so rather than look hung.
+func TestSyncSaysItWaitsForTheRateLimit(t *testing.T) {
+	srv, e := fake(t)
+	srv.SetRateLimit(100, 12)
+	srv.SetRateLimitReset(time.Now().Add(2 * time.Second))
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "inbox.db")
+	r := run(t, e, "", "sync", "--db", dsn, "--account", "1", "--rate-reserve", "0.1")
+	wantCode(t, r, exitOK)
+	if !strings.HasPrefix(r.stderr, "bookingsync: note: ") || !strings.Contains(r.stderr, "requests left this hour; waiting for the reset at ") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("stderr %q, want one note of the wait", r.stderr)
+	}
+	wantCode(t, run(t, e, "", "sync", "--db", dsn, "--rate-reserve", "1"), exitUsage)
 }
