@@ -30,15 +30,12 @@ func TestAttachmentsReadFixtures(t *testing.T) {
 
 	got, _, err := c.Attachments.Get(inboxCtx, 1)
 	require.False(t, err != nil || got.ImageWidth != nil || got.URL != "url/to/the/file", "Get: %+v, %v", got, err)
-	if u, err := c.AttachmentURL(got); err != nil || u.String() != s.URL+"/url/to/the/file" {
-		t.Errorf("AttachmentURL(relative path) = %v, %v", u, err)
-	}
-	if _, _, err := c.Attachments.GetMany(inboxCtx, []int64{1, 2}); err != nil {
-		t.Fatal(err)
-	}
-	if p := s.last("GET", "inbox/attachments/").Path; p != "/api/v3/inbox/attachments/1,2" {
-		t.Errorf("GetMany path %q", p)
-	}
+	u, err = c.AttachmentURL(got)
+	assert.False(t, err != nil || u.String() != s.URL+"/url/to/the/file", "AttachmentURL(relative path) = %v, %v", u, err)
+	_, _, err = c.Attachments.GetMany(inboxCtx, []int64{1, 2})
+	require.NoError(t, err)
+	p := s.last("GET", "inbox/attachments/").Path
+	assert.EqualValues(t, "/api/v3/inbox/attachments/1,2", p, "GetMany path %q", p)
 }
 
 func TestAttachmentURL(t *testing.T) {
@@ -59,13 +56,11 @@ func TestAttachmentURL(t *testing.T) {
 		assert.EqualValues(t, raw, a.URL, "raw URL changed")
 	}
 	for _, raw := range []string{"", "  ", "javascript:alert(1)", "ftp://example.com/x", "http://[::1"} {
-		if _, err := c.AttachmentURL(&Attachment{URL: raw}); !errors.Is(err, ErrInvalidRequest) {
-			t.Errorf("AttachmentURL(%q) err = %v", raw, err)
-		}
+		_, err := c.AttachmentURL(&Attachment{URL: raw})
+		assert.ErrorIs(t, err, ErrInvalidRequest, "AttachmentURL(%q) err = %v", raw, err)
 	}
-	if _, err := c.AttachmentURL(nil); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("AttachmentURL(nil) err = %v", err)
-	}
+	_, err = c.AttachmentURL(nil)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "AttachmentURL(nil) err = %v", err)
 }
 
 // sentFile decodes the data URI of the last attachment request.
@@ -102,21 +97,18 @@ func TestAttachmentsCreateSniffsContentType(t *testing.T) {
 	c, _, s := setup(t)
 	s.mux.HandleFunc("POST /inbox/attachments", serveFixture(t, 201, "attachments/inbox_write-scope-response.json"))
 	png := []byte("\x89PNG\x0D\x0A\x1A\x0A\x00\x00\x00\x0DIHDR")
-	if _, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "p.png", File: png}); err != nil {
-		t.Fatal(err)
-	}
-	if _, mt, data := sentFile(t, s, "POST"); mt != "image/png" || !bytes.Equal(data, png) {
-		t.Errorf("sniffed %q", mt)
-	}
+	_, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "p.png", File: png})
+	require.NoError(t, err)
+	_, mt, data := sentFile(t, s, "POST")
+	assert.False(t, mt != "image/png" || !bytes.Equal(data, png), "sniffed %q", mt)
 }
 
 func TestAttachmentsCreateRemoteURL(t *testing.T) {
 	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("POST /inbox/attachments", serveFixture(t, 201, "attachments/inbox_write-scope-response.json"))
-	if _, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "plan.pdf", RemoteFileURL: "https://files.example.com/plan.pdf"}); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "plan.pdf", RemoteFileURL: "https://files.example.com/plan.pdf"})
+	require.NoError(t, err)
 	assertSameJSON(t, []byte(`{"attachments":[{"name":"plan.pdf","remote_file_url":"https://files.example.com/plan.pdf"}]}`), s.last("POST", "inbox/attachments").Body)
 }
 
@@ -125,12 +117,10 @@ func TestAttachmentsCreateAtTheLimit(t *testing.T) {
 	c, _, s := setup(t)
 	s.mux.HandleFunc("POST /inbox/attachments", serveFixture(t, 201, "attachments/inbox_write-scope-response.json"))
 	file := make([]byte, MaxAttachmentSize)
-	if _, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "big.bin", File: file, ContentType: "application/octet-stream"}); err != nil {
-		t.Fatalf("exactly 10 MB refused: %v", err)
-	}
-	if _, _, data := sentFile(t, s, "POST"); len(data) != MaxAttachmentSize {
-		t.Errorf("sent %d bytes", len(data))
-	}
+	_, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "big.bin", File: file, ContentType: "application/octet-stream"})
+	require.NoError(t, err, "exactly 10 MB refused: %v", err)
+	_, _, data := sentFile(t, s, "POST")
+	assert.EqualValues(t, MaxAttachmentSize, len(data), "sent %d bytes", len(data))
 }
 
 func TestAttachmentsCreateValidation(t *testing.T) {
@@ -162,22 +152,19 @@ func TestAttachmentsUpdate(t *testing.T) {
 	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("PUT /inbox/attachments/{id}", serveFixture(t, 200, "attachments/inbox_write-scope-response.json"))
-	if _, _, err := c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{Name: "filename", File: []byte("v2"), ContentType: "text/plain"}); err != nil {
-		t.Fatal(err)
-	}
-	if p := s.last("PUT", "inbox/attachments/").Path; p != "/api/v3/inbox/attachments/1" {
-		t.Errorf("path %q", p)
-	}
+	_, _, err := c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{Name: "filename", File: []byte("v2"), ContentType: "text/plain"})
+	require.NoError(t, err)
+	p := s.last("PUT", "inbox/attachments/").Path
+	assert.EqualValues(t, "/api/v3/inbox/attachments/1", p, "path %q", p)
 	want := inboxBodyItem(t, fixture(t, "attachments/update-request.json"), "attachments")
 	got := inboxBodyItem(t, s.last("PUT", "inbox/attachments/").Body, "attachments")
 	assert.False(t, len(got) != len(want) || got["name"] != "filename", "sent %v, fixture %v", got, want)
-	if _, _, err := c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{Name: "renamed"}); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{Name: "renamed"})
+	require.NoError(t, err)
 	assertSameJSON(t, []byte(`{"attachments":[{"name":"renamed"}]}`), s.last("PUT", "inbox/attachments/").Body)
 
 	before := s.total()
-	_, _, err := c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{File: []byte("x"), RemoteFileURL: "https://example.com/x"})
+	_, _, err = c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{File: []byte("x"), RemoteFileURL: "https://example.com/x"})
 	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s.total() != before, "both file and URL: err %v, %d new requests", err, s.total()-before)
 }
 
@@ -190,10 +177,8 @@ func TestAttachmentsOddities(t *testing.T) {
 	})
 	list, _, err := c.Attachments.List(inboxCtx, nil)
 	require.NoError(t, err)
-	if a := list[0]; a.ID != 3 || a.URL != "" || len(a.Links.Messages) != 2 {
-		t.Errorf("%+v", a)
-	}
-	if _, err := c.AttachmentURL(list[0]); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("null url: err = %v", err)
-	}
+	a := list[0]
+	assert.False(t, a.ID != 3 || a.URL != "" || len(a.Links.Messages) != 2, "%+v", a)
+	_, err = c.AttachmentURL(list[0])
+	assert.ErrorIs(t, err, ErrInvalidRequest, "null url: err = %v", err)
 }

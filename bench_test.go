@@ -1,6 +1,7 @@
 package bookingsync
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -136,4 +137,42 @@ func BenchmarkGetRoundTrip(b *testing.B) {
 			}
 		}
 	})
+}
+
+// nestedErrorBody is a hostile error body: depth levels of
+// {"error": {"error": … "deep" …}} (encoding/json accepts up to 10000).
+func nestedErrorBody(depth int) []byte {
+	b := bytes.Repeat([]byte(`{"error":`), depth)
+	b = append(b, `"deep"`...)
+	return append(b, bytes.Repeat([]byte(`}`), depth)...)
+}
+
+// BenchmarkErrorBody parses error bodies as newErrorResponse does: hostile
+// nested ones at two depths (twice the depth must cost twice, not four
+// times), and an ordinary 422 with many fields as the control (its cost
+// must not grow when the hostile one shrinks).
+func BenchmarkErrorBody(b *testing.B) {
+	wide := []byte(`{"errors":{`)
+	for i := range 200 {
+		if i > 0 {
+			wide = append(wide, ',')
+		}
+		wide = fmt.Appendf(wide, `"field_%d":["can't be blank","is invalid"]`, i)
+	}
+	wide = append(wide, `}}`...)
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{{"nested4500", nestedErrorBody(4500)}, {"nested9000", nestedErrorBody(9000)}, {"wide422", wide}} {
+		b.Run(c.name, func(b *testing.B) {
+			r := &http.Response{StatusCode: 422, Header: http.Header{}}
+			b.SetBytes(int64(len(c.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if newErrorResponse("GET", "/x", r, c.body) == nil {
+					b.Fatal("nil")
+				}
+			}
+		})
+	}
 }

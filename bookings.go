@@ -217,7 +217,7 @@ type bookingWire struct {
 // bookingFields is Booking without its methods.
 type bookingFields Booking
 
-func (w *bookingWire) fold() *Booking {
+func (w *bookingWire) fold() (*Booking, error) {
 	b := (*Booking)(&w.bookingFields)
 	b.CreatedBy = w.resolve(b.CreatedBy, b.Links.CreatedBy)
 	b.Locked = string(w.Locked)
@@ -228,7 +228,10 @@ func (w *bookingWire) fold() *Booking {
 		json.Compact(&buf, raw) // raw is valid JSON: encoding/json checked it
 		b.Reconciliation = buf.Bytes()
 	}
-	return b
+	if err := noNull("bookings_fees", b.BookingsFees); err != nil {
+		return nil, err
+	}
+	return b, noNull("bookings_taxes", b.BookingsTaxes)
 }
 
 // lockState reads a booking's locked attribute: a string, a boolean (kept

@@ -11,9 +11,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestBookingDecodesFixture(t *testing.T) {
+	t.Parallel()
 	body := fixture(t, "bookings/real-response.json")
 	c, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -21,12 +25,9 @@ func TestBookingDecodesFixture(t *testing.T) {
 		w.Write(body)
 	})
 	b, _, err := c.Bookings.Get(context.Background(), 80)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := srv.paths(); !reflect.DeepEqual(got, []string{"/api/v3/bookings/80"}) {
-		t.Errorf("paths = %v", got)
-	}
+	require.NoError(t, err)
+	got := srv.paths()
+	assert.Equal(t, []string{"/api/v3/bookings/80"}, got, "paths = %v", got)
 	utc := func(s string) time.Time { tm, _ := time.Parse(time.RFC3339, s); return tm }
 	checks := []struct {
 		name      string
@@ -74,13 +75,12 @@ func TestBookingDecodesFixture(t *testing.T) {
 		{"IsCanceled", b.IsCanceled(), false},
 	}
 	for _, c := range checks {
-		if !reflect.DeepEqual(c.got, c.want) {
-			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
-		}
+		assert.Equal(t, c.want, c.got, "%s = %#v, want %#v", c.name, c.got, c.want)
 	}
 }
 
 func TestBookingDecodesOddPayloads(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		json string
@@ -115,19 +115,14 @@ func TestBookingDecodesOddPayloads(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b Booking
-			if err := json.Unmarshal([]byte(tt.json), &b); err != nil {
-				t.Fatal(err)
-			}
-			if err := tt.want(&b); err != nil {
-				t.Error(err)
-			}
+			require.NoError(t, json.Unmarshal([]byte(tt.json), &b))
+			assert.NoError(t, tt.want(&b))
 		})
 	}
 	for _, bad := range []string{`{"id":1,"locked":12}`, `{"id":1,"final_price":"12abc"}`} {
 		var b Booking
-		if err := json.Unmarshal([]byte(bad), &b); err == nil {
-			t.Errorf("%s: decoded without error", bad)
-		}
+		err := json.Unmarshal([]byte(bad), &b)
+		assert.Error(t, err, "%s: decoded without error", bad)
 	}
 }
 
@@ -139,6 +134,7 @@ func eq(got, want any) error {
 }
 
 func TestBookingListFiltersEncode(t *testing.T) {
+	t.Parallel()
 	paris := time.FixedZone("CEST", 2*3600)
 	tests := []struct {
 		name string
@@ -169,30 +165,20 @@ func TestBookingListFiltersEncode(t *testing.T) {
 				writeEnvelope(w, "bookings", []any{bookingJSON(80)}, nil)
 			})
 			got, _, err := c.Bookings.List(context.Background(), tt.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != 1 || got[0].ID != 80 {
-				t.Errorf("bookings = %v", got)
-			}
+			require.NoError(t, err)
+			assert.False(t, len(got) != 1 || got[0].ID != 80, "bookings = %v", got)
 			reqs := srv.requests()
-			if len(reqs) != 1 {
-				t.Fatalf("%d requests", len(reqs))
-			}
-			if reqs[0].Path != "/api/v3/bookings" {
-				t.Errorf("path = %s", reqs[0].Path)
-			}
-			if q := mustQuery(reqs[0].RawQuery); !reflect.DeepEqual(q, tt.want) {
-				t.Errorf("query = %v, want %v", q, tt.want)
-			}
-			if strings.Contains(reqs[0].RawQuery, "%2C") {
-				t.Errorf("raw query %q escapes the list commas", reqs[0].RawQuery)
-			}
+			require.Len(t, reqs, 1, "%d requests", len(reqs))
+			assert.EqualValues(t, "/api/v3/bookings", reqs[0].Path, "path = %s", reqs[0].Path)
+			q := mustQuery(reqs[0].RawQuery)
+			assert.Equal(t, tt.want, q, "query = %v, want %v", q, tt.want)
+			assert.NotContains(t, reqs[0].RawQuery, "%2C", "raw query %q escapes the list commas", reqs[0].RawQuery)
 		})
 	}
 }
 
 func TestBookingListRejectsBadOptions(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for name, opts := range map[string]*BookingListOptions{
 		"negative months":     {Months: -1},
@@ -209,17 +195,15 @@ func TestBookingListRejectsBadOptions(t *testing.T) {
 				writeEnvelope(w, "bookings", []any{}, nil)
 			})
 			_, _, err := c.Bookings.List(context.Background(), opts)
-			if !errors.Is(err, ErrInvalidRequest) {
-				t.Errorf("err = %v, want ErrInvalidRequest", err)
-			}
-			if n := len(srv.requests()); n != 0 {
-				t.Errorf("%d requests sent", n)
-			}
+			assert.ErrorIs(t, err, ErrInvalidRequest, "err = %v, want ErrInvalidRequest", err)
+			n := len(srv.requests())
+			assert.EqualValues(t, 0, n, "%d requests sent", n)
 		})
 	}
 }
 
 func TestBookingsAllWalksPagesAndGetMany(t *testing.T) {
+	t.Parallel()
 	c, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -237,32 +221,26 @@ func TestBookingsAllWalksPagesAndGetMany(t *testing.T) {
 	ctx := context.Background()
 	var ids []int64
 	for b, err := range c.Bookings.All(ctx, &BookingListOptions{Status: []BookingStatus{BookingStatusBooked}}) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		ids = append(ids, b.ID)
 	}
 	many, _, err := c.Bookings.GetMany(ctx, []int64{4, 5})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, b := range many {
 		ids = append(ids, b.ID)
 	}
-	if !reflect.DeepEqual(ids, []int64{1, 2, 3, 4, 5}) {
-		t.Errorf("ids = %v", ids)
-	}
+	assert.Equal(t, []int64{1, 2, 3, 4, 5}, ids, "ids = %v", ids)
 	want := []string{
 		"/api/v3/bookings?page=1&per_page=100&status=booked",
 		"/api/v3/bookings?page=2&per_page=100&status=booked",
 		"/api/v3/bookings/4,5",
 	}
-	if got := srv.paths(); !reflect.DeepEqual(got, want) {
-		t.Errorf("paths = %q, want %q", got, want)
-	}
+	got := srv.paths()
+	assert.Equal(t, want, got, "paths = %q, want %q", got, want)
 }
 
 func TestBookingConversationsRequestBound(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		booking   map[string]any
@@ -288,43 +266,37 @@ func TestBookingConversationsRequestBound(t *testing.T) {
 				}
 			})
 			convs, err := c.Bookings.Conversations(context.Background(), 80)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			ids := []int64{}
 			for _, cv := range convs {
 				ids = append(ids, cv.ID)
 			}
-			if !reflect.DeepEqual(ids, tt.wantIDs) {
-				t.Errorf("conversation ids = %v, want %v", ids, tt.wantIDs)
-			}
-			if got := srv.paths(); !reflect.DeepEqual(got, tt.wantPaths) {
-				t.Errorf("requests = %q, want %q", got, tt.wantPaths)
-			}
+			assert.Equal(t, tt.wantIDs, ids, "conversation ids = %v, want %v", ids, tt.wantIDs)
+			got := srv.paths()
+			assert.Equal(t, tt.wantPaths, got, "requests = %q, want %q", got, tt.wantPaths)
 		})
 	}
 }
 
 func TestBookingConversationsErrors(t *testing.T) {
+	t.Parallel()
 	c, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		w.Write([]byte(`{"errors":[{"code":"not_found"}]}`))
 	})
-	if _, err := c.Bookings.Conversations(context.Background(), 80); !errors.Is(err, ErrNotFound) {
-		t.Errorf("err = %v, want ErrNotFound", err)
-	}
-	if _, err := c.Bookings.Conversations(context.Background(), 0); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("id 0: err = %v, want ErrInvalidRequest", err)
-	}
-	if n := len(srv.requests()); n != 1 {
-		t.Errorf("%d requests, want 1", n)
-	}
+	_, err := c.Bookings.Conversations(context.Background(), 80)
+	assert.ErrorIs(t, err, ErrNotFound, "err = %v, want ErrNotFound", err)
+	_, err = c.Bookings.Conversations(context.Background(), 0)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "id 0: err = %v, want ErrInvalidRequest", err)
+	n := len(srv.requests())
+	assert.EqualValues(t, 1, n, "%d requests, want 1", n)
 }
 
 var waitStart = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 func TestWaitForConversationsReturnsWhenTheyAppear(t *testing.T) {
+	t.Parallel()
 	clk := &fakeClock{t: waitStart}
 	bookingGets := 0
 	c, mux, srv := setup(t)
@@ -346,21 +318,16 @@ func TestWaitForConversationsReturnsWhenTheyAppear(t *testing.T) {
 	})
 	clk.install(c)
 	convs, err := c.Bookings.WaitForConversations(context.Background(), 80, 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(convs) != 1 || convs[0].ID != 11 {
-		t.Fatalf("conversations = %v", convs)
-	}
-	if got, want := clk.slept(), []time.Duration{30 * time.Second, 30 * time.Second, 30 * time.Second}; !reflect.DeepEqual(got, want) {
-		t.Errorf("sleeps = %v, want %v", got, want)
-	}
-	if n := len(srv.requests()); n != 5 {
-		t.Errorf("%d requests, want 4 booking reads and 1 conversations read", n)
-	}
+	require.NoError(t, err)
+	require.False(t, len(convs) != 1 || convs[0].ID != 11, "conversations = %v", convs)
+	got, want := clk.slept(), []time.Duration{30 * time.Second, 30 * time.Second, 30 * time.Second}
+	assert.Equal(t, want, got, "sleeps = %v, want %v", got, want)
+	n := len(srv.requests())
+	assert.EqualValues(t, 5, n, "%d requests, want 4 booking reads and 1 conversations read", n)
 }
 
 func TestWaitForConversationsStopsOnContext(t *testing.T) {
+	t.Parallel()
 	clk := &fakeClock{t: waitStart}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -376,18 +343,15 @@ func TestWaitForConversationsStopsOnContext(t *testing.T) {
 	})
 	clk.install(c)
 	_, err := c.Bookings.WaitForConversations(ctx, 80, time.Minute)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
-	}
-	if n := len(srv.requests()); n != 3 {
-		t.Errorf("%d requests, want 3", n)
-	}
-	if n := len(clk.slept()); n != 3 {
-		t.Errorf("%d sleeps, want 3", n)
-	}
+	require.ErrorIs(t, err, context.Canceled, "err = %v, want context.Canceled", err)
+	n := len(srv.requests())
+	assert.EqualValues(t, 3, n, "%d requests, want 3", n)
+	n = len(clk.slept())
+	assert.EqualValues(t, 3, n, "%d sleeps, want 3", n)
 }
 
 func TestWaitForConversationsBacksOffOnLowBudget(t *testing.T) {
+	t.Parallel()
 	clk := &fakeClock{t: waitStart}
 	reset := waitStart.Add(17 * time.Minute)
 	var requestsAtSleep []int
@@ -416,26 +380,19 @@ func TestWaitForConversationsBacksOffOnLowBudget(t *testing.T) {
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(24*time.Hour))
 	defer cancel()
 	convs, err := c.Bookings.WaitForConversations(ctx, 80, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(convs) != 1 {
-		t.Fatalf("conversations = %v", convs)
-	}
+	require.NoError(t, err)
+	require.Len(t, convs, 1, "conversations = %v", convs)
 	// One pause, until the reset, taken after the first request and before
 	// any other.
-	if got, want := clk.slept(), []time.Duration{17 * time.Minute}; !reflect.DeepEqual(got, want) {
-		t.Errorf("sleeps = %v, want %v", got, want)
-	}
-	if !reflect.DeepEqual(requestsAtSleep, []int{1}) {
-		t.Errorf("requests made before each sleep = %v, want [1]", requestsAtSleep)
-	}
-	if n := len(srv.requests()); n != 3 {
-		t.Errorf("%d requests, want 3", n)
-	}
+	got, want := clk.slept(), []time.Duration{17 * time.Minute}
+	assert.Equal(t, want, got, "sleeps = %v, want %v", got, want)
+	assert.Equal(t, []int{1}, requestsAtSleep, "requests made before each sleep = %v, want [1]", requestsAtSleep)
+	n := len(srv.requests())
+	assert.EqualValues(t, 3, n, "%d requests, want 3", n)
 }
 
 func TestWaitForConversationsGivesUpWhenResetIsPastDeadline(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		handler http.HandlerFunc
@@ -458,37 +415,30 @@ func TestWaitForConversationsGivesUpWhenResetIsPastDeadline(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			_, err := c.Bookings.WaitForConversations(ctx, 80, time.Second)
-			if !errors.Is(err, ErrRateLimited) {
-				t.Fatalf("err = %v, want ErrRateLimited", err)
-			}
-			if ctx.Err() != nil {
-				t.Error("returned only after the deadline")
-			}
-			if n := len(clk.slept()); n != 0 {
-				t.Errorf("slept %d times", n)
-			}
-			if n := len(srv.requests()); n != 1 {
-				t.Errorf("%d requests, want 1", n)
-			}
+			require.ErrorIs(t, err, ErrRateLimited, "err = %v, want ErrRateLimited", err)
+			assert.Nil(t, ctx.Err(), "returned only after the deadline")
+			n := len(clk.slept())
+			assert.EqualValues(t, 0, n, "slept %d times", n)
+			n = len(srv.requests())
+			assert.EqualValues(t, 1, n, "%d requests, want 1", n)
 		})
 	}
 }
 
 func TestWaitForConversationsRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	c, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
-	if _, err := c.Bookings.WaitForConversations(context.Background(), 80, 0); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("every 0: err = %v", err)
-	}
-	if _, err := c.Bookings.WaitForConversations(context.Background(), -1, time.Second); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("id -1: err = %v", err)
-	}
-	if n := len(srv.requests()); n != 0 {
-		t.Errorf("%d requests", n)
-	}
+	_, err := c.Bookings.WaitForConversations(context.Background(), 80, 0)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "every 0: err = %v", err)
+	_, err = c.Bookings.WaitForConversations(context.Background(), -1, time.Second)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "id -1: err = %v", err)
+	n := len(srv.requests())
+	assert.EqualValues(t, 0, n, "%d requests", n)
 }
 
 func TestPollWait(t *testing.T) {
+	t.Parallel()
 	now := waitStart
 	far, cancelFar := context.WithDeadline(context.Background(), now.Add(2*time.Hour))
 	defer cancelFar()
@@ -515,12 +465,8 @@ func TestPollWait(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := pollWait(tt.ctx, tt.rate, every, now)
-			if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrRateLimited)) {
-				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Errorf("wait = %v, want %v", got, tt.want)
-			}
+			require.False(t, (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrRateLimited)), "err = %v, wantErr %v", err, tt.wantErr)
+			assert.EqualValues(t, tt.want, got, "wait = %v, want %v", got, tt.want)
 		})
 	}
 }
@@ -528,28 +474,19 @@ func TestPollWait(t *testing.T) {
 // A token without bookings_read reads the booking without its
 // conversations link: absent is not empty, and no further request helps.
 func TestBookingConversationsWithoutBookingsRead(t *testing.T) {
+	t.Parallel()
 	reduced := fixture(t, "recorded/bookings-without-bookings_read-response.json")
 	c, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { answer(w, 200, string(reduced)) })
 	b, _, err := c.Bookings.Get(context.Background(), 80)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.ConversationsKnown() || b.Links.Conversations != nil {
-		t.Errorf("Links.Conversations = %#v, want nil (absent)", b.Links.Conversations)
-	}
+	require.NoError(t, err)
+	assert.False(t, b.ConversationsKnown() || b.Links.Conversations != nil, "Links.Conversations = %#v, want nil (absent)", b.Links.Conversations)
 	check := func(name string, convs []*Conversation, err error) {
 		t.Helper()
 		var se *ScopeError
-		if !errors.Is(err, ErrForbidden) || !errors.As(err, &se) || se.Scope != ScopeBookingsRead {
-			t.Fatalf("%s: err = %v, want a *ScopeError for %s matching ErrForbidden", name, err, ScopeBookingsRead)
-		}
-		if !strings.Contains(err.Error(), "bookings_read") || !strings.Contains(err.Error(), "booking 80") {
-			t.Errorf("%s: message %q names neither the scope nor the booking", name, err)
-		}
-		if convs != nil {
-			t.Errorf("%s: conversations = %v, want nil", name, convs)
-		}
+		require.False(t, !errors.Is(err, ErrForbidden) || !errors.As(err, &se) || se.Scope != ScopeBookingsRead, "%s: err = %v, want a *ScopeError for %s matching ErrForbidden", name, err, ScopeBookingsRead)
+		assert.False(t, !strings.Contains(err.Error(), "bookings_read") || !strings.Contains(err.Error(), "booking 80"), "%s: message %q names neither the scope nor the booking", name, err)
+		assert.Nil(t, convs, "%s: conversations = %v, want nil", name, convs)
 	}
 	convs, err := c.Bookings.Conversations(context.Background(), 80)
 	check("Conversations", convs, err)
@@ -558,14 +495,14 @@ func TestBookingConversationsWithoutBookingsRead(t *testing.T) {
 	convs, err = c.Bookings.WaitForConversations(ctx, 80, time.Millisecond)
 	check("WaitForConversations", convs, err)
 	want := []string{"/api/v3/bookings/80", "/api/v3/bookings/80", "/api/v3/bookings/80"}
-	if got := srv.paths(); !reflect.DeepEqual(got, want) {
-		t.Errorf("requests = %q, want %q (one read each, nothing more)", got, want)
-	}
+	got := srv.paths()
+	assert.Equal(t, want, got, "requests = %q, want %q (one read each, nothing more)", got, want)
 }
 
 // Absent and empty conversations links stay apart through a JSON round
 // trip, so that a stored booking does not turn unknown into none.
 func TestBookingConversationsLinkAbsentVersusEmpty(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		payload string
 		known   bool
@@ -576,19 +513,11 @@ func TestBookingConversationsLinkAbsentVersusEmpty(t *testing.T) {
 		{`{"id":1,"links":{"account":1,"conversations":[5]}}`, true},
 	} {
 		var b, again Booking
-		if err := json.Unmarshal([]byte(tt.payload), &b); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, json.Unmarshal([]byte(tt.payload), &b))
 		out, err := json.Marshal(&b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(out, &again); err != nil {
-			t.Fatal(err)
-		}
-		if b.ConversationsKnown() != tt.known || again.ConversationsKnown() != tt.known {
-			t.Errorf("%s: known %v, after a round trip %v; want %v", tt.payload, b.ConversationsKnown(), again.ConversationsKnown(), tt.known)
-		}
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(out, &again))
+		assert.False(t, b.ConversationsKnown() != tt.known || again.ConversationsKnown() != tt.known, "%s: known %v, after a round trip %v; want %v", tt.payload, b.ConversationsKnown(), again.ConversationsKnown(), tt.known)
 	}
 }
 

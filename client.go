@@ -135,7 +135,8 @@ type Option func(*Client) error
 
 // WithBaseURL sets the site root, e.g. a sandbox's
 // "https://sandbox.example.com". The API is reached under <root>/api/v3/; a
-// root given with the /api/v3 suffix is accepted too. Only https is allowed,
+// root given with the /api/v3 suffix is accepted too, any other path (say
+// /api/v2), a query string or a fragment is refused. Only https is allowed,
 // except for loopback hosts (tests, bookingsynctest), so that tokens never
 // travel in clear.
 func WithBaseURL(siteRoot string) Option {
@@ -149,8 +150,11 @@ func WithBaseURL(siteRoot string) Option {
 	}
 }
 
-// WithHTTPClient sets the HTTP client used for every request. Its Timeout
-// and Transport are used as they are.
+// WithHTTPClient sets the HTTP client used for every request. Its Timeout,
+// Transport and Jar are used as they are; the client keeps a copy whose
+// redirect policy first applies the SDK's (no https→http redirect, no token
+// off the client's own origin, the Inbox guard on every hop), then hc's
+// CheckRedirect.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) error {
 		if hc == nil {
@@ -168,7 +172,7 @@ func WithToken(accessToken string) Option {
 		if strings.TrimSpace(accessToken) == "" {
 			return errors.New("bookingsync: WithToken: empty token")
 		}
-		c.ts = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"})
+		c.ts = staticToken{&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}}
 		return nil
 	}
 }
@@ -238,14 +242,20 @@ func NewClient(opts ...Option) (*Client, error) {
 		reliability: defaultReliability(),
 	}
 	c.siteURL, _ = parseSiteRoot(DefaultBaseURL)
-	for _, opt := range opts {
+	for i, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("bookingsync: NewClient: option %d is nil", i)
+		}
 		if err := opt(c); err != nil {
 			return nil, err
 		}
 	}
-	if c.hc == nil {
-		c.hc = &http.Client{Timeout: DefaultTimeout, Transport: defaultTransport(c.prefetch)}
+	hc := http.Client{Timeout: DefaultTimeout, Transport: defaultTransport(c.prefetch)}
+	if c.hc != nil {
+		hc = *c.hc // a copy: the caller's client keeps its own redirect policy
 	}
+	hc.CheckRedirect = c.checkRedirect(hc.CheckRedirect)
+	c.hc = &hc
 	api := *c.siteURL
 	api.Path = strings.TrimRight(api.Path, "/") + apiPath
 	c.apiURL = &api
@@ -306,8 +316,13 @@ func parseSiteRoot(s string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, errors.New("bookingsync: base URL must not carry credentials")
 	}
-	u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/v3")
-	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, fmt.Errorf("bookingsync: base URL %q: want the site root, without a query string or fragment", redactURL(u.Redacted()))
+	}
+	if p := strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/v3"); p != "" {
+		return nil, fmt.Errorf("bookingsync: base URL %q: want the site root (https://host) or the API root (https://host/api/v3), not the path %q; the client adds /api/v3/ itself", redactURL(u.Redacted()), u.Path)
+	}
+	u.Path, u.RawPath = "", ""
 	return u, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +41,86 @@ func TestNewClientRejectsBadOptions(t *testing.T) {
 	for _, opt := range []Option{WithToken(""), WithTokenSource(nil), WithHTTPClient(nil), WithMaxResponseBytes(0)} {
 		_, err := NewClient(opt)
 		assert.Error(t, err)
+	}
+}
+
+func TestNewClientRejectsNilOption(t *testing.T) {
+	_, err := NewClient(nil)
+	assert.ErrorContains(t, err, "option 0 is nil")
+	_, err = NewClient(WithToken("t"), nil)
+	assert.ErrorContains(t, err, "option 1 is nil")
+}
+
+func TestWithBaseURLWantsTheSiteRoot(t *testing.T) {
+	for _, u := range []string{"https://x.example/api/v2", "https://x.example/api/v3/inbox", "https://x.example/prefix", "https://x.example/?a=1", "https://x.example/api/v3?page=2", "https://x.example/#frag", "https://x.example/?"} {
+		_, err := NewClient(WithBaseURL(u))
+		assert.Error(t, err, u)
+	}
+	_, err := NewClient(WithBaseURL("https://x.example/api/v2"))
+	assert.ErrorContains(t, err, `not the path "/api/v2"`)
+	for _, u := range []string{"https://x.example", "https://x.example/", "https://x.example/api/v3", "https://x.example/api/v3/", "https://x.example//"} {
+		c, err := NewClient(WithBaseURL(u))
+		if assert.NoError(t, err, u) {
+			assert.Equal(t, "https://x.example/api/v3/", c.APIURL().String(), u)
+		}
+	}
+}
+
+// Do takes any request net/http would send, and refuses what it would not,
+// with an error, never a panic.
+func TestDoOddRequests(t *testing.T) {
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
+	c := srv.client(t)
+	_, err := c.Do(nil, nil)
+	assert.Error(t, err)
+	_, err = c.Do(&http.Request{Method: "GET"}, nil)
+	assert.ErrorContains(t, err, "nil request or request URL")
+
+	u, _ := url.Parse(srv.URL + "/api/v3/hosts")
+	_, err = c.Do(&http.Request{Method: "GET", URL: u}, nil) // no Header, no context
+	require.NoError(t, err)
+	_, err = c.Do(&http.Request{URL: u, Header: http.Header{}}, nil) // no Method: GET
+	require.NoError(t, err)
+	reqs := srv.requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "Bearer "+testToken, reqs[0].Header.Get("Authorization"))
+
+	// The caller's request is left as it was: no token, no headers added.
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v3/hosts", nil)
+	_, err = c.Do(req, nil)
+	require.NoError(t, err)
+	assert.Empty(t, req.Header, "Do adds nothing to the caller's request")
+}
+
+func TestOwnOrigin(t *testing.T) {
+	c, err := NewClient(WithBaseURL("https://www.example.com"))
+	require.NoError(t, err)
+	for u, want := range map[string]bool{
+		"https://www.example.com/api/v3/x":     true,
+		"https://WWW.Example.COM:443/api/v3/x": true,
+		"HTTPS://www.example.com/x":            true,
+		"http://www.example.com/api/v3/x":      false, // in clear
+		"https://www.example.com:8443/x":       false,
+		"https://evil.www.example.com/x":       false,
+		"https://www.example.com.evil.io/x":    false,
+		"https://example.com/x":                false,
+	} {
+		pu, err := url.Parse(u)
+		require.NoError(t, err)
+		assert.Equal(t, want, c.ownOrigin(pu), u)
+	}
+	// A Host header apart from the URL names another target: no token.
+	for host, want := range map[string]bool{"": true, "www.example.com": true, "WWW.EXAMPLE.COM:443": true, "evil.example": false, "www.example.com:8443": false} {
+		req, _ := http.NewRequest("GET", "https://www.example.com/api/v3/x", nil)
+		req.Host = host
+		assert.Equal(t, want, c.ownTarget(req), "Host %q", host)
+	}
+	c, err = NewClient(WithBaseURL("http://127.0.0.1:8080"))
+	require.NoError(t, err)
+	for u, want := range map[string]bool{"http://127.0.0.1:8080/x": true, "https://127.0.0.1:8080/x": false, "http://127.0.0.1/x": false, "http://localhost:8080/x": false} {
+		pu, _ := url.Parse(u)
+		assert.Equal(t, want, c.ownOrigin(pu), u)
 	}
 }
 
@@ -360,4 +441,15 @@ func TestConcurrentUse(t *testing.T) {
 	for _, r := range reqs {
 		assert.Equal(t, "Bearer "+testToken, r.Header.Get("Authorization"), "every concurrent request is authenticated")
 	}
+}
+
+// Redaction never mangles data: a token too short to be real ("t") is
+// not searched for in what the server sends.
+func TestShortTokenLeavesDataAlone(t *testing.T) {
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
+	c := srv.client(t, WithToken("t"))
+	conv, _, err := c.Conversations.Get(context.Background(), 5)
+	require.NoError(t, err)
+	assert.Equal(t, "Hi", conv.Subject)
 }

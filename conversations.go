@@ -92,10 +92,13 @@ type conversationWire struct {
 // conversationFields is Conversation without its methods.
 type conversationFields Conversation
 
-func (w *conversationWire) fold() *Conversation {
+func (w *conversationWire) fold() (*Conversation, error) {
 	c := (*Conversation)(&w.conversationFields)
 	c.CreatedBy = w.resolve(c.CreatedBy, c.Links.CreatedBy)
-	return c
+	if err := noNull("participants", c.Participants); err != nil {
+		return nil, err
+	}
+	return c, noNull("messages", c.Messages)
 }
 
 // ConversationListOptions filter a conversations listing.

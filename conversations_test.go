@@ -13,6 +13,7 @@ import (
 )
 
 func TestConversationFixtures(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"inbox_read-inbox_write-scope-response.json", "inbox_write-scope-response.json", "connect-booking-inbox_write-scope-response.json"} {
 		body := fixture(t, "conversations/"+name)
 		_, mux, srv := setup(t)
@@ -33,6 +34,7 @@ func TestConversationFixtures(t *testing.T) {
 }
 
 func TestConversationOddities(t *testing.T) {
+	t.Parallel()
 	body := `{
 	  "links": {"conversations.account": "https://www.bookingsync.com/api/v3/accounts/{conversations.account}"},
 	  "conversations": [
@@ -75,6 +77,7 @@ func TestConversationOddities(t *testing.T) {
 }
 
 func TestConversationRoundTripsThroughJSON(t *testing.T) {
+	t.Parallel()
 	in := Conversation{ID: 9, CreatedBy: Polymorphic{ID: 65, Type: "Doorkeeper::Application"}, DefaultChannel: ChannelAirbnb}
 	b, err := json.Marshal(in)
 	require.NoError(t, err)
@@ -89,6 +92,7 @@ func TestConversationRoundTripsThroughJSON(t *testing.T) {
 // A null item never reaches the caller as a nil record: the page fails
 // with a *DecodeError.
 func TestConversationListingDecodesLikeUnmarshalJSON(t *testing.T) {
+	t.Parallel()
 	items := []string{
 		`{"id":1,"created_by_id":"65","created_by_type":"Doorkeeper::Application","links":{"participants":[1]},"participants":[{"id":1,"links":{"member":{"id":"37","type":"Client"}}}]}`,
 		`{"id":2,"links":{"created_by":{"id":66,"type":"Doorkeeper::Application"}},"messages":[{"id":3,"created_by_id":65,"created_by_type":"Doorkeeper::Application"}]}`,
@@ -122,6 +126,7 @@ func TestConversationListingDecodesLikeUnmarshalJSON(t *testing.T) {
 
 // GetManyWith sends Get's options with every batch of ids.
 func TestConversationsGetManyWith(t *testing.T) {
+	t.Parallel()
 	body := `{"conversations":[{"id":1,"links":{"participants":[4]},"participants":[{"id":4,"links":{"member":{"id":37,"type":"Client"}}}]}],"meta":{}}`
 	c, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(body)) })

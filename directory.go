@@ -8,13 +8,14 @@ import (
 )
 
 // Directory is what an inbox shows beside each conversation of a page: the
-// guest, the booking, the rental, the channel and the last message, read
-// for the whole page at once by Client.Directory. Its lookups make no
-// request and return nil (or "") for what the API did not have, and for a
-// nil conversation.
+// guest, the booking (or inquiry), the rental, the channel and the last
+// message, read for the whole page at once by Client.Directory. Its
+// lookups make no request and return nil (or "") for what the API did not
+// have, and for a nil conversation.
 type Directory struct {
 	guests       map[int64]*Guest
 	bookings     map[int64]*Booking
+	inquiries    map[int64]*Inquiry
 	rentals      map[int64]*Rental
 	apps         map[int64]*Application
 	participants map[int64][]*Participant // by conversation, when read here
@@ -29,34 +30,37 @@ type Directory struct {
 //     (Include: []string{"participants"}): GET /inbox/participants/{ids};
 //   - the last message of each conversation, unless the listing sideloaded
 //     the messages: GET /inbox/messages/{ids};
-//   - the bookings: GET /bookings/{ids};
+//   - the bookings: GET /bookings/{ids}, and the inquiries of the
+//     conversations that have some: GET /inquiries/{ids};
 //   - the channel applications not already in the client's application
 //     cache: GET /applications/{ids}, stored in that cache, so that
 //     Conversations.Origin costs nothing afterwards;
 //   - then the guests (Client participants' members, and the bookings'
-//     clients): GET /clients/{ids}, and the bookings' rentals:
-//     GET /rentals/{ids}.
+//     clients): GET /clients/{ids}, and the rentals of the bookings and
+//     inquiries: GET /rentals/{ids}.
 //
 // Requests of one step run concurrently, so the whole takes two round
 // trips. A GetMany carries at most a hundred ids; more take one request per
 // hundred. Ids the API does not know are simply absent.
 //
 // Missing scopes: an application the token may not read leaves the channel
-// to the conversation's default_channel, as Origin does. Guests, rentals
-// and bookings the token may not read fail with a *ScopeError naming the
-// scope (clients_read, rentals_read, bookings_read), which matches
+// to the conversation's default_channel, as Origin does. Guests, rentals,
+// bookings and inquiries the token may not read fail with a *ScopeError
+// naming the scope (clients_read, rentals_read, bookings_read,
+// inquiries_read), which matches
 // ErrForbidden. On any error the Directory is returned too, holding what
 // was resolved; the lookups of the rest return nil.
 func (c *Client) Directory(ctx context.Context, convs []*Conversation) (*Directory, error) {
 	d := &Directory{
 		guests:       map[int64]*Guest{},
 		bookings:     map[int64]*Booking{},
+		inquiries:    map[int64]*Inquiry{},
 		rentals:      map[int64]*Rental{},
 		apps:         map[int64]*Application{},
 		participants: map[int64][]*Participant{},
 		last:         map[int64]*Message{},
 	}
-	var partIDs, lastIDs, bookingIDs, appIDs []int64
+	var partIDs, lastIDs, bookingIDs, inquiryIDs, appIDs []int64
 	for _, conv := range convs {
 		if conv == nil {
 			continue
@@ -68,6 +72,7 @@ func (c *Client) Directory(ctx context.Context, convs []*Conversation) (*Directo
 			lastIDs = append(lastIDs, slices.Max(conv.Links.Messages))
 		}
 		bookingIDs = append(bookingIDs, conv.Links.Bookings...)
+		inquiryIDs = append(inquiryIDs, conv.Links.Inquiries...)
 		if id, ok := conv.CreatedByApplication(); ok {
 			if e, cached := c.apps.lookup(id); cached && !c.apps.disabled {
 				d.apps[id] = e.app
@@ -99,6 +104,13 @@ func (c *Client) Directory(ctx context.Context, convs []*Conversation) (*Directo
 			}
 			return err
 		},
+		func() error {
+			inquiries, err := getAll(ctx, c.Inquiries.GetMany, inquiryIDs)
+			for _, q := range inquiries {
+				d.inquiries[q.ID] = q
+			}
+			return err
+		},
 		func() error { return c.cacheApplications(ctx, appIDs, d.apps) },
 	)
 
@@ -119,6 +131,11 @@ func (c *Client) Directory(ctx context.Context, convs []*Conversation) (*Directo
 		}
 		if b.Links.Rental != nil {
 			rentalIDs = append(rentalIDs, *b.Links.Rental)
+		}
+	}
+	for _, q := range d.inquiries {
+		if q.Links.Rental != nil {
+			rentalIDs = append(rentalIDs, *q.Links.Rental)
 		}
 	}
 	err2 := concurrently(
@@ -258,11 +275,28 @@ func (d *Directory) Booking(c *Conversation) *Booking {
 	return first
 }
 
-// Rental returns the rental of the conversation's booking; nil when
-// unknown.
+// Inquiry returns the conversation's first inquiry (a request sent before
+// any booking); nil when it has none.
+func (d *Directory) Inquiry(c *Conversation) *Inquiry {
+	if c == nil {
+		return nil
+	}
+	for _, id := range c.Links.Inquiries {
+		if q := d.inquiries[id]; q != nil {
+			return q
+		}
+	}
+	return nil
+}
+
+// Rental returns the rental of the conversation's booking, else of its
+// inquiry; nil when unknown.
 func (d *Directory) Rental(c *Conversation) *Rental {
 	if b := d.Booking(c); b != nil && b.Links.Rental != nil {
 		return d.rentals[*b.Links.Rental]
+	}
+	if q := d.Inquiry(c); q != nil && q.Links.Rental != nil {
+		return d.rentals[*q.Links.Rental]
 	}
 	return nil
 }

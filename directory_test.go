@@ -244,3 +244,27 @@ func TestDirectoryOfNothing(t *testing.T) {
 	assert.Nil(t, d.Sender(conv, d.LastMessage(conv)))
 	assert.False(t, d.GuestSpokeLast(conv))
 }
+
+// A conversation with an inquiry and no booking takes its rental from the
+// inquiry: one more GetMany, in the first round trip.
+func TestDirectoryReadsInquiries(t *testing.T) {
+	a := newDirectoryAccount(2)
+	a.records["inquiries"] = map[int64]string{90: `{"id":90,"firstname":"Ann","links":{"rental":301,"booking":null}}`}
+	c, mux, s := setup(t)
+	a.serve(s)
+	mux.HandleFunc("GET /inquiries/{ids}", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, inboxEnvelope("inquiries", a.records["inquiries"][90]))
+	})
+	convs := a.conversations(t, true)
+	convs[1].Links.Bookings, convs[1].Links.Inquiries = nil, []int64{90}
+
+	d, err := c.Directory(inboxCtx, convs)
+	require.NoError(t, err)
+	assert.Equal(t, 5, s.total(), "bookings, inquiries, applications, guests, rentals: %v", s.paths())
+	assert.Equal(t, "Ann", d.Inquiry(convs[1]).Firstname)
+	assert.Nil(t, d.Booking(convs[1]))
+	assert.Equal(t, "Rental 1", d.Rental(convs[1]).Name)
+	assert.Equal(t, "Guest 2", d.Guest(convs[1]).Name(), "from the Client participant")
+	assert.Nil(t, d.Inquiry(convs[0]))
+	assert.Nil(t, d.Inquiry(nil))
+}

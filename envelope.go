@@ -44,8 +44,9 @@ type page[T any] struct {
 // typedPage is implemented, on a nil receiver, by the models of the hot
 // listings (conversations, messages): decodeTypedPage reads the envelope
 // as a typed page in godo's manner (dropletsRoot), its key spelled in a
-// tag, in one json.Unmarshal straight into the model's wire struct. Other
-// models go through the walk of decodePage.
+// tag, in one json.Unmarshal straight into the model's wire struct. That
+// tag is the model's one plural; the resource's key must be the same.
+// Other models go through the walk of decodePage.
 type typedPage[T any] interface {
 	decodeTypedPage(body []byte) ([]*T, Meta, error)
 }
@@ -124,25 +125,44 @@ func readArray[T any](dec *json.Decoder, key string) ([]*T, error) {
 
 // foldAll folds the wire structs of a typed page into its models; a null
 // element (nil) fails the page.
-func foldAll[W, T any](key string, ws []*W, fold func(*W) *T) ([]*T, error) {
+func foldAll[W, T any](key string, ws []*W, fold func(*W) (*T, error)) ([]*T, error) {
 	items := make([]*T, len(ws))
 	for i, w := range ws {
 		if w == nil {
 			return nil, fmt.Errorf("%s[%d] is null", key, i)
 		}
-		items[i] = fold(w)
+		it, err := fold(w)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", key, i, err)
+		}
+		items[i] = it
 	}
 	return items, nil
 }
 
 // unmarshalWire decodes b through the wire struct W into dst and folds
 // it: the UnmarshalJSON of every model with a wire struct.
-func unmarshalWire[W, T any](b []byte, dst *T, fold func(*W) *T) error {
+func unmarshalWire[W, T any](b []byte, dst *T, fold func(*W) (*T, error)) error {
 	var w W
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*dst = *fold(&w)
+	t, err := fold(&w)
+	if err != nil {
+		return err
+	}
+	*dst = *t
+	return nil
+}
+
+// noNull fails when a sideloaded list (key) holds a null: as in a page, a
+// record never reaches the caller as nil.
+func noNull[T any](key string, xs []*T) error {
+	for i, x := range xs {
+		if x == nil {
+			return fmt.Errorf("%s[%d] is null", key, i)
+		}
+	}
 	return nil
 }
 

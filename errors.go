@@ -119,7 +119,7 @@ func (e *RateLimitError) Error() string {
 	if e.Rate.Reset.IsZero() {
 		return e.ErrorResponse.Error()
 	}
-	return fmt.Sprintf("%s; resets at %s", e.ErrorResponse.Error(), e.Rate.Reset.UTC().Format("15:04:05 UTC"))
+	return fmt.Sprintf("%s; resets at %s", e.ErrorResponse.Error(), resetText(e.Rate.Reset))
 }
 
 // Unwrap returns the underlying *ErrorResponse.
@@ -156,7 +156,7 @@ type ThrottledError struct {
 // Error says that nothing was sent, and until when.
 func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("bookingsync: %s %s: not sent: rate limit of %d requests spent until %s",
-		e.Method, e.Path, e.Rate.Limit, e.Rate.Reset.UTC().Format("15:04:05 UTC"))
+		e.Method, e.Path, e.Rate.Limit, resetText(e.Rate.Reset))
 }
 
 // Is matches ErrRateLimited.
@@ -194,16 +194,6 @@ func (e *DecodeError) Error() string {
 // Unwrap returns the cause.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// errorBody is every error body shape seen: {"error": "…"},
-// {"errors": {"field": ["…"]}}, {"errors": ["…"]}, {"errors": [{"title": …}]},
-// {"message": "…"}.
-type errorBody struct {
-	Error            json.RawMessage `json:"error"`
-	ErrorDescription string          `json:"error_description"`
-	Message          string          `json:"message"`
-	Errors           json.RawMessage `json:"errors"`
-}
-
 func newErrorResponse(method, path string, r *http.Response, body []byte) error {
 	e := &ErrorResponse{
 		Response:   r,
@@ -213,10 +203,8 @@ func newErrorResponse(method, path string, r *http.Response, body []byte) error 
 		RequestID:  r.Header.Get("X-Request-Id"),
 	}
 	e.AuthError, e.AuthErrorDescription = parseWWWAuthenticate(r.Header.Get("WWW-Authenticate"))
-	var eb errorBody
-	if len(body) > 0 && json.Unmarshal(body, &eb) == nil {
-		e.Message, e.Errors = eb.parse()
-	} else {
+	var ok bool
+	if e.Message, e.Errors, ok = parseErrorBody(body); !ok {
 		e.Body = excerpt(body)
 	}
 	if e.Message == "" && e.AuthErrorDescription != "" {
@@ -228,65 +216,141 @@ func newErrorResponse(method, path string, r *http.Response, body []byte) error 
 	return e
 }
 
-func (eb *errorBody) parse() (msg string, fields map[string][]string) {
-	var s string
-	if json.Unmarshal(eb.Error, &s) == nil {
-		msg = s
-	} else if len(eb.Error) > 0 {
-		var nested errorBody
-		if json.Unmarshal(eb.Error, &nested) == nil {
-			msg, fields = nested.parse()
+// Bounds on what an error body contributes to an ErrorResponse, so that a
+// hostile body cannot make an error string of megabytes.
+const (
+	maxErrorText     = 1000 // bytes of one message
+	maxErrorFields   = 100  // fields of a 422
+	maxErrorMessages = 10   // messages of one field, or of an "errors" list
+)
+
+// parseErrorBody reads every error body shape seen: {"error": "…"},
+// {"error": {"message": "…"}} (nested to any depth), {"errors": {"field":
+// ["…"]}}, {"errors": ["…"]}, {"errors": [{"title": …}]}, {"message": "…"},
+// {"error_description": "…"}. Keys match in any case, as encoding/json
+// matches struct fields. ok is false when the body is not a JSON object.
+//
+// The body is decoded once and the result walked once, so the work is
+// linear in the body however deep it nests (re-decoding each nested
+// "error" made it quadratic).
+func parseErrorBody(body []byte) (msg string, fields map[string][]string, ok bool) {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return "", nil, false
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return "", nil, false
+	}
+	// The chain of objects nested under "error", outermost first; the
+	// innermost speaks first, the outer ones fill in what it left out.
+	chain := []map[string]any{obj}
+	for {
+		inner, isObj := lookup(chain[len(chain)-1], "error").(map[string]any)
+		if !isObj {
+			break
+		}
+		chain = append(chain, inner)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		o := chain[i]
+		if s, isStr := lookup(o, "error").(string); isStr && msg == "" {
+			msg = s
+		}
+		for _, k := range []string{"message", "error_description"} {
+			if s, isStr := lookup(o, k).(string); isStr && msg == "" {
+				msg = s
+			}
+		}
+		switch errs := lookup(o, "errors").(type) {
+		case map[string]any:
+			fields = errorFields(errs)
+		case []any:
+			if msg == "" {
+				msg = strings.Join(errorMessages(errs), "; ")
+			}
 		}
 	}
-	if msg == "" {
-		msg = eb.Message
+	return truncate(msg, maxErrorText), fields, true
+}
+
+// lookup returns m[key], or the value of a key equal to it under Unicode
+// case folding, as encoding/json would match a struct field.
+func lookup(m map[string]any, key string) any {
+	if v, ok := m[key]; ok {
+		return v
 	}
-	if msg == "" {
-		msg = eb.ErrorDescription
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
 	}
-	if len(eb.Errors) == 0 {
-		return msg, fields
+	return nil
+}
+
+// errorFields reads {"field": ["…", …] | "…" | anything}, bounded.
+func errorFields(errs map[string]any) map[string][]string {
+	names := make([]string, 0, len(errs))
+	for f := range errs {
+		names = append(names, f)
 	}
-	var byField map[string]json.RawMessage
-	if json.Unmarshal(eb.Errors, &byField) == nil {
-		fields = make(map[string][]string, len(byField))
-		for f, raw := range byField {
-			var list []string
-			if json.Unmarshal(raw, &list) != nil {
-				var one string
-				if json.Unmarshal(raw, &one) != nil {
-					one = string(raw)
+	sort.Strings(names)
+	names = names[:min(len(names), maxErrorFields)]
+	fields := make(map[string][]string, len(names))
+	for _, f := range names {
+		var list []string
+		switch v := errs[f].(type) {
+		case string:
+			list = []string{v}
+		case []any:
+			for _, x := range v {
+				s, isStr := x.(string)
+				if !isStr {
+					list = nil
+					break
 				}
-				list = []string{one}
+				list = append(list, s)
 			}
-			fields[f] = list
 		}
-		return msg, fields
+		if list == nil {
+			list = []string{jsonText(errs[f])}
+		}
+		for i := range list {
+			list[i] = truncate(list[i], maxErrorText)
+		}
+		fields[f] = list[:min(len(list), maxErrorMessages)]
 	}
-	var list []json.RawMessage
-	if json.Unmarshal(eb.Errors, &list) == nil {
-		var msgs []string
-		for _, raw := range list {
-			var one string
-			if json.Unmarshal(raw, &one) == nil {
-				msgs = append(msgs, one)
-				continue
-			}
-			var obj struct{ Title, Detail, Message, Code string }
-			if json.Unmarshal(raw, &obj) == nil {
-				for _, m := range []string{obj.Detail, obj.Title, obj.Message, obj.Code} {
-					if m != "" {
-						msgs = append(msgs, m)
-						break
-					}
+	return fields
+}
+
+// errorMessages reads ["…", {"detail"|"title"|"message"|"code": "…"}, …],
+// bounded.
+func errorMessages(errs []any) []string {
+	var msgs []string
+	for _, x := range errs {
+		if len(msgs) == maxErrorMessages {
+			break
+		}
+		switch x := x.(type) {
+		case string:
+			msgs = append(msgs, truncate(x, maxErrorText))
+		case map[string]any:
+			for _, k := range []string{"detail", "title", "message", "code"} {
+				if s, _ := lookup(x, k).(string); s != "" {
+					msgs = append(msgs, truncate(s, maxErrorText))
+					break
 				}
 			}
 		}
-		if msg == "" {
-			msg = strings.Join(msgs, "; ")
-		}
 	}
-	return msg, fields
+	return msgs
+}
+
+// jsonText prints a decoded JSON value compactly, for a field error that
+// is neither a string nor a list of strings.
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return truncate(string(b), maxErrorText)
 }
 
 var authParam = regexp.MustCompile(`(\w+)="([^"]*)"`)

@@ -124,7 +124,7 @@ func TestRateLimitError(t *testing.T) {
 	require.ErrorAs(t, err, &er, "a 429 is also an *ErrorResponse")
 	assert.Equal(t, 429, er.StatusCode)
 	assert.Equal(t, "API v3 rate limit exceeded.", er.Message)
-	assert.Contains(t, err.Error(), "resets at 13:20:00 UTC")
+	assert.Contains(t, err.Error(), "resets at 2018-12-21 13:20:00 UTC", "a reset not today shows its date")
 }
 
 func TestDecodeErrors(t *testing.T) {

@@ -1,17 +1,26 @@
 package bookingsync
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 )
 
 // The fault-injection suite: a local server misbehaves in one way per
@@ -358,7 +367,9 @@ func TestFaults429Storms(t *testing.T) {
 	}{
 		{"no waiting: 429 at once", "POST", 0, func(c *fakeClock) string { return unix(c, 30*time.Second) }, nil, false, false, 1, nil},
 		{"reset in the future: POST waits and is resent", "POST", time.Minute, func(c *fakeClock) string { return unix(c, 30*time.Second) }, nil, false, true, 2, []time.Duration{30 * time.Second}},
-		{"reset past the wait bound: 429 at once", "GET", time.Minute, func(c *fakeClock) string { return unix(c, 2*time.Hour) }, nil, false, false, 1, nil},
+		{"reset past the wait bound: 429 at once", "GET", time.Minute, func(c *fakeClock) string { return unix(c, 50*time.Minute) }, nil, false, false, 1, nil},
+		{"reset years ahead: unknown, short wait", "GET", time.Minute, func(c *fakeClock) string { return unix(c, 70*365*24*time.Hour) }, nil, false, true, 2, []time.Duration{UnknownResetWait}},
+		{"reset beyond the hourly window: unknown, short wait", "POST", time.Hour, func(c *fakeClock) string { return unix(c, 3*time.Hour) }, nil, false, true, 2, []time.Duration{UnknownResetWait}},
 		{"reset in the past: short wait", "GET", time.Minute, func(c *fakeClock) string { return unix(c, -time.Hour) }, nil, false, true, 2, []time.Duration{UnknownResetWait}},
 		{"reset garbage: short wait", "PUT", time.Minute, func(c *fakeClock) string { return "soon-ish" }, nil, false, true, 2, []time.Duration{UnknownResetWait}},
 		{"reset missing, Retry-After wins", "GET", time.Minute, func(c *fakeClock) string { return "" }, []string{"Retry-After", "7"}, false, true, 2, []time.Duration{7 * time.Second}},
@@ -426,6 +437,8 @@ func TestFaultsThrottleAhead(t *testing.T) {
 		{"spent, no waiting: fail fast", 0, func(c *fakeClock) string { return resetIn(c, 10*time.Second) }, true, 1, nil},
 		{"spent, waiting: wait for the reset, then send", time.Minute, func(c *fakeClock) string { return resetIn(c, 10*time.Second) }, false, 2, []time.Duration{10 * time.Second}},
 		{"spent, reset beyond the wait: fail fast", time.Minute, func(c *fakeClock) string { return resetIn(c, time.Hour) }, true, 1, nil},
+		{"spent, reset years ahead: unknown, send", 0, func(c *fakeClock) string { return resetIn(c, 30*365*24*time.Hour) }, false, 2, nil},
+		{"spent, reset beyond the hourly window: unknown, send", time.Hour, func(c *fakeClock) string { return resetIn(c, 2*time.Hour) }, false, 2, nil},
 		{"spent, reset in the past: send", 0, func(c *fakeClock) string { return resetIn(c, -time.Minute) }, false, 2, nil},
 		{"spent, reset garbage: send", time.Minute, func(c *fakeClock) string { return "tomorrow" }, false, 2, nil},
 		{"spent, reset missing: send", 0, func(c *fakeClock) string { return "" }, false, 2, nil},
@@ -539,4 +552,230 @@ func TestRateShareHoldsBackOtherClients(t *testing.T) {
 	if got := c.Rate(); got.Remaining != 0 {
 		t.Fatalf("an older window replaced a newer one: %+v", got)
 	}
+}
+
+// hangGuard fails the test if fn has not returned within a long safety
+// net; it only catches a hang, it never judges a duration.
+func hangGuard(t *testing.T, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); fn() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s: still waiting", what)
+	}
+}
+
+// A slow token endpoint holds no request past its own context, and one
+// refresh still serves every caller that waits for it.
+func TestFaultsSlowTokenEndpoint(t *testing.T) {
+	f := newFixture(t)
+	st := &memStore{}
+	f.seed(st)
+	entered := make(chan struct{}, 10)
+	release := make(chan struct{})
+	f.srv.refreshHook = func() {
+		entered <- struct{}{}
+		<-release
+	}
+	f.clock.Advance(3 * time.Hour) // the stored token has expired
+	api := newTestServer(t, 0)
+	api.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
+	c, err := NewClient(WithBaseURL(api.URL), WithTokenSource(f.source(st)))
+	require.NoError(t, err)
+
+	patient := make(chan error, 2)
+	for range 2 {
+		go func() { _, _, err := c.Conversations.Get(context.Background(), 5); patient <- err }()
+	}
+	<-entered // the refresh hangs at the token endpoint
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		if i == 2 {
+			cancel()
+		}
+		hangGuard(t, "a request waiting for the token", func() {
+			_, _, err := c.Conversations.Get(ctx, 5)
+			assert.ErrorIs(t, err, ctx.Err())
+		})
+		cancel()
+	}
+	close(release)
+	for range 2 {
+		require.NoError(t, <-patient)
+	}
+	assert.Equal(t, 1, f.srv.refreshCount(), "one refresh for all")
+	assert.Len(t, api.requests(), 2, "the impatient requests sent nothing")
+}
+
+// blockingSource is a token source without a context, stuck until released.
+type blockingSource struct{ release chan struct{} }
+
+func (s blockingSource) Token() (*oauth2.Token, error) {
+	<-s.release
+	return &oauth2.Token{AccessToken: testToken}, nil
+}
+
+func TestFaultsSlowForeignTokenSource(t *testing.T) {
+	api := newTestServer(t, 0)
+	api.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
+	src := blockingSource{make(chan struct{})}
+	defer close(src.release)
+	c, err := NewClient(WithBaseURL(api.URL), WithTokenSource(src))
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	hangGuard(t, "a request waiting for a plain TokenSource", func() {
+		_, _, err := c.Conversations.Get(ctx, 5)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	})
+	assert.Empty(t, api.requests())
+}
+
+// Hostile redirects: a token never follows a request off the client's own
+// scheme and host, nothing follows one from https to http, and no request
+// in the chain a response leads back to keeps Authorization.
+func TestFaultsHostileRedirects(t *testing.T) {
+	plain := newTestServer(t, 0)
+	plain.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
+	var tlsHits atomic.Int32
+	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tlsHits.Add(1)
+		http.Redirect(w, r, plain.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer tls.Close()
+
+	// https to http: refused, whatever the status, never retried.
+	c, err := NewClient(WithBaseURL(tls.URL), WithToken(testToken), WithHTTPClient(tls.Client()))
+	require.NoError(t, err)
+	_, _, err = c.Conversations.Get(context.Background(), 5)
+	require.ErrorContains(t, err, "refused: it would send the request in clear")
+	assert.NotContains(t, err.Error(), testToken)
+	assert.Empty(t, plain.requests(), "nothing went out in clear")
+	assert.Equal(t, int32(1), tlsHits.Load(), "a refused redirect is not retried")
+
+	// A request to the client's host on another scheme carries no token.
+	req, _ := http.NewRequest("GET", "http://"+strings.TrimPrefix(tls.URL, "https://")+"/api/v3/hosts", nil)
+	c.Do(req, nil)
+
+	// To another host (here: port): followed, without the token.
+	var hops atomic.Int32
+	own := newTestServer(t, 0)
+	own.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if hops.Add(1) < 3 {
+			http.Redirect(w, r, r.URL.Path+"x", http.StatusFound) // same origin: keeps the token
+			return
+		}
+		http.Redirect(w, r, plain.URL+"/elsewhere", http.StatusTemporaryRedirect)
+	})
+	c = own.client(t)
+	req, _ = http.NewRequest("GET", own.URL+"/api/v3/hosts", nil)
+	resp, err := c.Do(req, nil)
+	require.NoError(t, err)
+	for _, r := range own.requests() {
+		assert.Equal(t, "Bearer "+testToken, r.Header.Get("Authorization"), "own origin: %s", r.Path)
+	}
+	got := plain.requests()
+	require.Len(t, got, 1)
+	assert.Empty(t, got[0].Header.Get("Authorization"), "another host gets no token")
+	n := 0
+	for r := resp.Response; r != nil && r.Request != nil; r = r.Request.Response {
+		n++
+		assert.Empty(t, r.Request.Header.Get("Authorization"), "hop %d of the chain", n)
+	}
+	assert.Equal(t, 4, n, "the whole chain was walked")
+	assert.Empty(t, req.Header.Get("Authorization"), "nor the caller's request")
+
+	// A Host header naming another site (a CDN routes by it) gets no token.
+	before := len(own.requests())
+	req, _ = http.NewRequest("GET", own.URL+"/api/v3/hosts", nil)
+	req.Host = "evil.example"
+	c.Do(req, nil)
+	got = own.requests()[before:]
+	require.NotEmpty(t, got)
+	assert.Empty(t, got[0].Header.Get("Authorization"), "Host evil.example")
+}
+
+// A server or proxy that echoes the request's token (in a body, in a
+// header) does not get it into an error string.
+func TestFaultsTokenEchoRedacted(t *testing.T) {
+	for name, h := range map[string]http.HandlerFunc{
+		"401 JSON": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="token `+testToken+` is invalid"`)
+			answer(w, 401, `{"error":"`+r.Header.Get("Authorization")+` rejected"}`)
+		},
+		"422 fields": func(w http.ResponseWriter, r *http.Request) {
+			answer(w, 422, `{"errors":{"auth":["`+r.Header.Get("Authorization")+`"],"other":{"t":"`+testToken+`"}}}`)
+		},
+		"502 HTML": func(w http.ResponseWriter, r *http.Request) {
+			answer(w, 502, "<html><pre>GET / HTTP/1.1\nAuthorization: "+r.Header.Get("Authorization")+"</pre></html>", "Content-Type", "text/html")
+		},
+		"200 HTML": func(w http.ResponseWriter, r *http.Request) {
+			answer(w, 200, "<html>debug: "+url.QueryEscape(testToken)+" "+r.Header.Get("Authorization")+"</html>", "Content-Type", "text/html")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := newTestServer(t, 0)
+			srv.mux.HandleFunc("/", h)
+			c := srv.client(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
+			_, resp, err := c.Conversations.Get(context.Background(), 5)
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), testToken)
+			assert.NotContains(t, fmt.Sprintf("%+v", err), testToken)
+			assert.Contains(t, err.Error(), "REDACTED")
+			if resp != nil {
+				assert.NotContains(t, fmt.Sprint(resp.Header), testToken)
+			}
+		})
+	}
+}
+
+// A body known to be over the limit drops its connection at once rather
+// than draining it at the server's pace.
+func TestFaultsOversizedBodyDropsConnection(t *testing.T) {
+	for name, length := range map[string]string{"stated length": "10000000", "chunked": ""} {
+		t.Run(name, func(t *testing.T) {
+			closed := make(chan struct{})
+			srv := newTestServer(t, 0)
+			srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+				defer close(closed)
+				if length != "" {
+					w.Header().Set("Content-Length", length)
+				}
+				w.WriteHeader(200)
+				w.Write(bytes.Repeat([]byte(" "), 4096))
+				w.(http.Flusher).Flush()
+				// A slow server: the rest would come when it pleases.
+				select {
+				case <-r.Context().Done(): // the client hung up
+				case <-time.After(30 * time.Second):
+				}
+			})
+			c := srv.client(t, WithMaxResponseBytes(1024))
+			hangGuard(t, "an oversized body", func() {
+				_, _, err := c.Conversations.Get(context.Background(), 5)
+				assert.ErrorIs(t, err, ErrResponseTooLarge)
+			})
+			hangGuard(t, "the server noticing the dropped connection", func() { <-closed })
+		})
+	}
+}
+
+// A compressed body is bounded after decompression: a gzip bomb stops at
+// the limit, whatever its compressed size.
+func TestFaultsGzipBomb(t *testing.T) {
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(bytes.Repeat([]byte(" "), 8<<20)) // 8 MiB of spaces, ~8 KiB zipped
+	zw.Close()
+	srv := newTestServer(t, 0)
+	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Type", mediaType)
+		w.Write(zipped.Bytes())
+	})
+	c := srv.client(t, WithMaxResponseBytes(1<<20))
+	_, _, err := c.Conversations.Get(context.Background(), 5)
+	assert.ErrorIs(t, err, ErrResponseTooLarge)
 }

@@ -4,7 +4,6 @@ package bookingsync
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -23,9 +22,8 @@ func TestFileLocker(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if _, err := b.Lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("second Lock while held: %v, want deadline exceeded", err)
-	}
+	_, err = b.Lock(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "second Lock while held: %v, want deadline exceeded", err)
 
 	got := make(chan error, 1)
 	go func() {

@@ -1,10 +1,19 @@
 package bookingsync
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"mime"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -94,6 +103,9 @@ func FuzzErrorBody(f *testing.F) {
 	f.Add(429, "", "garbage", []byte(``))
 	f.Add(502, "", "", []byte("<html><body><h1>502 Bad Gateway</h1>\xff\xfe</body></html>"))
 	f.Add(500, "", "", []byte(`{"error":{"error":{"message":"nested"}}}`))
+	f.Add(500, "", "", nestedErrorBody(9000))
+	f.Add(422, "", "", []byte(`{"errors":{"f":[["deep"]],"g":{"h":1}},"error":{"errors":["x"]}}`))
+	f.Add(429, "", "99999999999", []byte(`{"error":"API v3 rate limit exceeded."}`))
 	f.Fuzz(func(t *testing.T, status int, wwwAuth, reset string, body []byte) {
 		if status < 100 || status > 999 {
 			status = 400 + (status%100+100)%100
@@ -122,6 +134,11 @@ func FuzzErrorBody(f *testing.F) {
 		if msg == "" {
 			t.Fatal("empty message")
 		}
+		// A reset beyond the hourly window is never believed.
+		now := time.Now()
+		if r := parseRate(h).plausible(now); !r.Reset.IsZero() && r.Reset.Sub(now) > resetHorizon {
+			t.Fatalf("reset %v believed", r.Reset)
+		}
 	})
 }
 
@@ -134,6 +151,187 @@ func FuzzRetryAfter(f *testing.F) {
 		d, ok := parseRetryAfter(v, now)
 		if d < 0 || d > maxRetryAfter || (!ok && d != 0) {
 			t.Fatalf("parseRetryAfter(%q) = %v, %v", v, d, ok)
+		}
+	})
+}
+
+// FuzzGuard sends whatever the fuzzer makes through a real Client to a
+// local server. No input may be both let through by the guard and, read
+// at the server by forbiddenAtServer, a conversation create or a
+// participants write that mentions a Client; and a refused request must
+// not reach the server at all.
+func FuzzGuard(f *testing.F) {
+	js := "application/vnd.api+json"
+	form := "application/x-www-form-urlencoded"
+	f.Add("POST", "inbox/participants", js, "", []byte(`{"participants":[{"conversation_id":3,"member_id":5,"member_type":"Host"}]}`))
+	f.Add("POST", "inbox/participants.json?participants[][member_type]=Client", js, "", []byte(`{"participants":[{"member_type":"Host"}]}`))
+	f.Add("POST", "inbox/participants", js, "", []byte(`{"participants":[{"member_type":"Host"},{"member":{"type":"\u0043lient"}}]}`))
+	f.Add("POST", "inbox/participants", js, "", []byte(`/* */ {"participants":[{"member_type":"Client"}]}`))
+	f.Add("POST", "inbox/participants", form, "", []byte(`participants[][member_type]=%43lient`))
+	f.Add("PUT", "inbox/participants/5", "", "", []byte(`member_type=client`))
+	f.Add("POST", "inbox/participants", "multipart/form-data; boundary=B", "", []byte("--B\r\nContent-Disposition: form-data; name=\"member_type\"\r\n\r\nClient\r\n--B--\r\n"))
+	f.Add("GET", "inbox/participants?member_type=Client", "", "POST", []byte(nil))
+	f.Add("GET", "inbox/participants?_method=post&member_type=Client", "", "", []byte(nil))
+	f.Add("POST", "inbox/conversations.xml", js, "", []byte(`{}`))
+	f.Add("GET", "inbox/%2563onversations", "", "POST", []byte(nil))
+	f.Add("POST", "inbox/messages/..;/conversations", form, "", []byte(`a=1`))
+	f.Add("PUT", "inbox/conversations/5", js, "", []byte(`{"conversations":[{"closed":true}]}`))
+	f.Add("GET", "inbox/participants?page=2", "", "", []byte(nil))
+
+	var (
+		mu   sync.Mutex
+		seen *wireRequest
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = &wireRequest{r.Method, r.RequestURI, r.Header.Clone(), body}
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	c, err := NewClient(WithBaseURL(srv.URL), WithToken(testToken), WithRetry(RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, method, target, ctype, override string, body []byte) {
+		req, err := http.NewRequest(method, srv.URL+"/api/v3/"+target, bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		if override != "" {
+			req.Header.Set("X-HTTP-Method-Override", override)
+		}
+		mu.Lock()
+		seen = nil
+		mu.Unlock()
+		_, err = c.Do(req, nil)
+		mu.Lock()
+		got := seen
+		mu.Unlock()
+		if got == nil {
+			return
+		}
+		if errors.Is(err, ErrRefused) {
+			t.Fatalf("refused (%v) and sent all the same: %+v", err, got)
+		}
+		if why := got.forbidden(); why != "" {
+			t.Fatalf("the guard let through %s: %s %s %q %q", why, got.Method, got.URI, got.Header.Get("Content-Type"), got.Body)
+		}
+	})
+}
+
+// wireRequest is a request as the server received it.
+type wireRequest struct {
+	Method, URI string
+	Header      http.Header
+	Body        []byte
+}
+
+// forbidden reads the request as a deliberately over-cautious server
+// might, written apart from the guard: it decodes the path however often
+// it can, reads every parameter however its Content-Type allows, and
+// names what the guard should have refused, or returns "".
+func (r *wireRequest) forbidden() string {
+	rawPath, rawQuery, _ := strings.Cut(r.URI, "?")
+	p := rawPath
+	for range 4 {
+		if d, err := url.PathUnescape(p); err == nil {
+			p = d
+		}
+	}
+	p = strings.ToLower(strings.ReplaceAll(p, `\`, "/"))
+	var segs []string
+	for _, s := range strings.Split(p, "/") {
+		s, _, _ = strings.Cut(s, ";")
+		switch s = strings.Trim(s, " \t\r\n\x00"); s {
+		case "", ".":
+		case "..":
+			if len(segs) > 0 {
+				segs = segs[:len(segs)-1]
+			}
+		default:
+			segs = append(segs, s)
+		}
+	}
+
+	// Everything a parameter could say: keys and values, decoded once
+	// the way the Content-Type allows, and also left as they are.
+	texts := []string{string(r.Body)}
+	texts = append(texts, lenientForm(rawQuery)...)
+	texts = append(texts, lenientForm(string(r.Body))...)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasSuffix(mt, "json") {
+		for _, lit := range jsonLiteral.FindAllString(string(r.Body), -1) {
+			var s string
+			if json.Unmarshal([]byte(lit), &s) == nil {
+				texts = append(texts, s)
+			}
+		}
+	}
+	says := func(word string) bool {
+		for _, s := range texts {
+			if strings.Contains(strings.ToLower(s), word) {
+				return true
+			}
+		}
+		return false
+	}
+	write := !slices.Contains([]string{"GET", "HEAD", "OPTIONS"}, strings.ToUpper(r.Method)) ||
+		strings.TrimSpace(r.Header.Get("X-HTTP-Method-Override")) != "" || says("_method")
+
+	if len(segs) > 0 && write {
+		last := segs[len(segs)-1]
+		if i := strings.IndexByte(last, '.'); i > 0 {
+			last = last[:i]
+		}
+		if last == "conversations" {
+			return "a conversation create"
+		}
+	}
+	if strings.Contains(p, "participants") && (write || len(r.Body) > 0) && says("client") {
+		return "a Client participant"
+	}
+	return ""
+}
+
+var jsonLiteral = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// lenientForm splits a query or form on & and ;, and decodes each key and
+// value once where it can.
+func lenientForm(s string) []string {
+	var out []string
+	for _, kv := range strings.FieldsFunc(s, func(r rune) bool { return r == '&' || r == ';' }) {
+		for _, part := range strings.SplitN(kv, "=", 2) {
+			if d, err := url.QueryUnescape(part); err == nil {
+				part = d
+			}
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// FuzzRedact: no secret of eight characters or more survives redaction, in
+// any form it is escaped to, whatever the text around it.
+func FuzzRedact(f *testing.F) {
+	f.Add("tok-S3CR3T-never-print", "401: Bearer tok-S3CR3T-never-print rejected")
+	f.Add("DREDACTE", "DREDACTEDREDACTE")
+	f.Add("a/b+c=d\"e<f", `{"echo":"a\/b+c=d\"e\u003cf"} a%2Fb%2Bc%3Dd%22e%3Cf`)
+	f.Fuzz(func(t *testing.T, secret, text string) {
+		got := redact(text, secret)
+		if len(secret) < minRedacted {
+			if got != text {
+				t.Fatalf("a short secret changed the text: %q", got)
+			}
+			return
+		}
+		for _, form := range tokenForms(secret) {
+			if strings.Contains(got, form) {
+				t.Fatalf("%q survives in %q", form, got)
+			}
 		}
 	})
 }

@@ -4,86 +4,73 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestHostsReadFixtures(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /hosts", serveFixture(t, 200, "hosts/inbox_read-inbox_write-scope-response.json"))
 	s.mux.HandleFunc("GET /hosts/{ids}", serveFixture(t, 200, "hosts/inbox_write-scope-response.json"))
 
 	list, _, err := c.Hosts.List(inboxCtx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	h := list[0]
-	if h.ID != 2 || h.Firstname != "Jan" || h.Lastname != "Kowalski" || h.Email != "host1@example.com" ||
-		h.Links.User != nil || h.Links.Source != nil || h.ForgetMeAt != nil || h.Links.Account != 1 {
-		t.Errorf("List: %+v", h)
-	}
+	assert.False(t, h.ID != 2 || h.Firstname != "Jan" || h.Lastname != "Kowalski" || h.Email != "host1@example.com" ||
+		h.Links.User != nil || h.Links.Source != nil || h.ForgetMeAt != nil || h.Links.Account != 1, "List: %+v", h)
 	got, _, err := c.Hosts.Get(inboxCtx, 2)
-	if err != nil || got.Links.User == nil || *got.Links.User != 2 {
-		t.Fatalf("Get: %+v, %v", got, err)
-	}
-	if _, _, err := c.Hosts.GetMany(inboxCtx, []int64{2, 3}); err != nil {
-		t.Fatal(err)
-	}
-	if p := s.last("GET", "hosts/").Path; p != "/api/v3/hosts/2,3" {
-		t.Errorf("GetMany path %q", p)
-	}
+	require.False(t, err != nil || got.Links.User == nil || *got.Links.User != 2, "Get: %+v, %v", got, err)
+	_, _, err = c.Hosts.GetMany(inboxCtx, []int64{2, 3})
+	require.NoError(t, err)
+	p := s.last("GET", "hosts/").Path
+	assert.EqualValues(t, "/api/v3/hosts/2,3", p, "GetMany path %q", p)
 }
 
 func TestHostsOddities(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /hosts", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, 200, inboxEnvelope("hosts",
 			`{"id":4,"firstname":null,"lastname":"Solo","email":null,"forget_me_at":"2020-01-02T03:04:05Z","links":{"account":1,"participants":[7,8],"user":null},"avatar":{"url":"x"}}`))
 	})
 	list, _, err := c.Hosts.List(inboxCtx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h := list[0]; h.Firstname != "" || h.ForgetMeAt == nil || len(h.Links.Participants) != 2 {
-		t.Errorf("%+v", h)
-	}
+	require.NoError(t, err)
+	h := list[0]
+	assert.False(t, h.Firstname != "" || h.ForgetMeAt == nil || len(h.Links.Participants) != 2, "%+v", h)
 }
 
 func TestHostsCreateBodyMatchesFixture(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("POST /hosts", serveFixture(t, 201, "hosts/inbox_write-scope-response.json"))
 	h, _, err := c.Hosts.Create(inboxCtx, &NewHost{Firstname: "Jan", Lastname: "Kowalski", Email: "host1@example.com", UserID: Ptr[int64](2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.ID != 2 {
-		t.Errorf("created %+v", h)
-	}
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, h.ID, "created %+v", h)
 	assertSameJSON(t, fixture(t, "hosts/create-request.json"), s.last("POST", "hosts").Body)
 
-	if _, _, err := c.Hosts.Create(inboxCtx, &NewHost{Firstname: "Ann", Lastname: "Lee", SourceID: Ptr[int64](9)}); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Hosts.Create(inboxCtx, &NewHost{Firstname: "Ann", Lastname: "Lee", SourceID: Ptr[int64](9)})
+	require.NoError(t, err)
 	assertSameJSON(t, []byte(`{"hosts":[{"firstname":"Ann","lastname":"Lee","source_id":9}]}`), s.last("POST", "hosts").Body)
 }
 
 func TestHostsUpdate(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("PUT /hosts/{id}", serveFixture(t, 200, "hosts/inbox_write-scope-response.json"))
 	_, _, err := c.Hosts.Update(inboxCtx, 2, &HostUpdate{Firstname: Ptr("Jan"), Lastname: Ptr("Kowalski"), Email: Ptr("host1@example.com"), UserID: Ptr[int64](2)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r := s.last("PUT", "hosts/")
-	if r.Path != "/api/v3/hosts/2" {
-		t.Errorf("path %q", r.Path)
-	}
+	assert.EqualValues(t, "/api/v3/hosts/2", r.Path, "path %q", r.Path)
 	assertSameJSON(t, fixture(t, "hosts/update-request.json"), r.Body)
-	if _, _, err := c.Hosts.Update(inboxCtx, 2, &HostUpdate{Email: Ptr("new@example.com")}); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err = c.Hosts.Update(inboxCtx, 2, &HostUpdate{Email: Ptr("new@example.com")})
+	require.NoError(t, err)
 	assertSameJSON(t, []byte(`{"hosts":[{"email":"new@example.com"}]}`), s.last("PUT", "hosts/").Body)
 }
 
 func TestHostsValidation(t *testing.T) {
+	t.Parallel()
 	for name, h := range map[string]*NewHost{
 		"nil":          nil,
 		"no firstname": {Lastname: "Kowalski"},
@@ -108,12 +95,12 @@ func TestHostsValidation(t *testing.T) {
 		})
 	}
 	c, _, s := setup(t)
-	if _, _, err := c.Hosts.Update(inboxCtx, 0, &HostUpdate{}); !errors.Is(err, ErrInvalidRequest) || s.total() != 0 {
-		t.Errorf("id 0: %v", err)
-	}
+	_, _, err := c.Hosts.Update(inboxCtx, 0, &HostUpdate{})
+	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s.total() != 0, "id 0: %v", err)
 }
 
 func TestHostsUpdateClearsEmailAndUser(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("PUT /hosts/{id}", serveFixture(t, 200, "hosts/inbox_write-scope-response.json"))
 	for _, tt := range []struct {
@@ -125,9 +112,8 @@ func TestHostsUpdateClearsEmailAndUser(t *testing.T) {
 		{&HostUpdate{ClearEmail: true, ClearUserID: true}, `{"hosts":[{"email":null,"user_id":null}]}`},
 		{&HostUpdate{Email: Ptr("a@example.com"), UserID: Ptr[int64](3)}, `{"hosts":[{"email":"a@example.com","user_id":3}]}`},
 	} {
-		if _, _, err := c.Hosts.Update(inboxCtx, 2, tt.u); err != nil {
-			t.Fatal(err)
-		}
+		_, _, err := c.Hosts.Update(inboxCtx, 2, tt.u)
+		require.NoError(t, err)
 		assertSameJSON(t, []byte(tt.want), s.last("PUT", "hosts/").Body)
 	}
 	n := s.total()
@@ -135,11 +121,8 @@ func TestHostsUpdateClearsEmailAndUser(t *testing.T) {
 		{ClearEmail: true, Email: Ptr("a@example.com")},
 		{ClearUserID: true, UserID: Ptr[int64](3)},
 	} {
-		if _, _, err := c.Hosts.Update(inboxCtx, 2, u); !errors.Is(err, ErrInvalidRequest) {
-			t.Errorf("%+v: err = %v, want ErrInvalidRequest", u, err)
-		}
+		_, _, err := c.Hosts.Update(inboxCtx, 2, u)
+		assert.ErrorIs(t, err, ErrInvalidRequest, "%+v: err = %v, want ErrInvalidRequest", u, err)
 	}
-	if s.total() != n {
-		t.Errorf("an invalid update was sent")
-	}
+	assert.EqualValues(t, n, s.total(), "an invalid update was sent")
 }

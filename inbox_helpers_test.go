@@ -48,9 +48,8 @@ func inboxBodyItem(t *testing.T, body []byte, key string) map[string]any {
 func assertNothingSent(t *testing.T, s *testServer, err, target error) {
 	t.Helper()
 	assert.ErrorIs(t, err, target, "err = %v, want one wrapping %v", err, target)
-	if n := s.total(); n != 0 {
-		t.Errorf("server received %d requests, want 0: %+v", n, s.requests())
-	}
+	n := s.total()
+	assert.EqualValues(t, 0, n, "server received %d requests, want 0: %+v", n, s.requests())
 }
 
 var inboxCtx = context.Background()

@@ -97,10 +97,10 @@ type messageWire struct {
 // messageFields is Message without its methods.
 type messageFields Message
 
-func (w *messageWire) fold() *Message {
+func (w *messageWire) fold() (*Message, error) {
 	m := (*Message)(&w.messageFields)
 	m.CreatedBy = w.resolve(m.CreatedBy, m.Links.CreatedBy)
-	return m
+	return m, nil
 }
 
 func (s *MessagesService) res() resource[Message] {

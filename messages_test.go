@@ -4,49 +4,39 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestMessagesReadFixtures(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /inbox/messages", serveFixture(t, 200, "messages/inbox_read-inbox_write-scope-response.json"))
 	s.mux.HandleFunc("GET /inbox/messages/{ids}", serveFixture(t, 200, "messages/inbox_write-scope-response.json"))
 
 	list, _, err := c.Messages.List(inboxCtx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 1 {
-		t.Fatalf("%d messages", len(list))
-	}
+	require.NoError(t, err)
+	require.Len(t, list, 1, "%d messages", len(list))
 	m := list[0]
-	if m.ID != 5 || m.Content != "Some content." || m.Origin != OriginEmail || m.Visibility != VisibilityExternal {
-		t.Errorf("List: %+v", m)
-	}
-	if m.Channel != "" || m.SentAt != nil {
-		t.Errorf("null channel/sent_at decoded as %q/%v", m.Channel, m.SentAt)
-	}
-	if m.Links.Conversation != 7 || m.Links.Sender == nil || *m.Links.Sender != 5 || len(m.Links.Attachments) != 0 {
-		t.Errorf("links %+v", m.Links)
-	}
+	assert.False(t, m.ID != 5 || m.Content != "Some content." || m.Origin != OriginEmail || m.Visibility != VisibilityExternal, "List: %+v", m)
+	assert.False(t, m.Channel != "" || m.SentAt != nil, "null channel/sent_at decoded as %q/%v", m.Channel, m.SentAt)
+	assert.False(t, m.Links.Conversation != 7 || m.Links.Sender == nil || *m.Links.Sender != 5 || len(m.Links.Attachments) != 0, "links %+v", m.Links)
 
 	got, _, err := c.Messages.Get(inboxCtx, 5)
-	if err != nil || got.Channel != ChannelEmail || got.SentAt == nil {
-		t.Fatalf("Get: %+v, %v", got, err)
-	}
-	if _, _, err := c.Messages.GetMany(inboxCtx, []int64{5, 6}); err != nil {
-		t.Fatal(err)
-	}
-	if p := s.last("GET", "inbox/messages/").Path; p != "/api/v3/inbox/messages/5,6" {
-		t.Errorf("GetMany path %q", p)
-	}
+	require.False(t, err != nil || got.Channel != ChannelEmail || got.SentAt == nil, "Get: %+v, %v", got, err)
+	_, _, err = c.Messages.GetMany(inboxCtx, []int64{5, 6})
+	require.NoError(t, err)
+	p := s.last("GET", "inbox/messages/").Path
+	assert.EqualValues(t, "/api/v3/inbox/messages/5,6", p, "GetMany path %q", p)
 }
 
 func TestMessagesOddities(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /inbox/messages", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, 200, inboxEnvelope("messages",
@@ -55,19 +45,11 @@ func TestMessagesOddities(t *testing.T) {
 		))
 	})
 	list, _, err := c.Messages.List(inboxCtx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m := list[0]
-	if m.Visibility != VisibilityAll || m.Origin != "carrier_pigeon" || m.Channel != "telegram" {
-		t.Errorf("unknown enums: %q %q %q", m.Visibility, m.Origin, m.Channel)
-	}
-	if m.Links.Sender != nil || m.CreatedBy != (Polymorphic{ID: 65, Type: "Doorkeeper::Application"}) {
-		t.Errorf("sender %v, created by %+v", m.Links.Sender, m.CreatedBy)
-	}
-	if list[1].ID != 7 || list[1].Content != "" {
-		t.Errorf("sparse message %+v", list[1])
-	}
+	assert.False(t, m.Visibility != VisibilityAll || m.Origin != "carrier_pigeon" || m.Channel != "telegram", "unknown enums: %q %q %q", m.Visibility, m.Origin, m.Channel)
+	assert.False(t, m.Links.Sender != nil || m.CreatedBy != (Polymorphic{ID: 65, Type: "Doorkeeper::Application"}), "sender %v, created by %+v", m.Links.Sender, m.CreatedBy)
+	assert.False(t, list[1].ID != 7 || list[1].Content != "", "sparse message %+v", list[1])
 }
 
 // fixtureMessage is the message of messages/create-request.json.
@@ -94,48 +76,38 @@ func handleParticipant(s *testServer, memberType MemberType) {
 }
 
 func TestMessagesCreateBodyMatchesFixture(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	handleParticipant(s, MemberTypeHost)
 	s.mux.HandleFunc("POST /inbox/messages", serveFixture(t, 201, "messages/inbox_write-scope-response.json"))
 	in := fixtureMessage()
 	m, _, err := c.Messages.Create(inboxCtx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.ID != 5 || m.Content != "Message Content" {
-		t.Errorf("created %+v", m)
-	}
+	require.NoError(t, err)
+	assert.False(t, m.ID != 5 || m.Content != "Message Content", "created %+v", m)
 	assertSameJSON(t, fixture(t, "messages/create-request.json"), s.last("POST", "inbox/messages").Body)
-	if in.SentAt.Location().String() != "CET" {
-		t.Errorf("Create changed the caller's message")
-	}
+	assert.EqualValues(t, "CET", in.SentAt.Location().String(), "Create changed the caller's message")
 }
 
 func TestMessagesCreateZeroSentAtIsNow(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	c.now = func() time.Time { return time.Date(2024, 3, 1, 9, 30, 15, 999, time.FixedZone("X", -7200)) }
 	handleParticipant(s, MemberTypeHost)
 	s.mux.HandleFunc("POST /inbox/messages", serveFixture(t, 201, "messages/inbox_write-scope-response.json"))
 	in := &NewMessage{ConversationID: 7, SenderID: 5, Content: "hello", Origin: OriginBookingSyncInbox, Visibility: VisibilityInternal}
-	if _, _, err := c.Messages.Create(inboxCtx, in); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err := c.Messages.Create(inboxCtx, in)
+	require.NoError(t, err)
 	got := inboxBodyItem(t, s.last("POST", "inbox/messages").Body, "messages")
-	if got["sent_at"] != "2024-03-01T11:30:15Z" {
-		t.Errorf("sent_at = %v, want the clock's time in UTC", got["sent_at"])
-	}
-	if _, ok := got["channel"]; ok {
-		t.Errorf("empty channel sent: %v", got)
-	}
-	if _, ok := got["attachment_ids"]; ok {
-		t.Errorf("empty attachment ids sent: %v", got)
-	}
-	if !in.SentAt.IsZero() {
-		t.Errorf("Create set the caller's SentAt")
-	}
+	assert.EqualValues(t, "2024-03-01T11:30:15Z", got["sent_at"], "sent_at = %v, want the clock's time in UTC", got["sent_at"])
+	_, ok := got["channel"]
+	assert.False(t, ok, "empty channel sent: %v", got)
+	_, ok = got["attachment_ids"]
+	assert.False(t, ok, "empty attachment ids sent: %v", got)
+	assert.True(t, in.SentAt.IsZero(), "Create set the caller's SentAt")
 }
 
 func TestMessagesCreateValidation(t *testing.T) {
+	t.Parallel()
 	mod := func(f func(*NewMessage)) *NewMessage { m := fixtureMessage(); f(m); return m }
 	cases := []struct {
 		name, want string
@@ -156,9 +128,7 @@ func TestMessagesCreateValidation(t *testing.T) {
 			c, _, s := setup(t)
 			_, _, err := c.Messages.Create(inboxCtx, tc.m)
 			assertNothingSent(t, s, err, ErrInvalidRequest)
-			if err != nil && !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err %q does not mention %q", err, tc.want)
-			}
+			assert.False(t, err != nil && !strings.Contains(err.Error(), tc.want), "err %q does not mention %q", err, tc.want)
 		})
 	}
 	t.Run("all at once", func(t *testing.T) {
@@ -166,14 +136,13 @@ func TestMessagesCreateValidation(t *testing.T) {
 		_, _, err := c.Messages.Create(inboxCtx, &NewMessage{})
 		assertNothingSent(t, s, err, ErrInvalidRequest)
 		for _, w := range []string{"conversation", "sender", "content", "origin", "visibility"} {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("err %q does not mention %q", err, w)
-			}
+			assert.Contains(t, err.Error(), w, "err %q does not mention %q", err, w)
 		}
 	})
 }
 
 func TestMessagesUpdate(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("PUT /inbox/messages/{id}", serveFixture(t, 200, "messages/inbox_write-scope-response.json"))
 	m, _, err := c.Messages.Update(inboxCtx, 5, &MessageUpdate{
@@ -182,13 +151,9 @@ func TestMessagesUpdate(t *testing.T) {
 		Channel:       Ptr(ChannelEmail),
 		AttachmentIDs: []int64{1, 3, 6},
 	})
-	if err != nil || m.ID != 5 {
-		t.Fatalf("Update: %+v, %v", m, err)
-	}
+	require.False(t, err != nil || m.ID != 5, "Update: %+v, %v", m, err)
 	r := s.last("PUT", "inbox/messages/")
-	if r.Path != "/api/v3/inbox/messages/5" {
-		t.Errorf("path %q", r.Path)
-	}
+	assert.EqualValues(t, "/api/v3/inbox/messages/5", r.Path, "path %q", r.Path)
 	assertSameJSON(t, fixture(t, "messages/update-request.json"), r.Body)
 
 	for name, u := range map[string]*MessageUpdate{
@@ -197,33 +162,24 @@ func TestMessagesUpdate(t *testing.T) {
 		"bad attachment":        {AttachmentIDs: []int64{-1}},
 	} {
 		before := s.total()
-		if _, _, err := c.Messages.Update(inboxCtx, 5, u); !errors.Is(err, ErrInvalidRequest) {
-			t.Errorf("%s: err = %v", name, err)
-		}
-		if s.total() != before {
-			t.Errorf("%s: a request was sent", name)
-		}
+		_, _, err := c.Messages.Update(inboxCtx, 5, u)
+		assert.ErrorIs(t, err, ErrInvalidRequest, "%s: err = %v", name, err)
+		assert.EqualValues(t, before, s.total(), "%s: a request was sent", name)
 	}
 }
 
 func TestMessagesAddAttachment(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("PUT /inbox/messages/{id}/add_attachment", serveFixture(t, 200, "messages/add_attachment-inbox_write-scope-response.json"))
 	m, _, err := c.Messages.AddAttachment(inboxCtx, 5, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Links.Attachments) != 1 || m.Links.Attachments[0] != 5 {
-		t.Errorf("attachments %v", m.Links.Attachments)
-	}
+	require.NoError(t, err)
+	assert.False(t, len(m.Links.Attachments) != 1 || m.Links.Attachments[0] != 5, "attachments %v", m.Links.Attachments)
 	r := s.last("PUT", "inbox/messages/")
-	if r.Path != "/api/v3/inbox/messages/5/add_attachment" {
-		t.Errorf("path %q", r.Path)
-	}
+	assert.EqualValues(t, "/api/v3/inbox/messages/5/add_attachment", r.Path, "path %q", r.Path)
 	assertSameJSON(t, fixture(t, "messages/add_attachment-request.json"), r.Body)
-	if _, _, err := c.Messages.AddAttachment(inboxCtx, 5, 0); !errors.Is(err, ErrInvalidRequest) || s.total() != 1 {
-		t.Errorf("attachment 0: err %v, %d requests", err, s.total())
-	}
+	_, _, err = c.Messages.AddAttachment(inboxCtx, 5, 0)
+	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s.total() != 1, "attachment 0: err %v, %d requests", err, s.total())
 }
 
 // handleMessageEcho answers POST /inbox/messages with the message sent.
@@ -253,6 +209,7 @@ func handleMessageEcho(s *testServer) {
 }
 
 func TestSendAsHostReusesExistingHostParticipant(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(5, MemberTypeClient)
@@ -262,28 +219,19 @@ func TestSendAsHostReusesExistingHostParticipant(t *testing.T) {
 
 	in := &NewMessage{Content: "Welcome!"}
 	m, err := c.Messages.SendAsHost(inboxCtx, 3, 42, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := s.count("POST", "inbox/participants"); n != 0 {
-		t.Errorf("%d participant POSTs, want 0", n)
-	}
-	if m.Links.Sender == nil || *m.Links.Sender != hostPart || m.Links.Conversation != 3 {
-		t.Errorf("message %+v, want sent by participant %d", m.Links, hostPart)
-	}
+	require.NoError(t, err)
+	n := s.count("POST", "inbox/participants")
+	assert.EqualValues(t, 0, n, "%d participant POSTs, want 0", n)
+	assert.False(t, m.Links.Sender == nil || *m.Links.Sender != hostPart || m.Links.Conversation != 3, "message %+v, want sent by participant %d", m.Links, hostPart)
 	got := inboxBodyItem(t, s.last("POST", "inbox/messages").Body, "messages")
-	if got["origin"] != string(OriginBookingSyncInbox) || got["visibility"] != string(VisibilityExternal) || got["sender_id"] != float64(hostPart) {
-		t.Errorf("sent %v", got)
-	}
-	if !reflect.DeepEqual(*in, NewMessage{Content: "Welcome!"}) {
-		t.Errorf("SendAsHost changed the caller's message: %+v", in)
-	}
-	if n := s.total(); n != 2 {
-		t.Errorf("%d requests, want 2 (read participants, send)", n)
-	}
+	assert.False(t, got["origin"] != string(OriginBookingSyncInbox) || got["visibility"] != string(VisibilityExternal) || got["sender_id"] != float64(hostPart), "sent %v", got)
+	assert.Equal(t, NewMessage{Content: "Welcome!"}, *in, "SendAsHost changed the caller's message: %+v", in)
+	n = s.total()
+	assert.EqualValues(t, 2, n, "%d requests, want 2 (read participants, send)", n)
 }
 
 func TestSendAsHostCreatesMissingHostParticipant(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(5, MemberTypeClient)
@@ -291,23 +239,17 @@ func TestSendAsHostCreatesMissingHostParticipant(t *testing.T) {
 	handleMessageEcho(s)
 
 	m, err := c.Messages.SendAsHost(inboxCtx, 3, 42, &NewMessage{Content: "Note", Visibility: VisibilityInternal, Origin: OriginEmail})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := s.count("POST", "inbox/participants"); n != 1 {
-		t.Fatalf("%d participant POSTs, want 1", n)
-	}
+	require.NoError(t, err)
+	n := s.count("POST", "inbox/participants")
+	require.EqualValues(t, 1, n, "%d participant POSTs, want 1", n)
 	assertSameJSON(t, []byte(`{"participants":[{"conversation_id":3,"member_id":42,"member_type":"Host"}]}`), s.last("POST", "inbox/participants").Body)
-	if m.Links.Sender == nil || *m.Links.Sender != 102 {
-		t.Errorf("sender %v, want the new participant 102", m.Links.Sender)
-	}
+	assert.False(t, m.Links.Sender == nil || *m.Links.Sender != 102, "sender %v, want the new participant 102", m.Links.Sender)
 	got := inboxBodyItem(t, s.last("POST", "inbox/messages").Body, "messages")
-	if got["origin"] != "email" || got["visibility"] != "internal" {
-		t.Errorf("explicit origin/visibility not kept: %v", got)
-	}
+	assert.False(t, got["origin"] != "email" || got["visibility"] != "internal", "explicit origin/visibility not kept: %v", got)
 }
 
 func TestSendAsHostValidatesFirst(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct {
 		conv, host int64
 		m          *NewMessage

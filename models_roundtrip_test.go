@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // roundTrip decodes one item of a response into a fresh model of the
@@ -58,25 +60,20 @@ var placeholder = regexp.MustCompile(`"[A-Z][A-Z_]*_AT"`)
 // item's every attribute and link is decoded, and that the model survives
 // a JSON round trip unchanged.
 func TestModelsRoundTripEveryFixture(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob(filepath.Join("testdata", "*", "*response*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures: %v", err)
-	}
+	require.False(t, err != nil || len(files) == 0, "no fixtures: %v", err)
 	seen := map[string]int{}
 	for _, file := range files {
 		t.Run(filepath.ToSlash(file), func(t *testing.T) {
 			b, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			b = placeholder.ReplaceAll(b, []byte(`"2026-07-10T16:00:00Z"`))
 			checkEnvelope(t, b, seen)
 		})
 	}
 	for key := range roundTrips {
-		if seen[key] == 0 {
-			t.Errorf("no fixture holds %s", key)
-		}
+		assert.NotEqual(t, 0, seen[key], "no fixture holds %s", key)
 	}
 }
 
@@ -85,30 +82,20 @@ func TestModelsRoundTripEveryFixture(t *testing.T) {
 func checkEnvelope(t *testing.T, b []byte, seen map[string]int) {
 	t.Helper()
 	var env map[string]json.RawMessage
-	if err := json.Unmarshal(b, &env); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(b, &env))
 	for key, raw := range env {
 		rt, ok := roundTrips[key]
 		if !ok {
-			if key != "links" && key != "meta" {
-				t.Errorf("no model for %q", key)
-			}
+			assert.False(t, key != "links" && key != "meta", "no model for %q", key)
 			continue
 		}
 		var items []json.RawMessage
-		if err := json.Unmarshal(raw, &items); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, json.Unmarshal(raw, &items))
 		for i, item := range items {
 			seen[key]++
 			first, again, out, err := rt(item)
-			if err != nil {
-				t.Fatalf("%s[%d]: %v", key, i, err)
-			}
-			if !reflect.DeepEqual(first, again) {
-				t.Errorf("%s[%d] changed in a round trip:\n first %+v\n again %+v", key, i, first, again)
-			}
+			require.NoError(t, err, "%s[%d]", key, i)
+			assert.Equal(t, again, first, "%s[%d] changed in a round trip:\n first %+v\n again %+v", key, i, first, again)
 			for _, p := range lostAttributes(t, item, out) {
 				t.Errorf("%s[%d]: %s", key, i, p)
 			}
@@ -119,34 +106,29 @@ func checkEnvelope(t *testing.T, b []byte, seen map[string]int) {
 // The fake answers as the recordings show the API; every attribute it
 // sends survives our models too, sideloads included.
 func TestModelsKeepEverythingTheFakeSends(t *testing.T) {
+	t.Parallel()
 	srv := bookingsynctest.NewServer()
 	t.Cleanup(srv.Close)
 	c, err := NewClient(WithBaseURL(srv.URL), WithToken(srv.Token()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.Attachments.Create(context.Background(), &NewAttachment{Name: "plan.png", File: []byte("\x89PNG"), ContentType: "image/png"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	_, _, err = c.Attachments.Create(context.Background(), &NewAttachment{Name: "plan.png", File: []byte("\x89PNG"), ContentType: "image/png"})
+	require.NoError(t, err)
 	seen := map[string]int{}
 	for _, path := range []string{
 		"inbox/conversations?include=participants,messages", "inbox/participants", "inbox/messages",
 		"inbox/attachments", "hosts", "bookings?include_canceled=true", "applications",
+		"clients", "rentals", "accounts", "sources", "inquiries", "me",
 	} {
 		req, err := c.NewRequest(context.Background(), http.MethodGet, path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var body bytes.Buffer
-		if _, err := c.Do(req, &body); err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
+		_, err = c.Do(req, &body)
+		require.NoError(t, err, "GET %s: %v", path, err)
 		t.Run(path, func(t *testing.T) { checkEnvelope(t, body.Bytes(), seen) })
 	}
-	for _, key := range []string{"conversations", "participants", "messages", "attachments", "hosts", "bookings", "applications"} {
-		if seen[key] == 0 {
-			t.Errorf("the fake listed no %s", key)
-		}
+	for _, key := range []string{"conversations", "participants", "messages", "attachments", "hosts", "bookings", "applications",
+		"clients", "rentals", "accounts", "sources", "inquiries", "accounts_applications"} {
+		assert.NotEqual(t, 0, seen[key], "the fake listed no %s", key)
 	}
 }
 
@@ -155,12 +137,8 @@ func TestModelsKeepEverythingTheFakeSends(t *testing.T) {
 func lostAttributes(t *testing.T, item, out []byte) []string {
 	t.Helper()
 	var in, got map[string]any
-	if err := json.Unmarshal(item, &in); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(item, &in))
+	require.NoError(t, json.Unmarshal(out, &got))
 	return compareAttrs("", foldCreators(in).(map[string]any), got)
 }
 

@@ -30,11 +30,9 @@ func TestClientRefreshesARevokedTokenOnce(t *testing.T) {
 	h, _, err := c.Hosts.Get(context.Background(), 2)
 	require.NoError(t, err)
 	require.False(t, h.Firstname != "Jan" || apiCalls != 2 || f.srv.refreshCount() != 1, "host %q, api calls %d, refreshes %d; want Jan, 2, 1", h.Firstname, apiCalls, f.srv.refreshCount())
-	if got := store.stored(); got == nil || got.RefreshToken != "rt-2" {
-		t.Fatalf("store holds %v, want the rotated refresh token", got)
-	}
+	got := store.stored()
+	require.False(t, got == nil || got.RefreshToken != "rt-2", "store holds %v, want the rotated refresh token", got)
 	// The next request uses the fresh token directly.
-	if _, _, err := c.Hosts.Get(context.Background(), 2); err != nil || apiCalls != 3 || f.srv.refreshCount() != 1 {
-		t.Fatalf("err %v, api calls %d, refreshes %d", err, apiCalls, f.srv.refreshCount())
-	}
+	_, _, err = c.Hosts.Get(context.Background(), 2)
+	require.False(t, err != nil || apiCalls != 3 || f.srv.refreshCount() != 1, "err %v, api calls %d, refreshes %d", err, apiCalls, f.srv.refreshCount())
 }

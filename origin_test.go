@@ -44,9 +44,8 @@ func TestCreatedByApplication(t *testing.T) {
 		assert.False(t, err != nil || o.Application != nil || o.CreatorType != tc.ctype || o.Channel != tc.defCh || s.total() != 0, "%s: Origin = %+v, %v after %d requests", tc.remark, o, err, s.total())
 	}
 	var nilConv *Conversation
-	if _, ok := nilConv.CreatedByApplication(); ok {
-		t.Error("nil conversation created by an application")
-	}
+	_, ok := nilConv.CreatedByApplication()
+	assert.False(t, ok, "nil conversation created by an application")
 }
 
 func TestChannelFromApplicationName(t *testing.T) {
@@ -66,9 +65,8 @@ func TestChannelFromApplicationName(t *testing.T) {
 		"":                   "",
 		"Booking.com Extras": "",
 	} {
-		if got := ChannelFromApplicationName(name); got != want {
-			t.Errorf("ChannelFromApplicationName(%q) = %q, want %q", name, got, want)
-		}
+		got := ChannelFromApplicationName(name)
+		assert.EqualValues(t, want, got, "ChannelFromApplicationName(%q) = %q, want %q", name, got, want)
 	}
 }
 
@@ -113,9 +111,8 @@ func TestOriginFromFixtureApplication(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, o.Application == nil || o.Application.ID != 65 || o.Application.Name != "Airbnb" || o.Channel != ChannelAirbnb ||
 		o.CreatorType != "Doorkeeper::Application" || o.CreatorID != 65, "Origin = %+v (application %+v)", o, o.Application)
-	if p := s.last("GET", "applications/").Path; p != "/api/v3/applications/65" {
-		t.Errorf("path %q", p)
-	}
+	p := s.last("GET", "applications/").Path
+	assert.EqualValues(t, "/api/v3/applications/65", p, "path %q", p)
 }
 
 // A thousand conversations from three channel apps cost three requests,
@@ -140,9 +137,8 @@ func TestOriginCostsOneRequestPerApplication(t *testing.T) {
 			o, err := c.Conversations.Origin(inboxCtx, conv)
 			check(t, conv, o, err)
 		}
-		if n := s.total(); n != 3 {
-			t.Errorf("%d requests, want 3", n)
-		}
+		n := s.total()
+		assert.EqualValues(t, 3, n, "%d requests, want 3", n)
 	})
 	t.Run("concurrent", func(t *testing.T) {
 		s, c := appServer(t)
@@ -157,13 +153,11 @@ func TestOriginCostsOneRequestPerApplication(t *testing.T) {
 		}
 		wg.Wait()
 		for id := range want {
-			if n := s.count("GET", fmt.Sprintf("applications/%d", id)); n != 1 {
-				t.Errorf("application %d read %d times, want 1", id, n)
-			}
+			n := s.count("GET", fmt.Sprintf("applications/%d", id))
+			assert.EqualValues(t, 1, n, "application %d read %d times, want 1", id, n)
 		}
-		if n := s.total(); n != 3 {
-			t.Errorf("%d requests, want 3", n)
-		}
+		n := s.total()
+		assert.EqualValues(t, 3, n, "%d requests, want 3", n)
 	})
 }
 
@@ -177,9 +171,8 @@ func TestOriginUnreadableApplicationFallsBackToDefaultChannel(t *testing.T) {
 				require.NoError(t, err, "Origin")
 				assert.False(t, o.Application != nil || o.Channel != ChannelBookingCom || o.CreatorID != id, "Origin = %+v", o)
 			}
-			if n := s.total(); n != 1 {
-				t.Errorf("%d requests, want 1 (the miss is cached)", n)
-			}
+			n := s.total()
+			assert.EqualValues(t, 1, n, "%d requests, want 1 (the miss is cached)", n)
 			_, err := c.Applications.Cached(inboxCtx, id)
 			assert.False(t, !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrNotFound), "Cached err = %v, want the cached 403/404", err)
 		})
@@ -194,9 +187,8 @@ func TestOriginServerErrorIsReturnedAndNotCached(t *testing.T) {
 		var er *ErrorResponse
 		assert.False(t, !errors.As(err, &er) || er.StatusCode != 500 || o != nil, "Origin = %+v, %v; want the 500", o, err)
 	}
-	if n := s.total(); n != 2 {
-		t.Errorf("%d requests, want 2 (errors are not cached)", n)
-	}
+	n := s.total()
+	assert.EqualValues(t, 2, n, "%d requests, want 2 (errors are not cached)", n)
 }
 
 func TestOriginUnknownApplicationName(t *testing.T) {
@@ -204,9 +196,8 @@ func TestOriginUnknownApplicationName(t *testing.T) {
 	_, c := appServer(t)
 	o, err := c.Conversations.Origin(inboxCtx, appConversation(1, 68, ChannelEmail))
 	assert.False(t, err != nil || o.Application == nil || o.Application.Name != "Smart Pricing" || o.Channel != ChannelEmail, "Origin = %+v, %v", o, err)
-	if _, err := c.Conversations.Origin(inboxCtx, nil); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("nil conversation: %v", err)
-	}
+	_, err = c.Conversations.Origin(inboxCtx, nil)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "nil conversation: %v", err)
 }
 
 func TestApplicationsCacheClearAndBypass(t *testing.T) {
@@ -214,37 +205,31 @@ func TestApplicationsCacheClearAndBypass(t *testing.T) {
 	s, c := appServer(t)
 	conv := appConversation(1, 65, "")
 	for range 3 {
-		if _, err := c.Conversations.Origin(inboxCtx, conv); err != nil {
-			t.Fatal(err)
-		}
+		_, err := c.Conversations.Origin(inboxCtx, conv)
+		require.NoError(t, err)
 	}
 	c.Applications.ClearCache()
-	if _, err := c.Conversations.Origin(inboxCtx, conv); err != nil {
-		t.Fatal(err)
-	}
-	if n := s.total(); n != 2 {
-		t.Errorf("%d requests, want 2 (one before, one after ClearCache)", n)
-	}
+	_, err := c.Conversations.Origin(inboxCtx, conv)
+	require.NoError(t, err)
+	n := s.total()
+	assert.EqualValues(t, 2, n, "%d requests, want 2 (one before, one after ClearCache)", n)
 
 	// Callers get copies: changing one does not change the cache.
 	a, err := c.Applications.Cached(inboxCtx, 65)
 	require.NoError(t, err)
 	a.Name = "changed"
-	if b, _ := c.Applications.Cached(inboxCtx, 65); b.Name != "Airbnb" {
-		t.Errorf("cache changed through a returned application: %q", b.Name)
-	}
+	b, _ := c.Applications.Cached(inboxCtx, 65)
+	assert.EqualValues(t, "Airbnb", b.Name, "cache changed through a returned application: %q", b.Name)
 
 	s2, c2 := appServer(t, WithoutApplicationCache())
 	for range 3 {
 		o, err := c2.Conversations.Origin(inboxCtx, conv)
 		require.False(t, err != nil || o.Channel != ChannelAirbnb, "Origin = %+v, %v", o, err)
 	}
-	if n := s2.total(); n != 3 {
-		t.Errorf("without cache: %d requests, want 3", n)
-	}
-	if _, err := c2.Applications.Cached(inboxCtx, 0); !errors.Is(err, ErrInvalidRequest) || s2.total() != 3 {
-		t.Errorf("Cached(0): %v", err)
-	}
+	n = s2.total()
+	assert.EqualValues(t, 3, n, "without cache: %d requests, want 3", n)
+	_, err = c2.Applications.Cached(inboxCtx, 0)
+	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s2.total() != 3, "Cached(0): %v", err)
 }
 
 func TestApplicationsPreload(t *testing.T) {
@@ -252,24 +237,20 @@ func TestApplicationsPreload(t *testing.T) {
 	s, c := appServer(t)
 	require.NoError(t, c.Applications.Preload(inboxCtx))
 	for _, id := range []int64{65, 66, 67, 65} {
-		if _, err := c.Conversations.Origin(inboxCtx, appConversation(1, id, "")); err != nil {
-			t.Fatal(err)
-		}
+		_, err := c.Conversations.Origin(inboxCtx, appConversation(1, id, ""))
+		require.NoError(t, err)
 	}
-	if n := s.total(); n != 1 {
-		t.Errorf("%d requests, want the one listing", n)
-	}
-	if q := s.last("GET", "applications").RawQuery; q != "page=1&per_page=100" {
-		t.Errorf("listing query %q", q)
-	}
+	n := s.total()
+	assert.EqualValues(t, 1, n, "%d requests, want the one listing", n)
+	q := s.last("GET", "applications").RawQuery
+	assert.EqualValues(t, "page=1&per_page=100", q, "listing query %q", q)
 
 	c2, _, s2 := setup(t)
 	s2.mux.HandleFunc("GET /applications", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, 403, `{"errors":[{"code":"forbidden"}]}`)
 	})
-	if err := c2.Applications.Preload(inboxCtx); !errors.Is(err, ErrForbidden) {
-		t.Errorf("Preload with a client-credentials token: %v", err)
-	}
+	err := c2.Applications.Preload(inboxCtx)
+	assert.ErrorIs(t, err, ErrForbidden, "Preload with a client-credentials token: %v", err)
 }
 
 // A waiter does not inherit the first caller's cancellation.
@@ -303,9 +284,8 @@ func TestApplicationsCachedWaiterSurvivesLeaderCancel(t *testing.T) {
 		waiter <- err
 	}()
 	cancel()
-	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
-		t.Errorf("leader err = %v", err)
-	}
+	err := <-leaderErr
+	assert.ErrorIs(t, err, context.Canceled, "leader err = %v", err)
 	close(release)
 	assert.NoError(t, <-waiter, "waiter")
 }

@@ -199,7 +199,8 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 				return nil, err
 			}
 		}
-		if p := s.findHost(parts, conversationID, hostID); p != nil {
+		s.client.senders.participants(parts, nil, nil)
+		if p := findHost(parts, conversationID, hostID); p != nil {
 			return p, nil
 		}
 		// known may predate a participant this client added since.
@@ -218,7 +219,8 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 			if parts, err = s.ofConversation(ctx, conversationID); err != nil {
 				return nil, err
 			}
-			if p := s.findHost(parts, conversationID, hostID); p != nil {
+			s.client.senders.participants(parts, nil, nil)
+			if p := findHost(parts, conversationID, hostID); p != nil {
 				return p, nil
 			}
 		}
@@ -231,12 +233,11 @@ func (s *ParticipantsService) ensureHost(ctx context.Context, conversationID, ho
 	})
 }
 
-// findHost returns the host's oldest participant among parts (see
-// olderThan), or nil, remembering the senders it sees.
-func (s *ParticipantsService) findHost(parts []*Participant, conversationID, hostID int64) *Participant {
+// findHost returns the host's participant among parts, the oldest when
+// the conversation holds duplicates, or nil.
+func findHost(parts []*Participant, conversationID, hostID int64) *Participant {
 	var oldest *Participant
 	for _, p := range parts {
-		s.client.senders.remember(p)
 		if p != nil && p.IsHost() && p.Links.Member.ID == hostID &&
 			(p.Links.Conversation == 0 || p.Links.Conversation == conversationID) &&
 			(oldest == nil || olderThan(p, oldest)) {

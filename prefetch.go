@@ -18,8 +18,9 @@ import (
 // by default.
 //
 // A client built without WithHTTPClient keeps n idle connections per host
-// for it, so that a walk opens at most n connections; a caller's own
-// transport should allow as many (http.Transport.MaxIdleConnsPerHost).
+// for it, so that a walk reuses about n connections rather than opening
+// new ones (a TLS handshake each) as pages come; a caller's own transport
+// should allow as many (http.Transport.MaxIdleConnsPerHost).
 func WithPrefetch(n int) Option {
 	return func(c *Client) error {
 		if n < 0 {
@@ -40,47 +41,48 @@ type pageResult[T any] struct {
 // c.prefetch of them are fetched ahead by a launcher goroutine. It returns
 // the page to continue with sequentially (when the listing grew past last)
 // or 0 when done, stopped or failed.
+//
+// The launcher hands each page's result channel to the consumer, in page
+// order, through queue: its capacity (2n-1, plus the page being yielded)
+// bounds the pages held, and the launcher starts a fetch whenever fewer
+// than n are in flight, without waiting for the consumer. Nothing is
+// allocated per page before it is launched, however many pages the
+// headers announce.
 func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, base O, from, last int, list listFunc[T, PO], yield func(T, error) bool) int {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
 
-	n := int32(c.prefetch)
-	results := make([]chan pageResult[T], last-from+1)
-	for i := range results {
-		results[i] = make(chan pageResult[T], 1)
-	}
-	// inFlight counts the requests on their way; held the pages launched
-	// and not yet yielded to the end (in flight included). Each change
-	// wakes the launcher.
-	var inFlight, held atomic.Int32
-	wake := make(chan struct{}, 1)
-	signal := func() {
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
-	}
+	n := c.prefetch
+	queue := make(chan chan pageResult[T], 2*n-1)
+	var inFlight atomic.Int32
+	done := make(chan struct{}, 1) // a fetch ended: the launcher looks again
 	room := func() bool {
-		f := inFlight.Load()
-		return f < n && held.Load() < 2*n && (f == 0 || c.budgetAllows(int(f)))
+		f := int(inFlight.Load())
+		return f < n && (f == 0 || c.budgetAllows(f))
 	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i := range results {
+		defer close(queue)
+		for page := from; page <= last; page++ {
 			for !room() {
 				select {
-				case <-wake:
+				case <-done:
 				case <-ctx.Done():
 					return
 				}
 			}
+			out := make(chan pageResult[T], 1)
+			select {
+			case queue <- out:
+			case <-ctx.Done():
+				return
+			}
 			inFlight.Add(1)
-			held.Add(1)
 			wg.Add(1)
-			go func(page int, out chan<- pageResult[T]) {
+			go func(page int) {
 				defer wg.Done()
 				o := base
 				p := PO(&o)
@@ -88,19 +90,36 @@ func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 				items, resp, err := list(ctx, p)
 				out <- pageResult[T]{items, resp, err}
 				inFlight.Add(-1)
-				signal()
-			}(from+i, results[i])
+				select {
+				case done <- struct{}{}:
+				default:
+				}
+			}(page)
 		}
 	}()
 
 	var r pageResult[T]
-	for i := range results {
+	for {
+		var out chan pageResult[T]
+		var ok bool
 		select {
-		case r = <-results[i]:
+		case out, ok = <-queue:
 		case <-ctx.Done():
-			var zero T
-			yield(zero, ctx.Err())
-			return 0
+		}
+		if ok {
+			select {
+			case r = <-out:
+			case <-ctx.Done():
+				ok = false
+			}
+		}
+		if !ok {
+			if err := ctx.Err(); err != nil {
+				var zero T
+				yield(zero, err)
+				return 0
+			}
+			break // every page yielded
 		}
 		if r.err != nil {
 			var zero T
@@ -115,8 +134,6 @@ func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 				return 0
 			}
 		}
-		held.Add(-1)
-		signal()
 	}
 	if r.resp != nil && r.resp.NextPage > last {
 		return r.resp.NextPage

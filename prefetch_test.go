@@ -358,3 +358,29 @@ func BenchmarkPrefetchWalk(b *testing.B) {
 		b.ReportMetric(float64(conns.Load())/float64(b.N), "conns/walk")
 	})
 }
+
+// A hostile X-Total-Pages costs nothing up front: nothing is allocated for
+// a page before it is launched, and the walk ends at the first empty page.
+func TestPrefetchSurvivesAHugeTotalPages(t *testing.T) {
+	t.Parallel()
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		w.Header().Set("X-Total-Pages", "2000000000")
+		if page > 3 {
+			fmt.Fprint(w, `{"conversations":[]}`)
+			return
+		}
+		fmt.Fprintf(w, `{"conversations":[{"id":%d}]}`, page)
+	})
+	c := srv.client(t, WithPrefetch(4))
+	var ids []int64
+	for conv, err := range c.Conversations.All(context.Background(), nil) {
+		require.NoError(t, err)
+		ids = append(ids, conv.ID)
+	}
+	assert.Equal(t, []int64{1, 2, 3}, ids)
+	// The first page, pages 2 to 4 (the empty one), and while the empty
+	// page is read, at most 2n-1 more on their way.
+	assert.LessOrEqual(t, len(srv.requests()), 1+3+2*4-1)
+}

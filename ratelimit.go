@@ -21,6 +21,32 @@ type Rate struct {
 // known reports whether the headers were present.
 func (r Rate) known() bool { return r.Limit > 0 || !r.Reset.IsZero() }
 
+// resetHorizon bounds how far ahead a stated reset is believed: the budget
+// resets hourly, so a reset further ahead than an hour and a quarter
+// (clock skew allowed for) is garbage, or a clock years off, and is
+// treated as unknown rather than obeyed. Local throttling therefore never
+// holds requests back for longer: after it, the server is asked again.
+const resetHorizon = time.Hour + 15*time.Minute
+
+// plausible returns r with a reset beyond resetHorizon from now, or
+// already past, dropped as unknown.
+func (r Rate) plausible(now time.Time) Rate {
+	if d := r.Reset.Sub(now); !r.Reset.IsZero() && d > resetHorizon {
+		r.Reset = time.Time{}
+	}
+	return r
+}
+
+// resetText names a reset time: the time of day when it is today (UTC),
+// with the date when it is not.
+func resetText(t time.Time) string {
+	t = t.UTC()
+	if y, m, d := time.Now().UTC().Date(); t.Year() == y && t.Month() == m && t.Day() == d {
+		return t.Format("15:04:05 UTC")
+	}
+	return t.Format("2006-01-02 15:04:05 UTC")
+}
+
 // parseRate reads X-RateLimit-Limit, -Remaining and -Reset (Unix seconds).
 // Missing or garbage values leave the field zero.
 func parseRate(h http.Header) Rate {

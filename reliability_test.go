@@ -271,11 +271,14 @@ func TestConnectionsReused(t *testing.T) {
 			}
 		}
 	}
-	if got := fs.accepts.Load(); got != 1 {
-		t.Errorf("server accepted %d connections, want 1", got)
+	// Every body read to its end leaves its connection for the next
+	// request; the one over the limit drops its own rather than being
+	// drained at the server's pace.
+	if got := fs.accepts.Load(); got != 2 {
+		t.Errorf("server accepted %d connections, want 2", got)
 	}
-	if conns.Load() != 9 || reused.Load() != 8 {
-		t.Errorf("%d exchanges, %d on a reused connection; want 9 and 8", conns.Load(), reused.Load())
+	if conns.Load() != 9 || reused.Load() != 7 {
+		t.Errorf("%d exchanges, %d on a reused connection; want 9 and 7", conns.Load(), reused.Load())
 	}
 	if fs.count("GET", "") != 9 {
 		t.Errorf("server received %d GETs, want 9 (the 503 retried once, the oversized body not retried)", fs.count("GET", ""))
@@ -390,17 +393,17 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestNewRequestOddPaths(t *testing.T) {
-	c, err := NewClient(WithBaseURL("https://sandbox.example.com/base"))
+	c, err := NewClient(WithBaseURL("https://sandbox.example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	ok := map[string]string{
-		"inbox/conversations/1,2,3":  "https://sandbox.example.com/base/api/v3/inbox/conversations/1,2,3",
-		"/inbox/conversations/5":     "https://sandbox.example.com/base/api/v3/inbox/conversations/5",
-		"hosts/a b":                  "https://sandbox.example.com/base/api/v3/hosts/a%20b",
-		"inbox/messages?page=2#frag": "https://sandbox.example.com/base/api/v3/inbox/messages?page=2#frag",
-		"//evil.example/x":           "https://sandbox.example.com/base/api/v3/evil.example/x",
+		"inbox/conversations/1,2,3":  "https://sandbox.example.com/api/v3/inbox/conversations/1,2,3",
+		"/inbox/conversations/5":     "https://sandbox.example.com/api/v3/inbox/conversations/5",
+		"hosts/a b":                  "https://sandbox.example.com/api/v3/hosts/a%20b",
+		"inbox/messages?page=2#frag": "https://sandbox.example.com/api/v3/inbox/messages?page=2#frag",
+		"//evil.example/x":           "https://sandbox.example.com/api/v3/evil.example/x",
 	}
 	for p, want := range ok {
 		req, err := c.NewRequest(ctx, "GET", p, nil)

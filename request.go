@@ -232,7 +232,20 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body any) 
 // Messages.Create), and requests held back while the rate-limit budget is spent fail with *ThrottledError.
 // What is resent on failure, and what never is, is told at RetryPolicy and
 // WithRateLimitWait.
+//
+// Do works on a copy of req: the token and default headers are set on the
+// copy, never on req. The token goes only to the client's own scheme and
+// host; redirects off it lose the token, and one from https to http is
+// not followed. The Inbox rules are applied to the body bytes actually
+// sent, and again on every redirect. A nil req or req.URL is an error.
 func (c *Client) Do(req *http.Request, v any) (*Response, error) {
+	if req == nil || req.URL == nil {
+		return nil, errors.New("bookingsync: Do: nil request or request URL")
+	}
+	// A copy carries the token, the default headers and the judged body,
+	// so that none of them lingers on the caller's request.
+	req = req.WithContext(req.Context()) // a shallow copy: Header is replaced, nothing else is written
+	req.Header = canonicalHeader(req.Header)
 	if err := guard(req); err != nil {
 		return nil, err
 	}
@@ -247,7 +260,11 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 		return resp, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp, newErrorResponse(req.Method, req.URL.Path, resp.Response, body)
+		err := newErrorResponse(req.Method, req.URL.Path, resp.Response, body)
+		if rl, ok := err.(*RateLimitError); ok {
+			rl.Rate = resp.Rate // a reset beyond the hourly window is unknown
+		}
+		return resp, err
 	}
 	if err := decodeBody(body, v, resp); err != nil {
 		return resp, &DecodeError{Method: req.Method, Path: req.URL.Path, StatusCode: resp.StatusCode, RequestID: resp.RequestID, Body: excerpt(body), Err: err}
@@ -283,7 +300,7 @@ func (c *Client) send(req *http.Request) (*Response, []byte, error) {
 		var why string
 		switch {
 		case err != nil:
-			if ctx.Err() != nil || errors.Is(err, ErrResponseTooLarge) || (sent && !idem) || tries >= c.policy.MaxAttempts {
+			if ctx.Err() != nil || final(err) || (sent && !idem) || tries >= c.policy.MaxAttempts {
 				if tries > 1 {
 					err = fmt.Errorf("%w (after %d attempts)", err, tries)
 				}
@@ -347,15 +364,17 @@ func (c *Client) attempt(req *http.Request, n int) (resp *Response, body []byte,
 		c.log(req, nil, n, start, err)
 		return nil, nil, gotConn(), fmt.Errorf("bookingsync: %s %s: %w", req.Method, req.URL.Path, scrubURLError(err))
 	}
-	if hr.Request != nil && hr.Request.Header.Get("Authorization") != "" {
-		// The caller may log the response; the token stays out of it.
-		hr.Request = hr.Request.Clone(hr.Request.Context())
-		hr.Request.Header.Del("Authorization")
-	}
+	scrubRedirectChain(hr)
+	redactResponse(hr, req)
 	resp = newResponse(hr)
+	resp.Rate = resp.Rate.plausible(c.now())
 	body, err = readBody(hr.Body, hr.ContentLength, c.maxBody)
-	// Drain what is left (bounded) so that the connection can be reused.
-	io.CopyN(io.Discard, hr.Body, maxDrain)
+	if err == nil {
+		body = redactToken(body, req)
+	}
+	// Closing before the end (a body over the limit) drops the
+	// connection rather than draining it at the server's pace; a body
+	// read to its end leaves the connection for reuse.
 	hr.Body.Close()
 	c.noteRate(resp.Rate)
 	if c.rateShare != nil && resp.Rate.known() {
@@ -369,17 +388,25 @@ func (c *Client) attempt(req *http.Request, n int) (resp *Response, body []byte,
 }
 
 // authorize sets the Authorization header when req goes to the client's own
-// host, so that a token never leaves for another.
+// scheme and host, so that a token never leaves for another, nor travels
+// in clear. The request's context bounds the wait for the token.
 func (c *Client) authorize(req *http.Request) (*oauth2.Token, error) {
-	if c.ts == nil || !strings.EqualFold(req.URL.Host, c.siteURL.Host) {
+	if c.ts == nil || !c.ownTarget(req) {
 		return nil, nil
 	}
-	tok, err := c.ts.Token()
+	tok, err := tokenContext(req.Context(), c.ts)
 	if err != nil {
 		return nil, fmt.Errorf("bookingsync: %s %s: obtaining token: %w", req.Method, req.URL.Path, err)
 	}
 	tok.SetAuthHeader(req)
 	return tok, nil
+}
+
+// final reports whether a transport error would only repeat: a body over
+// the limit, a redirect refused by the guard or for going in clear.
+func final(err error) bool {
+	var re *redirectError
+	return errors.Is(err, ErrResponseTooLarge) || errors.Is(err, ErrRefused) || errors.As(err, &re)
 }
 
 // refresh asks a TokenRefresher to replace a token the API rejected with
@@ -425,16 +452,16 @@ func traceSent(req *http.Request) (*http.Request, func() bool) {
 	return req.WithContext(httptrace.WithClientTrace(req.Context(), trace)), got.Load
 }
 
-// maxDrain bounds what is read and discarded from a body that is not used,
-// to keep its connection: past it, closing the connection is cheaper.
-const maxDrain = 64 << 10
-
 // readBody reads at most limit bytes, and fails rather than truncates. A
-// known size (Content-Length; -1 when unknown) sizes the buffer at once
-// rather than by doubling.
+// known size (Content-Length; -1 when unknown) over the limit fails before
+// a byte is read; within it, it sizes the buffer at once rather than by
+// doubling.
 func readBody(r io.Reader, size, limit int64) ([]byte, error) {
+	if size > limit {
+		return nil, fmt.Errorf("%w (%d bytes stated, over %d)", ErrResponseTooLarge, size, limit)
+	}
 	var buf bytes.Buffer
-	if size > 0 && size <= limit {
+	if size > 0 {
 		buf.Grow(int(size) + bytes.MinRead) // MinRead: room to see the EOF
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {

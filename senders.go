@@ -131,16 +131,10 @@ func (c *Client) senderType(ctx context.Context, id int64) (string, error) {
 // participant. It fails closed: a body it cannot read, a sender it cannot
 // look up, or a member type it does not know as Host stop the request.
 func (c *Client) refuseNonHostSender(req *http.Request) error {
-	if req.Method != http.MethodPost && req.Method != http.MethodPut {
+	if routeOf(req.URL) != routeMessages || !writeMethod(req.Method, req.Header) {
 		return nil
 	}
-	if p := resourcePath(req.URL); p != "inbox/messages" && !strings.HasPrefix(p, "inbox/messages/") {
-		return nil
-	}
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil
-	}
-	body, err := peekBody(req)
+	body, err := snapshotBody(req)
 	if err != nil {
 		return fmt.Errorf("bookingsync: %s %s: reading request body: %w", req.Method, req.URL.Path, err)
 	}

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func hostMessage(sender int64) *NewMessage {
@@ -15,49 +18,43 @@ func hostMessage(sender int64) *NewMessage {
 }
 
 func TestMessagesCreateRefusesClientSender(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	handleParticipant(s, MemberTypeClient)
 	handleMessageEcho(s)
 	for i := range 3 {
 		_, _, err := c.Messages.Create(inboxCtx, hostMessage(30))
 		var re *RefusedError
-		if !errors.Is(err, ErrRefused) || !errors.As(err, &re) {
-			t.Fatalf("call %d: err = %v, want a *RefusedError", i, err)
-		}
+		require.False(t, !errors.Is(err, ErrRefused) || !errors.As(err, &re), "call %d: err = %v, want a *RefusedError", i, err)
 		for _, want := range []string{"Client", "only Host participants send", "SendAsHost", "EnsureHost"} {
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("refusal %q does not say %q", err, want)
-			}
+			assert.Contains(t, err.Error(), want, "refusal %q does not say %q", err, want)
 		}
 	}
-	if n := s.count("POST", "inbox/messages"); n != 0 {
-		t.Errorf("%d messages POSTed, want 0", n)
-	}
-	if n := s.count("GET", "inbox/participants/30"); n != 1 {
-		t.Errorf("sender read %d times, want once", n)
-	}
+	n := s.count("POST", "inbox/messages")
+	assert.EqualValues(t, 0, n, "%d messages POSTed, want 0", n)
+	n = s.count("GET", "inbox/participants/30")
+	assert.EqualValues(t, 1, n, "sender read %d times, want once", n)
 }
 
 func TestMessagesCreateReadsEachSenderOnce(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	handleParticipant(s, MemberTypeHost)
 	handleMessageEcho(s)
 	for _, sender := range []int64{31, 32, 31, 32, 31} {
-		if _, _, err := c.Messages.Create(inboxCtx, hostMessage(sender)); err != nil {
-			t.Fatal(err)
-		}
+		_, _, err := c.Messages.Create(inboxCtx, hostMessage(sender))
+		require.NoError(t, err)
 	}
-	if n := s.count("GET", "inbox/participants/"); n != 2 {
-		t.Errorf("%d participant reads for 2 senders, want 2", n)
-	}
-	if n := s.count("POST", "inbox/messages"); n != 5 {
-		t.Errorf("%d messages sent, want 5", n)
-	}
+	n := s.count("GET", "inbox/participants/")
+	assert.EqualValues(t, 2, n, "%d participant reads for 2 senders, want 2", n)
+	n = s.count("POST", "inbox/messages")
+	assert.EqualValues(t, 5, n, "%d messages sent, want 5", n)
 }
 
 // Concurrent first sends by the same participant share one read; the
 // client's refusal holds for every one of them.
 func TestMessagesCreateConcurrentSendersShareOneRead(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /inbox/participants/{id}", func(w http.ResponseWriter, r *http.Request) {
 		typ := MemberTypeHost
@@ -88,22 +85,18 @@ func TestMessagesCreateConcurrentSendersShareOneRead(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if refused != 20 {
-		t.Errorf("%d guest sends refused, want 20", refused)
-	}
-	if n := s.count("GET", "inbox/participants/"); n != 2 {
-		t.Errorf("%d participant reads, want 2 (one per participant)", n)
-	}
+	assert.EqualValues(t, 20, refused, "%d guest sends refused, want 20", refused)
+	n := s.count("GET", "inbox/participants/")
+	assert.EqualValues(t, 2, n, "%d participant reads, want 2 (one per participant)", n)
 	for _, r := range s.requests() {
-		if r.Method == "POST" && strings.Contains(string(r.Body), `"sender_id":30`) {
-			t.Fatalf("a guest's message was sent: %s", r.Body)
-		}
+		require.False(t, r.Method == "POST" && strings.Contains(string(r.Body), `"sender_id":30`), "a guest's message was sent: %s", r.Body)
 	}
 }
 
 // The rule lives in Client.Do: a caller's own request is held to it, and
 // what cannot be read fails closed.
 func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	handleParticipant(s, MemberTypeClient)
 	handleMessageEcho(s)
@@ -114,79 +107,65 @@ func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
 		"sender null":             map[string]any{"messages": []any{map[string]any{"sender_id": nil}}},
 	} {
 		req, err := c.NewRequest(inboxCtx, "POST", "inbox/messages", body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Do(req, nil); !errors.Is(err, ErrRefused) {
-			t.Errorf("%s: err = %v, want ErrRefused", name, err)
-		}
+		require.NoError(t, err)
+		_, err = c.Do(req, nil)
+		assert.ErrorIs(t, err, ErrRefused, "%s: err = %v, want ErrRefused", name, err)
 	}
 	for _, body := range []string{"messages[][sender_id]=31", `{"messages":[{"sender_id":31}]} {"messages":[{"sender_id":30}]}`} {
 		raw, _ := http.NewRequest("POST", c.APIURL().String()+"inbox/messages", strings.NewReader(body))
-		if _, err := c.Do(raw, nil); !errors.Is(err, ErrRefused) {
-			t.Errorf("body %q: err = %v, want ErrRefused", body, err)
-		}
+		_, err := c.Do(raw, nil)
+		assert.ErrorIs(t, err, ErrRefused, "body %q: err = %v, want ErrRefused", body, err)
 	}
 	req, _ := c.NewRequest(inboxCtx, "PUT", "inbox/messages/5", map[string]any{"messages": []any{map[string]any{"sender_id": 30}}})
-	if _, err := c.Do(req, nil); !errors.Is(err, ErrRefused) {
-		t.Errorf("PUT with a client sender: err = %v, want ErrRefused", err)
-	}
-	if n := s.count("POST", "inbox/messages") + s.count("PUT", "inbox/messages"); n != 0 {
-		t.Errorf("%d message writes reached the server", n)
-	}
+	_, err := c.Do(req, nil)
+	assert.ErrorIs(t, err, ErrRefused, "PUT with a client sender: err = %v, want ErrRefused", err)
+	n := s.count("POST", "inbox/messages") + s.count("PUT", "inbox/messages")
+	assert.EqualValues(t, 0, n, "%d message writes reached the server", n)
 }
 
 func TestMessagesCreateUnknownSenderSendsNothing(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	handleMessageEcho(s)
 	_, _, err := c.Messages.Create(inboxCtx, hostMessage(999))
-	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "nothing was sent") {
-		t.Errorf("err = %v, want ErrNotFound saying nothing was sent", err)
-	}
-	if n := s.count("POST", "inbox/messages"); n != 0 {
-		t.Errorf("%d messages POSTed, want 0", n)
-	}
+	assert.False(t, !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "nothing was sent"), "err = %v, want ErrNotFound saying nothing was sent", err)
+	n := s.count("POST", "inbox/messages")
+	assert.EqualValues(t, 0, n, "%d messages POSTed, want 0", n)
 }
 
 func TestSendAsHostAfterAddingTheHostReadsNoSender(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(5, MemberTypeClient)
 	conv.register(s)
 	handleMessageEcho(s)
 	for range 2 {
-		if _, err := c.Messages.SendAsHost(inboxCtx, 3, 42, &NewMessage{Content: "Hi"}); err != nil {
-			t.Fatal(err)
-		}
+		_, err := c.Messages.SendAsHost(inboxCtx, 3, 42, &NewMessage{Content: "Hi"})
+		require.NoError(t, err)
 	}
 	p, err := c.Participants.EnsureHost(inboxCtx, 3, 42)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.Messages.Create(inboxCtx, &NewMessage{ConversationID: 3, SenderID: p.ID, Content: "Again", Origin: OriginEmail, Visibility: VisibilityExternal}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	_, _, err = c.Messages.Create(inboxCtx, &NewMessage{ConversationID: 3, SenderID: p.ID, Content: "Again", Origin: OriginEmail, Visibility: VisibilityExternal})
+	require.NoError(t, err)
 	// The guest's participant, seen in the conversation, is known too.
-	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(101)); !errors.Is(err, ErrRefused) {
-		t.Errorf("guest sender: err = %v, want ErrRefused", err)
-	}
-	if n := s.count("GET", "inbox/participants/"); n != 0 {
-		t.Errorf("%d participant reads, want 0", n)
-	}
+	_, _, err = c.Messages.Create(inboxCtx, hostMessage(101))
+	assert.ErrorIs(t, err, ErrRefused, "guest sender: err = %v, want ErrRefused", err)
+	n := s.count("GET", "inbox/participants/")
+	assert.EqualValues(t, 0, n, "%d participant reads, want 0", n)
 }
 
 // The cache stays bounded however many participants a process sees.
 func TestSenderCacheIsBounded(t *testing.T) {
+	t.Parallel()
 	var sc senderCache
 	for id := int64(1); id <= maxKnown+500; id++ {
 		sc.remember(&Participant{ID: id, Links: ParticipantLinks{Member: Polymorphic{ID: 1, Type: string(MemberTypeHost)}}})
 	}
-	if n := len(sc.types.m); n != maxKnown {
-		t.Errorf("%d entries, want %d", n, maxKnown)
-	}
-	if typ, ok := sc.types.get(maxKnown + 500); !ok || typ != string(MemberTypeHost) {
-		t.Errorf("newest entry lost: %q %v", typ, ok)
-	}
+	n := len(sc.types.m)
+	assert.EqualValues(t, maxKnown, n, "%d entries, want %d", n, maxKnown)
+	typ, ok := sc.types.get(maxKnown + 500)
+	assert.False(t, !ok || typ != string(MemberTypeHost), "newest entry lost: %q %v", typ, ok)
 }
 
 // FuzzSenderIDs: reading the senders of any body never panics, and what
@@ -209,9 +188,7 @@ func FuzzSenderIDs(f *testing.F) {
 			return
 		}
 		for _, id := range ids {
-			if id <= 0 {
-				t.Fatalf("senderIDs(%q) = %v: not an id", body, ids)
-			}
+			require.False(t, id <= 0, "senderIDs(%q) = %v: not an id", body, ids)
 		}
 	})
 }
@@ -219,35 +196,29 @@ func FuzzSenderIDs(f *testing.F) {
 // Participants the client has read, or seen sideloaded with their
 // conversation, cost the sender check no read.
 func TestSenderCheckUsesParticipantsAlreadyRead(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	guest := conv.add(37, MemberTypeClient)
 	host := conv.add(42, MemberTypeHost)
 	conv.register(s)
 	handleMessageEcho(s)
-	if _, _, err := c.Conversations.GetWith(inboxCtx, 3, &ConversationGetOptions{Include: []string{"participants"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(host)); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(guest)); !errors.Is(err, ErrRefused) {
-		t.Errorf("guest sender: err = %v, want ErrRefused", err)
-	}
-	if n := s.count("GET", "inbox/participants"); n != 0 {
-		t.Errorf("%d participant reads, want 0", n)
-	}
+	_, _, err := c.Conversations.GetWith(inboxCtx, 3, &ConversationGetOptions{Include: []string{"participants"}})
+	require.NoError(t, err)
+	_, _, err = c.Messages.Create(inboxCtx, hostMessage(host))
+	require.NoError(t, err)
+	_, _, err = c.Messages.Create(inboxCtx, hostMessage(guest))
+	assert.ErrorIs(t, err, ErrRefused, "guest sender: err = %v, want ErrRefused", err)
+	n := s.count("GET", "inbox/participants")
+	assert.EqualValues(t, 0, n, "%d participant reads, want 0", n)
 
 	other := conv.add(43, MemberTypeHost)
-	if _, _, err := c.Participants.GetMany(inboxCtx, []int64{other}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.Messages.Create(inboxCtx, hostMessage(other)); err != nil {
-		t.Fatal(err)
-	}
-	if n := s.count("GET", "inbox/participants"); n != 1 {
-		t.Errorf("%d participant reads, want 1 (the GetMany)", n)
-	}
+	_, _, err = c.Participants.GetMany(inboxCtx, []int64{other})
+	require.NoError(t, err)
+	_, _, err = c.Messages.Create(inboxCtx, hostMessage(other))
+	require.NoError(t, err)
+	n = s.count("GET", "inbox/participants")
+	assert.EqualValues(t, 1, n, "%d participant reads, want 1 (the GetMany)", n)
 }
 
 // BenchmarkSenderCheck measures what the Only-Hosts-send check adds to a

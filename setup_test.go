@@ -241,6 +241,17 @@ func (c *fakeClock) now() time.Time {
 	return c.t
 }
 
+// Now is now, spelled for the options that take a func() time.Time
+// (WithClock).
+func (c *fakeClock) Now() time.Time { return c.now() }
+
+// Advance moves the clock forward by d without sleeping.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
 func (c *fakeClock) sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -52,24 +52,16 @@ func TestSyncAllCursorAndDeletedIDsAcrossPages(t *testing.T) {
 	for _, cv := range res.Items {
 		ids = append(ids, cv.ID)
 	}
-	if want := []int64{11, 12, 21, 22, 31, 32}; !reflect.DeepEqual(ids, want) {
-		t.Errorf("items = %v, want %v", ids, want)
-	}
-	if want := []int64{5, 6, 7, 8}; !reflect.DeepEqual(res.DeletedIDs, want) {
-		t.Errorf("deleted ids = %v, want %v", res.DeletedIDs, want)
-	}
-	if want := time.Date(2018, 3, 23, 19, 0, 41, 0, time.UTC); !res.SyncedAt.Equal(want) {
-		t.Errorf("synced at = %v, want the first page's %v", res.SyncedAt, want)
-	}
+	assert.Equal(t, []int64{11, 12, 21, 22, 31, 32}, ids, "items")
+	assert.Equal(t, []int64{5, 6, 7, 8}, res.DeletedIDs, "deleted ids")
+	assert.True(t, res.SyncedAt.Equal(time.Date(2018, 3, 23, 19, 0, 41, 0, time.UTC)), "synced at = %v, want the first page's", res.SyncedAt)
 	assert.EqualValues(t, 3, res.Pages, "pages = %d", res.Pages)
 	want := []string{
 		"/api/v3/inbox/conversations?include=participants&page=1&per_page=100&updated_since=2018-03-22T08%3A00%3A00Z",
 		"/api/v3/inbox/conversations?include=participants&page=2&per_page=100&updated_since=2018-03-22T08%3A00%3A00Z",
 		"/api/v3/inbox/conversations?include=participants&page=3&per_page=100&updated_since=2018-03-22T08%3A00%3A00Z",
 	}
-	if got := srv.paths(); !reflect.DeepEqual(got, want) {
-		t.Errorf("requests = %q, want %q", got, want)
-	}
+	assert.Equal(t, want, srv.paths(), "requests")
 	assert.False(t, opts.Page != 7 || !opts.UpdatedSince.IsZero(), "caller's options changed: %+v", opts.ListOptions)
 }
 
@@ -81,9 +73,8 @@ func TestSyncAllFailsWholeOnAnyPageError(t *testing.T) {
 	var er *ErrorResponse
 	require.False(t, !errors.As(err, &er) || er.StatusCode != http.StatusInternalServerError, "err = %v, want the 500", err)
 	assert.Nil(t, res, "partial result returned: %+v", res)
-	if n := len(srv.requests()); n != 2 {
-		t.Errorf("%d requests, want 2 (no page after the failure)", n)
-	}
+	n := len(srv.requests())
+	assert.EqualValues(t, 2, n, "%d requests, want 2 (no page after the failure)", n)
 }
 
 func TestSyncEachStreamsAndStopsOnCallbackError(t *testing.T) {
@@ -100,18 +91,15 @@ func TestSyncEachStreamsAndStopsOnCallbackError(t *testing.T) {
 		return nil
 	})
 	require.False(t, !errors.Is(err, stop) || sum != nil, "sum, err = %v, %v; want nil, the callback's error", sum, err)
-	if want := []int64{11, 12, 21}; !reflect.DeepEqual(seen, want) {
-		t.Errorf("seen = %v, want %v", seen, want)
-	}
-	if n := len(srv.requests()); n != 2 {
-		t.Errorf("%d requests, want 2", n)
-	}
+	assert.Equal(t, []int64{11, 12, 21}, seen, "seen")
+	n := len(srv.requests())
+	assert.EqualValues(t, 2, n, "%d requests, want 2", n)
 }
 
 func TestSyncAllWithoutSyncedAtHeader(t *testing.T) {
 	t.Parallel()
-	c, _Mux, _ := setup(t)
-	_Mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	c, mux, _ := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, "bookings", []any{bookingJSON(80)}, map[string]any{"deleted_ids": []int{3}})
 	})
 	res, err := SyncAll(context.Background(), time.Unix(1e9, 0), &BookingListOptions{IncludeCanceled: true}, c.Bookings.List)
@@ -126,14 +114,11 @@ func TestSyncAllStopsOnContext(t *testing.T) {
 	mux.HandleFunc("/", threePages(0))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := SyncAll(ctx, time.Unix(1e9, 0), nil, c.Conversations.List); !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v", err)
-	}
-	if n := len(srv.requests()); n != 0 {
-		t.Errorf("%d requests", n)
-	}
+	_, err := SyncAll(ctx, time.Unix(1e9, 0), nil, c.Conversations.List)
+	assert.ErrorIs(t, err, context.Canceled)
+	n := len(srv.requests())
+	assert.EqualValues(t, 0, n, "%d requests", n)
 	var nilList func(context.Context, *BookingListOptions) ([]*Booking, *Response, error)
-	if _, err := SyncAll(context.Background(), time.Time{}, nil, nilList); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("nil list: err = %v", err)
-	}
+	_, err = SyncAll(context.Background(), time.Time{}, nil, nilList)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "nil list")
 }

@@ -340,13 +340,25 @@ func NewStoredTokenSource(ctx context.Context, cfg *oauth2.Config, store TokenSt
 // whose save failed is still returned with a nil error; see LastSaveError.
 // When the store holds nothing, the error wraps ErrNoToken.
 func (s *StoredTokenSource) Token() (*oauth2.Token, error) {
+	return s.TokenContext(s.ctx)
+}
+
+// TokenContext is Token, with ctx bounding the wait (see
+// TokenSourceContext; the Client calls it with each request's context). A
+// caller whose ctx ends while a refresh is under way returns ctx's error
+// at once; the refresh goes on, bounded by WithRefreshTimeout, and serves
+// every other caller waiting for it: one refresh for all of them.
+func (s *StoredTokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	if ctx == nil {
+		ctx = s.ctx
+	}
 	s.mu.Lock()
 	t, fresh := s.tok, s.loaded && !s.pending && s.usableLocked(s.tok)
 	s.mu.Unlock()
 	if fresh {
 		return t, nil
 	}
-	return s.do(s.ctx, nil, false)
+	return s.do(ctx, nil, false)
 }
 
 // RefreshToken renews the access token after the server refused rejected
@@ -426,24 +438,11 @@ func (s *StoredTokenSource) do(ctx context.Context, rejected *oauth2.Token, forc
 		wctx = context.WithValue(wctx, oauth2.HTTPClient, s.hc)
 	}
 	wctx, cancel := context.WithTimeout(wctx, s.opts.refreshTimeout)
-
-	type result struct {
-		t   *oauth2.Token
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
+	return awaitToken(ctx, func() (*oauth2.Token, error) {
 		defer func() { <-s.work }()
 		defer cancel()
-		t, err := s.slow(wctx, rejected, force)
-		done <- result{t, err}
-	}()
-	select {
-	case r := <-done:
-		return r.t, r.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+		return s.slow(wctx, rejected, force)
+	})
 }
 
 // slow loads, retries a pending save and refreshes as needed. It runs in
@@ -533,9 +532,9 @@ func (s *StoredTokenSource) refresh(ctx context.Context, cur, rejected *oauth2.T
 		}
 	}
 	if err != nil {
-		// x/oauth2's errors carry the server's answer, never the request
-		// form (refresh token, client secret).
-		return nil, fmt.Errorf("bookingsync: refresh token: %w", err)
+		// x/oauth2's errors quote the server's answer, which a debugging
+		// endpoint may make an echo of the request form.
+		return nil, &redactedError{fmt.Errorf("bookingsync: refresh token: %w", err), []string{cur.RefreshToken, s.cfg.ClientSecret}}
 	}
 	s.mu.Lock()
 	s.tok, s.pending, s.spent = t, true, from

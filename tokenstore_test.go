@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,26 +32,12 @@ var (
 	_ TokenStore         = (*FileTokenStore)(nil)
 )
 
-// testClock is an injectable clock; tokens expire by moving it, not by
+// testClock is the package's fake clock (setup_test.go), which the token
+// tests pass as WithClock(clock.Now); tokens expire by moving it, not by
 // sleeping.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type testClock = fakeClock
 
-func newTestClock() *testClock { return &testClock{now: time.Now()} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newTestClock() *testClock { return &fakeClock{t: time.Now()} }
 
 // memStore is an in-memory TokenStore that records saves and can fail them.
 type memStore struct {
@@ -893,5 +882,33 @@ func TestStoredTokenSourceRefreshSaverForgottenToken(t *testing.T) {
 	}
 	if _, err := ts.Token(); !errors.Is(err, ErrNoToken) {
 		t.Fatalf("Token after the uninstall: %v, want ErrNoToken", err)
+	}
+}
+
+// A token endpoint that echoes the request form in its error (a debugging
+// proxy does) gets neither the refresh token nor the client secret into
+// the error string.
+func TestStoredTokenSourceRefreshErrorEchoRedacted(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprintf(w, "proxy saw: %s", b)
+	}))
+	defer echo.Close()
+	cfg := &oauth2.Config{ClientID: testClientID, ClientSecret: testClientSecret, Endpoint: Endpoint(echo.URL)}
+	st := &memStore{tok: &oauth2.Token{AccessToken: "at-expired-0123456789", RefreshToken: "rt-S3CR3T/+=0123456789", Expiry: time.Now().Add(-time.Hour)}}
+	_, err := NewStoredTokenSource(context.Background(), cfg, st).Token()
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v, want an *oauth2.RetrieveError inside", err)
+	}
+	for _, secret := range []string{testClientSecret, "rt-S3CR3T", url.QueryEscape("rt-S3CR3T/+=0123456789")} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error %q contains %q", err, secret)
+		}
+	}
+	if !strings.Contains(err.Error(), "REDACTED") {
+		t.Errorf("error %q: the echo is not there, redacted", err)
 	}
 }

@@ -78,12 +78,10 @@ func TestValidateSignatureKnownAnswers(t *testing.T) {
 	for _, ka := range knownAnswers {
 		t.Run(ka.name, func(t *testing.T) {
 			assert.NoError(t, bookingsync.ValidateSignature(ka.body, ka.sig, ka.secret), "ValidateSignature")
-			if got := bookingsync.SignWebhook(ka.body, ka.secret); got != ka.sig {
-				t.Errorf("SignWebhook = %s, want %s", got, ka.sig)
-			}
-			if got := refSign(ka.body, ka.secret); got != ka.sig {
-				t.Errorf("test reference signer = %s, want %s", got, ka.sig)
-			}
+			got := bookingsync.SignWebhook(ka.body, ka.secret)
+			assert.EqualValues(t, ka.sig, got, "SignWebhook = %s, want %s", got, ka.sig)
+			got = refSign(ka.body, ka.secret)
+			assert.EqualValues(t, ka.sig, got, "test reference signer = %s, want %s", got, ka.sig)
 			// Hex digits in upper case name the same MAC.
 			assert.NoError(t, bookingsync.ValidateSignature(ka.body, strings.ToUpper(ka.sig), ka.secret), "upper-case signature")
 		})
@@ -190,9 +188,8 @@ func TestParseWebhook(t *testing.T) {
 	m, err := ev.Message()
 	require.NoError(t, err)
 	assert.False(t, m.ID != 5 || m.Content != "Some content." || m.Links.Conversation != 7 || m.Links.Sender == nil || *m.Links.Sender != 5, "message = %+v", m)
-	if _, err := ev.Conversation(); !errors.Is(err, bookingsync.ErrWrongEventKind) {
-		t.Errorf("Conversation on a message event: got %v, want ErrWrongEventKind", err)
-	}
+	_, err = ev.Conversation()
+	assert.ErrorIs(t, err, bookingsync.ErrWrongEventKind, "Conversation on a message event: got %v, want ErrWrongEventKind", err)
 
 	// account_id as a string, an event name the SDK does not know.
 	ev, err = bookingsync.ParseWebhook(delivery(`{"account_id":"12","event":"rental_created","resource":{"rental":{"id":1}}}`, testSecret), testSecret)
@@ -277,11 +274,10 @@ func TestParseWebhookErrors(t *testing.T) {
 	}
 
 	// Exactly MaxWebhookBytes is accepted.
-	if _, err := bookingsync.ParseWebhook(delivery(atLimit, testSecret), testSecret); err != nil {
-		t.Errorf("body of exactly MaxWebhookBytes: %v", err)
-	}
+	_, err := bookingsync.ParseWebhook(delivery(atLimit, testSecret), testSecret)
+	assert.NoError(t, err, "body of exactly MaxWebhookBytes: %v", err)
 	// An empty secret is a configuration error, not a bad delivery.
-	_, err := bookingsync.ParseWebhook(delivery(messageCreated, testSecret), "")
+	_, err = bookingsync.ParseWebhook(delivery(messageCreated, testSecret), "")
 	assert.False(t, err == nil || errors.Is(err, bookingsync.ErrInvalidSignature) || errors.Is(err, bookingsync.ErrMalformedWebhook), "empty secret: got %v", err)
 }
 
@@ -346,9 +342,8 @@ func TestWebhookAccessorShapes(t *testing.T) {
 	}
 
 	var nilEvent *bookingsync.WebhookEvent
-	if _, err := nilEvent.Message(); !errors.Is(err, bookingsync.ErrMalformedWebhook) {
-		t.Errorf("nil event: %v", err)
-	}
+	_, err := nilEvent.Message()
+	assert.ErrorIs(t, err, bookingsync.ErrMalformedWebhook, "nil event: %v", err)
 }
 
 func TestWebhookAccessorKinds(t *testing.T) {
@@ -511,9 +506,8 @@ func FuzzValidateSignature(f *testing.F) {
 		}
 		want := refSign(payload, secret)
 		require.EqualValues(t, strings.EqualFold(sig, want), (err == nil), "ValidateSignature(%q, %q) = %v; reference signature %s", payload, sig, err, want)
-		if got := bookingsync.SignWebhook(payload, secret); got != want {
-			t.Fatalf("SignWebhook = %s, reference %s", got, want)
-		}
+		got := bookingsync.SignWebhook(payload, secret)
+		require.EqualValues(t, want, got, "SignWebhook = %s, reference %s", got, want)
 		require.NoError(t, bookingsync.ValidateSignature(payload, want, secret), "a signature computed with the secret does not validate")
 	})
 }

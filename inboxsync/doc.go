@@ -1,3 +1,86 @@
-// Package inboxsync keeps a local copy of BookingSync Inbox accounts in
-// SQLite or Postgres, in sync by polling and webhooks.
+// Package inboxsync keeps a local copy of BookingSync Inbox accounts in a
+// database, SQLite (the embedded default, pure Go) or Postgres (shared by
+// several replicas), in sync by polling and webhooks, and answers reads
+// from that copy alone.
+//
+//	st, err := inboxsync.Open(ctx, "sqlite:/var/lib/app/inbox.db")
+//	…
+//	s := inboxsync.New(st, accountID, client) // client's token acts for accountID
+//	http.Handle("/webhooks", s.WebhookHandler(clientSecret))
+//	go s.Run(ctx, 5*time.Minute)
+//	open, err := st.Conversations(ctx, accountID, inboxsync.ConversationQuery{Status: inboxsync.StatusOpen, AwaitingReply: true})
+//
+// # What a pass does
+//
+// Syncer.Sync walks, for each mirrored resource, the account-wide listing
+// (messages of every conversation in one listing, never a request per
+// conversation) with updated_since set to the resource's stored cursor (an
+// early date the first time), 100 records a page, one page in memory at a
+// time. Each page is written in one transaction: its records upserted,
+// its meta.deleted_ids removed. The cursor, the first page's
+// X-Updated-Since-Request-Synced-At, is stored only when the walk
+// completes, in the transaction of its last page. A pass that fails or is
+// killed half-way therefore leaves a copy that is stale, never wrong: every
+// stored record is one the server sent, and the next pass walks again from
+// the old cursor. When records are deleted during a walk (page numbers
+// shift, so a record could slip between two pages), the walk does not
+// advance the cursor and the next pass covers the same window again.
+//
+// A record is never replaced by an older one: an upsert applies only when
+// the incoming updated_at is at least the stored one (strictly newer for a
+// webhook's re-read). Deleted ids leave a tombstone, so that a late re-read
+// or a stale page cannot bring a deleted record back.
+//
+// Webhooks (HandleEvent, WebhookHandler) are cues: an inbox_* event makes
+// the syncer re-read that one record at once and schedules a pass; a
+// duplicate delivery is recognized by its digest and does no work. Run
+// makes a pass at once, then every period and soon after cues, backs off on
+// errors, and leaves a share of the rate budget (WithRateReserve, 10%) for
+// the application's own calls, waiting for the reset rather than spending
+// it. Two syncers of one account, in one process or in replicas sharing
+// the database, never walk the same resource at once: each walk holds a
+// lease row per (account, resource), renewed with every page and taken
+// over when it expires (WithLeaseTTL).
+//
+// # The schema
+//
+// The schema is an interface: query it (Store.DB) as well as through the
+// read side. Every mirrored table is keyed by (account_id, id) and holds,
+// besides the columns below, raw: the record exactly as the API sent it
+// (JSON text on SQLite, json on Postgres), so that nothing is lost when
+// this SDK's models lag the API. Times are timestamptz on Postgres and
+// fixed-width UTC text (2006-01-02T15:04:05.000000000Z, text order is time
+// order) on SQLite. NULL stands for absent.
+//
+//	conversations  subject, default_channel, created_by_type, created_by_id,
+//	               assignee_id, closed_at, last_message_at, created_at, updated_at
+//	               indexes (account_id, updated_at), (account_id, last_message_at),
+//	               (account_id, created_by_type, created_by_id)
+//	participants   conversation_id, member_type ("Client", "Host"), member_id, updated_at
+//	               indexes (account_id, conversation_id), (account_id, member_type, member_id)
+//	messages       conversation_id, sender_id (a participant), visibility, channel,
+//	               sent_at, ordered_at (sent_at, else created_at), updated_at
+//	               indexes (account_id, conversation_id, ordered_at, id), (account_id, sender_id)
+//	attachments    name, file_content_type, file_size, updated_at (metadata; no file)
+//	hosts          user_id, email, updated_at; index (account_id, user_id)
+//	applications   name, updated_at: those that created a stored conversation
+//	               (a conversation's channel; see bookingsync.Origin)
+//
+//	sync_cursors     (account_id, resource) → synced_at: the next walk's updated_since
+//	sync_leases      (account_id, resource) → holder, expires_at
+//	sync_tombstones  (account_id, resource, id) → deleted_at
+//	webhook_seen     (account_id, digest) → seen_at: deliveries already acted on
+//	schema_migrations  version, name
+//
+// A parent's association id arrays inside raw (a conversation's
+// links.participants and links.messages, a host's links.participants, an
+// attachment's links.messages) are as fresh as the parent's last update:
+// the API can add a child without touching its parent's updated_at. The
+// child tables are always current: use Participants and Messages (or join
+// on conversation_id) rather than those arrays.
+//
+// Migrations are embedded and versioned (migrations/<dialect>/NNNN_*.sql);
+// Open applies the missing ones, each once even when replicas start
+// together. Versions 0001–0049 are the projection's, 0050 and up the
+// fleet's.
 package inboxsync

@@ -31,7 +31,7 @@ type fixture struct {
 // one), opens a store at dsn and returns a syncer over both.
 func setup(t testing.TB, dsn string, opts ...bookingsynctest.Option) *fixture {
 	t.Helper()
-	srv := bookingsynctest.NewServer(append([]bookingsynctest.Option{bookingsynctest.WithRateLimit(1 << 30)}, opts...)...)
+	srv := bookingsynctest.NewServer(append([]bookingsynctest.Option{bookingsynctest.WithRateLimit(1 << 30), bookingsynctest.WithConversationDelay(0)}, opts...)...)
 	t.Cleanup(srv.Close)
 	c := newClient(t, srv)
 	st, err := inboxsync.Open(context.Background(), dsn)
@@ -59,6 +59,7 @@ func eachBackend(t *testing.T, fn func(t *testing.T, dsn string)) { dbtest.Each(
 var mirrored = []struct{ table, path string }{
 	{"hosts", "hosts"}, {"conversations", "inbox/conversations"}, {"participants", "inbox/participants"},
 	{"messages", "inbox/messages"}, {"attachments", "inbox/attachments"},
+	{"bookings", "bookings"},
 }
 
 // state is every record by table and id, decoded to plain values, less
@@ -73,6 +74,7 @@ var lagging = map[string][]string{
 	"conversations": {"participants", "messages"},
 	"hosts":         {"participants"},
 	"attachments":   {"messages"},
+	"bookings":      {"conversations"},
 }
 
 func normalize(table string, raw []byte) (int64, any, error) {
@@ -97,7 +99,9 @@ func serverState(t testing.TB, c *bookingsync.Client) state {
 	for _, m := range mirrored {
 		out[m.table] = map[int64]any{}
 		for page := 1; page > 0; {
-			q := url.Values{"page": {strconv.Itoa(page)}, "per_page": {"100"}}
+			// updated_since from an early date: every record, bookings of
+			// every status and date included.
+			q := url.Values{"page": {strconv.Itoa(page)}, "per_page": {"100"}, "updated_since": {"2010-01-01T00:00:00Z"}}
 			req, err := c.NewRequest(ctx, "GET", m.path+"?"+q.Encode(), nil)
 			if err != nil {
 				t.Fatal(err)
@@ -197,3 +201,5 @@ func mustSync(t testing.TB, s *inboxsync.Syncer) *inboxsync.Report {
 	}
 	return rep
 }
+
+func dbtestSQLite(t testing.TB) string { return dbtest.SQLite(t) }

@@ -145,6 +145,21 @@ func (s *Store) Attachments(ctx context.Context, accountID, messageID int64) ([]
 	return out, nil
 }
 
+// Bookings returns the stored bookings linked to a conversation (its
+// links.bookings), by id. Without the bookings_read scope none are stored.
+func (s *Store) Bookings(ctx context.Context, accountID, conversationID int64) ([]*bookingsync.Booking, error) {
+	c, err := s.Conversation(ctx, accountID, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Links.Bookings) == 0 {
+		return nil, nil
+	}
+	list, args := idList(c.Links.Bookings)
+	return readAll[bookingsync.Booking](ctx, s, "bookings",
+		"SELECT raw FROM bookings WHERE account_id = ? AND id IN ("+list+") ORDER BY id", append([]any{accountID}, args...)...)
+}
+
 // Application returns a stored application (the creator of channel
 // conversations), or an error matching ErrNotFound.
 func (s *Store) Application(ctx context.Context, accountID, id int64) (*bookingsync.Application, error) {

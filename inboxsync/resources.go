@@ -17,6 +17,9 @@ type resource struct {
 	// row decodes the filter columns of one record, in cols' order, and
 	// returns its id and updated_at.
 	row func(d dialect, raw []byte) (id int64, updated *time.Time, vals []any, err error)
+	// scoped resources need a scope beyond inbox_read: a 403 skips them
+	// (ResourceReport.Forbidden) instead of failing the pass.
+	scoped bool
 }
 
 // The mirrored resources, in the order a pass walks them.
@@ -32,12 +35,14 @@ var (
 		cols: []string{"id", "conversation_id", "sender_id", "visibility", "channel", "sent_at", "ordered_at", "updated_at"}, row: messageRow}
 	resAttachments = &resource{name: "attachments", path: "inbox/attachments", key: "attachments",
 		cols: []string{"id", "name", "file_content_type", "file_size", "updated_at"}, row: attachmentRow}
+	resBookings = &resource{name: "bookings", path: "bookings", key: "bookings", scoped: true,
+		cols: []string{"id", "reference", "status", "rental_id", "client_id", "start_at", "end_at", "canceled_at", "updated_at"}, row: bookingRow}
 	// Applications are not walked: the pass fetches those that created a
 	// conversation and are not yet known (see Syncer.syncApplications).
 	resApplications = &resource{name: "applications", path: "applications", key: "applications",
 		cols: []string{"id", "name", "updated_at"}, row: applicationRow}
 
-	walked = []*resource{resHosts, resConversations, resParticipants, resMessages, resAttachments}
+	walked = []*resource{resHosts, resConversations, resParticipants, resMessages, resAttachments, resBookings}
 )
 
 // resourceByName finds a mirrored resource by table name.
@@ -185,4 +190,25 @@ func applicationRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
 		return 0, nil, nil, err
 	}
 	return w.ID, w.UpdatedAt, []any{w.ID, nullStr(w.Name), d.ts(w.UpdatedAt)}, nil
+}
+
+func bookingRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
+	var w struct {
+		ID         int64      `json:"id"`
+		Reference  string     `json:"reference"`
+		Status     string     `json:"status"`
+		StartAt    *time.Time `json:"start_at"`
+		EndAt      *time.Time `json:"end_at"`
+		CanceledAt *time.Time `json:"canceled_at"`
+		UpdatedAt  *time.Time `json:"updated_at"`
+		Links      struct {
+			Rental *int64 `json:"rental"`
+			Client *int64 `json:"client"`
+		} `json:"links"`
+	}
+	if err := decodeRow(raw, &w, "booking"); err != nil {
+		return 0, nil, nil, err
+	}
+	return w.ID, w.UpdatedAt, []any{w.ID, nullStr(w.Reference), nullStr(w.Status), nullID(w.Links.Rental), nullID(w.Links.Client),
+		d.ts(w.StartAt), d.ts(w.EndAt), d.ts(w.CanceledAt), d.ts(w.UpdatedAt)}, nil
 }

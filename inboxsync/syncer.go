@@ -114,6 +114,9 @@ type ResourceReport struct {
 	Advanced bool
 	// Skipped reports that another syncer held the resource's lease.
 	Skipped bool
+	// Forbidden reports that the token lacks the resource's scope
+	// (bookings_read, applications_read): the resource is not mirrored.
+	Forbidden bool
 }
 
 // Changed is the number of records written or removed.
@@ -134,7 +137,8 @@ func (r *Report) Changed() int {
 var firstCursor = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Sync makes one pass over every mirrored resource: hosts, conversations,
-// participants, messages and attachments (account-wide listings, one page
+// participants, messages, attachments and bookings (account-wide listings,
+// every booking status; skipped without bookings_read), one page
 // in memory at a time, updated_since from each resource's stored cursor,
 // deleted_ids applied), then the applications that created conversations
 // and are not yet known.

@@ -42,6 +42,11 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 	)
 	for page := 1; ; {
 		items, resp, err := s.fetch(ctx, listPath(r, since, page), r.key, rep)
+		if r.scoped && forbidden(err) {
+			// The token lacks the resource's scope: mirror the rest.
+			rr.Forbidden = true
+			return rr, nil
+		}
 		if err != nil {
 			return rr, err
 		}
@@ -78,6 +83,9 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 		page = resp.NextPage
 	}
 }
+
+// forbidden reports whether err is the API's 403 (a missing scope).
+func forbidden(err error) bool { return errors.Is(err, bookingsync.ErrForbidden) }
 
 // listPath is the listing of r changed since since, page page.
 func listPath(r *resource, since time.Time, page int) string {
@@ -183,11 +191,10 @@ func (s *Syncer) syncApplications(ctx context.Context, rep *Report) (ResourceRep
 		path += strconv.FormatInt(id, 10)
 	}
 	items, _, err := s.fetch(ctx, path, resApplications.key, rep)
-	var er *bookingsync.ErrorResponse
-	if errors.As(err, &er) && (er.StatusCode == 403 || er.StatusCode == 404) {
+	if forbidden(err) || errors.Is(err, bookingsync.ErrNotFound) {
 		// No applications_read scope, or gone: the channel stays unknown;
 		// not a reason to fail the pass.
-		s.log.InfoContext(ctx, "inboxsync: applications not readable", "account", s.acct, "status", er.StatusCode)
+		rr.Forbidden = forbidden(err)
 		return rr, nil
 	}
 	if err != nil {

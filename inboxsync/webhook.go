@@ -14,10 +14,10 @@ import (
 )
 
 // HandleEvent takes a verified webhook delivery as a cue: an
-// inbox_conversation_* or inbox_message_* event makes the syncer re-read
+// inbox_conversation_*, inbox_message_* or booking_* event makes the syncer re-read
 // that record at once (one GET) and write it unless the local copy already
 // holds a newer one (by updated_at), or remove it if the API answers 404;
-// every event of the account, booking_* included, also schedules a pass
+// every event of the account also schedules a pass
 // soon (see Run), since deliveries can be lost and say little.
 //
 // The same delivery twice does the work once: a delivery whose body was
@@ -52,6 +52,12 @@ func (s *Syncer) HandleEvent(ctx context.Context, e *bookingsync.WebhookEvent) e
 		if m, err = e.Message(); err == nil {
 			id = m.ID
 		}
+	case bookingsync.EventBookingCreated, bookingsync.EventBookingUpdated, bookingsync.EventBookingDestroyed:
+		r = resBookings
+		var b *bookingsync.Booking
+		if b, err = e.Booking(); err == nil {
+			id = b.ID
+		}
 	default:
 		return nil // the scheduled pass picks up whatever it was
 	}
@@ -78,6 +84,9 @@ func (s *Syncer) reread(ctx context.Context, r *resource, id int64) error {
 	if errors.Is(err, bookingsync.ErrNotFound) {
 		_, err = s.st.apply(ctx, s.acct, r, nil, []int64{id}, write{})
 		return err
+	}
+	if r.scoped && forbidden(err) {
+		return nil // not mirrored without the scope
 	}
 	if err != nil {
 		return fmt.Errorf("inboxsync: re-reading %s %d: %w", r.name, id, err)

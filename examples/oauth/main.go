@@ -12,6 +12,11 @@
 //
 //	go run ./examples/oauth                            # no account needed
 //	BOOKINGSYNC_CLIENT_ID=... BOOKINGSYNC_CLIENT_SECRET=... go run ./examples/oauth
+//
+// With real credentials the token is kept in -store, by default
+// bookingsync/token.json in the user's config directory (never the temp
+// directory: it holds the account's only refresh token, and losing it
+// means authorizing again); the program says where.
 package main
 
 import (
@@ -55,12 +60,11 @@ func main() {
 		baseURL:      cmp.Or(os.Getenv("BOOKINGSYNC_BASE_URL"), bookingsync.DefaultBaseURL),
 	}
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (with credentials)")
-	flag.StringVar(&cfg.store, "store", "", "token file (default: bookingsync-token.json in the temp dir)")
+	flag.StringVar(&cfg.store, "store", "", "token file (default: bookingsync/token.json in the user config dir; without credentials, a temp file)")
 	flag.Int64Var(&cfg.account, "account", 0, "account id to pre-select on the authorization page")
 	flag.DurationVar(&cfg.wait, "wait", 5*time.Minute, "how long to wait for the browser")
 	flag.Parse()
 
-	name := "bookingsync-token.json"
 	if cfg.clientID == "" {
 		*addr = "127.0.0.1:0" // any free port
 	}
@@ -75,9 +79,11 @@ func main() {
 		cfg.clientID, cfg.clientSecret = bookingsynctest.DefaultClientID, bookingsynctest.DefaultClientSecret
 		cfg.demo = bookingsynctest.NewServer(bookingsynctest.WithOAuthClient(cfg.clientID, cfg.clientSecret, redirectURL(cfg.ln)))
 		defer cfg.demo.Close()
-		name = "bookingsynctest-token.json" // never overwrite a real account's token
 	}
-	cfg.store = cmp.Or(cfg.store, filepath.Join(os.TempDir(), name))
+	if cfg.store, err = tokenPath(cfg.store, cfg.demo != nil); err != nil {
+		fmt.Fprintln(os.Stderr, "oauth:", err)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -85,6 +91,28 @@ func main() {
 		fmt.Fprintln(os.Stderr, "oauth:", err)
 		os.Exit(1)
 	}
+}
+
+// tokenPath is where the token is kept: -store if given; for the demo, a
+// temp file (never a real account's file); else bookingsync/token.json in
+// the user's config directory, created owner-only. A real account's token
+// never goes to the temp directory, which the system may empty.
+func tokenPath(store string, demo bool) (string, error) {
+	switch {
+	case store != "":
+		return store, nil
+	case demo:
+		return filepath.Join(os.TempDir(), "bookingsynctest-token.json"), nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no -store given and no user config directory (%v): pass -store FILE, a file that is kept and backed up", err)
+	}
+	dir = filepath.Join(dir, "bookingsync")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("creating %s: %w; pass -store FILE", dir, err)
+	}
+	return filepath.Join(dir, "token.json"), nil
 }
 
 func redirectURL(ln net.Listener) string { return "http://" + ln.Addr().String() + "/callback" }
@@ -114,6 +142,9 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 	}
 	if fi, err := os.Stat(store.Path()); err == nil {
 		fmt.Fprintf(out, "Token saved to %s (mode %v)\n", store.Path(), fi.Mode().Perm())
+	}
+	if cfg.demo == nil {
+		fmt.Fprintln(out, "Keep that file: it holds the account's only refresh token (each refresh replaces it); without it the account must be authorized again.")
 	}
 
 	// 2. Use it, from now on in any run of the program: the stored token

@@ -140,3 +140,30 @@ func TestCallbackChecksState(t *testing.T) {
 		t.Error("a token file was written")
 	}
 }
+
+// A real account's token goes to -store, else to the user's config
+// directory, never to the temp directory; without either, the program
+// asks for -store.
+func TestTokenPath(t *testing.T) {
+	if p, err := tokenPath("/kept/token.json", false); err != nil || p != "/kept/token.json" {
+		t.Errorf("-store: %q %v", p, err)
+	}
+	if p, _ := tokenPath("", true); !strings.HasPrefix(p, os.TempDir()) || !strings.Contains(p, "bookingsynctest") {
+		t.Errorf("demo: %q", p)
+	}
+	cfg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cfg)
+	t.Setenv("HOME", cfg)
+	p, err := tokenPath("", false)
+	if err != nil || p != filepath.Join(cfg, "bookingsync", "token.json") {
+		t.Errorf("real: %q %v", p, err)
+	}
+	if fi, err := os.Stat(filepath.Dir(p)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("config dir: %v %v", fi, err)
+	}
+	t.Setenv("XDG_CONFIG_HOME", "")
+	t.Setenv("HOME", "")
+	if _, err := tokenPath("", false); err == nil || !strings.Contains(err.Error(), "pass -store") {
+		t.Errorf("no config dir: %v", err)
+	}
+}

@@ -1,20 +1,22 @@
-// Command sync keeps a local copy of an account's Inbox conversations up to
-// date with incremental syncs: each round asks only for what changed since
-// the cursor the server handed back last time (see docs/sync.md).
+// Command sync keeps a local copy of an account's Inbox in a database with
+// inboxsync: a first pass copies everything, later passes ask only for
+// what changed since the cursor the server handed back, and each pass
+// prints what it changed. The copy is SQLite by default; give a Postgres
+// DSN to share it between replicas.
 //
 // Without BOOKINGSYNC_TOKEN it runs against an in-memory BookingSync server
-// (bookingsynctest) and changes a few conversations between rounds, so the
-// second round shows exactly those changes. With a token (and optionally
-// BOOKINGSYNC_BASE_URL) it syncs the real account:
+// (bookingsynctest) and changes a few records between passes, so the
+// second pass shows exactly those changes. With a token (and optionally
+// BOOKINGSYNC_BASE_URL) it syncs the real account, whose id -account names:
 //
-//	go run ./examples/sync                              # no account needed
-//	BOOKINGSYNC_TOKEN=... go run ./examples/sync -rounds 3 -every 1m
+//	go run ./examples/sync                                   # no account needed
+//	BOOKINGSYNC_TOKEN=... go run ./examples/sync -account 1234 -passes 3 -every 1m
+//	go run ./examples/sync -db 'postgres://postgres@127.0.0.1:5432/inbox?sslmode=disable'
 package main
 
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,11 +25,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
+	"github.com/go-bookingsync/bookingsync/inboxsync"
 )
 
 // config is what main reads from the environment and the flags.
@@ -36,9 +40,10 @@ type config struct {
 	baseURL string // BOOKINGSYNC_BASE_URL, default bookingsync.DefaultBaseURL
 	demo    *demo  // the in-memory server, when there is no token
 
-	state  string        // the file holding the cursor and the local copy
-	rounds int           // how many sync rounds to run
-	every  time.Duration // the pause between rounds
+	dsn     string        // the local copy
+	account int64         // the account the token acts for
+	passes  int           // how many passes to run
+	every   time.Duration // the pause between passes
 }
 
 func main() {
@@ -46,20 +51,32 @@ func main() {
 		token:   os.Getenv("BOOKINGSYNC_TOKEN"),
 		baseURL: cmp.Or(os.Getenv("BOOKINGSYNC_BASE_URL"), bookingsync.DefaultBaseURL),
 	}
-	flag.StringVar(&cfg.state, "state", "", "state file (default: bookingsync-sync.json in the temp dir)")
-	flag.IntVar(&cfg.rounds, "rounds", 2, "number of sync rounds")
-	flag.DurationVar(&cfg.every, "every", 30*time.Second, "pause between rounds")
+	flag.StringVar(&cfg.dsn, "db", "", `the local copy: "sqlite:/path" or "postgres://…" (default: SQLite in the temp dir)`)
+	flag.Int64Var(&cfg.account, "account", 0, "the id of the account the token acts for (required with BOOKINGSYNC_TOKEN)")
+	flag.IntVar(&cfg.passes, "passes", 2, "number of passes")
+	flag.DurationVar(&cfg.every, "every", 30*time.Second, "pause between passes")
 	flag.Parse()
 	if cfg.token == "" {
 		cfg.demo = newDemo()
 		defer cfg.demo.srv.Close()
+		cfg.account = bookingsynctest.AccountID
+	} else if cfg.account == 0 {
+		fmt.Fprintln(os.Stderr, "sync: -account is required with BOOKINGSYNC_TOKEN")
+		os.Exit(2)
 	}
-	if cfg.state == "" {
-		name := "bookingsync-sync.json"
+	if cfg.dsn == "" {
+		name := "bookingsync-inbox.db"
 		if cfg.demo != nil {
-			name = "bookingsynctest-sync.json" // never mix the fake's ids with an account's
+			name = "bookingsynctest-inbox.db" // never mix the fake's ids with an account's
+			// A new in-memory server is a new account: start afresh.
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				if err := os.Remove(filepath.Join(os.TempDir(), name+suffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					fmt.Fprintln(os.Stderr, "sync:", err)
+					os.Exit(1)
+				}
+			}
 		}
-		cfg.state = filepath.Join(os.TempDir(), name)
+		cfg.dsn = "sqlite:" + filepath.Join(os.TempDir(), name)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -70,63 +87,76 @@ func main() {
 	}
 }
 
-// firstCursor is where a first sync starts: a date before any account
-// existed. A zero cursor would list everything as well (the API sends its
-// cursor on every response); a date keeps updated_since on every request.
-var firstCursor = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// state is the local copy and the cursor it is consistent with. They are
-// saved together, after the changes are applied: a crash between two rounds
-// then repeats a round instead of losing one.
-type state struct {
-	Cursor        time.Time        `json:"cursor"`
-	Conversations map[int64]string `json:"conversations"` // id -> subject
-}
-
 func run(ctx context.Context, out io.Writer, cfg config) error {
 	client, err := connect(out, cfg)
 	if err != nil {
 		return err
 	}
-	if cfg.demo != nil {
-		// A new in-memory server is a new account: start from scratch.
-		if err := os.Remove(cfg.state); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	st, err := load(cfg.state)
+	st, err := inboxsync.Open(ctx, cfg.dsn)
 	if err != nil {
 		return err
 	}
-	for round := 1; round <= cfg.rounds; round++ {
-		if round > 1 {
+	defer st.Close()
+	syncer := inboxsync.New(st, cfg.account, client)
+
+	for pass := 1; pass <= cfg.passes; pass++ {
+		if pass > 1 {
 			if err := pause(ctx, cfg, out); err != nil {
 				return err
 			}
 		}
-		res, err := bookingsync.SyncAll(ctx, st.Cursor, nil, client.Conversations.List)
+		rep, err := syncer.Sync(ctx)
 		if err != nil {
-			return fmt.Errorf("round %d: %w (cursor kept)", round, err)
+			// Nothing wrong was written: the next pass resumes from the
+			// cursors of the walks that completed.
+			return fmt.Errorf("pass %d: %w", pass, err)
 		}
-		// Upserts first, then deletions: a record changed and then deleted
-		// since the cursor must end up deleted.
-		changed := make([]int64, 0, len(res.Items))
-		for _, c := range res.Items {
-			st.Conversations[c.ID] = c.Subject
-			changed = append(changed, c.ID)
-		}
-		for _, id := range res.DeletedIDs {
-			delete(st.Conversations, id)
-		}
-		// No X-Updated-Since-Request-Synced-At header: keep the old cursor.
-		if !res.SyncedAt.IsZero() {
-			st.Cursor = res.SyncedAt
-		}
-		if err := save(cfg.state, st); err != nil {
+		fmt.Fprintf(out, "pass %d: %d requests, %s\n", pass, rep.Requests, changes(rep))
+		if err := summary(ctx, out, st, cfg.account); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "round %d: %d changed %v, deleted %v, cursor %s, %d held locally\n",
-			round, len(changed), changed, res.DeletedIDs, st.Cursor.Format(time.RFC3339), len(st.Conversations))
+	}
+	return nil
+}
+
+// changes says what a pass wrote and removed, resource by resource.
+func changes(rep *inboxsync.Report) string {
+	var parts []string
+	for _, r := range rep.Resources {
+		if r.Upserted > 0 {
+			parts = append(parts, fmt.Sprintf("%s +%d", r.Resource, r.Upserted))
+		}
+		if r.Deleted > 0 {
+			parts = append(parts, fmt.Sprintf("%s -%d", r.Resource, r.Deleted))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing changed"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// summary reads the local copy alone, as an application's pages would.
+func summary(ctx context.Context, out io.Writer, st *inboxsync.Store, account int64) error {
+	open, err := st.Conversations(ctx, account, inboxsync.ConversationQuery{Status: inboxsync.StatusOpen})
+	if err != nil {
+		return err
+	}
+	waiting, err := st.Conversations(ctx, account, inboxsync.ConversationQuery{Status: inboxsync.StatusOpen, AwaitingReply: true})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  local copy: %d open conversations, %d awaiting a reply\n", len(open), len(waiting))
+	for _, c := range waiting {
+		msgs, err := st.Messages(ctx, account, c.ID)
+		if err != nil {
+			return err
+		}
+		last := ""
+		if len(msgs) > 0 {
+			last = msgs[len(msgs)-1].Content
+		}
+		fmt.Fprintf(out, "  - %d %q: %q\n", c.ID, c.Subject, last)
 	}
 	return nil
 }
@@ -143,9 +173,9 @@ func connect(out io.Writer, cfg config) (*bookingsync.Client, error) {
 	return bookingsync.NewClient(bookingsync.WithToken(token), bookingsync.WithBaseURL(base))
 }
 
-// pause waits between rounds. Against the in-memory server nobody else
+// pause waits between passes. Against the in-memory server nobody else
 // changes anything and waiting is pointless, so it moves the server's clock
-// instead and makes a few changes for the next round to find.
+// instead and makes a few changes for the next pass to find.
 func pause(ctx context.Context, cfg config, out io.Writer) error {
 	if d := cfg.demo; d != nil {
 		d.advance(cfg.every)
@@ -162,36 +192,6 @@ func pause(ctx context.Context, cfg config, out io.Writer) error {
 	}
 }
 
-// load reads the state file; a missing file is a first run.
-func load(path string) (*state, error) {
-	st := &state{Cursor: firstCursor, Conversations: map[int64]string{}}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return st, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(b, st); err != nil {
-		return nil, fmt.Errorf("state file %s: %w", path, err)
-	}
-	return st, nil
-}
-
-// save replaces the state file atomically: write a temporary file next to
-// it, then rename it over the old one.
-func save(path string, st *state) error {
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
 // demo is the in-memory server with a clock of its own, which the example
 // moves forward instead of sleeping.
 type demo struct {
@@ -205,7 +205,7 @@ func newDemo() *demo {
 	d := &demo{now: time.Now()}
 	d.srv = bookingsynctest.NewServer(bookingsynctest.WithClock(d.clock))
 	// Let the seeded account settle: its delayed Booking.com conversation
-	// appears two seconds after the start. Round 2 then shows only the
+	// appears two seconds after the start. Pass 2 then shows only the
 	// changes this program makes.
 	d.advance(time.Minute)
 	return d
@@ -223,12 +223,14 @@ func (d *demo) advance(by time.Duration) {
 	d.now = d.now.Add(max(by, time.Second))
 }
 
-// change does what guests and channels do between two syncs: a new
-// conversation arrives, one is updated, one is deleted.
+// change does what guests and channels do between two passes: a guest
+// writes in a new conversation, one conversation is updated, one deleted.
 func (d *demo) change(out io.Writer) {
 	id := d.srv.AddConversation(bookingsynctest.ConversationSeed{Subject: "Late check-in?", ApplicationID: bookingsynctest.AirbnbAppID})
+	parts := d.srv.AddParticipant(id, "Client", 41)
+	d.srv.AddMessage(bookingsynctest.MessageSeed{ConversationID: id, SenderID: parts, Content: "Can we arrive at midnight?", Channel: "airbnb"})
 	d.srv.Touch("conversations", bookingsynctest.BookingComConversationID)
 	d.srv.DeleteConversation(bookingsynctest.ClosedConversationID)
-	fmt.Fprintf(out, "meanwhile: conversation %d created, %d updated, %d deleted\n",
+	fmt.Fprintf(out, "meanwhile: conversation %d created with a guest message, %d updated, %d deleted\n",
 		id, bookingsynctest.BookingComConversationID, bookingsynctest.ClosedConversationID)
 }

@@ -4,115 +4,46 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 )
 
-// syncRequests returns the updated_since of every conversation listing the
-// server received, in order.
-func syncRequests(srv *bookingsynctest.Server) []string {
+func TestRunDemo(t *testing.T) {
+	d := newDemo()
+	defer d.srv.Close()
+	var out bytes.Buffer
+	cfg := config{demo: d, dsn: "sqlite:" + filepath.Join(t.TempDir(), "inbox.db"), account: bookingsynctest.AccountID, passes: 2}
+	if err := run(context.Background(), &out, cfg); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"No BOOKINGSYNC_TOKEN: running against the in-memory BookingSync server (bookingsynctest).\n",
+		"pass 1: 7 requests, hosts +2, conversations +4, participants +6, messages +8, bookings +6, applications +2\n",
+		"  local copy: 3 open conversations, 3 awaiting a reply\n",
+		"meanwhile: conversation 15 created with a guest message, 12 updated, 13 deleted\n",
+		// Exactly the changes: the new and the updated conversation, the
+		// deleted one with its participants and messages; one request per
+		// resource, the new conversation's application being known.
+		"pass 2: 6 requests, conversations +2, conversations -1, participants +1, participants -2, messages +1, messages -2\n",
+		"  local copy: 4 open conversations, 4 awaiting a reply\n",
+		`  - 15 "Late check-in?": "Can we arrive at midnight?"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q; got:\n%s", want, got)
+		}
+	}
+	// Every listing asked with updated_since; pass 2 from the server's
+	// cursor, not the early first-pass date.
 	var since []string
-	for _, r := range srv.Requests() {
+	for _, r := range d.srv.Requests() {
 		if r.Method == "GET" && r.Path == "/api/v3/inbox/conversations" {
 			since = append(since, r.Query.Get("updated_since"))
 		}
 	}
-	return since
-}
-
-func TestRunDemo(t *testing.T) {
-	d := newDemo()
-	defer d.srv.Close()
-	path := filepath.Join(t.TempDir(), "state.json")
-	var out bytes.Buffer
-	if err := run(context.Background(), &out, config{demo: d, state: path, rounds: 2}); err != nil {
-		t.Fatal(err)
+	if len(since) != 2 || since[0] != "2010-01-01T00:00:00Z" || since[1] <= since[0] {
+		t.Errorf("conversation listings' updated_since: %q", since)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("want 4 lines, got:\n%s", out.String())
-	}
-	if lines[0] != "No BOOKINGSYNC_TOKEN: running against the in-memory BookingSync server (bookingsynctest)." {
-		t.Errorf("first line: %q", lines[0])
-	}
-	if !strings.HasPrefix(lines[1], "round 1: 4 changed [11 12 13 14], deleted [], cursor ") {
-		t.Errorf("round 1: %q", lines[1])
-	}
-	if lines[2] != "meanwhile: conversation 15 created, 12 updated, 13 deleted" {
-		t.Errorf("changes: %q", lines[2])
-	}
-	// Exactly the changes: the new and the updated conversation, and the
-	// deleted one's id, nothing seeded before the cursor.
-	if !strings.HasPrefix(lines[3], "round 2: 2 changed [12 15], deleted [13], cursor ") ||
-		!strings.HasSuffix(lines[3], ", 4 held locally") {
-		t.Errorf("round 2: %q", lines[3])
-	}
-
-	// One page per round; round 2 asked from the cursor round 1 got, which
-	// is the server's clock, not an early date.
-	since := syncRequests(d.srv)
-	if len(since) != 2 {
-		t.Fatalf("conversation listings: %q", since)
-	}
-	cursor1 := strings.Fields(strings.SplitN(lines[1], "cursor ", 2)[1])[0]
-	if !strings.HasPrefix(since[0], "2010-01-01") || since[1] != strings.TrimSuffix(cursor1, ",") {
-		t.Errorf("updated_since %q, round 1 cursor %q", since, cursor1)
-	}
-
-	st, err := load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := slicesSorted(st.Conversations); !slices.Equal(got, []int64{11, 12, 14, 15}) {
-		t.Errorf("saved conversations %v", got)
-	}
-	if !st.Cursor.Equal(d.clock().Truncate(time.Second)) {
-		t.Errorf("saved cursor %s, server clock %s", st.Cursor, d.clock())
-	}
-}
-
-// With a token the program resumes from the saved cursor: a second run
-// sends the cursor the first one saved.
-func TestRunAccountResumes(t *testing.T) {
-	srv := bookingsynctest.NewServer(bookingsynctest.WithToken("sekret-token-123"), bookingsynctest.WithConversationDelay(time.Hour))
-	defer srv.Close()
-	cfg := config{token: "sekret-token-123", baseURL: srv.URL, state: filepath.Join(t.TempDir(), "state.json"), rounds: 1}
-
-	var out bytes.Buffer
-	for i := range 2 {
-		if err := run(context.Background(), &out, cfg); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			srv.Touch("conversations", bookingsynctest.AirbnbConversationID)
-		}
-	}
-	if strings.Contains(out.String(), "sekret") {
-		t.Fatalf("the token was printed:\n%s", out.String())
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 4 || lines[0] != "Running against "+srv.URL || lines[2] != lines[0] {
-		t.Fatalf("output:\n%s", out.String())
-	}
-	if !strings.HasPrefix(lines[1], "round 1: 3 changed [11 12 13], deleted [], cursor ") ||
-		!strings.HasPrefix(lines[3], "round 1: 1 changed [11], deleted [], cursor ") || !strings.HasSuffix(lines[3], ", 3 held locally") {
-		t.Errorf("output:\n%s", out.String())
-	}
-	since := syncRequests(srv)
-	if len(since) != 2 || !strings.HasPrefix(since[0], "2010-01-01") || strings.HasPrefix(since[1], "2010-01-01") {
-		t.Errorf("updated_since of the two runs: %q", since)
-	}
-}
-
-func slicesSorted(m map[int64]string) []int64 {
-	var ids []int64
-	for id := range m {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }

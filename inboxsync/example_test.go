@@ -1,0 +1,54 @@
+package inboxsync_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/go-bookingsync/bookingsync"
+	"github.com/go-bookingsync/bookingsync/bookingsynctest"
+	"github.com/go-bookingsync/bookingsync/inboxsync"
+)
+
+// Mirror an account into SQLite, then read the conversations waiting for a
+// reply from the copy alone.
+func ExampleSyncer_Sync() {
+	ctx := context.Background()
+	srv := bookingsynctest.NewServer(bookingsynctest.WithConversationDelay(0)) // stands in for the API
+	defer srv.Close()
+	client, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(srv.Token()))
+	if err != nil {
+		panic(err)
+	}
+	dir, err := os.MkdirTemp("", "inboxsync-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+
+	st, err := inboxsync.Open(ctx, "sqlite:"+filepath.Join(dir, "inbox.db"))
+	if err != nil {
+		panic(err)
+	}
+	defer st.Close()
+	s := inboxsync.New(st, bookingsynctest.AccountID, client)
+	rep, err := s.Sync(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("first pass: %d requests, %d records\n", rep.Requests, rep.Changed())
+
+	waiting, err := st.Conversations(ctx, bookingsynctest.AccountID, inboxsync.ConversationQuery{
+		Status: inboxsync.StatusOpen, AwaitingReply: true, Channel: bookingsync.ChannelAirbnb})
+	if err != nil {
+		panic(err)
+	}
+	for _, c := range waiting {
+		msgs, _ := st.Messages(ctx, bookingsynctest.AccountID, c.ID)
+		fmt.Printf("%s: %q\n", c.Subject, msgs[len(msgs)-1].Content)
+	}
+	// Output:
+	// first pass: 7 requests, 28 records
+	// Reservation 0000EG - Ocean View Loft: "Thanks in advance!"
+}

@@ -1,0 +1,240 @@
+package inboxsync_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-bookingsync/bookingsync"
+	"github.com/go-bookingsync/bookingsync/bookingsynctest"
+	"github.com/go-bookingsync/bookingsync/inboxsync"
+)
+
+// A webhook cue is reflected in the local copy after one GET; the same
+// delivery again makes no request.
+func TestWebhookOneGetOnce(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		f := setup(t, dsn)
+		ctx := context.Background()
+		mustSync(t, f.s)
+		id := f.srv.AddConversation(bookingsynctest.ConversationSeed{Subject: "from a webhook", ClientID: 9})
+		e := event(bookingsync.EventInboxConversationCreated, id, 1)
+
+		before := len(f.srv.Requests())
+		if err := f.s.HandleEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(f.srv.Requests()) - before; n != 1 {
+			t.Fatalf("the cue made %d requests, want 1", n)
+		}
+		if c, err := f.st.Conversation(ctx, acct, id); err != nil || c.Subject != "from a webhook" {
+			t.Fatalf("after the cue: %+v, %v", c, err)
+		}
+		if err := f.s.HandleEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(f.srv.Requests()) - before; n != 1 {
+			t.Fatalf("a duplicate delivery made %d more requests, want 0", n-1)
+		}
+	})
+}
+
+// A late re-read that returns an older version of a record never replaces
+// the newer local one; a 404 removes it.
+func TestWebhookOutOfOrder(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		f := setup(t, dsn)
+		ctx := context.Background()
+		const conv = bookingsynctest.AirbnbConversationID
+		old := rawGet(t, f.c, "inbox/conversations/11")
+
+		time.Sleep(1100 * time.Millisecond) // a newer updated_at, in whole seconds
+		f.srv.Touch("conversations", conv)
+		mustSync(t, f.s)
+		newer, err := f.st.Conversation(ctx, acct, conv)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// A server in front of the fake answers the re-read with the
+		// version from before the update, as a slow replica of the API
+		// could.
+		stale := staleProxy(t, f.srv, "/api/v3/inbox/conversations/11", old)
+		s := inboxsync.New(f.st, acct, newClient(t, f.srv, bookingsync.WithBaseURL(stale.URL), bookingsync.WithHTTPClient(stale.Client())))
+		if err := s.HandleEvent(ctx, event(bookingsync.EventInboxConversationUpdated, conv, 2)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.st.Conversation(ctx, acct, conv)
+		if err != nil || !got.UpdatedAt.Equal(newer.UpdatedAt) {
+			t.Fatalf("after a stale re-read: updated_at %v, want %v (%v)", got.UpdatedAt, newer.UpdatedAt, err)
+		}
+
+		f.srv.DeleteConversation(conv)
+		if err := f.s.HandleEvent(ctx, event(bookingsync.EventInboxConversationUpdated, conv, 3)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.st.Conversation(ctx, acct, conv); !errorsIsNotFound(err) {
+			t.Fatalf("after a 404 re-read: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func errorsIsNotFound(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "not found")
+}
+
+// rawGet returns a GET's body.
+func rawGet(t *testing.T, c *bookingsync.Client, path string) []byte {
+	t.Helper()
+	req, err := c.NewRequest(context.Background(), "GET", path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := c.Do(req, &buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// staleProxy forwards to srv but answers GET path with body.
+func staleProxy(t *testing.T, srv *bookingsynctest.Server, path string, body []byte) *httptest.Server {
+	u, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.Transport = srv.Client().Transport
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" && r.URL.Path == path {
+			w.Header().Set("Content-Type", "application/vnd.api+json; charset=utf-8")
+			w.Write(body)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// WebhookHandler verifies the signature and acts on the delivery.
+func TestWebhookHandler(t *testing.T) {
+	f := setup(t, dbtestSQLite(t), bookingsynctest.WithWebhookSecret("s3cret"))
+	id := f.srv.AddConversation(bookingsynctest.ConversationSeed{Subject: "signed", ClientID: 9})
+	body, _ := json.Marshal(map[string]any{"account_id": acct, "event": bookingsync.EventInboxConversationCreated,
+		"resource": map[string]any{"conversation": map[string]any{"id": id}}})
+	h := f.s.WebhookHandler("s3cret")
+
+	bad := httptest.NewRequest("POST", "/hooks", bytes.NewReader(body))
+	bad.Header.Set(bookingsync.SignatureHeader, "00")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, bad)
+	if rec.Code/100 == 2 {
+		t.Fatalf("a bad signature was answered %d", rec.Code)
+	}
+	good := httptest.NewRequest("POST", "/hooks", bytes.NewReader(body))
+	good.Header.Set(bookingsync.SignatureHeader, bookingsync.SignWebhook(body, "s3cret"))
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, good)
+	if rec.Code/100 != 2 {
+		b, _ := io.ReadAll(rec.Body)
+		t.Fatalf("a good delivery was answered %d: %s", rec.Code, b)
+	}
+	if _, err := f.st.Conversation(context.Background(), acct, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Two replicas syncing the same account at once never walk the same
+// resource together: one of them skips what the other holds, and the copy
+// is whole.
+func TestLeaseOneWalkerPerResource(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(10), bookingsynctest.WithLatency(2*time.Millisecond))
+		f.srv.GenerateConversations(200)
+		st2, err := inboxsync.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st2.Close()
+		s2 := inboxsync.New(st2, acct, newClient(t, f.srv))
+		var wg sync.WaitGroup
+		reps := make([]*inboxsync.Report, 2)
+		for i, s := range []*inboxsync.Syncer{f.s, s2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				reps[i] = mustSync(t, s)
+			}()
+		}
+		wg.Wait()
+		convPages := f.srv.RequestCount("GET", "/api/v3/inbox/conversations")
+		if convPages != 21 { // 201+3 conversations at 10 a page, walked once
+			both := reps[0].Resources[1].Pages + reps[1].Resources[1].Pages
+			if both != convPages || (!reps[0].Resources[1].Skipped && !reps[1].Resources[1].Skipped) {
+				t.Fatalf("conversations listed %d times by the two replicas (%+v / %+v)", convPages, reps[0].Resources[1], reps[1].Resources[1])
+			}
+		}
+		mustSync(t, f.s)
+		if d := diff(serverState(t, f.c), localState(t, f.st)); d != "" {
+			t.Fatal(d)
+		}
+	})
+}
+
+// Run makes a pass at once, a pass soon after a cue, and returns when its
+// context ends.
+func TestRunCueAndStop(t *testing.T) {
+	f := setup(t, dbtestSQLite(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.s.Run(ctx, time.Hour) }()
+	waitFor(t, func() bool {
+		_, err := f.st.Conversation(ctx, acct, bookingsynctest.AirbnbConversationID)
+		return err == nil
+	})
+
+	id := f.srv.AddConversation(bookingsynctest.ConversationSeed{Subject: "cued", ClientID: 9})
+	f.srv.AddMessage(bookingsynctest.MessageSeed{ConversationID: id, SenderID: 1, Content: "x"})
+	if err := f.s.HandleEvent(ctx, &bookingsync.WebhookEvent{AccountID: acct, Event: bookingsync.EventBookingUpdated, Resource: json.RawMessage(`{"booking": {"id": 81}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { m, _ := f.st.Messages(ctx, acct, id); return len(m) == 1 })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+}
+
+// A pass keeps 10% of the budget: with less left it waits for the reset.
+func TestRateReserve(t *testing.T) {
+	f := setup(t, dbtestSQLite(t))
+	f.srv.SetRateLimit(100, 11)
+	f.srv.SetRateLimitReset(time.Now().Add(1500 * time.Millisecond))
+	rep := mustSync(t, f.s)
+	if rep.Waited <= 0 {
+		t.Fatalf("the pass spent the reserve without waiting (%+v)", rep)
+	}
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
