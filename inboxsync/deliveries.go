@@ -42,7 +42,11 @@ ON CONFLICT (account_id, digest) DO NOTHING`,
 // pendingDeliveries returns, oldest first, up to limit deliveries not yet
 // acted on for the accounts whose lease replica holds.
 func (s *Store) pendingDeliveries(ctx context.Context, replica string, limit int) ([]delivery, error) {
-	rows, err := s.query(ctx, s.db, `SELECT d.id, d.account_id, d.event, d.body FROM fleet_deliveries d
+	db, err := s.controlDB()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.query(ctx, db, `SELECT d.id, d.account_id, d.event, d.body FROM fleet_deliveries d
 JOIN accounts a ON a.account_id = d.account_id
 WHERE d.done_at IS NULL AND a.lease_holder = ? ORDER BY d.id LIMIT ?`, replica, limit)
 	if err != nil {

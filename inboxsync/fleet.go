@@ -98,7 +98,11 @@ type accountRun struct {
 	syncer     *Syncer
 	fence      *time.Timer // stops the run if the lease is not renewed in time
 	deliveries chan delivery
-	inflight   map[int64]bool // delivery ids handed to the run, under Fleet.mu
+	// dispatched is the last delivery id handed to the run (under
+	// Fleet.mu): a look at the table that raced the run's own progress
+	// hands nothing twice. A delivery whose handling failed is tried
+	// again by the account's next run; the periodic pass covers it anyway.
+	dispatched int64
 }
 
 // NewFleet returns a Fleet over st.
@@ -144,14 +148,24 @@ func (f *Fleet) Replica() string { return f.cfg.Replica }
 // It fails with an error wrapping bookingsync.ErrNoToken (and
 // ErrAccountRevoked after an uninstall) when the account has no token.
 func (f *Fleet) Client(ctx context.Context, accountID int64) (*bookingsync.Client, error) {
-	fc, err := f.client(ctx, accountID)
+	f.mu.Lock()
+	fc := f.clients[accountID]
+	f.mu.Unlock()
+	if fc == nil {
+		if _, err := f.st.TokenStore(accountID).Load(ctx); err != nil {
+			return nil, err
+		}
+	}
+	fc, err := f.client(accountID)
 	if err != nil {
 		return nil, err
 	}
 	return fc.c, nil
 }
 
-func (f *Fleet) client(ctx context.Context, accountID int64) (*fleetClient, error) {
+// client returns the account's client, building it the first time; the
+// token is read when the first request needs it.
+func (f *Fleet) client(accountID int64) (*fleetClient, error) {
 	f.mu.Lock()
 	fc := f.clients[accountID]
 	f.mu.Unlock()
@@ -159,9 +173,6 @@ func (f *Fleet) client(ctx context.Context, accountID int64) (*fleetClient, erro
 		return fc, nil
 	}
 	tokens := &accountTokens{st: f.st, id: accountID}
-	if _, err := tokens.Load(ctx); err != nil {
-		return nil, err
-	}
 	tctx := context.Background()
 	if f.cfg.HTTPClient != nil {
 		tctx = context.WithValue(tctx, oauth2.HTTPClient, f.cfg.HTTPClient)
@@ -296,6 +307,11 @@ func (f *Fleet) Run(ctx context.Context) error {
 		return fmt.Errorf("inboxsync: fleet: %w", err)
 	}
 	defer f.stop()
+	// Replicas started together (a deploy) see each other before taking
+	// leases, rather than one taking every account and handing half back.
+	if !sleep(ctx, min(ttl/3, 2*time.Second)) {
+		return nil
+	}
 	beat := time.NewTicker(ttl / 3)
 	defer beat.Stop()
 	poll := time.NewTicker(f.cfg.DeliveryPoll)
@@ -355,8 +371,8 @@ func (f *Fleet) balance(ctx context.Context) {
 	f.mu.Unlock()
 	for _, id := range lost {
 		f.log.Warn("inboxsync: lease lost; account stopped here", "account", id)
-		f.stopAccount(id)
 	}
+	f.stopAccounts(lost)
 
 	share, err := f.st.fairShare(ctx)
 	if err != nil {
@@ -366,8 +382,8 @@ func (f *Fleet) balance(ctx context.Context) {
 	switch {
 	case len(held) > share:
 		ids := sortedIDs(held)[share:]
+		f.stopAccounts(ids)
 		for _, id := range ids {
-			f.stopAccount(id)
 			delete(held, id)
 		}
 		if err := f.st.releaseLeases(ctx, f.cfg.Replica, ids); err != nil {
@@ -407,13 +423,13 @@ func (f *Fleet) beatFailed(ctx context.Context, err error) {
 // startAccount runs the account's Syncer, and the deliveries for it, until
 // stopped or its fence fires.
 func (f *Fleet) startAccount(ctx context.Context, id int64, fence time.Duration) {
-	fc, err := f.client(ctx, id)
+	fc, err := f.client(id)
 	if err != nil {
 		f.log.Error("inboxsync: account not started", "account", id, "error", err.Error())
 		return
 	}
 	rctx, cancel := context.WithCancel(ctx)
-	r := &accountRun{cancel: cancel, done: make(chan struct{}), deliveries: make(chan delivery, 64), inflight: map[int64]bool{},
+	r := &accountRun{cancel: cancel, done: make(chan struct{}), deliveries: make(chan delivery, 64),
 		syncer: New(f.st, id, fc.c, append([]Option{WithLeaseTTL(f.cfg.LeaseTTL)}, f.cfg.SyncOptions...)...)}
 	r.fence = time.AfterFunc(fence, func() {
 		f.log.Warn("inboxsync: lease not renewed in time; account stopped here", "account", id)
@@ -446,31 +462,33 @@ func (f *Fleet) startAccount(ctx context.Context, id int64, fence time.Duration)
 	}()
 }
 
-// stopAccount stops the account's run here and waits for it to end.
-func (f *Fleet) stopAccount(id int64) {
+// stopAccounts stops the accounts' runs here, all at once, and waits for
+// them to end (every run when ids is nil).
+func (f *Fleet) stopAccounts(ids []int64) {
 	f.mu.Lock()
-	r := f.running[id]
+	var runs []*accountRun
+	if ids == nil {
+		for _, r := range f.running {
+			runs = append(runs, r)
+		}
+	}
+	for _, id := range ids {
+		if r := f.running[id]; r != nil {
+			runs = append(runs, r)
+		}
+	}
 	f.mu.Unlock()
-	if r != nil {
+	for _, r := range runs {
 		r.cancel()
+	}
+	for _, r := range runs {
 		<-r.done
 	}
 }
 
 // stop ends every run, then frees the leases and leaves the fleet.
 func (f *Fleet) stop() {
-	f.mu.Lock()
-	runs := make([]*accountRun, 0, len(f.running))
-	for _, r := range f.running {
-		runs = append(runs, r)
-	}
-	f.mu.Unlock()
-	for _, r := range runs {
-		r.cancel()
-	}
-	for _, r := range runs {
-		<-r.done
-	}
+	f.stopAccounts(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := f.st.releaseLeases(ctx, f.cfg.Replica, nil); err != nil {
@@ -493,12 +511,12 @@ func (f *Fleet) dispatch(ctx context.Context) {
 	defer f.mu.Unlock()
 	for _, d := range pending {
 		r := f.running[d.event.AccountID]
-		if r == nil || r.inflight[d.id] {
+		if r == nil || d.id <= r.dispatched {
 			continue
 		}
 		select {
 		case r.deliveries <- d:
-			r.inflight[d.id] = true
+			r.dispatched = d.id
 		default: // full: the next look hands it over
 		}
 	}
@@ -518,12 +536,13 @@ func (f *Fleet) handleDeliveries(ctx context.Context, id int64, r *accountRun) {
 			if err != nil {
 				f.log.Warn("inboxsync: acting on a webhook delivery failed", "account", id, "event", d.event.Event, "error", err.Error())
 			}
-			if ferr := f.st.finishDelivery(ctx, d.id, err != nil); ferr != nil {
+			// Done is done, even if the run is stopping now.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			ferr := f.st.finishDelivery(fctx, d.id, err != nil)
+			cancel()
+			if ferr != nil {
 				f.log.Warn("inboxsync: recording a delivery done", "account", id, "error", ferr.Error())
 			}
-			f.mu.Lock()
-			delete(r.inflight, d.id)
-			f.mu.Unlock()
 		}
 	}
 }

@@ -299,11 +299,7 @@ func TestFleetChild(t *testing.T) {
 		t.Skip("a child process of TestFleetAcrossProcesses")
 	}
 	ctx := context.Background()
-	st, err := inboxsync.Open(ctx, getenv("CHILD_DSN"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, getenv("CHILD_DSN"))
 	logf, err := os.Create(getenv("CHILD_LOG"))
 	if err != nil {
 		t.Fatal(err)

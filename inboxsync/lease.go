@@ -2,6 +2,7 @@ package inboxsync
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -10,12 +11,28 @@ import (
 // (lease_holder, lease_expires_at) of its accounts row; a replica holds it
 // until it expires by the database's clock unless it renews it first, and
 // takes it only when it is free or expired. A replica's liveness is its
-// fleet_replicas row, renewed on the same beat.
+// fleet_replicas row, renewed on the same beat. These queries run on the
+// control connections (controlDB), so that a replica busy syncing
+// hundreds of accounts still renews its leases on time.
+
+// controlDB is the pool of the fleet's own bookkeeping: on Postgres the
+// lock pool, apart from the connections the syncs keep busy; on SQLite,
+// where writers queue on the file anyway, the store's pool.
+func (s *Store) controlDB() (*sql.DB, error) {
+	if s.d.name == "postgres" {
+		return s.lockPool()
+	}
+	return s.db, nil
+}
 
 // heartbeat says the replica lives for another ttl.
 func (s *Store) heartbeat(ctx context.Context, replica string, ttl time.Duration) error {
+	db, err := s.controlDB()
+	if err != nil {
+		return err
+	}
 	d := s.d
-	_, err := s.exec(ctx, s.db, `INSERT INTO fleet_replicas (replica, expires_at) VALUES (?, `+d.clock()+`)
+	_, err = s.exec(ctx, db, `INSERT INTO fleet_replicas (replica, expires_at) VALUES (?, `+d.clock()+`)
 ON CONFLICT (replica) DO UPDATE SET expires_at = excluded.expires_at`, replica, d.clockArg(ttl))
 	return err
 }
@@ -24,8 +41,12 @@ ON CONFLICT (replica) DO UPDATE SET expires_at = excluded.expires_at`, replica, 
 // and returns those accounts: a lease another replica took meanwhile (this
 // one was too slow) or of an account uninstalled is not among them.
 func (s *Store) renewLeases(ctx context.Context, replica string, ttl time.Duration) (map[int64]bool, error) {
+	db, err := s.controlDB()
+	if err != nil {
+		return nil, err
+	}
 	d := s.d
-	rows, err := s.query(ctx, s.db, `UPDATE accounts SET lease_expires_at = `+d.clock()+`
+	rows, err := s.query(ctx, db, `UPDATE accounts SET lease_expires_at = `+d.clock()+`
 WHERE lease_holder = ? AND token IS NOT NULL RETURNING account_id`, d.clockArg(ttl), replica)
 	if err != nil {
 		return nil, err
@@ -36,9 +57,13 @@ WHERE lease_holder = ? AND token IS NOT NULL RETURNING account_id`, d.clockArg(t
 // fairShare is how many accounts each live replica should sync: the
 // installed accounts divided by the live replicas, rounded up.
 func (s *Store) fairShare(ctx context.Context) (int, error) {
+	db, err := s.controlDB()
+	if err != nil {
+		return 0, err
+	}
 	var accounts, replicas int
 	d := s.d
-	err := s.queryRow(ctx, s.db, `SELECT (SELECT COUNT(*) FROM accounts WHERE token IS NOT NULL),
+	err = s.queryRow(ctx, db, `SELECT (SELECT COUNT(*) FROM accounts WHERE token IS NOT NULL),
 	(SELECT COUNT(*) FROM fleet_replicas WHERE expires_at > `+d.clock()+`)`, d.clockArg(0)).Scan(&accounts, &replicas)
 	if err != nil {
 		return 0, err
@@ -57,13 +82,17 @@ func (s *Store) takeLeases(ctx context.Context, replica string, n int, ttl time.
 	if n <= 0 {
 		return map[int64]bool{}, nil
 	}
+	db, err := s.controlDB()
+	if err != nil {
+		return nil, err
+	}
 	d := s.d
 	free := `token IS NOT NULL AND (lease_holder IS NULL OR lease_expires_at < ` + d.clock() + `)`
 	skip := ""
 	if d.name == "postgres" {
 		skip = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := s.query(ctx, s.db, `UPDATE accounts SET lease_holder = ?, lease_expires_at = `+d.clock()+`
+	rows, err := s.query(ctx, db, `UPDATE accounts SET lease_holder = ?, lease_expires_at = `+d.clock()+`
 WHERE account_id IN (SELECT account_id FROM accounts WHERE `+free+` ORDER BY account_id LIMIT ?`+skip+`)
 	AND `+free+` RETURNING account_id`,
 		replica, d.clockArg(ttl), d.clockArg(0), n, d.clockArg(0))
@@ -86,15 +115,23 @@ func (s *Store) releaseLeases(ctx context.Context, replica string, ids []int64) 
 		q += ` AND account_id IN (` + in + `)`
 		args = append(args, idArgs...)
 	}
-	_, err := s.exec(ctx, s.db, q, args...)
+	db, err := s.controlDB()
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, db, q, args...)
 	return err
 }
 
 // leaveFleet removes the replica's row and drops the rows of replicas
 // dead for a while.
 func (s *Store) leaveFleet(ctx context.Context, replica string) error {
+	db, err := s.controlDB()
+	if err != nil {
+		return err
+	}
 	d := s.d
-	_, err := s.exec(ctx, s.db, `DELETE FROM fleet_replicas WHERE replica = ? OR expires_at < `+d.clock(), replica, d.clockArg(-time.Hour))
+	_, err = s.exec(ctx, db, `DELETE FROM fleet_replicas WHERE replica = ? OR expires_at < `+d.clock(), replica, d.clockArg(-time.Hour))
 	return err
 }
 

@@ -21,10 +21,10 @@ import (
 // The multi-process tests re-execute the test binary: a child runs only
 // the helper test named in -test.run, which reads its orders from the
 // environment and prints one JSON line of results.
-const childEnv = "INBOXSYNC_FLEET_CHILD"
+const fleetChildEnv = "INBOXSYNC_FLEET_CHILD"
 
 // isChild reports whether this process is a child started for role.
-func isChild(role string) bool { return os.Getenv(childEnv) == role }
+func isChild(role string) bool { return os.Getenv(fleetChildEnv) == role }
 
 // child is a re-executed test binary.
 type child struct {
@@ -40,7 +40,7 @@ func startChild(t *testing.T, helper, role string, env ...string) *child {
 	t.Helper()
 	c := &child{listen: make(chan string, 1), copied: make(chan struct{})}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1", "-test.v=false")
-	c.cmd.Env = append(os.Environ(), append([]string{childEnv + "=" + role}, env...)...)
+	c.cmd.Env = append(os.Environ(), append([]string{fleetChildEnv + "=" + role}, env...)...)
 	c.cmd.Stderr = &c.err
 	stdout, err := c.cmd.StdoutPipe()
 	if err != nil {

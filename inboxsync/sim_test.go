@@ -2,12 +2,16 @@ package inboxsync_test
 
 import (
 	"context"
+	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
@@ -23,9 +27,10 @@ import (
 // count of SIM_REPLICAS (default 1,2,4), replicas in this process (each
 // with its own connections) share one Postgres database. It logs the time
 // of the first round (every account's full sync), of a full round of
-// incremental passes with nothing changed (passes back to back), the
-// requests of one incremental pass, and what that makes per account and
-// hour at the default period against the API's 1000 an hour.
+// incremental passes with nothing changed (cued by one webhook per
+// account, delivered to a random replica), the requests of one
+// incremental pass, and what that makes per account and hour at the
+// default period against the API's 1000 an hour.
 func TestFleetSimulation(t *testing.T) {
 	if os.Getenv("INBOXSYNC_SIM") != "1" {
 		t.Skip("a measurement: set INBOXSYNC_SIM=1")
@@ -48,8 +53,11 @@ func TestFleetSimulation(t *testing.T) {
 			dsn := dbtest.Postgres(t)
 			st := openStore(t, dsn)
 			start := time.Now()
-			srv, accts := fleetFake(t, st, accounts, bookingsynctest.WithRateLimit(1<<30),
-				bookingsynctest.WithLatency(latency), bookingsynctest.WithoutRequestLog())
+			opts := []bookingsynctest.Option{bookingsynctest.WithRateLimit(1 << 30), bookingsynctest.WithLatency(latency)}
+			if os.Getenv("SIM_LOG") == "" {
+				opts = append(opts, bookingsynctest.WithoutRequestLog())
+			}
+			srv, accts := fleetFake(t, st, accounts, opts...)
 			for _, a := range accts {
 				a.GenerateInbox(2, 4)
 			}
@@ -59,18 +67,49 @@ func TestFleetSimulation(t *testing.T) {
 			t0 := time.Now()
 			for i := range n {
 				cfg := fleetConfig(srv.URL, srv.Client(), "sim"+strconv.Itoa(i))
-				cfg.Every = 10 * time.Millisecond // back to back: the round is what the fleet can do
+				cfg.Every = time.Hour // passes come from the first round and the cues below
 				cfg.LeaseTTL = 30 * time.Second
 				cfg.DeliveryPoll = time.Second
+				cfg.SyncOptions = []inboxsync.Option{inboxsync.WithLogger(cfg.Logger)}
 				reps = append(reps, startReplica(t, openStore(t, dsn), cfg))
 			}
 			waitRound(t, st, accounts, t0)
 			first := time.Since(t0)
+
+			// A round of incremental passes: one webhook per account, each
+			// to a random replica, cues a pass of the account by whichever
+			// replica syncs it.
 			reqs0 := totalRequests(accts)
 			t1 := time.Now()
+			var wg sync.WaitGroup
+			next := make(chan *bookingsynctest.Account)
+			for range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for a := range next {
+						url := reps[rand.N(len(reps))].hook.URL
+						if err := a.SendWebhook(context.Background(), url, bookingsync.EventBookingUpdated, json.RawMessage(`{"bookings":[{"id":1}]}`)); err != nil {
+							t.Error(err)
+						}
+					}
+				}()
+			}
+			for _, a := range accts {
+				next <- a
+			}
+			close(next)
+			wg.Wait()
 			waitRound(t, st, accounts, t1)
 			round := time.Since(t1)
 			perPass := float64(totalRequests(accts)-reqs0) / float64(accounts)
+			if os.Getenv("SIM_LOG") != "" {
+				paths := map[string]int{}
+				for _, r := range srv.Requests() {
+					paths[r.Method+" "+r.Path]++
+				}
+				t.Logf("requests by path: %v", paths)
+			}
 			for _, r := range reps {
 				r.stop(t)
 			}
@@ -84,7 +123,7 @@ func TestFleetSimulation(t *testing.T) {
 				t.Fatal(err)
 			}
 			perHour := float64(rep.Requests) * float64(time.Hour/(5*time.Minute))
-			t.Logf("replicas=%d accounts=%d latency=%v: first round (full syncs) %v; incremental round %v (%.0f passes/s); "+
+			t.Logf("replicas=%d accounts=%d latency=%v: first round (full syncs) %v; incremental round after a webhook to each account %v (%.0f passes/s); "+
 				"requests per account in that round %.1f; one incremental pass %d requests, so %.0f requests/account/hour at Every=5m (%.1f%% of 1000/hour)",
 				n, accounts, latency, first.Round(time.Millisecond), round.Round(time.Millisecond), float64(accounts)/round.Seconds(),
 				perPass, rep.Requests, perHour, perHour/10)

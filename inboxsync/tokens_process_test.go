@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
-	"github.com/go-bookingsync/bookingsync/inboxsync"
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
@@ -19,8 +18,10 @@ type tokenChildResult struct {
 }
 
 // Five processes share one database and one token endpoint whose tokens
-// live two seconds and are refreshed a second before they expire, by
-// whichever process needs one first, while every process keeps calling the
+// live fourteen seconds and are refreshed eleven seconds before they
+// expire (so every three seconds; the client takes a token for a resend
+// only with ten seconds left, as x/oauth2's Valid does), by whichever
+// process needs one first, while every process keeps calling the
 // API for every account. The endpoint rotates the refresh token at each
 // refresh and revokes the old access token, so the other processes also
 // meet 401s and must pick up the new token from the store.
@@ -36,11 +37,12 @@ func TestTokensAcrossProcesses(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		const (
 			processes = 5
-			lifetime  = 2 * time.Second
-			run       = 7 * time.Second
+			lifetime  = 14 * time.Second
+			margin    = 11 * time.Second
+			run       = 10 * time.Second
 		)
 		accounts := []int64{101, 102, 103}
-		srv := newRotatingServer(t, lifetime, 700*time.Millisecond)
+		srv := newRotatingServer(t, lifetime, (lifetime-margin)*3/4)
 		st := openStore(t, dsn)
 		for _, id := range accounts {
 			if err := st.TokenStore(id).Save(context.Background(), srv.install(id)); err != nil {
@@ -50,7 +52,7 @@ func TestTokensAcrossProcesses(t *testing.T) {
 		children := make([]*child, processes)
 		for i := range children {
 			children[i] = startChild(t, "TestTokensChild", "tokens",
-				"CHILD_DSN="+dsn, "CHILD_URL="+srv.URL, "CHILD_ACCOUNTS="+joinInt64s(accounts), "CHILD_RUN="+run.String())
+				"CHILD_DSN="+dsn, "CHILD_URL="+srv.URL, "CHILD_ACCOUNTS="+joinInt64s(accounts), "CHILD_RUN="+run.String(), "CHILD_MARGIN="+margin.String())
 		}
 		for i, c := range children {
 			var res tokenChildResult
@@ -64,7 +66,7 @@ func TestTokensAcrossProcesses(t *testing.T) {
 				}
 			}
 		}
-		minRefreshes := int(run/lifetime) - 1
+		minRefreshes := int(run/(lifetime-margin)) - 1
 		for _, id := range accounts {
 			s := srv.stats(id)
 			t.Logf("account %d: %d refreshes, %d requests served", id, s.refreshes, s.served)
@@ -91,11 +93,7 @@ func TestTokensChild(t *testing.T) {
 		t.Skip("a child process of TestTokensAcrossProcesses")
 	}
 	ctx := context.Background()
-	st, err := inboxsync.Open(ctx, getenv("CHILD_DSN"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, getenv("CHILD_DSN"))
 	cfg := rotatingConfig(getenv("CHILD_URL"))
 	res := tokenChildResult{OK: map[int64]int{}}
 	var mu sync.Mutex
@@ -103,7 +101,7 @@ func TestTokensChild(t *testing.T) {
 	deadline := time.Now().Add(envDuration("CHILD_RUN"))
 	for _, id := range envInt64s("CHILD_ACCOUNTS") {
 		ts := bookingsync.NewStoredTokenSource(ctx, cfg, st.TokenStore(id),
-			bookingsync.WithLocker(st.Locker(id)), bookingsync.WithExpiryMargin(time.Second))
+			bookingsync.WithLocker(st.Locker(id)), bookingsync.WithExpiryMargin(envDuration("CHILD_MARGIN")))
 		c, err := bookingsync.NewClient(bookingsync.WithBaseURL(getenv("CHILD_URL")), bookingsync.WithTokenSource(ts))
 		if err != nil {
 			t.Fatal(err)
