@@ -129,6 +129,9 @@ func runFake(ctx context.Context, c *cli, cmd *command, args []string) error {
 	}
 	opts := []bookingsynctest.Option{
 		bookingsynctest.WithListener(ln),
+		// Nothing reads the request log here, and a fake serving a long
+		// test suite would only grow it.
+		bookingsynctest.WithoutRequestLog(),
 		bookingsynctest.WithToken(*token),
 		bookingsynctest.WithScopes(bookingsynctest.KnownScopes...),
 		bookingsynctest.WithLatency(*latency),
