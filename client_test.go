@@ -19,6 +19,7 @@ import (
 )
 
 func TestNewClientRefusesPlainHTTPExceptLoopback(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{"http://www.bookingsync.com", "http://10.0.0.1:3000", "ftp://x", "www.bookingsync.com", "://"} {
 		_, err := NewClient(WithBaseURL(u))
 		require.Error(t, err, u)
@@ -38,6 +39,7 @@ func TestNewClientRefusesPlainHTTPExceptLoopback(t *testing.T) {
 }
 
 func TestNewClientRejectsBadOptions(t *testing.T) {
+	t.Parallel()
 	for _, opt := range []Option{WithToken(""), WithTokenSource(nil), WithHTTPClient(nil), WithMaxResponseBytes(0)} {
 		_, err := NewClient(opt)
 		assert.Error(t, err)
@@ -45,6 +47,7 @@ func TestNewClientRejectsBadOptions(t *testing.T) {
 }
 
 func TestNewClientRejectsNilOption(t *testing.T) {
+	t.Parallel()
 	_, err := NewClient(nil)
 	assert.ErrorContains(t, err, "option 0 is nil")
 	_, err = NewClient(WithToken("t"), nil)
@@ -52,6 +55,7 @@ func TestNewClientRejectsNilOption(t *testing.T) {
 }
 
 func TestWithBaseURLWantsTheSiteRoot(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{"https://x.example/api/v2", "https://x.example/api/v3/inbox", "https://x.example/prefix", "https://x.example/?a=1", "https://x.example/api/v3?page=2", "https://x.example/#frag", "https://x.example/?"} {
 		_, err := NewClient(WithBaseURL(u))
 		assert.Error(t, err, u)
@@ -69,6 +73,7 @@ func TestWithBaseURLWantsTheSiteRoot(t *testing.T) {
 // Do takes any request net/http would send, and refuses what it would not,
 // with an error, never a panic.
 func TestDoOddRequests(t *testing.T) {
+	t.Parallel()
 	srv := newTestServer(t, 0)
 	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
 	c := srv.client(t)
@@ -94,6 +99,7 @@ func TestDoOddRequests(t *testing.T) {
 }
 
 func TestOwnOrigin(t *testing.T) {
+	t.Parallel()
 	c, err := NewClient(WithBaseURL("https://www.example.com"))
 	require.NoError(t, err)
 	for u, want := range map[string]bool{
@@ -125,6 +131,7 @@ func TestOwnOrigin(t *testing.T) {
 }
 
 func TestRequestHeadersAndEnvelope(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
@@ -147,6 +154,7 @@ func TestRequestHeadersAndEnvelope(t *testing.T) {
 }
 
 func TestConversationUpdateMatchesFixtureAndUnassigns(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
@@ -162,6 +170,7 @@ func TestConversationUpdateMatchesFixtureAndUnassigns(t *testing.T) {
 }
 
 func TestConnectAndDisconnectBooking(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/connect-booking-inbox_write-scope-response.json"))
@@ -186,6 +195,7 @@ func TestConnectAndDisconnectBooking(t *testing.T) {
 }
 
 func TestGetManyJoinsIDsInPath(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"conversations":[{"id":1},{"id":2},{"id":3}],"meta":{}}`))
@@ -218,6 +228,7 @@ func TestGetManyJoinsIDsInPath(t *testing.T) {
 }
 
 func TestGetEmptyEnvelopeIsTypedError(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"conversations":[],"meta":{}}`))
@@ -229,6 +240,7 @@ func TestGetEmptyEnvelopeIsTypedError(t *testing.T) {
 }
 
 func TestDoDecodesIntoCallersStruct(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`{"hosts":[{"id":2,"firstname":"Jan"}],"meta":{"deleted_ids":[7,"8"]}}`))
@@ -260,6 +272,7 @@ func TestDoDecodesIntoCallersStruct(t *testing.T) {
 }
 
 func TestTokenOnlyGoesToOwnHost(t *testing.T) {
+	t.Parallel()
 	other := newTestServer(t, 0)
 	other.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
 	_, mux, srv := setup(t)
@@ -272,6 +285,7 @@ func TestTokenOnlyGoesToOwnHost(t *testing.T) {
 }
 
 func TestEmpty204(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", "r204")
@@ -290,6 +304,7 @@ func TestEmpty204(t *testing.T) {
 }
 
 func TestResponseTooLarge(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
@@ -300,6 +315,7 @@ func TestResponseTooLarge(t *testing.T) {
 }
 
 func TestCancelledContext(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(`{}`)) })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -340,6 +356,7 @@ func unauthorized(w http.ResponseWriter) {
 }
 
 func TestRefreshOnceOn401(t *testing.T) {
+	t.Parallel()
 	srv := newTestServer(t, 0)
 	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer fresh-1" {
@@ -372,6 +389,7 @@ func TestRefreshOnceOn401(t *testing.T) {
 }
 
 func TestStaticTokenIsNeverRefreshed(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { unauthorized(w) })
 	_, _, err := srv.client(t).Hosts.Get(context.Background(), 2)
@@ -384,6 +402,7 @@ func TestStaticTokenIsNeverRefreshed(t *testing.T) {
 }
 
 func TestLoggerNeverLogsSecrets(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "hosts/inbox_write-scope-response.json"))
@@ -403,6 +422,7 @@ func TestLoggerNeverLogsSecrets(t *testing.T) {
 }
 
 func TestRateIsRecorded(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "hosts/inbox_write-scope-response.json"))
@@ -416,6 +436,7 @@ func TestRateIsRecorded(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, fixture(t, "conversations/inbox_write-scope-response.json"))
@@ -446,6 +467,7 @@ func TestConcurrentUse(t *testing.T) {
 // Redaction never mangles data: a token too short to be real ("t") is
 // not searched for in what the server sends.
 func TestShortTokenLeavesDataAlone(t *testing.T) {
+	t.Parallel()
 	srv := newTestServer(t, 0)
 	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
 	c := srv.client(t, WithToken("t"))

@@ -13,6 +13,7 @@ import (
 )
 
 func TestErrorResponses(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		status   int
@@ -106,6 +107,7 @@ func TestErrorResponses(t *testing.T) {
 }
 
 func TestRateLimitError(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-RateLimit-Limit", "1000")
@@ -128,6 +130,7 @@ func TestRateLimitError(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
+	t.Parallel()
 	full := string(fixture(t, "conversations/inbox_write-scope-response.json"))
 	for name, body := range map[string]string{
 		"truncated":      full[:len(full)/2],
@@ -153,6 +156,7 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func TestErrorBodyShapes(t *testing.T) {
+	t.Parallel()
 	for body, want := range map[string]string{
 		`{"error": {"message": "nested"}}`:                     "nested",
 		`{"message": "plain"}`:                                 "plain",

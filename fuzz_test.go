@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
 )
 
 // The fuzz targets feed the decoders what a hostile or broken server (or
@@ -35,15 +37,11 @@ func FuzzLinkHeader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v string) {
 		first, prev, next, last := parseLinkPages([]string{v, v})
 		for _, p := range []int{first, prev, next, last} {
-			if p < 0 {
-				t.Fatalf("negative page %d from %q", p, v)
-			}
+			require.False(t, p < 0, "negative page %d from %q", p, v)
 		}
 		// A Response built from the header agrees with the parser.
 		r := newResponse(&http.Response{Header: http.Header{"Link": {v}}})
-		if r.NextPage != next || r.LastPage != last {
-			t.Fatalf("newResponse disagrees with parseLinkPages on %q", v)
-		}
+		require.False(t, r.NextPage != next || r.LastPage != last, "newResponse disagrees with parseLinkPages on %q", v)
 	})
 }
 
@@ -83,16 +81,12 @@ func decodeEnvelope[T any](t *testing.T, body []byte, key string) {
 	}
 	items := p.items
 	for i, it := range items {
-		if it == nil {
-			t.Fatalf("%s[%d] decoded as nil", key, i)
-		}
+		require.NotNil(t, it, "%s[%d] decoded as nil", key, i)
 	}
 	if _, err := json.Marshal(items); err != nil {
 		t.Fatalf("decoded %s do not encode: %v", key, err)
 	}
-	if resp.TotalPages < 0 || resp.TotalCount < 0 || resp.PerPage < 0 || resp.NextPage < 0 {
-		t.Fatalf("negative paging from meta: %+v", resp)
-	}
+	require.False(t, resp.TotalPages < 0 || resp.TotalCount < 0 || resp.PerPage < 0 || resp.NextPage < 0, "negative paging from meta: %+v", resp)
 }
 
 func FuzzErrorBody(f *testing.F) {
@@ -116,24 +110,15 @@ func FuzzErrorBody(f *testing.F) {
 		h.Set("X-Request-Id", "req-1")
 		r := &http.Response{StatusCode: status, Header: h}
 		err := newErrorResponse("GET", "/api/v3/inbox/conversations", r, body)
-		if err == nil {
-			t.Fatal("nil error")
-		}
+		require.Error(t, err, "nil error")
 		msg := err.Error()
 		var er *ErrorResponse
-		if !errors.As(err, &er) || er.StatusCode != status || er.RequestID != "req-1" {
-			t.Fatalf("not an *ErrorResponse for %d: %T", status, err)
-		}
-		if len(er.Body) > 200+len("…") || !utf8.ValidString(er.Body) {
-			t.Fatalf("body excerpt %q", er.Body)
-		}
+		require.False(t, !errors.As(err, &er) || er.StatusCode != status || er.RequestID != "req-1", "not an *ErrorResponse for %d: %T", status, err)
+		require.False(t, len(er.Body) > 200+len("…") || !utf8.ValidString(er.Body), "body excerpt %q", er.Body)
 		var rl *RateLimitError
-		if isRL := errors.As(err, &rl); isRL != (status == 429) || errors.Is(err, ErrRateLimited) != (status == 429) {
-			t.Fatalf("status %d: RateLimitError %v, matches ErrRateLimited %v", status, isRL, errors.Is(err, ErrRateLimited))
-		}
-		if msg == "" {
-			t.Fatal("empty message")
-		}
+		isRL := errors.As(err, &rl)
+		require.False(t, isRL != (status == 429) || errors.Is(err, ErrRateLimited) != (status == 429), "status %d: RateLimitError %v, matches ErrRateLimited %v", status, isRL, errors.Is(err, ErrRateLimited))
+		require.NotEqual(t, "", msg, "empty message")
 		// A reset beyond the hourly window is never believed.
 		now := time.Now()
 		if r := parseRate(h).plausible(now); !r.Reset.IsZero() && r.Reset.Sub(now) > resetHorizon {
@@ -149,9 +134,7 @@ func FuzzRetryAfter(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		d, ok := parseRetryAfter(v, now)
-		if d < 0 || d > maxRetryAfter || (!ok && d != 0) {
-			t.Fatalf("parseRetryAfter(%q) = %v, %v", v, d, ok)
-		}
+		require.False(t, d < 0 || d > maxRetryAfter || (!ok && d != 0), "parseRetryAfter(%q) = %v, %v", v, d, ok)
 	})
 }
 
@@ -215,12 +198,9 @@ func FuzzGuard(f *testing.F) {
 		if got == nil {
 			return
 		}
-		if errors.Is(err, ErrRefused) {
-			t.Fatalf("refused (%v) and sent all the same: %+v", err, got)
-		}
-		if why := got.forbidden(); why != "" {
-			t.Fatalf("the guard let through %s: %s %s %q %q", why, got.Method, got.URI, got.Header.Get("Content-Type"), got.Body)
-		}
+		require.NotErrorIs(t, err, ErrRefused, "refused (%v) and sent all the same: %+v", err, got)
+		why := got.forbidden()
+		require.EqualValues(t, "", why, "the guard let through %s: %s %s %q %q", why, got.Method, got.URI, got.Header.Get("Content-Type"), got.Body)
 	})
 }
 
@@ -323,15 +303,11 @@ func FuzzRedact(f *testing.F) {
 	f.Fuzz(func(t *testing.T, secret, text string) {
 		got := redact(text, secret)
 		if len(secret) < minRedacted {
-			if got != text {
-				t.Fatalf("a short secret changed the text: %q", got)
-			}
+			require.EqualValues(t, text, got, "a short secret changed the text: %q", got)
 			return
 		}
 		for _, form := range tokenForms(secret) {
-			if strings.Contains(got, form) {
-				t.Fatalf("%q survives in %q", form, got)
-			}
+			require.NotContains(t, got, form, "%q survives in %q", form, got)
 		}
 	})
 }

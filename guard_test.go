@@ -19,6 +19,7 @@ import (
 )
 
 func TestCreatingAConversationIsRefusedAndSendsNothing(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, []byte(`{}`)) })
 	c := srv.client(t)
@@ -51,6 +52,7 @@ func TestCreatingAConversationIsRefusedAndSendsNothing(t *testing.T) {
 }
 
 func TestCreatingAClientParticipantIsRefused(t *testing.T) {
+	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 201, []byte(`{}`)) })
 	c := srv.client(t)
@@ -119,9 +121,7 @@ func runGuardCases(t *testing.T, cases []guardCase) {
 		_, err := c.Do(gc.request(t, srv.URL), nil)
 		got := srv.requests()[before:]
 		if gc.refused {
-			if !errors.Is(err, ErrRefused) || len(got) != 0 {
-				t.Errorf("%s: want refused and nothing sent, got %v and %d requests", gc.name, err, len(got))
-			}
+			assert.False(t, !errors.Is(err, ErrRefused) || len(got) != 0, "%s: want refused and nothing sent, got %v and %d requests", gc.name, err, len(got))
 			continue
 		}
 		if err != nil || len(got) != 1 {
@@ -135,6 +135,7 @@ func runGuardCases(t *testing.T, cases []guardCase) {
 const hostBody = `{"participants":[{"conversation_id":3,"member_id":5,"member_type":"Host"}]}`
 
 func TestGuardRoutesAsRailsWould(t *testing.T) {
+	t.Parallel()
 	conv := func(name, method, target string, header ...string) guardCase {
 		return guardCase{name: name, method: method, target: target, header: header, body: `{"conversations":[{}]}`, refused: true}
 	}
@@ -197,6 +198,7 @@ func TestGuardRoutesAsRailsWould(t *testing.T) {
 }
 
 func TestGuardReadsParticipantsAsRailsWould(t *testing.T) {
+	t.Parallel()
 	js := []string{"Content-Type", "application/vnd.api+json"}
 	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
 	refuse := func(name, target string, header []string, body string) guardCase {
@@ -279,6 +281,7 @@ func TestGuardReadsParticipantsAsRailsWould(t *testing.T) {
 // The guard judges the bytes that go out: a caller who swaps the body or
 // GetBody of a request after NewRequest cannot send anything else.
 func TestGuardJudgesTheBodySent(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int32
 	srv := newTestServer(t, 0)
 	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -315,6 +318,7 @@ func TestGuardJudgesTheBodySent(t *testing.T) {
 // A redirect is judged like a first request: the server cannot bounce a
 // harmless write onto a refused route.
 func TestGuardJudgesRedirects(t *testing.T) {
+	t.Parallel()
 	srv := newTestServer(t, 0)
 	srv.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -342,6 +346,7 @@ func TestGuardJudgesRedirects(t *testing.T) {
 // The sender check routes as the guard does: no spelling of the path or
 // the method, and no redirect, sends a message as a Client participant.
 func TestSenderCheckRoutesAsRailsWould(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	handleParticipant(s, MemberTypeClient)
 	handleMessageEcho(s)
@@ -371,8 +376,6 @@ func TestSenderCheckRoutesAsRailsWould(t *testing.T) {
 	_, err := c.Do(req, nil)
 	assert.ErrorIs(t, err, ErrRefused, "redirected")
 	for _, r := range s.requests() {
-		if r.Method != "GET" && strings.Contains(strings.ToLower(r.Path), "messages") {
-			t.Errorf("a message write reached the server: %s %s", r.Method, r.Path)
-		}
+		assert.False(t, r.Method != "GET" && strings.Contains(strings.ToLower(r.Path), "messages"), "a message write reached the server: %s %s", r.Method, r.Path)
 	}
 }

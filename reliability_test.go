@@ -16,32 +16,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
 
 func TestDefaultRetryPolicy(t *testing.T) {
+	t.Parallel()
 	p := DefaultRetryPolicy()
-	if p.MaxAttempts != 3 || p.MinBackoff != 250*time.Millisecond || p.MaxBackoff != 30*time.Second ||
-		!slices.Equal(p.RetryStatuses, []int{502, 503, 504}) {
-		t.Fatalf("DefaultRetryPolicy() = %+v", p)
-	}
+	require.False(t, p.MaxAttempts != 3 || p.MinBackoff != 250*time.Millisecond || p.MaxBackoff != 30*time.Second ||
+		!slices.Equal(p.RetryStatuses, []int{502, 503, 504}), "DefaultRetryPolicy() = %+v", p)
 	c, err := NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(c.policy.RetryStatuses, p.RetryStatuses) || c.policy.MaxAttempts != 3 {
-		t.Errorf("a new client's policy is %+v", c.policy)
-	}
-	if c.hc.Timeout != DefaultTimeout {
-		t.Errorf("default http.Client timeout %v", c.hc.Timeout)
-	}
+	require.NoError(t, err)
+	assert.False(t, !slices.Equal(c.policy.RetryStatuses, p.RetryStatuses) || c.policy.MaxAttempts != 3, "a new client's policy is %+v", c.policy)
+	assert.EqualValues(t, DefaultTimeout, c.hc.Timeout, "default http.Client timeout %v", c.hc.Timeout)
 	c, err = NewClient(WithRetry(RetryPolicy{MaxBackoff: 100 * time.Millisecond}))
-	if err != nil || c.policy.MinBackoff != 100*time.Millisecond {
-		t.Errorf("MinBackoff defaults to MaxBackoff when that is smaller: %+v, %v", c.policy, err)
-	}
+	assert.False(t, err != nil || c.policy.MinBackoff != 100*time.Millisecond, "MinBackoff defaults to MaxBackoff when that is smaller: %+v, %v", c.policy, err)
 }
 
 func TestWithRetryRejectsNonsense(t *testing.T) {
+	t.Parallel()
 	for _, p := range []RetryPolicy{
 		{MaxAttempts: -1},
 		{MinBackoff: -time.Second},
@@ -50,9 +44,8 @@ func TestWithRetryRejectsNonsense(t *testing.T) {
 		{RetryStatuses: []int{401}},
 		{RetryStatuses: []int{503, 404}},
 	} {
-		if _, err := NewClient(WithRetry(p)); err == nil {
-			t.Errorf("WithRetry(%+v) accepted", p)
-		}
+		_, err := NewClient(WithRetry(p))
+		assert.Error(t, err, "WithRetry(%+v) accepted", p)
 	}
 	if _, err := NewClient(WithRateLimitWait(-time.Second)); err == nil {
 		t.Error("WithRateLimitWait(-1s) accepted")
@@ -60,16 +53,14 @@ func TestWithRetryRejectsNonsense(t *testing.T) {
 }
 
 func TestBackoffBounds(t *testing.T) {
+	t.Parallel()
 	c, err := NewClient(WithRetry(RetryPolicy{MaxAttempts: 10, MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for n := 1; n <= 10; n++ {
 		ceil := min(100*time.Millisecond<<n, 2*time.Second)
 		for range 200 {
-			if d := c.backoff(n); d < 100*time.Millisecond || d > ceil {
-				t.Fatalf("backoff(%d) = %v, want within [100ms, %v]", n, d, ceil)
-			}
+			d := c.backoff(n)
+			require.False(t, d < 100*time.Millisecond || d > ceil, "backoff(%d) = %v, want within [100ms, %v]", n, d, ceil)
 		}
 		c.randN = func(k int64) int64 { return k - 1 }
 		if d := c.backoff(n); d != ceil {
@@ -87,6 +78,7 @@ func TestBackoffBounds(t *testing.T) {
 }
 
 func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		in   string
@@ -107,9 +99,7 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, ok := parseRetryAfter(tt.in, now)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
+		assert.False(t, got != tt.want || ok != tt.ok, "parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 	}
 }
 
@@ -135,6 +125,7 @@ func (s *rotatingSource) RefreshToken(ctx context.Context, rejected *oauth2.Toke
 }
 
 func TestUnauthorizedRefreshResendsPOSTOnce(t *testing.T) {
+	t.Parallel()
 	challenge := `Bearer realm="Doorkeeper", error="invalid_token", error_description="The access token is invalid"`
 	tests := []struct {
 		name      string
@@ -168,30 +159,22 @@ func TestUnauthorizedRefreshResendsPOSTOnce(t *testing.T) {
 			c := fs.client(t, auth)
 			newFakeClock(c)
 			_, err := doMethod(context.Background(), c, "POST")
-			if got := fs.count("POST", ""); got != tt.received {
-				t.Errorf("server received %d POSTs, want %d", got, tt.received)
-			}
-			if src.refreshes != tt.refreshes {
-				t.Errorf("%d refreshes, want %d", src.refreshes, tt.refreshes)
-			}
-			if processed.Load() > 1 {
-				t.Fatalf("processed %d times", processed.Load())
-			}
+			got := fs.count("POST", "")
+			assert.EqualValues(t, tt.received, got, "server received %d POSTs, want %d", got, tt.received)
+			assert.EqualValues(t, tt.refreshes, src.refreshes, "%d refreshes, want %d", src.refreshes, tt.refreshes)
+			require.False(t, processed.Load() > 1, "processed %d times", processed.Load())
 			if tt.ok {
-				if err != nil || processed.Load() != 1 {
-					t.Fatalf("want success, got %v", err)
-				}
+				require.False(t, err != nil || processed.Load() != 1, "want success, got %v", err)
 				return
 			}
 			var er *ErrorResponse
-			if !errors.As(err, &er) || !errors.Is(err, ErrUnauthorized) || er.AuthError != "invalid_token" {
-				t.Fatalf("want a 401 *ErrorResponse, got %v", err)
-			}
+			require.False(t, !errors.As(err, &er) || !errors.Is(err, ErrUnauthorized) || er.AuthError != "invalid_token", "want a 401 *ErrorResponse, got %v", err)
 		})
 	}
 }
 
 func TestRefreshedTokenCarriesThroughRetries(t *testing.T) {
+	t.Parallel()
 	fs := newTestServer(t, 0)
 	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -206,17 +189,15 @@ func TestRefreshedTokenCarriesThroughRetries(t *testing.T) {
 	src := &rotatingSource{tok: &oauth2.Token{AccessToken: "old-" + testToken, TokenType: "Bearer"}}
 	c := fs.client(t, WithTokenSource(src))
 	newFakeClock(c)
-	if _, _, err := getConv(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	if fs.count("GET", "") != 3 || src.refreshes != 1 {
-		t.Fatalf("received %d, refreshes %d", fs.count("GET", ""), src.refreshes)
-	}
+	_, _, err := getConv(context.Background(), c)
+	require.NoError(t, err)
+	require.False(t, fs.count("GET", "") != 3 || src.refreshes != 1, "received %d, refreshes %d", fs.count("GET", ""), src.refreshes)
 }
 
 // TestConnectionsReused checks that every outcome, an error answer, a
 // retried 503, a body over the limit, leaves the connection reusable.
 func TestConnectionsReused(t *testing.T) {
+	t.Parallel()
 	var flaky atomic.Int32
 	fs := newTestServer(t, 0)
 	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
@@ -244,31 +225,21 @@ func TestConnectionsReused(t *testing.T) {
 	}})
 	for _, p := range []string{"ok", "missing", "big", "flaky", "bad", "ok", "missing", "ok"} {
 		req, err := c.NewRequest(ctx, "GET", "inbox/conversations/"+p, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var v struct {
 			Conversations []*Conversation `json:"conversations"`
 		}
 		_, err = c.Do(req, &v)
 		switch p {
 		case "missing":
-			if !errors.Is(err, ErrNotFound) {
-				t.Fatalf("%s: %v", p, err)
-			}
+			require.ErrorIs(t, err, ErrNotFound, "%s: %v", p, err)
 		case "big":
-			if !errors.Is(err, ErrResponseTooLarge) {
-				t.Fatalf("%s: want ErrResponseTooLarge, got %v", p, err)
-			}
+			require.ErrorIs(t, err, ErrResponseTooLarge, "%s: want ErrResponseTooLarge, got %v", p, err)
 		case "bad":
 			var de *DecodeError
-			if !errors.As(err, &de) {
-				t.Fatalf("%s: want *DecodeError, got %v", p, err)
-			}
+			require.True(t, errors.As(err, &de), "%s: want *DecodeError, got %v", p, err)
 		default:
-			if err != nil {
-				t.Fatalf("%s: %v", p, err)
-			}
+			require.NoError(t, err, "%s", p)
 		}
 	}
 	// Every body read to its end leaves its connection for the next
@@ -277,15 +248,12 @@ func TestConnectionsReused(t *testing.T) {
 	if got := fs.accepts.Load(); got != 2 {
 		t.Errorf("server accepted %d connections, want 2", got)
 	}
-	if conns.Load() != 9 || reused.Load() != 7 {
-		t.Errorf("%d exchanges, %d on a reused connection; want 9 and 7", conns.Load(), reused.Load())
-	}
-	if fs.count("GET", "") != 9 {
-		t.Errorf("server received %d GETs, want 9 (the 503 retried once, the oversized body not retried)", fs.count("GET", ""))
-	}
+	assert.False(t, conns.Load() != 9 || reused.Load() != 7, "%d exchanges, %d on a reused connection; want 9 and 7", conns.Load(), reused.Load())
+	assert.EqualValues(t, 9, fs.count("GET", ""), "server received %d GETs, want 9 (the 503 retried once, the oversized body not retried)", fs.count("GET", ""))
 }
 
 func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
 	var flaky atomic.Int32
 	fs := newTestServer(t, 0)
 	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
@@ -315,9 +283,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			cl = c2
 		}
 		req, err := cl.NewRequest(ctx, "GET", "inbox/conversations/"+p+query, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		resp, err := cl.Do(req, nil)
 		errs = append(errs, err)
 		resps = append(resps, resp)
@@ -342,9 +308,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	var text strings.Builder
 	text.WriteString(logs.String())
 	for i, err := range errs {
-		if err == nil && i != 0 && i != 3 {
-			t.Errorf("case %d: want an error", i)
-		}
+		assert.False(t, err == nil && i != 0 && i != 3, "case %d: want an error", i)
 		if err != nil {
 			fmt.Fprintf(&text, "%v\n%+v\n", err, err)
 		}
@@ -357,26 +321,19 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 	var er *ErrorResponse
-	if errors.As(errs[1], &er) && er.Response.Request.Header.Get("Authorization") != "" {
-		t.Error("ErrorResponse.Response.Request carries Authorization")
-	}
+	assert.False(t, errors.As(errs[1], &er) && er.Response.Request.Header.Get("Authorization") != "", "ErrorResponse.Response.Request carries Authorization")
 	for _, s := range secrets {
-		if strings.Contains(text.String(), s) {
-			t.Errorf("%q leaked into logs or errors:\n%s", s, text.String())
-		}
+		assert.NotContains(t, text.String(), s, "%q leaked into logs or errors:\n%s", s, text.String())
 	}
 	out := logs.String()
 	for _, want := range []string{"level=DEBUG", "method=GET", "path=/api/v3/inbox/conversations/flaky", "status=503", "attempt=2", "request_id=req-200", "duration="} {
-		if !strings.Contains(out, want) {
-			t.Errorf("log lacks %q:\n%s", want, out)
-		}
+		assert.Contains(t, out, want, "log lacks %q:\n%s", want, out)
 	}
-	if !strings.Contains(text.String(), "REDACTED") {
-		t.Errorf("printed URLs are not redacted:\n%s", text.String())
-	}
+	assert.Contains(t, text.String(), "REDACTED", "printed URLs are not redacted:\n%s", text.String())
 }
 
 func TestRedactURL(t *testing.T) {
+	t.Parallel()
 	tests := map[string]string{
 		"https://h/x?access_token=abc&page=2":         "https://h/x?access_token=REDACTED&page=2",
 		"x?page=1&Token=abc;secret=s#code=c":          "x?page=1&Token=REDACTED;secret=REDACTED#code=REDACTED",
@@ -386,17 +343,15 @@ func TestRedactURL(t *testing.T) {
 		"/x?mytoken=keep&codex=keep":                  "/x?mytoken=keep&codex=keep",
 	}
 	for in, want := range tests {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
-		}
+		got := redactURL(in)
+		assert.EqualValues(t, want, got, "redactURL(%q) = %q, want %q", in, got, want)
 	}
 }
 
 func TestNewRequestOddPaths(t *testing.T) {
+	t.Parallel()
 	c, err := NewClient(WithBaseURL("https://sandbox.example.com"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx := context.Background()
 	ok := map[string]string{
 		"inbox/conversations/1,2,3":  "https://sandbox.example.com/api/v3/inbox/conversations/1,2,3",
@@ -411,9 +366,8 @@ func TestNewRequestOddPaths(t *testing.T) {
 			t.Errorf("NewRequest(%q): %v", p, err)
 			continue
 		}
-		if got := req.URL.String(); got != want {
-			t.Errorf("NewRequest(%q) URL %q, want %q", p, got, want)
-		}
+		got := req.URL.String()
+		assert.EqualValues(t, want, got, "NewRequest(%q) URL %q, want %q", p, got, want)
 	}
 	for _, p := range []string{"../../oauth/token", "inbox/../../x", "https://evil.example/x", "x%zz", "\x7f"} {
 		if _, err := c.NewRequest(ctx, "GET", p, nil); err == nil {
@@ -426,6 +380,7 @@ func TestNewRequestOddPaths(t *testing.T) {
 // reads, writes, 429s and 503s; run it under -race. Every message is
 // processed at most once.
 func TestConcurrentClient(t *testing.T) {
+	t.Parallel()
 	var gets, puts, posts atomic.Int64
 	var mu sync.Mutex
 	processed := map[string]int{}
@@ -510,24 +465,16 @@ func TestConcurrentClient(t *testing.T) {
 	close(errc)
 	for err := range errc {
 		var er *ErrorResponse
-		if !errors.As(err, &er) || (er.StatusCode != 503 && er.StatusCode != 429) {
-			t.Errorf("unexpected error %T: %v", err, err)
-		}
+		assert.False(t, !errors.As(err, &er) || (er.StatusCode != 503 && er.StatusCode != 429), "unexpected error %T: %v", err, err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	for content, n := range processed {
-		if n != 1 {
-			t.Errorf("message %s processed %d times", content, n)
-		}
+		assert.EqualValues(t, 1, n, "message %s processed %d times", content, n)
 	}
 	sentOK.Range(func(k, _ any) bool {
-		if processed[k.(string)] != 1 {
-			t.Errorf("message %s reported sent but processed %d times", k, processed[k.(string)])
-		}
+		assert.EqualValues(t, 1, processed[k.(string)], "message %s reported sent but processed %d times", k, processed[k.(string)])
 		return true
 	})
-	if c.Rate().Remaining != 500 {
-		t.Errorf("Rate %+v", c.Rate())
-	}
+	assert.EqualValues(t, 500, c.Rate().Remaining, "Rate %+v", c.Rate())
 }

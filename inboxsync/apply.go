@@ -28,7 +28,15 @@ type write struct {
 	// when another replica holds it.
 	holder     string
 	leaseUntil time.Time
+	// since is when the records were read from the API, less a margin for
+	// replicas' clocks (see tombstoneMargin): only tombstones laid after it
+	// can name one of them, since the API lists no record it deleted
+	// before. Zero checks every tombstone.
+	since time.Time
 }
+
+// tombstoneMargin allows for the clocks of replicas that lay tombstones.
+const tombstoneMargin = 10 * time.Minute
 
 // applied counts what one batch changed.
 type applied struct {
@@ -37,7 +45,8 @@ type applied struct {
 }
 
 // apply writes one page in one transaction: tombstones for deleted, the
-// records not tombstoned, and the cursor if w says so.
+// records (less those tombstoned), the lease renewal and the cursor if w
+// says so.
 func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]byte, deleted []int64, w write) (applied, error) {
 	var out applied
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -48,16 +57,6 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 			// BEGIN IMMEDIATE already serializes every writer).
 			if _, err := s.exec(ctx, tx, "SELECT pg_advisory_xact_lock(?)", lockKey(acct, r.name)); err != nil {
 				return err
-			}
-		}
-		if w.holder != "" {
-			res, err := s.exec(ctx, tx, "UPDATE sync_leases SET expires_at = ? WHERE account_id = ? AND resource = ? AND holder = ?",
-				s.d.ts(&w.leaseUntil), acct, r.name, w.holder)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				return errLeaseLost
 			}
 		}
 		if len(deleted) > 0 {
@@ -73,6 +72,13 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 				return err
 			}
 			out.Upserted = n
+		}
+		if w.holder != "" || len(items) > 0 {
+			swept, err := s.renewAndSweep(ctx, tx, acct, r, w, len(items) > 0)
+			if err != nil {
+				return err
+			}
+			out.Upserted -= swept
 		}
 		if w.cursor != nil {
 			if _, err := s.exec(ctx, tx, `INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
@@ -131,30 +137,23 @@ func (s *Store) tombstone(ctx context.Context, tx *sql.Tx, acct int64, r *resour
 	return int(n), err
 }
 
-// upsert writes the records in one INSERT … ON CONFLICT, skipping the
-// tombstoned ones, and never replacing a stored record with an older one.
+// upsert writes the records in one INSERT … ON CONFLICT, never replacing a
+// stored record with an older one.
 func (s *Store) upsert(ctx context.Context, tx *sql.Tx, acct int64, r *resource, items [][]byte, newer bool) (int, error) {
 	ids := make([]int64, 0, len(items))
 	rows := make([][]any, 0, len(items))
 	for _, raw := range items {
-		id, _, vals, err := r.row(s.d, raw)
+		id, vals, err := r.row(s.d, raw)
 		if err != nil {
 			return 0, err
 		}
 		ids = append(ids, id)
 		rows = append(rows, vals)
 	}
-	dead, err := s.tombstoned(ctx, tx, acct, r, ids)
-	if err != nil {
-		return 0, err
-	}
 	ncol := len(r.cols) + 2
 	args := make([]any, 0, ncol*len(items))
 	seen := make(map[int64]int, len(items)) // a page may list a record twice; keep the last
 	for i, raw := range items {
-		if dead[ids[i]] {
-			continue
-		}
 		if j, ok := seen[ids[i]]; ok {
 			copy(args[j*ncol:], append(append([]any{acct}, rows[i]...), string(raw)))
 			continue
@@ -197,25 +196,48 @@ func upsertSQL(r *resource, n int, newer bool) string {
 	return b.String()
 }
 
-// tombstoned returns which of ids the server deleted.
-func (s *Store) tombstoned(ctx context.Context, tx *sql.Tx, acct int64, r *resource, ids []int64) (map[int64]bool, error) {
-	list, idArgs := idList(ids)
-	rows, err := s.query(ctx, tx, "SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND id IN ("+list+")",
-		append([]any{acct, r.name}, idArgs...)...)
+// renewAndSweep renews w's lease (errLeaseLost when another replica took
+// it) and, after an upsert, removes again the records tombstoned since
+// w.since: a deletion that a concurrent writer recorded after these records
+// were read. It returns how many it removed. On Postgres both are one
+// statement (one round trip); the advisory lock taken first makes every
+// tombstone laid before it visible here.
+func (s *Store) renewAndSweep(ctx context.Context, tx *sql.Tx, acct int64, r *resource, w write, sweep bool) (int, error) {
+	since := w.since
+	if since.IsZero() {
+		since = time.Unix(0, 0)
+	}
+	const renew = "UPDATE sync_leases SET expires_at = ? WHERE account_id = ? AND resource = ? AND holder = ?"
+	sweepSQL := "DELETE FROM " + r.name + " WHERE account_id = ? AND id IN (SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND deleted_at >= ?)"
+	renewArgs := []any{s.d.ts(&w.leaseUntil), acct, r.name, w.holder}
+	sweepArgs := []any{acct, acct, r.name, s.d.ts(&since)}
+	if s.d.name == "postgres" && w.holder != "" && sweep {
+		var held, swept int
+		if err := s.queryRow(ctx, tx, "WITH lease AS ("+renew+" RETURNING 1), swept AS ("+sweepSQL+" RETURNING 1) "+
+			"SELECT (SELECT COUNT(*) FROM lease), (SELECT COUNT(*) FROM swept)", append(renewArgs, sweepArgs...)...).Scan(&held, &swept); err != nil {
+			return 0, err
+		}
+		if held == 0 {
+			return 0, errLeaseLost
+		}
+		return swept, nil
+	}
+	if w.holder != "" {
+		res, err := s.exec(ctx, tx, renew, renewArgs...)
+		if err != nil {
+			return 0, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return 0, errLeaseLost
+		}
+	}
+	if !sweep {
+		return 0, nil
+	}
+	res, err := s.exec(ctx, tx, sweepSQL, sweepArgs...)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	defer rows.Close()
-	var dead map[int64]bool
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		if dead == nil {
-			dead = map[int64]bool{}
-		}
-		dead[id] = true
-	}
-	return dead, rows.Err()
+	n, err := res.RowsAffected()
+	return int(n), err
 }

@@ -12,7 +12,9 @@
 //
 // # What a pass does
 //
-// Syncer.Sync walks, for each mirrored resource, the account-wide listing
+// Syncer.Sync walks, for each mirrored resource (hosts, conversations,
+// participants, messages, attachments, bookings, guests, rentals), the
+// account-wide listing
 // (messages of every conversation in one listing, never a request per
 // conversation) with updated_since set to the resource's stored cursor (an
 // early date the first time), 100 records a page, one page in memory at a
@@ -31,7 +33,8 @@
 // webhook's re-read). Deleted ids leave a tombstone, so that a late re-read
 // or a stale page cannot bring a deleted record back.
 //
-// Webhooks (HandleEvent, WebhookHandler) are cues: an inbox_* event makes
+// Webhooks (HandleEvent, WebhookHandler) are cues: an inbox_* or booking_*
+// event makes
 // the syncer re-read that one record at once and schedules a pass; a
 // duplicate delivery is recognized by its digest and does no work. Run
 // makes a pass at once, then every period and soon after cues, backs off on
@@ -65,6 +68,12 @@
 //	hosts          user_id, email, updated_at; index (account_id, user_id)
 //	applications   name, updated_at: those that created a stored conversation
 //	               (a conversation's channel; see bookingsync.Origin)
+//	bookings       reference, status, rental_id, client_id, start_at, end_at,
+//	               canceled_at, updated_at (every status; needs bookings_read)
+//	               indexes (account_id, rental_id, start_at), (account_id, client_id),
+//	               (account_id, start_at)
+//	clients        fullname, updated_at: the guests (needs clients_read)
+//	rentals        name, updated_at (needs rentals_read; else the published ones)
 //
 //	sync_cursors     (account_id, resource) → synced_at: the next walk's updated_since
 //	sync_leases      (account_id, resource) → holder, expires_at

@@ -49,6 +49,6 @@ func ExampleSyncer_Sync() {
 		fmt.Printf("%s: %q\n", c.Subject, msgs[len(msgs)-1].Content)
 	}
 	// Output:
-	// first pass: 7 requests, 28 records
+	// first pass: 9 requests, 37 records
 	// Reservation 0000EG - Ocean View Loft: "Thanks in advance!"
 }

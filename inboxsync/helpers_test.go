@@ -59,7 +59,7 @@ func eachBackend(t *testing.T, fn func(t *testing.T, dsn string)) { dbtest.Each(
 var mirrored = []struct{ table, path string }{
 	{"hosts", "hosts"}, {"conversations", "inbox/conversations"}, {"participants", "inbox/participants"},
 	{"messages", "inbox/messages"}, {"attachments", "inbox/attachments"},
-	{"bookings", "bookings"},
+	{"bookings", "bookings"}, {"clients", "clients"}, {"rentals", "rentals"},
 }
 
 // state is every record by table and id, decoded to plain values, less

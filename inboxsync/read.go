@@ -77,19 +77,7 @@ func (s *Store) Conversations(ctx context.Context, accountID int64, q Conversati
 // Conversation returns one conversation from the local copy, or an error
 // matching ErrNotFound.
 func (s *Store) Conversation(ctx context.Context, accountID, id int64) (*bookingsync.Conversation, error) {
-	var raw []byte
-	err := s.queryRow(ctx, s.db, "SELECT raw FROM conversations WHERE account_id = ? AND id = ?", accountID, id).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("inboxsync: conversation %d of account %d: %w", id, accountID, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("inboxsync: reading conversation %d: %w", id, err)
-	}
-	c := new(bookingsync.Conversation)
-	if err := json.Unmarshal(raw, c); err != nil {
-		return nil, fmt.Errorf("inboxsync: decoding conversation %d: %w", id, err)
-	}
-	return c, nil
+	return readOne[bookingsync.Conversation](ctx, s, "conversations", accountID, id)
 }
 
 // Participants returns a conversation's participants from the local copy,
@@ -160,18 +148,36 @@ func (s *Store) Bookings(ctx context.Context, accountID, conversationID int64) (
 		"SELECT raw FROM bookings WHERE account_id = ? AND id IN ("+list+") ORDER BY id", append([]any{accountID}, args...)...)
 }
 
+// Guest returns a stored guest (a Client participant's member id, a
+// booking's client), or an error matching ErrNotFound. Without the
+// clients_read scope none are stored.
+func (s *Store) Guest(ctx context.Context, accountID, id int64) (*bookingsync.Guest, error) {
+	return readOne[bookingsync.Guest](ctx, s, "clients", accountID, id)
+}
+
+// Rental returns a stored rental (a booking's rental), or an error
+// matching ErrNotFound. Without the rentals_read scope none are stored.
+func (s *Store) Rental(ctx context.Context, accountID, id int64) (*bookingsync.Rental, error) {
+	return readOne[bookingsync.Rental](ctx, s, "rentals", accountID, id)
+}
+
 // Application returns a stored application (the creator of channel
 // conversations), or an error matching ErrNotFound.
 func (s *Store) Application(ctx context.Context, accountID, id int64) (*bookingsync.Application, error) {
-	apps, err := readAll[bookingsync.Application](ctx, s, "applications",
-		"SELECT raw FROM applications WHERE account_id = ? AND id = ?", accountID, id)
+	return readOne[bookingsync.Application](ctx, s, "applications", accountID, id)
+}
+
+// readOne decodes the record (accountID, id) of table, or fails with
+// ErrNotFound.
+func readOne[T any](ctx context.Context, s *Store, table string, accountID, id int64) (*T, error) {
+	l, err := readAll[T](ctx, s, table, "SELECT raw FROM "+table+" WHERE account_id = ? AND id = ?", accountID, id)
 	if err != nil {
 		return nil, err
 	}
-	if len(apps) == 0 {
-		return nil, fmt.Errorf("inboxsync: application %d: %w", id, ErrNotFound)
+	if len(l) == 0 {
+		return nil, fmt.Errorf("inboxsync: %s %d of account %d: %w", table, id, accountID, ErrNotFound)
 	}
-	return apps[0], nil
+	return l[0], nil
 }
 
 // readAll runs a query selecting raw and decodes each row into a T.

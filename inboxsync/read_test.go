@@ -65,6 +65,16 @@ func TestReadSide(t *testing.T) {
 		if err != nil || len(ps) != 2 || !ps[1].IsHost() {
 			t.Errorf("Participants: %d, %v", len(ps), err)
 		}
+		if g, err := f.st.Guest(ctx, acct, ps[0].Links.Member.ID); err != nil || g.Name() == "" {
+			t.Errorf("Guest of participant %d: %+v, %v", ps[0].ID, g, err)
+		}
+		bs, err := f.st.Bookings(ctx, acct, bookingsynctest.AirbnbConversationID)
+		if err != nil || len(bs) != 1 || bs[0].Links.Rental == nil {
+			t.Fatalf("Bookings: %d, %v", len(bs), err)
+		}
+		if r, err := f.st.Rental(ctx, acct, *bs[0].Links.Rental); err != nil || r.Name == "" {
+			t.Errorf("Rental: %+v, %v", r, err)
+		}
 		ms, err := f.st.Messages(ctx, acct, bookingsynctest.AirbnbConversationID)
 		if err != nil || len(ms) != 3 || ms[2].Content != "Thanks in advance!" {
 			t.Fatalf("Messages: %d, %v", len(ms), err)

@@ -1,214 +1,180 @@
 package inboxsync
 
 import (
-	"encoding/json"
 	"fmt"
-	"time"
+	"strings"
 )
 
-// resource is one mirrored table: where the API lists it, and how a record
-// as the API sent it becomes a row. The columns are the documented schema
-// (see the package documentation); account_id comes first and raw last.
+// resource is one mirrored table: where the API lists it, and which
+// fields of a record, as the API sent it, fill which columns. The columns
+// are the documented schema (see the package documentation); account_id
+// comes first and raw last.
 type resource struct {
 	name string   // table name, cursor and lease key: "conversations"
 	path string   // listing path under the API root: "inbox/conversations"
 	key  string   // envelope key of the records: "conversations"
 	cols []string // the columns after account_id and before raw; id first
-	// row decodes the filter columns of one record, in cols' order, and
-	// returns its id and updated_at.
-	row func(d dialect, raw []byte) (id int64, updated *time.Time, vals []any, err error)
 	// scoped resources need a scope beyond inbox_read: a 403 skips them
 	// (ResourceReport.Forbidden) instead of failing the pass.
 	scoped bool
+
+	fields []field
+	tree   *pathNode // the fields' JSON paths, for the scanner
+}
+
+// field is one column and where a record holds it.
+type field struct {
+	col string
+	// paths are JSON paths ("links.member.type"); the first that is
+	// present and not null gives the value.
+	paths []string
+	kind  kind
+}
+
+// kind is how a field's JSON value becomes a column value.
+type kind int
+
+const (
+	kindInt  kind = iota // a number, e.g. an id; null is NULL
+	kindStr              // a string; null and "" are NULL
+	kindTime             // an RFC 3339 time; null is NULL
+)
+
+func f(col string, k kind, paths ...string) field {
+	if len(paths) == 0 {
+		paths = []string{col}
+	}
+	return field{col: col, paths: paths, kind: k}
 }
 
 // The mirrored resources, in the order a pass walks them.
 var (
-	resHosts = &resource{name: "hosts", path: "hosts", key: "hosts",
-		cols: []string{"id", "user_id", "email", "updated_at"}, row: hostRow}
-	resConversations = &resource{name: "conversations", path: "inbox/conversations", key: "conversations",
-		cols: []string{"id", "subject", "default_channel", "created_by_type", "created_by_id", "assignee_id",
-			"closed_at", "last_message_at", "created_at", "updated_at"}, row: conversationRow}
-	resParticipants = &resource{name: "participants", path: "inbox/participants", key: "participants",
-		cols: []string{"id", "conversation_id", "member_type", "member_id", "updated_at"}, row: participantRow}
-	resMessages = &resource{name: "messages", path: "inbox/messages", key: "messages",
-		cols: []string{"id", "conversation_id", "sender_id", "visibility", "channel", "sent_at", "ordered_at", "updated_at"}, row: messageRow}
-	resAttachments = &resource{name: "attachments", path: "inbox/attachments", key: "attachments",
-		cols: []string{"id", "name", "file_content_type", "file_size", "updated_at"}, row: attachmentRow}
-	resBookings = &resource{name: "bookings", path: "bookings", key: "bookings", scoped: true,
-		cols: []string{"id", "reference", "status", "rental_id", "client_id", "start_at", "end_at", "canceled_at", "updated_at"}, row: bookingRow}
+	resHosts = newResource("hosts", "hosts", false,
+		f("id", kindInt), f("user_id", kindInt, "links.user"), f("email", kindStr), f("updated_at", kindTime))
+	resConversations = newResource("conversations", "inbox/conversations", false,
+		f("id", kindInt), f("subject", kindStr), f("default_channel", kindStr),
+		// Older payloads name the creator only as a polymorphic link.
+		f("created_by_type", kindStr, "created_by_type", "links.created_by.type"),
+		f("created_by_id", kindInt, "created_by_id", "links.created_by.id"),
+		f("assignee_id", kindInt, "links.assignee"), f("closed_at", kindTime), f("last_message_at", kindTime),
+		f("created_at", kindTime), f("updated_at", kindTime))
+	resParticipants = newResource("participants", "inbox/participants", false,
+		f("id", kindInt), f("conversation_id", kindInt, "links.conversation"),
+		f("member_type", kindStr, "links.member.type"), f("member_id", kindInt, "links.member.id"), f("updated_at", kindTime))
+	resMessages = newResource("messages", "inbox/messages", false,
+		f("id", kindInt), f("conversation_id", kindInt, "links.conversation"), f("sender_id", kindInt, "links.sender"),
+		f("visibility", kindStr), f("channel", kindStr), f("sent_at", kindTime),
+		// When the message counts in its conversation's order: sent_at,
+		// or created_at for a message sent without one.
+		f("ordered_at", kindTime, "sent_at", "created_at"), f("updated_at", kindTime))
+	resAttachments = newResource("attachments", "inbox/attachments", false,
+		f("id", kindInt), f("name", kindStr), f("file_content_type", kindStr), f("file_size", kindInt), f("updated_at", kindTime))
+	resBookings = newResource("bookings", "bookings", true,
+		f("id", kindInt), f("reference", kindStr), f("status", kindStr), f("rental_id", kindInt, "links.rental"),
+		f("client_id", kindInt, "links.client"), f("start_at", kindTime), f("end_at", kindTime), f("canceled_at", kindTime),
+		f("updated_at", kindTime))
+	resClients = newResource("clients", "clients", true,
+		f("id", kindInt), f("fullname", kindStr), f("updated_at", kindTime))
+	resRentals = newResource("rentals", "rentals", true,
+		f("id", kindInt), f("name", kindStr), f("updated_at", kindTime))
 	// Applications are not walked: the pass fetches those that created a
 	// conversation and are not yet known (see Syncer.syncApplications).
-	resApplications = &resource{name: "applications", path: "applications", key: "applications",
-		cols: []string{"id", "name", "updated_at"}, row: applicationRow}
+	resApplications = newResource("applications", "applications", false,
+		f("id", kindInt), f("name", kindStr), f("updated_at", kindTime))
 
-	walked = []*resource{resHosts, resConversations, resParticipants, resMessages, resAttachments, resBookings}
+	walked = []*resource{resHosts, resConversations, resParticipants, resMessages, resAttachments, resBookings, resClients, resRentals}
 )
 
-// resourceByName finds a mirrored resource by table name.
-func resourceByName(name string) *resource {
-	for _, r := range append(walked, resApplications) {
-		if r.name == name {
-			return r
+// pathNode is one level of the fields' JSON paths: which columns a key
+// fills (with the rank of that path among the column's paths) and which
+// keys below it matter.
+type pathNode struct {
+	targets  map[string][]target
+	children map[string]*pathNode
+}
+
+type target struct{ col, rank int }
+
+func newResource(name, path string, scoped bool, fields ...field) *resource {
+	r := &resource{name: name, path: path, key: name, scoped: scoped, fields: fields, tree: &pathNode{}}
+	for i, fl := range fields {
+		r.cols = append(r.cols, fl.col)
+		for rank, p := range fl.paths {
+			n := r.tree
+			parts := strings.Split(p, ".")
+			for _, part := range parts[:len(parts)-1] {
+				if n.children == nil {
+					n.children = map[string]*pathNode{}
+				}
+				if n.children[part] == nil {
+					n.children[part] = &pathNode{}
+				}
+				n = n.children[part]
+			}
+			if n.targets == nil {
+				n.targets = map[string][]target{}
+			}
+			last := parts[len(parts)-1]
+			n.targets[last] = append(n.targets[last], target{i, rank})
 		}
 	}
-	return nil
+	if r.cols[0] != "id" {
+		panic("inboxsync: a resource's first column must be id")
+	}
+	return r
 }
 
-// poly is a polymorphic link, {"id": 5, "type": "Host"}.
-type poly struct {
-	ID   *int64 `json:"id"`
-	Type string `json:"type"`
-}
-
-func nullStr(s string) any {
-	if s == "" {
-		return nil
+// row reads the columns of one record, in cols' order, converted for d,
+// and returns its id.
+func (r *resource) row(d dialect, raw []byte) (int64, []any, error) {
+	vals := make([]any, len(r.fields))
+	ranks := make([]int, len(r.fields))
+	for i := range ranks {
+		ranks[i] = -1
 	}
-	return s
-}
-
-func nullID(p *int64) any {
-	if p == nil {
-		return nil
+	s := &scanner{b: raw}
+	var walk func(n *pathNode) error
+	walk = func(n *pathNode) error {
+		return s.object(func(key []byte) error {
+			if ts := n.targets[string(key)]; len(ts) > 0 {
+				v, err := s.value(r.fields[ts[0].col].kind)
+				if err != nil {
+					return fmt.Errorf("%s: %w", key, err)
+				}
+				for _, t := range ts {
+					if v != nil && (ranks[t.col] < 0 || t.rank <= ranks[t.col]) { // a repeated key: the last wins
+						vals[t.col], ranks[t.col] = v, t.rank
+					}
+				}
+				return nil
+			}
+			if c := n.children[string(key)]; c != nil {
+				return walk(c)
+			}
+			return s.skip()
+		})
 	}
-	return *p
-}
-
-func decodeRow(raw []byte, v any, what string) error {
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("inboxsync: decoding a %s: %w", what, err)
+	err := walk(r.tree)
+	if err == nil {
+		s.ws()
+		if s.i != len(s.b) {
+			err = errSyntax
+		}
 	}
-	return nil
-}
-
-func conversationRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
-	var w struct {
-		ID             int64      `json:"id"`
-		Subject        string     `json:"subject"`
-		DefaultChannel string     `json:"default_channel"`
-		CreatedByType  string     `json:"created_by_type"`
-		CreatedByID    *int64     `json:"created_by_id"`
-		ClosedAt       *time.Time `json:"closed_at"`
-		LastMessageAt  *time.Time `json:"last_message_at"`
-		CreatedAt      *time.Time `json:"created_at"`
-		UpdatedAt      *time.Time `json:"updated_at"`
-		Links          struct {
-			Assignee  *int64 `json:"assignee"`
-			CreatedBy *poly  `json:"created_by"`
-		} `json:"links"`
+	if err != nil {
+		return 0, nil, fmt.Errorf("inboxsync: decoding a %s record: %w", r.name, err)
 	}
-	if err := decodeRow(raw, &w, "conversation"); err != nil {
-		return 0, nil, nil, err
+	id, _ := vals[0].(int64)
+	if id <= 0 {
+		return 0, nil, fmt.Errorf("inboxsync: a %s record without an id", r.name)
 	}
-	if w.CreatedByType == "" && w.Links.CreatedBy != nil {
-		w.CreatedByType, w.CreatedByID = w.Links.CreatedBy.Type, w.Links.CreatedBy.ID
+	vals[0] = id
+	for i, fl := range r.fields {
+		if fl.kind == kindTime && vals[i] != nil {
+			if vals[i], err = d.wireTS(vals[i].(string)); err != nil {
+				return 0, nil, fmt.Errorf("inboxsync: %s %d: %s: %w", r.name, id, fl.col, err)
+			}
+		}
 	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullStr(w.Subject), nullStr(w.DefaultChannel), nullStr(w.CreatedByType),
-		nullID(w.CreatedByID), nullID(w.Links.Assignee), d.ts(w.ClosedAt), d.ts(w.LastMessageAt),
-		d.ts(w.CreatedAt), d.ts(w.UpdatedAt)}, nil
-}
-
-func participantRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
-	var w struct {
-		ID        int64      `json:"id"`
-		UpdatedAt *time.Time `json:"updated_at"`
-		Links     struct {
-			Conversation *int64 `json:"conversation"`
-			Member       poly   `json:"member"`
-		} `json:"links"`
-	}
-	if err := decodeRow(raw, &w, "participant"); err != nil {
-		return 0, nil, nil, err
-	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullID(w.Links.Conversation), nullStr(w.Links.Member.Type),
-		nullID(w.Links.Member.ID), d.ts(w.UpdatedAt)}, nil
-}
-
-func messageRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
-	var w struct {
-		ID         int64      `json:"id"`
-		Visibility string     `json:"visibility"`
-		Channel    string     `json:"channel"`
-		SentAt     *time.Time `json:"sent_at"`
-		CreatedAt  *time.Time `json:"created_at"`
-		UpdatedAt  *time.Time `json:"updated_at"`
-		Links      struct {
-			Conversation *int64 `json:"conversation"`
-			Sender       *int64 `json:"sender"`
-		} `json:"links"`
-	}
-	if err := decodeRow(raw, &w, "message"); err != nil {
-		return 0, nil, nil, err
-	}
-	// ordered_at is when the message counts in its conversation's order:
-	// sent_at, or created_at for a message sent without one.
-	ordered := w.SentAt
-	if ordered == nil {
-		ordered = w.CreatedAt
-	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullID(w.Links.Conversation), nullID(w.Links.Sender), nullStr(w.Visibility),
-		nullStr(w.Channel), d.ts(w.SentAt), d.ts(ordered), d.ts(w.UpdatedAt)}, nil
-}
-
-func attachmentRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
-	var w struct {
-		ID              int64      `json:"id"`
-		Name            string     `json:"name"`
-		FileContentType string     `json:"file_content_type"`
-		FileSize        *int64     `json:"file_size"`
-		UpdatedAt       *time.Time `json:"updated_at"`
-	}
-	if err := decodeRow(raw, &w, "attachment"); err != nil {
-		return 0, nil, nil, err
-	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullStr(w.Name), nullStr(w.FileContentType), nullID(w.FileSize), d.ts(w.UpdatedAt)}, nil
-}
-
-func hostRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
-	var w struct {
-		ID        int64      `json:"id"`
-		Email     string     `json:"email"`
-		UpdatedAt *time.Time `json:"updated_at"`
-		Links     struct {
-			User *int64 `json:"user"`
-		} `json:"links"`
-	}
-	if err := decodeRow(raw, &w, "host"); err != nil {
-		return 0, nil, nil, err
-	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullID(w.Links.User), nullStr(w.Email), d.ts(w.UpdatedAt)}, nil
-}
-
-func applicationRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
-	var w struct {
-		ID        int64      `json:"id"`
-		Name      string     `json:"name"`
-		UpdatedAt *time.Time `json:"updated_at"`
-	}
-	if err := decodeRow(raw, &w, "application"); err != nil {
-		return 0, nil, nil, err
-	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullStr(w.Name), d.ts(w.UpdatedAt)}, nil
-}
-
-func bookingRow(d dialect, raw []byte) (int64, *time.Time, []any, error) {
-	var w struct {
-		ID         int64      `json:"id"`
-		Reference  string     `json:"reference"`
-		Status     string     `json:"status"`
-		StartAt    *time.Time `json:"start_at"`
-		EndAt      *time.Time `json:"end_at"`
-		CanceledAt *time.Time `json:"canceled_at"`
-		UpdatedAt  *time.Time `json:"updated_at"`
-		Links      struct {
-			Rental *int64 `json:"rental"`
-			Client *int64 `json:"client"`
-		} `json:"links"`
-	}
-	if err := decodeRow(raw, &w, "booking"); err != nil {
-		return 0, nil, nil, err
-	}
-	return w.ID, w.UpdatedAt, []any{w.ID, nullStr(w.Reference), nullStr(w.Status), nullID(w.Links.Rental), nullID(w.Links.Client),
-		d.ts(w.StartAt), d.ts(w.EndAt), d.ts(w.CanceledAt), d.ts(w.UpdatedAt)}, nil
+	return id, vals, nil
 }

@@ -24,8 +24,8 @@ func TestSyncConverges(t *testing.T) {
 
 		time.Sleep(1100 * time.Millisecond) // the server's clock has whole seconds
 		rep = mustSync(t, f.s)
-		if rep.Requests != 6 {
-			t.Errorf("no-change pass made %d requests, want 6 (one per walked resource)", rep.Requests)
+		if rep.Requests != 8 {
+			t.Errorf("no-change pass made %d requests, want 8 (one per walked resource)", rep.Requests)
 		}
 
 		conv := f.srv.AddConversation(bookingsynctest.ConversationSeed{Subject: "new", ClientID: 77})

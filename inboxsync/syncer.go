@@ -115,7 +115,8 @@ type ResourceReport struct {
 	// Skipped reports that another syncer held the resource's lease.
 	Skipped bool
 	// Forbidden reports that the token lacks the resource's scope
-	// (bookings_read, applications_read): the resource is not mirrored.
+	// (bookings_read, clients_read, applications_read): the resource is
+	// not mirrored.
 	Forbidden bool
 }
 
@@ -137,11 +138,12 @@ func (r *Report) Changed() int {
 var firstCursor = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Sync makes one pass over every mirrored resource: hosts, conversations,
-// participants, messages, attachments and bookings (account-wide listings,
-// every booking status; skipped without bookings_read), one page
-// in memory at a time, updated_since from each resource's stored cursor,
-// deleted_ids applied), then the applications that created conversations
-// and are not yet known.
+// participants, messages, attachments, bookings (every status), guests
+// and rentals, each an account-wide listing from the resource's stored
+// cursor (updated_since), one page in memory at a time, deleted_ids
+// applied; then the applications that created conversations and are not
+// yet known, in one request. A resource whose scope the token lacks is
+// skipped (ResourceReport.Forbidden).
 //
 // Each page is written in one transaction; a resource's cursor advances
 // only when its walk completes, in the transaction of its last page. A pass

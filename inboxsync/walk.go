@@ -34,6 +34,7 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 	if since.IsZero() {
 		since = firstCursor
 	}
+	began := time.Now().Add(-tombstoneMargin)
 	var (
 		syncedAt   time.Time
 		firstTotal int
@@ -66,7 +67,7 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 			unstable = true
 		}
 		last := resp.NextPage <= page
-		w := write{holder: s.holder, leaseUntil: s.now().Add(s.leaseTTL)}
+		w := write{holder: s.holder, leaseUntil: s.now().Add(s.leaseTTL), since: began}
 		if last && !unstable && !syncedAt.IsZero() {
 			w.cursor = &syncedAt
 		}

@@ -80,6 +80,7 @@ func (s *Syncer) HandleEvent(ctx context.Context, e *bookingsync.WebhookEvent) e
 // tombstones it.
 func (s *Syncer) reread(ctx context.Context, r *resource, id int64) error {
 	var rep Report
+	began := time.Now().Add(-tombstoneMargin)
 	items, _, err := s.fetch(ctx, r.path+"/"+strconv.FormatInt(id, 10), r.key, &rep)
 	if errors.Is(err, bookingsync.ErrNotFound) {
 		_, err = s.st.apply(ctx, s.acct, r, nil, []int64{id}, write{})
@@ -91,7 +92,7 @@ func (s *Syncer) reread(ctx context.Context, r *resource, id int64) error {
 	if err != nil {
 		return fmt.Errorf("inboxsync: re-reading %s %d: %w", r.name, id, err)
 	}
-	_, err = s.st.apply(ctx, s.acct, r, items, nil, write{newer: true})
+	_, err = s.st.apply(ctx, s.acct, r, items, nil, write{newer: true, since: began})
 	return err
 }
 

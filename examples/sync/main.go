@@ -156,9 +156,27 @@ func summary(ctx context.Context, out io.Writer, st *inboxsync.Store, account in
 		if len(msgs) > 0 {
 			last = msgs[len(msgs)-1].Content
 		}
-		fmt.Fprintf(out, "  - %d %q: %q\n", c.ID, c.Subject, last)
+		fmt.Fprintf(out, "  - %d %q, %s: %q\n", c.ID, c.Subject, guestOf(ctx, st, account, c.ID), last)
 	}
 	return nil
+}
+
+// guestOf names the guest of a conversation from the copy: its Client
+// participant's member is the guest (GET /clients needs clients_read;
+// without it the name is unknown).
+func guestOf(ctx context.Context, st *inboxsync.Store, account, conversationID int64) string {
+	ps, err := st.Participants(ctx, account, conversationID)
+	if err != nil {
+		return "guest unknown"
+	}
+	for _, p := range ps {
+		if p.IsClient() {
+			if g, err := st.Guest(ctx, account, p.Links.Member.ID); err == nil && g.Name() != "" {
+				return g.Name()
+			}
+		}
+	}
+	return "guest unknown"
 }
 
 // connect builds the client and says, on the first line, what it talks to.

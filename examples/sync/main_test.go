@@ -21,15 +21,16 @@ func TestRunDemo(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"No BOOKINGSYNC_TOKEN: running against the in-memory BookingSync server (bookingsynctest).\n",
-		"pass 1: 7 requests, hosts +2, conversations +4, participants +6, messages +8, bookings +6, applications +2\n",
+		"pass 1: 9 requests, hosts +2, conversations +4, participants +6, messages +8, bookings +6, clients +6, rentals +3, applications +2\n",
 		"  local copy: 3 open conversations, 3 awaiting a reply\n",
 		"meanwhile: conversation 15 created with a guest message, 12 updated, 13 deleted\n",
 		// Exactly the changes: the new and the updated conversation, the
 		// deleted one with its participants and messages; one request per
 		// resource, the new conversation's application being known.
-		"pass 2: 6 requests, conversations +2, conversations -1, participants +1, participants -2, messages +1, messages -2\n",
+		"pass 2: 8 requests, conversations +2, conversations -1, participants +1, participants -2, messages +1, messages -2\n",
 		"  local copy: 4 open conversations, 4 awaiting a reply\n",
-		`  - 15 "Late check-in?": "Can we arrive at midnight?"`,
+		`  - 15 "Late check-in?", Mia Jensen: "Can we arrive at midnight?"`,
+		`  - 11 "Reservation 0000EG - Ocean View Loft", Emma Dubois: "Thanks in advance!"`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q; got:\n%s", want, got)

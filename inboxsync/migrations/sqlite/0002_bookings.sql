@@ -20,3 +20,7 @@ CREATE TABLE bookings (
 CREATE INDEX bookings_rental ON bookings (account_id, rental_id, start_at);
 CREATE INDEX bookings_client ON bookings (account_id, client_id);
 CREATE INDEX bookings_start ON bookings (account_id, start_at);
+
+-- A page checks only the tombstones laid since its walk began (see
+-- Store.apply): older ones name records the server no longer lists.
+CREATE INDEX sync_tombstones_recent ON sync_tombstones (account_id, resource, deleted_at);
