@@ -191,8 +191,9 @@ type BookingLinks struct {
 
 // ConversationsKnown reports whether the booking came with its
 // conversations link. The API leaves the link out, rather than sending an
-// empty list, when the token lacks the bookings_read scope: Links.Conversations
-// is then unknown, not empty.
+// empty list, when the token lacks the bookings_read scope (or when the
+// request limited the fields): Links.Conversations is then unknown, not
+// empty.
 func (b *Booking) ConversationsKnown() bool { return b.Links.Conversations != nil }
 
 // IsCanceled reports whether the booking has been canceled.

@@ -1,13 +1,11 @@
 package bookingsync
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,17 +129,17 @@ func (c *Client) senderType(ctx context.Context, id int64) (string, error) {
 // participant. It fails closed: a body it cannot read, a sender it cannot
 // look up, or a member type it does not know as Host stop the request.
 func (c *Client) refuseNonHostSender(req *http.Request) error {
-	if routeOf(req.URL) != routeMessages || !writeMethod(req.Method, req.Header) {
+	if routeOf(req.URL) != routeMessages {
 		return nil
 	}
 	body, err := snapshotBody(req)
 	if err != nil {
 		return fmt.Errorf("bookingsync: %s %s: reading request body: %w", req.Method, req.URL.Path, err)
 	}
-	ids, err := senderIDs(body)
+	ids, err := senderIDs(req.Method, req.Header, req.URL, body)
 	if err != nil {
 		return &RefusedError{Method: req.Method, Path: req.URL.Path,
-			Reason:  "the sender of the message cannot be told from the body (" + err.Error() + "), and only Host participants may send",
+			Reason:  "the sender of the message cannot be told from the request (" + err.Error() + "), and only Host participants may send",
 			Instead: `send a JSON body {"messages": [{"sender_id": <a Host participant's id>, …}]}, or use Messages.Create or Messages.SendAsHost`}
 	}
 	for _, id := range ids {
@@ -169,65 +167,40 @@ func guestNote(memberType string) string {
 	return ""
 }
 
-// senderIDs returns every sender_id a JSON body sets, at any depth.
-func senderIDs(body []byte) ([]int64, error) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
+// senderIDs returns every sender id a message write sets: any parameter
+// whose name says sender_id, in the body read by its Content-Type and in
+// the query string, as the API's Rails stack would read them (the guard's
+// reading, see judge). A request that is no write, nor asks for its method
+// to be overridden, sets none. What it cannot read with certainty, or a
+// sender_id that is not a participant id, is an error.
+func senderIDs(method string, h http.Header, u *url.URL, body []byte) ([]int64, error) {
+	ps, why := bodyParams(h, body)
+	if why != "" {
+		return nil, errors.New(why)
+	}
+	_, rawQuery, _ := strings.Cut(wireURI(u), "?")
+	query, ok := formParams(rawQuery)
+	if !ok {
+		return nil, errors.New("a query string it cannot parse")
+	}
+	ps = append(ps, query...)
+	writes := writeMethod(method, h)
+	for _, p := range ps {
+		writes = writes || strings.Contains(strings.ToLower(p.key+" "+p.val), "_method")
+	}
+	if !writes {
 		return nil, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("not JSON: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("not one JSON value")
-	}
 	var ids []int64
-	var walk func(v any) error
-	walk = func(v any) error {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, x := range v {
-				if strings.EqualFold(strings.TrimSpace(k), "sender_id") {
-					id, err := senderID(x)
-					if err != nil {
-						return err
-					}
-					ids = append(ids, id)
-					continue
-				}
-				if err := walk(x); err != nil {
-					return err
-				}
-			}
-		case []any:
-			for _, x := range v {
-				if err := walk(x); err != nil {
-					return err
-				}
-			}
+	for _, p := range ps {
+		if !strings.Contains(strings.ToLower(p.key), "sender_id") {
+			continue
 		}
-		return nil
+		id, err := strconv.ParseInt(strings.TrimSpace(p.val), 10, 64)
+		if err != nil || id <= 0 {
+			return nil, fmt.Errorf("%s is not a participant id", p.describe())
+		}
+		ids = append(ids, id)
 	}
-	return ids, walk(v)
-}
-
-// senderID reads a sender_id written as a number or a numeric string.
-func senderID(v any) (int64, error) {
-	var s string
-	switch v := v.(type) {
-	case json.Number:
-		s = v.String()
-	case string:
-		s = strings.TrimSpace(v)
-	default:
-		return 0, fmt.Errorf("sender_id is %T, not an id", v)
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("sender_id %q is not an id", truncate(s, 40))
-	}
-	return id, nil
+	return ids, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,6 +117,22 @@ func TestCallersOwnMessageRequestIsChecked(t *testing.T) {
 		_, err := c.Do(raw, nil)
 		assert.ErrorIs(t, err, ErrRefused, "body %q: err = %v, want ErrRefused", body, err)
 	}
+	// Read as the API would: by Content-Type, with the query string.
+	for _, tc := range []struct{ ct, query, body string }{
+		{"application/x-www-form-urlencoded", "", "messages[][sender_id]=30&messages[][content]=x"},
+		{"application/x-www-form-urlencoded", "", `"sender_id=30"`}, // a JSON string, but a form to the server
+		{mediaType, "?messages[][sender_id]=30", `{"messages":[{"content":"x"}]}`},
+		{"application/x-www-form-urlencoded", "", "_method=post&messages[][sender_id]=30"}, // sent as a GET below
+	} {
+		method := "POST"
+		if strings.Contains(tc.body, "_method") {
+			method = "GET"
+		}
+		raw, _ := http.NewRequest(method, c.APIURL().String()+"inbox/messages"+tc.query, strings.NewReader(tc.body))
+		raw.Header.Set("Content-Type", tc.ct)
+		_, err := c.Do(raw, nil)
+		assert.ErrorIs(t, err, ErrRefused, "%+v: err = %v, want ErrRefused", tc, err)
+	}
 	req, _ := c.NewRequest(inboxCtx, "PUT", "inbox/messages/5", map[string]any{"messages": []any{map[string]any{"sender_id": 30}}})
 	_, err := c.Do(req, nil)
 	assert.ErrorIs(t, err, ErrRefused, "PUT with a client sender: err = %v, want ErrRefused", err)
@@ -171,24 +188,31 @@ func TestSenderCacheIsBounded(t *testing.T) {
 // FuzzSenderIDs: reading the senders of any body never panics, and what
 // it reads are ids, or the body is refused.
 func FuzzSenderIDs(f *testing.F) {
-	for _, seed := range []string{
-		`{"messages":[{"sender_id":31,"content":"x"}]}`,
-		`{"message":{"sender_id":"31"}}`,
-		`{"messages":[{"sender_id":null}]}`,
-		`{"messages":[{"sender_id":1e3}]}`,
-		`[[[{"SENDER_ID":" 7 "}]]]`,
-		`messages[][sender_id]=31`,
-		``,
+	for _, seed := range []struct{ ct, query, body string }{
+		{mediaType, "", `{"messages":[{"sender_id":31,"content":"x"}]}`},
+		{"application/json", "", `{"message":{"sender_id":"31"}}`},
+		{mediaType, "", `{"messages":[{"sender_id":null}]}`},
+		{mediaType, "", `{"messages":[{"sender_id":1e3}]}`},
+		{mediaType, "messages[][sender_id]=30", `[[[{"SENDER_ID":" 7 "}]]]`},
+		{"application/x-www-form-urlencoded", "", `messages[][sender_id]=31`},
+		{"", "", `"sender_id=30"`},
+		{"", "", ``},
 	} {
-		f.Add([]byte(seed))
+		f.Add(seed.ct, seed.query, []byte(seed.body))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		ids, err := senderIDs(body)
+	f.Fuzz(func(t *testing.T, ct, query string, body []byte) {
+		method := http.MethodPost
+		h := http.Header{}
+		if ct != "" {
+			h.Set("Content-Type", ct)
+		}
+		u := &url.URL{Path: "/api/v3/inbox/messages", RawQuery: query}
+		ids, err := senderIDs(method, h, u, body)
 		if err != nil {
 			return
 		}
 		for _, id := range ids {
-			require.False(t, id <= 0, "senderIDs(%q) = %v: not an id", body, ids)
+			require.False(t, id <= 0, "senderIDs(%q, %q, %q) = %v: not an id", ct, query, body, ids)
 		}
 	})
 }
@@ -230,11 +254,11 @@ func BenchmarkSenderCheck(b *testing.B) {
 	created := fixture(b, "messages/inbox_write-scope-response.json")
 	reply := func(w http.ResponseWriter, r *http.Request) { answer(w, 201, string(created)) }
 	mux.HandleFunc("POST /inbox/messages", reply)
-	mux.HandleFunc("POST /baseline/messages", reply)
+	mux.HandleFunc("POST /baseline/notes", reply)
 	c.senders.remember(&Participant{ID: 31, Links: ParticipantLinks{Member: Polymorphic{ID: 1, Type: string(MemberTypeHost)}}})
 	body := envelope{"messages", hostMessage(31)}
-	for _, path := range []string{"inbox/messages", "baseline/messages"} {
-		name := map[string]string{"inbox/messages": "check", "baseline/messages": "baseline"}[path]
+	for _, path := range []string{"inbox/messages", "baseline/notes"} {
+		name := map[string]string{"inbox/messages": "check", "baseline/notes": "baseline"}[path]
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -22,11 +22,16 @@ func (s *Syncer) Run(ctx context.Context, every time.Duration) error {
 	const cueDelay = time.Second // lets a burst of cues become one pass
 	backoff := time.Duration(0)
 	for {
-		_, err := s.Sync(ctx)
+		rep, err := s.Sync(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		wait := every
+		if err == nil && rep != nil && rep.unsettled() {
+			// Records were deleted during a walk, so its cursor stayed:
+			// walk that window again soon rather than a period later.
+			wait = min(every, 10*time.Second)
+		}
 		if err != nil {
 			backoff = min(max(2*backoff, time.Second), every)
 			wait = backoff/2 + rand.N(backoff/2+1)

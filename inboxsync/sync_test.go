@@ -2,10 +2,16 @@ package inboxsync_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-bookingsync/bookingsync"
+
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
+	"github.com/go-bookingsync/bookingsync/inboxsync"
 )
 
 // A first pass copies the account; a pass with nothing changed makes one
@@ -45,6 +51,57 @@ func TestSyncConverges(t *testing.T) {
 		c, err := f.st.Conversation(ctx, acct, conv)
 		if err != nil || c.Subject != "new" {
 			t.Fatalf("Conversation(%d) = %+v, %v", conv, c, err)
+		}
+	})
+}
+
+// hook calls after once, after the first response to a request whose URL
+// contains match.
+type hook struct {
+	rt    http.RoundTripper
+	match string
+	after func()
+	once  sync.Once
+}
+
+func (h *hook) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := h.rt.RoundTrip(r)
+	if err == nil && strings.Contains(r.URL.String(), h.match) {
+		h.once.Do(h.after)
+	}
+	return resp, err
+}
+
+// A record deleted while a walk is under way shifts the later pages: the
+// walk keeps its cursor, so that nothing that slipped between two pages is
+// lost, and the next pass settles it.
+func TestDeletionDuringWalkKeepsCursor(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(2))
+		f.srv.GenerateConversations(5)
+		mustSync(t, f.s)
+		ctx := context.Background()
+		before, err := f.st.Cursor(ctx, acct, "conversations")
+		if err != nil || before.IsZero() {
+			t.Fatalf("cursor after the first pass: %v, %v", before, err)
+		}
+		time.Sleep(1100 * time.Millisecond)
+		for _, id := range []int64{11, 12, 13, 14} {
+			f.srv.Touch("conversations", id) // four changed records: two pages
+		}
+		hc := f.srv.Client()
+		hc.Transport = &hook{rt: hc.Transport, match: "inbox/conversations?", after: func() { f.srv.DeleteConversation(11) }}
+		s := inboxsync.New(f.st, acct, newClient(t, f.srv, bookingsync.WithHTTPClient(hc)))
+		rep := mustSync(t, s)
+		if rr := rep.Resources[1]; rr.Resource != "conversations" || rr.Advanced || rr.Pages < 2 {
+			t.Fatalf("conversations walk: %+v; want two pages or more and the cursor kept", rr)
+		}
+		if after, _ := f.st.Cursor(ctx, acct, "conversations"); !after.Equal(before) {
+			t.Fatalf("cursor moved from %v to %v", before, after)
+		}
+		mustSync(t, f.s)
+		if d := diff(serverState(t, f.c), localState(t, f.st)); d != "" {
+			t.Fatal(d)
 		}
 	})
 }

@@ -118,10 +118,23 @@ type ResourceReport struct {
 	// (bookings_read, clients_read, applications_read): the resource is
 	// not mirrored.
 	Forbidden bool
+
+	unsettled bool // records were deleted during the walk; the cursor stayed
 }
 
 // Changed is the number of records written or removed.
 func (r ResourceReport) Changed() int { return r.Upserted + r.Deleted }
+
+// unsettled reports whether a walk kept its cursor because records were
+// deleted during it.
+func (r *Report) unsettled() bool {
+	for _, rr := range r.Resources {
+		if rr.unsettled {
+			return true
+		}
+	}
+	return false
+}
 
 // Changed is the number of records the pass wrote or removed.
 func (r *Report) Changed() int {

@@ -66,7 +66,10 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 			// it shifted left, and a record may have slipped past.
 			unstable = true
 		}
-		last := resp.NextPage <= page
+		if resp.NextPage != 0 && resp.NextPage <= page {
+			return rr, fmt.Errorf("inboxsync: listing %s: page %d links back to page %d as next", r.name, page, resp.NextPage)
+		}
+		last := resp.NextPage == 0
 		w := write{holder: s.holder, leaseUntil: s.now().Add(s.leaseTTL), since: began}
 		if last && !unstable && !syncedAt.IsZero() {
 			w.cursor = &syncedAt
@@ -79,6 +82,7 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 		rr.Deleted += n.Deleted
 		if last {
 			rr.Advanced = w.cursor != nil
+			rr.unsettled = unstable
 			return rr, nil
 		}
 		page = resp.NextPage
