@@ -141,10 +141,13 @@ func NewServer(opts ...Option) *Server {
 		_ = s.ts.Listener.Close()
 		s.ts.Listener = cfg.listener
 	}
-	s.ts.Start()
+	// Set before serving: handlers read s.URL, and a request may come as
+	// soon as the listener accepts (from another process, say, which got
+	// the address some other way).
+	s.URL = "http://" + s.ts.Listener.Addr().String()
 	s.done = make(chan struct{})
+	s.ts.Start()
 	go s.announcer()
-	s.URL = s.ts.URL
 	return s
 }
 
