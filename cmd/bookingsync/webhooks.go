@@ -24,7 +24,7 @@ var webhooksCommand = &command{
 	run:     runWebhooks,
 }
 
-// webhookEvents maps each event of API.md to the resource it carries and
+// webhookEvents maps each documented webhook event to the resource it carries and
 // the seeded record of bookingsynctest that stands in for it.
 var webhookEvents = map[string]struct {
 	plural string
@@ -42,7 +42,7 @@ var webhookEvents = map[string]struct {
 	bookingsync.EventApplicationDestroyed:     {"applications", bookingsynctest.AirbnbAppID},
 }
 
-// eventNames lists the events in API.md's order, for the usage text.
+// eventNames lists the events in the documented order, for the usage text.
 var eventNames = []string{
 	bookingsync.EventInboxConversationCreated, bookingsync.EventInboxConversationUpdated,
 	bookingsync.EventInboxMessageCreated, bookingsync.EventInboxMessageUpdated,
