@@ -67,7 +67,10 @@ type FleetConfig struct {
 // account at once; a replica that stops cleanly frees its leases at once;
 // one that dies leaves them to expire, and the others take them over
 // within LeaseTTL. A replica joining takes its share as the others shed
-// their excess.
+// their excess; replicas started together wait a moment (LeaseTTL/3, at
+// most 2s) to see each other before taking any. The fleet's bookkeeping
+// runs on connections of its own, so that a replica busy syncing renews
+// its leases on time.
 //
 // Everything a replica does for an account goes through one client per
 // account (Client): its token is in the database and refreshed under a
@@ -178,8 +181,8 @@ func (f *Fleet) client(accountID int64) (*fleetClient, error) {
 		tctx = context.WithValue(tctx, oauth2.HTTPClient, f.cfg.HTTPClient)
 	}
 	src := &fleetTokenSource{
-		StoredTokenSource: bookingsync.NewStoredTokenSource(tctx, f.cfg.OAuth, tokens, bookingsync.WithLocker(f.st.Locker(accountID))),
-		f:                 f, tokens: tokens,
+		src: bookingsync.NewStoredTokenSource(tctx, f.cfg.OAuth, tokens, bookingsync.WithLocker(f.st.Locker(accountID))),
+		f:   f, tokens: tokens,
 	}
 	opts := append(append([]bookingsync.Option{}, f.cfg.ClientOptions...),
 		bookingsync.WithTokenSource(src),
@@ -200,21 +203,34 @@ func (f *Fleet) client(accountID int64) (*fleetClient, error) {
 }
 
 // fleetTokenSource is the account's StoredTokenSource, which uninstalls
-// the account when the token endpoint refuses its refresh token.
+// the account when the token endpoint refuses its refresh token. It wraps
+// the source rather than embedding it, so that every way to a token the
+// client takes passes through check.
 type fleetTokenSource struct {
-	*bookingsync.StoredTokenSource
+	src    *bookingsync.StoredTokenSource
 	f      *Fleet
 	tokens *accountTokens
 }
 
+var (
+	_ bookingsync.TokenSourceContext = (*fleetTokenSource)(nil)
+	_ bookingsync.TokenRefresher     = (*fleetTokenSource)(nil)
+)
+
 func (s *fleetTokenSource) Token() (*oauth2.Token, error) {
-	t, err := s.StoredTokenSource.Token()
+	t, err := s.src.Token()
+	s.check(err)
+	return t, err
+}
+
+func (s *fleetTokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	t, err := s.src.TokenContext(ctx)
 	s.check(err)
 	return t, err
 }
 
 func (s *fleetTokenSource) RefreshToken(ctx context.Context, rejected *oauth2.Token) (*oauth2.Token, error) {
-	t, err := s.StoredTokenSource.RefreshToken(ctx, rejected)
+	t, err := s.src.RefreshToken(ctx, rejected)
 	s.check(err)
 	return t, err
 }

@@ -143,8 +143,10 @@ func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			server := serverState(t, c)
-			eventually(t, 10*time.Second, "account's copy converges", func() bool { return diff(server, accountState(t, st, a.ID())) == "" })
+			// The server changes too (the fake's delayed conversation).
+			eventually(t, 20*time.Second, "account's copy converges", func() bool {
+				return diff(serverState(t, c), accountState(t, st, a.ID())) == ""
+			})
 		}
 
 		// A message added on the server, announced to the replica that
@@ -256,18 +258,7 @@ func TestInstall(t *testing.T) {
 		cfg := &oauth2.Config{ClientID: bookingsynctest.DefaultClientID, ClientSecret: bookingsynctest.DefaultClientSecret,
 			RedirectURL: bookingsynctest.DefaultRedirectURI, Scopes: []string{bookingsync.ScopeInboxRead},
 			Endpoint: bookingsync.Endpoint(srv.URL)}
-		hc := srv.Client()
-		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		resp, err := hc.Get(cfg.AuthCodeURL("state-1"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		loc, err := resp.Location()
-		if err != nil {
-			t.Fatal(err)
-		}
-		code := loc.Query().Get("code")
+		code := authorize(srv, cfg)
 		id, err := st.Install(context.WithValue(ctx, oauth2.HTTPClient, srv.Client()), cfg, code,
 			bookingsync.WithBaseURL(srv.URL), bookingsync.WithHTTPClient(srv.Client()))
 		if err != nil {
