@@ -143,9 +143,8 @@ func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The server's state is read again each time: an account's
-			// delayed Booking.com conversation appears meanwhile.
-			eventually(t, 10*time.Second, "account's copy converges", func() bool {
+			// The server changes too (the fake's delayed conversation).
+			eventually(t, 20*time.Second, "account's copy converges", func() bool {
 				return diff(serverState(t, c), accountState(t, st, a.ID())) == ""
 			})
 		}

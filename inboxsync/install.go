@@ -2,10 +2,8 @@ package inboxsync
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/go-bookingsync/bookingsync"
@@ -35,45 +33,18 @@ func (s *Store) Install(ctx context.Context, cfg *oauth2.Config, code string, op
 	if err != nil {
 		return 0, fmt.Errorf("inboxsync: install: %w", err)
 	}
-	id, err := meAccount(ctx, c)
+	me, _, err := c.Me(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("inboxsync: install: %w", err)
+		return 0, fmt.Errorf("inboxsync: install: GET /me: %w", err)
+	}
+	id := me.AccountID
+	if id <= 0 {
+		return 0, errors.New("inboxsync: install: GET /me named no account")
 	}
 	if err := s.TokenStore(id).Save(ctx, tok); err != nil {
 		return 0, fmt.Errorf("inboxsync: install: %w", err)
 	}
 	return id, nil
-}
-
-// meAccount asks GET /me for the account the client's token acts for. The
-// answer is an accounts_applications record whose links.account (or
-// account attribute) is the id.
-func meAccount(ctx context.Context, c *bookingsync.Client) (int64, error) {
-	req, err := c.NewRequest(ctx, "GET", "me", nil)
-	if err != nil {
-		return 0, err
-	}
-	type me struct {
-		Account json.Number `json:"account"`
-		Links   struct {
-			Account json.Number `json:"account"`
-		} `json:"links"`
-	}
-	var body struct {
-		Apps []me `json:"accounts_applications"`
-	}
-	if _, err := c.Do(req, &body); err != nil {
-		return 0, fmt.Errorf("GET /me: %w", err)
-	}
-	if len(body.Apps) != 1 {
-		return 0, fmt.Errorf("GET /me: %d records, want 1", len(body.Apps))
-	}
-	for _, v := range []json.Number{body.Apps[0].Links.Account, body.Apps[0].Account} {
-		if id, err := v.Int64(); err == nil && id > 0 {
-			return id, nil
-		}
-	}
-	return 0, errors.New("GET /me: no account id in the answer")
 }
 
 // Reconciliation is what Fleet.Reconcile found.
@@ -100,24 +71,11 @@ func (f *Fleet) Reconcile(ctx context.Context, cc oauth2.TokenSource) (*Reconcil
 		return nil, fmt.Errorf("inboxsync: reconcile: %w", err)
 	}
 	listed := map[int64]bool{}
-	for page := 1; page > 0; {
-		req, err := c.NewRequest(ctx, "GET", "accounts?per_page=100&page="+strconv.Itoa(page), nil)
-		if err != nil {
-			return nil, fmt.Errorf("inboxsync: reconcile: %w", err)
-		}
-		var body struct {
-			Accounts []struct {
-				ID int64 `json:"id"`
-			} `json:"accounts"`
-		}
-		resp, err := c.Do(req, &body)
+	for a, err := range c.Accounts.All(ctx, nil) {
 		if err != nil {
 			return nil, fmt.Errorf("inboxsync: reconcile: listing accounts: %w", err)
 		}
-		for _, a := range body.Accounts {
-			listed[a.ID] = true
-		}
-		page = resp.NextPage
+		listed[a.ID] = true
 	}
 	accts, err := f.st.Accounts(ctx)
 	if err != nil {
