@@ -3,6 +3,7 @@ package inboxsync_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -70,6 +71,9 @@ func TestFleetSimulation(t *testing.T) {
 				cfg.Every = time.Hour // passes come from the first round and the cues below
 				cfg.LeaseTTL = 30 * time.Second
 				cfg.DeliveryPoll = time.Second
+				if os.Getenv("SIM_LOG") != "" {
+					cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+				}
 				cfg.SyncOptions = []inboxsync.Option{inboxsync.WithLogger(cfg.Logger)}
 				reps = append(reps, startReplica(t, openStore(t, dsn), cfg))
 			}
