@@ -32,7 +32,7 @@ func (s *ApplicationsService) List(ctx context.Context, opts *ListOptions) ([]*A
 	return s.res().list(ctx, opts)
 }
 
-// All iterates over every application, page after page.
+// All iterates over every application, page after page, fetching lazily.
 //
 // GET /applications?page={n}
 func (s *ApplicationsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Application, error] {
@@ -46,7 +46,8 @@ func (s *ApplicationsService) Get(ctx context.Context, id int64) (*Application, 
 	return s.res().get(ctx, id, nil)
 }
 
-// GetMany returns the applications with the given ids.
+// GetMany returns the applications with the given ids in one request per
+// hundred ids; unknown ids are absent from the result.
 //
 // GET /applications/{id},{id},…
 func (s *ApplicationsService) GetMany(ctx context.Context, ids []int64) ([]*Application, *Response, error) {

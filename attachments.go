@@ -46,7 +46,7 @@ func (s *AttachmentsService) List(ctx context.Context, opts *ListOptions) ([]*At
 	return s.res().list(ctx, opts)
 }
 
-// All iterates over every attachment, page after page.
+// All iterates over every attachment, page after page, fetching lazily.
 //
 // GET /inbox/attachments?page={n}
 func (s *AttachmentsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Attachment, error] {
@@ -60,7 +60,8 @@ func (s *AttachmentsService) Get(ctx context.Context, id int64) (*Attachment, *R
 	return s.res().get(ctx, id, nil)
 }
 
-// GetMany returns the attachments with the given ids.
+// GetMany returns the attachments with the given ids in one request per
+// hundred ids; unknown ids are absent from the result.
 //
 // GET /inbox/attachments/{id},{id},…
 func (s *AttachmentsService) GetMany(ctx context.Context, ids []int64) ([]*Attachment, *Response, error) {

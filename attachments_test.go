@@ -1,9 +1,7 @@
 package bookingsync
 
 import (
-	"bytes"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,17 +19,27 @@ func TestAttachmentsReadFixtures(t *testing.T) {
 	list, _, err := c.Attachments.List(inboxCtx, nil)
 	require.NoError(t, err)
 	a := list[0]
-	assert.False(t, a.ID != 1 || a.Name != "example.jpg" || a.FileSize != 1400 || a.FileContentType != "text/plain" ||
-		a.ImageWidth == nil || *a.ImageWidth != 120 || a.ImageHeight == nil || *a.ImageHeight != 480 || a.Links.Account != 1, "List: %+v", a)
+	assert.EqualValues(t, 1, a.ID)
+	assert.Equal(t, "example.jpg", a.Name)
+	assert.EqualValues(t, 1400, a.FileSize)
+	assert.Equal(t, "text/plain", a.FileContentType)
+	require.NotNil(t, a.ImageWidth)
+	assert.Equal(t, 120, *a.ImageWidth)
+	require.NotNil(t, a.ImageHeight)
+	assert.Equal(t, 480, *a.ImageHeight)
+	assert.EqualValues(t, 1, a.Links.Account)
 	u, err := c.AttachmentURL(a)
 	require.NoError(t, err)
 	assert.EqualValues(t, s.URL+"/path/to/image/example", u.String(), "AttachmentURL = %s", u)
 	assert.EqualValues(t, "/path/to/image/example", a.URL, "raw URL changed to %q", a.URL)
 
 	got, _, err := c.Attachments.Get(inboxCtx, 1)
-	require.False(t, err != nil || got.ImageWidth != nil || got.URL != "url/to/the/file", "Get: %+v, %v", got, err)
+	require.NoError(t, err)
+	assert.Nil(t, got.ImageWidth)
+	assert.Equal(t, "url/to/the/file", got.URL)
 	u, err = c.AttachmentURL(got)
-	assert.False(t, err != nil || u.String() != s.URL+"/url/to/the/file", "AttachmentURL(relative path) = %v, %v", u, err)
+	require.NoError(t, err, "AttachmentURL(relative path)")
+	assert.Equal(t, s.URL+"/url/to/the/file", u.String())
 	_, _, err = c.Attachments.GetMany(inboxCtx, []int64{1, 2})
 	require.NoError(t, err)
 	p := s.last("GET", "inbox/attachments/").Path
@@ -52,7 +60,8 @@ func TestAttachmentURL(t *testing.T) {
 	for raw, want := range ok {
 		a := &Attachment{URL: raw}
 		u, err := c.AttachmentURL(a)
-		assert.False(t, err != nil || u.String() != want, "AttachmentURL(%q) = %v, %v; want %s", raw, u, err, want)
+		require.NoError(t, err, "AttachmentURL(%q)", raw)
+		assert.Equal(t, want, u.String(), "AttachmentURL(%q)", raw)
 		assert.EqualValues(t, raw, a.URL, "raw URL changed")
 	}
 	for _, raw := range []string{"", "  ", "javascript:alert(1)", "ftp://example.com/x", "http://[::1"} {
@@ -69,7 +78,9 @@ func sentFile(t *testing.T, s *testServer, method string) (name, mediaType strin
 	got := inboxBodyItem(t, s.last(method, "inbox/attachments").Body, "attachments")
 	uri, _ := got["file"].(string)
 	head, b64, ok := strings.Cut(uri, ",")
-	require.False(t, !ok || !strings.HasPrefix(head, "data:") || !strings.HasSuffix(head, ";base64"), "file %q is not a data:<type>;base64, URI", truncate(uri, 60))
+	require.True(t, ok, "file %q is not a data:<type>;base64, URI", truncate(uri, 60))
+	require.True(t, strings.HasPrefix(head, "data:"), "file %q is not a data:<type>;base64, URI", truncate(uri, 60))
+	require.True(t, strings.HasSuffix(head, ";base64"), "file %q is not a data:<type>;base64, URI", truncate(uri, 60))
 	data, err := base64.StdEncoding.DecodeString(b64)
 	require.NoError(t, err)
 	name, _ = got["name"].(string)
@@ -83,13 +94,18 @@ func TestAttachmentsCreateFile(t *testing.T) {
 	file := []byte("here goes the file\n")
 	a, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "filename", File: file, ContentType: "text/plain; charset=utf-8"})
 	require.NoError(t, err)
-	assert.False(t, a.ID != 1 || a.ImageWidth != nil, "created %+v", a)
+	assert.EqualValues(t, 1, a.ID)
+	assert.Nil(t, a.ImageWidth)
 	// Same keys as the fixture's request.
 	want := inboxBodyItem(t, fixture(t, "attachments/create-request.json"), "attachments")
 	got := inboxBodyItem(t, s.last("POST", "inbox/attachments").Body, "attachments")
-	assert.False(t, len(got) != len(want) || got["name"] != want["name"] || got["file"] == nil, "sent %v, fixture %v", got, want)
+	assert.Len(t, got, len(want), "fixture %v", want)
+	assert.Equal(t, want["name"], got["name"])
+	assert.NotNil(t, got["file"])
 	name, mt, data := sentFile(t, s, "POST")
-	assert.False(t, name != "filename" || mt != "text/plain" || !bytes.Equal(data, file), "sent %q %q %q", name, mt, data)
+	assert.Equal(t, "filename", name)
+	assert.Equal(t, "text/plain", mt)
+	assert.Equal(t, file, data)
 }
 
 func TestAttachmentsCreateSniffsContentType(t *testing.T) {
@@ -100,7 +116,8 @@ func TestAttachmentsCreateSniffsContentType(t *testing.T) {
 	_, _, err := c.Attachments.Create(inboxCtx, &NewAttachment{Name: "p.png", File: png})
 	require.NoError(t, err)
 	_, mt, data := sentFile(t, s, "POST")
-	assert.False(t, mt != "image/png" || !bytes.Equal(data, png), "sniffed %q", mt)
+	assert.Equal(t, "image/png", mt)
+	assert.Equal(t, png, data)
 }
 
 func TestAttachmentsCreateRemoteURL(t *testing.T) {
@@ -143,7 +160,9 @@ func TestAttachmentsCreateValidation(t *testing.T) {
 			c, _, s := setup(t)
 			_, _, err := c.Attachments.Create(inboxCtx, tc.a)
 			assertNothingSent(t, s, err, ErrInvalidRequest)
-			assert.False(t, err != nil && !strings.Contains(err.Error(), tc.want), "err %q does not mention %q", err, tc.want)
+			if err != nil {
+				assert.ErrorContains(t, err, tc.want)
+			}
 		})
 	}
 }
@@ -158,14 +177,16 @@ func TestAttachmentsUpdate(t *testing.T) {
 	assert.EqualValues(t, "/api/v3/inbox/attachments/1", p, "path %q", p)
 	want := inboxBodyItem(t, fixture(t, "attachments/update-request.json"), "attachments")
 	got := inboxBodyItem(t, s.last("PUT", "inbox/attachments/").Body, "attachments")
-	assert.False(t, len(got) != len(want) || got["name"] != "filename", "sent %v, fixture %v", got, want)
+	assert.Len(t, got, len(want), "fixture %v", want)
+	assert.Equal(t, "filename", got["name"])
 	_, _, err = c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{Name: "renamed"})
 	require.NoError(t, err)
 	assertSameJSON(t, []byte(`{"attachments":[{"name":"renamed"}]}`), s.last("PUT", "inbox/attachments/").Body)
 
 	before := s.total()
 	_, _, err = c.Attachments.Update(inboxCtx, 1, &AttachmentUpdate{File: []byte("x"), RemoteFileURL: "https://example.com/x"})
-	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s.total() != before, "both file and URL: err %v, %d new requests", err, s.total()-before)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "both file and URL")
+	assert.Equal(t, before, s.total(), "both file and URL: requests sent")
 }
 
 func TestAttachmentsOddities(t *testing.T) {
@@ -178,7 +199,9 @@ func TestAttachmentsOddities(t *testing.T) {
 	list, _, err := c.Attachments.List(inboxCtx, nil)
 	require.NoError(t, err)
 	a := list[0]
-	assert.False(t, a.ID != 3 || a.URL != "" || len(a.Links.Messages) != 2, "%+v", a)
+	assert.EqualValues(t, 3, a.ID)
+	assert.Empty(t, a.URL)
+	assert.Len(t, a.Links.Messages, 2)
 	_, err = c.AttachmentURL(list[0])
 	assert.ErrorIs(t, err, ErrInvalidRequest, "null url: err = %v", err)
 }

@@ -277,18 +277,27 @@ type BookingListOptions struct {
 // encodeExtra writes the times in UTC and the statuses lower-cased, and
 // rejects what the API would misread.
 func (o *BookingListOptions) encodeExtra(v url.Values) error {
+	var pr []string
 	if o.Months < 0 {
-		return fmt.Errorf("%w: bookings: Months %d is negative", ErrInvalidRequest, o.Months)
+		pr = append(pr, fmt.Sprintf("Months %d is negative", o.Months))
 	}
 	if !o.From.IsZero() && !o.Until.IsZero() && o.Until.Before(o.From) {
-		return fmt.Errorf("%w: bookings: Until is before From", ErrInvalidRequest)
+		pr = append(pr, "Until is before From")
 	}
-	for _, ids := range [][]int64{o.RentalIDs, o.ClientIDs} {
-		for _, id := range ids {
-			if err := checkID("bookings filter", id); err != nil {
-				return err
-			}
+	pr = append(pr, checkIDs("rental", o.RentalIDs)...)
+	pr = append(pr, checkIDs("client", o.ClientIDs)...)
+	names := make([]string, len(o.Status))
+	for i, s := range o.Status {
+		switch {
+		case strings.EqualFold(string(s), string(BookingStatusCanceled)):
+			pr = append(pr, "filter on canceled bookings with IncludeCanceled, not Status")
+		case strings.TrimSpace(string(s)) == "" || strings.Contains(string(s), ","):
+			pr = append(pr, fmt.Sprintf("status %q", truncate(string(s), 40)))
 		}
+		names[i] = strings.ToLower(string(s))
+	}
+	if err := invalid("bookings", pr...); err != nil {
+		return err
 	}
 	if !o.From.IsZero() {
 		v.Set("from", formatTime(o.From))
@@ -296,17 +305,7 @@ func (o *BookingListOptions) encodeExtra(v url.Values) error {
 	if !o.Until.IsZero() {
 		v.Set("until", formatTime(o.Until))
 	}
-	if len(o.Status) > 0 {
-		names := make([]string, len(o.Status))
-		for i, s := range o.Status {
-			if strings.EqualFold(string(s), string(BookingStatusCanceled)) {
-				return fmt.Errorf("%w: bookings: filter on canceled bookings with IncludeCanceled, not Status", ErrInvalidRequest)
-			}
-			if strings.TrimSpace(string(s)) == "" || strings.Contains(string(s), ",") {
-				return fmt.Errorf("%w: bookings: status %q", ErrInvalidRequest, truncate(string(s), 40))
-			}
-			names[i] = strings.ToLower(string(s))
-		}
+	if len(names) > 0 {
 		v.Set("status", strings.Join(names, ","))
 	}
 	return nil
@@ -407,7 +406,7 @@ const (
 // GET /bookings/{id}, then GET /inbox/conversations/{id},{id},… (repeatedly)
 func (s *BookingsService) WaitForConversations(ctx context.Context, bookingID int64, every time.Duration) ([]*Conversation, error) {
 	if every <= 0 {
-		return nil, fmt.Errorf("%w: WaitForConversations: interval %v is not positive", ErrInvalidRequest, every)
+		return nil, invalid("WaitForConversations", fmt.Sprintf("interval %v is not positive", every))
 	}
 	if err := checkID("bookings", bookingID); err != nil {
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -166,7 +165,8 @@ func TestBookingListFiltersEncode(t *testing.T) {
 			})
 			got, _, err := c.Bookings.List(context.Background(), tt.opts)
 			require.NoError(t, err)
-			assert.False(t, len(got) != 1 || got[0].ID != 80, "bookings = %v", got)
+			require.Len(t, got, 1)
+			assert.EqualValues(t, 80, got[0].ID)
 			reqs := srv.requests()
 			require.Len(t, reqs, 1, "%d requests", len(reqs))
 			assert.EqualValues(t, "/api/v3/bookings", reqs[0].Path, "path = %s", reqs[0].Path)
@@ -319,7 +319,8 @@ func TestWaitForConversationsReturnsWhenTheyAppear(t *testing.T) {
 	clk.install(c)
 	convs, err := c.Bookings.WaitForConversations(context.Background(), 80, 30*time.Second)
 	require.NoError(t, err)
-	require.False(t, len(convs) != 1 || convs[0].ID != 11, "conversations = %v", convs)
+	require.Len(t, convs, 1)
+	require.EqualValues(t, 11, convs[0].ID)
 	got, want := clk.slept(), []time.Duration{30 * time.Second, 30 * time.Second, 30 * time.Second}
 	assert.Equal(t, want, got, "sleeps = %v, want %v", got, want)
 	n := len(srv.requests())
@@ -465,7 +466,11 @@ func TestPollWait(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := pollWait(tt.ctx, tt.rate, every, now)
-			require.False(t, (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrRateLimited)), "err = %v, wantErr %v", err, tt.wantErr)
+			if tt.wantErr {
+				require.ErrorIs(t, err, ErrRateLimited)
+			} else {
+				require.NoError(t, err)
+			}
 			assert.EqualValues(t, tt.want, got, "wait = %v, want %v", got, tt.want)
 		})
 	}
@@ -480,12 +485,16 @@ func TestBookingConversationsWithoutBookingsRead(t *testing.T) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { answer(w, 200, string(reduced)) })
 	b, _, err := c.Bookings.Get(context.Background(), 80)
 	require.NoError(t, err)
-	assert.False(t, b.ConversationsKnown() || b.Links.Conversations != nil, "Links.Conversations = %#v, want nil (absent)", b.Links.Conversations)
+	assert.False(t, b.ConversationsKnown())
+	assert.Nil(t, b.Links.Conversations, "want nil (absent)")
 	check := func(name string, convs []*Conversation, err error) {
 		t.Helper()
 		var se *ScopeError
-		require.False(t, !errors.Is(err, ErrForbidden) || !errors.As(err, &se) || se.Scope != ScopeBookingsRead, "%s: err = %v, want a *ScopeError for %s matching ErrForbidden", name, err, ScopeBookingsRead)
-		assert.False(t, !strings.Contains(err.Error(), "bookings_read") || !strings.Contains(err.Error(), "booking 80"), "%s: message %q names neither the scope nor the booking", name, err)
+		require.ErrorIs(t, err, ErrForbidden, name)
+		require.ErrorAs(t, err, &se, name)
+		require.Equal(t, ScopeBookingsRead, se.Scope, name)
+		assert.ErrorContains(t, err, "bookings_read", name)
+		assert.ErrorContains(t, err, "booking 80", name)
 		assert.Nil(t, convs, "%s: conversations = %v, want nil", name, convs)
 	}
 	convs, err := c.Bookings.Conversations(context.Background(), 80)
@@ -517,7 +526,8 @@ func TestBookingConversationsLinkAbsentVersusEmpty(t *testing.T) {
 		out, err := json.Marshal(&b)
 		require.NoError(t, err)
 		require.NoError(t, json.Unmarshal(out, &again))
-		assert.False(t, b.ConversationsKnown() != tt.known || again.ConversationsKnown() != tt.known, "%s: known %v, after a round trip %v; want %v", tt.payload, b.ConversationsKnown(), again.ConversationsKnown(), tt.known)
+		assert.Equal(t, tt.known, b.ConversationsKnown(), tt.payload)
+		assert.Equal(t, tt.known, again.ConversationsKnown(), "%s: after a JSON round trip", tt.payload)
 	}
 }
 

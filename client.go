@@ -55,6 +55,7 @@ type Client struct {
 	rate   Rate
 
 	reliability
+	common service // the one value every service points at
 
 	// State of the Inbox helpers: the application cache behind
 	// Conversations.Origin, and the EnsureHost calls in flight.
@@ -259,19 +260,19 @@ func NewClient(opts ...Option) (*Client, error) {
 	api := *c.siteURL
 	api.Path = strings.TrimRight(api.Path, "/") + apiPath
 	c.apiURL = &api
-	svc := func() service { return service{client: c} }
-	c.Conversations = (*ConversationsService)(Ptr(svc()))
-	c.Participants = (*ParticipantsService)(Ptr(svc()))
-	c.Messages = (*MessagesService)(Ptr(svc()))
-	c.Attachments = (*AttachmentsService)(Ptr(svc()))
-	c.Hosts = (*HostsService)(Ptr(svc()))
-	c.Bookings = (*BookingsService)(Ptr(svc()))
-	c.Applications = (*ApplicationsService)(Ptr(svc()))
-	c.Clients = (*ClientsService)(Ptr(svc()))
-	c.Rentals = (*RentalsService)(Ptr(svc()))
-	c.Accounts = (*AccountsService)(Ptr(svc()))
-	c.Sources = (*SourcesService)(Ptr(svc()))
-	c.Inquiries = (*InquiriesService)(Ptr(svc()))
+	c.common.client = c
+	c.Conversations = (*ConversationsService)(&c.common)
+	c.Participants = (*ParticipantsService)(&c.common)
+	c.Messages = (*MessagesService)(&c.common)
+	c.Attachments = (*AttachmentsService)(&c.common)
+	c.Hosts = (*HostsService)(&c.common)
+	c.Bookings = (*BookingsService)(&c.common)
+	c.Applications = (*ApplicationsService)(&c.common)
+	c.Clients = (*ClientsService)(&c.common)
+	c.Rentals = (*RentalsService)(&c.common)
+	c.Accounts = (*AccountsService)(&c.common)
+	c.Sources = (*SourcesService)(&c.common)
+	c.Inquiries = (*InquiriesService)(&c.common)
 	return c, nil
 }
 

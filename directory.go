@@ -47,9 +47,11 @@ type Directory struct {
 // to the conversation's default_channel, as Origin does. Guests, rentals,
 // bookings and inquiries the token may not read fail with a *ScopeError
 // naming the scope (clients_read, rentals_read, bookings_read,
-// inquiries_read), which matches
-// ErrForbidden. On any error the Directory is returned too, holding what
-// was resolved; the lookups of the rest return nil.
+// inquiries_read), which matches ErrForbidden. On any error the Directory
+// is returned too, holding what was resolved; the lookups of the rest
+// return nil.
+//
+// GET /inbox/participants/{id},…, /inbox/messages/{id},…, /bookings/{id},…, /inquiries/{id},…, /applications/{id},…, then GET /clients/{id},…, /rentals/{id},… (each only when needed)
 func (c *Client) Directory(ctx context.Context, convs []*Conversation) (*Directory, error) {
 	d := &Directory{
 		guests:       map[int64]*Guest{},
@@ -83,34 +85,12 @@ func (c *Client) Directory(ctx context.Context, convs []*Conversation) (*Directo
 	}
 
 	err := concurrently(
-		func() error {
-			parts, err := getAll(ctx, c.Participants.GetMany, partIDs)
-			for _, p := range parts {
-				d.participants[p.Links.Conversation] = append(d.participants[p.Links.Conversation], p)
-			}
-			return err
-		},
-		func() error {
-			msgs, err := getAll(ctx, c.Messages.GetMany, lastIDs)
-			for _, m := range msgs {
-				d.last[m.Links.Conversation] = m
-			}
-			return err
-		},
-		func() error {
-			bookings, err := getAll(ctx, c.Bookings.GetMany, bookingIDs)
-			for _, b := range bookings {
-				d.bookings[b.ID] = b
-			}
-			return err
-		},
-		func() error {
-			inquiries, err := getAll(ctx, c.Inquiries.GetMany, inquiryIDs)
-			for _, q := range inquiries {
-				d.inquiries[q.ID] = q
-			}
-			return err
-		},
+		getAll(ctx, c.Participants.GetMany, partIDs, func(p *Participant) {
+			d.participants[p.Links.Conversation] = append(d.participants[p.Links.Conversation], p)
+		}),
+		getAll(ctx, c.Messages.GetMany, lastIDs, func(m *Message) { d.last[m.Links.Conversation] = m }),
+		getAll(ctx, c.Bookings.GetMany, bookingIDs, func(b *Booking) { d.bookings[b.ID] = b }),
+		getAll(ctx, c.Inquiries.GetMany, inquiryIDs, func(q *Inquiry) { d.inquiries[q.ID] = q }),
 		func() error { return c.cacheApplications(ctx, appIDs, d.apps) },
 	)
 
@@ -139,37 +119,35 @@ func (c *Client) Directory(ctx context.Context, convs []*Conversation) (*Directo
 		}
 	}
 	err2 := concurrently(
-		func() error {
-			guests, err := getAll(ctx, c.Clients.GetMany, guestIDs)
-			for _, g := range guests {
-				d.guests[g.ID] = g
-			}
-			return err
-		},
-		func() error {
-			rentals, err := getAll(ctx, c.Rentals.GetMany, rentalIDs)
-			for _, r := range rentals {
-				d.rentals[r.ID] = r
-			}
-			return err
-		},
+		getAll(ctx, c.Clients.GetMany, guestIDs, func(g *Guest) { d.guests[g.ID] = g }),
+		getAll(ctx, c.Rentals.GetMany, rentalIDs, func(r *Rental) { d.rentals[r.ID] = r }),
 	)
 	return d, errors.Join(err, err2)
 }
 
-// getAll is a GetMany of the distinct positive ids, in ascending order (so
-// that the same set reads the same path), with nothing to read being no
-// request, a 404 (none of the ids is known) no record, and no nil record.
-func getAll[T any](ctx context.Context, getMany func(context.Context, []int64) ([]*T, *Response, error), ids []int64) ([]*T, error) {
-	ids = distinctIDs(ids)
-	if len(ids) == 0 {
-		return nil, nil
+// getAll is one GetMany as a function for concurrently: it reads the
+// distinct positive ids, in ascending order (so that the same set reads
+// the same path), and hands each record to add, with nothing to read being
+// no request, a 404 (none of the ids is known) no record, and no nil
+// record. Each add writes a map of its own, so that the functions of one
+// concurrently share nothing.
+func getAll[T any](ctx context.Context, getMany func(context.Context, []int64) ([]*T, *Response, error), ids []int64, add func(*T)) func() error {
+	return func() error {
+		ids := distinctIDs(ids)
+		if len(ids) == 0 {
+			return nil
+		}
+		items, _, err := getMany(ctx, ids)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		for _, it := range items {
+			if it != nil {
+				add(it)
+			}
+		}
+		return err
 	}
-	items, _, err := getMany(ctx, ids)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	return slices.DeleteFunc(items, func(t *T) bool { return t == nil }), err
 }
 
 func distinctIDs(ids []int64) []int64 {

@@ -118,6 +118,7 @@ func idsJSON(ids []int64) string {
 }
 
 func TestDirectoryResolvesAPageInOneGetManyPerResource(t *testing.T) {
+	t.Parallel()
 	a := newDirectoryAccount(30)
 	c, _, s := setup(t)
 	a.serve(s)
@@ -158,6 +159,7 @@ func TestDirectoryResolvesAPageInOneGetManyPerResource(t *testing.T) {
 }
 
 func TestDirectoryReadsWhatTheListingDidNotSideload(t *testing.T) {
+	t.Parallel()
 	a := newDirectoryAccount(30)
 	c, _, s := setup(t)
 	a.serve(s)
@@ -176,6 +178,7 @@ func TestDirectoryReadsWhatTheListingDidNotSideload(t *testing.T) {
 }
 
 func TestDirectoryChunksLargePages(t *testing.T) {
+	t.Parallel()
 	a := newDirectoryAccount(250)
 	c, _, s := setup(t)
 	a.serve(s)
@@ -194,6 +197,7 @@ func TestDirectoryChunksLargePages(t *testing.T) {
 }
 
 func TestDirectoryWithMissingScopes(t *testing.T) {
+	t.Parallel()
 	a := newDirectoryAccount(4)
 	c, _, s := setup(t)
 	a.serve(s, "clients", "applications")
@@ -219,6 +223,7 @@ func TestDirectoryWithMissingScopes(t *testing.T) {
 }
 
 func TestDirectoryOfNothing(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	d, err := c.Directory(inboxCtx, []*Conversation{nil, {ID: 5}})
 	require.NoError(t, err)
@@ -251,6 +256,7 @@ func TestDirectoryOfNothing(t *testing.T) {
 // A conversation with an inquiry and no booking takes its rental from the
 // inquiry: one more GetMany, in the first round trip.
 func TestDirectoryReadsInquiries(t *testing.T) {
+	t.Parallel()
 	a := newDirectoryAccount(2)
 	a.records["inquiries"] = map[int64]string{90: `{"id":90,"firstname":"Ann","links":{"rental":301,"booking":null}}`}
 	c, mux, s := setup(t)

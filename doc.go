@@ -2,7 +2,8 @@
 // centred on the Inbox: the guest conversations that channel bookings
 // (Booking.com, Airbnb, Vrbo) create, their participants, messages and
 // attachments, the account's hosts, and the bookings and applications
-// behind them.
+// behind them; and, to show who and what a conversation is about, the
+// guests (Clients), rentals, inquiries, sources and accounts.
 //
 // # Getting started
 //
@@ -27,6 +28,10 @@
 // and the helpers that make several (All, Bookings.Conversations,
 // EnsureHost, SendAsHost, Origin, SyncAll, …) return (result, error).
 //
+// Client.Directory resolves what an inbox shows beside a page of
+// conversations (guest, booking or inquiry, rental, channel, last message)
+// in one GetMany per resource; Client.Me names the token's account.
+//
 // # The Inbox rules
 //
 // A conversation created through the API would not reach the guest's
@@ -47,8 +52,10 @@
 // ErrRateLimited with errors.Is. A body that is not the expected JSON is a
 // *DecodeError, and so is a page holding a null where a record belongs:
 // the page fails whole rather than hand back a nil record or a short page.
-// Local validation fails with ErrInvalidRequest before any request. No
-// error or log line contains a token.
+// A 403 on a resource whose read scope is known is a *ScopeError naming
+// the scope to ask for (it matches ErrForbidden too). Local validation
+// fails with ErrInvalidRequest before any request. No error or log line
+// contains a token.
 //
 // # Keeping in sync
 //

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"unicode/utf8"
 )
 
 // Sentinels for errors.Is. Every non-2xx response is an *ErrorResponse (a
@@ -383,9 +382,6 @@ func excerpt(body []byte) string {
 	s := strings.ToValidUTF8(string(body), "\uFFFD")
 	s = htmlTag.ReplaceAllString(s, " ")
 	s = strings.TrimSpace(spaces.ReplaceAllString(s, " "))
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "")
-	}
 	return truncate(s, 200)
 }
 

@@ -28,6 +28,7 @@ import (
 // counts what the server received, so that a write is never seen twice.
 
 func TestFaultsServerErrors(t *testing.T) {
+	t.Parallel()
 	html502 := "<html><body><h1>502 Bad Gateway</h1></body></html>"
 	tests := []struct {
 		name     string
@@ -95,33 +96,25 @@ func TestFaultsServerErrors(t *testing.T) {
 			c := fs.client(t, tt.opts...)
 			clk := newFakeClock(c)
 			resp, err := doMethod(context.Background(), c, tt.method)
-			if got := fs.count(tt.method, ""); got != tt.received {
-				t.Errorf("server received %d %s requests, want %d", got, tt.method, tt.received)
-			}
+			got := fs.count(tt.method, "")
+			assert.EqualValues(t, tt.received, got, "server received %d %s requests, want %d", got, tt.method, tt.received)
 			if got := len(clk.slept()); got != tt.sleeps {
 				t.Errorf("slept %d times (%v), want %d", got, clk.slept(), tt.sleeps)
 			}
 			if tt.status == 0 {
-				if err != nil {
-					t.Fatalf("want recovery, got %v", err)
-				}
-				if resp.StatusCode/100 != 2 {
-					t.Fatalf("status %d", resp.StatusCode)
-				}
+				require.NoError(t, err, "want recovery, got")
+				require.EqualValues(t, 2, resp.StatusCode/100, "status %d", resp.StatusCode)
 				return
 			}
 			var er *ErrorResponse
-			if !errors.As(err, &er) || er.StatusCode != tt.status {
-				t.Fatalf("want *ErrorResponse %d, got %T %v", tt.status, err, err)
-			}
-			if resp == nil || resp.StatusCode != tt.status {
-				t.Fatalf("response %+v", resp)
-			}
+			require.False(t, !errors.As(err, &er) || er.StatusCode != tt.status, "want *ErrorResponse %d, got %T %v", tt.status, err, err)
+			require.False(t, resp == nil || resp.StatusCode != tt.status, "response %+v", resp)
 		})
 	}
 }
 
 func TestFaultsRetryAfter(t *testing.T) {
+	t.Parallel()
 	clk := newFakeClock()
 	fs := newTestServer(t, 0)
 	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
@@ -138,9 +131,7 @@ func TestFaultsRetryAfter(t *testing.T) {
 	newFakeClock(c)
 	clk.install(c)
 	conv, _, err := getConv(context.Background(), c)
-	if err != nil || conv.ID != 5 {
-		t.Fatalf("got %v, %v", conv, err)
-	}
+	require.False(t, err != nil || conv.ID != 5, "got %v, %v", conv, err)
 	want := []time.Duration{2 * time.Second, 5 * time.Second}
 	if got := clk.slept(); len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("slept %v, want %v (Retry-After as seconds, then as a date)", got, want)
@@ -148,6 +139,7 @@ func TestFaultsRetryAfter(t *testing.T) {
 }
 
 func TestFaultsConnections(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		method     string
@@ -195,33 +187,25 @@ func TestFaultsConnections(t *testing.T) {
 			c := fs.client(t)
 			newFakeClock(c)
 			resp, err := doMethod(context.Background(), c, tt.method)
-			if got := fs.count(tt.method, ""); got != tt.received {
-				t.Errorf("server received %d %s requests, want %d", got, tt.method, tt.received)
-			}
+			got := fs.count(tt.method, "")
+			assert.EqualValues(t, tt.received, got, "server received %d %s requests, want %d", got, tt.method, tt.received)
 			if got := int(fs.accepts.Load()); got != tt.accepts {
 				t.Errorf("server accepted %d connections, want %d", got, tt.accepts)
 			}
 			if tt.recovered {
-				if err != nil || resp.StatusCode/100 != 2 {
-					t.Fatalf("want recovery, got %v", err)
-				}
+				require.False(t, err != nil || resp.StatusCode/100 != 2, "want recovery, got %v", err)
 				return
 			}
-			if err == nil {
-				t.Fatalf("want an error, got status %d", resp.StatusCode)
-			}
-			if tt.isErr != nil && !errors.Is(err, tt.isErr) {
-				t.Fatalf("want %v, got %v", tt.isErr, err)
-			}
+			require.Error(t, err, "want an error, got a response")
+			require.False(t, tt.isErr != nil && !errors.Is(err, tt.isErr), "want %v, got %v", tt.isErr, err)
 			var er *ErrorResponse
-			if errors.As(err, &er) {
-				t.Fatalf("a transport failure must not look like an API answer: %v", err)
-			}
+			require.False(t, errors.As(err, &er), "a transport failure must not look like an API answer: %v", err)
 		})
 	}
 }
 
 func TestFaultsDialFailure(t *testing.T) {
+	t.Parallel()
 	for _, method := range []string{"POST", "GET", "PATCH"} {
 		t.Run(method+" resent after a dial failure", func(t *testing.T) {
 			fs := newTestServer(t, 0)
@@ -229,12 +213,10 @@ func TestFaultsDialFailure(t *testing.T) {
 			d := &failingDialer{fail: 2}
 			c := fs.client(t, WithHTTPClient(d.client()))
 			clk := newFakeClock(c)
-			if _, err := doMethod(context.Background(), c, method); err != nil {
-				t.Fatal(err)
-			}
-			if got := fs.count(method, ""); got != 1 {
-				t.Errorf("server received %d %ss, want 1", got, method)
-			}
+			_, err := doMethod(context.Background(), c, method)
+			require.NoError(t, err)
+			got := fs.count(method, "")
+			assert.EqualValues(t, 1, got, "server received %d %ss, want 1", got, method)
 			if got := d.dials.Load(); got != 3 {
 				t.Errorf("%d dials, want 3", got)
 			}
@@ -251,15 +233,11 @@ func TestFaultsDialFailure(t *testing.T) {
 		newFakeClock(c)
 		_, err := doMethod(context.Background(), c, "POST")
 		var oe *net.OpError
-		if !errors.As(err, &oe) || oe.Op != "dial" {
-			t.Fatalf("want the dial error, got %v", err)
-		}
+		require.False(t, !errors.As(err, &oe) || oe.Op != "dial", "want the dial error, got %v", err)
 		if got := d.dials.Load(); got != 3 {
 			t.Errorf("%d dials, want 3 (MaxAttempts)", got)
 		}
-		if fs.count("POST", "") != 0 {
-			t.Error("server received a POST")
-		}
+		assert.EqualValues(t, 0, fs.count("POST", ""), "server received a POST")
 	})
 	t.Run("POST without GetBody is not resent", func(t *testing.T) {
 		fs := newTestServer(t, 0)
@@ -268,19 +246,17 @@ func TestFaultsDialFailure(t *testing.T) {
 		c := fs.client(t, WithHTTPClient(d.client()))
 		newFakeClock(c)
 		req, err := http.NewRequest("POST", c.APIURL().String()+"inbox/messages", io.NopCloser(strings.NewReader(`{"messages":[{}]}`)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if _, err := c.Do(req, nil); err == nil {
 			t.Fatal("want the dial error")
 		}
-		if got := d.dials.Load(); got != 1 {
-			t.Errorf("%d dials, want 1: a body that cannot be replayed is never resent", got)
-		}
+		got := d.dials.Load()
+		assert.EqualValues(t, 1, got, "%d dials, want 1: a body that cannot be replayed is never resent", got)
 	})
 }
 
 func TestFaultsSlowBody(t *testing.T) {
+	t.Parallel()
 	t.Run("context deadline: no retry", func(t *testing.T) {
 		fs := newTestServer(t, 0)
 		fs.script(func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
@@ -289,12 +265,8 @@ func TestFaultsSlowBody(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		_, _, err := getConv(ctx, c)
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("want DeadlineExceeded, got %v", err)
-		}
-		if fs.count("GET", "") != 1 || len(clk.slept()) != 0 {
-			t.Fatalf("received %d, slept %v: a spent context must end the request", fs.count("GET", ""), clk.slept())
-		}
+		require.ErrorIs(t, err, context.DeadlineExceeded, "want DeadlineExceeded, got %v", err)
+		require.False(t, fs.count("GET", "") != 1 || len(clk.slept()) != 0, "received %d, slept %v: a spent context must end the request", fs.count("GET", ""), clk.slept())
 	})
 	for _, method := range []string{"GET", "POST"} {
 		t.Run(method+" against the client timeout", func(t *testing.T) {
@@ -306,9 +278,7 @@ func TestFaultsSlowBody(t *testing.T) {
 			newFakeClock(c)
 			_, err := doMethod(context.Background(), c, method)
 			var ne net.Error
-			if !errors.As(err, &ne) || !ne.Timeout() {
-				t.Fatalf("want a timeout, got %v", err)
-			}
+			require.False(t, !errors.As(err, &ne) || !ne.Timeout(), "want a timeout, got %v", err)
 			want := 1
 			if method == "GET" {
 				want = 3
@@ -321,6 +291,7 @@ func TestFaultsSlowBody(t *testing.T) {
 }
 
 func TestFaultsContextCanceledDuringBackoff(t *testing.T) {
+	t.Parallel()
 	fs := newTestServer(t, 0)
 	fs.script(func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 503, "") })
 	c := fs.client(t)
@@ -331,15 +302,11 @@ func TestFaultsContextCanceledDuringBackoff(t *testing.T) {
 		return sleepContext(ctx, time.Hour)
 	}
 	resp, err := doMethod(ctx, c, "GET")
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("want Canceled, got %v", err)
-	}
+	require.ErrorIs(t, err, context.Canceled, "want Canceled, got %v", err)
 	if want := "GET /api/v3/inbox/messages"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name %q", err, want)
 	}
-	if resp == nil || resp.StatusCode != 503 || fs.count("GET", "") != 1 {
-		t.Fatalf("resp %v, received %d", resp, fs.count("GET", ""))
-	}
+	require.False(t, resp == nil || resp.StatusCode != 503 || fs.count("GET", "") != 1, "resp %v, received %d", resp, fs.count("GET", ""))
 }
 
 // rateHeaders states a spent budget that resets at reset (a Unix time, or
@@ -351,6 +318,7 @@ func rateHeaders(remaining int, reset string) []string {
 const limited = `{"error":"API v3 rate limit exceeded."}`
 
 func TestFaults429Storms(t *testing.T) {
+	t.Parallel()
 	unix := func(clk *fakeClock, d time.Duration) string {
 		return strconv.FormatInt(clk.now().Add(d).Unix(), 10)
 	}
@@ -398,33 +366,25 @@ func TestFaults429Storms(t *testing.T) {
 			newFakeClock(c)
 			clk.install(c)
 			resp, err := doMethod(context.Background(), c, tt.method)
-			if got := fs.count(tt.method, ""); got != tt.received {
-				t.Errorf("server received %d %ss, want %d", got, tt.method, tt.received)
-			}
-			if processed.Load() > 1 {
-				t.Errorf("processed %d times", processed.Load())
-			}
+			got := fs.count(tt.method, "")
+			assert.EqualValues(t, tt.received, got, "server received %d %ss, want %d", got, tt.method, tt.received)
+			assert.False(t, processed.Load() > 1, "processed %d times", processed.Load())
 			if got := clk.slept(); !equalDurations(got, tt.sleeps) {
 				t.Errorf("slept %v, want %v", got, tt.sleeps)
 			}
 			if tt.recovered {
-				if err != nil || processed.Load() != 1 {
-					t.Fatalf("want recovery, got %v (processed %d)", err, processed.Load())
-				}
+				require.False(t, err != nil || processed.Load() != 1, "want recovery, got %v (processed %d)", err, processed.Load())
 				return
 			}
 			var rl *RateLimitError
-			if !errors.As(err, &rl) || !errors.Is(err, ErrRateLimited) || resp.StatusCode != 429 {
-				t.Fatalf("want *RateLimitError, got %T %v", err, err)
-			}
-			if rl.Message != "API v3 rate limit exceeded." || rl.Rate.Limit != 1000 {
-				t.Errorf("RateLimitError %+v", rl)
-			}
+			require.False(t, !errors.As(err, &rl) || !errors.Is(err, ErrRateLimited) || resp.StatusCode != 429, "want *RateLimitError, got %T %v", err, err)
+			assert.False(t, rl.Message != "API v3 rate limit exceeded." || rl.Rate.Limit != 1000, "RateLimitError %+v", rl)
 		})
 	}
 }
 
 func TestFaultsThrottleAhead(t *testing.T) {
+	t.Parallel()
 	resetIn := func(clk *fakeClock, d time.Duration) string { return strconv.FormatInt(clk.now().Add(d).Unix(), 10) }
 	tests := []struct {
 		name     string
@@ -453,29 +413,21 @@ func TestFaultsThrottleAhead(t *testing.T) {
 			c := fs.client(t, WithRateLimitWait(tt.wait))
 			newFakeClock(c)
 			clk.install(c)
-			if _, _, err := getConv(context.Background(), c); err != nil {
-				t.Fatal(err)
-			}
+			_, _, err := getConv(context.Background(), c)
+			require.NoError(t, err)
 			resp, err := doMethod(context.Background(), c, "POST")
-			if got := fs.count("GET", "") + fs.count("POST", ""); got != tt.received {
-				t.Errorf("server received %d requests, want %d", got, tt.received)
-			}
+			got := fs.count("GET", "") + fs.count("POST", "")
+			assert.EqualValues(t, tt.received, got, "server received %d requests, want %d", got, tt.received)
 			if got := clk.slept(); !equalDurations(got, tt.sleeps) {
 				t.Errorf("slept %v, want %v", got, tt.sleeps)
 			}
 			if !tt.throttle {
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				return
 			}
 			var te *ThrottledError
-			if !errors.As(err, &te) || !errors.Is(err, ErrRateLimited) || resp != nil {
-				t.Fatalf("want *ThrottledError and no response, got %T %v", err, err)
-			}
-			if te.Method != "POST" || te.Rate.Remaining != 0 || !strings.Contains(err.Error(), "not sent") {
-				t.Errorf("ThrottledError %+v: %v", te, err)
-			}
+			require.False(t, !errors.As(err, &te) || !errors.Is(err, ErrRateLimited) || resp != nil, "want *ThrottledError and no response, got %T %v", err, err)
+			assert.False(t, te.Method != "POST" || te.Rate.Remaining != 0 || !strings.Contains(err.Error(), "not sent"), "ThrottledError %+v: %v", te, err)
 		})
 	}
 }
@@ -518,6 +470,7 @@ func (s *memShare) Rate(context.Context) (Rate, bool) {
 // response is held back once the other learnt the budget is spent, and an
 // older figure never replaces a newer one.
 func TestRateShareHoldsBackOtherClients(t *testing.T) {
+	t.Parallel()
 	clk := newFakeClock()
 	reset := strconv.FormatInt(clk.now().Add(10*time.Minute).Unix(), 10)
 	fs := newTestServer(t, 0)
@@ -529,20 +482,14 @@ func TestRateShareHoldsBackOtherClients(t *testing.T) {
 	b := fs.client(t, WithRateShare(share))
 	clk.install(a)
 	clk.install(b)
-	if _, _, err := getConv(context.Background(), a); err != nil {
-		t.Fatal(err)
-	}
-	if share.notes != 1 {
-		t.Fatalf("%d notes, want 1", share.notes)
-	}
-	_, _, err := getConv(context.Background(), b)
+	_, _, err := getConv(context.Background(), a)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, share.notes, "%d notes, want 1", share.notes)
+	_, _, err = getConv(context.Background(), b)
 	var te *ThrottledError
-	if !errors.As(err, &te) || fs.count("GET", "") != 1 {
-		t.Fatalf("b: %v after %d requests; want *ThrottledError and nothing sent", err, fs.count("GET", ""))
-	}
-	if got := b.Rate(); got.Remaining != 0 || got.Limit != 1000 {
-		t.Fatalf("b.Rate() = %+v, want the shared spent budget", got)
-	}
+	require.False(t, !errors.As(err, &te) || fs.count("GET", "") != 1, "b: %v after %d requests; want *ThrottledError and nothing sent", err, fs.count("GET", ""))
+	got := b.Rate()
+	require.False(t, got.Remaining != 0 || got.Limit != 1000, "b.Rate() = %+v, want the shared spent budget", got)
 
 	// An older window's figure in the share does not undo what b knows.
 	c := fs.client(t, WithRateShare(&memShare{r: Rate{Limit: 1000, Remaining: 500, Reset: clk.now().Add(-time.Hour)}}))
@@ -570,6 +517,7 @@ func hangGuard(t *testing.T, what string, fn func()) {
 // A slow token endpoint holds no request past its own context, and one
 // refresh still serves every caller that waits for it.
 func TestFaultsSlowTokenEndpoint(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	f.seed(st)
@@ -618,6 +566,7 @@ func (s blockingSource) Token() (*oauth2.Token, error) {
 }
 
 func TestFaultsSlowForeignTokenSource(t *testing.T) {
+	t.Parallel()
 	api := newTestServer(t, 0)
 	api.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
 	src := blockingSource{make(chan struct{})}
@@ -637,6 +586,7 @@ func TestFaultsSlowForeignTokenSource(t *testing.T) {
 // scheme and host, nothing follows one from https to http, and no request
 // in the chain a response leads back to keeps Authorization.
 func TestFaultsHostileRedirects(t *testing.T) {
+	t.Parallel()
 	plain := newTestServer(t, 0)
 	plain.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { serveJSON(w, 200, []byte(convOK)) })
 	var tlsHits atomic.Int32
@@ -700,6 +650,7 @@ func TestFaultsHostileRedirects(t *testing.T) {
 // A server or proxy that echoes the request's token (in a body, in a
 // header) does not get it into an error string.
 func TestFaultsTokenEchoRedacted(t *testing.T) {
+	t.Parallel()
 	for name, h := range map[string]http.HandlerFunc{
 		"401 JSON": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="token `+testToken+` is invalid"`)
@@ -734,6 +685,7 @@ func TestFaultsTokenEchoRedacted(t *testing.T) {
 // A body known to be over the limit drops its connection at once rather
 // than draining it at the server's pace.
 func TestFaultsOversizedBodyDropsConnection(t *testing.T) {
+	t.Parallel()
 	for name, length := range map[string]string{"stated length": "10000000", "chunked": ""} {
 		t.Run(name, func(t *testing.T) {
 			closed := make(chan struct{})
@@ -765,6 +717,7 @@ func TestFaultsOversizedBodyDropsConnection(t *testing.T) {
 // A compressed body is bounded after decompression: a gzip bomb stops at
 // the limit, whatever its compressed size.
 func TestFaultsGzipBomb(t *testing.T) {
+	t.Parallel()
 	var zipped bytes.Buffer
 	zw := gzip.NewWriter(&zipped)
 	zw.Write(bytes.Repeat([]byte(" "), 8<<20)) // 8 MiB of spaces, ~8 KiB zipped

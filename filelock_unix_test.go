@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -53,5 +54,7 @@ func TestStoredTokenSourceFileLocker(t *testing.T) {
 	ta, err := a.Token()
 	require.NoError(t, err)
 	tb, err := b.Token()
-	require.False(t, err != nil || tb.AccessToken != ta.AccessToken || f.srv.refreshCount() != 1, "b = %v, %v after %d refreshes; want a's %q", tb, err, f.srv.refreshCount(), ta.AccessToken)
+	require.NoError(t, err)
+	assert.Equal(t, ta.AccessToken, tb.AccessToken, "b's token is not a's")
+	assert.Equal(t, 1, f.srv.refreshCount(), "refreshes")
 }

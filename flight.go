@@ -53,6 +53,10 @@ func (g *flightGroup[K, V]) do(ctx context.Context, key K, fn func() (V, error))
 	}
 }
 
+// errFlightAborted is what the waiters of a call get when its fn panicked
+// (the panic goes on up the first caller's stack).
+var errFlightAborted = errors.New("bookingsync: concurrent call aborted")
+
 // run calls fn for c and releases the waiters even if fn panics.
 func (g *flightGroup[K, V]) run(key K, c *flightCall[V], fn func() (V, error)) {
 	defer func() {

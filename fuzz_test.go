@@ -41,7 +41,8 @@ func FuzzLinkHeader(f *testing.F) {
 		}
 		// A Response built from the header agrees with the parser.
 		r := newResponse(&http.Response{Header: http.Header{"Link": {v}}})
-		require.False(t, r.NextPage != next || r.LastPage != last, "newResponse disagrees with parseLinkPages on %q", v)
+		require.Equal(t, next, r.NextPage, "newResponse disagrees with parseLinkPages on %q", v)
+		require.Equal(t, last, r.LastPage, "newResponse disagrees with parseLinkPages on %q", v)
 	})
 }
 
@@ -86,7 +87,10 @@ func decodeEnvelope[T any](t *testing.T, body []byte, key string) {
 	if _, err := json.Marshal(items); err != nil {
 		t.Fatalf("decoded %s do not encode: %v", key, err)
 	}
-	require.False(t, resp.TotalPages < 0 || resp.TotalCount < 0 || resp.PerPage < 0 || resp.NextPage < 0, "negative paging from meta: %+v", resp)
+	require.GreaterOrEqual(t, resp.TotalPages, 0, "TotalPages")
+	require.GreaterOrEqual(t, resp.TotalCount, 0, "TotalCount")
+	require.GreaterOrEqual(t, resp.PerPage, 0, "PerPage")
+	require.GreaterOrEqual(t, resp.NextPage, 0, "NextPage")
 }
 
 func FuzzErrorBody(f *testing.F) {
@@ -113,11 +117,15 @@ func FuzzErrorBody(f *testing.F) {
 		require.Error(t, err, "nil error")
 		msg := err.Error()
 		var er *ErrorResponse
-		require.False(t, !errors.As(err, &er) || er.StatusCode != status || er.RequestID != "req-1", "not an *ErrorResponse for %d: %T", status, err)
-		require.False(t, len(er.Body) > 200+len("…") || !utf8.ValidString(er.Body), "body excerpt %q", er.Body)
+		require.ErrorAs(t, err, &er, "status %d", status)
+		require.Equal(t, status, er.StatusCode)
+		require.Equal(t, "req-1", er.RequestID)
+		require.LessOrEqual(t, len(er.Body), 200+len("…"), "body excerpt %q", er.Body)
+		require.True(t, utf8.ValidString(er.Body), "body excerpt %q is not UTF-8", er.Body)
 		var rl *RateLimitError
 		isRL := errors.As(err, &rl)
-		require.False(t, isRL != (status == 429) || errors.Is(err, ErrRateLimited) != (status == 429), "status %d: RateLimitError %v, matches ErrRateLimited %v", status, isRL, errors.Is(err, ErrRateLimited))
+		require.Equal(t, status == 429, isRL, "status %d: is a *RateLimitError", status)
+		require.Equal(t, status == 429, errors.Is(err, ErrRateLimited), "status %d: matches ErrRateLimited", status)
 		require.NotEqual(t, "", msg, "empty message")
 		// A reset beyond the hourly window is never believed.
 		now := time.Now()
@@ -134,7 +142,11 @@ func FuzzRetryAfter(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		d, ok := parseRetryAfter(v, now)
-		require.False(t, d < 0 || d > maxRetryAfter || (!ok && d != 0), "parseRetryAfter(%q) = %v, %v", v, d, ok)
+		require.GreaterOrEqual(t, d, time.Duration(0), "parseRetryAfter(%q)", v)
+		require.LessOrEqual(t, d, maxRetryAfter, "parseRetryAfter(%q)", v)
+		if !ok {
+			require.Zero(t, d, "parseRetryAfter(%q) not ok", v)
+		}
 	})
 }
 

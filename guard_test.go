@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -121,7 +120,8 @@ func runGuardCases(t *testing.T, cases []guardCase) {
 		_, err := c.Do(gc.request(t, srv.URL), nil)
 		got := srv.requests()[before:]
 		if gc.refused {
-			assert.False(t, !errors.Is(err, ErrRefused) || len(got) != 0, "%s: want refused and nothing sent, got %v and %d requests", gc.name, err, len(got))
+			assert.ErrorIs(t, err, ErrRefused, gc.name)
+			assert.Empty(t, got, "%s: nothing sent", gc.name)
 			continue
 		}
 		if err != nil || len(got) != 1 {
@@ -340,7 +340,8 @@ func TestGuardJudgesRedirects(t *testing.T) {
 	assert.ErrorIs(t, err, ErrRefused)
 	reqs := srv.requests()
 	require.Len(t, reqs, 2, "each first hop only, never the redirect, never retried")
-	assert.True(t, strings.HasSuffix(reqs[0].Path, "/inbox/messages") && strings.HasSuffix(reqs[1].Path, "/hosts"))
+	assert.True(t, strings.HasSuffix(reqs[0].Path, "/inbox/messages"), "first request %s", reqs[0].Path)
+	assert.True(t, strings.HasSuffix(reqs[1].Path, "/hosts"), "second request %s", reqs[1].Path)
 }
 
 // The sender check routes as the guard does: no spelling of the path or

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
-	"strings"
 	"time"
 )
 
@@ -41,7 +40,7 @@ func (s *HostsService) List(ctx context.Context, opts *ListOptions) ([]*Host, *R
 	return s.res().list(ctx, opts)
 }
 
-// All iterates over every host, page after page.
+// All iterates over every host, page after page, fetching lazily.
 //
 // GET /hosts?page={n}
 func (s *HostsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Host, error] {
@@ -55,7 +54,8 @@ func (s *HostsService) Get(ctx context.Context, id int64) (*Host, *Response, err
 	return s.res().get(ctx, id, nil)
 }
 
-// GetMany returns the hosts with the given ids.
+// GetMany returns the hosts with the given ids in one request per hundred
+// ids; unknown ids are absent from the result.
 //
 // GET /hosts/{id},{id},…
 func (s *HostsService) GetMany(ctx context.Context, ids []int64) ([]*Host, *Response, error) {
@@ -117,18 +117,7 @@ func (u HostUpdate) MarshalJSON() ([]byte, error) {
 //
 // POST /hosts
 func (s *HostsService) Create(ctx context.Context, h *NewHost) (*Host, *Response, error) {
-	if h == nil {
-		return nil, nil, invalid("new host", "nil")
-	}
-	var pr []string
-	if strings.TrimSpace(h.Firstname) == "" {
-		pr = append(pr, "missing firstname")
-	}
-	if strings.TrimSpace(h.Lastname) == "" {
-		pr = append(pr, "missing lastname")
-	}
-	pr = append(pr, checkOptionalIDs(h.UserID, h.SourceID)...)
-	if err := invalid("new host", pr...); err != nil {
+	if err := h.validate(); err != nil {
 		return nil, nil, err
 	}
 	return s.res().create(ctx, h)
@@ -143,21 +132,7 @@ func (s *HostsService) Update(ctx context.Context, id int64, u *HostUpdate) (*Ho
 	if u == nil {
 		u = &HostUpdate{}
 	}
-	var pr []string
-	if u.Firstname != nil && strings.TrimSpace(*u.Firstname) == "" {
-		pr = append(pr, "blank firstname")
-	}
-	if u.Lastname != nil && strings.TrimSpace(*u.Lastname) == "" {
-		pr = append(pr, "blank lastname")
-	}
-	if u.ClearEmail && u.Email != nil {
-		pr = append(pr, "ClearEmail with Email")
-	}
-	if u.ClearUserID && u.UserID != nil {
-		pr = append(pr, "ClearUserID with UserID")
-	}
-	pr = append(pr, checkOptionalIDs(u.UserID, u.SourceID)...)
-	if err := invalid("host update", pr...); err != nil {
+	if err := u.validate(); err != nil {
 		return nil, nil, err
 	}
 	return s.res().update(ctx, id, u)

@@ -1,7 +1,6 @@
 package bookingsync
 
 import (
-	"errors"
 	"net/http"
 	"testing"
 
@@ -18,10 +17,18 @@ func TestHostsReadFixtures(t *testing.T) {
 	list, _, err := c.Hosts.List(inboxCtx, nil)
 	require.NoError(t, err)
 	h := list[0]
-	assert.False(t, h.ID != 2 || h.Firstname != "Jan" || h.Lastname != "Kowalski" || h.Email != "host1@example.com" ||
-		h.Links.User != nil || h.Links.Source != nil || h.ForgetMeAt != nil || h.Links.Account != 1, "List: %+v", h)
+	assert.EqualValues(t, 2, h.ID)
+	assert.Equal(t, "Jan", h.Firstname)
+	assert.Equal(t, "Kowalski", h.Lastname)
+	assert.Equal(t, "host1@example.com", h.Email)
+	assert.Nil(t, h.Links.User)
+	assert.Nil(t, h.Links.Source)
+	assert.Nil(t, h.ForgetMeAt)
+	assert.EqualValues(t, 1, h.Links.Account)
 	got, _, err := c.Hosts.Get(inboxCtx, 2)
-	require.False(t, err != nil || got.Links.User == nil || *got.Links.User != 2, "Get: %+v, %v", got, err)
+	require.NoError(t, err)
+	require.NotNil(t, got.Links.User)
+	require.EqualValues(t, 2, *got.Links.User)
 	_, _, err = c.Hosts.GetMany(inboxCtx, []int64{2, 3})
 	require.NoError(t, err)
 	p := s.last("GET", "hosts/").Path
@@ -38,7 +45,9 @@ func TestHostsOddities(t *testing.T) {
 	list, _, err := c.Hosts.List(inboxCtx, nil)
 	require.NoError(t, err)
 	h := list[0]
-	assert.False(t, h.Firstname != "" || h.ForgetMeAt == nil || len(h.Links.Participants) != 2, "%+v", h)
+	assert.Empty(t, h.Firstname)
+	assert.NotNil(t, h.ForgetMeAt)
+	assert.Len(t, h.Links.Participants, 2)
 }
 
 func TestHostsCreateBodyMatchesFixture(t *testing.T) {
@@ -96,7 +105,8 @@ func TestHostsValidation(t *testing.T) {
 	}
 	c, _, s := setup(t)
 	_, _, err := c.Hosts.Update(inboxCtx, 0, &HostUpdate{})
-	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s.total() != 0, "id 0: %v", err)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "id 0")
+	assert.Zero(t, s.total(), "id 0: requests sent")
 }
 
 func TestHostsUpdateClearsEmailAndUser(t *testing.T) {

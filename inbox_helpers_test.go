@@ -40,7 +40,8 @@ func inboxBodyItem(t *testing.T, body []byte, key string) map[string]any {
 	t.Helper()
 	var env map[string][]map[string]any
 	require.NoError(t, json.Unmarshal(body, &env), "request body %s", body)
-	require.False(t, len(env) != 1 || len(env[key]) != 1, "request body %s: want {%q: [one object]}", body, key)
+	require.Len(t, env, 1, "request body %s: want {%q: [one object]}", body, key)
+	require.Len(t, env[key], 1, "request body %s: want {%q: [one object]}", body, key)
 	return env[key][0]
 }
 

@@ -32,7 +32,8 @@ func TestFakeOnlyHostsSend(t *testing.T) {
 	assert.EqualValues(t, 1, n, "%d participant reads, want 1", n)
 
 	p, err := c.Participants.EnsureHost(ctx, bookingsynctest.AirbnbConversationID, bookingsynctest.HostJanID)
-	require.False(t, err != nil || p.ID != bookingsynctest.AirbnbHostParticipantID, "EnsureHost = %+v, %v", p, err)
+	require.NoError(t, err, "EnsureHost")
+	assert.EqualValues(t, bookingsynctest.AirbnbHostParticipantID, p.ID, "EnsureHost")
 	_, _, err = c.Messages.Create(ctx, msg(p.ID))
 	require.NoError(t, err)
 	_, err = c.Messages.SendAsHost(ctx, bookingsynctest.AirbnbConversationID, bookingsynctest.HostJanID, &bookingsync.NewMessage{Content: "See you"})
@@ -58,7 +59,9 @@ func TestFakeBookingConversationsWithoutBookingsRead(t *testing.T) {
 	before := srv.RequestTotal()
 	_, err = c.Bookings.Conversations(ctx, bookingsynctest.AirbnbBookingID)
 	var se *bookingsync.ScopeError
-	require.False(t, !errors.Is(err, bookingsync.ErrForbidden) || !errors.As(err, &se) || se.Scope != bookingsync.ScopeBookingsRead, "Conversations: err = %v, want a ScopeError for bookings_read", err)
+	require.ErrorIs(t, err, bookingsync.ErrForbidden, "Conversations")
+	require.ErrorAs(t, err, &se, "Conversations")
+	require.Equal(t, bookingsync.ScopeBookingsRead, se.Scope, "Conversations")
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	_, err = c.Bookings.WaitForConversations(wctx, bookingsynctest.AirbnbBookingID, time.Millisecond)
@@ -69,7 +72,8 @@ func TestFakeBookingConversationsWithoutBookingsRead(t *testing.T) {
 	// With bookings_read the same booking lists its conversation.
 	_, full := fakeClient(t)
 	convs, err := full.Bookings.Conversations(ctx, bookingsynctest.AirbnbBookingID)
-	assert.False(t, err != nil || len(convs) != 1, "with bookings_read: %v, %v", convs, err)
+	assert.NoError(t, err, "with bookings_read")
+	assert.Len(t, convs, 1, "with bookings_read")
 }
 
 // The API, and so the fake, accepts duplicate Host participants. Two
@@ -105,12 +109,15 @@ func TestFakeMarkUnreadAndClearHostFields(t *testing.T) {
 	_, c := fakeClient(t)
 	ctx := context.Background()
 	p, _, err := c.Participants.MarkRead(ctx, bookingsynctest.AirbnbHostParticipantID)
-	require.False(t, err != nil || p.ReadAt == nil, "MarkRead = %+v, %v", p, err)
+	require.NoError(t, err, "MarkRead")
+	assert.NotNil(t, p.ReadAt, "MarkRead")
 	p, _, err = c.Participants.MarkUnread(ctx, bookingsynctest.AirbnbHostParticipantID)
-	require.False(t, err != nil || p.ReadAt != nil, "MarkUnread = %+v, %v; want ReadAt nil", p, err)
+	require.NoError(t, err, "MarkUnread")
+	assert.Nil(t, p.ReadAt, "MarkUnread")
 	h, _, err := c.Hosts.Update(ctx, bookingsynctest.HostJanID, &bookingsync.HostUpdate{ClearEmail: true, ClearUserID: true})
 	require.NoError(t, err)
-	assert.False(t, h.Email != "" || h.Links.User != nil, "host after clearing: email %q, user %v", h.Email, h.Links.User)
+	assert.Empty(t, h.Email, "host after clearing")
+	assert.Nil(t, h.Links.User, "host after clearing")
 }
 
 // GetManyWith sideloads like GetWith, against the fake.
@@ -119,8 +126,10 @@ func TestFakeGetManyWithSideloads(t *testing.T) {
 	_, c := fakeClient(t)
 	ids := []int64{bookingsynctest.AirbnbConversationID, bookingsynctest.BookingComConversationID}
 	convs, _, err := c.Conversations.GetManyWith(context.Background(), ids, &bookingsync.ConversationGetOptions{Include: []string{"participants"}})
-	require.False(t, err != nil || len(convs) != 2, "GetManyWith = %v, %v", convs, err)
+	require.NoError(t, err)
+	require.Len(t, convs, 2)
 	for _, conv := range convs {
-		assert.False(t, len(conv.Participants) == 0 || len(conv.Participants) != len(conv.Links.Participants), "conversation %d: %d participants sideloaded of %v", conv.ID, len(conv.Participants), conv.Links.Participants)
+		assert.NotEmpty(t, conv.Participants, "conversation %d", conv.ID)
+		assert.Len(t, conv.Participants, len(conv.Links.Participants), "conversation %d: sideloaded of %v", conv.ID, conv.Links.Participants)
 	}
 }

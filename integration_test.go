@@ -2,7 +2,6 @@ package bookingsync_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -37,23 +36,30 @@ func TestFakeInboxFlow(t *testing.T) {
 
 	convs, resp, err := c.Conversations.List(ctx, &bookingsync.ConversationListOptions{Include: []string{"participants"}})
 	require.NoError(t, err)
-	assert.False(t, resp.RequestID == "" || resp.Rate.Limit != 1000, "response headers: request id %q, rate %+v", resp.RequestID, resp.Rate)
+	assert.NotEmpty(t, resp.RequestID, "response request id")
+	assert.Equal(t, 1000, resp.Rate.Limit, "response rate %+v", resp.Rate)
 	var airbnb *bookingsync.Conversation
 	for _, conv := range convs {
 		if conv.ID == bookingsynctest.AirbnbConversationID {
 			airbnb = conv
 		}
 	}
-	require.False(t, airbnb == nil || len(airbnb.Participants) != 2, "airbnb conversation with sideloaded participants: %+v", airbnb)
+	require.NotNil(t, airbnb, "airbnb conversation")
+	require.Len(t, airbnb.Participants, 2, "airbnb conversation's sideloaded participants")
 	id, ok := airbnb.CreatedByApplication()
-	assert.False(t, !ok || id != bookingsynctest.AirbnbAppID, "CreatedByApplication = %d, %v", id, ok)
+	assert.True(t, ok, "CreatedByApplication")
+	assert.EqualValues(t, bookingsynctest.AirbnbAppID, id, "CreatedByApplication")
 	origin, err := c.Conversations.Origin(ctx, airbnb)
-	require.False(t, err != nil || origin.Channel != bookingsync.ChannelAirbnb || origin.Application == nil || origin.Application.Name != "Airbnb", "origin = %+v, %v", origin, err)
+	require.NoError(t, err)
+	assert.Equal(t, bookingsync.ChannelAirbnb, origin.Channel)
+	require.NotNil(t, origin.Application)
+	assert.Equal(t, "Airbnb", origin.Application.Name)
 
 	// EnsureHost reuses host 2's participant in the Airbnb conversation and
 	// adds Maria once, however often it is asked.
 	p, err := c.Participants.EnsureHost(ctx, airbnb.ID, bookingsynctest.HostJanID)
-	require.False(t, err != nil || p.ID != bookingsynctest.AirbnbHostParticipantID, "EnsureHost(Jan) = %+v, %v", p, err)
+	require.NoError(t, err, "EnsureHost(Jan)")
+	assert.EqualValues(t, bookingsynctest.AirbnbHostParticipantID, p.ID, "EnsureHost(Jan)")
 	for range 2 {
 		_, err := c.Participants.EnsureHost(ctx, airbnb.ID, bookingsynctest.HostMariaID)
 		require.NoError(t, err)
@@ -63,7 +69,9 @@ func TestFakeInboxFlow(t *testing.T) {
 
 	m, err := c.Messages.SendAsHost(ctx, airbnb.ID, bookingsynctest.HostMariaID, &bookingsync.NewMessage{Content: "Hello from Maria"})
 	require.NoError(t, err)
-	assert.False(t, m.Links.Conversation != airbnb.ID || m.Visibility != bookingsync.VisibilityExternal || m.SentAt == nil, "message = %+v", m)
+	assert.Equal(t, airbnb.ID, m.Links.Conversation)
+	assert.Equal(t, bookingsync.VisibilityExternal, m.Visibility)
+	assert.NotNil(t, m.SentAt)
 
 	// The Inbox rules: refused locally, nothing reaches the server.
 	before := len(srv.Requests())
@@ -83,15 +91,19 @@ func TestFakeInboxFlow(t *testing.T) {
 	posts := srv.RequestCount("POST", "inbox/messages")
 	_, _, err = c.Messages.Create(ctx, &bookingsync.NewMessage{ConversationID: airbnb.ID, SenderID: 999, Content: "x",
 		Origin: bookingsync.OriginBookingSyncInbox, Visibility: bookingsync.VisibilityExternal})
-	assert.False(t, !errors.Is(err, bookingsync.ErrNotFound) || srv.RequestCount("POST", "inbox/messages") != posts, "unknown sender: %v", err)
+	assert.ErrorIs(t, err, bookingsync.ErrNotFound, "unknown sender")
+	assert.Equal(t, posts, srv.RequestCount("POST", "inbox/messages"), "unknown sender: POSTs")
 
 	// The server's own validation arrives as a typed 422.
 	_, _, err = c.Conversations.Update(ctx, airbnb.ID, &bookingsync.ConversationUpdate{AssigneeID: bookingsync.Ptr[int64](999)})
 	var er *bookingsync.ErrorResponse
-	assert.False(t, !errors.Is(err, bookingsync.ErrValidation) || !errors.As(err, &er) || len(er.Errors) == 0, "unknown assignee: %v", err)
+	assert.ErrorIs(t, err, bookingsync.ErrValidation, "unknown assignee")
+	require.ErrorAs(t, err, &er, "unknown assignee")
+	assert.NotEmpty(t, er.Errors, "unknown assignee")
 
 	read, _, err := c.Participants.MarkRead(ctx, p.ID)
-	assert.False(t, err != nil || read.ReadAt == nil, "MarkRead = %+v, %v", read, err)
+	require.NoError(t, err, "MarkRead")
+	assert.NotNil(t, read.ReadAt, "MarkRead")
 }
 
 func TestFakeBookingsAndDelayedConversation(t *testing.T) {
@@ -102,21 +114,28 @@ func TestFakeBookingsAndDelayedConversation(t *testing.T) {
 	ctx := context.Background()
 
 	convs, err := c.Bookings.Conversations(ctx, bookingsynctest.BookingComBookingID)
-	require.False(t, err != nil || len(convs) != 1 || convs[0].ID != bookingsynctest.BookingComConversationID, "Conversations = %v, %v", convs, err)
+	require.NoError(t, err)
+	require.Len(t, convs, 1)
+	assert.EqualValues(t, bookingsynctest.BookingComConversationID, convs[0].ID)
 	// The delayed booking's conversation is not there yet: one request.
 	srv.ResetRequests()
 	convs, err = c.Bookings.Conversations(ctx, bookingsynctest.DelayedBookingID)
-	require.False(t, err != nil || len(convs) != 0 || len(srv.Requests()) != 1, "before the delay: %v, %v, %d requests", convs, err, len(srv.Requests()))
+	require.NoError(t, err, "before the delay")
+	assert.Empty(t, convs, "before the delay")
+	assert.Len(t, srv.Requests(), 1, "before the delay: requests")
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	go func() { time.Sleep(60 * time.Millisecond); srv.Advance(time.Hour) }() // while the wait polls
 	convs, err = c.Bookings.WaitForConversations(wctx, bookingsynctest.DelayedBookingID, 20*time.Millisecond)
-	require.False(t, err != nil || len(convs) != 1 || convs[0].ID != bookingsynctest.DelayedConversationID, "WaitForConversations = %v, %v", convs, err)
+	require.NoError(t, err, "WaitForConversations")
+	require.Len(t, convs, 1, "WaitForConversations")
+	assert.EqualValues(t, bookingsynctest.DelayedConversationID, convs[0].ID, "WaitForConversations")
 
 	var n int
 	for b, err := range c.Bookings.All(ctx, &bookingsync.BookingListOptions{Status: []bookingsync.BookingStatus{bookingsync.BookingStatusBooked}}) {
 		require.NoError(t, err)
-		assert.False(t, b.Status != bookingsync.BookingStatusBooked || !b.FinalPrice.Valid(), "booking %d: status %q, final price %q", b.ID, b.Status, b.FinalPrice)
+		assert.Equal(t, bookingsync.BookingStatusBooked, b.Status, "booking %d", b.ID)
+		assert.True(t, b.FinalPrice.Valid(), "booking %d: final price %q", b.ID, b.FinalPrice)
 		n++
 	}
 	assert.False(t, n < 3, "booked future bookings = %d, want at least 3", n)
@@ -135,15 +154,19 @@ func TestFakeIncrementalSync(t *testing.T) {
 	advance(10 * time.Second)
 	first, err := bookingsync.SyncAll(ctx, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), nil, c.Conversations.List)
 	require.NoError(t, err)
-	require.False(t, len(first.Items) < 250 || first.Pages < 3 || !first.SyncedAt.Equal(now), "first walk: %d items, %d pages, cursor %v (now %v)", len(first.Items), first.Pages, first.SyncedAt, now)
+	require.GreaterOrEqual(t, len(first.Items), 250, "first walk: items")
+	require.GreaterOrEqual(t, first.Pages, 3, "first walk: pages")
+	require.True(t, first.SyncedAt.Equal(now), "first walk: cursor %v, want now %v", first.SyncedAt, now)
 	advance(10 * time.Second)
 	srv.Touch("conversations", bookingsynctest.AirbnbConversationID)
 	srv.DeleteConversation(bookingsynctest.BookingComConversationID)
 	advance(10 * time.Second)
 	second, err := bookingsync.SyncAll(ctx, first.SyncedAt, nil, c.Conversations.List)
 	require.NoError(t, err)
-	assert.False(t, len(second.Items) != 1 || second.Items[0].ID != bookingsynctest.AirbnbConversationID, "second walk items: %d", len(second.Items))
-	assert.False(t, len(second.DeletedIDs) != 1 || second.DeletedIDs[0] != bookingsynctest.BookingComConversationID, "deleted ids: %v", second.DeletedIDs)
+	require.Len(t, second.Items, 1, "second walk items")
+	assert.EqualValues(t, bookingsynctest.AirbnbConversationID, second.Items[0].ID, "second walk item")
+	require.Len(t, second.DeletedIDs, 1, "second walk deleted ids")
+	assert.EqualValues(t, bookingsynctest.BookingComConversationID, second.DeletedIDs[0], "second walk deleted id")
 	assert.True(t, second.SyncedAt.Equal(now), "cursor = %v, want the server's %v", second.SyncedAt, now)
 }
 
@@ -155,7 +178,9 @@ func TestFakeErrors(t *testing.T) {
 	bad, _ := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken("wrong"))
 	_, _, err := bad.Conversations.List(ctx, nil)
 	var er *bookingsync.ErrorResponse
-	assert.False(t, !errors.Is(err, bookingsync.ErrUnauthorized) || !errors.As(err, &er) || er.AuthError != "invalid_token", "wrong token: %v", err)
+	assert.ErrorIs(t, err, bookingsync.ErrUnauthorized, "wrong token")
+	require.ErrorAs(t, err, &er, "wrong token")
+	assert.Equal(t, "invalid_token", er.AuthError, "wrong token")
 
 	readOnly, _ := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(srv.Token()))
 	_, _, err = readOnly.Hosts.Create(ctx, &bookingsync.NewHost{Firstname: "A", Lastname: "B"})
@@ -166,7 +191,8 @@ func TestFakeErrors(t *testing.T) {
 	srv.SetRateLimit(1000, 0)
 	_, _, err = readOnly.Conversations.List(ctx, nil)
 	var rle *bookingsync.RateLimitError
-	assert.False(t, !errors.As(err, &rle) || rle.Rate.Reset.IsZero(), "spent budget: %v", err)
+	require.ErrorAs(t, err, &rle, "spent budget")
+	assert.False(t, rle.Rate.Reset.IsZero(), "spent budget: no reset time")
 }
 
 func TestFakeOAuthAndWebhook(t *testing.T) {
@@ -184,7 +210,8 @@ func TestFakeOAuthAndWebhook(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	q := <-got
-	require.False(t, q.Get("state") != "st8" || q.Get("code") == "", "callback query: %v", q)
+	require.Equal(t, "st8", q.Get("state"), "callback query: %v", q)
+	require.NotEmpty(t, q.Get("code"), "callback query: %v", q)
 	tok, err := cfg.Exchange(ctx, q.Get("code"))
 	require.NoError(t, err)
 	store := bookingsync.NewFileTokenStore(filepath.Join(t.TempDir(), "token.json"))
@@ -197,7 +224,9 @@ func TestFakeOAuthAndWebhook(t *testing.T) {
 	_, _, err = c.Conversations.Get(ctx, bookingsynctest.AirbnbConversationID)
 	require.NoError(t, err)
 	saved, err := store.Load(ctx)
-	assert.False(t, err != nil || saved.RefreshToken == tok.RefreshToken || srv.RefreshCount() != 1, "after refresh: saved rotated=%v, refreshes %d, err %v", saved != nil && saved.RefreshToken != tok.RefreshToken, srv.RefreshCount(), err)
+	require.NoError(t, err, "after refresh")
+	assert.True(t, saved.RefreshToken != tok.RefreshToken, "after refresh: saved refresh token not rotated") // no token in the output
+	assert.Equal(t, 1, srv.RefreshCount(), "after refresh: refreshes")
 
 	// A signed delivery from the fake reaches the SDK's handler verified
 	// and typed.
@@ -210,7 +239,9 @@ func TestFakeOAuthAndWebhook(t *testing.T) {
 	require.NoError(t, srv.SendWebhook(ctx, hook.URL, bookingsync.EventInboxConversationCreated, srv.ConversationResource(bookingsynctest.AirbnbConversationID)))
 	ev := <-events
 	conv, err := ev.Conversation()
-	assert.False(t, err != nil || conv.ID != bookingsynctest.AirbnbConversationID || ev.AccountID != bookingsynctest.AccountID, "webhook conversation = %+v, %v", conv, err)
+	require.NoError(t, err, "webhook conversation")
+	assert.EqualValues(t, bookingsynctest.AirbnbConversationID, conv.ID, "webhook conversation")
+	assert.EqualValues(t, bookingsynctest.AccountID, ev.AccountID, "webhook account")
 }
 
 func TestFakeEnsureHostForUsesSideloadedParticipants(t *testing.T) {
@@ -227,14 +258,22 @@ func TestFakeEnsureHostForUsesSideloadedParticipants(t *testing.T) {
 
 	// Host 2 is already in the Airbnb conversation: no request at all.
 	p, err := c.Participants.EnsureHostFor(ctx, byID[bookingsynctest.AirbnbConversationID], bookingsynctest.HostJanID)
-	require.False(t, err != nil || p.ID != bookingsynctest.AirbnbHostParticipantID || len(srv.Requests()) != 0, "present: %+v, %v, %d requests", p, err, len(srv.Requests()))
+	require.NoError(t, err, "present")
+	assert.EqualValues(t, bookingsynctest.AirbnbHostParticipantID, p.ID, "present")
+	assert.Empty(t, srv.Requests(), "present: requests")
 	// Absent from the Booking.com conversation: one POST, no read.
 	p, err = c.Participants.EnsureHostFor(ctx, byID[bookingsynctest.BookingComConversationID], bookingsynctest.HostJanID)
-	require.False(t, err != nil || !p.IsHost() || len(srv.Requests()) != 1 || srv.RequestCount("POST", "inbox/participants") != 1, "absent: %+v, %v, %d requests", p, err, len(srv.Requests()))
+	require.NoError(t, err, "absent")
+	assert.True(t, p.IsHost(), "absent: %+v is not a host", p)
+	assert.Len(t, srv.Requests(), 1, "absent: requests")
+	assert.Equal(t, 1, srv.RequestCount("POST", "inbox/participants"), "absent: POSTs")
 	// Without sideloaded participants it reads them, as EnsureHost does.
 	bare := &bookingsync.Conversation{ID: bookingsynctest.BookingComConversationID}
 	again, err := c.Participants.EnsureHostFor(ctx, bare, bookingsynctest.HostJanID)
-	require.False(t, err != nil || again.ID != p.ID || srv.RequestCount("POST", "inbox/participants") != 1 || srv.RequestCount("GET", "inbox/conversations") != 1, "bare: %+v, %v", again, err)
+	require.NoError(t, err, "bare")
+	assert.Equal(t, p.ID, again.ID, "bare")
+	assert.Equal(t, 1, srv.RequestCount("POST", "inbox/participants"), "bare: POSTs")
+	assert.Equal(t, 1, srv.RequestCount("GET", "inbox/conversations"), "bare: conversation reads")
 	_, err = c.Participants.EnsureHostFor(ctx, nil, 2)
 	assert.ErrorIs(t, err, bookingsync.ErrInvalidRequest, "nil conversation: %v", err)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
-	"strings"
 	"time"
 )
 
@@ -114,7 +113,7 @@ func (s *MessagesService) List(ctx context.Context, opts *ListOptions) ([]*Messa
 	return s.res().list(ctx, opts)
 }
 
-// All iterates over every message, page after page.
+// All iterates over every message, page after page, fetching lazily.
 //
 // GET /inbox/messages?page={n}
 func (s *MessagesService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Message, error] {
@@ -128,7 +127,8 @@ func (s *MessagesService) Get(ctx context.Context, id int64) (*Message, *Respons
 	return s.res().get(ctx, id, nil)
 }
 
-// GetMany returns the messages with the given ids.
+// GetMany returns the messages with the given ids in one request per
+// hundred ids; unknown ids are absent from the result.
 //
 // GET /inbox/messages/{id},{id},…
 func (s *MessagesService) GetMany(ctx context.Context, ids []int64) ([]*Message, *Response, error) {
@@ -161,14 +161,7 @@ func (m NewMessage) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		plain
 		SentAt string `json:"sent_at,omitempty"`
-	}{plain(m), wireTime(m.SentAt)})
-}
-
-func wireTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return formatTime(t)
+	}{plain(m), formatTime(m.SentAt)})
 }
 
 // Create sends a message. It is validated first (see NewMessage); an
@@ -256,15 +249,7 @@ func (s *MessagesService) Update(ctx context.Context, id int64, u *MessageUpdate
 	if u == nil {
 		u = &MessageUpdate{}
 	}
-	var pr []string
-	if u.Content != nil && strings.TrimSpace(*u.Content) == "" {
-		pr = append(pr, "empty content")
-	}
-	if u.Visibility != nil && *u.Visibility == VisibilityInternal && u.Channel != nil && *u.Channel != "" {
-		pr = append(pr, "internal visibility cannot go with a channel")
-	}
-	pr = append(pr, checkIDs("attachment", u.AttachmentIDs)...)
-	if err := invalid("message update", pr...); err != nil {
+	if err := u.validate(); err != nil {
 		return nil, nil, err
 	}
 	return s.res().update(ctx, id, u)

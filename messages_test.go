@@ -2,10 +2,8 @@ package bookingsync
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,12 +21,21 @@ func TestMessagesReadFixtures(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list, 1, "%d messages", len(list))
 	m := list[0]
-	assert.False(t, m.ID != 5 || m.Content != "Some content." || m.Origin != OriginEmail || m.Visibility != VisibilityExternal, "List: %+v", m)
-	assert.False(t, m.Channel != "" || m.SentAt != nil, "null channel/sent_at decoded as %q/%v", m.Channel, m.SentAt)
-	assert.False(t, m.Links.Conversation != 7 || m.Links.Sender == nil || *m.Links.Sender != 5 || len(m.Links.Attachments) != 0, "links %+v", m.Links)
+	assert.EqualValues(t, 5, m.ID)
+	assert.Equal(t, "Some content.", m.Content)
+	assert.Equal(t, OriginEmail, m.Origin)
+	assert.Equal(t, VisibilityExternal, m.Visibility)
+	assert.Empty(t, m.Channel, "null channel")
+	assert.Nil(t, m.SentAt, "null sent_at")
+	assert.EqualValues(t, 7, m.Links.Conversation)
+	require.NotNil(t, m.Links.Sender)
+	assert.EqualValues(t, 5, *m.Links.Sender)
+	assert.Empty(t, m.Links.Attachments)
 
 	got, _, err := c.Messages.Get(inboxCtx, 5)
-	require.False(t, err != nil || got.Channel != ChannelEmail || got.SentAt == nil, "Get: %+v, %v", got, err)
+	require.NoError(t, err)
+	assert.Equal(t, ChannelEmail, got.Channel)
+	assert.NotNil(t, got.SentAt)
 	_, _, err = c.Messages.GetMany(inboxCtx, []int64{5, 6})
 	require.NoError(t, err)
 	p := s.last("GET", "inbox/messages/").Path
@@ -47,9 +54,13 @@ func TestMessagesOddities(t *testing.T) {
 	list, _, err := c.Messages.List(inboxCtx, nil)
 	require.NoError(t, err)
 	m := list[0]
-	assert.False(t, m.Visibility != VisibilityAll || m.Origin != "carrier_pigeon" || m.Channel != "telegram", "unknown enums: %q %q %q", m.Visibility, m.Origin, m.Channel)
-	assert.False(t, m.Links.Sender != nil || m.CreatedBy != (Polymorphic{ID: 65, Type: "Doorkeeper::Application"}), "sender %v, created by %+v", m.Links.Sender, m.CreatedBy)
-	assert.False(t, list[1].ID != 7 || list[1].Content != "", "sparse message %+v", list[1])
+	assert.Equal(t, VisibilityAll, m.Visibility, "unknown visibility")
+	assert.EqualValues(t, "carrier_pigeon", m.Origin, "unknown origin")
+	assert.EqualValues(t, "telegram", m.Channel, "unknown channel")
+	assert.Nil(t, m.Links.Sender)
+	assert.Equal(t, Polymorphic{ID: 65, Type: "Doorkeeper::Application"}, m.CreatedBy)
+	assert.EqualValues(t, 7, list[1].ID, "sparse message")
+	assert.Empty(t, list[1].Content, "sparse message")
 }
 
 // fixtureMessage is the message of messages/create-request.json.
@@ -83,7 +94,8 @@ func TestMessagesCreateBodyMatchesFixture(t *testing.T) {
 	in := fixtureMessage()
 	m, _, err := c.Messages.Create(inboxCtx, in)
 	require.NoError(t, err)
-	assert.False(t, m.ID != 5 || m.Content != "Message Content", "created %+v", m)
+	assert.EqualValues(t, 5, m.ID)
+	assert.Equal(t, "Message Content", m.Content)
 	assertSameJSON(t, fixture(t, "messages/create-request.json"), s.last("POST", "inbox/messages").Body)
 	assert.EqualValues(t, "CET", in.SentAt.Location().String(), "Create changed the caller's message")
 }
@@ -128,7 +140,9 @@ func TestMessagesCreateValidation(t *testing.T) {
 			c, _, s := setup(t)
 			_, _, err := c.Messages.Create(inboxCtx, tc.m)
 			assertNothingSent(t, s, err, ErrInvalidRequest)
-			assert.False(t, err != nil && !strings.Contains(err.Error(), tc.want), "err %q does not mention %q", err, tc.want)
+			if err != nil {
+				assert.ErrorContains(t, err, tc.want)
+			}
 		})
 	}
 	t.Run("all at once", func(t *testing.T) {
@@ -151,7 +165,8 @@ func TestMessagesUpdate(t *testing.T) {
 		Channel:       Ptr(ChannelEmail),
 		AttachmentIDs: []int64{1, 3, 6},
 	})
-	require.False(t, err != nil || m.ID != 5, "Update: %+v, %v", m, err)
+	require.NoError(t, err)
+	assert.EqualValues(t, 5, m.ID)
 	r := s.last("PUT", "inbox/messages/")
 	assert.EqualValues(t, "/api/v3/inbox/messages/5", r.Path, "path %q", r.Path)
 	assertSameJSON(t, fixture(t, "messages/update-request.json"), r.Body)
@@ -174,12 +189,14 @@ func TestMessagesAddAttachment(t *testing.T) {
 	s.mux.HandleFunc("PUT /inbox/messages/{id}/add_attachment", serveFixture(t, 200, "messages/add_attachment-inbox_write-scope-response.json"))
 	m, _, err := c.Messages.AddAttachment(inboxCtx, 5, 5)
 	require.NoError(t, err)
-	assert.False(t, len(m.Links.Attachments) != 1 || m.Links.Attachments[0] != 5, "attachments %v", m.Links.Attachments)
+	require.Len(t, m.Links.Attachments, 1)
+	assert.EqualValues(t, 5, m.Links.Attachments[0])
 	r := s.last("PUT", "inbox/messages/")
 	assert.EqualValues(t, "/api/v3/inbox/messages/5/add_attachment", r.Path, "path %q", r.Path)
 	assertSameJSON(t, fixture(t, "messages/add_attachment-request.json"), r.Body)
 	_, _, err = c.Messages.AddAttachment(inboxCtx, 5, 0)
-	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s.total() != 1, "attachment 0: err %v, %d requests", err, s.total())
+	assert.ErrorIs(t, err, ErrInvalidRequest, "attachment 0")
+	assert.Equal(t, 1, s.total(), "attachment 0: requests")
 }
 
 // handleMessageEcho answers POST /inbox/messages with the message sent.
@@ -222,9 +239,13 @@ func TestSendAsHostReusesExistingHostParticipant(t *testing.T) {
 	require.NoError(t, err)
 	n := s.count("POST", "inbox/participants")
 	assert.EqualValues(t, 0, n, "%d participant POSTs, want 0", n)
-	assert.False(t, m.Links.Sender == nil || *m.Links.Sender != hostPart || m.Links.Conversation != 3, "message %+v, want sent by participant %d", m.Links, hostPart)
+	require.NotNil(t, m.Links.Sender)
+	assert.EqualValues(t, hostPart, *m.Links.Sender, "sender")
+	assert.EqualValues(t, 3, m.Links.Conversation)
 	got := inboxBodyItem(t, s.last("POST", "inbox/messages").Body, "messages")
-	assert.False(t, got["origin"] != string(OriginBookingSyncInbox) || got["visibility"] != string(VisibilityExternal) || got["sender_id"] != float64(hostPart), "sent %v", got)
+	assert.Equal(t, string(OriginBookingSyncInbox), got["origin"])
+	assert.Equal(t, string(VisibilityExternal), got["visibility"])
+	assert.Equal(t, float64(hostPart), got["sender_id"])
 	assert.Equal(t, NewMessage{Content: "Welcome!"}, *in, "SendAsHost changed the caller's message: %+v", in)
 	n = s.total()
 	assert.EqualValues(t, 2, n, "%d requests, want 2 (read participants, send)", n)
@@ -243,9 +264,11 @@ func TestSendAsHostCreatesMissingHostParticipant(t *testing.T) {
 	n := s.count("POST", "inbox/participants")
 	require.EqualValues(t, 1, n, "%d participant POSTs, want 1", n)
 	assertSameJSON(t, []byte(`{"participants":[{"conversation_id":3,"member_id":42,"member_type":"Host"}]}`), s.last("POST", "inbox/participants").Body)
-	assert.False(t, m.Links.Sender == nil || *m.Links.Sender != 102, "sender %v, want the new participant 102", m.Links.Sender)
+	require.NotNil(t, m.Links.Sender)
+	assert.EqualValues(t, 102, *m.Links.Sender, "want the new participant")
 	got := inboxBodyItem(t, s.last("POST", "inbox/messages").Body, "messages")
-	assert.False(t, got["origin"] != "email" || got["visibility"] != "internal", "explicit origin/visibility not kept: %v", got)
+	assert.Equal(t, "email", got["origin"], "explicit origin not kept")
+	assert.Equal(t, "internal", got["visibility"], "explicit visibility not kept")
 }
 
 func TestSendAsHostValidatesFirst(t *testing.T) {

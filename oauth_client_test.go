@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,10 +30,15 @@ func TestClientRefreshesARevokedTokenOnce(t *testing.T) {
 	require.NoError(t, err)
 	h, _, err := c.Hosts.Get(context.Background(), 2)
 	require.NoError(t, err)
-	require.False(t, h.Firstname != "Jan" || apiCalls != 2 || f.srv.refreshCount() != 1, "host %q, api calls %d, refreshes %d; want Jan, 2, 1", h.Firstname, apiCalls, f.srv.refreshCount())
+	assert.Equal(t, "Jan", h.Firstname)
+	require.Equal(t, 2, apiCalls, "api calls")
+	require.Equal(t, 1, f.srv.refreshCount(), "refreshes")
 	got := store.stored()
-	require.False(t, got == nil || got.RefreshToken != "rt-2", "store holds %v, want the rotated refresh token", got)
+	require.NotNil(t, got, "store holds no token")
+	require.Equal(t, "rt-2", got.RefreshToken, "store does not hold the rotated refresh token")
 	// The next request uses the fresh token directly.
 	_, _, err = c.Hosts.Get(context.Background(), 2)
-	require.False(t, err != nil || apiCalls != 3 || f.srv.refreshCount() != 1, "err %v, api calls %d, refreshes %d", err, apiCalls, f.srv.refreshCount())
+	require.NoError(t, err)
+	assert.Equal(t, 3, apiCalls, "api calls")
+	assert.Equal(t, 1, f.srv.refreshCount(), "refreshes")
 }

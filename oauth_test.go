@@ -237,7 +237,9 @@ func TestAuthCodeURLAndExchange(t *testing.T) {
 	srv.addCode("code-1")
 	tok, err := cfg.Exchange(context.Background(), "code-1")
 	require.NoError(t, err, "Exchange")
-	assert.False(t, tok.AccessToken == "" || tok.RefreshToken == "" || tok.Expiry.IsZero(), "Exchange token incomplete: access %t refresh %t expiry %v", tok.AccessToken != "", tok.RefreshToken != "", tok.Expiry)
+	assert.NotEmpty(t, tok.AccessToken, "Exchange: access token")
+	assert.NotEmpty(t, tok.RefreshToken, "Exchange: refresh token")
+	assert.False(t, tok.Expiry.IsZero(), "Exchange: no expiry")
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	assert.EqualValues(t, 0, srv.basicAuth, "%d token requests used basic auth; BookingSync wants the form body", srv.basicAuth)
@@ -267,17 +269,22 @@ func TestClientCredentials(t *testing.T) {
 	cc := ClientCredentials(testClientID, testClientSecret, "https://www.bookingsync.com/")
 	assert.EqualValues(t, "https://www.bookingsync.com/oauth/token", cc.TokenURL, "TokenURL = %q", cc.TokenURL)
 	assert.EqualValues(t, oauth2.AuthStyleInParams, cc.AuthStyle, "AuthStyle = %v", cc.AuthStyle)
-	assert.False(t, len(cc.Scopes) != 1 || cc.Scopes[0] != ScopePublic, "Scopes = %v, want [public]", cc.Scopes)
+	require.Len(t, cc.Scopes, 1)
+	assert.EqualValues(t, ScopePublic, cc.Scopes[0])
 
 	srv := newAuthServer(t)
 	cc = ClientCredentials(testClientID, testClientSecret, srv.URL)
 	tok, err := cc.Token(context.Background())
 	require.NoError(t, err, "Token")
-	assert.False(t, !strings.HasPrefix(tok.AccessToken, "cc-") || tok.RefreshToken != "", "client credentials token = access %q, refresh set %t", tok.AccessToken, tok.RefreshToken != "")
+	assert.True(t, strings.HasPrefix(tok.AccessToken, "cc-"), "client credentials access token = %q", tok.AccessToken)
+	assert.True(t, tok.RefreshToken == "", "client credentials token has a refresh token") // no token in the output
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	require.False(t, srv.basicAuth != 0 || len(srv.forms) != 1, "basic auth %d, requests %d; want 0, 1", srv.basicAuth, len(srv.forms))
+	assert.Zero(t, srv.basicAuth, "basic auth requests")
+	require.Len(t, srv.forms, 1, "token requests")
 	f := srv.forms[0]
-	assert.False(t, f.Get("grant_type") != "client_credentials" || f.Get("scope") != "public" ||
-		f.Get("client_id") != testClientID || f.Get("client_secret") != testClientSecret, "token form = grant %q scope %q client_id %q secret in body %t", f.Get("grant_type"), f.Get("scope"), f.Get("client_id"), f.Get("client_secret") == testClientSecret)
+	assert.Equal(t, "client_credentials", f.Get("grant_type"))
+	assert.Equal(t, "public", f.Get("scope"))
+	assert.Equal(t, testClientID, f.Get("client_id"))
+	assert.True(t, f.Get("client_secret") == testClientSecret, "client secret not in the token form body") // no secret in the output
 }

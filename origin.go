@@ -2,8 +2,6 @@ package bookingsync
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 )
 
@@ -60,7 +58,7 @@ func (c *Conversation) CreatedByApplication() (appID int64, ok bool) {
 // GET /applications/{id} (through Applications.Cached; none when cached)
 func (s *ConversationsService) Origin(ctx context.Context, c *Conversation) (*Origin, error) {
 	if c == nil {
-		return nil, fmt.Errorf("%w: Origin: nil conversation", ErrInvalidRequest)
+		return nil, invalid("Origin", "nil conversation")
 	}
 	var app *Application
 	if id, ok := c.CreatedByApplication(); ok {
@@ -109,5 +107,3 @@ func ChannelFromApplicationName(name string) Channel {
 	}
 	return ""
 }
-
-var errFlightAborted = errors.New("bookingsync: concurrent call aborted")

@@ -34,14 +34,19 @@ func TestCreatedByApplication(t *testing.T) {
 		var c Conversation
 		require.NoError(t, c.UnmarshalJSON([]byte(tc.json)), "%s", tc.remark)
 		id, ok := c.CreatedByApplication()
-		assert.False(t, id != tc.id || ok != tc.ok, "%s: CreatedByApplication = %d, %v; want %d, %v", tc.remark, id, ok, tc.id, tc.ok)
+		assert.EqualValues(t, tc.id, id, "%s: CreatedByApplication id", tc.remark)
+		assert.Equal(t, tc.ok, ok, "%s: CreatedByApplication ok", tc.remark)
 		if tc.ok {
 			continue
 		}
 		// No application: Origin needs no request.
 		cl, _, s := setup(t)
 		o, err := cl.Conversations.Origin(inboxCtx, &c)
-		assert.False(t, err != nil || o.Application != nil || o.CreatorType != tc.ctype || o.Channel != tc.defCh || s.total() != 0, "%s: Origin = %+v, %v after %d requests", tc.remark, o, err, s.total())
+		require.NoError(t, err, tc.remark)
+		assert.Nil(t, o.Application, tc.remark)
+		assert.Equal(t, tc.ctype, o.CreatorType, tc.remark)
+		assert.Equal(t, tc.defCh, o.Channel, tc.remark)
+		assert.Zero(t, s.total(), "%s: requests", tc.remark)
 	}
 	var nilConv *Conversation
 	_, ok := nilConv.CreatedByApplication()
@@ -109,8 +114,12 @@ func TestOriginFromFixtureApplication(t *testing.T) {
 	s.mux.HandleFunc("GET /applications/{id}", serveFixture(t, 200, "applications/applications_read-scope-response.json"))
 	o, err := c.Conversations.Origin(inboxCtx, appConversation(5, 65, ChannelEmail))
 	require.NoError(t, err)
-	assert.False(t, o.Application == nil || o.Application.ID != 65 || o.Application.Name != "Airbnb" || o.Channel != ChannelAirbnb ||
-		o.CreatorType != "Doorkeeper::Application" || o.CreatorID != 65, "Origin = %+v (application %+v)", o, o.Application)
+	require.NotNil(t, o.Application)
+	assert.EqualValues(t, 65, o.Application.ID)
+	assert.Equal(t, "Airbnb", o.Application.Name)
+	assert.Equal(t, ChannelAirbnb, o.Channel)
+	assert.Equal(t, "Doorkeeper::Application", o.CreatorType)
+	assert.EqualValues(t, 65, o.CreatorID)
 	p := s.last("GET", "applications/").Path
 	assert.EqualValues(t, "/api/v3/applications/65", p, "path %q", p)
 }
@@ -129,7 +138,11 @@ func TestOriginCostsOneRequestPerApplication(t *testing.T) {
 			t.Errorf("conversation %d: %v", c.ID, err)
 			return
 		}
-		assert.False(t, o.Application == nil || o.Application.ID != c.CreatedBy.ID || o.Channel != want[c.CreatedBy.ID], "conversation %d: origin %+v", c.ID, o)
+		if !assert.NotNil(t, o.Application, "conversation %d", c.ID) {
+			return
+		}
+		assert.Equal(t, c.CreatedBy.ID, o.Application.ID, "conversation %d", c.ID)
+		assert.Equal(t, want[c.CreatedBy.ID], o.Channel, "conversation %d", c.ID)
 	}
 	t.Run("sequential", func(t *testing.T) {
 		s, c := appServer(t)
@@ -169,7 +182,9 @@ func TestOriginUnreadableApplicationFallsBackToDefaultChannel(t *testing.T) {
 			for range 5 {
 				o, err := c.Conversations.Origin(inboxCtx, appConversation(1, id, ChannelBookingCom))
 				require.NoError(t, err, "Origin")
-				assert.False(t, o.Application != nil || o.Channel != ChannelBookingCom || o.CreatorID != id, "Origin = %+v", o)
+				assert.Nil(t, o.Application)
+				assert.Equal(t, ChannelBookingCom, o.Channel)
+				assert.EqualValues(t, id, o.CreatorID)
 			}
 			n := s.total()
 			assert.EqualValues(t, 1, n, "%d requests, want 1 (the miss is cached)", n)
@@ -185,7 +200,9 @@ func TestOriginServerErrorIsReturnedAndNotCached(t *testing.T) {
 	for range 2 {
 		o, err := c.Conversations.Origin(inboxCtx, appConversation(1, 72, ChannelAirbnb))
 		var er *ErrorResponse
-		assert.False(t, !errors.As(err, &er) || er.StatusCode != 500 || o != nil, "Origin = %+v, %v; want the 500", o, err)
+		require.ErrorAs(t, err, &er)
+		assert.Equal(t, 500, er.StatusCode)
+		assert.Nil(t, o)
 	}
 	n := s.total()
 	assert.EqualValues(t, 2, n, "%d requests, want 2 (errors are not cached)", n)
@@ -195,7 +212,10 @@ func TestOriginUnknownApplicationName(t *testing.T) {
 	t.Parallel()
 	_, c := appServer(t)
 	o, err := c.Conversations.Origin(inboxCtx, appConversation(1, 68, ChannelEmail))
-	assert.False(t, err != nil || o.Application == nil || o.Application.Name != "Smart Pricing" || o.Channel != ChannelEmail, "Origin = %+v, %v", o, err)
+	require.NoError(t, err)
+	require.NotNil(t, o.Application)
+	assert.Equal(t, "Smart Pricing", o.Application.Name)
+	assert.Equal(t, ChannelEmail, o.Channel)
 	_, err = c.Conversations.Origin(inboxCtx, nil)
 	assert.ErrorIs(t, err, ErrInvalidRequest, "nil conversation: %v", err)
 }
@@ -224,12 +244,14 @@ func TestApplicationsCacheClearAndBypass(t *testing.T) {
 	s2, c2 := appServer(t, WithoutApplicationCache())
 	for range 3 {
 		o, err := c2.Conversations.Origin(inboxCtx, conv)
-		require.False(t, err != nil || o.Channel != ChannelAirbnb, "Origin = %+v, %v", o, err)
+		require.NoError(t, err)
+		require.Equal(t, ChannelAirbnb, o.Channel)
 	}
 	n = s2.total()
 	assert.EqualValues(t, 3, n, "without cache: %d requests, want 3", n)
 	_, err = c2.Applications.Cached(inboxCtx, 0)
-	assert.False(t, !errors.Is(err, ErrInvalidRequest) || s2.total() != 3, "Cached(0): %v", err)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "Cached(0)")
+	assert.Equal(t, 3, s2.total(), "Cached(0): requests")
 }
 
 func TestApplicationsPreload(t *testing.T) {

@@ -63,7 +63,7 @@ func (s *ParticipantsService) List(ctx context.Context, opts *ListOptions) ([]*P
 	return s.client.senders.participants(s.res().list(ctx, opts))
 }
 
-// All iterates over every participant, page after page.
+// All iterates over every participant, page after page, fetching lazily.
 //
 // GET /inbox/participants?page={n}
 func (s *ParticipantsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Participant, error] {
@@ -77,7 +77,8 @@ func (s *ParticipantsService) Get(ctx context.Context, id int64) (*Participant, 
 	return s.client.senders.participant(s.res().get(ctx, id, nil))
 }
 
-// GetMany returns the participants with the given ids.
+// GetMany returns the participants with the given ids in one request per
+// hundred ids; unknown ids are absent from the result.
 //
 // GET /inbox/participants/{id},{id},…
 func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Participant, *Response, error) {
@@ -149,11 +150,11 @@ type hostKey struct{ conversationID, hostID int64 }
 // the same host each time it is asked, so only the client can prevent
 // them. Within one Client, calls for the same conversation and host yield
 // one participant: calls at once from many goroutines share one lookup,
-// and a participant the client added is remembered. Separate clients (other processes, other machines) that
-// both find none can each create one; when the conversation already holds
-// several Host participants for the host, EnsureHost returns the oldest
-// (lowest CreatedAt, then lowest ID), so that every caller settles on the
-// same one.
+// and a participant the client added is remembered. Separate clients
+// (other processes, other machines) that both find none can each create
+// one; when the conversation already holds several Host participants for
+// the host, EnsureHost returns the oldest (lowest CreatedAt, then lowest
+// ID), so that every caller settles on the same one.
 //
 // It reads the conversation with its participants sideloaded (one
 // request; a second, Participants.GetMany, only when the server did not

@@ -9,38 +9,29 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParticipantsReadFixtures(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /inbox/participants", serveFixture(t, 200, "participants/inbox_read-inbox_write-scope-response.json"))
 	s.mux.HandleFunc("GET /inbox/participants/{ids}", serveFixture(t, 200, "participants/inbox_write-scope-response.json"))
 
 	list, _, err := c.Participants.List(inboxCtx, &ListOptions{PerPage: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 1 {
-		t.Fatalf("List: %d participants, want 1", len(list))
-	}
+	require.NoError(t, err)
+	require.Len(t, list, 1, "List: %d participants, want 1", len(list))
 	p := list[0]
-	if p.ID != 10 || p.Links.Conversation != 3 || p.Links.Member != (Polymorphic{ID: 5, Type: "Host"}) {
-		t.Errorf("List: got %+v", p)
-	}
-	if !p.IsHost() || p.IsClient() {
-		t.Errorf("IsHost = %v, IsClient = %v; want a Host", p.IsHost(), p.IsClient())
-	}
-	if p.ReadAt != nil || p.LastMessageSentAt == nil || !p.LastMessageSentAt.Equal(time.Date(2018, 12, 15, 10, 42, 17, 0, time.UTC)) {
-		t.Errorf("times: read_at %v, last_message_sent_at %v", p.ReadAt, p.LastMessageSentAt)
-	}
-	if q := s.last("GET", "inbox/participants").RawQuery; q != "per_page=5" {
-		t.Errorf("List query = %q", q)
-	}
+	assert.False(t, p.ID != 10 || p.Links.Conversation != 3 || p.Links.Member != (Polymorphic{ID: 5, Type: "Host"}), "List: got %+v", p)
+	assert.False(t, !p.IsHost() || p.IsClient(), "IsHost = %v, IsClient = %v; want a Host", p.IsHost(), p.IsClient())
+	assert.False(t, p.ReadAt != nil || p.LastMessageSentAt == nil || !p.LastMessageSentAt.Equal(time.Date(2018, 12, 15, 10, 42, 17, 0, time.UTC)), "times: read_at %v, last_message_sent_at %v", p.ReadAt, p.LastMessageSentAt)
+	q := s.last("GET", "inbox/participants").RawQuery
+	assert.EqualValues(t, "per_page=5", q, "List query = %q", q)
 
 	got, _, err := c.Participants.Get(inboxCtx, 10)
-	if err != nil || got.ID != 10 || got.ReadAt == nil {
-		t.Fatalf("Get: %+v, %v", got, err)
-	}
+	require.False(t, err != nil || got.ID != 10 || got.ReadAt == nil, "Get: %+v, %v", got, err)
 	if _, _, err := c.Participants.GetMany(inboxCtx, []int64{10, 11}); err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +41,7 @@ func TestParticipantsReadFixtures(t *testing.T) {
 }
 
 func TestParticipantsOddities(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /inbox/participants", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, 200, inboxEnvelope("participants",
@@ -59,58 +51,42 @@ func TestParticipantsOddities(t *testing.T) {
 		))
 	})
 	list, _, err := c.Participants.List(inboxCtx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 3 {
-		t.Fatalf("%d participants, want 3", len(list))
-	}
-	if !list[0].IsClient() || list[0].IsHost() || list[0].Links.Member.ID != 7 {
-		t.Errorf("lower-case client with string id: %+v", list[0].Links.Member)
-	}
-	if list[1].IsClient() || list[1].IsHost() || !list[1].Links.Member.IsZero() {
-		t.Errorf("null member: %+v", list[1].Links.Member)
-	}
-	if !list[2].IsHost() {
-		t.Errorf("upper-case HOST not recognised")
-	}
+	require.NoError(t, err)
+	require.Len(t, list, 3, "%d participants, want 3", len(list))
+	assert.False(t, !list[0].IsClient() || list[0].IsHost() || list[0].Links.Member.ID != 7, "lower-case client with string id: %+v", list[0].Links.Member)
+	assert.False(t, list[1].IsClient() || list[1].IsHost() || !list[1].Links.Member.IsZero(), "null member: %+v", list[1].Links.Member)
+	assert.True(t, list[2].IsHost(), "upper-case HOST not recognised")
 }
 
 func TestParticipantsCreateBodyMatchesFixture(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("POST /inbox/participants", serveFixture(t, 201, "participants/inbox_write-scope-response.json"))
 
 	p, _, err := c.Participants.Create(inboxCtx, &NewParticipant{ConversationID: 3, MemberID: 5, MemberType: MemberTypeHost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.ID != 10 || !p.IsHost() {
-		t.Errorf("created %+v", p)
-	}
+	require.NoError(t, err)
+	assert.False(t, p.ID != 10 || !p.IsHost(), "created %+v", p)
 	// The fixture also carries attributes the API ignores on create
 	// (read, last_message_sent_at); the ones it requires must match.
 	want := inboxBodyItem(t, fixture(t, "participants/create-request.json"), "participants")
 	got := inboxBodyItem(t, s.last("POST", "inbox/participants").Body, "participants")
-	if len(got) != 3 {
-		t.Errorf("sent %v, want exactly conversation_id, member_id, member_type", got)
-	}
+	assert.Len(t, got, 3, "sent %v, want exactly conversation_id, member_id, member_type", got)
 	for _, k := range []string{"conversation_id", "member_id", "member_type"} {
-		if got[k] != want[k] {
-			t.Errorf("%s = %v, fixture has %v", k, got[k], want[k])
-		}
+		assert.EqualValues(t, want[k], got[k], "%s = %v, fixture has %v", k, got[k], want[k])
 	}
 }
 
 func TestParticipantsAddHost(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("POST /inbox/participants", serveFixture(t, 201, "participants/inbox_write-scope-response.json"))
-	if _, _, err := c.Participants.AddHost(inboxCtx, 3, 5); err != nil {
-		t.Fatal(err)
-	}
+	_, _, err := c.Participants.AddHost(inboxCtx, 3, 5)
+	require.NoError(t, err)
 	assertSameJSON(t, []byte(`{"participants":[{"conversation_id":3,"member_id":5,"member_type":"Host"}]}`), s.last("POST", "inbox/participants").Body)
 }
 
 func TestParticipantsCreateRefusesClient(t *testing.T) {
+	t.Parallel()
 	for _, typ := range []MemberType{"Client", "client", " CLIENT ", "Client::Traveller"} {
 		t.Run(string(typ), func(t *testing.T) {
 			c, _, s := setup(t)
@@ -118,18 +94,15 @@ func TestParticipantsCreateRefusesClient(t *testing.T) {
 			p, _, err := c.Participants.Create(inboxCtx, &NewParticipant{ConversationID: 3, MemberID: 5, MemberType: typ})
 			assertNothingSent(t, s, err, ErrRefused)
 			var re *RefusedError
-			if !errors.As(err, &re) || !strings.Contains(re.Instead, "Host") {
-				t.Errorf("err = %#v, want a *RefusedError pointing to Host participants", err)
-			}
-			if p != nil {
-				t.Errorf("participant %+v returned with the refusal", p)
-			}
+			assert.False(t, !errors.As(err, &re) || !strings.Contains(re.Instead, "Host"), "err = %#v, want a *RefusedError pointing to Host participants", err)
+			assert.Nil(t, p, "participant %+v returned with the refusal", p)
 		})
 	}
 }
 
 // The refusal lives in Do, so a hand-built request cannot get around it.
 func TestParticipantsRefusalCoversCallersOwnDo(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, method, path string
 		body               any
@@ -144,9 +117,7 @@ func TestParticipantsRefusalCoversCallersOwnDo(t *testing.T) {
 			c, _, s := setup(t)
 			s.mux.HandleFunc("POST /inbox/participants", serveFixture(t, 201, "participants/inbox_write-scope-response.json"))
 			req, err := c.NewRequest(inboxCtx, tc.method, tc.path, tc.body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			_, err = c.Do(req, nil)
 			assertNothingSent(t, s, err, ErrRefused)
 		})
@@ -154,6 +125,7 @@ func TestParticipantsRefusalCoversCallersOwnDo(t *testing.T) {
 }
 
 func TestParticipantsCreateValidation(t *testing.T) {
+	t.Parallel()
 	cases := map[string]*NewParticipant{
 		"nil":               nil,
 		"no conversation":   {MemberID: 5, MemberType: MemberTypeHost},
@@ -172,30 +144,25 @@ func TestParticipantsCreateValidation(t *testing.T) {
 }
 
 func TestParticipantsMarkRead(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("PUT /inbox/participants/{id}", serveFixture(t, 200, "participants/inbox_write-scope-response.json"))
 	p, _, err := c.Participants.MarkRead(inboxCtx, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.ReadAt == nil || !p.ReadAt.Equal(time.Date(2018, 12, 21, 10, 42, 17, 0, time.UTC)) {
-		t.Errorf("ReadAt = %v", p.ReadAt)
-	}
+	require.NoError(t, err)
+	assert.False(t, p.ReadAt == nil || !p.ReadAt.Equal(time.Date(2018, 12, 21, 10, 42, 17, 0, time.UTC)), "ReadAt = %v", p.ReadAt)
 	r := s.last("PUT", "inbox/participants/")
-	if r.Path != "/api/v3/inbox/participants/10" {
-		t.Errorf("path %q", r.Path)
-	}
+	assert.EqualValues(t, "/api/v3/inbox/participants/10", r.Path, "path %q", r.Path)
 	assertSameJSON(t, []byte(`{"participants":[{"read":true}]}`), r.Body)
 
 	if _, _, err := c.Participants.MarkRead(inboxCtx, 0); !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("MarkRead(0) err = %v", err)
 	}
-	if n := s.total(); n != 1 {
-		t.Errorf("%d requests, want 1", n)
-	}
+	n := s.total()
+	assert.EqualValues(t, 1, n, "%d requests, want 1", n)
 }
 
 func TestEnsureHostCreatesOnceAndReuses(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(5, MemberTypeClient) // the guest, with the same member id as the host
@@ -203,31 +170,24 @@ func TestEnsureHostCreatesOnceAndReuses(t *testing.T) {
 	conv.register(s)
 
 	first, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	second, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if first.ID != second.ID || !second.IsHost() || second.Links.Member.ID != 5 {
-		t.Errorf("first %+v, second %+v: want the same Host participant", first, second)
-	}
-	if n := s.count("POST", "inbox/participants"); n != 1 {
-		t.Errorf("%d participant POSTs, want 1", n)
-	}
+	require.NoError(t, err)
+	assert.False(t, first.ID != second.ID || !second.IsHost() || second.Links.Member.ID != 5, "first %+v, second %+v: want the same Host participant", first, second)
+	n := s.count("POST", "inbox/participants")
+	assert.EqualValues(t, 1, n, "%d participant POSTs, want 1", n)
 	if n := s.count("GET", "inbox/conversations/3"); n != 2 {
 		t.Errorf("%d conversation reads, want one per call", n)
 	}
-	if q := s.last("GET", "inbox/conversations/3").RawQuery; q != "include=participants" {
-		t.Errorf("conversation read query %q, want include=participants", q)
-	}
+	q := s.last("GET", "inbox/conversations/3").RawQuery
+	assert.EqualValues(t, "include=participants", q, "conversation read query %q, want include=participants", q)
 	if n := s.total(); n != 3 {
 		t.Errorf("%d requests, want 3 (read, create, read)", n)
 	}
 }
 
 func TestEnsureHostExistingCostsOneRequest(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(9, MemberTypeClient)
@@ -235,19 +195,15 @@ func TestEnsureHostExistingCostsOneRequest(t *testing.T) {
 	conv.register(s)
 
 	p, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.ID != want {
-		t.Errorf("participant %d, want %d", p.ID, want)
-	}
-	if n := s.total(); n != 1 {
-		t.Errorf("%d requests, want 1", n)
-	}
+	require.NoError(t, err)
+	assert.EqualValues(t, want, p.ID, "participant %d, want %d", p.ID, want)
+	n := s.total()
+	assert.EqualValues(t, 1, n, "%d requests, want 1", n)
 }
 
 // A server that ignores include=participants costs one more request.
 func TestEnsureHostWithoutSideloading(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3}
 	want := conv.add(5, MemberTypeHost)
@@ -255,21 +211,16 @@ func TestEnsureHostWithoutSideloading(t *testing.T) {
 	conv.register(s)
 
 	p, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.ID != want {
-		t.Errorf("participant %d, want %d", p.ID, want)
-	}
-	if r := s.last("GET", "inbox/participants/"); r.Path != "/api/v3/inbox/participants/101,102" {
-		t.Errorf("GetMany path %q", r.Path)
-	}
-	if n, posts := s.total(), s.count("POST", ""); n != 2 || posts != 0 {
-		t.Errorf("%d requests (%d POSTs), want 2 reads", n, posts)
-	}
+	require.NoError(t, err)
+	assert.EqualValues(t, want, p.ID, "participant %d, want %d", p.ID, want)
+	r := s.last("GET", "inbox/participants/")
+	assert.EqualValues(t, "/api/v3/inbox/participants/101,102", r.Path, "GetMany path %q", r.Path)
+	n, posts := s.total(), s.count("POST", "")
+	assert.False(t, n != 2 || posts != 0, "%d requests (%d POSTs), want 2 reads", n, posts)
 }
 
 func TestEnsureHostConcurrentCallsCreateOne(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(9, MemberTypeClient)
@@ -292,34 +243,28 @@ func TestEnsureHostConcurrentCallsCreateOne(t *testing.T) {
 	}
 	wg.Wait()
 	for i := range n {
-		if errs[i] != nil || ids[i] != ids[0] {
-			t.Fatalf("call %d: participant %d, err %v; call 0: %d", i, ids[i], errs[i], ids[0])
-		}
+		require.False(t, errs[i] != nil || ids[i] != ids[0], "call %d: participant %d, err %v; call 0: %d", i, ids[i], errs[i], ids[0])
 	}
-	if posts := s.count("POST", "inbox/participants"); posts != 1 {
-		t.Errorf("%d participant POSTs, want 1", posts)
-	}
+	posts := s.count("POST", "inbox/participants")
+	assert.EqualValues(t, 1, posts, "%d participant POSTs, want 1", posts)
 }
 
 func TestEnsureHostErrors(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	(&inboxConversation{ID: 3, Sideload: true}).register(s)
 
-	if _, err := c.Participants.EnsureHost(inboxCtx, 4, 5); !errors.Is(err, ErrNotFound) {
-		t.Errorf("unknown conversation: err = %v, want ErrNotFound", err)
-	}
-	if n := s.count("POST", ""); n != 0 {
-		t.Errorf("%d POSTs after a failed read", n)
-	}
+	_, err := c.Participants.EnsureHost(inboxCtx, 4, 5)
+	assert.ErrorIs(t, err, ErrNotFound, "unknown conversation: err = %v, want ErrNotFound", err)
+	n := s.count("POST", "")
+	assert.EqualValues(t, 0, n, "%d POSTs after a failed read", n)
 	before := s.total()
 	for _, ids := range [][2]int64{{0, 5}, {3, 0}, {-1, -1}} {
 		if _, err := c.Participants.EnsureHost(inboxCtx, ids[0], ids[1]); !errors.Is(err, ErrInvalidRequest) {
 			t.Errorf("EnsureHost(%d, %d) err = %v", ids[0], ids[1], err)
 		}
 	}
-	if s.total() != before {
-		t.Errorf("invalid ids sent requests")
-	}
+	assert.EqualValues(t, before, s.total(), "invalid ids sent requests")
 }
 
 // lockerFunc adapts a function to Locker.
@@ -330,6 +275,7 @@ func (f lockerFunc) Lock(ctx context.Context) (func(), error) { return f(ctx) }
 // Two clients stand for two processes. The one that waits for the lock
 // finds, on its re-read, the participant the other created meanwhile.
 func TestEnsureHostWithHostLockerReChecks(t *testing.T) {
+	t.Parallel()
 	var locks []hostKey
 	var otherProcess func()
 	lock := func(conversationID, hostID int64) Locker {
@@ -349,15 +295,9 @@ func TestEnsureHostWithHostLockerReChecks(t *testing.T) {
 	var created int64
 	otherProcess = func() { created = conv.add(5, MemberTypeHost) }
 	p, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.ID != created || s.count("POST", "inbox/participants") != 0 {
-		t.Fatalf("participant %d with %d POSTs; want the other process's %d and no POST", p.ID, s.count("POST", "inbox/participants"), created)
-	}
-	if len(locks) != 1 || locks[0] != (hostKey{3, 5}) {
-		t.Fatalf("locks taken: %v, want one for (3, 5)", locks)
-	}
+	require.NoError(t, err)
+	require.False(t, p.ID != created || s.count("POST", "inbox/participants") != 0, "participant %d with %d POSTs; want the other process's %d and no POST", p.ID, s.count("POST", "inbox/participants"), created)
+	require.False(t, len(locks) != 1 || locks[0] != (hostKey{3, 5}), "locks taken: %v, want one for (3, 5)", locks)
 
 	// Alone, it creates the participant under the lock; once it exists no
 	// lock is taken.
@@ -368,46 +308,40 @@ func TestEnsureHostWithHostLockerReChecks(t *testing.T) {
 	if _, err := c.Participants.EnsureHost(inboxCtx, 3, 6); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.count("POST", "inbox/participants"); n != 1 || len(locks) != 2 {
-		t.Fatalf("%d POSTs, %d locks; want 1 and 2", n, len(locks))
-	}
+	n := s.count("POST", "inbox/participants")
+	require.False(t, n != 1 || len(locks) != 2, "%d POSTs, %d locks; want 1 and 2", n, len(locks))
 }
 
 func TestEnsureHostLockFailureCreatesNothing(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("database down")
 	c, _, s := setup(t, WithHostLocker(func(int64, int64) Locker {
 		return lockerFunc(func(context.Context) (func(), error) { return nil, boom })
 	}))
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.register(s)
-	if _, err := c.Participants.EnsureHost(inboxCtx, 3, 5); !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want the lock's", err)
-	}
-	if n := s.count("POST", ""); n != 0 {
-		t.Fatalf("%d POSTs without the lock", n)
-	}
+	_, err := c.Participants.EnsureHost(inboxCtx, 3, 5)
+	require.ErrorIs(t, err, boom, "err = %v, want the lock's", err)
+	n := s.count("POST", "")
+	require.EqualValues(t, 0, n, "%d POSTs without the lock", n)
 }
 
 func TestParticipantsMarkUnread(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("PUT /inbox/participants/{id}", serveFixture(t, 200, "participants/inbox_read-inbox_write-scope-response.json"))
 	p, _, err := c.Participants.MarkUnread(inboxCtx, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.ReadAt != nil {
-		t.Errorf("ReadAt = %v, want nil", p.ReadAt)
-	}
+	require.NoError(t, err)
+	assert.Nil(t, p.ReadAt, "ReadAt = %v, want nil", p.ReadAt)
 	r := s.last("PUT", "inbox/participants/")
-	if r.Path != "/api/v3/inbox/participants/10" {
-		t.Errorf("path %q", r.Path)
-	}
+	assert.EqualValues(t, "/api/v3/inbox/participants/10", r.Path, "path %q", r.Path)
 	assertSameJSON(t, []byte(`{"participants":[{"read":false}]}`), r.Body)
 }
 
 // The API accepts duplicate Host participants; EnsureHost settles on the
 // oldest (lowest created_at, then lowest id) and creates none.
 func TestEnsureHostReusesTheOldestDuplicate(t *testing.T) {
+	t.Parallel()
 	part := func(id, member int64, typ, created string) string {
 		return fmt.Sprintf(`{"links":{"account":1,"conversation":3,"member":{"id":%d,"type":%q}},"id":%d,"created_at":%q,"updated_at":%q,"read_at":null,"last_message_sent_at":null}`,
 			member, typ, id, created, created)
@@ -423,40 +357,27 @@ func TestEnsureHostReusesTheOldestDuplicate(t *testing.T) {
 		}, ",")+`]}`))
 	})
 	p, err := c.Participants.EnsureHost(inboxCtx, 3, 42)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.ID != 12 {
-		t.Errorf("EnsureHost chose participant %d, want 12 (oldest, then lowest id)", p.ID)
-	}
-	if n := s.count("POST", "inbox/participants"); n != 0 {
-		t.Errorf("%d participants created, want 0", n)
-	}
+	require.NoError(t, err)
+	assert.EqualValues(t, 12, p.ID, "EnsureHost chose participant %d, want 12 (oldest, then lowest id)", p.ID)
+	n := s.count("POST", "inbox/participants")
+	assert.EqualValues(t, 0, n, "%d participants created, want 0", n)
 }
 
 // Within one client, a conversation read before the host was added does
 // not lead to a second Host participant.
 func TestEnsureHostForStaleConversationAddsOnce(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	conv := &inboxConversation{ID: 3, Sideload: true}
 	conv.add(5, MemberTypeClient)
 	conv.register(s)
 	stale, _, err := c.Conversations.GetWith(inboxCtx, 3, &ConversationGetOptions{Include: []string{"participants"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	first, err := c.Participants.EnsureHostFor(inboxCtx, stale, 42)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	second, err := c.Participants.EnsureHostFor(inboxCtx, stale, 42)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if first.ID != second.ID {
-		t.Errorf("participants %d then %d, want the same", first.ID, second.ID)
-	}
-	if n := s.count("POST", "inbox/participants"); n != 1 {
-		t.Errorf("%d participant POSTs, want 1", n)
-	}
+	require.NoError(t, err)
+	assert.EqualValues(t, second.ID, first.ID, "participants %d then %d, want the same", first.ID, second.ID)
+	n := s.count("POST", "inbox/participants")
+	assert.EqualValues(t, 1, n, "%d participant POSTs, want 1", n)
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,14 +23,18 @@ import (
 func TestDefaultRetryPolicy(t *testing.T) {
 	t.Parallel()
 	p := DefaultRetryPolicy()
-	require.False(t, p.MaxAttempts != 3 || p.MinBackoff != 250*time.Millisecond || p.MaxBackoff != 30*time.Second ||
-		!slices.Equal(p.RetryStatuses, []int{502, 503, 504}), "DefaultRetryPolicy() = %+v", p)
+	require.Equal(t, 3, p.MaxAttempts)
+	require.Equal(t, 250*time.Millisecond, p.MinBackoff)
+	require.Equal(t, 30*time.Second, p.MaxBackoff)
+	require.Equal(t, []int{502, 503, 504}, p.RetryStatuses)
 	c, err := NewClient()
 	require.NoError(t, err)
-	assert.False(t, !slices.Equal(c.policy.RetryStatuses, p.RetryStatuses) || c.policy.MaxAttempts != 3, "a new client's policy is %+v", c.policy)
+	assert.Equal(t, p.RetryStatuses, c.policy.RetryStatuses, "a new client's retry statuses")
+	assert.Equal(t, 3, c.policy.MaxAttempts, "a new client's max attempts")
 	assert.EqualValues(t, DefaultTimeout, c.hc.Timeout, "default http.Client timeout %v", c.hc.Timeout)
 	c, err = NewClient(WithRetry(RetryPolicy{MaxBackoff: 100 * time.Millisecond}))
-	assert.False(t, err != nil || c.policy.MinBackoff != 100*time.Millisecond, "MinBackoff defaults to MaxBackoff when that is smaller: %+v, %v", c.policy, err)
+	require.NoError(t, err)
+	assert.Equal(t, 100*time.Millisecond, c.policy.MinBackoff, "MinBackoff defaults to MaxBackoff when that is smaller")
 }
 
 func TestWithRetryRejectsNonsense(t *testing.T) {
@@ -60,7 +63,8 @@ func TestBackoffBounds(t *testing.T) {
 		ceil := min(100*time.Millisecond<<n, 2*time.Second)
 		for range 200 {
 			d := c.backoff(n)
-			require.False(t, d < 100*time.Millisecond || d > ceil, "backoff(%d) = %v, want within [100ms, %v]", n, d, ceil)
+			require.GreaterOrEqual(t, d, 100*time.Millisecond, "backoff(%d)", n)
+			require.LessOrEqual(t, d, ceil, "backoff(%d)", n)
 		}
 		c.randN = func(k int64) int64 { return k - 1 }
 		if d := c.backoff(n); d != ceil {
@@ -99,7 +103,8 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, ok := parseRetryAfter(tt.in, now)
-		assert.False(t, got != tt.want || ok != tt.ok, "parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		assert.Equal(t, tt.want, got, "parseRetryAfter(%q)", tt.in)
+		assert.Equal(t, tt.ok, ok, "parseRetryAfter(%q) ok", tt.in)
 	}
 }
 
@@ -164,11 +169,14 @@ func TestUnauthorizedRefreshResendsPOSTOnce(t *testing.T) {
 			assert.EqualValues(t, tt.refreshes, src.refreshes, "%d refreshes, want %d", src.refreshes, tt.refreshes)
 			require.False(t, processed.Load() > 1, "processed %d times", processed.Load())
 			if tt.ok {
-				require.False(t, err != nil || processed.Load() != 1, "want success, got %v", err)
+				require.NoError(t, err)
+				require.EqualValues(t, 1, processed.Load(), "processed")
 				return
 			}
 			var er *ErrorResponse
-			require.False(t, !errors.As(err, &er) || !errors.Is(err, ErrUnauthorized) || er.AuthError != "invalid_token", "want a 401 *ErrorResponse, got %v", err)
+			require.ErrorAs(t, err, &er)
+			require.ErrorIs(t, err, ErrUnauthorized)
+			require.Equal(t, "invalid_token", er.AuthError)
 		})
 	}
 }
@@ -191,7 +199,8 @@ func TestRefreshedTokenCarriesThroughRetries(t *testing.T) {
 	newFakeClock(c)
 	_, _, err := getConv(context.Background(), c)
 	require.NoError(t, err)
-	require.False(t, fs.count("GET", "") != 3 || src.refreshes != 1, "received %d, refreshes %d", fs.count("GET", ""), src.refreshes)
+	require.Equal(t, 3, fs.count("GET", ""), "requests received")
+	require.EqualValues(t, 1, src.refreshes, "refreshes")
 }
 
 // TestConnectionsReused checks that every outcome, an error answer, a
@@ -248,7 +257,8 @@ func TestConnectionsReused(t *testing.T) {
 	if got := fs.accepts.Load(); got != 2 {
 		t.Errorf("server accepted %d connections, want 2", got)
 	}
-	assert.False(t, conns.Load() != 9 || reused.Load() != 7, "%d exchanges, %d on a reused connection; want 9 and 7", conns.Load(), reused.Load())
+	assert.EqualValues(t, 9, conns.Load(), "exchanges")
+	assert.EqualValues(t, 7, reused.Load(), "exchanges on a reused connection")
 	assert.EqualValues(t, 9, fs.count("GET", ""), "server received %d GETs, want 9 (the 503 retried once, the oversized body not retried)", fs.count("GET", ""))
 }
 
@@ -308,7 +318,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	var text strings.Builder
 	text.WriteString(logs.String())
 	for i, err := range errs {
-		assert.False(t, err == nil && i != 0 && i != 3, "case %d: want an error", i)
+		if i != 0 && i != 3 {
+			assert.Error(t, err, "case %d", i)
+		}
 		if err != nil {
 			fmt.Fprintf(&text, "%v\n%+v\n", err, err)
 		}
@@ -465,7 +477,8 @@ func TestConcurrentClient(t *testing.T) {
 	close(errc)
 	for err := range errc {
 		var er *ErrorResponse
-		assert.False(t, !errors.As(err, &er) || (er.StatusCode != 503 && er.StatusCode != 429), "unexpected error %T: %v", err, err)
+		require.ErrorAs(t, err, &er)
+		assert.Contains(t, []int{503, 429}, er.StatusCode)
 	}
 	mu.Lock()
 	defer mu.Unlock()

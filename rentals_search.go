@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -66,6 +67,7 @@ type RentalSearchOptions struct {
 // LatLng is a point on the map, in degrees.
 type LatLng struct{ Lat, Lng float64 }
 
+// String writes p as the API's "lat,lng".
 func (p LatLng) String() string {
 	return strconv.FormatFloat(p.Lat, 'f', -1, 64) + "," + strconv.FormatFloat(p.Lng, 'f', -1, 64)
 }
@@ -92,13 +94,8 @@ func (o *RentalSearchOptions) encodeExtra(v url.Values) error {
 	if o.Direction != "" && o.Direction != "asc" && o.Direction != "desc" {
 		pr = append(pr, fmt.Sprintf("direction %q is neither asc nor desc", truncate(o.Direction, 20)))
 	}
-	for _, ids := range [][]int64{o.RentalIDs, o.IncludedAmenities, o.ExcludedAmenities} {
-		for _, id := range ids {
-			if id <= 0 {
-				pr = append(pr, fmt.Sprintf("id %d is not positive", id))
-			}
-		}
-	}
+	pr = append(pr, checkIDs("rental", o.RentalIDs)...)
+	pr = append(pr, checkIDs("amenity", slices.Concat(o.IncludedAmenities, o.ExcludedAmenities))...)
 	if err := invalid("rentals search", pr...); err != nil {
 		return err
 	}

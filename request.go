@@ -12,7 +12,6 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	pathpkg "path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,157 +22,12 @@ import (
 )
 
 // The request path, top to bottom. A service's one-line method calls
-// resource[T], the one implementation of the API's CRUD shapes; it builds
-// the request with NewRequest and sends it with Do. Do applies the Inbox
-// rules (guard, guard.go) and decodes the answer (decodeBody; the envelope
-// in envelope.go); send applies the policies (the rate-limit throttle,
-// retries, the 401 refresh, the 429 wait); attempt makes one exchange and
-// reads the body.
-
-// resource is the one implementation of the API's CRUD shapes, shared by
-// every service: path relative to the API root, key the envelope's plural
-// resource name, scope the OAuth scope a 403 names (see needs).
-type resource[T any] struct {
-	c     *Client
-	path  string
-	key   string
-	scope string
-}
-
-func newResource[T any](c *Client, path, key string) resource[T] {
-	return resource[T]{c: c, path: path, key: key}
-}
-
-// needs names the scope that reading the resource takes: a 403 on a GET
-// then comes back as a *ScopeError that says so.
-func (r resource[T]) needs(scope string) resource[T] {
-	r.scope = scope
-	return r
-}
-
-// list fetches one page; opts is a pointer to an options struct or nil.
-func (r resource[T]) list(ctx context.Context, opts any) ([]*T, *Response, error) {
-	q, err := encodeQuery(opts)
-	if err != nil {
-		return nil, nil, fmt.Errorf("bookingsync: encoding %s options: %w", r.key, err)
-	}
-	p := r.path
-	if q != "" {
-		p += "?" + q
-	}
-	return r.do(ctx, http.MethodGet, p, nil)
-}
-
-func (r resource[T]) get(ctx context.Context, id int64, opts any) (*T, *Response, error) {
-	if err := checkID(r.key, id); err != nil {
-		return nil, nil, err
-	}
-	q, err := encodeQuery(opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := r.path + "/" + strconv.FormatInt(id, 10)
-	if q != "" {
-		p += "?" + q
-	}
-	return r.one(ctx, http.MethodGet, p, nil)
-}
-
-// maxIDsPerRequest bounds GetMany's path: ids beyond it go in further
-// requests.
-const maxIDsPerRequest = 100
-
-// getMany fetches the records with the given ids, joined by commas in the
-// path, maxIDsPerRequest at a time. Unknown ids are simply absent. Every id
-// and the options are checked before the first request.
-func (r resource[T]) getMany(ctx context.Context, ids []int64, opts any) ([]*T, *Response, error) {
-	for _, id := range ids {
-		if err := checkID(r.key, id); err != nil {
-			return nil, nil, err
-		}
-	}
-	q, err := encodeQuery(opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	if q != "" {
-		q = "?" + q
-	}
-	var all []*T
-	var last *Response
-	for len(ids) > 0 {
-		n := min(len(ids), maxIDsPerRequest)
-		var b strings.Builder
-		for i, id := range ids[:n] {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strconv.FormatInt(id, 10))
-		}
-		ids = ids[n:]
-		items, resp, err := r.do(ctx, http.MethodGet, r.path+"/"+b.String()+q, nil)
-		last = resp
-		if err != nil {
-			return nil, resp, err
-		}
-		all = append(all, items...)
-	}
-	return all, last, nil
-}
-
-func (r resource[T]) create(ctx context.Context, body any) (*T, *Response, error) {
-	return r.one(ctx, http.MethodPost, r.path, envelope{r.key, body})
-}
-
-func (r resource[T]) update(ctx context.Context, id int64, body any) (*T, *Response, error) {
-	if err := checkID(r.key, id); err != nil {
-		return nil, nil, err
-	}
-	return r.one(ctx, http.MethodPut, r.path+"/"+strconv.FormatInt(id, 10), envelope{r.key, body})
-}
-
-// action PUTs {key: [{"id": ref}]} to path/id/name: connect_booking,
-// add_attachment.
-func (r resource[T]) action(ctx context.Context, id int64, name, key string, ref int64) (*T, *Response, error) {
-	if err := checkID(r.key, id); err != nil {
-		return nil, nil, err
-	}
-	if err := checkID(key, ref); err != nil {
-		return nil, nil, err
-	}
-	body := envelope{key, struct {
-		ID int64 `json:"id"`
-	}{ref}}
-	return r.one(ctx, http.MethodPut, r.path+"/"+strconv.FormatInt(id, 10)+"/"+name, body)
-}
-
-func (r resource[T]) one(ctx context.Context, method, path string, body any) (*T, *Response, error) {
-	items, resp, err := r.do(ctx, method, path, body)
-	if err != nil {
-		return nil, resp, err
-	}
-	if len(items) == 0 || items[0] == nil {
-		return nil, resp, &DecodeError{Method: method, Path: resp.Request.URL.Path, StatusCode: resp.StatusCode, RequestID: resp.RequestID,
-			Err: fmt.Errorf("response holds no %s", r.key)}
-	}
-	return items[0], resp, nil
-}
-
-func (r resource[T]) do(ctx context.Context, method, path string, body any) ([]*T, *Response, error) {
-	req, err := r.c.NewRequest(ctx, method, path, body)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := page[T]{key: r.key}
-	resp, err := r.c.Do(req, &p)
-	if err != nil {
-		if method == http.MethodGet {
-			err = missingScope(r.scope, err)
-		}
-		return nil, resp, err
-	}
-	return p.items, resp, nil
-}
+// resource[T] (resource.go), the one implementation of the API's CRUD
+// shapes; it builds the request with NewRequest and sends it with Do. Do
+// applies the Inbox rules (guard, guard.go) and decodes the answer
+// (decodeBody; the envelope in envelope.go); send applies the policies
+// (the rate-limit throttle, retries, the 401 refresh, the 429 wait);
+// attempt makes one exchange and reads the body.
 
 // NewRequest builds a request for path, relative to the API root
 // ("inbox/conversations/5"; a query string may follow). A non-nil body is
@@ -229,9 +83,9 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body any) 
 // 429), with the *Response. Requests the Inbox rules forbid are refused
 // with an error wrapping ErrRefused before anything is sent (a message
 // write naming a sender may first cost one read of that participant, see
-// Messages.Create), and requests held back while the rate-limit budget is spent fail with *ThrottledError.
-// What is resent on failure, and what never is, is told at RetryPolicy and
-// WithRateLimitWait.
+// Messages.Create), and requests held back while the rate-limit budget is
+// spent fail with *ThrottledError. What is resent on failure, and what
+// never is, is told at RetryPolicy and WithRateLimitWait.
 //
 // Do works on a copy of req: the token and default headers are set on the
 // copy, never on req. The token goes only to the client's own scheme and
@@ -546,24 +400,4 @@ func (c *Client) log(req *http.Request, resp *Response, n int, start time.Time, 
 		attrs = append(attrs, slog.String("error", scrubURLError(err).Error()))
 	}
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "bookingsync request", attrs...)
-}
-
-var secretParam = regexp.MustCompile(`(?i)([?&;#](?:access_token|token|refresh_token|code|client_secret|secret|password)=)[^&;#\s"']*`)
-
-// redactURL replaces the values of query parameters that carry secrets
-// (access_token, token, refresh_token, code, client_secret, secret,
-// password) with REDACTED, in a URL that is about to be printed. It works
-// on the text, so that even a URL that does not parse is safe to print.
-func redactURL(s string) string {
-	return secretParam.ReplaceAllString(s, "${1}REDACTED")
-}
-
-// scrubURLError drops the URL (and so any query string) from a transport
-// error; the caller names method and path itself.
-func scrubURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

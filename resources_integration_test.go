@@ -2,7 +2,6 @@ package bookingsync_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -22,26 +21,46 @@ func TestFakeResourcesAroundTheInbox(t *testing.T) {
 
 	b, _, err := c.Bookings.Get(ctx, bookingsynctest.AirbnbBookingID)
 	require.NoError(t, err)
-	require.False(t, b.Links.Client == nil || *b.Links.Client != bookingsynctest.AirbnbClientID || b.Links.Rental == nil || *b.Links.Rental != bookingsynctest.OceanViewRentalID, "booking links: %+v", b.Links)
+	require.NotNil(t, b.Links.Client, "booking's client link")
+	assert.EqualValues(t, bookingsynctest.AirbnbClientID, *b.Links.Client)
+	require.NotNil(t, b.Links.Rental, "booking's rental link")
+	assert.EqualValues(t, bookingsynctest.OceanViewRentalID, *b.Links.Rental)
 	g, _, err := c.Clients.Get(ctx, *b.Links.Client)
-	require.False(t, err != nil || g.Name() != "Emma Dubois" || len(g.Emails) == 0 || g.Emails[0].Email == "", "guest = %+v, %v", g, err)
+	require.NoError(t, err)
+	assert.Equal(t, "Emma Dubois", g.Name())
+	require.NotEmpty(t, g.Emails, "guest emails")
+	assert.NotEmpty(t, g.Emails[0].Email, "guest's first email")
 	rentals, _, err := c.Rentals.GetMany(ctx, []int64{bookingsynctest.OceanViewRentalID, bookingsynctest.OldTownRentalID})
-	require.False(t, err != nil || len(rentals) != 2 || rentals[0].Name != "Ocean View Loft" || rentals[1].Name != "Old Town Apartment", "rentals = %+v, %v", rentals, err)
+	require.NoError(t, err)
+	require.Len(t, rentals, 2)
+	assert.Equal(t, "Ocean View Loft", rentals[0].Name)
+	assert.Equal(t, "Old Town Apartment", rentals[1].Name)
 	src, _, err := c.Sources.Get(ctx, bookingsynctest.AirbnbSourceID)
-	require.False(t, err != nil || src.Name == "", "source = %+v, %v", src, err)
+	require.NoError(t, err)
+	assert.NotEmpty(t, src.Name, "source name")
 	q, _, err := c.Inquiries.Get(ctx, bookingsynctest.InquiryID)
-	require.False(t, err != nil || q.Firstname == "", "inquiry = %+v, %v", q, err)
+	require.NoError(t, err)
+	assert.NotEmpty(t, q.Firstname, "inquiry first name")
 	conv, _, err := c.Conversations.Get(ctx, bookingsynctest.ClosedConversationID)
-	require.False(t, err != nil || len(conv.Links.Inquiries) != 1 || conv.Links.Inquiries[0] != bookingsynctest.InquiryID, "conversation 13 inquiries: %+v, %v", conv, err)
+	require.NoError(t, err)
+	require.Len(t, conv.Links.Inquiries, 1, "conversation 13 inquiries")
+	assert.EqualValues(t, bookingsynctest.InquiryID, conv.Links.Inquiries[0], "conversation 13 inquiry")
 
 	me, _, err := c.Me(ctx)
-	require.False(t, err != nil || me.AccountID != srv.ID(), "me = %+v, %v; want account %d", me, err, srv.ID())
+	require.NoError(t, err)
+	assert.EqualValues(t, srv.ID(), me.AccountID, "me's account")
 	accounts, _, err := c.Accounts.List(ctx, nil)
-	require.False(t, err != nil || len(accounts) != 1 || accounts[0].ID != me.AccountID || accounts[0].BusinessName == "", "accounts = %+v, %v", accounts, err)
+	require.NoError(t, err)
+	require.Len(t, accounts, 1)
+	assert.Equal(t, me.AccountID, accounts[0].ID)
+	assert.NotEmpty(t, accounts[0].BusinessName, "account business name")
 
 	// Field limiting goes through.
 	g, _, err = c.Clients.GetWith(ctx, bookingsynctest.AirbnbClientID, &bookingsync.GetOptions{Fields: []string{"fullname"}})
-	require.False(t, err != nil || g.Fullname != "Emma Dubois" || g.Passport != "" || len(g.Emails) != 0, "limited guest = %+v, %v", g, err)
+	require.NoError(t, err)
+	assert.Equal(t, "Emma Dubois", g.Fullname, "limited guest")
+	assert.Empty(t, g.Passport, "limited guest")
+	assert.Empty(t, g.Emails, "limited guest")
 	var n int
 	for g, err := range c.Clients.All(ctx, &bookingsync.ListOptions{PerPage: 2}) {
 		require.NoError(t, err)
@@ -86,7 +105,8 @@ func TestFakeDirectory(t *testing.T) {
 		}
 		got := [3]string{dir.Guest(conv).Name(), rental, string(dir.Channel(conv))}
 		assert.EqualValues(t, w, got, "conversation %d: %q, want %q", conv.ID, got, w)
-		assert.False(t, !dir.GuestSpokeLast(conv) || dir.LastMessage(conv) == nil, "conversation %d: the guest spoke last", conv.ID)
+		assert.True(t, dir.GuestSpokeLast(conv), "conversation %d: the guest spoke last", conv.ID)
+		assert.NotNil(t, dir.LastMessage(conv), "conversation %d: last message", conv.ID)
 	}
 	// The applications are in the client's cache now.
 	_, err = c.Conversations.Origin(ctx, convs[0])
@@ -107,13 +127,19 @@ func TestFakeMissingScopeIsNamed(t *testing.T) {
 	ctx := context.Background()
 	_, _, err = c.Clients.Get(ctx, bookingsynctest.AirbnbClientID)
 	var se *bookingsync.ScopeError
-	require.False(t, !errors.Is(err, bookingsync.ErrForbidden) || !errors.As(err, &se) || se.Scope != bookingsync.ScopeClientsRead, "err = %v", err)
+	require.ErrorIs(t, err, bookingsync.ErrForbidden)
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, bookingsync.ScopeClientsRead, se.Scope)
 	convs, _, err := c.Conversations.List(ctx, &bookingsync.ConversationListOptions{Include: []string{"participants"}})
 	require.NoError(t, err)
 	dir, err := c.Directory(ctx, convs)
-	require.False(t, !errors.As(err, &se) || se.Scope != bookingsync.ScopeClientsRead, "Directory err = %v", err)
+	require.ErrorAs(t, err, &se, "Directory")
+	require.Equal(t, bookingsync.ScopeClientsRead, se.Scope, "Directory")
 	for _, conv := range convs {
-		assert.False(t, conv.ID == bookingsynctest.AirbnbConversationID && (dir.Guest(conv) != nil || dir.Rental(conv) == nil), "guest %+v, rental %+v", dir.Guest(conv), dir.Rental(conv))
+		if conv.ID == bookingsynctest.AirbnbConversationID {
+			assert.Nil(t, dir.Guest(conv), "Airbnb conversation's guest")
+			assert.NotNil(t, dir.Rental(conv), "Airbnb conversation's rental")
+		}
 	}
 }
 

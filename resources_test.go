@@ -69,6 +69,7 @@ func checkReads[T any](t *testing.T, c *Client, s *testServer, path, fixture str
 }
 
 func TestGuestsReadTheReferenceFixture(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	checkReads(t, c, s, "clients", "clients/clients_read-clients_write-scope-response.json",
 		readService[Guest]{c.Clients.List, c.Clients.Get, c.Clients.GetWith, c.Clients.GetMany, c.Clients.GetManyWith},
@@ -94,6 +95,7 @@ func TestGuestsReadTheReferenceFixture(t *testing.T) {
 }
 
 func TestGuestName(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "Ann Lee", (&Guest{Firstname: "Ann", Lastname: "Lee"}).Name())
 	assert.Equal(t, "Lee", (&Guest{Lastname: "Lee"}).Name())
 	assert.Equal(t, "Ann", (&Guest{Firstname: "Ann"}).Name())
@@ -102,6 +104,7 @@ func TestGuestName(t *testing.T) {
 }
 
 func TestRentalsReadTheReferenceFixture(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	checkReads(t, c, s, "rentals", "rentals/public-scope-response.json",
 		readService[Rental]{c.Rentals.List, c.Rentals.Get, c.Rentals.GetWith, c.Rentals.GetMany, c.Rentals.GetManyWith},
@@ -125,6 +128,7 @@ func TestRentalsReadTheReferenceFixture(t *testing.T) {
 }
 
 func TestLocalizedIn(t *testing.T) {
+	t.Parallel()
 	l := Localized{"fr": "Villa", "en": "House", "de": ""}
 	assert.Equal(t, "Villa", l.In("fr"))
 	assert.Equal(t, "House", l.In("de"))
@@ -134,6 +138,7 @@ func TestLocalizedIn(t *testing.T) {
 }
 
 func TestAccountsReadTheReferenceFixture(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	checkReads(t, c, s, "accounts", "accounts/public-scope-response.json",
 		readService[Account]{c.Accounts.List, c.Accounts.Get, c.Accounts.GetWith, c.Accounts.GetMany, c.Accounts.GetManyWith},
@@ -150,6 +155,7 @@ func TestAccountsReadTheReferenceFixture(t *testing.T) {
 }
 
 func TestSourcesReadTheReferenceFixture(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	checkReads(t, c, s, "sources", "sources/bookings_read-bookings_write-bookings_write_owned-scope-response.json",
 		readService[Source]{c.Sources.List, c.Sources.Get, c.Sources.GetWith, c.Sources.GetMany, c.Sources.GetManyWith},
@@ -162,6 +168,7 @@ func TestSourcesReadTheReferenceFixture(t *testing.T) {
 }
 
 func TestInquiriesReadTheReferenceFixture(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	checkReads(t, c, s, "inquiries", "inquiries/inquiries_read-inquiries_write-inquiries_write_owned-scope-response.json",
 		readService[Inquiry]{c.Inquiries.List, c.Inquiries.Get, c.Inquiries.GetWith, c.Inquiries.GetMany, c.Inquiries.GetManyWith},
@@ -177,6 +184,7 @@ func TestInquiriesReadTheReferenceFixture(t *testing.T) {
 }
 
 func TestInquiryPhoneForms(t *testing.T) {
+	t.Parallel()
 	for raw, want := range map[string]string{`"+33 6 12"`: "+33 6 12", `null`: "", `612345`: "612345"} {
 		var q Inquiry
 		require.NoError(t, json.Unmarshal([]byte(`{"id":1,"phone":`+raw+`}`), &q), raw)
@@ -187,6 +195,7 @@ func TestInquiryPhoneForms(t *testing.T) {
 }
 
 func TestMeReadsTheAccountOfTheToken(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	s.mux.HandleFunc("GET /me", serveFixture(t, 200, "me/public-scope-response.json"))
 	me, resp, err := c.Me(inboxCtx)
@@ -208,6 +217,7 @@ func TestMeReadsTheAccountOfTheToken(t *testing.T) {
 // A 403 on a resource whose read scope is known names the scope, and still
 // matches ErrForbidden and unwraps to the *ErrorResponse.
 func TestForbiddenNamesTheMissingScope(t *testing.T) {
+	t.Parallel()
 	c, _, s := setup(t)
 	forbidden := func(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusForbidden, `{"error":"Forbidden"}`)
@@ -249,12 +259,14 @@ func TestForbiddenNamesTheMissingScope(t *testing.T) {
 }
 
 func TestScopeErrorWithoutAResponse(t *testing.T) {
+	t.Parallel()
 	err := error(&ScopeError{Scope: ScopeBookingsRead})
 	assert.ErrorIs(t, err, ErrForbidden)
 	assert.Equal(t, "bookingsync: the token lacks the bookings_read scope: authorize the application with it (oauth2.Config.Scopes)", err.Error())
 }
 
 func TestRentalsSearchSendsTheFiltersAndReadsThePrice(t *testing.T) {
+	t.Parallel()
 	c, mux, s := setup(t)
 	mux.HandleFunc("GET /rentals/search", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, 200, inboxEnvelope("rentals", `{"links":{"rentals_fees":[12]},"id":1,"currency":"EUR","damage_deposit":35.5,

@@ -26,7 +26,8 @@ func TestMessagesCreateRefusesClientSender(t *testing.T) {
 	for i := range 3 {
 		_, _, err := c.Messages.Create(inboxCtx, hostMessage(30))
 		var re *RefusedError
-		require.False(t, !errors.Is(err, ErrRefused) || !errors.As(err, &re), "call %d: err = %v, want a *RefusedError", i, err)
+		require.ErrorIs(t, err, ErrRefused, "call %d", i)
+		require.ErrorAs(t, err, &re, "call %d", i)
 		for _, want := range []string{"Client", "only Host participants send", "SendAsHost", "EnsureHost"} {
 			assert.Contains(t, err.Error(), want, "refusal %q does not say %q", err, want)
 		}
@@ -145,7 +146,8 @@ func TestMessagesCreateUnknownSenderSendsNothing(t *testing.T) {
 	c, _, s := setup(t)
 	handleMessageEcho(s)
 	_, _, err := c.Messages.Create(inboxCtx, hostMessage(999))
-	assert.False(t, !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "nothing was sent"), "err = %v, want ErrNotFound saying nothing was sent", err)
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorContains(t, err, "nothing was sent")
 	n := s.count("POST", "inbox/messages")
 	assert.EqualValues(t, 0, n, "%d messages POSTed, want 0", n)
 }
@@ -182,7 +184,8 @@ func TestSenderCacheIsBounded(t *testing.T) {
 	n := len(sc.types.m)
 	assert.EqualValues(t, maxKnown, n, "%d entries, want %d", n, maxKnown)
 	typ, ok := sc.types.get(maxKnown + 500)
-	assert.False(t, !ok || typ != string(MemberTypeHost), "newest entry lost: %q %v", typ, ok)
+	assert.True(t, ok, "newest entry lost")
+	assert.Equal(t, string(MemberTypeHost), typ, "newest entry")
 }
 
 // FuzzSenderIDs: reading the senders of any body never panics, and what

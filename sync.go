@@ -2,7 +2,6 @@ package bookingsync
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -69,7 +68,7 @@ func SyncAll[T any, O any, PO pageLister[O]](ctx context.Context, since time.Tim
 // real changes, but the cursor must not advance.
 func SyncEach[T any, O any, PO pageLister[O]](ctx context.Context, since time.Time, opts PO, list func(context.Context, PO) ([]T, *Response, error), fn func(T) error) (*SyncSummary, error) {
 	if list == nil || fn == nil {
-		return nil, fmt.Errorf("%w: sync: nil list or record function", ErrInvalidRequest)
+		return nil, invalid("sync", "nil list or record function")
 	}
 	var o O
 	if opts != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -62,7 +61,8 @@ func TestSyncAllCursorAndDeletedIDsAcrossPages(t *testing.T) {
 		"/api/v3/inbox/conversations?include=participants&page=3&per_page=100&updated_since=2018-03-22T08%3A00%3A00Z",
 	}
 	assert.Equal(t, want, srv.paths(), "requests")
-	assert.False(t, opts.Page != 7 || !opts.UpdatedSince.IsZero(), "caller's options changed: %+v", opts.ListOptions)
+	assert.Equal(t, 7, opts.Page, "caller's options changed")
+	assert.True(t, opts.UpdatedSince.IsZero(), "caller's options changed: updated since %v", opts.UpdatedSince)
 }
 
 func TestSyncAllFailsWholeOnAnyPageError(t *testing.T) {
@@ -71,7 +71,8 @@ func TestSyncAllFailsWholeOnAnyPageError(t *testing.T) {
 	mux.HandleFunc("/", threePages(2))
 	res, err := SyncAll(context.Background(), time.Unix(1e9, 0), nil, c.Conversations.List)
 	var er *ErrorResponse
-	require.False(t, !errors.As(err, &er) || er.StatusCode != http.StatusInternalServerError, "err = %v, want the 500", err)
+	require.ErrorAs(t, err, &er)
+	require.Equal(t, http.StatusInternalServerError, er.StatusCode)
 	assert.Nil(t, res, "partial result returned: %+v", res)
 	n := len(srv.requests())
 	assert.EqualValues(t, 2, n, "%d requests, want 2 (no page after the failure)", n)
@@ -90,7 +91,8 @@ func TestSyncEachStreamsAndStopsOnCallbackError(t *testing.T) {
 		}
 		return nil
 	})
-	require.False(t, !errors.Is(err, stop) || sum != nil, "sum, err = %v, %v; want nil, the callback's error", sum, err)
+	require.ErrorIs(t, err, stop)
+	require.Nil(t, sum)
 	assert.Equal(t, []int64{11, 12, 21}, seen, "seen")
 	n := len(srv.requests())
 	assert.EqualValues(t, 2, n, "%d requests, want 2", n)
@@ -105,7 +107,10 @@ func TestSyncAllWithoutSyncedAtHeader(t *testing.T) {
 	res, err := SyncAll(context.Background(), time.Unix(1e9, 0), &BookingListOptions{IncludeCanceled: true}, c.Bookings.List)
 	require.NoError(t, err)
 	assert.True(t, res.SyncedAt.IsZero(), "synced at = %v, want zero", res.SyncedAt)
-	assert.False(t, len(res.Items) != 1 || res.Items[0].ID != 80 || !reflect.DeepEqual(res.DeletedIDs, []int64{3}) || res.Pages != 1, "result = %+v", res)
+	require.Len(t, res.Items, 1)
+	assert.EqualValues(t, 80, res.Items[0].ID)
+	assert.Equal(t, []int64{3}, res.DeletedIDs)
+	assert.Equal(t, 1, res.Pages)
 }
 
 func TestSyncAllStopsOnContext(t *testing.T) {

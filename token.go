@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -17,7 +18,7 @@ import (
 // This file is the token's way through the request path: fetched within
 // the request's context, sent only to the client's own scheme and host,
 // never carried by a redirect elsewhere or in clear, and kept out of
-// responses and errors.
+// responses, errors and logs (redact, redactURL, scrubURLError).
 
 // TokenSourceContext is implemented by token sources whose wait for a
 // token can be bounded by a context (StoredTokenSource does). The client
@@ -242,3 +243,24 @@ type redactedError struct {
 func (e *redactedError) Error() string { return redact(e.err.Error(), e.secrets...) }
 
 func (e *redactedError) Unwrap() error { return e.err }
+
+// secretParam is a query parameter that carries a secret, with its value.
+var secretParam = regexp.MustCompile(`(?i)([?&;#](?:access_token|token|refresh_token|code|client_secret|secret|password)=)[^&;#\s"']*`)
+
+// redactURL replaces the values of query parameters that carry secrets
+// (access_token, token, refresh_token, code, client_secret, secret,
+// password) with REDACTED, in a URL that is about to be printed. It works
+// on the text, so that even a URL that does not parse is safe to print.
+func redactURL(s string) string {
+	return secretParam.ReplaceAllString(s, "${1}REDACTED")
+}
+
+// scrubURLError drops the URL (and so any query string) from a transport
+// error; the caller names method and path itself.
+func scrubURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

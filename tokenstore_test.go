@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
 
@@ -92,34 +94,23 @@ func (m *memStore) loadCount() int {
 // ---- FileTokenStore ----
 
 func TestFileTokenStoreRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "token.json")
 	st := NewFileTokenStore(path)
-	if st.Path() != path {
-		t.Errorf("Path() = %q", st.Path())
-	}
+	assert.EqualValues(t, path, st.Path(), "Path() = %q", st.Path())
 
 	_, err := st.Load(ctx)
-	if !errors.Is(err, ErrNoToken) || !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("Load of a missing file: %v, want ErrNoToken and fs.ErrNotExist", err)
-	}
+	require.False(t, !errors.Is(err, ErrNoToken) || !errors.Is(err, fs.ErrNotExist), "Load of a missing file: %v, want ErrNoToken and fs.ErrNotExist", err)
 
 	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	want := &oauth2.Token{AccessToken: "at-1", RefreshToken: "rt-1", TokenType: "Bearer", Expiry: exp, ExpiresIn: 7200}
-	if err := st.Save(ctx, want); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, st.Save(ctx, want))
 	got, err := NewFileTokenStore(path).Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.AccessToken != "at-1" || got.RefreshToken != "rt-1" || got.TokenType != "Bearer" || !got.Expiry.Equal(exp) {
-		t.Errorf("Load = %+v", got)
-	}
-	if want.ExpiresIn != 7200 {
-		t.Error("Save modified the caller's token")
-	}
+	require.NoError(t, err)
+	assert.False(t, got.AccessToken != "at-1" || got.RefreshToken != "rt-1" || got.TokenType != "Bearer" || !got.Expiry.Equal(exp), "Load = %+v", got)
+	assert.EqualValues(t, 7200, want.ExpiresIn, "Save modified the caller's token")
 
 	if err := st.Save(ctx, nil); err == nil {
 		t.Error("Save(nil) succeeded")
@@ -127,30 +118,22 @@ func TestFileTokenStoreRoundTrip(t *testing.T) {
 }
 
 func TestFileTokenStorePermissionsAndAtomicReplace(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "token.json")
 	// A pre-existing, world-readable file is replaced by a private one.
-	if err := os.WriteFile(path, []byte(`{"access_token":"old"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(`{"access_token":"old"}`), 0o644))
 	st := NewFileTokenStore(path)
 	for i := range 20 {
-		if err := st.Save(ctx, &oauth2.Token{AccessToken: fmt.Sprint("at-", i), RefreshToken: "rt"}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, st.Save(ctx, &oauth2.Token{AccessToken: fmt.Sprint("at-", i), RefreshToken: "rt"}))
 	}
 	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if perm := fi.Mode().Perm(); perm != 0o600 {
-		t.Errorf("token file mode = %v, want 0600", perm)
-	}
+	require.NoError(t, err)
+	perm := fi.Mode().Perm()
+	assert.EqualValues(t, 0o600, perm, "token file mode = %v, want 0600", perm)
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if len(entries) != 1 || entries[0].Name() != "token.json" {
 		var names []string
 		for _, e := range entries {
@@ -159,12 +142,11 @@ func TestFileTokenStorePermissionsAndAtomicReplace(t *testing.T) {
 		t.Errorf("directory holds %v, want only token.json (no temp files left)", names)
 	}
 	got, err := st.Load(ctx)
-	if err != nil || got.AccessToken != "at-19" {
-		t.Errorf("Load = %v, %v; want at-19", got, err)
-	}
+	assert.False(t, err != nil || got.AccessToken != "at-19", "Load = %v, %v; want at-19", got, err)
 }
 
 func TestFileTokenStoreSaveFailureLeavesOldToken(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() == 0 {
 		t.Skip("root ignores directory permissions")
 	}
@@ -172,43 +154,30 @@ func TestFileTokenStoreSaveFailureLeavesOldToken(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "token.json")
 	st := NewFileTokenStore(path)
-	if err := st.Save(ctx, &oauth2.Token{AccessToken: "at-1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o500); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, st.Save(ctx, &oauth2.Token{AccessToken: "at-1"}))
+	require.NoError(t, os.Chmod(dir, 0o500))
 	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
-	if err := st.Save(ctx, &oauth2.Token{AccessToken: "at-2"}); err == nil {
-		t.Fatal("Save into a read-only directory succeeded")
-	}
+	err := st.Save(ctx, &oauth2.Token{AccessToken: "at-2"})
+	require.Error(t, err, "Save into a read-only directory succeeded")
 	got, err := st.Load(ctx)
-	if err != nil || got.AccessToken != "at-1" {
-		t.Errorf("after a failed save Load = %v, %v; want at-1", got, err)
-	}
+	assert.False(t, err != nil || got.AccessToken != "at-1", "after a failed save Load = %v, %v; want at-1", got, err)
 }
 
 func TestFileTokenStoreMalformed(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "token.json")
-	if err := os.WriteFile(path, []byte(`{"access_token":"secret-value`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(`{"access_token":"secret-value`), 0o600))
 	_, err := NewFileTokenStore(path).Load(context.Background())
-	if err == nil || errors.Is(err, ErrNoToken) {
-		t.Fatalf("Load of a torn file: %v, want a non-ErrNoToken error", err)
-	}
-	if strings.Contains(err.Error(), "secret-value") {
-		t.Errorf("error shows the file's content: %v", err)
-	}
+	require.False(t, err == nil || errors.Is(err, ErrNoToken), "Load of a torn file: %v, want a non-ErrNoToken error", err)
+	assert.NotContains(t, err.Error(), "secret-value", "error shows the file's content: %v", err)
 }
 
 func TestFileTokenStoreConcurrent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "token.json")
 	st := NewFileTokenStore(path)
-	if err := st.Save(ctx, &oauth2.Token{AccessToken: "seed"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, st.Save(ctx, &oauth2.Token{AccessToken: "seed"}))
 	other := NewFileTokenStore(path) // a second store on the same file: rename keeps it whole
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
@@ -276,43 +245,35 @@ func (f *oauthFixture) source(st TokenStore, opts ...StoredTokenOption) *StoredT
 }
 
 func TestStoredTokenSourceLazyLoadNoRefreshWhileValid(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	seeded := f.seed(st)
 	ts := f.source(st)
-	if st.loadCount() != 0 {
-		t.Fatal("NewStoredTokenSource read the store")
-	}
+	require.EqualValues(t, 0, st.loadCount(), "NewStoredTokenSource read the store")
 	for range 3 {
 		tok, err := ts.Token()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tok.AccessToken != seeded.AccessToken {
-			t.Fatalf("Token = %q, want the stored %q", tok.AccessToken, seeded.AccessToken)
-		}
+		require.NoError(t, err)
+		require.EqualValues(t, seeded.AccessToken, tok.AccessToken, "Token = %q, want the stored %q", tok.AccessToken, seeded.AccessToken)
 	}
-	if st.loadCount() != 1 || f.srv.refreshCount() != 0 {
-		t.Errorf("loads %d refreshes %d; want 1, 0", st.loadCount(), f.srv.refreshCount())
-	}
+	assert.False(t, st.loadCount() != 1 || f.srv.refreshCount() != 0, "loads %d refreshes %d; want 1, 0", st.loadCount(), f.srv.refreshCount())
 }
 
 func TestStoredTokenSourceEmptyStore(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	ts := f.source(st)
-	if _, err := ts.Token(); !errors.Is(err, ErrNoToken) {
-		t.Fatalf("Token from an empty store: %v, want ErrNoToken", err)
-	}
+	_, err := ts.Token()
+	require.ErrorIs(t, err, ErrNoToken, "Token from an empty store: %v, want ErrNoToken", err)
 	// The user authorizes meanwhile; the source picks the token up.
 	seeded := f.seed(st)
 	tok, err := ts.Token()
-	if err != nil || tok.AccessToken != seeded.AccessToken {
-		t.Fatalf("Token after authorization = %v, %v", tok, err)
-	}
+	require.False(t, err != nil || tok.AccessToken != seeded.AccessToken, "Token after authorization = %v, %v", tok, err)
 }
 
 func TestStoredTokenSourceRefreshRotatesAndSavesFirst(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	seeded := f.seed(st)
@@ -320,52 +281,35 @@ func TestStoredTokenSourceRefreshRotatesAndSavesFirst(t *testing.T) {
 
 	f.clock.Advance(2*time.Hour - 30*time.Second) // inside the default 60s margin
 	tok, err := ts.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// The store has the new token by the time Token returns.
 	stored := st.stored()
-	if stored.AccessToken != tok.AccessToken || stored.RefreshToken != tok.RefreshToken {
-		t.Fatalf("store holds %q/%q, Token returned %q/%q",
-			stored.AccessToken, stored.RefreshToken, tok.AccessToken, tok.RefreshToken)
-	}
-	if tok.AccessToken == seeded.AccessToken || tok.RefreshToken == seeded.RefreshToken {
-		t.Fatal("refresh did not rotate the token")
-	}
-	if f.srv.refreshCount() != 1 {
-		t.Fatalf("%d refreshes, want 1", f.srv.refreshCount())
-	}
-	if st.saves[len(st.saves)-1] != tok.AccessToken {
-		t.Errorf("last save = %q", st.saves[len(st.saves)-1])
-	}
+	require.False(t, stored.AccessToken != tok.AccessToken || stored.RefreshToken != tok.RefreshToken, "store holds %q/%q, Token returned %q/%q", stored.AccessToken, stored.RefreshToken, tok.AccessToken, tok.RefreshToken)
+	require.False(t, tok.AccessToken == seeded.AccessToken || tok.RefreshToken == seeded.RefreshToken, "refresh did not rotate the token")
+	require.EqualValues(t, 1, f.srv.refreshCount(), "%d refreshes, want 1", f.srv.refreshCount())
+	assert.EqualValues(t, tok.AccessToken, st.saves[len(st.saves)-1], "last save = %q", st.saves[len(st.saves)-1])
 
 	// Rotation: the old refresh token is dead now.
 	_, err = f.cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: seeded.RefreshToken}).Token()
 	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" || re.Response.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("refresh with the old refresh token: %v, want 401 invalid_grant", err)
-	}
+	require.False(t, !errors.As(err, &re) || re.ErrorCode != "invalid_grant" || re.Response.StatusCode != http.StatusUnauthorized, "refresh with the old refresh token: %v, want 401 invalid_grant", err)
 	// The refresh request carried the credentials in the form body.
 	f.srv.mu.Lock()
 	form := f.srv.forms[0]
 	basic := f.srv.basicAuth
 	f.srv.mu.Unlock()
-	if form.Get("grant_type") != "refresh_token" || form.Get("client_secret") != testClientSecret || basic != 0 {
-		t.Errorf("refresh form grant %q, secret in body %t, basic auth %d",
-			form.Get("grant_type"), form.Get("client_secret") == testClientSecret, basic)
-	}
+	assert.False(t, form.Get("grant_type") != "refresh_token" || form.Get("client_secret") != testClientSecret || basic != 0, "refresh form grant %q, secret in body %t, basic auth %d", form.Get("grant_type"), form.Get("client_secret") == testClientSecret, basic)
 }
 
 func TestStoredTokenSourceExpiryMargin(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	seeded := f.seed(st)
 	ts := f.source(st, WithExpiryMargin(10*time.Second))
 	f.clock.Advance(2*time.Hour - 30*time.Second)
 	tok, err := ts.Token()
-	if err != nil || tok.AccessToken != seeded.AccessToken || f.srv.refreshCount() != 0 {
-		t.Fatalf("30s before expiry with a 10s margin: %v, %v, %d refreshes; want the old token", tok, err, f.srv.refreshCount())
-	}
+	require.False(t, err != nil || tok.AccessToken != seeded.AccessToken || f.srv.refreshCount() != 0, "30s before expiry with a 10s margin: %v, %v, %d refreshes; want the old token", tok, err, f.srv.refreshCount())
 	f.clock.Advance(25 * time.Second)
 	if tok, err = ts.Token(); err != nil || tok.AccessToken == seeded.AccessToken {
 		t.Fatalf("5s before expiry: %v, %v; want a new token", tok, err)
@@ -373,6 +317,7 @@ func TestStoredTokenSourceExpiryMargin(t *testing.T) {
 }
 
 func TestStoredTokenSourceSaveFailure(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	f.seed(st)
@@ -391,48 +336,29 @@ func TestStoredTokenSourceSaveFailure(t *testing.T) {
 	st.setSaveErr(diskFull)
 	f.clock.Advance(3 * time.Hour)
 	tok, err := ts.Token()
-	if err != nil {
-		t.Fatalf("Token with a failing store: %v; want the new token and the failure reported", err)
-	}
-	if !errors.Is(ts.LastSaveError(), diskFull) {
-		t.Errorf("LastSaveError = %v, want disk full", ts.LastSaveError())
-	}
+	require.NoError(t, err, "Token with a failing store: %v; want the new token and the failure reported", err)
+	assert.ErrorIs(t, ts.LastSaveError(), diskFull, "LastSaveError = %v, want disk full", ts.LastSaveError())
 	mu.Lock()
-	if len(reported) != 1 || !errors.Is(reported[0], diskFull) {
-		t.Errorf("handler got %v, want one disk full", reported)
-	}
+	assert.False(t, len(reported) != 1 || !errors.Is(reported[0], diskFull), "handler got %v, want one disk full", reported)
 	mu.Unlock()
 	// The new token works: the server accepts its refresh token.
-	if !f.srv.isLive(tok.RefreshToken) {
-		t.Fatal("the handed-out refresh token is not the live one")
-	}
+	require.True(t, f.srv.isLive(tok.RefreshToken), "the handed-out refresh token is not the live one")
 
 	// Still failing: every call retries and reports, the token is served.
 	again, err := ts.Token()
-	if err != nil || again.AccessToken != tok.AccessToken {
-		t.Fatalf("second Token = %v, %v", again, err)
-	}
+	require.False(t, err != nil || again.AccessToken != tok.AccessToken, "second Token = %v, %v", again, err)
 	mu.Lock()
-	if len(reported) != 2 {
-		t.Errorf("handler called %d times, want 2", len(reported))
-	}
+	assert.Len(t, reported, 2, "handler called %d times, want 2", len(reported))
 	mu.Unlock()
 
 	// The store recovers: the next call saves the pending token first.
 	st.setSaveErr(nil)
 	again, err = ts.Token()
-	if err != nil || again.AccessToken != tok.AccessToken {
-		t.Fatalf("Token after recovery = %v, %v", again, err)
-	}
-	if s := st.stored(); s.AccessToken != tok.AccessToken || s.RefreshToken != tok.RefreshToken {
-		t.Errorf("store holds %q, want the pending %q", s.AccessToken, tok.AccessToken)
-	}
-	if err := ts.LastSaveError(); err != nil {
-		t.Errorf("LastSaveError after recovery = %v", err)
-	}
-	if f.srv.refreshCount() != 1 {
-		t.Errorf("%d refreshes, want 1", f.srv.refreshCount())
-	}
+	require.False(t, err != nil || again.AccessToken != tok.AccessToken, "Token after recovery = %v, %v", again, err)
+	s := st.stored()
+	assert.False(t, s.AccessToken != tok.AccessToken || s.RefreshToken != tok.RefreshToken, "store holds %q, want the pending %q", s.AccessToken, tok.AccessToken)
+	assert.NoError(t, ts.LastSaveError(), "LastSaveError after recovery =")
+	assert.EqualValues(t, 1, f.srv.refreshCount(), "%d refreshes, want 1", f.srv.refreshCount())
 	// And once saved, no more saves on the fast path.
 	n := len(st.saves)
 	if _, err := ts.Token(); err != nil || len(st.saves) != n {
@@ -441,6 +367,7 @@ func TestStoredTokenSourceSaveFailure(t *testing.T) {
 }
 
 func TestStoredTokenSourceSingleRefreshForFiftyGoroutines(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	f.seed(st)
@@ -477,13 +404,10 @@ func TestStoredTokenSourceSingleRefreshForFiftyGoroutines(t *testing.T) {
 	wg.Wait()
 
 	for i := range n {
-		if errs[i] != nil || results[i] != results[0] {
-			t.Fatalf("goroutine %d: %q, %v; goroutine 0: %q", i, results[i], errs[i], results[0])
-		}
+		require.False(t, errs[i] != nil || results[i] != results[0], "goroutine %d: %q, %v; goroutine 0: %q", i, results[i], errs[i], results[0])
 	}
-	if got := f.srv.refreshCount(); got != 1 {
-		t.Fatalf("%d refreshes, want exactly 1", got)
-	}
+	got := f.srv.refreshCount()
+	require.EqualValues(t, 1, got, "%d refreshes, want exactly 1", got)
 	if len(st.saves) != 2 { // the seed and the refresh
 		t.Errorf("%d saves, want 2", len(st.saves))
 	}
@@ -492,6 +416,7 @@ func TestStoredTokenSourceSingleRefreshForFiftyGoroutines(t *testing.T) {
 // A process refreshes, then dies before using the token. A new process on
 // the same file continues with the rotated token.
 func TestStoredTokenSourceCrashBetweenRefreshAndUse(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	path := filepath.Join(t.TempDir(), "token.json")
 	seeded := f.seed(NewFileTokenStore(path))
@@ -499,37 +424,26 @@ func TestStoredTokenSourceCrashBetweenRefreshAndUse(t *testing.T) {
 	f.clock.Advance(3 * time.Hour)
 	first := f.source(NewFileTokenStore(path))
 	rotated, err := first.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	first = nil // "crash": the token was never used, the source is gone
 	_ = first
-	if f.srv.isLive(seeded.RefreshToken) {
-		t.Fatal("the seeded refresh token survived the refresh")
-	}
+	require.False(t, f.srv.isLive(seeded.RefreshToken), "the seeded refresh token survived the refresh")
 
 	// A new process, a new store on the same file, much later.
 	f.clock.Advance(3 * time.Hour)
 	second := f.source(NewFileTokenStore(path))
 	next, err := second.Token()
-	if err != nil {
-		t.Fatalf("the restarted source could not refresh: %v", err)
-	}
-	if next.AccessToken == rotated.AccessToken || f.srv.refreshCount() != 2 {
-		t.Fatalf("restarted source: %q after %d refreshes", next.AccessToken, f.srv.refreshCount())
-	}
-	if f.srv.isLive(rotated.RefreshToken) || !f.srv.isLive(next.RefreshToken) {
-		t.Error("the restarted source did not refresh with the rotated refresh token")
-	}
+	require.NoError(t, err, "the restarted source could not refresh")
+	require.False(t, next.AccessToken == rotated.AccessToken || f.srv.refreshCount() != 2, "restarted source: %q after %d refreshes", next.AccessToken, f.srv.refreshCount())
+	assert.False(t, f.srv.isLive(rotated.RefreshToken) || !f.srv.isLive(next.RefreshToken), "the restarted source did not refresh with the rotated refresh token")
 	onDisk, err := NewFileTokenStore(path).Load(context.Background())
-	if err != nil || onDisk.RefreshToken != next.RefreshToken {
-		t.Errorf("file holds %v, %v", onDisk, err)
-	}
+	assert.False(t, err != nil || onDisk.RefreshToken != next.RefreshToken, "file holds %v, %v", onDisk, err)
 }
 
 // Cancelling the caller's context does not abandon a refresh the server may
 // already have performed: the rotated token is still saved.
 func TestStoredTokenSourceCancelledCallerStillSaves(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	seeded := f.seed(st)
@@ -554,18 +468,14 @@ func TestStoredTokenSourceCancelledCallerStillSaves(t *testing.T) {
 	close(release)
 	// The next caller waits for the detached refresh and gets its result.
 	tok, err := ts.Token()
-	if err != nil || tok.AccessToken == seeded.AccessToken {
-		t.Fatalf("Token after the cancelled refresh: %v, %v", tok, err)
-	}
-	if s := st.stored(); s.RefreshToken != tok.RefreshToken || !f.srv.isLive(s.RefreshToken) {
-		t.Errorf("store holds %q, live %t", s.RefreshToken, f.srv.isLive(s.RefreshToken))
-	}
-	if f.srv.refreshCount() != 1 {
-		t.Errorf("%d refreshes, want 1", f.srv.refreshCount())
-	}
+	require.False(t, err != nil || tok.AccessToken == seeded.AccessToken, "Token after the cancelled refresh: %v, %v", tok, err)
+	s := st.stored()
+	assert.False(t, s.RefreshToken != tok.RefreshToken || !f.srv.isLive(s.RefreshToken), "store holds %q, live %t", s.RefreshToken, f.srv.isLive(s.RefreshToken))
+	assert.EqualValues(t, 1, f.srv.refreshCount(), "%d refreshes, want 1", f.srv.refreshCount())
 }
 
 func TestStoredTokenSourceRefreshTokenRejected(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	seeded := f.seed(st)
@@ -574,26 +484,15 @@ func TestStoredTokenSourceRefreshTokenRejected(t *testing.T) {
 
 	// The current token was rejected: refresh although the clock says valid.
 	cur, err := ts.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	fresh, err := ts.RefreshToken(ctx, cur)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fresh.AccessToken == seeded.AccessToken || f.srv.refreshCount() != 1 {
-		t.Fatalf("RefreshToken(current) = %q after %d refreshes", fresh.AccessToken, f.srv.refreshCount())
-	}
-	if st.stored().AccessToken != fresh.AccessToken {
-		t.Error("RefreshToken returned a token it had not saved")
-	}
+	require.NoError(t, err)
+	require.False(t, fresh.AccessToken == seeded.AccessToken || f.srv.refreshCount() != 1, "RefreshToken(current) = %q after %d refreshes", fresh.AccessToken, f.srv.refreshCount())
+	assert.EqualValues(t, fresh.AccessToken, st.stored().AccessToken, "RefreshToken returned a token it had not saved")
 
 	// A stale rejection (a request sent with the old token): no refresh.
 	again, err := ts.RefreshToken(ctx, seeded)
-	if err != nil || again.AccessToken != fresh.AccessToken || f.srv.refreshCount() != 1 {
-		t.Fatalf("RefreshToken(stale) = %v, %v after %d refreshes; want the current token, no refresh",
-			again, err, f.srv.refreshCount())
-	}
+	require.False(t, err != nil || again.AccessToken != fresh.AccessToken || f.srv.refreshCount() != 1, "RefreshToken(stale) = %v, %v after %d refreshes; want the current token, no refresh", again, err, f.srv.refreshCount())
 
 	// Ten requests rejected with the same token: one refresh between them.
 	var wg sync.WaitGroup
@@ -611,35 +510,27 @@ func TestStoredTokenSourceRefreshTokenRejected(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if f.srv.refreshCount() != 2 {
-		t.Errorf("%d refreshes, want 2", f.srv.refreshCount())
-	}
+	assert.EqualValues(t, 2, f.srv.refreshCount(), "%d refreshes, want 2", f.srv.refreshCount())
 	for i := range got {
-		if got[i] != got[0] || got[i] == fresh.AccessToken {
-			t.Errorf("caller %d got %q, caller 0 %q", i, got[i], got[0])
-		}
+		assert.False(t, got[i] != got[0] || got[i] == fresh.AccessToken, "caller %d got %q, caller 0 %q", i, got[i], got[0])
 	}
 }
 
 func TestStoredTokenSourceRefreshErrorHasNoSecrets(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	seeded := f.seed(st)
 	// Kill the stored refresh token behind the source's back.
-	if _, err := f.cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: seeded.RefreshToken}).Token(); err != nil {
-		t.Fatal(err)
-	}
+	_, err := f.cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: seeded.RefreshToken}).Token()
+	require.NoError(t, err)
 	ts := f.source(st)
 	f.clock.Advance(3 * time.Hour)
-	_, err := ts.Token()
+	_, err = ts.Token()
 	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
-		t.Fatalf("Token with a dead refresh token: %v, want invalid_grant", err)
-	}
+	require.False(t, !errors.As(err, &re) || re.ErrorCode != "invalid_grant", "Token with a dead refresh token: %v, want invalid_grant", err)
 	for _, secret := range []string{testClientSecret, seeded.RefreshToken, seeded.AccessToken} {
-		if strings.Contains(err.Error(), secret) {
-			t.Errorf("error %q contains %q", err, secret)
-		}
+		assert.NotContains(t, err.Error(), secret, "error %q contains %q", err, secret)
 	}
 }
 
@@ -651,6 +542,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestStoredTokenSourceUsesContextHTTPClient(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	seeded := f.seed(st)
@@ -659,17 +551,15 @@ func TestStoredTokenSourceUsesContextHTTPClient(t *testing.T) {
 	ts := NewStoredTokenSource(ctx, f.cfg, st, WithClock(f.clock.Now))
 
 	f.clock.Advance(3 * time.Hour)
-	if _, err := ts.Token(); err != nil {
-		t.Fatal(err)
-	}
+	_, err := ts.Token()
+	require.NoError(t, err)
 	// RefreshToken with a context of its own still uses the caller's client.
 	cur, _ := ts.Token()
 	if _, err := ts.RefreshToken(context.Background(), cur); err != nil {
 		t.Fatal(err)
 	}
-	if got := rt.n.Load(); got != 2 {
-		t.Errorf("the oauth2.HTTPClient made %d requests, want 2", got)
-	}
+	got := rt.n.Load()
+	assert.EqualValues(t, 2, got, "the oauth2.HTTPClient made %d requests, want 2", got)
 	_ = seeded
 }
 
@@ -694,6 +584,7 @@ func (l *chanLocker) Lock(ctx context.Context) (func(), error) {
 // Two processes share a file. With a Locker, the second re-loads the store
 // under the lock and uses the token the first one rotated.
 func TestStoredTokenSourceLockerReload(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	path := filepath.Join(t.TempDir(), "token.json")
 	seeded := f.seed(NewFileTokenStore(path))
@@ -701,53 +592,37 @@ func TestStoredTokenSourceLockerReload(t *testing.T) {
 	a := f.source(NewFileTokenStore(path), WithLocker(locker))
 	b := f.source(NewFileTokenStore(path), WithLocker(locker))
 	for _, ts := range []*StoredTokenSource{a, b} {
-		if tok, err := ts.Token(); err != nil || tok.AccessToken != seeded.AccessToken {
-			t.Fatalf("initial Token = %v, %v", tok, err)
-		}
+		tok, err := ts.Token()
+		require.False(t, err != nil || tok.AccessToken != seeded.AccessToken, "initial Token = %v, %v", tok, err)
 	}
 
 	f.clock.Advance(3 * time.Hour)
 	ta, err := a.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tb, err := b.Token()
-	if err != nil {
-		t.Fatalf("b after a rotated the token: %v", err)
-	}
-	if tb.AccessToken != ta.AccessToken || f.srv.refreshCount() != 1 {
-		t.Fatalf("b got %q, a %q, %d refreshes; want b to reuse a's token", tb.AccessToken, ta.AccessToken, f.srv.refreshCount())
-	}
-	if locker.locks.Load() != 2 {
-		t.Errorf("locker taken %d times, want 2", locker.locks.Load())
-	}
+	require.NoError(t, err, "b after a rotated the token")
+	require.False(t, tb.AccessToken != ta.AccessToken || f.srv.refreshCount() != 1, "b got %q, a %q, %d refreshes; want b to reuse a's token", tb.AccessToken, ta.AccessToken, f.srv.refreshCount())
+	assert.EqualValues(t, 2, locker.locks.Load(), "locker taken %d times, want 2", locker.locks.Load())
 
 	// A 401 seen by b for the token a rotated again meanwhile: b re-loads.
 	ta2, err := a.RefreshToken(context.Background(), ta)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tb2, err := b.RefreshToken(context.Background(), tb)
-	if err != nil || tb2.AccessToken != ta2.AccessToken || f.srv.refreshCount() != 2 {
-		t.Fatalf("b.RefreshToken = %v, %v after %d refreshes; want a's %q", tb2, err, f.srv.refreshCount(), ta2.AccessToken)
-	}
+	require.False(t, err != nil || tb2.AccessToken != ta2.AccessToken || f.srv.refreshCount() != 2, "b.RefreshToken = %v, %v after %d refreshes; want a's %q", tb2, err, f.srv.refreshCount(), ta2.AccessToken)
 
 	// And when b is the one to refresh, it refreshes with the newest
 	// refresh token, which a then picks up.
 	f.clock.Advance(3 * time.Hour)
 	tb3, err := b.Token()
-	if err != nil || f.srv.refreshCount() != 3 {
-		t.Fatalf("b.Token = %v, %v after %d refreshes", tb3, err, f.srv.refreshCount())
-	}
+	require.False(t, err != nil || f.srv.refreshCount() != 3, "b.Token = %v, %v after %d refreshes", tb3, err, f.srv.refreshCount())
 	ta3, err := a.Token()
-	if err != nil || ta3.AccessToken != tb3.AccessToken || f.srv.refreshCount() != 3 {
-		t.Fatalf("a.Token = %v, %v after %d refreshes; want b's %q", ta3, err, f.srv.refreshCount(), tb3.AccessToken)
-	}
+	require.False(t, err != nil || ta3.AccessToken != tb3.AccessToken || f.srv.refreshCount() != 3, "a.Token = %v, %v after %d refreshes; want b's %q", ta3, err, f.srv.refreshCount(), tb3.AccessToken)
 }
 
 // Without a Locker, the second process refreshes a dead refresh token; it
 // recovers by re-loading the store, where the first one saved its successor.
 func TestStoredTokenSourceWithoutLockerRecovers(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	path := filepath.Join(t.TempDir(), "token.json")
 	f.seed(NewFileTokenStore(path))
@@ -757,13 +632,9 @@ func TestStoredTokenSourceWithoutLockerRecovers(t *testing.T) {
 	_, _ = b.Token()
 	f.clock.Advance(3 * time.Hour)
 	ta, err := a.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tb, err := b.Token()
-	if err != nil || tb.AccessToken != ta.AccessToken || f.srv.refreshCount() != 1 {
-		t.Fatalf("b without a Locker: %v, %v after %d refreshes; want a's %q", tb, err, f.srv.refreshCount(), ta.AccessToken)
-	}
+	require.False(t, err != nil || tb.AccessToken != ta.AccessToken || f.srv.refreshCount() != 1, "b without a Locker: %v, %v after %d refreshes; want a's %q", tb, err, f.srv.refreshCount(), ta.AccessToken)
 
 	// If the stored successor has expired too, b refreshes it.
 	f.clock.Advance(3 * time.Hour)
@@ -772,27 +643,23 @@ func TestStoredTokenSourceWithoutLockerRecovers(t *testing.T) {
 	}
 	f.clock.Advance(3 * time.Hour)
 	tb, err = b.Token() // b still holds ta: dead refresh token, store has a's next
-	if err != nil || f.srv.refreshCount() != 3 || !f.srv.isLive(tb.RefreshToken) {
-		t.Fatalf("b = %v, %v after %d refreshes", tb, err, f.srv.refreshCount())
-	}
+	require.False(t, err != nil || f.srv.refreshCount() != 3 || !f.srv.isLive(tb.RefreshToken), "b = %v, %v after %d refreshes", tb, err, f.srv.refreshCount())
 	if s, _ := NewFileTokenStore(path).Load(context.Background()); s.RefreshToken != tb.RefreshToken {
 		t.Error("b did not save the token it refreshed")
 	}
 }
 
 func TestStoredTokenSourceStringHidesTokens(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &memStore{}
 	seeded := f.seed(st)
 	ts := f.source(st)
-	if _, err := ts.Token(); err != nil {
-		t.Fatal(err)
-	}
+	_, err := ts.Token()
+	require.NoError(t, err)
 	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
 		out := fmt.Sprintf(format, ts)
-		if strings.Contains(out, seeded.AccessToken) || strings.Contains(out, seeded.RefreshToken) || strings.Contains(out, testClientSecret) {
-			t.Errorf("%s prints a secret: %s", format, out)
-		}
+		assert.False(t, strings.Contains(out, seeded.AccessToken) || strings.Contains(out, seeded.RefreshToken) || strings.Contains(out, testClientSecret), "%s prints a secret: %s", format, out)
 	}
 }
 
@@ -820,56 +687,43 @@ var _ RefreshSaver = (*casStore)(nil)
 // authorization, saved while the refresh was in flight and with no lock
 // shared) does not overwrite it: the store's token wins and is used next.
 func TestStoredTokenSourceRefreshSaverNeverOverwritesNewer(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &casStore{}
 	f.seed(st)
 	ts := f.source(st)
-	if _, err := ts.Token(); err != nil {
-		t.Fatal(err)
-	}
+	_, err := ts.Token()
+	require.NoError(t, err)
 
 	// A new authorization lands in the store; ts still holds the old one.
 	newer := f.srv.seed()
 	newer.Expiry = f.clock.Now().Add(10 * time.Hour)
-	if err := st.Save(context.Background(), newer); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, st.Save(context.Background(), newer))
 	f.clock.Advance(3 * time.Hour)
 	tok, err := ts.Token() // refreshes the old chain; the save is refused
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.superseded.Load() != 1 {
-		t.Fatalf("SaveRefreshed refused %d saves, want 1", st.superseded.Load())
-	}
-	if got := st.stored(); got.AccessToken != newer.AccessToken {
-		t.Fatalf("store holds %q, want the newer authorization %q", got.AccessToken, newer.AccessToken)
-	}
-	if tok == nil || ts.LastSaveError() != nil {
-		t.Fatalf("Token = %v, LastSaveError = %v; want the refreshed token and no save error", tok, ts.LastSaveError())
-	}
+	require.NoError(t, err)
+	require.EqualValues(t, 1, st.superseded.Load(), "SaveRefreshed refused %d saves, want 1", st.superseded.Load())
+	got := st.stored()
+	require.EqualValues(t, newer.AccessToken, got.AccessToken, "store holds %q, want the newer authorization %q", got.AccessToken, newer.AccessToken)
+	require.False(t, tok == nil || ts.LastSaveError() != nil, "Token = %v, LastSaveError = %v; want the refreshed token and no save error", tok, ts.LastSaveError())
 	next, err := ts.Token()
-	if err != nil || next.AccessToken != newer.AccessToken {
-		t.Fatalf("next Token = %v, %v; want the stored %q", next, err, newer.AccessToken)
-	}
+	require.False(t, err != nil || next.AccessToken != newer.AccessToken, "next Token = %v, %v; want the stored %q", next, err, newer.AccessToken)
 
 	// A refresh over an unchanged store goes through SaveRefreshed too.
 	f.clock.Advance(11 * time.Hour)
 	tok, err = ts.Token()
-	if err != nil || st.stored().AccessToken != tok.AccessToken || st.superseded.Load() != 1 {
-		t.Fatalf("Token = %v, %v; store %q; %d refusals", tok, err, st.stored().AccessToken, st.superseded.Load())
-	}
+	require.False(t, err != nil || st.stored().AccessToken != tok.AccessToken || st.superseded.Load() != 1, "Token = %v, %v; store %q; %d refusals", tok, err, st.stored().AccessToken, st.superseded.Load())
 }
 
 // An account uninstalled while a refresh was in flight stays uninstalled.
 func TestStoredTokenSourceRefreshSaverForgottenToken(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	st := &casStore{}
 	f.seed(st)
 	ts := f.source(st)
-	if _, err := ts.Token(); err != nil {
-		t.Fatal(err)
-	}
+	_, err := ts.Token()
+	require.NoError(t, err)
 	st.mu.Lock()
 	st.tok = nil // forgotten by an uninstall
 	st.mu.Unlock()
@@ -877,9 +731,7 @@ func TestStoredTokenSourceRefreshSaverForgottenToken(t *testing.T) {
 	if _, err := ts.Token(); err != nil {
 		t.Fatal(err)
 	}
-	if st.stored() != nil {
-		t.Fatal("a refresh brought a forgotten token back")
-	}
+	require.Nil(t, st.stored(), "a refresh brought a forgotten token back")
 	if _, err := ts.Token(); !errors.Is(err, ErrNoToken) {
 		t.Fatalf("Token after the uninstall: %v, want ErrNoToken", err)
 	}
@@ -889,6 +741,7 @@ func TestStoredTokenSourceRefreshSaverForgottenToken(t *testing.T) {
 // proxy does) gets neither the refresh token nor the client secret into
 // the error string.
 func TestStoredTokenSourceRefreshErrorEchoRedacted(t *testing.T) {
+	t.Parallel()
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "text/plain")
@@ -900,15 +753,9 @@ func TestStoredTokenSourceRefreshErrorEchoRedacted(t *testing.T) {
 	st := &memStore{tok: &oauth2.Token{AccessToken: "at-expired-0123456789", RefreshToken: "rt-S3CR3T/+=0123456789", Expiry: time.Now().Add(-time.Hour)}}
 	_, err := NewStoredTokenSource(context.Background(), cfg, st).Token()
 	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		t.Fatalf("err = %v, want an *oauth2.RetrieveError inside", err)
-	}
+	require.True(t, errors.As(err, &re), "err = %v, want an *oauth2.RetrieveError inside", err)
 	for _, secret := range []string{testClientSecret, "rt-S3CR3T", url.QueryEscape("rt-S3CR3T/+=0123456789")} {
-		if strings.Contains(err.Error(), secret) {
-			t.Errorf("error %q contains %q", err, secret)
-		}
+		assert.NotContains(t, err.Error(), secret, "error %q contains %q", err, secret)
 	}
-	if !strings.Contains(err.Error(), "REDACTED") {
-		t.Errorf("error %q: the echo is not there, redacted", err)
-	}
+	assert.Contains(t, err.Error(), "REDACTED", "error %q: the echo is not there, redacted", err)
 }

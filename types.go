@@ -205,8 +205,13 @@ func parseServerTime(s string) (time.Time, error) {
 }
 
 // formatTime writes t as the API expects in queries and bodies: UTC RFC 3339
-// with second precision.
-func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// with second precision; "" for the zero time, which the API never gets.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
 
 // truncate shortens s to at most n bytes without splitting a UTF-8 sequence.
 func truncate(s string, n int) string {

@@ -1,23 +1,27 @@
 package bookingsync
 
-// Local validation, in one place: ids, and the request structs the API
-// would reject. Every failure wraps ErrInvalidRequest and is returned
-// before anything is sent.
+// Local validation: ids, and the request structs the API would reject.
+// Two kinds of checks stay beside the encoding they share: an attachment's
+// in NewAttachment.body, a listing's options in their encodeExtra. All of
+// them build their error with invalid (or checkID), wrapping
+// ErrInvalidRequest, and return it before anything is sent.
 
 import (
 	"fmt"
 	"strings"
 )
 
-// checkID refuses an id that is not positive.
-func checkID(kind string, id int64) error {
-	if id <= 0 {
-		return fmt.Errorf("%w: %s id %d: ids are positive", ErrInvalidRequest, kind, id)
+// checkID refuses the first of ids that is not positive: the error form
+// of checkIDs.
+func checkID(kind string, ids ...int64) error {
+	if pr := checkIDs(kind, ids); pr != nil {
+		return fmt.Errorf("%w: %s", ErrInvalidRequest, pr[0])
 	}
 	return nil
 }
 
-// checkIDs names the first id of ids that is not positive.
+// checkIDs names the first id of ids that is not positive, as a problem
+// for invalid.
 func checkIDs(kind string, ids []int64) []string {
 	for _, id := range ids {
 		if id <= 0 {
@@ -85,11 +89,59 @@ func (p *NewParticipant) validate() error {
 // checkOptionalIDs checks the user and source ids when set.
 func checkOptionalIDs(userID, sourceID *int64) []string {
 	var pr []string
-	if userID != nil && *userID <= 0 {
-		pr = append(pr, "user id must be positive")
+	if userID != nil {
+		pr = append(pr, checkIDs("user", []int64{*userID})...)
 	}
-	if sourceID != nil && *sourceID <= 0 {
-		pr = append(pr, "source id must be positive")
+	if sourceID != nil {
+		pr = append(pr, checkIDs("source", []int64{*sourceID})...)
 	}
 	return pr
+}
+
+// validate checks h: a host needs both names.
+func (h *NewHost) validate() error {
+	if h == nil {
+		return invalid("new host", "nil")
+	}
+	var pr []string
+	if strings.TrimSpace(h.Firstname) == "" {
+		pr = append(pr, "missing firstname")
+	}
+	if strings.TrimSpace(h.Lastname) == "" {
+		pr = append(pr, "missing lastname")
+	}
+	pr = append(pr, checkOptionalIDs(h.UserID, h.SourceID)...)
+	return invalid("new host", pr...)
+}
+
+// validate checks u: no blank name, no field both set and cleared.
+func (u *HostUpdate) validate() error {
+	var pr []string
+	if u.Firstname != nil && strings.TrimSpace(*u.Firstname) == "" {
+		pr = append(pr, "blank firstname")
+	}
+	if u.Lastname != nil && strings.TrimSpace(*u.Lastname) == "" {
+		pr = append(pr, "blank lastname")
+	}
+	if u.ClearEmail && u.Email != nil {
+		pr = append(pr, "ClearEmail with Email")
+	}
+	if u.ClearUserID && u.UserID != nil {
+		pr = append(pr, "ClearUserID with UserID")
+	}
+	pr = append(pr, checkOptionalIDs(u.UserID, u.SourceID)...)
+	return invalid("host update", pr...)
+}
+
+// validate checks u: no empty content, no channel for an internal note.
+func (u *MessageUpdate) validate() error {
+	var pr []string
+	if u.Content != nil && strings.TrimSpace(*u.Content) == "" {
+		pr = append(pr, "empty content")
+	}
+	if u.Visibility != nil && *u.Visibility == VisibilityInternal && u.Channel != nil && *u.Channel != "" {
+		pr = append(pr, "internal visibility cannot go with a channel")
+	}
+	pr = append(pr, checkIDs("attachment", u.AttachmentIDs)...)
+	return invalid("message update", pr...)
 }

@@ -88,6 +88,8 @@ func SignWebhook(payload []byte, secret string) string {
 	return hex.EncodeToString(webhookMAC(payload, secret))
 }
 
+// webhookMAC is the HMAC-SHA1 of payload's Base64, written in lines as
+// SignWebhook says, without building the wrapped text.
 func webhookMAC(payload []byte, secret string) []byte {
 	const line = 60
 	enc := make([]byte, base64.StdEncoding.EncodedLen(len(payload)))
@@ -250,6 +252,12 @@ func (e *WebhookEvent) Application() (*Application, error) {
 		EventApplicationCreated, EventApplicationUpdated, EventApplicationDestroyed)
 }
 
+// Booking decodes the booking of a booking_created, _updated or _destroyed
+// event. See Message for the accepted shapes.
+func (e *WebhookEvent) Booking() (*Booking, error) {
+	return decodeResource[Booking](e, "booking", "bookings", EventBookingCreated, EventBookingUpdated, EventBookingDestroyed)
+}
+
 // decodeResource is the one implementation of the typed accessors: it
 // checks the event kind, finds the record in the resource's envelope under
 // singular or plural, and decodes it into a T.
@@ -297,10 +305,4 @@ func decodeResource[T any](e *WebhookEvent, singular, plural string, kinds ...st
 		return nil, fmt.Errorf("%w: %s: decoding the %s: %w", ErrMalformedWebhook, e.Event, singular, err)
 	}
 	return v, nil
-}
-
-// Booking decodes the booking of a booking_created, _updated or _destroyed
-// event. See Message for the accepted shapes.
-func (e *WebhookEvent) Booking() (*Booking, error) {
-	return decodeResource[Booking](e, "booking", "bookings", EventBookingCreated, EventBookingUpdated, EventBookingDestroyed)
 }

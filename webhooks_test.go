@@ -133,7 +133,8 @@ func TestValidateSignatureMalformed(t *testing.T) {
 	wantInvalid(t, bookingsync.ValidateSignature(body, hex.EncodeToString(mac.Sum(nil)), testSecret), "does not match")
 
 	err := bookingsync.ValidateSignature(body, good, "")
-	assert.False(t, err == nil || errors.Is(err, bookingsync.ErrInvalidSignature), "empty secret: got %v, want a configuration error that is not ErrInvalidSignature", err)
+	assert.Error(t, err, "empty secret")
+	assert.NotErrorIs(t, err, bookingsync.ErrInvalidSignature, "empty secret is a configuration error")
 }
 
 // wantInvalid checks that err is an ErrInvalidSignature giving reason and
@@ -144,7 +145,8 @@ func wantInvalid(t *testing.T, err error, reason string) {
 	msg := err.Error()
 	assert.Contains(t, msg, reason, "error %q does not say %q", msg, reason)
 	for _, ka := range knownAnswers {
-		require.False(t, strings.Contains(msg, ka.secret) || strings.Contains(strings.ToLower(msg), ka.sig), "error %q reveals a secret or a signature", msg)
+		require.False(t, strings.Contains(msg, ka.secret), "error %q reveals a secret", msg)
+		require.False(t, strings.Contains(strings.ToLower(msg), ka.sig), "error %q reveals a signature", msg)
 	}
 }
 
@@ -184,17 +186,24 @@ func TestParseWebhook(t *testing.T) {
 	t.Parallel()
 	ev, err := bookingsync.ParseWebhook(delivery(messageCreated, testSecret), testSecret)
 	require.NoError(t, err)
-	assert.False(t, ev.AccountID != 1059638630 || ev.Event != bookingsync.EventInboxMessageCreated, "got account %d event %q", ev.AccountID, ev.Event)
+	assert.EqualValues(t, 1059638630, ev.AccountID)
+	assert.Equal(t, bookingsync.EventInboxMessageCreated, ev.Event)
 	m, err := ev.Message()
 	require.NoError(t, err)
-	assert.False(t, m.ID != 5 || m.Content != "Some content." || m.Links.Conversation != 7 || m.Links.Sender == nil || *m.Links.Sender != 5, "message = %+v", m)
+	assert.EqualValues(t, 5, m.ID)
+	assert.Equal(t, "Some content.", m.Content)
+	assert.EqualValues(t, 7, m.Links.Conversation)
+	require.NotNil(t, m.Links.Sender)
+	assert.EqualValues(t, 5, *m.Links.Sender)
 	_, err = ev.Conversation()
 	assert.ErrorIs(t, err, bookingsync.ErrWrongEventKind, "Conversation on a message event: got %v, want ErrWrongEventKind", err)
 
 	// account_id as a string, an event name the SDK does not know.
 	ev, err = bookingsync.ParseWebhook(delivery(`{"account_id":"12","event":"rental_created","resource":{"rental":{"id":1}}}`, testSecret), testSecret)
 	require.NoError(t, err)
-	assert.False(t, ev.AccountID != 12 || ev.Event != "rental_created" || string(ev.Resource) != `{"rental":{"id":1}}`, "got %+v", ev)
+	assert.EqualValues(t, 12, ev.AccountID)
+	assert.EqualValues(t, "rental_created", ev.Event)
+	assert.Equal(t, `{"rental":{"id":1}}`, string(ev.Resource))
 }
 
 func TestParseWebhookErrors(t *testing.T) {
@@ -268,7 +277,8 @@ func TestParseWebhookErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, err := bookingsync.ParseWebhook(tt.req(), testSecret)
-			require.False(t, !errors.Is(err, tt.want) || ev != nil, "got %v, %v; want %v", ev, err, tt.want)
+			require.ErrorIs(t, err, tt.want)
+			require.Nil(t, ev)
 			assert.NotContains(t, err.Error(), testSecret, "error %q reveals the secret", err)
 		})
 	}
@@ -278,7 +288,9 @@ func TestParseWebhookErrors(t *testing.T) {
 	assert.NoError(t, err, "body of exactly MaxWebhookBytes: %v", err)
 	// An empty secret is a configuration error, not a bad delivery.
 	_, err = bookingsync.ParseWebhook(delivery(messageCreated, testSecret), "")
-	assert.False(t, err == nil || errors.Is(err, bookingsync.ErrInvalidSignature) || errors.Is(err, bookingsync.ErrMalformedWebhook), "empty secret: got %v", err)
+	assert.Error(t, err, "empty secret")
+	assert.NotErrorIs(t, err, bookingsync.ErrInvalidSignature, "empty secret is a configuration error")
+	assert.NotErrorIs(t, err, bookingsync.ErrMalformedWebhook, "empty secret is a configuration error")
 }
 
 type errReader struct{}
@@ -313,7 +325,11 @@ func TestWebhookAccessorShapes(t *testing.T) {
 				c, err := event(kind, res).Conversation()
 				require.NoError(t, err)
 				assert.EqualValues(t, 5, c.ID, "id = %d", c.ID)
-				assert.False(t, name != "API fixture plural" && (c.Subject != "Hello" || len(c.Links.Bookings) != 1 || c.Links.Bookings[0] != 9), "conversation = %+v", c)
+				if name != "API fixture plural" {
+					assert.Equal(t, "Hello", c.Subject)
+					require.Len(t, c.Links.Bookings, 1)
+					assert.EqualValues(t, 9, c.Links.Bookings[0])
+				}
 			}
 		})
 	}
@@ -337,7 +353,8 @@ func TestWebhookAccessorShapes(t *testing.T) {
 	for name, res := range bad {
 		t.Run(name, func(t *testing.T) {
 			c, err := event(bookingsync.EventInboxConversationUpdated, res).Conversation()
-			assert.False(t, !errors.Is(err, bookingsync.ErrMalformedWebhook) || c != nil, "got %+v, %v; want ErrMalformedWebhook", c, err)
+			assert.ErrorIs(t, err, bookingsync.ErrMalformedWebhook)
+			assert.Nil(t, c)
 		})
 	}
 
@@ -375,12 +392,15 @@ func TestWebhookAccessorKinds(t *testing.T) {
 				assert.NoError(t, err, "%s on %s", name, kind)
 				continue
 			}
-			assert.False(t, !errors.Is(err, bookingsync.ErrWrongEventKind) || !strings.Contains(err.Error(), kind), "%s on %s: got %v, want ErrWrongEventKind naming the event", name, kind, err)
+			assert.ErrorIs(t, err, bookingsync.ErrWrongEventKind, "%s on %s", name, kind)
+			assert.ErrorContains(t, err, kind, "%s on %s: the error names the event", name, kind)
 		}
 	}
 
 	a, err := event(bookingsync.EventApplicationUpdated, readFixture(t, "testdata/applications/applications_read-scope-response.json")).Application()
-	assert.False(t, err != nil || a.ID != 65 || a.Name != "Airbnb", "application from the API fixture: %+v, %v", a, err)
+	require.NoError(t, err, "application from the API fixture")
+	assert.EqualValues(t, 65, a.ID)
+	assert.Equal(t, "Airbnb", a.Name)
 }
 
 func TestWebhookHandler(t *testing.T) {
@@ -434,7 +454,9 @@ func TestWebhookHandler(t *testing.T) {
 			w := serve(h, r)
 			require.EqualValues(t, tt.status, w.Code, "status %d, want %d (body %q)", w.Code, tt.status, w.Body)
 			assert.EqualValues(t, (len(got) == 1), (tt.status == 200), "callback called %d times", len(got))
-			assert.False(t, tt.status == 405 && w.Header().Get("Allow") != "POST", "Allow = %q", w.Header().Get("Allow"))
+			if tt.status == 405 {
+				assert.Equal(t, "POST", w.Header().Get("Allow"))
+			}
 			checkQuietResponse(t, w, sig)
 		})
 	}
@@ -443,7 +465,8 @@ func TestWebhookHandler(t *testing.T) {
 		fail, got = true, nil
 		defer func() { fail = false }()
 		w := serve(h, delivery(messageCreated, testSecret))
-		require.False(t, w.Code != 500 || len(got) != 1, "status %d, %d calls; want 500 after one call", w.Code, len(got))
+		require.Equal(t, 500, w.Code)
+		require.Len(t, got, 1, "calls")
 		assert.NotContains(t, w.Body.String(), "hunter2", "response %q echoes the callback's error", w.Body)
 		checkQuietResponse(t, w, "")
 	})
@@ -465,7 +488,8 @@ func TestWebhookHandler(t *testing.T) {
 func checkQuietResponse(t *testing.T, w *httptest.ResponseRecorder, sig string) {
 	t.Helper()
 	body := w.Body.String()
-	assert.False(t, len(body) > 64 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain"), "response %q (%s) is not short plain text", body, w.Header().Get("Content-Type"))
+	assert.LessOrEqual(t, len(body), 64, "response %q is not short", body)
+	assert.True(t, strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain"), "response Content-Type %q is not plain text", w.Header().Get("Content-Type"))
 	for _, leak := range []string{testSecret, "Some content", "1059638630", "xxxx", "{"} {
 		assert.NotContains(t, body, leak, "response %q echoes %q", body, leak)
 	}
@@ -489,7 +513,9 @@ func TestWebhookHandlerOverHTTP(t *testing.T) {
 	resp.Body.Close()
 	require.EqualValues(t, 200, resp.StatusCode, "status %d", resp.StatusCode)
 	m, err := (<-events).Message()
-	assert.False(t, err != nil || m.ID != 7 || m.Content != "Привет — ça va? 日本語 🏠", "message %+v, %v", m, err)
+	require.NoError(t, err)
+	assert.EqualValues(t, 7, m.ID)
+	assert.Equal(t, "Привет — ça va? 日本語 🏠", m.Content)
 }
 
 func FuzzValidateSignature(f *testing.F) {
@@ -526,14 +552,17 @@ func FuzzParseWebhook(f *testing.F) {
 		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 		r.Header.Set(bookingsync.SignatureHeader, sig)
 		ev, err := bookingsync.ParseWebhook(r, testSecret)
-		require.False(t, signed && errors.Is(err, bookingsync.ErrInvalidSignature), "correctly signed body rejected: %v", err)
+		if signed {
+			require.NotErrorIs(t, err, bookingsync.ErrInvalidSignature, "correctly signed body rejected")
+		}
 		if err != nil {
 			require.Nil(t, ev, "event with an error")
 			require.False(t, !errors.Is(err, bookingsync.ErrInvalidSignature) && !errors.Is(err, bookingsync.ErrMalformedWebhook), "unexpected error kind: %v", err)
 			return
 		}
 		require.True(t, strings.EqualFold(sig, refSign(body, testSecret)), "accepted a body with a wrong signature %q", sig)
-		require.False(t, ev.Event == "" || ev.AccountID <= 0, "accepted an incomplete event %+v", ev)
+		require.NotEmpty(t, ev.Event, "accepted an event without a name: %+v", ev)
+		require.Positive(t, ev.AccountID, "accepted an event without an account: %+v", ev)
 		// The accessors never panic; each fails with a typed error or succeeds.
 		for _, err := range []error{
 			func() error { _, err := ev.Conversation(); return err }(),

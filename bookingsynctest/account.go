@@ -66,8 +66,7 @@ func (s *Server) AddAccount(seed AccountSeed) *Account {
 func (s *Server) addAccount(seed AccountSeed, static string) *Account {
 	now := s.now()
 	s.mu.Lock()
-	id := s.nextAcct
-	s.nextAcct++
+	id := AccountID + int64(len(s.accounts))
 	a := &Account{s: s, id: id}
 	a.webhookURLv.Store(s.cfg.webhookURL)
 	// Ids never collide across accounts, as in the real API.
@@ -85,8 +84,7 @@ func (s *Server) addAccount(seed AccountSeed, static string) *Account {
 	rec.defaults()
 	a.rec = rec
 	s.shared.accts.add(rec)
-	s.accounts[id] = a
-	s.order = append(s.order, a)
+	s.accounts = append(s.accounts, a)
 	s.mu.Unlock()
 	if !seed.Empty {
 		a.seedDemo((id-1)*accountIDSpace, now)
@@ -97,6 +95,14 @@ func (s *Server) addAccount(seed AccountSeed, static string) *Account {
 	return a
 }
 
+// account returns the account with the given id, or nil; s.mu held.
+func (s *Server) account(id int64) *Account {
+	if i := id - AccountID; i >= 0 && i < int64(len(s.accounts)) {
+		return s.accounts[i]
+	}
+	return nil
+}
+
 // accountIDSpace is how many ids each account's records may use.
 const accountIDSpace = 10_000_000
 
@@ -104,7 +110,7 @@ const accountIDSpace = 10_000_000
 func (s *Server) Accounts() []*Account {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.order)
+	return slices.Clone(s.accounts)
 }
 
 // ID returns the account's id.

@@ -77,7 +77,7 @@ func (s *Server) homes(k *kind, c *apiReq) []home {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var hs []home
-	for _, a := range s.order {
+	for _, a := range s.accounts {
 		if _, ok := s.shared.accts.get(a.id); ok {
 			hs = append(hs, home{&a.mu, &a.db, a.id})
 		}

@@ -192,7 +192,7 @@ func (s *Server) serveAuthorize(c *apiReq) {
 	if v := q.Get("account_id"); v != "" {
 		id, _ := strconv.ParseInt(v, 10, 64)
 		s.mu.Lock()
-		if a := s.accounts[id]; a != nil {
+		if a := s.account(id); a != nil {
 			acct = a
 		}
 		s.mu.Unlock()

@@ -47,45 +47,36 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		if v == nil {
 			return append(b, "null"...), nil
 		}
-		b = append(b, '[')
-		for i, n := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, n, 10)
-		}
-		return append(b, ']'), nil
+		return appendList(b, v, func(b []byte, n int64) ([]byte, error) { return strconv.AppendInt(b, n, 10), nil })
 	case obj:
 		return appendObj(b, v)
 	case json.RawMessage:
 		return append(b, v...), nil
 	case []json.RawMessage:
-		b = append(b, '[')
-		for i, r := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, r...)
-		}
-		return append(b, ']'), nil
+		return appendList(b, v, func(b []byte, r json.RawMessage) ([]byte, error) { return append(b, r...), nil })
 	case []obj:
 		if v == nil {
 			return append(b, "null"...), nil
 		}
-		b = append(b, '[')
-		for i, o := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = appendObj(b, o); err != nil {
-				return b, err
-			}
-		}
-		return append(b, ']'), nil
+		return appendList(b, v, appendObj)
 	}
 	j, err := json.Marshal(v)
 	return append(b, j...), err
+}
+
+// appendList writes xs as a JSON array, each element by each.
+func appendList[T any](b []byte, xs []T, each func([]byte, T) ([]byte, error)) ([]byte, error) {
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = each(b, x); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 func appendObj(b []byte, o obj) ([]byte, error) {

@@ -141,7 +141,7 @@ func TestResourcesAroundInbox(t *testing.T) {
 
 func (r result) String() string { return string(r.raw) }
 
-// TestResourceAttributes: every attribute the reference (and API.md)
+// TestResourceAttributes: every attribute the API reference
 // lists for the resources around the Inbox is present.
 func TestResourceAttributes(t *testing.T) {
 	t.Parallel()

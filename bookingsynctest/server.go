@@ -77,9 +77,7 @@ type Server struct {
 	refreshes map[string]*refreshGrant
 	spent     map[string]*Account // refresh tokens already used once
 	codes     map[string]*codeGrant
-	accounts  map[int64]*Account
-	order     []*Account
-	nextAcct  int64
+	accounts  []*Account // by id: accounts[i] has id AccountID+i
 
 	anon budget // requests without a valid token
 	app  budget // client-credentials tokens (one per application)
@@ -116,8 +114,6 @@ func NewServer(opts ...Option) *Server {
 		refreshes: map[string]*refreshGrant{},
 		spent:     map[string]*Account{},
 		codes:     map[string]*codeGrant{},
-		accounts:  map[int64]*Account{},
-		nextAcct:  AccountID,
 	}
 	for i := range cfg.faults {
 		s.faults = append(s.faults, &cfg.faults[i])
@@ -145,10 +141,13 @@ func NewServer(opts ...Option) *Server {
 		_ = s.ts.Listener.Close()
 		s.ts.Listener = cfg.listener
 	}
-	s.ts.Start()
+	// Set before serving: handlers read s.URL, and a request may come as
+	// soon as the listener accepts (from another process, say, which got
+	// the address some other way).
+	s.URL = "http://" + s.ts.Listener.Addr().String()
 	s.done = make(chan struct{})
+	s.ts.Start()
 	go s.announcer()
-	s.URL = s.ts.URL
 	return s
 }
 

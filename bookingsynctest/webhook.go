@@ -116,8 +116,9 @@ type WebhookDelivery struct {
 // and inbox_message_* on API writes and on the builders that add
 // conversations and messages (a conversation hidden by AppearAfter or the
 // seeded delay is announced when it appears), booking_created from
-// AddBooking, and accounts_application_destroyed from Uninstall. Participants, hosts and
-// attachments send none (as far as the reference says).
+// AddBooking, and accounts_application_destroyed from Uninstall.
+// Participants, hosts and attachments send none (as far as the reference
+// says).
 func (a *Account) SetWebhookURL(url string) {
 	a.webhookURLv.Store(url)
 }

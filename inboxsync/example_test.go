@@ -2,6 +2,7 @@ package inboxsync_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,4 +52,41 @@ func ExampleSyncer_Sync() {
 	// Output:
 	// first pass: 9 requests, 37 records
 	// Reservation 0000EG - Ocean View Loft: "Thanks in advance!"
+}
+
+// A webhook is a cue: the syncer re-reads the record it names (one GET)
+// and schedules a pass for Run.
+func ExampleSyncer_HandleEvent() {
+	ctx := context.Background()
+	srv := bookingsynctest.NewServer(bookingsynctest.WithConversationDelay(0))
+	defer srv.Close()
+	client, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(srv.Token()))
+	if err != nil {
+		panic(err)
+	}
+	dir, err := os.MkdirTemp("", "inboxsync-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	st, err := inboxsync.Open(ctx, "sqlite:"+filepath.Join(dir, "inbox.db"))
+	if err != nil {
+		panic(err)
+	}
+	defer st.Close()
+	s := inboxsync.New(st, bookingsynctest.AccountID, client)
+
+	// What WebhookHandler hands over once the signature checks out.
+	id := srv.AddConversation(bookingsynctest.ConversationSeed{Subject: "Early check-in?"})
+	e := &bookingsync.WebhookEvent{AccountID: bookingsynctest.AccountID, Event: bookingsync.EventInboxConversationCreated,
+		Resource: json.RawMessage(fmt.Sprintf(`{"conversation": {"id": %d}}`, id))}
+	if err := s.HandleEvent(ctx, e); err != nil {
+		panic(err)
+	}
+	c, err := st.Conversation(ctx, bookingsynctest.AccountID, id)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(c.Subject)
+	// Output: Early check-in?
 }

@@ -22,8 +22,9 @@ import (
 //
 // The same delivery twice does the work once: a delivery whose body was
 // already acted on is recognized (by digest, in the database, so across
-// replicas) and only schedules a pass. Events of another account are
-// ignored.
+// replicas) and only schedules a pass; two copies arriving at the same
+// instant may both re-read, and still write once. Events of another
+// account are ignored.
 func (s *Syncer) HandleEvent(ctx context.Context, e *bookingsync.WebhookEvent) error {
 	if e == nil {
 		return errors.New("inboxsync: HandleEvent: nil event")

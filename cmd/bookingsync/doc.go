@@ -1,0 +1,120 @@
+// Command bookingsync is the command-line tool of the BookingSync (Smily)
+// Inbox API: it serves a fake of the API for any language's tests, logs
+// in, lists and shows conversations, replies as a host, mirrors an account
+// into a database and sends signed webhooks to a receiver under test.
+//
+//	go install github.com/go-bookingsync/bookingsync/cmd/bookingsync@latest
+//	go run ./cmd/bookingsync <command>   # from a clone's root
+//
+// # Commands
+//
+//	fake [--addr host:port]            the in-memory API, until interrupted
+//	login [--redirect-uri URI] [--db DSN]
+//	                                   the authorization-code flow in a browser
+//	conversations [--all] [--json]     open conversations, latest message first
+//	show [--json] ID                   a conversation and its thread, oldest first
+//	reply --host HOST [--json] ID TEXT a reply as a host (TEXT "-": stdin)
+//	sync --db DSN [--watch EVERY]      mirror the account into a database
+//	webhooks trigger EVENT --to URL --secret S
+//	                                   one signed delivery of a realistic payload
+//
+// `bookingsync help COMMAND` lists a command's flags. Flags may follow the
+// arguments; "--" ends them.
+//
+// # Environment
+//
+//	BOOKINGSYNC_TOKEN          an access token; without it, the token login saved
+//	BOOKINGSYNC_BASE_URL       the site root (default https://www.bookingsync.com);
+//	                           plain http only on a loopback address
+//	BOOKINGSYNC_CLIENT_ID      the application, for login and to refresh the
+//	BOOKINGSYNC_CLIENT_SECRET  saved token (and the default webhook secret)
+//
+// login saves the token in <user config dir>/bookingsync/token-<host>.json
+// (mode 0600; one file per site, so a sandbox's or the fake's token never
+// replaces the production one), or with --db in that inboxsync database,
+// under the account GET /me names (Store.Install). The other commands use
+// BOOKINGSYNC_TOKEN, else (sync --db) the token installed in the database,
+// else the token file, refreshing a stored token, and saving the new one
+// in its place, when the application's id and secret are set. No command
+// prints a token, a refresh token or a client secret, except fake, whose
+// second line is its own made-up token.
+//
+// # Output and exit codes
+//
+// Tables go to stdout for people; --json writes the same data as JSON for
+// scripts (an array for conversations, an object for show and reply, with
+// the field names of the tables: id, subject, channel, guest {id, name},
+// rental {id, name}, booking_id, closed, awaiting_reply, last_message,
+// messages [{id, sent_at, from ("guest", "host" or "unknown"), sender,
+// content, visibility, channel}]). A failure prints one line on stderr,
+//
+//	bookingsync: <kind>: <message>
+//
+// where kind is usage, auth, not found or error, and exits with
+//
+//	0  success
+//	1  error: the API or the machine failed (network, 5xx, 429, 422, refusal)
+//	2  usage: bad flags or arguments; nothing was sent
+//	3  auth: no token, or the API answered 401 or 403
+//	4  not found: the API answered 404
+//
+// # The fake, from any language's tests
+//
+// `bookingsync fake` serves bookingsynctest, the in-memory API the SDK's
+// own tests use, on --addr (default 127.0.0.1:0: a free port). Its first
+// line on stdout is "listening on http://host:port", the site root (the
+// API lives under /api/v3/, OAuth under /oauth/); its second is
+// "token <access token>", valid for the seeded account with every scope.
+// It stops on SIGINT or SIGTERM. Flags:
+//
+//	--seed=false                an empty account
+//	--accounts N                N installed accounts; each after the first
+//	                            prints a line "account <id> token <token>"
+//	--conversations N --messages M
+//	                            a generated Inbox of that size in every account
+//	--latency D --latency-jitter D
+//	--rate-limit N --page-cap N --conversation-delay D --token-lifetime D
+//	--client-id --client-secret --redirect-uri
+//	                            the OAuth application (/oauth/authorize approves at once)
+//	--webhook-url URL --webhook-secret S
+//	                            signed deliveries to URL on writes
+//	--fault SPEC                repeatable: make requests misbehave
+//
+// A fault is a kind (status, status-after-processing, reset,
+// reset-before-read, truncate, 429, slow-body) and the fields of
+// bookingsynctest.Fault as key=value:
+//
+//	--fault status,status=503,method=GET,path=/api/v3/inbox/conversations,count=2
+//	--fault 429,rate=0.1   --fault reset,account=2   --fault slow-body,delay=2s
+//
+// A Python test suite (pytest) starts it once per session:
+//
+//	import subprocess, pytest
+//
+//	@pytest.fixture(scope="session")
+//	def bookingsync():
+//	    p = subprocess.Popen(["bookingsync", "fake", "--addr", "127.0.0.1:0"],
+//	                         stdout=subprocess.PIPE, text=True)
+//	    url = p.stdout.readline().split()[-1]     # listening on http://…
+//	    token = p.stdout.readline().split()[-1]   # token …
+//	    yield url, token
+//	    p.terminate()
+//	    p.wait()
+//
+// and Node the same way:
+//
+//	const { spawn } = require("node:child_process");
+//	const readline = require("node:readline");
+//
+//	async function startFake() {
+//	  const p = spawn("bookingsync", ["fake", "--addr", "127.0.0.1:0"]);
+//	  const lines = readline.createInterface({ input: p.stdout })[Symbol.asyncIterator]();
+//	  const url = (await lines.next()).value.split(" ").pop();
+//	  const token = (await lines.next()).value.split(" ").pop();
+//	  return { url, token, stop: () => p.kill() };
+//	}
+//
+// Send requests to url + "/api/v3/…" with "Authorization: Bearer " + token.
+// Spawn the built binary (go install, or go build -o once), not go run:
+// killing go run would leave the fake behind it running.
+package main

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-bookingsync/bookingsync/bookingsynctest"
+)
+
+var fakeCommand = &command{
+	name:    "fake",
+	args:    "[--addr host:port] [flags]",
+	summary: "Serve the in-memory BookingSync API, for tests in any language",
+	help: `Serves bookingsynctest until interrupted. The first line on stdout is
+'listening on http://host:port' (the site root: the API is under /api/v3/,
+OAuth under /oauth/), the second 'token <access token>', a token valid for
+the seeded account with every scope. Its /oauth/authorize approves at once.`,
+	run: runFake,
+}
+
+// faultFlags collects repeated --fault specs.
+type faultFlags []bookingsynctest.Fault
+
+func (f *faultFlags) String() string { return fmt.Sprint(len(*f), " faults") }
+
+func (f *faultFlags) Set(spec string) error {
+	ft, err := parseFault(spec)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, ft)
+	return nil
+}
+
+// faultKinds names the bookingsynctest fault kinds for --fault.
+var faultKinds = map[string]bookingsynctest.FaultKind{
+	"status":                  bookingsynctest.FaultStatus,
+	"status-after-processing": bookingsynctest.FaultStatusAfterProcessing,
+	"reset":                   bookingsynctest.FaultReset,
+	"reset-before-read":       bookingsynctest.FaultResetBeforeRead,
+	"truncate":                bookingsynctest.FaultTruncate,
+	"429":                     bookingsynctest.Fault429,
+	"slow-body":               bookingsynctest.FaultSlowBody,
+}
+
+// parseFault reads "KIND[,key=value…]", keys method, path, account, rate,
+// count, status, retry-after, reset and delay (the fields of
+// bookingsynctest.Fault); for example
+// "status,status=503,method=GET,path=/api/v3/inbox/conversations,count=2".
+func parseFault(spec string) (bookingsynctest.Fault, error) {
+	parts := strings.Split(spec, ",")
+	kind, ok := faultKinds[strings.TrimSpace(parts[0])]
+	if !ok {
+		return bookingsynctest.Fault{}, fmt.Errorf("unknown fault kind %q (want status, status-after-processing, reset, reset-before-read, truncate, 429 or slow-body)", parts[0])
+	}
+	f := bookingsynctest.Fault{Kind: kind}
+	for _, kv := range parts[1:] {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		var err error
+		switch k {
+		case "method":
+			f.Method = strings.ToUpper(v)
+		case "path":
+			f.PathPrefix = v
+		case "count":
+			f.Count, err = strconv.Atoi(v)
+		case "status":
+			f.Status, err = strconv.Atoi(v)
+		case "retry-after":
+			f.RetryAfter, err = time.ParseDuration(v)
+		case "reset":
+			f.Reset = v
+		case "account":
+			f.AccountID, err = strconv.ParseInt(v, 10, 64)
+		case "rate":
+			f.Rate, err = strconv.ParseFloat(v, 64)
+		case "delay":
+			f.Delay, err = time.ParseDuration(v)
+		default:
+			return f, fmt.Errorf("unknown fault key %q (want method, path, account, rate, count, status, retry-after, reset or delay)", k)
+		}
+		if err != nil {
+			return f, fmt.Errorf("fault %s: %v", k, err)
+		}
+	}
+	return f, nil
+}
+
+func runFake(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := flags(cmd)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address; port 0 picks a free port")
+	token := fs.String("token", "", "the access token to accept (default: a random one, printed on the second line)")
+	seed := fs.Bool("seed", true, "seed the account with hosts, bookings and conversations (false: an empty account)")
+	latency := fs.Duration("latency", 0, "delay added to every API response")
+	jitter := fs.Duration("latency-jitter", 0, "random extra delay in [0, D) added to every API response")
+	accounts := fs.Int("accounts", 1, "installed accounts; each after the first prints 'account <id> token <token>' (every scope, living --token-lifetime)")
+	convs := fs.Int("conversations", 0, "generate this many more conversations in every account, each with its guest")
+	msgs := fs.Int("messages", 0, "and this many guest messages spread over them")
+	tokenTTL := fs.Duration("token-lifetime", bookingsynctest.TokenLifetime, "lifetime of the access tokens OAuth issues")
+	webhookURL := fs.String("webhook-url", "", "deliver signed webhooks here on writes (conversations, messages, bookings)")
+	rateLimit := fs.Int("rate-limit", 1000, "API requests allowed per hour")
+	pageCap := fs.Int("page-cap", 100, "largest per_page honoured")
+	convDelay := fs.Duration("conversation-delay", 2*time.Second, "when the seeded delayed Booking.com conversation appears")
+	clientID := fs.String("client-id", bookingsynctest.DefaultClientID, "OAuth client id of the fake's application")
+	clientSecret := fs.String("client-secret", bookingsynctest.DefaultClientSecret, "OAuth client secret (and default webhook secret)")
+	redirectURI := fs.String("redirect-uri", bookingsynctest.DefaultRedirectURI, "the application's registered OAuth redirect URI")
+	webhookSecret := fs.String("webhook-secret", "", "key signing webhooks (default: the client secret)")
+	var faults faultFlags
+	fs.Var(&faults, "fault", "make requests misbehave, repeatable: KIND[,method=M][,path=P][,account=ID][,rate=0.1][,count=N][,status=S][,retry-after=D][,reset=R][,delay=D]; KIND is status, status-after-processing, reset, reset-before-read, truncate, 429 or slow-body")
+	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
+		return err
+	}
+	if *token == "" {
+		*token = randomHex(32)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("fake: %w", err)
+	}
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
+		fmt.Fprintf(c.stderr, "bookingsync: warning: the fake listens on %s, beyond this machine; its OAuth secrets are public\n", ln.Addr())
+	}
+	opts := []bookingsynctest.Option{
+		bookingsynctest.WithListener(ln),
+		// Nothing reads the request log here, and a fake serving a long
+		// test suite would only grow it.
+		bookingsynctest.WithoutRequestLog(),
+		bookingsynctest.WithToken(*token),
+		bookingsynctest.WithScopes(bookingsynctest.KnownScopes...),
+		bookingsynctest.WithLatency(*latency),
+		bookingsynctest.WithLatencyJitter(*jitter),
+		bookingsynctest.WithSeedSize(*convs, *msgs),
+		bookingsynctest.WithTokenLifetime(*tokenTTL),
+		bookingsynctest.WithFaults(faults...),
+		bookingsynctest.WithRateLimit(*rateLimit),
+		bookingsynctest.WithPageSizeCap(*pageCap),
+		bookingsynctest.WithConversationDelay(*convDelay),
+		bookingsynctest.WithOAuthClient(*clientID, *clientSecret, *redirectURI),
+	}
+	if !*seed {
+		opts = append(opts, bookingsynctest.WithoutSeed())
+	}
+	if *webhookURL != "" {
+		opts = append(opts, bookingsynctest.WithWebhookURL(*webhookURL))
+	}
+	if setFlag(fs, "webhook-secret") {
+		opts = append(opts, bookingsynctest.WithWebhookSecret(*webhookSecret))
+	}
+	srv := bookingsynctest.NewServer(opts...)
+	defer srv.Close()
+	for i := 1; i < *accounts; i++ {
+		srv.AddAccount(bookingsynctest.AccountSeed{Empty: !*seed, Scopes: bookingsynctest.KnownScopes})
+	}
+	// The contract with other languages' test suites: these two lines,
+	// first, in this order; then one line per further account.
+	fmt.Fprintf(c.stdout, "listening on %s\n", srv.URL)
+	fmt.Fprintf(c.stdout, "token %s\n", srv.Token())
+	for _, a := range srv.Accounts()[1:] {
+		fmt.Fprintf(c.stdout, "account %d token %s\n", a.ID(), a.Token())
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// setFlag reports whether the command line set the flag name.
+func setFlag(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
