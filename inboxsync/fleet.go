@@ -479,15 +479,10 @@ func (f *Fleet) startAccount(ctx context.Context, id int64, fence time.Duration)
 }
 
 // stopAccounts stops the accounts' runs here, all at once, and waits for
-// them to end (every run when ids is nil).
+// them to end.
 func (f *Fleet) stopAccounts(ids []int64) {
 	f.mu.Lock()
 	var runs []*accountRun
-	if ids == nil {
-		for _, r := range f.running {
-			runs = append(runs, r)
-		}
-	}
 	for _, id := range ids {
 		if r := f.running[id]; r != nil {
 			runs = append(runs, r)
@@ -504,7 +499,13 @@ func (f *Fleet) stopAccounts(ids []int64) {
 
 // stop ends every run, then frees the leases and leaves the fleet.
 func (f *Fleet) stop() {
-	f.stopAccounts(nil)
+	f.mu.Lock()
+	ids := make([]int64, 0, len(f.running))
+	for id := range f.running {
+		ids = append(ids, id)
+	}
+	f.mu.Unlock()
+	f.stopAccounts(ids)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := f.st.releaseLeases(ctx, f.cfg.Replica, nil); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 	"golang.org/x/oauth2"
 )
 
@@ -306,4 +307,24 @@ func TestFleetReconcile(t *testing.T) {
 			t.Fatalf("an account still installed: %v", err)
 		}
 	})
+}
+
+// A replica that keeps its leases keeps its runs: beats renew the leases
+// and start nothing again (a restarted run would make a pass at once).
+func TestFleetKeepsRunsAcrossBeats(t *testing.T) {
+	st := openStore(t, dbtest.SQLite(t))
+	srv, accts := fleetFake(t, st, 2, bookingsynctest.WithRateLimit(1<<30), bookingsynctest.WithConversationDelay(0))
+	cfg := fleetConfig(srv.URL, srv.Client(), "r1")
+	cfg.Every = time.Hour
+	cfg.LeaseTTL = 600 * time.Millisecond // a beat every 200ms
+	startReplica(t, st, cfg)
+	eventually(t, 10*time.Second, "both accounts synced once", func() bool {
+		return accts[0].RequestTotal() > 0 && accts[1].RequestTotal() > 0 && len(holders(t, st)) == 2
+	})
+	time.Sleep(500 * time.Millisecond) // the first passes finish
+	before := accts[0].RequestTotal() + accts[1].RequestTotal()
+	time.Sleep(2 * time.Second) // ten beats
+	if after := accts[0].RequestTotal() + accts[1].RequestTotal(); after != before {
+		t.Fatalf("%d requests during ten beats with nothing to do; runs were restarted", after-before)
+	}
 }
