@@ -81,6 +81,21 @@
 //	webhook_seen     (account_id, digest) → seen_at: deliveries already acted on
 //	schema_migrations  version, name
 //
+// The fleet's tables (many accounts, many replicas; see Fleet):
+//
+//	accounts          account_id → token (JSON, or AES-GCM sealed with
+//	                  Store.SealTokens; NULL once an uninstall forgets it),
+//	                  refresh_sum (SHA-256 of the refresh token: the
+//	                  compare-and-swap key of a refreshed save), installed_at,
+//	                  revoked_at, revoked_reason, lease_holder, lease_expires_at
+//	fleet_replicas    replica → expires_at: the live replicas, for fair shares
+//	fleet_deliveries  (account_id, digest) → event, body, received_at,
+//	                  attempts, done_at: webhook deliveries until acted on
+//	rate_budgets      account_id → rate_limit, remaining, reset_at, noted_at:
+//	                  the budget the API last stated, shared by replicas
+//	fleet_locks       (SQLite only) the Locker's and host lock's rows; on
+//	                  Postgres those are advisory locks
+//
 // A parent's association id arrays inside raw (a conversation's
 // links.participants and links.messages, a host's links.participants, an
 // attachment's links.messages) are as fresh as the parent's last update:
