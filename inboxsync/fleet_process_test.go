@@ -63,9 +63,11 @@ func TestFleetAcrossProcesses(t *testing.T) {
 	srv, accts := fleetFake(t, st, 7, bookingsynctest.WithTokenLifetime(64*time.Second), bookingsynctest.WithRateLimit(1<<20),
 		bookingsynctest.WithLatency(2*time.Millisecond), bookingsynctest.WithLatencyJitter(8*time.Millisecond))
 	// The last account has a small budget, which the replicas together
-	// spend during the run: it must run out without a single 429.
+	// spend during the run: it must run out without a single 429. An
+	// unthrottled account makes over 140 requests in the run even on a
+	// loaded machine, so 100 is spent whatever the load.
 	limited := accts[len(accts)-1]
-	limited.SetRateLimit(150, 150)
+	limited.SetRateLimit(100, 100)
 
 	// Tokens live 64s and are renewed in their last minute (the default
 	// expiry margin): about every 4s, by whichever replica needs it first.
