@@ -51,10 +51,14 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 	var out applied
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		out = applied{}
-		if s.d.name == "postgres" {
-			// Serialize the writers of one (account, resource) so that a
-			// tombstone and a concurrent re-read cannot cross (SQLite's
-			// BEGIN IMMEDIATE already serializes every writer).
+		// On Postgres the writers of one (account, resource) are
+		// serialized by an advisory lock, so that a tombstone and a
+		// concurrent re-read cannot cross (SQLite's BEGIN IMMEDIATE
+		// already serializes every writer). A page of records only takes
+		// it in its upsert statement, a round trip saved; anything else
+		// takes it first.
+		lockInUpsert := s.d.name == "postgres" && len(deleted) == 0 && len(items) > 0
+		if s.d.name == "postgres" && !lockInUpsert {
 			if _, err := s.exec(ctx, tx, "SELECT pg_advisory_xact_lock(?)", lockKey(acct, r.name)); err != nil {
 				return err
 			}
@@ -67,7 +71,11 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 			out.Deleted = n
 		}
 		if len(items) > 0 {
-			n, err := s.upsert(ctx, tx, acct, r, items, w.newer)
+			var lock []any
+			if lockInUpsert {
+				lock = []any{lockKey(acct, r.name)}
+			}
+			n, err := s.upsert(ctx, tx, acct, r, items, w.newer, lock...)
 			if err != nil {
 				return err
 			}
@@ -138,8 +146,9 @@ func (s *Store) tombstone(ctx context.Context, tx *sql.Tx, acct int64, r *resour
 }
 
 // upsert writes the records in one INSERT … ON CONFLICT, never replacing a
-// stored record with an older one.
-func (s *Store) upsert(ctx context.Context, tx *sql.Tx, acct int64, r *resource, items [][]byte, newer bool) (int, error) {
+// stored record with an older one. Given an advisory lock key (Postgres),
+// the statement takes that lock before it inserts its first row.
+func (s *Store) upsert(ctx context.Context, tx *sql.Tx, acct int64, r *resource, items [][]byte, newer bool, lock ...any) (int, error) {
 	ids := make([]int64, 0, len(items))
 	rows := make([][]any, 0, len(items))
 	for _, raw := range items {
@@ -167,7 +176,7 @@ func (s *Store) upsert(ctx context.Context, tx *sql.Tx, acct int64, r *resource,
 	if n == 0 {
 		return 0, nil
 	}
-	res, err := s.exec(ctx, tx, upsertSQL(r, n, newer), args...)
+	res, err := s.exec(ctx, tx, upsertSQL(r, n, newer, len(lock) > 0), append(lock, args...)...)
 	if err != nil {
 		return 0, err
 	}
@@ -178,10 +187,22 @@ func (s *Store) upsert(ctx context.Context, tx *sql.Tx, acct int64, r *resource,
 // upsertSQL is the batched upsert of n rows of r. A stored record is
 // replaced only when the incoming one is as new (listings) or newer
 // (re-reads), by updated_at; one without updated_at always replaces.
-func upsertSQL(r *resource, n int, newer bool) string {
+//
+// With lock (Postgres), its first parameter is an advisory lock key, taken
+// before the first row is inserted: the first row's account_id goes
+// through a scalar subquery on the locking CTE, which Postgres evaluates
+// once, on first use. The statement's snapshot predates the wait, which
+// the upsert does not mind (ON CONFLICT sees the latest committed rows)
+// and the sweep after it, a statement of its own, does not share.
+func upsertSQL(r *resource, n int, newer, lock bool) string {
 	var b strings.Builder
+	values := placeholders(n, len(r.cols)+2)
+	if lock {
+		b.WriteString("WITH lock AS (SELECT pg_advisory_xact_lock(?)) ")
+		values = "(COALESCE((SELECT NULL::bigint FROM lock), ?)" + strings.TrimPrefix(values, "(?")
+	}
 	b.WriteString("INSERT INTO " + r.name + " (account_id, " + strings.Join(r.cols, ", ") + ", raw) VALUES ")
-	b.WriteString(placeholders(n, len(r.cols)+2))
+	b.WriteString(values)
 	b.WriteString(" ON CONFLICT (account_id, id) DO UPDATE SET ")
 	for _, c := range r.cols[1:] {
 		b.WriteString(c + " = excluded." + c + ", ")
