@@ -11,7 +11,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver, pure Go
+	"modernc.org/sqlite"               // the "sqlite" database/sql driver, pure Go
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ErrNotFound is returned by the read side when the local copy has no such
@@ -55,11 +56,35 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, d: d, dsn: driverDSN}
-	if err := s.migrate(ctx); err != nil {
+	for attempt := 1; ; attempt++ {
+		err = s.migrate(ctx)
+		// Processes opening a new SQLite file together can meet "database
+		// is locked" once: switching the file to WAL takes an exclusive
+		// lock without waiting for busy_timeout. The file is in WAL mode
+		// for good once one of them has switched it, so a retry succeeds.
+		if err == nil || d.name != "sqlite" || !isBusy(err) || attempt == 50 {
+			break
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// isBusy reports SQLite's SQLITE_BUSY ("database is locked").
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // Close closes the database.
