@@ -318,7 +318,14 @@ func TestParseFault(t *testing.T) {
 	if f, err := ParseFault("429:reset=garbage"); err != nil || f.Kind != Fault429 || f.Reset != "garbage" {
 		t.Errorf("429: %+v %v", f, err)
 	}
-	for _, bad := range []string{"", "boom", "status:status=x", "slow:delay=soon", "reset:colour=red"} {
+	// The command line's form: a comma after the kind, and the long names.
+	if f, err := ParseFault("status-after-processing,status=502,count=1"); err != nil || f.Kind != FaultStatusAfterProcessing || f.Status != 502 || f.Count != 1 {
+		t.Errorf("comma form: %+v %v", f, err)
+	}
+	if f, err := ParseFault("slow-body"); err != nil || f.Kind != FaultSlowBody {
+		t.Errorf("slow-body: %+v %v", f, err)
+	}
+	for _, bad := range []string{"", "boom", "status:status=x", "slow:delay=soon", "reset:colour=red", "melt,count=1"} {
 		if _, err := ParseFault(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

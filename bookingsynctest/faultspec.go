@@ -8,18 +8,20 @@ import (
 	"time"
 )
 
-// faultKinds names the kinds for ParseFault.
+// faultKinds names the kinds for ParseFault, short and long.
 var faultKinds = map[string]FaultKind{
-	"status": FaultStatus, "after": FaultStatusAfterProcessing, "reset": FaultReset,
-	"reset-before-read": FaultResetBeforeRead, "truncate": FaultTruncate, "429": Fault429, "slow": FaultSlowBody,
+	"status": FaultStatus, "after": FaultStatusAfterProcessing, "status-after-processing": FaultStatusAfterProcessing,
+	"reset": FaultReset, "reset-before-read": FaultResetBeforeRead, "truncate": FaultTruncate, "429": Fault429,
+	"slow": FaultSlowBody, "slow-body": FaultSlowBody,
 }
 
 // ParseFault reads a fault from its text form, for command-line flags:
 //
-//	KIND[:KEY=VALUE,...]
+//	KIND[:KEY=VALUE,...]   or   KIND[,KEY=VALUE,...]
 //
-// KIND is status (a proxy's 5xx page), after (the same once the request
-// was processed), reset, reset-before-read, truncate, 429 or slow. Keys:
+// KIND is status (a proxy's 5xx page), after or status-after-processing
+// (the same once the request was processed), reset, reset-before-read,
+// truncate, 429, or slow or slow-body. Keys:
 // status (e.g. 503), method (GET…), path (a URL path prefix, e.g.
 // /api/v3/inbox), account (an account id), count (how many requests; 0
 // every one), rate (a probability in (0, 1)), retry-after and delay
@@ -27,10 +29,14 @@ var faultKinds = map[string]FaultKind{
 // example "status:status=503,path=/api/v3/inbox,rate=0.05" or
 // "429:count=1,reset=garbage".
 func ParseFault(spec string) (Fault, error) {
-	name, opts, _ := strings.Cut(strings.TrimSpace(spec), ":")
+	spec = strings.TrimSpace(spec)
+	name, opts := spec, ""
+	if i := strings.IndexAny(spec, ":,"); i >= 0 {
+		name, opts = spec[:i], spec[i+1:]
+	}
 	kind, ok := faultKinds[name]
 	if !ok {
-		return Fault{}, fmt.Errorf("bookingsynctest: fault %q: unknown kind %q", spec, name)
+		return Fault{}, fmt.Errorf("bookingsynctest: unknown fault kind %q in %q (want status, after, reset, reset-before-read, truncate, 429 or slow)", name, spec)
 	}
 	f := Fault{Kind: kind}
 	for _, kv := range splitComma(opts) {

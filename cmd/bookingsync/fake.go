@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
@@ -31,66 +29,12 @@ type faultFlags []bookingsynctest.Fault
 func (f *faultFlags) String() string { return fmt.Sprint(len(*f), " faults") }
 
 func (f *faultFlags) Set(spec string) error {
-	ft, err := parseFault(spec)
+	ft, err := bookingsynctest.ParseFault(spec) // the fake's one text form of a fault
 	if err != nil {
 		return err
 	}
 	*f = append(*f, ft)
 	return nil
-}
-
-// faultKinds names the bookingsynctest fault kinds for --fault.
-var faultKinds = map[string]bookingsynctest.FaultKind{
-	"status":                  bookingsynctest.FaultStatus,
-	"status-after-processing": bookingsynctest.FaultStatusAfterProcessing,
-	"reset":                   bookingsynctest.FaultReset,
-	"reset-before-read":       bookingsynctest.FaultResetBeforeRead,
-	"truncate":                bookingsynctest.FaultTruncate,
-	"429":                     bookingsynctest.Fault429,
-	"slow-body":               bookingsynctest.FaultSlowBody,
-}
-
-// parseFault reads "KIND[,key=value…]", keys method, path, account, rate,
-// count, status, retry-after, reset and delay (the fields of
-// bookingsynctest.Fault); for example
-// "status,status=503,method=GET,path=/api/v3/inbox/conversations,count=2".
-func parseFault(spec string) (bookingsynctest.Fault, error) {
-	parts := strings.Split(spec, ",")
-	kind, ok := faultKinds[strings.TrimSpace(parts[0])]
-	if !ok {
-		return bookingsynctest.Fault{}, fmt.Errorf("unknown fault kind %q (want status, status-after-processing, reset, reset-before-read, truncate, 429 or slow-body)", parts[0])
-	}
-	f := bookingsynctest.Fault{Kind: kind}
-	for _, kv := range parts[1:] {
-		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
-		var err error
-		switch k {
-		case "method":
-			f.Method = strings.ToUpper(v)
-		case "path":
-			f.PathPrefix = v
-		case "count":
-			f.Count, err = strconv.Atoi(v)
-		case "status":
-			f.Status, err = strconv.Atoi(v)
-		case "retry-after":
-			f.RetryAfter, err = time.ParseDuration(v)
-		case "reset":
-			f.Reset = v
-		case "account":
-			f.AccountID, err = strconv.ParseInt(v, 10, 64)
-		case "rate":
-			f.Rate, err = strconv.ParseFloat(v, 64)
-		case "delay":
-			f.Delay, err = time.ParseDuration(v)
-		default:
-			return f, fmt.Errorf("unknown fault key %q (want method, path, account, rate, count, status, retry-after, reset or delay)", k)
-		}
-		if err != nil {
-			return f, fmt.Errorf("fault %s: %v", k, err)
-		}
-	}
-	return f, nil
 }
 
 func runFake(ctx context.Context, c *cli, cmd *command, args []string) error {
