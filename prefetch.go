@@ -3,14 +3,16 @@ package bookingsync
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
 
 // WithPrefetch lets All iterators fetch up to n pages ahead, concurrently,
 // once the first page has told how many there are (X-Total-Pages). Items
-// are still yielded in order. A fetch starts as soon as another ends, not
-// when the loop reaches its page, so the walk runs at the network's pace:
+// are still yielded in order. A fetch starts as soon as another's response
+// has been read (while that page is decoded), not when the loop reaches
+// its page, so the walk runs at the network's pace:
 // at most n requests are in flight and at most 2n pages held (fetched or
 // on their way, not yet yielded) at once. Breaking out of the loop or
 // ending the context stops every fetch in flight, and no fetch is started
@@ -45,7 +47,8 @@ type pageResult[T any] struct {
 // The launcher hands each page's result channel to the consumer, in page
 // order, through queue: its capacity (2n-1, plus the page being yielded)
 // bounds the pages held, and the launcher starts a fetch whenever fewer
-// than n are in flight, without waiting for the consumer. Nothing is
+// than n are in flight (a fetch is in flight until its body is read),
+// without waiting for the consumer. Nothing is
 // allocated per page before it is launched, however many pages the
 // headers announce.
 func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, base O, from, last int, list listFunc[T, PO], yield func(T, error) bool) int {
@@ -84,16 +87,26 @@ func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 			wg.Add(1)
 			go func(page int) {
 				defer wg.Done()
+				// The slot is free once the body is read: Do calls
+				// release then, before it decodes the page (or list
+				// returns having sent nothing). Gosched hands the
+				// processor to the launcher, so that the next request
+				// goes out before this decode, and the other pages'
+				// that arrived with it, take the CPU.
+				release := sync.OnceFunc(func() {
+					inFlight.Add(-1)
+					select {
+					case done <- struct{}{}:
+					default:
+					}
+					runtime.Gosched()
+				})
+				defer release()
 				o := base
 				p := PO(&o)
 				p.listOptions().Page = page
-				items, resp, err := list(ctx, p)
+				items, resp, err := list(context.WithValue(ctx, bodyReadKey{}, release), p)
 				out <- pageResult[T]{items, resp, err}
-				inFlight.Add(-1)
-				select {
-				case done <- struct{}{}:
-				default:
-				}
 			}(page)
 		}
 	}()

@@ -384,3 +384,41 @@ func TestPrefetchSurvivesAHugeTotalPages(t *testing.T) {
 	// page is read, at most 2n-1 more on their way.
 	assert.LessOrEqual(t, len(srv.requests()), 1+3+2*4-1)
 }
+
+// writerFunc is an io.Writer for Do's v: Do copies the raw body into it,
+// where the decode would happen.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Prefetch frees a fetch slot when the body has been read: Do calls the
+// context's bodyReadKey func once, before it decodes, and on an error
+// answer too.
+func TestDoCallsBodyReadBeforeDecoding(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t)
+	mux.HandleFunc("/inbox/conversations", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"conversations":[]}`)
+	})
+	mux.HandleFunc("/inbox/messages", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"errors":[{"code":"nope"}]}`, http.StatusUnprocessableEntity)
+	})
+	for _, path := range []string{"inbox/conversations", "inbox/messages"} {
+		var reads atomic.Int32
+		ctx := context.WithValue(context.Background(), bodyReadKey{}, func() { reads.Add(1) })
+		req, err := c.NewRequest(ctx, http.MethodGet, path, nil)
+		require.NoError(t, err)
+		var readBeforeDecode int32
+		_, err = c.Do(req, writerFunc(func(p []byte) (int, error) {
+			readBeforeDecode = reads.Load()
+			return len(p), nil
+		}))
+		if path == "inbox/messages" {
+			require.Error(t, err)
+		} else {
+			require.NoError(t, err)
+			assert.Equal(t, int32(1), readBeforeDecode, path)
+		}
+		assert.Equal(t, int32(1), reads.Load(), path)
+	}
+}

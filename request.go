@@ -262,6 +262,9 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 		req.Header.Set("Accept", mediaType)
 	}
 	resp, body, err := c.send(req)
+	if read, ok := req.Context().Value(bodyReadKey{}).(func()); ok {
+		read()
+	}
 	if err != nil {
 		return resp, err
 	}
@@ -277,6 +280,12 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 	}
 	return resp, nil
 }
+
+// bodyReadKey keys a func() in a request's context that Do calls once the
+// exchange is over (the body read and the connection free for another
+// request), before it decodes the body. Prefetch frees its fetch slot
+// there, so that the next page is on its way while this one decodes.
+type bodyReadKey struct{}
 
 // send performs req under the client's policies: the rate-limit throttle,
 // retries, the 401 refresh and the 429 wait. It returns the final response
