@@ -2,7 +2,6 @@ package inboxsync
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -46,58 +45,75 @@ type applied struct {
 
 // apply writes one page in one transaction: tombstones for deleted, the
 // records (less those tombstoned), the lease renewal and the cursor if w
-// says so.
+// says so. The statements are built first and run together (runSteps: on
+// Postgres, one pipeline).
 func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]byte, deleted []int64, w write) (applied, error) {
-	var out applied
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		out = applied{}
-		// On Postgres the writers of one (account, resource) are
-		// serialized by an advisory lock, so that a tombstone and a
-		// concurrent re-read cannot cross (SQLite's BEGIN IMMEDIATE
-		// already serializes every writer). A page of records only takes
-		// it in its upsert statement, a round trip saved; anything else
-		// takes it first.
-		lockInUpsert := s.d.name == "postgres" && len(deleted) == 0 && len(items) > 0
-		if s.d.name == "postgres" && !lockInUpsert {
-			if _, err := s.exec(ctx, tx, "SELECT pg_advisory_xact_lock(?)", lockKey(acct, r.name)); err != nil {
-				return err
-			}
+	var steps []*step
+	add := func(query string, args ...any) *step {
+		st := &step{query: query, args: args}
+		steps = append(steps, st)
+		return st
+	}
+	if s.d.name == "postgres" {
+		// The writers of one (account, resource) are serialized, so that a
+		// tombstone and a concurrent re-read cannot cross (SQLite's BEGIN
+		// IMMEDIATE already serializes every writer). The statements after
+		// it see what the lock's previous holder committed.
+		add("SELECT pg_advisory_xact_lock(?)", lockKey(acct, r.name))
+	}
+	var removed, upserted, renewed, swept *step
+	if len(deleted) > 0 {
+		now := time.Now()
+		args := make([]any, 0, 4*len(deleted))
+		for _, id := range deleted {
+			args = append(args, acct, r.name, id, s.d.ts(&now))
 		}
-		if len(deleted) > 0 {
-			n, err := s.tombstone(ctx, tx, acct, r, deleted)
-			if err != nil {
-				return err
-			}
-			out.Deleted = n
+		add("INSERT INTO sync_tombstones (account_id, resource, id, deleted_at) VALUES "+
+			placeholders(len(deleted), 4)+" ON CONFLICT (account_id, resource, id) DO NOTHING", args...)
+		list, idArgs := idList(deleted)
+		removed = add("DELETE FROM "+r.name+" WHERE account_id = ? AND id IN ("+list+")", append([]any{acct}, idArgs...)...)
+	}
+	if len(items) > 0 {
+		query, args, err := s.upsert(acct, r, items, w.newer)
+		if err != nil {
+			return applied{}, fmt.Errorf("inboxsync: writing %s: %w", r.name, err)
 		}
-		if len(items) > 0 {
-			var lock []any
-			if lockInUpsert {
-				lock = []any{lockKey(acct, r.name)}
-			}
-			n, err := s.upsert(ctx, tx, acct, r, items, w.newer, lock...)
-			if err != nil {
-				return err
-			}
-			out.Upserted = n
+		upserted = add(query, args...)
+	}
+	if w.holder != "" {
+		renewed = add("UPDATE sync_leases SET expires_at = ? WHERE account_id = ? AND resource = ? AND holder = ?",
+			s.d.ts(&w.leaseUntil), acct, r.name, w.holder)
+	}
+	if len(items) > 0 {
+		// Remove again the records tombstoned since they were read: a
+		// deletion that a concurrent writer recorded after the API listed
+		// them.
+		since := w.since
+		if since.IsZero() {
+			since = time.Unix(0, 0)
 		}
-		if w.holder != "" || len(items) > 0 {
-			swept, err := s.renewAndSweep(ctx, tx, acct, r, w, len(items) > 0)
-			if err != nil {
-				return err
-			}
-			out.Upserted -= swept
-		}
-		if w.cursor != nil {
-			if _, err := s.exec(ctx, tx, `INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
-ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`, acct, r.name, s.d.ts(w.cursor)); err != nil {
-				return err
-			}
+		swept = add("DELETE FROM "+r.name+" WHERE account_id = ? AND id IN (SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND deleted_at >= ?)",
+			acct, acct, r.name, s.d.ts(&since))
+	}
+	if w.cursor != nil {
+		add(`INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
+ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`, acct, r.name, s.d.ts(w.cursor))
+	}
+	err := s.runSteps(ctx, steps, func() error {
+		if renewed != nil && renewed.n == 0 {
+			return errLeaseLost
 		}
 		return nil
 	})
 	if err != nil {
 		return applied{}, fmt.Errorf("inboxsync: writing %s: %w", r.name, err)
+	}
+	var out applied
+	if removed != nil {
+		out.Deleted = int(removed.n)
+	}
+	if upserted != nil {
+		out.Upserted = int(upserted.n - swept.n)
 	}
 	return out, nil
 }
@@ -124,85 +140,37 @@ func idList(ids []int64) (string, []any) {
 	return strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", "), args
 }
 
-// tombstone records deleted ids and removes their rows; it returns how
-// many rows were removed.
-func (s *Store) tombstone(ctx context.Context, tx *sql.Tx, acct int64, r *resource, ids []int64) (int, error) {
-	now := time.Now()
-	args := make([]any, 0, 4*len(ids))
-	for _, id := range ids {
-		args = append(args, acct, r.name, id, s.d.ts(&now))
-	}
-	if _, err := s.exec(ctx, tx, "INSERT INTO sync_tombstones (account_id, resource, id, deleted_at) VALUES "+
-		placeholders(len(ids), 4)+" ON CONFLICT (account_id, resource, id) DO NOTHING", args...); err != nil {
-		return 0, err
-	}
-	list, idArgs := idList(ids)
-	res, err := s.exec(ctx, tx, "DELETE FROM "+r.name+" WHERE account_id = ? AND id IN ("+list+")", append([]any{acct}, idArgs...)...)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
-}
-
-// upsert writes the records in one INSERT … ON CONFLICT, never replacing a
-// stored record with an older one. Given an advisory lock key (Postgres),
-// the statement takes that lock before it inserts its first row.
-func (s *Store) upsert(ctx context.Context, tx *sql.Tx, acct int64, r *resource, items [][]byte, newer bool, lock ...any) (int, error) {
-	ids := make([]int64, 0, len(items))
-	rows := make([][]any, 0, len(items))
-	for _, raw := range items {
-		id, vals, err := r.row(s.d, raw)
-		if err != nil {
-			return 0, err
-		}
-		ids = append(ids, id)
-		rows = append(rows, vals)
-	}
+// upsert is the batched INSERT … ON CONFLICT of the records, which never
+// replaces a stored record with an older one, and its arguments.
+func (s *Store) upsert(acct int64, r *resource, items [][]byte, newer bool) (string, []any, error) {
 	ncol := len(r.cols) + 2
 	args := make([]any, 0, ncol*len(items))
-	seen := make(map[int64]int, len(items)) // a page may list a record twice; keep the last
-	for i, raw := range items {
-		if j, ok := seen[ids[i]]; ok {
-			copy(args[j*ncol:], append(append([]any{acct}, rows[i]...), string(raw)))
+	seen := make(map[int64]int, len(items)) // a page may list a record twice: the last is kept, in the first's place
+	for _, raw := range items {
+		at := len(args)
+		row := args[at : at+ncol] // read in place, kept unless a duplicate
+		id, err := r.fill(s.d, raw, row[1:ncol-1])
+		if err != nil {
+			return "", nil, err
+		}
+		row[0], row[ncol-1] = acct, string(raw)
+		if first, ok := seen[id]; ok {
+			copy(args[first:first+ncol], row)
 			continue
 		}
-		seen[ids[i]] = len(args) / ncol
-		args = append(args, acct)
-		args = append(args, rows[i]...)
-		args = append(args, string(raw))
+		seen[id] = at
+		args = args[:at+ncol]
 	}
-	n := len(args) / ncol
-	if n == 0 {
-		return 0, nil
-	}
-	res, err := s.exec(ctx, tx, upsertSQL(r, n, newer, len(lock) > 0), append(lock, args...)...)
-	if err != nil {
-		return 0, err
-	}
-	affected, err := res.RowsAffected()
-	return int(affected), err
+	return upsertSQL(r, len(args)/ncol, newer), args, nil
 }
 
 // upsertSQL is the batched upsert of n rows of r. A stored record is
 // replaced only when the incoming one is as new (listings) or newer
 // (re-reads), by updated_at; one without updated_at always replaces.
-//
-// With lock (Postgres), its first parameter is an advisory lock key, taken
-// before the first row is inserted: the first row's account_id goes
-// through a scalar subquery on the locking CTE, which Postgres evaluates
-// once, on first use. The statement's snapshot predates the wait, which
-// the upsert does not mind (ON CONFLICT sees the latest committed rows)
-// and the sweep after it, a statement of its own, does not share.
-func upsertSQL(r *resource, n int, newer, lock bool) string {
+func upsertSQL(r *resource, n int, newer bool) string {
 	var b strings.Builder
-	values := placeholders(n, len(r.cols)+2)
-	if lock {
-		b.WriteString("WITH lock AS (SELECT pg_advisory_xact_lock(?)) ")
-		values = "(COALESCE((SELECT NULL::bigint FROM lock), ?)" + strings.TrimPrefix(values, "(?")
-	}
 	b.WriteString("INSERT INTO " + r.name + " (account_id, " + strings.Join(r.cols, ", ") + ", raw) VALUES ")
-	b.WriteString(values)
+	b.WriteString(placeholders(n, len(r.cols)+2))
 	b.WriteString(" ON CONFLICT (account_id, id) DO UPDATE SET ")
 	for _, c := range r.cols[1:] {
 		b.WriteString(c + " = excluded." + c + ", ")
@@ -215,50 +183,4 @@ func upsertSQL(r *resource, n int, newer, lock bool) string {
 	}
 	b.WriteString(r.name + ".updated_at")
 	return b.String()
-}
-
-// renewAndSweep renews w's lease (errLeaseLost when another replica took
-// it) and, after an upsert, removes again the records tombstoned since
-// w.since: a deletion that a concurrent writer recorded after these records
-// were read. It returns how many it removed. On Postgres both are one
-// statement (one round trip); the advisory lock taken first makes every
-// tombstone laid before it visible here.
-func (s *Store) renewAndSweep(ctx context.Context, tx *sql.Tx, acct int64, r *resource, w write, sweep bool) (int, error) {
-	since := w.since
-	if since.IsZero() {
-		since = time.Unix(0, 0)
-	}
-	const renew = "UPDATE sync_leases SET expires_at = ? WHERE account_id = ? AND resource = ? AND holder = ?"
-	sweepSQL := "DELETE FROM " + r.name + " WHERE account_id = ? AND id IN (SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND deleted_at >= ?)"
-	renewArgs := []any{s.d.ts(&w.leaseUntil), acct, r.name, w.holder}
-	sweepArgs := []any{acct, acct, r.name, s.d.ts(&since)}
-	if s.d.name == "postgres" && w.holder != "" && sweep {
-		var held, swept int
-		if err := s.queryRow(ctx, tx, "WITH lease AS ("+renew+" RETURNING 1), swept AS ("+sweepSQL+" RETURNING 1) "+
-			"SELECT (SELECT COUNT(*) FROM lease), (SELECT COUNT(*) FROM swept)", append(renewArgs, sweepArgs...)...).Scan(&held, &swept); err != nil {
-			return 0, err
-		}
-		if held == 0 {
-			return 0, errLeaseLost
-		}
-		return swept, nil
-	}
-	if w.holder != "" {
-		res, err := s.exec(ctx, tx, renew, renewArgs...)
-		if err != nil {
-			return 0, err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return 0, errLeaseLost
-		}
-	}
-	if !sweep {
-		return 0, nil
-	}
-	res, err := s.exec(ctx, tx, sweepSQL, sweepArgs...)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
 }

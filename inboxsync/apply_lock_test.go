@@ -9,9 +9,9 @@ import (
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
-// A page of records takes the (account, resource) advisory lock inside its
-// upsert statement: while another session holds the lock, the page waits
-// for it, and it writes once the lock is free.
+// A page of records takes the (account, resource) advisory lock before its
+// upsert, in the same pipeline: while another session holds the lock, the
+// page waits for it, and it writes once the lock is free.
 func TestApplyTakesTheLockBeforeItsUpsert(t *testing.T) {
 	ctx := context.Background()
 	dsn := dbtest.Postgres(t)
@@ -75,4 +75,34 @@ func TestApplyTakesTheLockBeforeItsUpsert(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d conversations stored, want 1", n)
 	}
+}
+
+// A page that lists a record twice stores the later copy, once, in one
+// statement; the count of records written counts it once.
+func TestApplyKeepsTheLastCopyOfARecordListedTwice(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		st, err := Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		first := `{"id": 1, "subject": "first", "updated_at": "2026-01-01T00:00:00Z"}`
+		other := `{"id": 2, "subject": "other", "updated_at": "2026-01-01T00:00:00Z"}`
+		last := `{"id": 1, "subject": "last", "updated_at": "2026-01-01T00:00:01Z"}`
+		n, err := st.apply(ctx, 7, resConversations, [][]byte{[]byte(first), []byte(other), []byte(last)}, nil, write{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Upserted != 2 {
+			t.Errorf("Upserted = %d, want 2", n.Upserted)
+		}
+		var subject, raw string
+		if err := st.db.QueryRowContext(ctx, "SELECT subject, raw FROM conversations WHERE account_id = 7 AND id = 1").Scan(&subject, &raw); err != nil {
+			t.Fatal(err)
+		}
+		if subject != "last" || raw != last {
+			t.Errorf("stored %q, %s; want the last copy", subject, raw)
+		}
+	})
 }

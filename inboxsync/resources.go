@@ -19,7 +19,7 @@ type resource struct {
 	scoped bool
 
 	fields []field
-	tree   *pathNode // the fields' JSON paths, for the scanner
+	tree   pathNode // the fields' JSON paths, for the scanner
 }
 
 // field is one column and where a record holds it.
@@ -85,37 +85,42 @@ var (
 	walked = []*resource{resHosts, resConversations, resParticipants, resMessages, resAttachments, resBookings, resClients, resRentals}
 )
 
-// pathNode is one level of the fields' JSON paths: which columns a key
-// fills (with the rank of that path among the column's paths) and which
-// keys below it matter.
-type pathNode struct {
-	targets  map[string][]target
-	children map[string]*pathNode
+// pathNode is one level of the fields' JSON paths: the keys that matter
+// there.
+type pathNode map[string]*pathKey
+
+// pathKey is one key of a pathNode: the columns its value fills (with the
+// rank of that path among the column's paths), or the level below it.
+type pathKey struct {
+	targets []target
+	child   pathNode
 }
 
 type target struct{ col, rank int }
 
+// maxFields bounds a resource's fields, so that the state of a row's scan
+// fits on the stack.
+const maxFields = 16
+
 func newResource(name, path string, scoped bool, fields ...field) *resource {
-	r := &resource{name: name, path: path, key: name, scoped: scoped, fields: fields, tree: &pathNode{}}
+	if len(fields) > maxFields {
+		panic("inboxsync: a resource has more than maxFields fields")
+	}
+	r := &resource{name: name, path: path, key: name, scoped: scoped, fields: fields, tree: pathNode{}}
 	for i, fl := range fields {
 		r.cols = append(r.cols, fl.col)
 		for rank, p := range fl.paths {
 			n := r.tree
 			parts := strings.Split(p, ".")
 			for _, part := range parts[:len(parts)-1] {
-				if n.children == nil {
-					n.children = map[string]*pathNode{}
+				k := n.key(part)
+				if k.child == nil {
+					k.child = pathNode{}
 				}
-				if n.children[part] == nil {
-					n.children[part] = &pathNode{}
-				}
-				n = n.children[part]
+				n = k.child
 			}
-			if n.targets == nil {
-				n.targets = map[string][]target{}
-			}
-			last := parts[len(parts)-1]
-			n.targets[last] = append(n.targets[last], target{i, rank})
+			k := n.key(parts[len(parts)-1])
+			k.targets = append(k.targets, target{i, rank})
 		}
 	}
 	if r.cols[0] != "id" {
@@ -124,57 +129,117 @@ func newResource(name, path string, scoped bool, fields ...field) *resource {
 	return r
 }
 
+// key returns n's entry for name, added if missing.
+func (n pathNode) key(name string) *pathKey {
+	if n[name] == nil {
+		n[name] = &pathKey{}
+	}
+	return n[name]
+}
+
 // row reads the columns of one record, in cols' order, converted for d,
 // and returns its id.
 func (r *resource) row(d dialect, raw []byte) (int64, []any, error) {
 	vals := make([]any, len(r.fields))
-	ranks := make([]int, len(r.fields))
-	for i := range ranks {
-		ranks[i] = -1
+	id, err := r.fill(d, raw, vals)
+	if err != nil {
+		return 0, nil, err
 	}
-	s := &scanner{b: raw}
-	var walk func(n *pathNode) error
-	walk = func(n *pathNode) error {
-		return s.object(func(key []byte) error {
-			if ts := n.targets[string(key)]; len(ts) > 0 {
-				v, err := s.value(r.fields[ts[0].col].kind)
-				if err != nil {
-					return fmt.Errorf("%s: %w", key, err)
-				}
-				for _, t := range ts {
-					if v != nil && (ranks[t.col] < 0 || t.rank <= ranks[t.col]) { // a repeated key: the last wins
-						vals[t.col], ranks[t.col] = v, t.rank
-					}
-				}
-				return nil
-			}
-			if c := n.children[string(key)]; c != nil {
-				return walk(c)
-			}
-			return s.skip()
-		})
+	return id, vals, nil
+}
+
+// fill is row into vals, which has one element per column: the page's
+// statement arguments, without a slice of its own per record.
+func (r *resource) fill(d dialect, raw []byte, vals []any) (int64, error) {
+	rs := rowScan{r: r, s: scanner{b: raw}}
+	for i := range r.fields {
+		rs.ranks[i] = -1
 	}
-	err := walk(r.tree)
+	err := rs.object(r.tree)
 	if err == nil {
-		s.ws()
-		if s.i != len(s.b) {
+		rs.s.ws()
+		if rs.s.i != len(raw) {
 			err = errSyntax
 		}
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("inboxsync: decoding a %s record: %w", r.name, err)
+		return 0, fmt.Errorf("inboxsync: decoding a %s record: %w", r.name, err)
 	}
-	id, _ := vals[0].(int64)
-	if id <= 0 {
-		return 0, nil, fmt.Errorf("inboxsync: a %s record without an id", r.name)
+	id := rs.ints[0]
+	if rs.ranks[0] < 0 || id <= 0 {
+		return 0, fmt.Errorf("inboxsync: a %s record without an id", r.name)
 	}
-	vals[0] = id
+	var lastTS string // a record's times often repeat: the last converted, and its value
+	var lastVal any
 	for i, fl := range r.fields {
-		if fl.kind == kindTime && vals[i] != nil {
-			if vals[i], err = d.wireTS(vals[i].(string)); err != nil {
-				return 0, nil, fmt.Errorf("inboxsync: %s %d: %s: %w", r.name, id, fl.col, err)
+		switch {
+		case rs.ranks[i] < 0:
+			vals[i] = nil
+		case fl.kind == kindInt:
+			vals[i] = rs.ints[i]
+		case fl.kind == kindStr:
+			vals[i] = rs.strs[i]
+		default:
+			if lastVal == nil || rs.strs[i] != lastTS {
+				if lastVal, err = d.wireTS(rs.strs[i]); err != nil {
+					return 0, fmt.Errorf("inboxsync: %s %d: %s: %w", r.name, id, fl.col, err)
+				}
+				lastTS = rs.strs[i]
 			}
+			vals[i] = lastVal
 		}
 	}
-	return id, vals, nil
+	return id, nil
+}
+
+// rowScan is the state of one row's scan, on the stack: the values are
+// boxed for the row only once all are read.
+type rowScan struct {
+	r     *resource
+	s     scanner
+	ranks [maxFields]int // the rank of the path a column's value came from; -1: none (null, "" or absent)
+	ints  [maxFields]int64
+	strs  [maxFields]string
+}
+
+// object reads an object whose keys that matter are n's.
+func (rs *rowScan) object(n pathNode) error {
+	return rs.s.object(func(key []byte) error {
+		k := n[string(key)]
+		switch {
+		case k == nil:
+			return rs.s.skip()
+		case len(k.targets) > 0:
+			return rs.value(key, k.targets)
+		default:
+			return rs.object(k.child)
+		}
+	})
+}
+
+// value reads the value of key, which fills the columns of targets: an
+// integer, or a string for the others. null and "" fill nothing.
+func (rs *rowScan) value(key []byte, targets []target) error {
+	var n int64
+	var str string
+	var err error
+	switch {
+	case rs.s.null():
+		return nil
+	case rs.r.fields[targets[0].col].kind == kindInt:
+		err = rs.s.id(&n)
+	default:
+		if str, err = rs.s.str(); str == "" && err == nil {
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	for _, t := range targets {
+		if rs.ranks[t.col] < 0 || t.rank <= rs.ranks[t.col] { // a repeated key: the last wins
+			rs.ints[t.col], rs.strs[t.col], rs.ranks[t.col] = n, str, t.rank
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package inboxsync
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,16 +81,25 @@ func (s *scanner) stringSpan() (int, int, error) {
 		return 0, 0, errSyntax
 	}
 	start := s.i
-	for s.i++; s.i < len(s.b); s.i++ {
-		switch s.b[s.i] {
-		case '\\':
-			s.i++
-		case '"':
-			s.i++
+	s.i++
+	for {
+		// To the next quote, past any escape before it (IndexByte is
+		// vectorized: the messages' contents are long).
+		q := bytes.IndexByte(s.b[s.i:], '"')
+		if q < 0 {
+			s.i = len(s.b)
+			return 0, 0, errSyntax
+		}
+		e := bytes.IndexByte(s.b[s.i:s.i+q], '\\')
+		if e < 0 {
+			s.i += q + 1
 			return start, s.i, nil
 		}
+		s.i += e + 2
+		if s.i > len(s.b) {
+			return 0, 0, errSyntax
+		}
 	}
-	return 0, 0, errSyntax
 }
 
 // null consumes a null and reports whether there was one.
@@ -102,25 +112,25 @@ func (s *scanner) null() bool {
 }
 
 // str reads a string (null: "").
-func (s *scanner) str(dst *string) error {
+func (s *scanner) str() (string, error) {
 	if s.null() {
-		*dst = ""
-		return nil
+		return "", nil
 	}
 	start, end, err := s.stringSpan()
 	if err != nil {
-		return err
+		return "", err
 	}
 	q := s.b[start:end]
 	for _, c := range q[1 : len(q)-1] {
 		if c == '\\' || c < 0x20 || c >= 0x80 {
 			// Escapes and non-ASCII (invalid UTF-8 is replaced): as
 			// encoding/json reads them.
-			return json.Unmarshal(q, dst)
+			var v string
+			err := json.Unmarshal(q, &v)
+			return v, err
 		}
 	}
-	*dst = string(q[1 : len(q)-1])
-	return nil
+	return string(q[1 : len(q)-1]), nil
 }
 
 // number returns the next number's text.
@@ -152,29 +162,6 @@ func (s *scanner) id(dst *int64) error {
 	}
 	*dst = v
 	return nil
-}
-
-// value reads a field's value as k says: an int64 or a non-empty string,
-// or nil for null (and for "").
-func (s *scanner) value(k kind) (any, error) {
-	if s.null() {
-		return nil, nil
-	}
-	if k == kindInt {
-		var v int64
-		if err := s.id(&v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	}
-	var v string
-	if err := s.str(&v); err != nil {
-		return nil, err
-	}
-	if v == "" {
-		return nil, nil
-	}
-	return v, nil
 }
 
 // skip moves past any value.

@@ -189,33 +189,32 @@ func (d dialect) wireTS(s string) (any, error) {
 }
 
 // isPlainUTC reports whether s is exactly YYYY-MM-DDTHH:MM:SSZ with a
-// valid date and time of day.
+// valid date and time of day (what time.Parse accepts: no month 13, no
+// February 30th, no second 60), without parsing it.
 func isPlainUTC(s string) bool {
-	if len(s) != 20 || s[19] != 'Z' {
+	if len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
 		return false
 	}
-	for i := 0; i < 19; i++ {
-		switch i {
-		case 4, 7:
-			if s[i] != '-' {
-				return false
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
 			}
-		case 10:
-			if s[i] != 'T' {
-				return false
-			}
-		case 13, 16:
-			if s[i] != ':' {
-				return false
-			}
-		default:
-			if s[i] < '0' || s[i] > '9' {
-				return false
-			}
+			v = v*10 + int(c-'0')
 		}
+		return v
 	}
-	_, err := time.Parse(time.RFC3339, s) // month 13, February 30th…
-	return err == nil
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	hour, minute, second := num(11, 2), num(14, 2), num(17, 2)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 {
+		return false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	return day <= days
 }
 
 // scanTime reads a time column written by ts.

@@ -1,0 +1,92 @@
+package inboxsync
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// step is one statement of a transaction built ahead (a page's write, see
+// apply) and, once run, the rows it affected.
+type step struct {
+	query string // with ? placeholders
+	args  []any
+	n     int64 // rows affected, set by runSteps
+}
+
+// runSteps runs steps in order in one transaction, then commits it if
+// check, called once every step has run, returns nil; otherwise, or on the
+// first failed step, it rolls it back.
+//
+// On Postgres the steps go to the server in one pipeline (BEGIN and every
+// step, then COMMIT): a page costs two round trips however many statements
+// it takes, where one at a time, with database/sql's BEGIN, it took one
+// more than the statements. Each statement still takes its snapshot when
+// it starts, so one that follows pg_advisory_xact_lock sees what the
+// lock's previous holder committed.
+func (s *Store) runSteps(ctx context.Context, steps []*step, check func() error) error {
+	if s.d.name == "postgres" {
+		return s.pipeline(ctx, steps, check)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, st := range steps {
+			res, err := s.exec(ctx, tx, st.query, st.args...)
+			if err != nil {
+				return err
+			}
+			if st.n, err = res.RowsAffected(); err != nil {
+				return err
+			}
+		}
+		return check()
+	})
+}
+
+// pipeline is runSteps on Postgres, through pgx's batch on one of the
+// pool's connections.
+func (s *Store) pipeline(ctx context.Context, steps []*step, check func() error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		var b pgx.Batch
+		b.Queue("BEGIN")
+		for _, st := range steps {
+			b.Queue(s.d.rebind(st.query), st.args...)
+		}
+		br := pc.SendBatch(ctx, &b)
+		_, err := br.Exec() // BEGIN
+		for _, st := range steps {
+			if err != nil {
+				break
+			}
+			tag, serr := br.Exec()
+			st.n, err = tag.RowsAffected(), serr
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = check()
+		}
+		if err == nil {
+			err = ctx.Err() // ended while the steps ran: nothing is committed
+		}
+		end := "COMMIT"
+		if err != nil {
+			end = "ROLLBACK"
+		}
+		// A connection whose transaction did not end (ctx ended, or the
+		// connection broke) is not reused: the driver drops a connection
+		// still in a transaction when the pool hands it out again.
+		if _, xerr := pc.Exec(ctx, end); xerr != nil && err == nil {
+			err = xerr
+		}
+		return err
+	})
+}
