@@ -49,8 +49,8 @@ type applied struct {
 // Postgres, one pipeline).
 func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]byte, deleted []int64, w write) (applied, error) {
 	var steps []*step
-	add := func(query string, args ...any) *step {
-		st := &step{query: query, args: args}
+	add := func(fixed bool, query string, args ...any) *step {
+		st := &step{query: query, args: args, fixed: fixed}
 		steps = append(steps, st)
 		return st
 	}
@@ -59,7 +59,7 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 		// tombstone and a concurrent re-read cannot cross (SQLite's BEGIN
 		// IMMEDIATE already serializes every writer). The statements after
 		// it see what the lock's previous holder committed.
-		add("SELECT pg_advisory_xact_lock(?)", lockKey(acct, r.name))
+		add(true, "SELECT pg_advisory_xact_lock(?)", lockKey(acct, r.name))
 	}
 	var removed, upserted, renewed, swept *step
 	if len(deleted) > 0 {
@@ -68,20 +68,20 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 		for _, id := range deleted {
 			args = append(args, acct, r.name, id, s.d.ts(&now))
 		}
-		add("INSERT INTO sync_tombstones (account_id, resource, id, deleted_at) VALUES "+
+		add(false, "INSERT INTO sync_tombstones (account_id, resource, id, deleted_at) VALUES "+
 			placeholders(len(deleted), 4)+" ON CONFLICT (account_id, resource, id) DO NOTHING", args...)
 		list, idArgs := idList(deleted)
-		removed = add("DELETE FROM "+r.name+" WHERE account_id = ? AND id IN ("+list+")", append([]any{acct}, idArgs...)...)
+		removed = add(false, "DELETE FROM "+r.name+" WHERE account_id = ? AND id IN ("+list+")", append([]any{acct}, idArgs...)...)
 	}
 	if len(items) > 0 {
 		query, args, err := s.upsert(acct, r, items, w.newer)
 		if err != nil {
 			return applied{}, fmt.Errorf("inboxsync: writing %s: %w", r.name, err)
 		}
-		upserted = add(query, args...)
+		upserted = add(false, query, args...)
 	}
 	if w.holder != "" {
-		renewed = add("UPDATE sync_leases SET expires_at = ? WHERE account_id = ? AND resource = ? AND holder = ?",
+		renewed = add(true, "UPDATE sync_leases SET expires_at = ? WHERE account_id = ? AND resource = ? AND holder = ?",
 			s.d.ts(&w.leaseUntil), acct, r.name, w.holder)
 	}
 	if len(items) > 0 {
@@ -92,11 +92,11 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 		if since.IsZero() {
 			since = time.Unix(0, 0)
 		}
-		swept = add("DELETE FROM "+r.name+" WHERE account_id = ? AND id IN (SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND deleted_at >= ?)",
+		swept = add(true, "DELETE FROM "+r.name+" WHERE account_id = ? AND id IN (SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND deleted_at >= ?)",
 			acct, acct, r.name, s.d.ts(&since))
 	}
 	if w.cursor != nil {
-		add(`INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
+		add(true, `INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
 ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`, acct, r.name, s.d.ts(w.cursor))
 	}
 	err := s.runSteps(ctx, steps, func() error {

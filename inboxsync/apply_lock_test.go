@@ -3,6 +3,7 @@ package inboxsync
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
@@ -103,6 +104,42 @@ func TestApplyKeepsTheLastCopyOfARecordListedTwice(t *testing.T) {
 		}
 		if subject != "last" || raw != last {
 			t.Errorf("stored %q, %s; want the last copy", subject, raw)
+		}
+	})
+}
+
+// Pages written at once by more writers than the pool has connections,
+// each under a lease and on a store whose statements are not yet prepared,
+// all land: a fixed statement is prepared before its transaction holds a
+// connection, never while it waits for a second one.
+func TestApplyConcurrentWritersOnAFreshStore(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		st, err := Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		const writers = 16
+		until := time.Now().Add(time.Hour)
+		errs := make(chan error, writers)
+		for i := range writers {
+			go func() {
+				acct := int64(100 + i)
+				if ok, err := st.acquireLease(ctx, acct, resConversations.name, "w", until); err != nil || !ok {
+					errs <- fmt.Errorf("lease %d: %v %v", acct, ok, err)
+					return
+				}
+				page := [][]byte{[]byte(fmt.Sprintf(`{"id": %d, "updated_at": "2026-01-01T00:00:00Z"}`, i+1))}
+				_, err := st.apply(ctx, acct, resConversations, page, nil, write{holder: "w", leaseUntil: until})
+				errs <- err
+			}()
+		}
+		for range writers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }

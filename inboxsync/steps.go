@@ -13,6 +13,9 @@ import (
 type step struct {
 	query string // with ? placeholders
 	args  []any
+	// fixed says the query's text is one of a few, not sized by the page
+	// (the lease, the sweep, the cursor): SQLite keeps it prepared.
+	fixed bool
 	n     int64 // rows affected, set by runSteps
 }
 
@@ -20,7 +23,8 @@ type step struct {
 // check, called once every step has run, returns nil; otherwise, or on the
 // first failed step, it rolls it back.
 //
-// On Postgres the steps go to the server in one pipeline (BEGIN and every
+// On SQLite the fixed steps are kept prepared. On Postgres the steps go
+// to the server in one pipeline (pgx keeps every statement prepared) (BEGIN and every
 // step, then COMMIT): a page costs two round trips however many statements
 // it takes, where one at a time, with database/sql's BEGIN, it took one
 // more than the statements. Each statement still takes its snapshot when
@@ -30,9 +34,27 @@ func (s *Store) runSteps(ctx context.Context, steps []*step, check func() error)
 	if s.d.name == "postgres" {
 		return s.pipeline(ctx, steps, check)
 	}
+	// Fixed statements are prepared before the transaction holds a
+	// connection of the pool: preparing one inside it could wait for a
+	// second connection while every one is held.
+	stmts := make([]*sql.Stmt, len(steps))
+	for i, st := range steps {
+		if st.fixed {
+			var err error
+			if stmts[i], err = s.prepared(ctx, st.query); err != nil {
+				return err
+			}
+		}
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, st := range steps {
-			res, err := s.exec(ctx, tx, st.query, st.args...)
+		for i, st := range steps {
+			var res sql.Result
+			var err error
+			if stmts[i] != nil {
+				res, err = tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, st.args...)
+			} else {
+				res, err = s.exec(ctx, tx, st.query, st.args...)
+			}
 			if err != nil {
 				return err
 			}
@@ -42,6 +64,23 @@ func (s *Store) runSteps(ctx context.Context, steps []*step, check func() error)
 		}
 		return check()
 	})
+}
+
+// prepared returns query prepared on the store's database, once. Only
+// fixed queries come here, so the cache stays small.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.d.rebind(query))
+	if err != nil {
+		return nil, err
+	}
+	if kept, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return kept.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // pipeline is runSteps on Postgres, through pgx's batch on one of the

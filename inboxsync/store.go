@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -25,6 +26,8 @@ var ErrNotFound = errors.New("inboxsync: not found")
 type Store struct {
 	db *sql.DB
 	d  dialect
+
+	stmts sync.Map // query → *sql.Stmt, the steps kept prepared (steps.go)
 
 	dsn   string     // the driver's DSN, for the fleet's lock connections
 	fleet fleetState // tokens' key, lock pool (tokens.go, locker.go)
@@ -90,6 +93,10 @@ func isBusy(err error) bool {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.closeLocks()
+	s.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	return s.db.Close()
 }
 
