@@ -1,12 +1,17 @@
 package bookingsync
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -278,12 +283,11 @@ func TestPrefetchStartsFetchesWhilePagesWait(t *testing.T) {
 	assert.LessOrEqual(t, s.maxInFlight.Load(), int32(2))
 }
 
-// latencyPages is a server of pages pages of 100 conversations, each
-// answered after latency, that counts the connections it accepts.
-func latencyPages(b *testing.B, pages int, latency time.Duration) (*httptest.Server, *atomic.Int64) {
+// latencyHandler answers pages pages of 100 conversations, each after
+// latency.
+func latencyHandler(pages int, latency time.Duration) http.Handler {
 	body := conversationPage(100)
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(latency)
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 		if page < pages {
@@ -292,7 +296,14 @@ func latencyPages(b *testing.B, pages int, latency time.Duration) (*httptest.Ser
 		w.Header().Set("X-Total-Pages", strconv.Itoa(pages))
 		w.Header().Set("Content-Type", mediaType)
 		w.Write(body)
-	}))
+	})
+}
+
+// latencyPages serves latencyHandler in this process and counts the
+// connections it accepts.
+func latencyPages(b *testing.B, pages int, latency time.Duration) (*httptest.Server, *atomic.Int64) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(latencyHandler(pages, latency))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
@@ -303,60 +314,126 @@ func latencyPages(b *testing.B, pages int, latency time.Duration) (*httptest.Ser
 	return srv, &conns
 }
 
+// The peer is latencyHandler in a process of its own (the test binary,
+// re-executed: see TestMain), as a real API is: its work does not share
+// the client's Go scheduler.
+const (
+	peerEnv         = "BOOKINGSYNC_BENCH_PEER" // "pages,latency"
+	peerPages       = 100
+	peerLatency     = 20 * time.Millisecond
+	peerListenStart = "LISTEN "
+)
+
+// servePeer serves latencyHandler on loopback, prints its URL and stops
+// when its standard input ends (its parent is gone).
+func servePeer() {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "peer:", err)
+		os.Exit(1)
+	}
+	fmt.Println(peerListenStart + "http://" + l.Addr().String())
+	go http.Serve(l, latencyHandler(peerPages, peerLatency))
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// startPeer starts the peer and returns its URL.
+func startPeer(b *testing.B) string {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), peerEnv+"=1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), peerListenStart)
+	if err != nil || !ok {
+		b.Fatalf("the peer did not start: %q, %v", line, err)
+	}
+	return url
+}
+
 // BenchmarkPrefetchWalk walks 100 pages of 100 conversations at 20 ms a
 // request with WithPrefetch(8) and the client's default transport, a new
-// client each walk. The bound of the walk is 1 + ceil(99/8) = 14 rounds
-// of 20 ms (the first page tells how many there are): x-bound is the
-// walk's time over it. /round is the baseline of the same run, one
-// request, and x-rounds the walk's time over 14 of those (the latency plus
-// what a request costs on this machine). conns/walk counts the
-// connections each walk opened (goal: at most 8).
+// client each walk, against a server in this process and against the peer
+// (the same server in a process of its own). The bound of the walk is
+// 1 + ceil(99/8) = 14 rounds of 20 ms (the first page tells how many there
+// are): x-bound is the walk's time over it. /round is the baseline of the
+// same run, one request, and x-rounds the walk's time over 14 of those
+// (the latency plus what a request costs on this machine). conns/walk
+// counts the connections each walk opened (goal: at most 8; counted in
+// this process only).
 func BenchmarkPrefetchWalk(b *testing.B) {
-	const pages, n, latency = 100, 8, 20 * time.Millisecond
+	const pages, n, latency = peerPages, 8, peerLatency
 	srv, conns := latencyPages(b, pages, latency)
 	ctx := context.Background()
-	newClient := func() *Client {
-		c, err := NewClient(WithBaseURL(srv.URL), WithToken(testToken), WithPrefetch(n))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return c
-	}
-	var round time.Duration
-	b.Run("round", func(b *testing.B) {
-		c := newClient()
-		start := time.Now()
-		for b.Loop() {
-			if _, _, err := c.Conversations.List(ctx, nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-		round = time.Since(start) / time.Duration(b.N)
-	})
-	b.Run("walk", func(b *testing.B) {
-		var total time.Duration
-		conns.Store(0)
-		for b.Loop() {
-			c := newClient()
-			start := time.Now()
-			items := 0
-			for _, err := range c.Conversations.All(ctx, nil) {
+	for _, where := range []struct {
+		name  string
+		url   func() string
+		conns *atomic.Int64
+	}{
+		{"in-process", func() string { return srv.URL }, conns},
+		{"peer", func() string { return startPeer(b) }, nil},
+	} {
+		b.Run(where.name, func(b *testing.B) {
+			url := where.url()
+			newClient := func() *Client {
+				c, err := NewClient(WithBaseURL(url), WithToken(testToken), WithPrefetch(n))
 				if err != nil {
 					b.Fatal(err)
 				}
-				items++
+				return c
 			}
-			total += time.Since(start)
-			if items != pages*100 {
-				b.Fatal(items)
-			}
-		}
-		rounds := 1 + (pages-1+n-1)/n
-		walk := float64(total) / float64(b.N)
-		b.ReportMetric(walk/float64(time.Duration(rounds)*latency), "x-bound")
-		b.ReportMetric(walk/float64(time.Duration(rounds)*round), "x-rounds")
-		b.ReportMetric(float64(conns.Load())/float64(b.N), "conns/walk")
-	})
+			var round time.Duration
+			b.Run("round", func(b *testing.B) {
+				c := newClient()
+				start := time.Now()
+				for b.Loop() {
+					if _, _, err := c.Conversations.List(ctx, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				round = time.Since(start) / time.Duration(b.N)
+			})
+			b.Run("walk", func(b *testing.B) {
+				var total time.Duration
+				if where.conns != nil {
+					where.conns.Store(0)
+				}
+				for b.Loop() {
+					c := newClient()
+					start := time.Now()
+					items := 0
+					for _, err := range c.Conversations.All(ctx, nil) {
+						if err != nil {
+							b.Fatal(err)
+						}
+						items++
+					}
+					total += time.Since(start)
+					if items != pages*100 {
+						b.Fatal(items)
+					}
+				}
+				rounds := 1 + (pages-1+n-1)/n
+				walk := float64(total) / float64(b.N)
+				b.ReportMetric(walk/float64(time.Duration(rounds)*latency), "x-bound")
+				b.ReportMetric(walk/float64(time.Duration(rounds)*round), "x-rounds")
+				if where.conns != nil {
+					b.ReportMetric(float64(where.conns.Load())/float64(b.N), "conns/walk")
+				}
+			})
+		})
+	}
 }
 
 // A hostile X-Total-Pages costs nothing up front: nothing is allocated for
