@@ -3,6 +3,7 @@ package inboxsync
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -142,4 +143,112 @@ func TestApplyConcurrentWritersOnAFreshStore(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A page written under a lease another replica has taken is refused with
+// errLeaseLost, and nothing of it is written.
+func TestApplyUnderALostLeaseWritesNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		st, err := Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		const acct = 7
+		until := time.Now().Add(time.Hour)
+		if ok, err := st.acquireLease(ctx, acct, resConversations.name, "other", until); err != nil || !ok {
+			t.Fatal("lease", ok, err)
+		}
+		synced := time.Now()
+		page := [][]byte{[]byte(`{"id": 1, "updated_at": "2026-01-01T00:00:00Z"}`)}
+		_, err = st.apply(ctx, acct, resConversations, page, []int64{2}, write{holder: "me", leaseUntil: until, cursor: &synced})
+		if !errors.Is(err, errLeaseLost) {
+			t.Fatalf("apply under another's lease: %v, want errLeaseLost", err)
+		}
+		var rows, tombstones, cursors int
+		if err := st.db.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM conversations), (SELECT COUNT(*) FROM sync_tombstones), (SELECT COUNT(*) FROM sync_cursors)").Scan(&rows, &tombstones, &cursors); err != nil {
+			t.Fatal(err)
+		}
+		if rows+tombstones+cursors != 0 {
+			t.Fatalf("%d records, %d tombstones, %d cursors written under a lost lease", rows, tombstones, cursors)
+		}
+	})
+}
+
+// On Postgres a page whose context ends while it waits for its lock is not
+// committed, and its connection does not go back to the pool inside the
+// transaction: the next pages are written, and the abandoned one never is.
+func TestApplyCancelledInThePipeline(t *testing.T) {
+	ctx := context.Background()
+	dsn := dbtest.Postgres(t)
+	st, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.db.SetMaxOpenConns(1) // the next page must reuse the abandoned page's connection or replace it
+	other, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	holder, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	const acct = 7
+	key := lockKey(acct, resConversations.name)
+	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.apply(pctx, acct, resConversations, [][]byte{[]byte(`{"id": 1}`)}, nil, write{})
+		done <- err
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var waiting int
+		if err := other.QueryRowContext(ctx, "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1", key).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the page never waited for the lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("a cancelled page was written")
+	}
+	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
+		t.Fatal(err)
+	}
+	for id := 2; id <= 3; id++ {
+		if _, err := st.apply(ctx, acct, resConversations, [][]byte{[]byte(fmt.Sprintf(`{"id": %d}`, id))}, nil, write{}); err != nil {
+			t.Fatalf("page %d after the cancelled one: %v", id, err)
+		}
+	}
+	var ids []int64
+	rows, err := other.QueryContext(ctx, "SELECT id FROM conversations WHERE account_id = $1 ORDER BY id", acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if fmt.Sprint(ids) != "[2 3]" {
+		t.Fatalf("stored %v, want [2 3]", ids)
+	}
 }
