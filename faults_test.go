@@ -98,9 +98,7 @@ func TestFaultsServerErrors(t *testing.T) {
 			resp, err := doMethod(context.Background(), c, tt.method)
 			got := fs.count(tt.method, "")
 			assert.EqualValues(t, tt.received, got, "server received %d %s requests, want %d", got, tt.method, tt.received)
-			if got := len(clk.slept()); got != tt.sleeps {
-				t.Errorf("slept %d times (%v), want %d", got, clk.slept(), tt.sleeps)
-			}
+			assert.Len(t, clk.slept(), tt.sleeps, "sleeps")
 			if tt.status == 0 {
 				require.NoError(t, err, "want recovery, got")
 				require.EqualValues(t, 2, resp.StatusCode/100, "status %d", resp.StatusCode)
@@ -133,9 +131,7 @@ func TestFaultsRetryAfter(t *testing.T) {
 	conv, _, err := getConv(context.Background(), c)
 	require.False(t, err != nil || conv.ID != 5, "got %v, %v", conv, err)
 	want := []time.Duration{2 * time.Second, 5 * time.Second}
-	if got := clk.slept(); len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
-		t.Fatalf("slept %v, want %v (Retry-After as seconds, then as a date)", got, want)
-	}
+	require.Equal(t, want, clk.slept(), "sleeps (Retry-After as seconds, then as a date)")
 }
 
 func TestFaultsConnections(t *testing.T) {
@@ -189,9 +185,7 @@ func TestFaultsConnections(t *testing.T) {
 			resp, err := doMethod(context.Background(), c, tt.method)
 			got := fs.count(tt.method, "")
 			assert.EqualValues(t, tt.received, got, "server received %d %s requests, want %d", got, tt.method, tt.received)
-			if got := int(fs.accepts.Load()); got != tt.accepts {
-				t.Errorf("server accepted %d connections, want %d", got, tt.accepts)
-			}
+			assert.Equal(t, tt.accepts, int(fs.accepts.Load()), "connections the server accepted")
 			if tt.recovered {
 				require.False(t, err != nil || resp.StatusCode/100 != 2, "want recovery, got %v", err)
 				return
@@ -217,12 +211,8 @@ func TestFaultsDialFailure(t *testing.T) {
 			require.NoError(t, err)
 			got := fs.count(method, "")
 			assert.EqualValues(t, 1, got, "server received %d %ss, want 1", got, method)
-			if got := d.dials.Load(); got != 3 {
-				t.Errorf("%d dials, want 3", got)
-			}
-			if got := len(clk.slept()); got != 2 {
-				t.Errorf("slept %d times, want 2", got)
-			}
+			assert.EqualValues(t, 3, d.dials.Load(), "dials")
+			assert.Len(t, clk.slept(), 2, "sleeps")
 		})
 	}
 	t.Run("POST dial failing every time", func(t *testing.T) {
@@ -234,9 +224,7 @@ func TestFaultsDialFailure(t *testing.T) {
 		_, err := doMethod(context.Background(), c, "POST")
 		var oe *net.OpError
 		require.False(t, !errors.As(err, &oe) || oe.Op != "dial", "want the dial error, got %v", err)
-		if got := d.dials.Load(); got != 3 {
-			t.Errorf("%d dials, want 3 (MaxAttempts)", got)
-		}
+		assert.EqualValues(t, 3, d.dials.Load(), "dials, want 3 (MaxAttempts)")
 		assert.EqualValues(t, 0, fs.count("POST", ""), "server received a POST")
 	})
 	t.Run("POST without GetBody is not resent", func(t *testing.T) {
@@ -247,9 +235,8 @@ func TestFaultsDialFailure(t *testing.T) {
 		newFakeClock(c)
 		req, err := http.NewRequest("POST", c.APIURL().String()+"inbox/messages", io.NopCloser(strings.NewReader(`{"messages":[{}]}`)))
 		require.NoError(t, err)
-		if _, err := c.Do(req, nil); err == nil {
-			t.Fatal("want the dial error")
-		}
+		_, err = c.Do(req, nil)
+		require.Error(t, err, "want the dial error")
 		got := d.dials.Load()
 		assert.EqualValues(t, 1, got, "%d dials, want 1: a body that cannot be replayed is never resent", got)
 	})
@@ -283,9 +270,7 @@ func TestFaultsSlowBody(t *testing.T) {
 			if method == "GET" {
 				want = 3
 			}
-			if got := fs.count(method, ""); got != want {
-				t.Fatalf("server received %d %ss, want %d", got, method, want)
-			}
+			require.Equal(t, want, fs.count(method, ""), "%ss the server received", method)
 		})
 	}
 }
@@ -303,9 +288,7 @@ func TestFaultsContextCanceledDuringBackoff(t *testing.T) {
 	}
 	resp, err := doMethod(ctx, c, "GET")
 	require.ErrorIs(t, err, context.Canceled, "want Canceled, got %v", err)
-	if want := "GET /api/v3/inbox/messages"; !strings.Contains(err.Error(), want) {
-		t.Errorf("error %q does not name %q", err, want)
-	}
+	assert.ErrorContains(t, err, "GET /api/v3/inbox/messages", "the error names the request")
 	require.False(t, resp == nil || resp.StatusCode != 503 || fs.count("GET", "") != 1, "resp %v, received %d", resp, fs.count("GET", ""))
 }
 
@@ -369,9 +352,8 @@ func TestFaults429Storms(t *testing.T) {
 			got := fs.count(tt.method, "")
 			assert.EqualValues(t, tt.received, got, "server received %d %ss, want %d", got, tt.method, tt.received)
 			assert.False(t, processed.Load() > 1, "processed %d times", processed.Load())
-			if got := clk.slept(); !equalDurations(got, tt.sleeps) {
-				t.Errorf("slept %v, want %v", got, tt.sleeps)
-			}
+			slept := clk.slept()
+			assert.True(t, equalDurations(slept, tt.sleeps), "slept %v, want %v", slept, tt.sleeps)
 			if tt.recovered {
 				require.False(t, err != nil || processed.Load() != 1, "want recovery, got %v (processed %d)", err, processed.Load())
 				return
@@ -418,9 +400,8 @@ func TestFaultsThrottleAhead(t *testing.T) {
 			resp, err := doMethod(context.Background(), c, "POST")
 			got := fs.count("GET", "") + fs.count("POST", "")
 			assert.EqualValues(t, tt.received, got, "server received %d requests, want %d", got, tt.received)
-			if got := clk.slept(); !equalDurations(got, tt.sleeps) {
-				t.Errorf("slept %v, want %v", got, tt.sleeps)
-			}
+			slept := clk.slept()
+			assert.True(t, equalDurations(slept, tt.sleeps), "slept %v, want %v", slept, tt.sleeps)
 			if !tt.throttle {
 				require.NoError(t, err)
 				return
@@ -496,9 +477,8 @@ func TestRateShareHoldsBackOtherClients(t *testing.T) {
 	clk.install(c)
 	c.adoptRate(b.Rate())
 	c.adoptRate(Rate{Limit: 1000, Remaining: 500, Reset: clk.now().Add(-time.Hour)})
-	if got := c.Rate(); got.Remaining != 0 {
-		t.Fatalf("an older window replaced a newer one: %+v", got)
-	}
+	got = c.Rate()
+	require.Equal(t, 0, got.Remaining, "an older window replaced a newer one: %+v", got)
 }
 
 // hangGuard fails the test if fn has not returned within a long safety

@@ -84,9 +84,8 @@ func decodeEnvelope[T any](t *testing.T, body []byte, key string) {
 	for i, it := range items {
 		require.NotNil(t, it, "%s[%d] decoded as nil", key, i)
 	}
-	if _, err := json.Marshal(items); err != nil {
-		t.Fatalf("decoded %s do not encode: %v", key, err)
-	}
+	_, err := json.Marshal(items)
+	require.NoError(t, err, "decoded %s do not encode", key)
 	require.GreaterOrEqual(t, resp.TotalPages, 0, "TotalPages")
 	require.GreaterOrEqual(t, resp.TotalCount, 0, "TotalCount")
 	require.GreaterOrEqual(t, resp.PerPage, 0, "PerPage")
@@ -129,9 +128,8 @@ func FuzzErrorBody(f *testing.F) {
 		require.NotEqual(t, "", msg, "empty message")
 		// A reset beyond the hourly window is never believed.
 		now := time.Now()
-		if r := parseRate(h).plausible(now); !r.Reset.IsZero() && r.Reset.Sub(now) > resetHorizon {
-			t.Fatalf("reset %v believed", r.Reset)
-		}
+		rate := parseRate(h).plausible(now)
+		require.False(t, !rate.Reset.IsZero() && rate.Reset.Sub(now) > resetHorizon, "reset %v believed", rate.Reset)
 	})
 }
 
@@ -186,9 +184,7 @@ func FuzzGuard(f *testing.F) {
 	}))
 	defer srv.Close()
 	c, err := NewClient(WithBaseURL(srv.URL), WithToken(testToken), WithRetry(RetryPolicy{MaxAttempts: 1}))
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Fuzz(func(t *testing.T, method, target, ctype, override string, body []byte) {
 		req, err := http.NewRequest(method, srv.URL+"/api/v3/"+target, bytes.NewReader(body))
 		if err != nil {

@@ -124,8 +124,7 @@ func runGuardCases(t *testing.T, cases []guardCase) {
 			assert.Empty(t, got, "%s: nothing sent", gc.name)
 			continue
 		}
-		if err != nil || len(got) != 1 {
-			t.Errorf("%s: want sent once, got %v and %d requests", gc.name, err, len(got))
+		if !assert.NoError(t, err, "%s: want sent once", gc.name) || !assert.Len(t, got, 1, "%s: want sent once", gc.name) {
 			continue
 		}
 		assert.Equal(t, gc.body, string(got[0].Body), gc.name)

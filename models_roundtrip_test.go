@@ -97,9 +97,7 @@ func checkEnvelope(t *testing.T, b []byte, seen map[string]int) {
 			first, again, out, err := rt(item)
 			require.NoError(t, err, "%s[%d]", key, i)
 			assert.Equal(t, again, first, "%s[%d] changed in a round trip:\n first %+v\n again %+v", key, i, first, again)
-			for _, p := range lostAttributes(t, item, out) {
-				t.Errorf("%s[%d]: %s", key, i, p)
-			}
+			assert.Empty(t, lostAttributes(t, item, out), "%s[%d]: attributes lost in a round trip", key, i)
 		}
 	}
 }

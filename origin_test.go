@@ -134,8 +134,7 @@ func TestOriginCostsOneRequestPerApplication(t *testing.T) {
 		convs[i] = appConversation(int64(i+1), 65+int64(i%3), ChannelEmail)
 	}
 	check := func(t *testing.T, c *Conversation, o *Origin, err error) {
-		if err != nil {
-			t.Errorf("conversation %d: %v", c.ID, err)
+		if !assert.NoError(t, err, "conversation %d", c.ID) {
 			return
 		}
 		if !assert.NotNil(t, o.Application, "conversation %d", c.ID) {

@@ -32,12 +32,9 @@ func TestParticipantsReadFixtures(t *testing.T) {
 
 	got, _, err := c.Participants.Get(inboxCtx, 10)
 	require.False(t, err != nil || got.ID != 10 || got.ReadAt == nil, "Get: %+v, %v", got, err)
-	if _, _, err := c.Participants.GetMany(inboxCtx, []int64{10, 11}); err != nil {
-		t.Fatal(err)
-	}
-	if p := s.last("GET", "inbox/participants/").Path; p != "/api/v3/inbox/participants/10,11" {
-		t.Errorf("GetMany path = %q", p)
-	}
+	_, _, err = c.Participants.GetMany(inboxCtx, []int64{10, 11})
+	require.NoError(t, err)
+	assert.Equal(t, "/api/v3/inbox/participants/10,11", s.last("GET", "inbox/participants/").Path, "GetMany path")
 }
 
 func TestParticipantsOddities(t *testing.T) {
@@ -154,9 +151,8 @@ func TestParticipantsMarkRead(t *testing.T) {
 	assert.EqualValues(t, "/api/v3/inbox/participants/10", r.Path, "path %q", r.Path)
 	assertSameJSON(t, []byte(`{"participants":[{"read":true}]}`), r.Body)
 
-	if _, _, err := c.Participants.MarkRead(inboxCtx, 0); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("MarkRead(0) err = %v", err)
-	}
+	_, _, err = c.Participants.MarkRead(inboxCtx, 0)
+	assert.ErrorIs(t, err, ErrInvalidRequest, "MarkRead(0)")
 	n := s.total()
 	assert.EqualValues(t, 1, n, "%d requests, want 1", n)
 }
@@ -176,14 +172,10 @@ func TestEnsureHostCreatesOnceAndReuses(t *testing.T) {
 	assert.False(t, first.ID != second.ID || !second.IsHost() || second.Links.Member.ID != 5, "first %+v, second %+v: want the same Host participant", first, second)
 	n := s.count("POST", "inbox/participants")
 	assert.EqualValues(t, 1, n, "%d participant POSTs, want 1", n)
-	if n := s.count("GET", "inbox/conversations/3"); n != 2 {
-		t.Errorf("%d conversation reads, want one per call", n)
-	}
+	assert.Equal(t, 2, s.count("GET", "inbox/conversations/3"), "conversation reads, want one per call")
 	q := s.last("GET", "inbox/conversations/3").RawQuery
 	assert.EqualValues(t, "include=participants", q, "conversation read query %q, want include=participants", q)
-	if n := s.total(); n != 3 {
-		t.Errorf("%d requests, want 3 (read, create, read)", n)
-	}
+	assert.Equal(t, 3, s.total(), "requests, want 3 (read, create, read)")
 }
 
 func TestEnsureHostExistingCostsOneRequest(t *testing.T) {
@@ -260,9 +252,8 @@ func TestEnsureHostErrors(t *testing.T) {
 	assert.EqualValues(t, 0, n, "%d POSTs after a failed read", n)
 	before := s.total()
 	for _, ids := range [][2]int64{{0, 5}, {3, 0}, {-1, -1}} {
-		if _, err := c.Participants.EnsureHost(inboxCtx, ids[0], ids[1]); !errors.Is(err, ErrInvalidRequest) {
-			t.Errorf("EnsureHost(%d, %d) err = %v", ids[0], ids[1], err)
-		}
+		_, err := c.Participants.EnsureHost(inboxCtx, ids[0], ids[1])
+		assert.ErrorIs(t, err, ErrInvalidRequest, "EnsureHost(%d, %d)", ids[0], ids[1])
 	}
 	assert.EqualValues(t, before, s.total(), "invalid ids sent requests")
 }
@@ -302,12 +293,10 @@ func TestEnsureHostWithHostLockerReChecks(t *testing.T) {
 	// Alone, it creates the participant under the lock; once it exists no
 	// lock is taken.
 	otherProcess = nil
-	if _, err := c.Participants.EnsureHost(inboxCtx, 3, 6); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Participants.EnsureHost(inboxCtx, 3, 6); err != nil {
-		t.Fatal(err)
-	}
+	_, err = c.Participants.EnsureHost(inboxCtx, 3, 6)
+	require.NoError(t, err)
+	_, err = c.Participants.EnsureHost(inboxCtx, 3, 6)
+	require.NoError(t, err)
 	n := s.count("POST", "inbox/participants")
 	require.False(t, n != 1 || len(locks) != 2, "%d POSTs, %d locks; want 1 and 2", n, len(locks))
 }

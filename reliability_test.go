@@ -50,9 +50,8 @@ func TestWithRetryRejectsNonsense(t *testing.T) {
 		_, err := NewClient(WithRetry(p))
 		assert.Error(t, err, "WithRetry(%+v) accepted", p)
 	}
-	if _, err := NewClient(WithRateLimitWait(-time.Second)); err == nil {
-		t.Error("WithRateLimitWait(-1s) accepted")
-	}
+	_, err := NewClient(WithRateLimitWait(-time.Second))
+	assert.Error(t, err, "WithRateLimitWait(-1s) accepted")
 }
 
 func TestBackoffBounds(t *testing.T) {
@@ -67,18 +66,12 @@ func TestBackoffBounds(t *testing.T) {
 			require.LessOrEqual(t, d, ceil, "backoff(%d)", n)
 		}
 		c.randN = func(k int64) int64 { return k - 1 }
-		if d := c.backoff(n); d != ceil {
-			t.Errorf("backoff(%d) at the top of the jitter = %v, want %v", n, d, ceil)
-		}
+		assert.Equal(t, ceil, c.backoff(n), "backoff(%d) at the top of the jitter", n)
 		c.randN = func(int64) int64 { return 0 }
-		if d := c.backoff(n); d != 100*time.Millisecond {
-			t.Errorf("backoff(%d) at the bottom of the jitter = %v", n, d)
-		}
+		assert.Equal(t, 100*time.Millisecond, c.backoff(n), "backoff(%d) at the bottom of the jitter", n)
 		c.randN = defaultReliability().randN
 	}
-	if d := c.backoff(1 << 20); d > 2*time.Second {
-		t.Errorf("backoff of a huge n = %v", d)
-	}
+	assert.LessOrEqual(t, c.backoff(1<<20), 2*time.Second, "backoff of a huge n")
 }
 
 func TestParseRetryAfter(t *testing.T) {
@@ -254,9 +247,7 @@ func TestConnectionsReused(t *testing.T) {
 	// Every body read to its end leaves its connection for the next
 	// request; the one over the limit drops its own rather than being
 	// drained at the server's pace.
-	if got := fs.accepts.Load(); got != 2 {
-		t.Errorf("server accepted %d connections, want 2", got)
-	}
+	assert.EqualValues(t, 2, fs.accepts.Load(), "connections the server accepted")
 	assert.EqualValues(t, 9, conns.Load(), "exchanges")
 	assert.EqualValues(t, 7, reused.Load(), "exchanges on a reused connection")
 	assert.EqualValues(t, 9, fs.count("GET", ""), "server received %d GETs, want 9 (the 503 retried once, the oversized body not retried)", fs.count("GET", ""))
@@ -327,9 +318,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	for _, r := range resps {
 		if r != nil && r.Request != nil {
-			if a := r.Request.Header.Get("Authorization"); a != "" {
-				t.Errorf("Response.Request carries Authorization %q", a)
-			}
+			assert.Empty(t, r.Request.Header.Get("Authorization"), "Response.Request carries Authorization")
 		}
 	}
 	var er *ErrorResponse
@@ -374,17 +363,15 @@ func TestNewRequestOddPaths(t *testing.T) {
 	}
 	for p, want := range ok {
 		req, err := c.NewRequest(ctx, "GET", p, nil)
-		if err != nil {
-			t.Errorf("NewRequest(%q): %v", p, err)
+		if !assert.NoError(t, err, "NewRequest(%q)", p) {
 			continue
 		}
 		got := req.URL.String()
 		assert.EqualValues(t, want, got, "NewRequest(%q) URL %q, want %q", p, got, want)
 	}
 	for _, p := range []string{"../../oauth/token", "inbox/../../x", "https://evil.example/x", "x%zz", "\x7f"} {
-		if _, err := c.NewRequest(ctx, "GET", p, nil); err == nil {
-			t.Errorf("NewRequest(%q) accepted", p)
-		}
+		_, err := c.NewRequest(ctx, "GET", p, nil)
+		assert.Error(t, err, "NewRequest(%q) accepted", p)
 	}
 }
 

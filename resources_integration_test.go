@@ -89,9 +89,8 @@ func TestFakeDirectory(t *testing.T) {
 	for _, conv := range convs {
 		// The closed e-mail conversation has an inquiry, no booking.
 		if conv.ID == bookingsynctest.ClosedConversationID {
-			if q, r := dir.Inquiry(conv), dir.Rental(conv); q == nil || q.ID != bookingsynctest.InquiryID || r == nil || r.Name != "Ocean View Loft" {
-				t.Errorf("conversation 13: inquiry %+v, rental %+v", q, r)
-			}
+			q, r := dir.Inquiry(conv), dir.Rental(conv)
+			assert.False(t, q == nil || q.ID != bookingsynctest.InquiryID || r == nil || r.Name != "Ocean View Loft", "conversation 13: inquiry %+v, rental %+v", q, r)
 		}
 	}
 	for _, conv := range convs {

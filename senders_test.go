@@ -81,8 +81,8 @@ func TestMessagesCreateConcurrentSendersShareOneRead(t *testing.T) {
 				mu.Lock()
 				refused++
 				mu.Unlock()
-			case err != nil:
-				t.Errorf("sender %d: %v", sender, err)
+			default:
+				assert.NoError(t, err, "sender %d", sender)
 			}
 		}()
 	}

@@ -161,7 +161,7 @@ func (s *testServer) last(method, prefix string) recorded {
 			return reqs[i]
 		}
 	}
-	s.t.Fatalf("no %s %s request among %d", method, prefix, len(reqs))
+	require.Failf(s.t, "no such request", "no %s %s request among %d", method, prefix, len(reqs))
 	return recorded{}
 }
 

@@ -112,9 +112,7 @@ func TestFileTokenStoreRoundTrip(t *testing.T) {
 	assert.False(t, got.AccessToken != "at-1" || got.RefreshToken != "rt-1" || got.TokenType != "Bearer" || !got.Expiry.Equal(exp), "Load = %+v", got)
 	assert.EqualValues(t, 7200, want.ExpiresIn, "Save modified the caller's token")
 
-	if err := st.Save(ctx, nil); err == nil {
-		t.Error("Save(nil) succeeded")
-	}
+	assert.Error(t, st.Save(ctx, nil), "Save(nil) succeeded")
 }
 
 func TestFileTokenStorePermissionsAndAtomicReplace(t *testing.T) {
@@ -134,13 +132,11 @@ func TestFileTokenStorePermissionsAndAtomicReplace(t *testing.T) {
 	assert.EqualValues(t, 0o600, perm, "token file mode = %v, want 0600", perm)
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	if len(entries) != 1 || entries[0].Name() != "token.json" {
-		var names []string
-		for _, e := range entries {
-			names = append(names, e.Name())
-		}
-		t.Errorf("directory holds %v, want only token.json (no temp files left)", names)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
 	}
+	assert.Equal(t, []string{"token.json"}, names, "directory entries, want only token.json (no temp files left)")
 	got, err := st.Load(ctx)
 	assert.False(t, err != nil || got.AccessToken != "at-19", "Load = %v, %v; want at-19", got, err)
 }
@@ -210,7 +206,7 @@ func TestFileTokenStoreConcurrent(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Error(err)
+		assert.NoError(t, err)
 	}
 }
 
@@ -311,9 +307,8 @@ func TestStoredTokenSourceExpiryMargin(t *testing.T) {
 	tok, err := ts.Token()
 	require.False(t, err != nil || tok.AccessToken != seeded.AccessToken || f.srv.refreshCount() != 0, "30s before expiry with a 10s margin: %v, %v, %d refreshes; want the old token", tok, err, f.srv.refreshCount())
 	f.clock.Advance(25 * time.Second)
-	if tok, err = ts.Token(); err != nil || tok.AccessToken == seeded.AccessToken {
-		t.Fatalf("5s before expiry: %v, %v; want a new token", tok, err)
-	}
+	tok, err = ts.Token()
+	require.False(t, err != nil || tok.AccessToken == seeded.AccessToken, "5s before expiry: %v, %v; want a new token", tok, err)
 }
 
 func TestStoredTokenSourceSaveFailure(t *testing.T) {
@@ -328,9 +323,8 @@ func TestStoredTokenSourceSaveFailure(t *testing.T) {
 		defer mu.Unlock()
 		reported = append(reported, err)
 	}))
-	if _, err := ts.Token(); err != nil { // load
-		t.Fatal(err)
-	}
+	_, err := ts.Token() // load
+	require.NoError(t, err)
 
 	diskFull := errors.New("disk full")
 	st.setSaveErr(diskFull)
@@ -361,9 +355,8 @@ func TestStoredTokenSourceSaveFailure(t *testing.T) {
 	assert.EqualValues(t, 1, f.srv.refreshCount(), "%d refreshes, want 1", f.srv.refreshCount())
 	// And once saved, no more saves on the fast path.
 	n := len(st.saves)
-	if _, err := ts.Token(); err != nil || len(st.saves) != n {
-		t.Errorf("Token saved again: %d saves, was %d (%v)", len(st.saves), n, err)
-	}
+	_, err = ts.Token()
+	assert.False(t, err != nil || len(st.saves) != n, "Token saved again: %d saves, was %d (%v)", len(st.saves), n, err)
 }
 
 func TestStoredTokenSourceSingleRefreshForFiftyGoroutines(t *testing.T) {
@@ -408,9 +401,7 @@ func TestStoredTokenSourceSingleRefreshForFiftyGoroutines(t *testing.T) {
 	}
 	got := f.srv.refreshCount()
 	require.EqualValues(t, 1, got, "%d refreshes, want exactly 1", got)
-	if len(st.saves) != 2 { // the seed and the refresh
-		t.Errorf("%d saves, want 2", len(st.saves))
-	}
+	assert.Len(t, st.saves, 2, "saves") // the seed and the refresh
 }
 
 // A process refreshes, then dies before using the token. A new process on
@@ -462,9 +453,7 @@ func TestStoredTokenSourceCancelledCallerStillSaves(t *testing.T) {
 	}()
 	<-entered
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("RefreshToken after cancel: %v", err)
-	}
+	require.ErrorIs(t, <-done, context.Canceled, "RefreshToken after cancel")
 	close(release)
 	// The next caller waits for the detached refresh and gets its result.
 	tok, err := ts.Token()
@@ -502,8 +491,7 @@ func TestStoredTokenSourceRefreshTokenRejected(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			tok, err := ts.RefreshToken(ctx, fresh)
-			if err != nil {
-				t.Error(err)
+			if !assert.NoError(t, err) {
 				return
 			}
 			got[i] = tok.AccessToken
@@ -555,9 +543,8 @@ func TestStoredTokenSourceUsesContextHTTPClient(t *testing.T) {
 	require.NoError(t, err)
 	// RefreshToken with a context of its own still uses the caller's client.
 	cur, _ := ts.Token()
-	if _, err := ts.RefreshToken(context.Background(), cur); err != nil {
-		t.Fatal(err)
-	}
+	_, err = ts.RefreshToken(context.Background(), cur)
+	require.NoError(t, err)
 	got := rt.n.Load()
 	assert.EqualValues(t, 2, got, "the oauth2.HTTPClient made %d requests, want 2", got)
 	_ = seeded
@@ -638,15 +625,13 @@ func TestStoredTokenSourceWithoutLockerRecovers(t *testing.T) {
 
 	// If the stored successor has expired too, b refreshes it.
 	f.clock.Advance(3 * time.Hour)
-	if _, err := a.Token(); err != nil {
-		t.Fatal(err)
-	}
+	_, err = a.Token()
+	require.NoError(t, err)
 	f.clock.Advance(3 * time.Hour)
 	tb, err = b.Token() // b still holds ta: dead refresh token, store has a's next
 	require.False(t, err != nil || f.srv.refreshCount() != 3 || !f.srv.isLive(tb.RefreshToken), "b = %v, %v after %d refreshes", tb, err, f.srv.refreshCount())
-	if s, _ := NewFileTokenStore(path).Load(context.Background()); s.RefreshToken != tb.RefreshToken {
-		t.Error("b did not save the token it refreshed")
-	}
+	s, _ := NewFileTokenStore(path).Load(context.Background())
+	assert.Equal(t, tb.RefreshToken, s.RefreshToken, "b did not save the token it refreshed")
 }
 
 func TestStoredTokenSourceStringHidesTokens(t *testing.T) {
@@ -728,13 +713,11 @@ func TestStoredTokenSourceRefreshSaverForgottenToken(t *testing.T) {
 	st.tok = nil // forgotten by an uninstall
 	st.mu.Unlock()
 	f.clock.Advance(3 * time.Hour)
-	if _, err := ts.Token(); err != nil {
-		t.Fatal(err)
-	}
+	_, err = ts.Token()
+	require.NoError(t, err)
 	require.Nil(t, st.stored(), "a refresh brought a forgotten token back")
-	if _, err := ts.Token(); !errors.Is(err, ErrNoToken) {
-		t.Fatalf("Token after the uninstall: %v, want ErrNoToken", err)
-	}
+	_, err = ts.Token()
+	require.ErrorIs(t, err, ErrNoToken, "Token after the uninstall")
 }
 
 // A token endpoint that echoes the request form in its error (a debugging

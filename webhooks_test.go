@@ -472,7 +472,7 @@ func TestWebhookHandler(t *testing.T) {
 	})
 	t.Run("empty secret", func(t *testing.T) {
 		w := serve(bookingsync.NewWebhookHandler("", func(context.Context, *bookingsync.WebhookEvent) error {
-			t.Error("callback called without a secret")
+			assert.Fail(t, "callback called without a secret")
 			return nil
 		}), delivery(messageCreated, ""))
 		assert.EqualValues(t, 500, w.Code, "status %d, want 500", w.Code)
