@@ -369,9 +369,11 @@ func startPeer(b *testing.B) string {
 // 1 + ceil(99/8) = 14 rounds of 20 ms (the first page tells how many there
 // are): x-bound is the walk's time over it. /round is the baseline of the
 // same run, one request, and x-rounds the walk's time over 14 of those
-// (the latency plus what a request costs on this machine). conns/walk
-// counts the connections each walk opened (goal: at most 8; counted in
-// this process only).
+// (the latency plus what a request costs on this machine); /raw-round is
+// one bare net/http GET of the same page, read and not decoded, and
+// x-raw-rounds the walk's time over 14 of those: the floor of this
+// machine, with no SDK at all. conns/walk counts the connections each
+// walk opened (goal: at most 8; counted in this process only).
 func BenchmarkPrefetchWalk(b *testing.B) {
 	const pages, n, latency = peerPages, 8, peerLatency
 	srv, conns := latencyPages(b, pages, latency)
@@ -393,7 +395,20 @@ func BenchmarkPrefetchWalk(b *testing.B) {
 				}
 				return c
 			}
-			var round time.Duration
+			var raw, round time.Duration
+			b.Run("raw-round", func(b *testing.B) {
+				hc := &http.Client{Transport: &http.Transport{}}
+				start := time.Now()
+				for b.Loop() {
+					resp, err := hc.Get(url + "/api/v3/inbox/conversations")
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				raw = time.Since(start) / time.Duration(b.N)
+			})
 			b.Run("round", func(b *testing.B) {
 				c := newClient()
 				start := time.Now()
@@ -428,6 +443,7 @@ func BenchmarkPrefetchWalk(b *testing.B) {
 				walk := float64(total) / float64(b.N)
 				b.ReportMetric(walk/float64(time.Duration(rounds)*latency), "x-bound")
 				b.ReportMetric(walk/float64(time.Duration(rounds)*round), "x-rounds")
+				b.ReportMetric(walk/float64(time.Duration(rounds)*raw), "x-raw-rounds")
 				if where.conns != nil {
 					b.ReportMetric(float64(where.conns.Load())/float64(b.N), "conns/walk")
 				}
