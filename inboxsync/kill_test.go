@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -13,38 +12,24 @@ import (
 	"github.com/go-bookingsync/bookingsync/inboxsync"
 )
 
-// The environment of a re-executed test binary that syncs until killed.
-const (
-	childEnv      = "INBOXSYNC_TEST_CHILD" // the DSN
-	childURLEnv   = "INBOXSYNC_TEST_CHILD_URL"
-	childTokenEnv = "INBOXSYNC_TEST_CHILD_TOKEN"
-	childLeaseTTL = 300 * time.Millisecond
-)
+// childLeaseTTL is the lease of TestSyncChild's syncer: short, so that
+// the next pass need not wait long for a dead child's leases.
+const childLeaseTTL = 300 * time.Millisecond
 
-func TestMain(m *testing.M) {
-	if dsn := os.Getenv(childEnv); dsn != "" {
-		os.Exit(runChild(dsn))
+// TestSyncChild is the child process of TestKilledBetweenPages: it syncs
+// the fake's account into CHILD_DSN, pass after pass, until it is killed.
+func TestSyncChild(t *testing.T) {
+	if !isChild("sync") {
+		t.Skip("a child process of TestKilledBetweenPages")
 	}
-	os.Exit(m.Run())
-}
-
-// runChild syncs the fake's account into dsn, pass after pass, until it is
-// killed.
-func runChild(dsn string) int {
-	ctx := context.Background()
-	st, err := inboxsync.Open(ctx, dsn)
+	st := openStore(t, getenv("CHILD_DSN"))
+	c, err := bookingsync.NewClient(bookingsync.WithBaseURL(getenv("CHILD_URL")), bookingsync.WithToken(getenv("CHILD_TOKEN")))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 1
-	}
-	c, err := bookingsync.NewClient(bookingsync.WithBaseURL(os.Getenv(childURLEnv)), bookingsync.WithToken(os.Getenv(childTokenEnv)))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 1
+		t.Fatal(err)
 	}
 	s := inboxsync.New(st, acct, c, inboxsync.WithLeaseTTL(childLeaseTTL))
 	for {
-		if _, err := s.Sync(ctx); err != nil {
+		if _, err := s.Sync(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 		}
 	}
@@ -61,23 +46,17 @@ func TestKilledBetweenPages(t *testing.T) {
 		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(5), bookingsynctest.WithLatency(5*time.Millisecond))
 		f.srv.GenerateConversations(300)
 
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"="+dsn, childURLEnv+"="+f.srv.URL, childTokenEnv+"="+f.srv.Token())
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		child := startChild(t, "TestSyncChild", "sync", "CHILD_DSN="+dsn, "CHILD_URL="+f.srv.URL, "CHILD_TOKEN="+f.srv.Token())
 		// Kill it in the middle of the conversations walk (60 pages).
 		deadline := time.Now().Add(30 * time.Second)
 		for f.srv.RequestCount("GET", "/api/v3/inbox/conversations") < 20 {
 			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("the child never reached the conversations walk")
+				child.kill() // then its output is complete
+				t.Fatalf("the child never reached the conversations walk:\n%s", child.err.String())
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		cmd.Process.Kill()
-		cmd.Wait()
+		child.kill()
 
 		// Stale, never wrong: what is local is the server's, and the
 		// conversations cursor did not move.
