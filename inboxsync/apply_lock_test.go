@@ -16,43 +16,75 @@ import (
 // page waits for it, and it writes once the lock is free.
 func TestApplyTakesTheLockBeforeItsUpsert(t *testing.T) {
 	ctx := context.Background()
+	const acct = 7
+	l := holdLock(t, acct)
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.st.apply(ctx, acct, resConversations, [][]byte{[]byte(`{"id": 1, "updated_at": "2026-01-01T00:00:00Z"}`)}, nil, write{})
+		done <- err
+	}()
+	l.waitForWaiter(t, done)
+	l.release(t)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := l.other.QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations WHERE account_id = $1", acct).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d conversations stored, want 1", n)
+	}
+}
+
+// lockHeld is a store on a Postgres database of the test's own and
+// another session that holds the advisory lock of (account,
+// conversations).
+type lockHeld struct {
+	st     *Store
+	other  *sql.DB
+	holder *sql.Conn
+	key    int64
+}
+
+func holdLock(t *testing.T, acct int64) *lockHeld {
+	ctx := context.Background()
 	dsn := dbtest.Postgres(t)
 	st, err := Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	other, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close()
+	t.Cleanup(func() { other.Close() })
 	holder, err := other.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer holder.Close()
-	const acct = 7
-	key := lockKey(acct, resConversations.name)
-	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+	t.Cleanup(func() { holder.Close() })
+	l := &lockHeld{st: st, other: other, holder: holder, key: lockKey(acct, resConversations.name)}
+	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_lock($1)", l.key); err != nil {
 		t.Fatal(err)
 	}
+	return l
+}
 
-	done := make(chan error, 1)
-	go func() {
-		_, err := st.apply(ctx, acct, resConversations, [][]byte{[]byte(`{"id": 1, "updated_at": "2026-01-01T00:00:00Z"}`)}, nil, write{})
-		done <- err
-	}()
-	// The page's session waits on that very lock (a condition, not a
-	// timing: the wait shows in pg_locks).
+// waitForWaiter returns once a session waits for the lock (a condition,
+// not a timing: the wait shows in pg_locks); it fails if done delivers
+// first, the write having gone through without the lock.
+func (l *lockHeld) waitForWaiter(t *testing.T, done <-chan error) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var waiting int
-		if err := other.QueryRowContext(ctx, "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1", key).Scan(&waiting); err != nil {
+		if err := l.other.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1", l.key).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting == 1 {
-			break
+			return
 		}
 		select {
 		case err := <-done:
@@ -64,18 +96,12 @@ func TestApplyTakesTheLockBeforeItsUpsert(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
+}
+
+// release frees the lock.
+func (l *lockHeld) release(t *testing.T) {
+	if _, err := l.holder.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", l.key); err != nil {
 		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := other.QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations WHERE account_id = $1", acct).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 1 {
-		t.Fatalf("%d conversations stored, want 1", n)
 	}
 }
 
@@ -181,62 +207,28 @@ func TestApplyUnderALostLeaseWritesNothing(t *testing.T) {
 // transaction: the next pages are written, and the abandoned one never is.
 func TestApplyCancelledInThePipeline(t *testing.T) {
 	ctx := context.Background()
-	dsn := dbtest.Postgres(t)
-	st, err := Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	st.db.SetMaxOpenConns(1) // the next page must reuse the abandoned page's connection or replace it
-	other, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	holder, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close()
 	const acct = 7
-	key := lockKey(acct, resConversations.name)
-	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
-		t.Fatal(err)
-	}
+	l := holdLock(t, acct)
+	l.st.db.SetMaxOpenConns(1) // the next page must reuse the abandoned page's connection or replace it
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, err := st.apply(pctx, acct, resConversations, [][]byte{[]byte(`{"id": 1}`)}, nil, write{})
+		_, err := l.st.apply(pctx, acct, resConversations, [][]byte{[]byte(`{"id": 1}`)}, nil, write{})
 		done <- err
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var waiting int
-		if err := other.QueryRowContext(ctx, "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1", key).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the page never waited for the lock")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	l.waitForWaiter(t, done)
 	cancel()
 	if err := <-done; err == nil {
 		t.Fatal("a cancelled page was written")
 	}
-	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
-		t.Fatal(err)
-	}
+	l.release(t)
 	for id := 2; id <= 3; id++ {
-		if _, err := st.apply(ctx, acct, resConversations, [][]byte{[]byte(fmt.Sprintf(`{"id": %d}`, id))}, nil, write{}); err != nil {
+		if _, err := l.st.apply(ctx, acct, resConversations, [][]byte{[]byte(fmt.Sprintf(`{"id": %d}`, id))}, nil, write{}); err != nil {
 			t.Fatalf("page %d after the cancelled one: %v", id, err)
 		}
 	}
 	var ids []int64
-	rows, err := other.QueryContext(ctx, "SELECT id FROM conversations WHERE account_id = $1 ORDER BY id", acct)
+	rows, err := l.other.QueryContext(ctx, "SELECT id FROM conversations WHERE account_id = $1 ORDER BY id", acct)
 	if err != nil {
 		t.Fatal(err)
 	}
