@@ -510,9 +510,13 @@ func decodeBody(body []byte, v any, resp *Response) error {
 		return err
 	}
 	// The caller's struct need not keep meta: read it on its own, from a
-	// body that is an envelope.
-	if meta, err := (&page[struct{}]{}).decodePage(body); err == nil {
-		resp.setMeta(meta)
+	// body that is an envelope (one more scan; the records are skipped,
+	// not copied).
+	var env struct {
+		Meta *Meta `json:"meta"`
+	}
+	if json.Unmarshal(body, &env) == nil && env.Meta != nil {
+		resp.setMeta(*env.Meta)
 	}
 	return nil
 }
