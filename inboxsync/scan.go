@@ -14,7 +14,7 @@ import (
 // records come from pages that encoding/json has already validated whole
 // (rawPage); the scanner still fails cleanly, never panics, on anything
 // malformed (see FuzzRows, which checks it against encoding/json).
-// resource.row drives it.
+// resource.row drives it, and splitArray cuts a page's records apart.
 type scanner struct {
 	b []byte
 	i int
@@ -204,4 +204,48 @@ func (s *scanner) skip() error {
 	}
 	_, err := s.number()
 	return err
+}
+
+// splitArray returns the elements of a JSON array (null: none) as
+// sub-slices of b, which encoding/json has already checked is valid: a
+// page's records, kept verbatim without another copy.
+func splitArray(b []byte) ([][]byte, error) {
+	s := &scanner{b: b}
+	s.ws()
+	if s.null() {
+		return nil, nil
+	}
+	if s.i >= len(b) || b[s.i] != '[' {
+		return nil, errors.New("not an array")
+	}
+	s.i++
+	var items [][]byte
+	for {
+		s.ws()
+		if s.i < len(b) && b[s.i] == ']' && len(items) == 0 {
+			s.i++
+			break
+		}
+		start := s.i
+		if err := s.skip(); err != nil {
+			return nil, err
+		}
+		items = append(items, b[start:s.i])
+		s.ws()
+		if s.i >= len(b) {
+			return nil, errSyntax
+		}
+		s.i++
+		if b[s.i-1] == ']' {
+			break
+		}
+		if b[s.i-1] != ',' {
+			return nil, errSyntax
+		}
+	}
+	s.ws()
+	if s.i != len(b) {
+		return nil, errSyntax
+	}
+	return items, nil
 }

@@ -156,8 +156,26 @@ func FuzzRows(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"id":1,"links":null,"subject":"caf\u00e9 \"x\"","created_by":{"id":5,"type":"Doorkeeper::Application"}}`))
+	f.Add([]byte(`[ {"id":1} , [1,"]"] ,null, "a\"b" ]`))
+	f.Add([]byte(`[]`))
 	f.Add([]byte(`{"id":2,"links":{"created_by":{"id":65,"type":"Doorkeeper::Application"},"member":{"id":3,"type":"Host"}},"updated_at":"2020-01-02T03:04:05.123Z"}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		// splitArray, which cuts a page's records out of its array, against
+		// encoding/json: on the input, and on an array of it twice.
+		for _, arr := range [][]byte{raw, []byte("[" + string(raw) + ", " + string(raw) + "]")} {
+			if !json.Valid(arr) {
+				continue
+			}
+			var want []json.RawMessage
+			werr := json.Unmarshal(arr, &want)
+			got, err := splitArray(arr)
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("splitArray(%q) error %v, encoding/json error %v", arr, err, werr)
+			}
+			if err == nil && fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
+				t.Fatalf("splitArray(%q) = %q, encoding/json %q", arr, got, want)
+			}
+		}
 		comparable := json.Valid(raw) && !duplicateKeys(raw)
 		for _, r := range allResources {
 			for _, d := range []dialect{{name: "sqlite"}, {name: "postgres"}} {

@@ -119,14 +119,11 @@ func (p *rawPage) UnmarshalJSON(b []byte) error {
 	if !ok {
 		return fmt.Errorf("no %q in the envelope", p.key)
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(recs, &items); err != nil {
+	items, err := splitArray(recs)
+	if err != nil {
 		return fmt.Errorf("%q: %w", p.key, err)
 	}
-	p.Items = make([][]byte, len(items))
-	for i, it := range items {
-		p.Items[i] = it
-	}
+	p.Items = items
 	if m, ok := env["meta"]; ok && string(m) != "null" {
 		if err := json.Unmarshal(m, &p.Meta); err != nil {
 			return fmt.Errorf("meta: %w", err)
