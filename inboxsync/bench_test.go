@@ -8,8 +8,9 @@ package inboxsync
 // BenchmarkFirstPass: a first pass over 10,000 conversations and 50,000
 // messages: requests made against the listings' page count, records per
 // second, and the live heap the pass adds above the fake's own data, at
-// two sizes (flat memory: the larger must not need more); then a pass with
-// nothing changed: its requests against the walked resources.
+// two sizes (flat memory: the larger must not need more), at its peak and
+// left after the pass; then a pass with nothing changed: its requests
+// against the walked resources.
 //
 // BenchmarkApply: the pass's write path (decode the filter columns, check
 // tombstones, renew the lease, upsert under the updated_at guard, one
@@ -49,8 +50,9 @@ func benchFake(b *testing.B, convs, msgs int) (*bookingsynctest.Server, *booking
 
 // heapPeak samples the live heap (as the last garbage collection marked
 // it, so that garbage awaiting collection does not count) until stop is
-// called, and returns the peak above the level when it started.
-func heapPeak() (stop func() uint64) {
+// called, and returns the peak above the level when it started, and what
+// is left above it after a collection once stopped.
+func heapPeak() (stop func() (peak, retained uint64)) {
 	runtime.GC()
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	live := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
@@ -74,7 +76,12 @@ func heapPeak() (stop func() uint64) {
 			}
 		}
 	}()
-	return func() uint64 { close(done); wg.Wait(); return peak.Load() }
+	return func() (uint64, uint64) {
+		close(done)
+		wg.Wait()
+		runtime.GC()
+		return peak.Load(), max(live(), base) - base
+	}
 }
 
 // listingPages sums the X-Total-Pages of every walked listing.
@@ -113,7 +120,7 @@ func BenchmarkFirstPass(b *testing.B) {
 					rep, err := s.Sync(ctx)
 					elapsed := time.Since(start)
 					b.StopTimer()
-					peak := stop()
+					peak, retained := stop()
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -138,6 +145,7 @@ func BenchmarkFirstPass(b *testing.B) {
 					b.ReportMetric(float64(want), "pages")
 					b.ReportMetric(float64(records)/elapsed.Seconds(), "records/s")
 					b.ReportMetric(float64(peak)/(1<<20), "peak-live-heap-MB")
+					b.ReportMetric(float64(retained)/(1<<20), "retained-heap-MB")
 					st.Close()
 					b.StartTimer()
 				}
