@@ -24,12 +24,12 @@ type step struct {
 // first failed step, it rolls it back.
 //
 // On SQLite the fixed steps are kept prepared. On Postgres the steps go
-// to the server in one pipeline (pgx keeps every statement prepared) (BEGIN and every
-// step, then COMMIT): a page costs two round trips however many statements
-// it takes, where one at a time, with database/sql's BEGIN, it took one
-// more than the statements. Each statement still takes its snapshot when
-// it starts, so one that follows pg_advisory_xact_lock sees what the
-// lock's previous holder committed.
+// to the server in one pipeline, BEGIN and every step, then COMMIT (pgx
+// keeps every statement prepared): a page costs two round trips however
+// many statements it takes, where one at a time, after database/sql's
+// BEGIN, it took one more than the statements. Each statement still takes
+// its snapshot when it starts, so one that follows pg_advisory_xact_lock
+// sees what the lock's previous holder committed.
 func (s *Store) runSteps(ctx context.Context, steps []*step, check func() error) error {
 	if s.d.name == "postgres" {
 		return s.pipeline(ctx, steps, check)
