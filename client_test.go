@@ -475,3 +475,35 @@ func TestShortTokenLeavesDataAlone(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Hi", conv.Subject)
 }
+
+// A caller's own struct gets the envelope's meta in Response.Meta; a meta
+// that does not read fails the call rather than drop its deleted ids, and
+// a body that is no envelope has no meta to read.
+func TestDoMetaOfCallersStruct(t *testing.T) {
+	t.Parallel()
+	_, mux, srv := setup(t)
+	mux.HandleFunc("/hosts", func(w http.ResponseWriter, r *http.Request) {
+		serveJSON(w, 200, []byte(`{"hosts":[{"id":2}],"meta":{"deleted_ids":["x"]}}`))
+	})
+	mux.HandleFunc("/list", func(w http.ResponseWriter, r *http.Request) {
+		serveJSON(w, 200, []byte(`[{"id":2}]`))
+	})
+	c := srv.client(t)
+	req, err := c.NewRequest(context.Background(), "GET", "hosts", nil)
+	require.NoError(t, err)
+	var env struct {
+		Hosts []struct{ ID int64 } `json:"hosts"`
+	}
+	_, err = c.Do(req, &env)
+	var de *DecodeError
+	require.ErrorAs(t, err, &de)
+	assert.ErrorContains(t, err, "meta")
+
+	req, err = c.NewRequest(context.Background(), "GET", "list", nil)
+	require.NoError(t, err)
+	var list []struct{ ID int64 }
+	resp, err := c.Do(req, &list)
+	require.NoError(t, err)
+	assert.Len(t, list, 1)
+	assert.Empty(t, resp.Meta.DeletedIDs)
+}

@@ -509,13 +509,20 @@ func decodeBody(body []byte, v any, resp *Response) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		return err
 	}
-	// The caller's struct need not keep meta: read it on its own, from a
-	// body that is an envelope (one more scan; the records are skipped,
-	// not copied).
+	// The caller's struct need not keep meta: read it on its own (one more
+	// scan; the records are skipped, not copied) from a body that is an
+	// envelope, and fail, as a typed page does, on a meta that does not
+	// read: its deleted ids are never dropped in silence.
+	if b := bytes.TrimSpace(body); b[0] != '{' {
+		return nil
+	}
 	var env struct {
 		Meta *Meta `json:"meta"`
 	}
-	if json.Unmarshal(body, &env) == nil && env.Meta != nil {
+	if err := json.Unmarshal(body, &env); err != nil {
+		return fmt.Errorf("meta: %w", err)
+	}
+	if env.Meta != nil {
 		resp.setMeta(*env.Meta)
 	}
 	return nil

@@ -101,15 +101,14 @@ func listPath(r *resource, since time.Time, page int) string {
 	return r.path + "?" + q.Encode()
 }
 
-// rawPage is an envelope whose records are kept as the API sent them.
+// rawPage is an envelope whose records are kept as the API sent them; its
+// meta is read by Client.Do into Response.Meta.
 type rawPage struct {
 	key   string
 	Items [][]byte
-	Meta  bookingsync.Meta // copied to Response.Meta by Client.Do
 }
 
-// UnmarshalJSON keeps each record of the envelope's key verbatim and
-// decodes meta.
+// UnmarshalJSON keeps each record of the envelope's key verbatim.
 func (p *rawPage) UnmarshalJSON(b []byte) error {
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(b, &env); err != nil {
@@ -124,11 +123,6 @@ func (p *rawPage) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("%q: %w", p.key, err)
 	}
 	p.Items = items
-	if m, ok := env["meta"]; ok && string(m) != "null" {
-		if err := json.Unmarshal(m, &p.Meta); err != nil {
-			return fmt.Errorf("meta: %w", err)
-		}
-	}
 	return nil
 }
 
