@@ -12,12 +12,11 @@ import (
 // once the first page has told how many there are (X-Total-Pages). Items
 // are still yielded in order. A fetch starts as soon as another's response
 // has been read (while that page is decoded), not when the loop reaches
-// its page, so the walk runs at the network's pace:
-// at most n requests are in flight and at most 2n pages held (fetched or
-// on their way, not yet yielded) at once. Breaking out of the loop or
-// ending the context stops every fetch in flight, and no fetch is started
-// that the last known rate budget (Rate.Remaining) cannot pay for. Off (0)
-// by default.
+// its page, so the walk runs at the network's pace: at most n requests are
+// in flight and at most 2n pages held (fetched or on their way, not yet
+// yielded) at once. Breaking out of the loop or ending the context stops
+// every fetch in flight, and no fetch is started that the last known rate
+// budget (Rate.Remaining) cannot pay for. Off (0) by default.
 //
 // A client built without WithHTTPClient keeps n idle connections per host
 // for it, so that a walk reuses about n connections rather than opening
@@ -48,9 +47,8 @@ type pageResult[T any] struct {
 // order, through queue: its capacity (2n-1, plus the page being yielded)
 // bounds the pages held, and the launcher starts a fetch whenever fewer
 // than n are in flight (a fetch is in flight until its body is read),
-// without waiting for the consumer. Nothing is
-// allocated per page before it is launched, however many pages the
-// headers announce.
+// without waiting for the consumer. Nothing is allocated per page before
+// it is launched, however many pages the headers announce.
 func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, base O, from, last int, list listFunc[T, PO], yield func(T, error) bool) int {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -79,12 +79,6 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 			return applied{}, fmt.Errorf("inboxsync: writing %s: %w", r.name, err)
 		}
 		upserted = add(false, query, args...)
-	}
-	if w.holder != "" {
-		renewed = add(true, "UPDATE sync_leases SET expires_at = ? WHERE account_id = ? AND resource = ? AND holder = ?",
-			s.d.ts(&w.leaseUntil), acct, r.name, w.holder)
-	}
-	if len(items) > 0 {
 		// Remove again the records tombstoned since they were read: a
 		// deletion that a concurrent writer recorded after the API listed
 		// them.
@@ -94,6 +88,10 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 		}
 		swept = add(true, "DELETE FROM "+r.name+" WHERE account_id = ? AND id IN (SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND deleted_at >= ?)",
 			acct, acct, r.name, s.d.ts(&since))
+	}
+	if w.holder != "" {
+		renewed = add(true, "UPDATE sync_leases SET expires_at = ? WHERE account_id = ? AND resource = ? AND holder = ?",
+			s.d.ts(&w.leaseUntil), acct, r.name, w.holder)
 	}
 	if w.cursor != nil {
 		add(true, `INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
