@@ -50,11 +50,7 @@ type lockHeld struct {
 func holdLock(t *testing.T, acct int64) *lockHeld {
 	ctx := context.Background()
 	dsn := dbtest.Postgres(t)
-	st, err := Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := mustOpen(t, dsn)
 	other, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +94,17 @@ func (l *lockHeld) waitForWaiter(t *testing.T, done <-chan error) {
 	}
 }
 
+// mustOpen opens the store at dsn for the test.
+func mustOpen(t *testing.T, dsn string) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // release frees the lock.
 func (l *lockHeld) release(t *testing.T) {
 	if _, err := l.holder.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", l.key); err != nil {
@@ -110,11 +117,7 @@ func (l *lockHeld) release(t *testing.T) {
 func TestApplyKeepsTheLastCopyOfARecordListedTwice(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		st, err := Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := mustOpen(t, dsn)
 		first := `{"id": 1, "subject": "first", "updated_at": "2026-01-01T00:00:00Z"}`
 		other := `{"id": 2, "subject": "other", "updated_at": "2026-01-01T00:00:00Z"}`
 		last := `{"id": 1, "subject": "last", "updated_at": "2026-01-01T00:00:01Z"}`
@@ -143,11 +146,7 @@ func TestApplyConcurrentWritersOnAFreshStore(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		st, err := Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := mustOpen(t, dsn)
 		const writers = 16
 		until := time.Now().Add(time.Hour)
 		errs := make(chan error, writers)
@@ -176,11 +175,7 @@ func TestApplyConcurrentWritersOnAFreshStore(t *testing.T) {
 func TestApplyUnderALostLeaseWritesNothing(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		st, err := Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := mustOpen(t, dsn)
 		const acct = 7
 		until := time.Now().Add(time.Hour)
 		if ok, err := st.acquireLease(ctx, acct, resConversations.name, "other", until); err != nil || !ok {
@@ -188,7 +183,7 @@ func TestApplyUnderALostLeaseWritesNothing(t *testing.T) {
 		}
 		synced := time.Now()
 		page := [][]byte{[]byte(`{"id": 1, "updated_at": "2026-01-01T00:00:00Z"}`)}
-		_, err = st.apply(ctx, acct, resConversations, page, []int64{2}, write{holder: "me", leaseUntil: until, cursor: &synced})
+		_, err := st.apply(ctx, acct, resConversations, page, []int64{2}, write{holder: "me", leaseUntil: until, cursor: &synced})
 		if !errors.Is(err, errLeaseLost) {
 			t.Fatalf("apply under another's lease: %v, want errLeaseLost", err)
 		}
