@@ -481,6 +481,47 @@ func TestRateShareHoldsBackOtherClients(t *testing.T) {
 	require.Equal(t, 0, got.Remaining, "an older window replaced a newer one: %+v", got)
 }
 
+// takingShare is a share that takes one request from its budget at each
+// Rate, and calls before, when set, in the middle of it.
+type takingShare struct {
+	memShare
+	before func()
+}
+
+func (s *takingShare) Rate(ctx context.Context) (Rate, bool) {
+	if s.before != nil {
+		s.before()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.r
+	if s.r.Remaining > 0 {
+		s.r.Remaining--
+	}
+	return r, r.known()
+}
+
+// A request whose place the share took goes, even when another of the
+// client's requests, answered meanwhile that the budget is now spent,
+// lowered the client's own figure to zero.
+func TestRateShareTakenPlaceIsSent(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	reset := clk.now().Add(10 * time.Minute).Truncate(time.Second)
+	fs := newTestServer(t, 0)
+	fs.script(func(n int, w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, convOK, rateHeaders(0, strconv.FormatInt(reset.Unix(), 10))...)
+	})
+	share := &takingShare{memShare: memShare{r: Rate{Limit: 1000, Remaining: 1, Reset: reset}}}
+	c := fs.client(t, WithRateShare(share))
+	clk.install(c)
+	c.adoptRate(Rate{Limit: 1000, Remaining: 1, Reset: reset})
+	share.before = func() { c.adoptRate(Rate{Limit: 1000, Remaining: 0, Reset: reset}) } // another goroutine's answer
+	_, _, err := getConv(context.Background(), c)
+	require.NoError(t, err, "the request the share counted was held back")
+	assert.Equal(t, 1, fs.count("GET", ""))
+}
+
 // hangGuard fails the test if fn has not returned within a long safety
 // net; it only catches a hang, it never judges a duration.
 func hangGuard(t *testing.T, what string, fn func()) {

@@ -107,12 +107,20 @@ const (
 // reset that is unknown or past never holds anything back: the server
 // decides.
 func (c *Client) throttle(req *http.Request, waited time.Duration) (time.Duration, error) {
+	r := c.Rate()
 	if c.rateShare != nil {
 		if sr, ok := c.rateShare.Rate(req.Context()); ok {
 			c.adoptRate(sr)
+			// Unless it is of an older window, the share's answer is this
+			// request's own: above zero, the share took a request from
+			// the budget for this one. The client's figure may meanwhile
+			// have dropped to zero on another goroutine's answer, which
+			// would hold back a request whose place is already taken.
+			if !sr.Reset.Before(r.Reset) {
+				r = sr
+			}
 		}
 	}
-	r := c.Rate()
 	if r.Limit == 0 || r.Remaining > 0 {
 		return 0, nil
 	}
