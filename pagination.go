@@ -118,20 +118,20 @@ func allPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, op
 				yield(zero, err)
 				return
 			}
-			for _, it := range items {
-				if !yield(it, nil) {
-					return
+			next := nextPage(lo.Page, resp, len(items))
+			if next != 0 && c != nil && c.prefetch > 0 && resp.TotalPages > next {
+				// The pages ahead are on their way while the caller
+				// reads this one.
+				next = prefetchPages(ctx, c, o, items, next, resp.TotalPages, list, yield)
+			} else {
+				for _, it := range items {
+					if !yield(it, nil) {
+						return
+					}
 				}
 			}
-			next := nextPage(lo.Page, resp, len(items))
 			if next == 0 {
 				return
-			}
-			if c != nil && c.prefetch > 0 && resp.TotalPages > next {
-				next = prefetchPages(ctx, c, o, next, resp.TotalPages, list, yield)
-				if next == 0 {
-					return
-				}
 			}
 			lo.Page = next
 		}

@@ -38,10 +38,12 @@ type pageResult[T any] struct {
 	err   error
 }
 
-// prefetchPages yields the items of pages from..last in order while up to
-// c.prefetch of them are fetched ahead by a launcher goroutine. It returns
-// the page to continue with sequentially (when the listing grew past last)
-// or 0 when done, stopped or failed.
+// prefetchPages yields head, the items of the page before from, then the
+// items of pages from..last in order, while up to c.prefetch of them are
+// fetched ahead by a launcher goroutine: the first fetches are on their
+// way before head is yielded, so that the caller's work on it is not
+// added to the walk. It returns the page to continue with sequentially
+// (when the listing grew past last) or 0 when done, stopped or failed.
 //
 // The launcher hands each page's result channel to the consumer, in page
 // order, through queue: its capacity (2n-1, plus the page being yielded)
@@ -49,7 +51,7 @@ type pageResult[T any] struct {
 // than n are in flight (a fetch is in flight until its body is read),
 // without waiting for the consumer. Nothing is allocated per page before
 // it is launched, however many pages the headers announce.
-func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, base O, from, last int, list listFunc[T, PO], yield func(T, error) bool) int {
+func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, base O, head []T, from, last int, list listFunc[T, PO], yield func(T, error) bool) int {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -109,6 +111,11 @@ func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 		}
 	}()
 
+	for _, it := range head {
+		if !yield(it, nil) {
+			return 0
+		}
+	}
 	var r pageResult[T]
 	for {
 		var out chan pageResult[T]

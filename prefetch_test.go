@@ -197,8 +197,8 @@ func TestWithPrefetchRejectsNegative(t *testing.T) {
 }
 
 // With WithPrefetch(n), n pages are on their way while the consumer works
-// on the current one: with n=1 the next page is requested before the
-// consumer has finished the page it holds.
+// on the current one, the first page included: with n=1 the next page is
+// requested before the consumer has finished the page it holds.
 func TestPrefetchFetchesAheadWhileTheConsumerWorks(t *testing.T) {
 	t.Parallel()
 	requested := make(chan int, 10)
@@ -218,7 +218,7 @@ func TestPrefetchFetchesAheadWhileTheConsumerWorks(t *testing.T) {
 	for conv, err := range c.Conversations.All(context.Background(), nil) {
 		require.NoError(t, err)
 		ids = append(ids, conv.ID)
-		if conv.ID < 2 || conv.ID == 4 {
+		if conv.ID == 4 {
 			continue
 		}
 		// Holding page conv.ID, the next one must be on its way.
