@@ -91,7 +91,7 @@ type listFunc[T any, PO any] func(context.Context, PO) ([]T, *Response, error)
 // set PerPage, follows NextPage (or X-Total-Pages when no Link header came),
 // stops when the consumer stops, and yields the first error once, then
 // ends. Sequentially it holds only the current page; with WithPrefetch(n)
-// see prefetchPages.
+// see prefetcher.
 func allPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, opts PO, list listFunc[T, PO]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var o O
@@ -112,18 +112,31 @@ func allPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, op
 				yield(zero, err)
 				return
 			}
-			items, resp, err := list(ctx, p)
+			var ahead *prefetcher[T]
+			lctx := ctx
+			if c != nil && c.prefetch > 0 {
+				// The pages ahead are sent for as soon as this page's
+				// headers tell how many there are: before it is
+				// decoded, and while the caller reads it.
+				page, base := lo.Page, o
+				lctx = context.WithValue(ctx, bodyReadKey{}, func(resp *Response) {
+					if next := nextPage(page, resp, 1); next != 0 && resp.TotalPages > next && resp.StatusCode/100 == 2 {
+						ahead = startPrefetch(ctx, c, base, next, resp.TotalPages, list)
+					}
+				})
+			}
+			items, resp, err := list(lctx, p)
 			if err != nil {
+				ahead.stop()
 				var zero T
 				yield(zero, err)
 				return
 			}
 			next := nextPage(lo.Page, resp, len(items))
-			if next != 0 && c != nil && c.prefetch > 0 && resp.TotalPages > next {
-				// The pages ahead are on their way while the caller
-				// reads this one.
-				next = prefetchPages(ctx, c, o, items, next, resp.TotalPages, list, yield)
+			if ahead != nil && next != 0 {
+				next = ahead.yieldAll(items, yield)
 			} else {
+				ahead.stop() // the page came empty
 				for _, it := range items {
 					if !yield(it, nil) {
 						return

@@ -9,14 +9,17 @@ import (
 )
 
 // WithPrefetch lets All iterators fetch up to n pages ahead, concurrently,
-// once the first page has told how many there are (X-Total-Pages). Items
-// are still yielded in order. A fetch starts as soon as another's response
-// has been read (while that page is decoded), not when the loop reaches
-// its page, so the walk runs at the network's pace: at most n requests are
-// in flight and at most 2n pages held (fetched or on their way, not yet
-// yielded) at once. Breaking out of the loop or ending the context stops
-// every fetch in flight, and no fetch is started that the last known rate
-// budget (Rate.Remaining) cannot pay for. Off (0) by default.
+// once the first page's headers have told how many there are
+// (X-Total-Pages): before that page is decoded, and while the loop reads
+// it. Items are still yielded in order. A fetch starts as soon as
+// another's response has been read (while that page is decoded), not when
+// the loop reaches its page, so the walk runs at the network's pace: at
+// most n requests are in flight and at most 2n pages held (fetched or on
+// their way, not yet yielded) at once. A first page that comes empty or
+// does not decode ends the walk, and the fetches it started. Breaking out
+// of the loop or ending the context stops every fetch in flight, and no
+// fetch is started that the last known rate budget (Rate.Remaining)
+// cannot pay for. Off (0) by default.
 //
 // A client built without WithHTTPClient keeps n idle connections per host
 // for it, so that a walk reuses about n connections rather than opening
@@ -38,37 +41,41 @@ type pageResult[T any] struct {
 	err   error
 }
 
-// prefetchPages yields head, the items of the page before from, then the
-// items of pages from..last in order, while up to c.prefetch of them are
-// fetched ahead by a launcher goroutine: the first fetches are on their
-// way before head is yielded, so that the caller's work on it is not
-// added to the walk. It returns the page to continue with sequentially
-// (when the listing grew past last) or 0 when done, stopped or failed.
+// prefetcher fetches pages from..last of a listing ahead of the caller,
+// from the moment startPrefetch returns; yieldAll hands their items over
+// in page order.
 //
-// The launcher hands each page's result channel to the consumer, in page
-// order, through queue: its capacity (2n-1, plus the page being yielded)
-// bounds the pages held, and the launcher starts a fetch whenever fewer
-// than n are in flight (a fetch is in flight until its body is read),
-// without waiting for the consumer. Nothing is allocated per page before
-// it is launched, however many pages the headers announce.
-func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, base O, head []T, from, last int, list listFunc[T, PO], yield func(T, error) bool) int {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
+// A launcher goroutine hands each page's result channel to the consumer,
+// in page order, through queue: its capacity (2n-1, plus the page being
+// yielded) bounds the pages held, and the launcher starts a fetch whenever
+// fewer than n are in flight (a fetch is in flight until its body is
+// read), without waiting for the consumer. Nothing is allocated per page
+// before it is launched, however many pages the headers announce.
+type prefetcher[T any] struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	queue  chan chan pageResult[T]
+	last   int
+}
 
+// startPrefetch starts fetching pages from..last of list, base being the
+// listing's options, up to c.prefetch at once.
+func startPrefetch[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, base O, from, last int, list listFunc[T, PO]) *prefetcher[T] {
 	n := c.prefetch
-	queue := make(chan chan pageResult[T], 2*n-1)
+	f := &prefetcher[T]{queue: make(chan chan pageResult[T], 2*n-1), last: last}
+	f.ctx, f.cancel = context.WithCancel(ctx)
+	ctx = f.ctx
 	var inFlight atomic.Int32
 	done := make(chan struct{}, 1) // a fetch ended: the launcher looks again
 	room := func() bool {
 		f := int(inFlight.Load())
 		return f < n && (f == 0 || c.budgetAllows(f))
 	}
-	wg.Add(1)
+	f.wg.Add(1)
 	go func() {
-		defer wg.Done()
-		defer close(queue)
+		defer f.wg.Done()
+		defer close(f.queue)
 		for page := from; page <= last; page++ {
 			for !room() {
 				select {
@@ -79,14 +86,14 @@ func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 			}
 			out := make(chan pageResult[T], 1)
 			select {
-			case queue <- out:
+			case f.queue <- out:
 			case <-ctx.Done():
 				return
 			}
 			inFlight.Add(1)
-			wg.Add(1)
+			f.wg.Add(1)
 			go func(page int) {
-				defer wg.Done()
+				defer f.wg.Done()
 				// The slot is free once the body is read: Do calls
 				// release then, before it decodes the page (or list
 				// returns having sent nothing). Gosched hands the
@@ -105,12 +112,29 @@ func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 				o := base
 				p := PO(&o)
 				p.listOptions().Page = page
-				items, resp, err := list(context.WithValue(ctx, bodyReadKey{}, release), p)
+				read := func(*Response) { release() }
+				items, resp, err := list(context.WithValue(ctx, bodyReadKey{}, read), p)
 				out <- pageResult[T]{items, resp, err}
 			}(page)
 		}
 	}()
+	return f
+}
 
+// stop ends every fetch in flight and waits for them. A nil f is stopped.
+func (f *prefetcher[T]) stop() {
+	if f != nil {
+		f.cancel()
+		f.wg.Wait()
+	}
+}
+
+// yieldAll yields head, the items of the page before the prefetched ones,
+// then theirs in order, and stops f. It returns the page to continue with
+// sequentially (when the listing grew past the last page prefetched) or 0
+// when done, stopped or failed.
+func (f *prefetcher[T]) yieldAll(head []T, yield func(T, error) bool) int {
+	defer f.stop()
 	for _, it := range head {
 		if !yield(it, nil) {
 			return 0
@@ -121,18 +145,18 @@ func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 		var out chan pageResult[T]
 		var ok bool
 		select {
-		case out, ok = <-queue:
-		case <-ctx.Done():
+		case out, ok = <-f.queue:
+		case <-f.ctx.Done():
 		}
 		if ok {
 			select {
 			case r = <-out:
-			case <-ctx.Done():
+			case <-f.ctx.Done():
 				ok = false
 			}
 		}
 		if !ok {
-			if err := ctx.Err(); err != nil {
+			if err := f.ctx.Err(); err != nil {
 				var zero T
 				yield(zero, err)
 				return 0
@@ -153,7 +177,7 @@ func prefetchPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 			}
 		}
 	}
-	if r.resp != nil && r.resp.NextPage > last {
+	if r.resp != nil && r.resp.NextPage > f.last {
 		return r.resp.NextPage
 	}
 	return 0

@@ -470,7 +470,7 @@ func BenchmarkPrefetchWalk(b *testing.B) {
 // bareWalk reads pages 1..pages of the conversations listing at url with
 // bare net/http, page 1 first, then n at a time, each next GET sent as
 // soon as a body has been read: the walk with no SDK.
-func bareWalk(b *testing.B, url string, pages, n int) {
+func bareWalk(b testing.TB, url string, pages, n int) {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
 	defer hc.CloseIdleConnections()
 	get := func(page int) {
@@ -529,21 +529,27 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-// Prefetch frees a fetch slot when the body has been read: Do calls the
-// context's bodyReadKey func once, before it decodes, and on an error
-// answer too.
+// Prefetch frees a fetch slot when the body has been read, and starts
+// fetching ahead once a page's headers are known: Do calls the context's
+// bodyReadKey func once, before it decodes, with the response; on an error
+// answer too, and with nil when no response came whole.
 func TestDoCallsBodyReadBeforeDecoding(t *testing.T) {
 	t.Parallel()
-	c, mux, _ := setup(t)
+	c, mux, _ := setup(t, WithRetry(RetryPolicy{MaxAttempts: 1}))
 	mux.HandleFunc("/inbox/conversations", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"conversations":[]}`)
 	})
 	mux.HandleFunc("/inbox/messages", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"errors":[{"code":"nope"}]}`, http.StatusUnprocessableEntity)
 	})
-	for _, path := range []string{"inbox/conversations", "inbox/messages"} {
+	mux.HandleFunc("/inbox/participants", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		fmt.Fprint(w, `{"participants":[`) // and the connection ends
+	})
+	for path, status := range map[string]int{"inbox/conversations": 200, "inbox/messages": 422, "inbox/participants": 0} {
 		var reads atomic.Int32
-		ctx := context.WithValue(context.Background(), bodyReadKey{}, func() { reads.Add(1) })
+		var got *Response
+		ctx := context.WithValue(context.Background(), bodyReadKey{}, func(r *Response) { reads.Add(1); got = r })
 		req, err := c.NewRequest(ctx, http.MethodGet, path, nil)
 		require.NoError(t, err)
 		var readBeforeDecode int32
@@ -551,12 +557,65 @@ func TestDoCallsBodyReadBeforeDecoding(t *testing.T) {
 			readBeforeDecode = reads.Load()
 			return len(p), nil
 		}))
-		if path == "inbox/messages" {
-			require.Error(t, err)
-		} else {
+		if status == 200 {
 			require.NoError(t, err)
 			assert.Equal(t, int32(1), readBeforeDecode, path)
+		} else {
+			require.Error(t, err)
 		}
 		assert.Equal(t, int32(1), reads.Load(), path)
+		if status == 0 {
+			assert.Nil(t, got, path)
+		} else if assert.NotNil(t, got, path) {
+			assert.Equal(t, status, got.StatusCode, path)
+		}
+	}
+}
+
+// Fetching ahead starts from the first page's headers, before its body is
+// decoded; a first page that then comes empty, or does not decode, ends
+// the walk with the fetches it started, and nothing is sent after it.
+func TestPrefetchFromHeadersStopsOnABadFirstPage(t *testing.T) {
+	t.Parallel()
+	for name, first := range map[string]string{
+		"empty":     `{"conversations":[]}`,
+		"undecoded": `{"conversations":[{"id":"one"}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, mux, srv := setup(t)
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+				page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+				w.Header().Set("X-Total-Pages", "50")
+				if page == 1 {
+					fmt.Fprint(w, first)
+					return
+				}
+				fmt.Fprintf(w, `{"conversations":[{"id":%d}]}`, page)
+			})
+			rt := &sendCounter{base: srv.Client().Transport}
+			c := srv.client(t, WithPrefetch(4), WithHTTPClient(&http.Client{Transport: rt}))
+			var ids []int64
+			var errs []error
+			for conv, err := range c.Conversations.All(context.Background(), nil) {
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				ids = append(ids, conv.ID)
+			}
+			assert.Empty(t, ids)
+			if name == "empty" {
+				assert.Empty(t, errs)
+			} else {
+				require.Len(t, errs, 1)
+				var de *DecodeError
+				assert.ErrorAs(t, errs[0], &de)
+			}
+			sent := rt.sent.Load()
+			assert.LessOrEqual(t, sent, int64(1+2*4), "the first page, and what was on its way")
+			time.Sleep(20 * time.Millisecond)
+			assert.Equal(t, sent, rt.sent.Load(), "nothing is sent after the walk")
+		})
 	}
 }

@@ -262,8 +262,12 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 		req.Header.Set("Accept", mediaType)
 	}
 	resp, body, err := c.send(req)
-	if read, ok := req.Context().Value(bodyReadKey{}).(func()); ok {
-		read()
+	if read, ok := req.Context().Value(bodyReadKey{}).(func(*Response)); ok {
+		whole := resp
+		if err != nil {
+			whole = nil
+		}
+		read(whole)
 	}
 	if err != nil {
 		return resp, err
@@ -281,10 +285,12 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 	return resp, nil
 }
 
-// bodyReadKey keys a func() in a request's context that Do calls once the
-// exchange is over (the body read and the connection free for another
-// request), before it decodes the body. Prefetch frees its fetch slot
-// there, so that the next page is on its way while this one decodes.
+// bodyReadKey keys a func(*Response) in a request's context that Do calls
+// once the exchange is over (the body read and the connection free for
+// another request), before it decodes the body, with the response (nil if
+// none came whole). Prefetch frees its fetch slot there, so that the next page
+// is on its way while this one decodes, and starts fetching ahead once a
+// page's headers tell how many there are.
 type bodyReadKey struct{}
 
 // send performs req under the client's policies: the rate-limit throttle,
