@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -176,18 +177,23 @@ func TestPrefetchReportsAPageError(t *testing.T) {
 		fmt.Fprintf(w, `{"conversations":[{"id":%d}]}`, page)
 	})
 	c := srv.client(t, WithPrefetch(2))
-	var ids []int64
-	var errs []error
-	for conv, err := range c.Conversations.All(context.Background(), nil) {
+	ids, errs := walkIDs(c.Conversations.All(context.Background(), nil))
+	assert.Equal(t, []int64{1, 2}, ids, "items before the failed page, in order")
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], ErrNotFound)
+}
+
+// walkIDs walks a conversations iterator to its end: the ids it yielded,
+// and its errors.
+func walkIDs(seq iter.Seq2[*Conversation, error]) (ids []int64, errs []error) {
+	for conv, err := range seq {
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		ids = append(ids, conv.ID)
 	}
-	assert.Equal(t, []int64{1, 2}, ids, "items before the failed page, in order")
-	require.Len(t, errs, 1)
-	assert.ErrorIs(t, errs[0], ErrNotFound)
+	return ids, errs
 }
 
 func TestWithPrefetchRejectsNegative(t *testing.T) {
@@ -595,15 +601,7 @@ func TestPrefetchFromHeadersStopsOnABadFirstPage(t *testing.T) {
 			})
 			rt := &sendCounter{base: srv.Client().Transport}
 			c := srv.client(t, WithPrefetch(4), WithHTTPClient(&http.Client{Transport: rt}))
-			var ids []int64
-			var errs []error
-			for conv, err := range c.Conversations.All(context.Background(), nil) {
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				ids = append(ids, conv.ID)
-			}
+			ids, errs := walkIDs(c.Conversations.All(context.Background(), nil))
 			assert.Empty(t, ids)
 			if name == "empty" {
 				assert.Empty(t, errs)
