@@ -120,6 +120,9 @@ func allPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, op
 				// decoded, and while the caller reads it.
 				page, base := lo.Page, o
 				lctx = context.WithValue(ctx, bodyReadKey{}, func(resp *Response) {
+					if ahead != nil {
+						return // one prefetcher a page, were list ever to send twice
+					}
 					if next := nextPage(page, resp, 1); next != 0 && resp.TotalPages > next && resp.StatusCode/100 == 2 {
 						ahead = startPrefetch(ctx, c, base, next, resp.TotalPages, list)
 					}
