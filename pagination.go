@@ -139,7 +139,7 @@ func allPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, op
 			if ahead != nil && next != 0 {
 				next = ahead.yieldAll(items, yield)
 			} else {
-				ahead.stop() // the page came empty
+				ahead.stop() // if any: the page came empty
 				for _, it := range items {
 					if !yield(it, nil) {
 						return

@@ -288,9 +288,9 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 // bodyReadKey keys a func(*Response) in a request's context that Do calls
 // once the exchange is over (the body read and the connection free for
 // another request), before it decodes the body, with the response (nil if
-// none came whole). Prefetch frees its fetch slot there, so that the next page
-// is on its way while this one decodes, and starts fetching ahead once a
-// page's headers tell how many there are.
+// none came whole). Prefetch frees its fetch slot there, so that the next
+// page is on its way while this one decodes, and starts fetching ahead
+// once a page's headers tell how many there are.
 type bodyReadKey struct{}
 
 // send performs req under the client's policies: the rate-limit throttle,
