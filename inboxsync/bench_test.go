@@ -220,8 +220,8 @@ func BenchmarkApply(b *testing.B) {
 				for _, p := range pages {
 					args := make([]any, 0, len(p.items)*(len(p.r.cols)+2))
 					for _, raw := range p.items {
-						_, vals, err := p.r.row(stBase.d, raw)
-						if err != nil {
+						vals := make([]any, len(p.r.cols))
+						if _, err := p.r.fill(stBase.d, raw, vals); err != nil {
 							b.Fatal(err)
 						}
 						args = append(append(append(args, benchAcct), vals...), string(raw))

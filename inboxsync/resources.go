@@ -137,19 +137,10 @@ func (n pathNode) key(name string) *pathKey {
 	return n[name]
 }
 
-// row reads the columns of one record, in cols' order, converted for d,
-// and returns its id.
-func (r *resource) row(d dialect, raw []byte) (int64, []any, error) {
-	vals := make([]any, len(r.fields))
-	id, err := r.fill(d, raw, vals)
-	if err != nil {
-		return 0, nil, err
-	}
-	return id, vals, nil
-}
-
-// fill is row into vals, which has one element per column: the page's
-// statement arguments, without a slice of its own per record.
+// fill reads the columns of one record into vals, in cols' order,
+// converted for d, and returns its id. vals has one element per column:
+// it is a window on the page's statement arguments, so that no record
+// needs a slice of its own.
 func (r *resource) fill(d dialect, raw []byte, vals []any) (int64, error) {
 	rs := rowScan{r: r, s: scanner{b: raw}}
 	for i := range r.fields {
