@@ -69,8 +69,8 @@ func startPrefetch[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 	var inFlight atomic.Int32
 	done := make(chan struct{}, 1) // a fetch ended: the launcher looks again
 	room := func() bool {
-		f := int(inFlight.Load())
-		return f < n && (f == 0 || c.budgetAllows(f))
+		busy := int(inFlight.Load())
+		return busy < n && (busy == 0 || c.budgetAllows(busy))
 	}
 	f.wg.Add(1)
 	go func() {
