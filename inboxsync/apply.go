@@ -37,6 +37,17 @@ type write struct {
 // tombstoneMargin allows for the clocks of replicas that lay tombstones.
 const tombstoneMargin = 10 * time.Minute
 
+// step is one statement of a transaction built ahead (a page's write, see
+// apply) and, once run, the rows it affected.
+type step struct {
+	query string // with ? placeholders
+	args  []any
+	// fixed says the query's text is one of a few, not sized by the page
+	// (the lease, the sweep, the cursor): SQLite keeps it prepared.
+	fixed bool
+	n     int64 // rows affected, set by runSteps
+}
+
 // applied counts what one batch changed.
 type applied struct {
 	Upserted int // records written (new or changed)
@@ -45,8 +56,8 @@ type applied struct {
 
 // apply writes one page in one transaction: tombstones for deleted, the
 // records (less those tombstoned), the lease renewal and the cursor if w
-// says so. The statements are built first and run together (runSteps: on
-// Postgres, one pipeline).
+// says so. The statements are built first and run together (the dialect's
+// runSteps: on Postgres, one pipeline).
 func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]byte, deleted []int64, w write) (applied, error) {
 	var steps []*step
 	add := func(fixed bool, query string, args ...any) *step {
@@ -54,19 +65,18 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 		steps = append(steps, st)
 		return st
 	}
-	if s.d.name == "postgres" {
-		// The writers of one (account, resource) are serialized, so that a
-		// tombstone and a concurrent re-read cannot cross (SQLite's BEGIN
-		// IMMEDIATE already serializes every writer). The statements after
-		// it see what the lock's previous holder committed.
-		add(true, "SELECT pg_advisory_xact_lock(?)", lockKey(acct, r.name))
+	// The writers of one (account, resource) are serialized, so that a
+	// tombstone and a concurrent re-read cannot cross; the statements after
+	// the lock see what its previous holder committed.
+	if lock := s.d.writeLock(lockKey(acct, r.name)); lock != nil {
+		steps = append(steps, lock)
 	}
 	var removed, upserted, renewed, swept *step
 	if len(deleted) > 0 {
 		now := time.Now()
 		args := make([]any, 0, 4*len(deleted))
 		for _, id := range deleted {
-			args = append(args, acct, r.name, id, s.d.ts(&now))
+			args = append(args, acct, r.name, id, ts(s.d, &now))
 		}
 		add(false, "INSERT INTO sync_tombstones (account_id, resource, id, deleted_at) VALUES "+
 			placeholders(len(deleted), 4)+" ON CONFLICT (account_id, resource, id) DO NOTHING", args...)
@@ -87,17 +97,17 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 			since = time.Unix(0, 0)
 		}
 		swept = add(true, "DELETE FROM "+r.name+" WHERE account_id = ? AND id IN (SELECT id FROM sync_tombstones WHERE account_id = ? AND resource = ? AND deleted_at >= ?)",
-			acct, acct, r.name, s.d.ts(&since))
+			acct, acct, r.name, ts(s.d, &since))
 	}
 	if w.holder != "" {
 		renewed = add(true, "UPDATE sync_leases SET expires_at = ? WHERE account_id = ? AND resource = ? AND holder = ?",
-			s.d.ts(&w.leaseUntil), acct, r.name, w.holder)
+			ts(s.d, &w.leaseUntil), acct, r.name, w.holder)
 	}
 	if w.cursor != nil {
 		add(true, `INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
-ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`, acct, r.name, s.d.ts(w.cursor))
+ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`, acct, r.name, ts(s.d, w.cursor))
 	}
-	err := s.runSteps(ctx, steps, func() error {
+	err := s.d.runSteps(ctx, steps, func() error {
 		if renewed != nil && renewed.n == 0 {
 			return errLeaseLost
 		}

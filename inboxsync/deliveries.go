@@ -27,11 +27,10 @@ type delivery struct {
 // only for an installed account. It reports whether e is new.
 func (s *Store) recordDelivery(ctx context.Context, e *bookingsync.WebhookEvent) (bool, error) {
 	sum := sha256.Sum256(append([]byte(e.Event+"\x00"), e.Resource...))
-	d := s.d
 	res, err := s.exec(ctx, s.db, `INSERT INTO fleet_deliveries (account_id, digest, event, body, received_at)
-SELECT ?, ?, ?, ?, `+d.clock()+` WHERE EXISTS (SELECT 1 FROM accounts WHERE account_id = ? AND token IS NOT NULL)
+SELECT ?, ?, ?, ?, db_clock(?) WHERE EXISTS (SELECT 1 FROM accounts WHERE account_id = ? AND token IS NOT NULL)
 ON CONFLICT (account_id, digest) DO NOTHING`,
-		e.AccountID, hex.EncodeToString(sum[:]), e.Event, string(e.Resource), d.clockArg(0), e.AccountID)
+		e.AccountID, hex.EncodeToString(sum[:]), e.Event, string(e.Resource), s.clockAt(0), e.AccountID)
 	if err != nil {
 		return false, err
 	}
@@ -70,22 +69,20 @@ WHERE d.done_at IS NULL AND a.lease_holder = ? ORDER BY d.id LIMIT ?`, replica, 
 // finishDelivery marks a delivery done, or counts a failed attempt (done
 // too after maxDeliveryAttempts).
 func (s *Store) finishDelivery(ctx context.Context, id int64, failed bool) error {
-	d := s.d
-	q := `UPDATE fleet_deliveries SET done_at = ` + d.clock() + `, attempts = attempts + 1 WHERE id = ?`
+	q := `UPDATE fleet_deliveries SET done_at = db_clock(?), attempts = attempts + 1 WHERE id = ?`
 	if failed {
 		q = `UPDATE fleet_deliveries SET attempts = attempts + 1,
-	done_at = CASE WHEN attempts + 1 >= ? THEN ` + d.clock() + ` ELSE NULL END WHERE id = ?`
-		_, err := s.exec(ctx, s.db, q, maxDeliveryAttempts, d.clockArg(0), id)
+	done_at = CASE WHEN attempts + 1 >= ? THEN db_clock(?) ELSE NULL END WHERE id = ?`
+		_, err := s.exec(ctx, s.db, q, maxDeliveryAttempts, s.clockAt(0), id)
 		return err
 	}
-	_, err := s.exec(ctx, s.db, q, d.clockArg(0), id)
+	_, err := s.exec(ctx, s.db, q, s.clockAt(0), id)
 	return err
 }
 
 // pruneDeliveries drops deliveries done before age ago: BookingSync does
 // not deliver the same body again that late.
 func (s *Store) pruneDeliveries(ctx context.Context, age time.Duration) error {
-	d := s.d
-	_, err := s.exec(ctx, s.db, `DELETE FROM fleet_deliveries WHERE done_at < `+d.clock(), d.clockArg(-age))
+	_, err := s.exec(ctx, s.db, `DELETE FROM fleet_deliveries WHERE done_at < db_clock(?)`, s.clockAt(-age))
 	return err
 }

@@ -15,15 +15,8 @@ import (
 // control connections (controlDB), so that a replica busy syncing
 // hundreds of accounts still renews its leases on time.
 
-// controlDB is the pool of the fleet's own bookkeeping: on Postgres the
-// lock pool, apart from the connections the syncs keep busy; on SQLite,
-// where writers queue on the file anyway, the store's pool.
-func (s *Store) controlDB() (*sql.DB, error) {
-	if s.d.name == "postgres" {
-		return s.lockPool()
-	}
-	return s.db, nil
-}
+// controlDB is the pool of the fleet's own bookkeeping (the dialect's).
+func (s *Store) controlDB() (*sql.DB, error) { return s.d.controlDB() }
 
 // heartbeat says the replica lives for another ttl.
 func (s *Store) heartbeat(ctx context.Context, replica string, ttl time.Duration) error {
@@ -31,9 +24,8 @@ func (s *Store) heartbeat(ctx context.Context, replica string, ttl time.Duration
 	if err != nil {
 		return err
 	}
-	d := s.d
-	_, err = s.exec(ctx, db, `INSERT INTO fleet_replicas (replica, expires_at) VALUES (?, `+d.clock()+`)
-ON CONFLICT (replica) DO UPDATE SET expires_at = excluded.expires_at`, replica, d.clockArg(ttl))
+	_, err = s.exec(ctx, db, `INSERT INTO fleet_replicas (replica, expires_at) VALUES (?, db_clock(?))
+ON CONFLICT (replica) DO UPDATE SET expires_at = excluded.expires_at`, replica, s.clockAt(ttl))
 	return err
 }
 
@@ -45,9 +37,8 @@ func (s *Store) renewLeases(ctx context.Context, replica string, ttl time.Durati
 	if err != nil {
 		return nil, err
 	}
-	d := s.d
-	rows, err := s.query(ctx, db, `UPDATE accounts SET lease_expires_at = `+d.clock()+`
-WHERE lease_holder = ? AND token IS NOT NULL RETURNING account_id`, d.clockArg(ttl), replica)
+	rows, err := s.query(ctx, db, `UPDATE accounts SET lease_expires_at = db_clock(?)
+WHERE lease_holder = ? AND token IS NOT NULL RETURNING account_id`, s.clockAt(ttl), replica)
 	if err != nil {
 		return nil, err
 	}
@@ -62,9 +53,8 @@ func (s *Store) fairShare(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var accounts, replicas int
-	d := s.d
 	err = s.queryRow(ctx, db, `SELECT (SELECT COUNT(*) FROM accounts WHERE token IS NOT NULL),
-	(SELECT COUNT(*) FROM fleet_replicas WHERE expires_at > `+d.clock()+`)`, d.clockArg(0)).Scan(&accounts, &replicas)
+	(SELECT COUNT(*) FROM fleet_replicas WHERE expires_at > db_clock(?))`, s.clockAt(0)).Scan(&accounts, &replicas)
 	if err != nil {
 		return 0, err
 	}
@@ -73,10 +63,8 @@ func (s *Store) fairShare(ctx context.Context) (int, error) {
 }
 
 // takeLeases takes up to n free or expired leases of installed accounts,
-// lowest ids first, and returns their accounts. On Postgres the candidates
-// are locked with FOR UPDATE SKIP LOCKED, so that replicas taking leases
-// at once pass over each other's rows instead of queueing on them; on
-// SQLite the statement runs alone. Both re-check the row's lease as they
+// lowest ids first, and returns their accounts. Replicas taking leases at
+// once pass over each other's candidates (the dialect's skipLocked). Both re-check the row's lease as they
 // write it: a lease is never taken twice.
 func (s *Store) takeLeases(ctx context.Context, replica string, n int, ttl time.Duration) (map[int64]bool, error) {
 	if n <= 0 {
@@ -86,16 +74,11 @@ func (s *Store) takeLeases(ctx context.Context, replica string, n int, ttl time.
 	if err != nil {
 		return nil, err
 	}
-	d := s.d
-	free := `token IS NOT NULL AND (lease_holder IS NULL OR lease_expires_at < ` + d.clock() + `)`
-	skip := ""
-	if d.name == "postgres" {
-		skip = " FOR UPDATE SKIP LOCKED"
-	}
-	rows, err := s.query(ctx, db, `UPDATE accounts SET lease_holder = ?, lease_expires_at = `+d.clock()+`
-WHERE account_id IN (SELECT account_id FROM accounts WHERE `+free+` ORDER BY account_id LIMIT ?`+skip+`)
+	free := `token IS NOT NULL AND (lease_holder IS NULL OR lease_expires_at < db_clock(?))`
+	rows, err := s.query(ctx, db, `UPDATE accounts SET lease_holder = ?, lease_expires_at = db_clock(?)
+WHERE account_id IN (SELECT account_id FROM accounts WHERE `+free+` ORDER BY account_id LIMIT ?`+s.d.skipLocked()+`)
 	AND `+free+` RETURNING account_id`,
-		replica, d.clockArg(ttl), d.clockArg(0), n, d.clockArg(0))
+		replica, s.clockAt(ttl), s.clockAt(0), n, s.clockAt(0))
 	if err != nil {
 		return nil, err
 	}
@@ -130,8 +113,7 @@ func (s *Store) leaveFleet(ctx context.Context, replica string) error {
 	if err != nil {
 		return err
 	}
-	d := s.d
-	_, err = s.exec(ctx, db, `DELETE FROM fleet_replicas WHERE replica = ? OR expires_at < `+d.clock(), replica, d.clockArg(-time.Hour))
+	_, err = s.exec(ctx, db, `DELETE FROM fleet_replicas WHERE replica = ? OR expires_at < db_clock(?)`, replica, s.clockAt(-time.Hour))
 	return err
 }
 

@@ -28,8 +28,8 @@ type migration struct {
 	sql     string
 }
 
-func (d dialect) migrations() ([]migration, error) {
-	dir := path.Join("migrations", d.name)
+func migrations(d dialect) ([]migration, error) {
+	dir := path.Join("migrations", d.name())
 	entries, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, err
@@ -59,17 +59,11 @@ func (d dialect) migrations() ([]migration, error) {
 	return out, nil
 }
 
-// pgMigrateLock is the advisory lock key serializing migrations across
-// replicas: the first eight bytes of "inboxsyn" as a bigint.
-const pgMigrateLock = 0x696e626f7873796e
-
-// migrate applies the missing migrations. On Postgres it holds a session
-// advisory lock on one connection for the whole run, so that replicas
-// starting together queue and the later ones find nothing left to do. On
-// SQLite the whole run is one write transaction (BEGIN IMMEDIATE), which
-// serializes openers the same way; busy_timeout makes them wait.
+// migrate applies the missing migrations in one transaction, under the
+// dialect's migration lock, so that replicas starting together queue and
+// the later ones find nothing left to do.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := s.d.migrations()
+	ms, err := migrations(s.d)
 	if err != nil {
 		return err
 	}
@@ -78,12 +72,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("inboxsync: migrate: %w", err)
 	}
 	defer conn.Close()
-	if s.d.name == "postgres" {
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", int64(pgMigrateLock)); err != nil {
-			return fmt.Errorf("inboxsync: migrate: lock: %w", err)
-		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(pgMigrateLock))
+	unlock, err := s.d.migrateLock(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("inboxsync: migrate: lock: %w", err)
 	}
+	defer unlock()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("inboxsync: migrate: %w", err)

@@ -37,14 +37,13 @@ func (b *rateBudget) Note(ctx context.Context, r bookingsync.Rate) {
 	if r.Reset.IsZero() || r.Limit <= 0 {
 		return // without a window, figures cannot be ordered
 	}
-	d := b.st.d
 	_, err := b.st.exec(ctx, b.st.db, `INSERT INTO rate_budgets (account_id, rate_limit, remaining, reset_at, noted_at)
-VALUES (?, ?, ?, ?, `+d.clock()+`)
+VALUES (?, ?, ?, ?, db_clock(?))
 ON CONFLICT (account_id) DO UPDATE SET rate_limit = excluded.rate_limit, remaining = excluded.remaining,
 	reset_at = excluded.reset_at, noted_at = excluded.noted_at
 WHERE excluded.reset_at > rate_budgets.reset_at
 	OR (excluded.reset_at = rate_budgets.reset_at AND excluded.remaining < rate_budgets.remaining)`,
-		b.id, r.Limit, r.Remaining, d.ts(&r.Reset), d.clockArg(0))
+		b.id, r.Limit, r.Remaining, ts(b.st.d, &r.Reset), b.st.clockAt(0))
 	_ = err // the server enforces the budget anyway; the next figure tries again
 }
 
@@ -56,19 +55,18 @@ WHERE excluded.reset_at > rate_budgets.reset_at
 // nothing: the client holds the request back until the reset. Without a
 // figure for the current window it answers nothing.
 func (b *rateBudget) Rate(ctx context.Context) (bookingsync.Rate, bool) {
-	d := b.st.d
 	var r bookingsync.Rate
 	var reset any
 	err := b.st.queryRow(ctx, b.st.db, `UPDATE rate_budgets SET remaining = remaining - 1
-WHERE account_id = ? AND remaining > 0 AND reset_at > `+d.clock()+` RETURNING rate_limit, remaining + 1, reset_at`,
-		b.id, d.clockArg(0)).Scan(&r.Limit, &r.Remaining, &reset)
+WHERE account_id = ? AND remaining > 0 AND reset_at > db_clock(?) RETURNING rate_limit, remaining + 1, reset_at`,
+		b.id, b.st.clockAt(0)).Scan(&r.Limit, &r.Remaining, &reset)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Spent (until the reset), or no figure for this window.
 		err = b.st.queryRow(ctx, b.st.db, `SELECT rate_limit, remaining, reset_at FROM rate_budgets
-WHERE account_id = ? AND reset_at > `+d.clock(), b.id, d.clockArg(0)).Scan(&r.Limit, &r.Remaining, &reset)
+WHERE account_id = ? AND reset_at > db_clock(?)`, b.id, b.st.clockAt(0)).Scan(&r.Limit, &r.Remaining, &reset)
 	}
 	if err == nil {
-		r.Reset, err = d.scanTime(reset)
+		r.Reset, err = scanTime(reset)
 	}
 	return r, err == nil
 }

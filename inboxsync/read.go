@@ -54,7 +54,7 @@ func (s *Store) Conversations(ctx context.Context, accountID int64, q Conversati
 	}
 	if !q.UpdatedSince.IsZero() {
 		where = append(where, "c.updated_at >= ?")
-		args = append(args, s.d.ts(&q.UpdatedSince))
+		args = append(args, ts(s.d, &q.UpdatedSince))
 	}
 	if q.Channel != "" {
 		where = append(where, "c.default_channel = ?")

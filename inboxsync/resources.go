@@ -172,7 +172,7 @@ func (r *resource) fill(d dialect, raw []byte, vals []any) (int64, error) {
 			vals[i] = rs.strs[i]
 		default:
 			if lastVal == nil || rs.strs[i] != lastTS {
-				if lastVal, err = d.wireTS(rs.strs[i]); err != nil {
+				if lastVal, err = wireTS(d, rs.strs[i]); err != nil {
 					return 0, fmt.Errorf("inboxsync: %s %d: %s: %w", r.name, id, fl.col, err)
 				}
 				lastTS = rs.strs[i]

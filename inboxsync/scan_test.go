@@ -67,7 +67,7 @@ func refRow(r *resource, d dialect, raw []byte) (int64, []any, error) {
 	for i, fl := range r.fields {
 		if fl.kind == kindTime && vals[i] != nil {
 			var err error
-			if vals[i], err = d.wireTS(vals[i].(string)); err != nil {
+			if vals[i], err = wireTS(d, vals[i].(string)); err != nil {
 				return 0, nil, err
 			}
 		}
@@ -178,7 +178,7 @@ func FuzzRows(f *testing.F) {
 		}
 		comparable := json.Valid(raw) && !duplicateKeys(raw)
 		for _, r := range allResources {
-			for _, d := range []dialect{{name: "sqlite"}, {name: "postgres"}} {
+			for _, d := range []dialect{&sqliteDialect{}, &postgresDialect{}} {
 				vals := make([]any, len(r.cols))
 				id, err := r.fill(d, raw, vals)
 				if !comparable {

@@ -27,11 +27,10 @@ import (
 var ErrAccountRevoked = errors.New("inboxsync: account uninstalled")
 
 // fleetState is the Store's state for many accounts: the key sealing
-// tokens at rest and the connections holding Postgres locks.
+// tokens at rest and the queue of locks within this process.
 type fleetState struct {
 	mu       sync.Mutex
 	aead     cipher.AEAD // nil: tokens are stored in clear
-	lockPool *sql.DB     // Postgres: connections that hold advisory locks
 	procLock keyedMutex  // one holder per lock name within this process
 }
 
@@ -192,13 +191,12 @@ func (a *accountTokens) Save(ctx context.Context, t *oauth2.Token) error {
 	if err != nil {
 		return err
 	}
-	d := a.st.d
 	_, err = a.st.exec(ctx, a.st.db, `INSERT INTO accounts (account_id, token, refresh_sum, installed_at, updated_at)
-VALUES (?, ?, ?, `+d.clock()+`, `+d.clock()+`)
+VALUES (?, ?, ?, db_clock(?), db_clock(?))
 ON CONFLICT (account_id) DO UPDATE SET token = excluded.token, refresh_sum = excluded.refresh_sum,
 	installed_at = CASE WHEN accounts.token IS NULL THEN excluded.installed_at ELSE accounts.installed_at END,
 	revoked_at = NULL, revoked_reason = NULL, updated_at = excluded.updated_at`,
-		a.id, b, refreshSum(t), d.clockArg(0), d.clockArg(0))
+		a.id, b, refreshSum(t), a.st.clockAt(0), a.st.clockAt(0))
 	if err != nil {
 		return fmt.Errorf("inboxsync: save token of account %d: %w", a.id, err)
 	}
@@ -216,10 +214,9 @@ func (a *accountTokens) SaveRefreshed(ctx context.Context, spent, t *oauth2.Toke
 	if err != nil {
 		return err
 	}
-	d := a.st.d
-	res, err := a.st.exec(ctx, a.st.db, `UPDATE accounts SET token = ?, refresh_sum = ?, updated_at = `+d.clock()+`
+	res, err := a.st.exec(ctx, a.st.db, `UPDATE accounts SET token = ?, refresh_sum = ?, updated_at = db_clock(?)
 WHERE account_id = ? AND token IS NOT NULL AND refresh_sum = ?`,
-		b, refreshSum(t), d.clockArg(0), a.id, refreshSum(spent))
+		b, refreshSum(t), a.st.clockAt(0), a.id, refreshSum(spent))
 	if err != nil {
 		return fmt.Errorf("inboxsync: save token of account %d: %w", a.id, err)
 	}
@@ -260,11 +257,10 @@ func (s *Store) Uninstall(ctx context.Context, accountID int64, reason string) e
 // revoke forgets the account's token, only if its refresh_sum is still
 // sum when sum is not empty. It reports whether it did.
 func (s *Store) revoke(ctx context.Context, accountID int64, sum, reason string) (bool, error) {
-	d := s.d
-	q := `UPDATE accounts SET token = NULL, refresh_sum = NULL, revoked_at = ` + d.clock() + `, revoked_reason = ?,
-	updated_at = ` + d.clock() + `, lease_holder = NULL, lease_expires_at = NULL
+	q := `UPDATE accounts SET token = NULL, refresh_sum = NULL, revoked_at = db_clock(?), revoked_reason = ?,
+	updated_at = db_clock(?), lease_holder = NULL, lease_expires_at = NULL
 WHERE account_id = ? AND token IS NOT NULL`
-	args := []any{d.clockArg(0), reason, d.clockArg(0), accountID}
+	args := []any{s.clockAt(0), reason, s.clockAt(0), accountID}
 	if sum != "" {
 		q += ` AND refresh_sum = ?`
 		args = append(args, sum)
@@ -328,7 +324,7 @@ FROM accounts ORDER BY account_id`)
 			v   any
 			dst *time.Time
 		}{{inst, &a.InstalledAt}, {rev, &a.RevokedAt}, {exp, &a.LeaseExpiresAt}} {
-			if *f.dst, err = s.d.scanTime(f.v); err != nil {
+			if *f.dst, err = scanTime(f.v); err != nil {
 				return nil, err
 			}
 		}

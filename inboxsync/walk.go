@@ -234,7 +234,7 @@ func (s *Store) cursor(ctx context.Context, acct int64, name string) (time.Time,
 	if err != nil {
 		return time.Time{}, fmt.Errorf("inboxsync: reading the %s cursor: %w", name, err)
 	}
-	return s.d.scanTime(v)
+	return scanTime(v)
 }
 
 // Cursor returns the stored cursor of one of the account's resources
@@ -250,7 +250,7 @@ func (s *Store) acquireLease(ctx context.Context, acct int64, name, holder strin
 	now := time.Now()
 	res, err := s.exec(ctx, s.db, `INSERT INTO sync_leases (account_id, resource, holder, expires_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (account_id, resource) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-WHERE sync_leases.expires_at < ? OR sync_leases.holder = excluded.holder`, acct, name, holder, s.d.ts(&until), s.d.ts(&now))
+WHERE sync_leases.expires_at < ? OR sync_leases.holder = excluded.holder`, acct, name, holder, ts(s.d, &until), ts(s.d, &now))
 	if err != nil {
 		return false, fmt.Errorf("inboxsync: taking the %s lease: %w", name, err)
 	}

@@ -121,13 +121,13 @@ func (s *Store) seen(ctx context.Context, acct int64, digest string) (bool, erro
 func (s *Store) markSeen(ctx context.Context, acct int64, digest string) error {
 	now := time.Now()
 	_, err := s.exec(ctx, s.db, "INSERT INTO webhook_seen (account_id, digest, seen_at) VALUES (?, ?, ?) ON CONFLICT (account_id, digest) DO NOTHING",
-		acct, digest, s.d.ts(&now))
+		acct, digest, ts(s.d, &now))
 	return err
 }
 
 // forgetSeen drops the digests of deliveries older than before: the API
 // does not redeliver that late.
 func (s *Store) forgetSeen(ctx context.Context, acct int64, before time.Time) error {
-	_, err := s.exec(ctx, s.db, "DELETE FROM webhook_seen WHERE account_id = ? AND seen_at < ?", acct, s.d.ts(&before))
+	_, err := s.exec(ctx, s.db, "DELETE FROM webhook_seen WHERE account_id = ? AND seen_at < ?", acct, ts(s.d, &before))
 	return err
 }
