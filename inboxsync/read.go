@@ -204,3 +204,23 @@ func readAll[T any](ctx context.Context, s *Store, what, query string, args ...a
 	}
 	return out, nil
 }
+
+// cursor is the stored cursor of (acct, resource); zero when none.
+func (s *Store) cursor(ctx context.Context, acct int64, name string) (time.Time, error) {
+	var v any
+	err := s.queryRow(ctx, s.db, "SELECT synced_at FROM sync_cursors WHERE account_id = ? AND resource = ?", acct, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("inboxsync: reading the %s cursor: %w", name, err)
+	}
+	return scanTime(v)
+}
+
+// Cursor returns the stored cursor of one of the account's resources
+// ("conversations", "messages", …): the server time from which the next
+// pass lists changes. It is zero before the first complete walk.
+func (s *Store) Cursor(ctx context.Context, accountID int64, resource string) (time.Time, error) {
+	return s.cursor(ctx, accountID, resource)
+}

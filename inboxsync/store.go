@@ -2,9 +2,11 @@ package inboxsync
 
 import (
 	"context"
+	"crypto/cipher"
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,7 +21,8 @@ type Store struct {
 	db *sql.DB
 	d  dialect // what differs between SQLite and Postgres (dialect.go)
 
-	fleet fleetState // tokens' key, lock queue (tokens.go, locker.go)
+	locks    keyedMutex                  // one holder per lock name within this process (leases.go)
+	tokenKey atomic.Pointer[cipher.AEAD] // seals tokens at rest, once SealTokens set it (fleet_tokens.go)
 }
 
 // Open opens the projection at dsn, creating or migrating its schema:

@@ -2,7 +2,6 @@ package inboxsync
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -222,43 +221,4 @@ ORDER BY c.created_by_id LIMIT 50`, acct)
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
-}
-
-// cursor is the stored cursor of (acct, resource); zero when none.
-func (s *Store) cursor(ctx context.Context, acct int64, name string) (time.Time, error) {
-	var v any
-	err := s.queryRow(ctx, s.db, "SELECT synced_at FROM sync_cursors WHERE account_id = ? AND resource = ?", acct, name).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("inboxsync: reading the %s cursor: %w", name, err)
-	}
-	return scanTime(v)
-}
-
-// Cursor returns the stored cursor of one of the account's resources
-// ("conversations", "messages", …): the server time from which the next
-// pass lists changes. It is zero before the first complete walk.
-func (s *Store) Cursor(ctx context.Context, accountID int64, resource string) (time.Time, error) {
-	return s.cursor(ctx, accountID, resource)
-}
-
-// acquireLease takes the lease of (acct, resource) for holder until until,
-// when it is free, expired or already holder's.
-func (s *Store) acquireLease(ctx context.Context, acct int64, name, holder string, until time.Time) (bool, error) {
-	now := time.Now()
-	res, err := s.exec(ctx, s.db, `INSERT INTO sync_leases (account_id, resource, holder, expires_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (account_id, resource) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-WHERE sync_leases.expires_at < ? OR sync_leases.holder = excluded.holder`, acct, name, holder, ts(s.d, &until), ts(s.d, &now))
-	if err != nil {
-		return false, fmt.Errorf("inboxsync: taking the %s lease: %w", name, err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-// releaseLease frees the lease if holder still has it.
-func (s *Store) releaseLease(ctx context.Context, acct int64, name, holder string) {
-	s.exec(ctx, s.db, "DELETE FROM sync_leases WHERE account_id = ? AND resource = ? AND holder = ?", acct, name, holder)
 }

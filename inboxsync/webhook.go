@@ -66,8 +66,7 @@ func (s *Syncer) HandleEvent(ctx context.Context, e *bookingsync.WebhookEvent) e
 		return fmt.Errorf("inboxsync: webhook %s: %w", e.Event, err)
 	}
 
-	sum := sha256.Sum256(append([]byte(e.Event+"\x00"), e.Resource...))
-	digest := hex.EncodeToString(sum[:])
+	digest := deliveryDigest(e)
 	if seen, err := s.st.seen(ctx, s.acct, digest); err != nil || seen {
 		return err
 	}
@@ -95,6 +94,13 @@ func (s *Syncer) reread(ctx context.Context, r *resource, id int64) error {
 	}
 	_, err = s.st.apply(ctx, s.acct, r, items, nil, write{newer: true, since: began})
 	return err
+}
+
+// deliveryDigest names a delivery by its event and body: the same
+// delivery twice has the same digest.
+func deliveryDigest(e *bookingsync.WebhookEvent) string {
+	sum := sha256.Sum256(append([]byte(e.Event+"\x00"), e.Resource...))
+	return hex.EncodeToString(sum[:])
 }
 
 // schedule asks Run for a pass soon; cues coalesce.

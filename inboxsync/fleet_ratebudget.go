@@ -1,5 +1,7 @@
 package inboxsync
 
+// The rate budget an account's clients share through the database.
+
 import (
 	"context"
 	"database/sql"

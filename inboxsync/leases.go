@@ -1,19 +1,115 @@
 package inboxsync
 
+// Leases and locks: who may act on a resource, an account or a named
+// lock, across every process sharing the database.
+
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"hash/fnv"
+	"sync"
 	"time"
 )
 
-// The lease queries of Fleet.Run. An account's lease is the pair
-// (lease_holder, lease_expires_at) of its accounts row; a replica holds it
-// until it expires by the database's clock unless it renews it first, and
-// takes it only when it is free or expired. A replica's liveness is its
-// fleet_replicas row, renewed on the same beat. These queries run on the
-// control connections (controlDB), so that a replica busy syncing
-// hundreds of accounts still renews its leases on time.
+// lock takes the lock called name, first within this process and then in
+// the database.
+func (s *Store) lock(ctx context.Context, name string) (func(), error) {
+	release, err := s.locks.lock(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := s.d.lock(ctx, s, name)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("inboxsync: lock %s: %w", name, err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			unlock()
+			release()
+		})
+	}, nil
+}
+
+type namedLock struct {
+	st   *Store
+	name string
+}
+
+func (l namedLock) Lock(ctx context.Context) (func(), error) { return l.st.lock(ctx, l.name) }
+
+// advisoryKey maps a lock name to a Postgres advisory lock key. Two names
+// sharing a key (a 64-bit hash collision) only wait for each other.
+func advisoryKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("bookingsync/inboxsync:" + name))
+	return int64(h.Sum64())
+}
+
+// keyedMutex is a set of mutexes by name that waits with a context.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	ch   chan struct{} // holds a value while locked
+	refs int
+}
+
+func (k *keyedMutex) lock(ctx context.Context, name string) (func(), error) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyedEntry{}
+	}
+	e := k.m[name]
+	if e == nil {
+		e = &keyedEntry{ch: make(chan struct{}, 1)}
+		k.m[name] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	drop := func() {
+		k.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(k.m, name)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case e.ch <- struct{}{}:
+	case <-ctx.Done():
+		drop()
+		return nil, ctx.Err()
+	}
+	return func() {
+		<-e.ch
+		drop()
+	}, nil
+}
+
+// acquireLease takes the lease of (acct, resource) for holder until until,
+// when it is free, expired or already holder's.
+func (s *Store) acquireLease(ctx context.Context, acct int64, name, holder string, until time.Time) (bool, error) {
+	now := time.Now()
+	res, err := s.exec(ctx, s.db, `INSERT INTO sync_leases (account_id, resource, holder, expires_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (account_id, resource) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE sync_leases.expires_at < ? OR sync_leases.holder = excluded.holder`, acct, name, holder, ts(s.d, &until), ts(s.d, &now))
+	if err != nil {
+		return false, fmt.Errorf("inboxsync: taking the %s lease: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// releaseLease frees the lease if holder still has it.
+func (s *Store) releaseLease(ctx context.Context, acct int64, name, holder string) {
+	s.exec(ctx, s.db, "DELETE FROM sync_leases WHERE account_id = ? AND resource = ? AND holder = ?", acct, name, holder)
+}
 
 // controlDB is the pool of the fleet's own bookkeeping (the dialect's).
 func (s *Store) controlDB() (*sql.DB, error) { return s.d.controlDB() }
@@ -133,4 +229,11 @@ func scanIDSet(rows interface {
 		out[id] = true
 	}
 	return out, rows.Err()
+}
+
+// randomID is a fresh 128-bit identifier in hex.
+func randomID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -1,5 +1,8 @@
 package inboxsync
 
+// The accounts' OAuth tokens in the accounts table, sealed at rest when
+// the store has a key, saved by compare-and-swap on refresh.
+
 import (
 	"context"
 	"crypto/aes"
@@ -13,7 +16,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/go-bookingsync/bookingsync"
 	"golang.org/x/oauth2"
@@ -25,14 +27,6 @@ import (
 // refresh answered invalid_grant). Installing the application again
 // (Store.TokenStore(id).Save, Install) brings the account back.
 var ErrAccountRevoked = errors.New("inboxsync: account uninstalled")
-
-// fleetState is the Store's state for many accounts: the key sealing
-// tokens at rest and the queue of locks within this process.
-type fleetState struct {
-	mu       sync.Mutex
-	aead     cipher.AEAD // nil: tokens are stored in clear
-	procLock keyedMutex  // one holder per lock name within this process
-}
 
 // SealTokens makes the store seal every token it saves from now on with
 // AES-GCM under key (16, 24 or 32 bytes: AES-128, -192 or -256), and unseal
@@ -53,16 +47,15 @@ func (s *Store) SealTokens(key []byte) error {
 	if err != nil {
 		return fmt.Errorf("inboxsync: SealTokens: %w", err)
 	}
-	s.fleet.mu.Lock()
-	s.fleet.aead = aead
-	s.fleet.mu.Unlock()
+	s.tokenKey.Store(&aead)
 	return nil
 }
 
 func (s *Store) tokenAEAD() cipher.AEAD {
-	s.fleet.mu.Lock()
-	defer s.fleet.mu.Unlock()
-	return s.fleet.aead
+	if p := s.tokenKey.Load(); p != nil {
+		return *p
+	}
+	return nil // tokens are stored in clear
 }
 
 // sealedV1 marks a sealed token: the byte, a 12-byte nonce, the ciphertext.
@@ -242,94 +235,23 @@ func (a *accountTokens) revokeLoaded(ctx context.Context, reason string) (bool, 
 	return a.st.revoke(ctx, a.id, sum, reason)
 }
 
-// Uninstall marks the account revoked and forgets its token: the token
-// store then answers ErrAccountRevoked, Fleet.Run stops syncing the
-// account within a lease renewal, and its leases, pending webhook
-// deliveries and rate budget are dropped. The local copy of its Inbox is
-// kept (stale from now on); delete it yourself if your terms require.
-// reason is kept in accounts.revoked_reason for the operator. Saving a
-// token again installs the account anew.
-func (s *Store) Uninstall(ctx context.Context, accountID int64, reason string) error {
-	_, err := s.revoke(ctx, accountID, "", reason)
-	return err
-}
-
-// revoke forgets the account's token, only if its refresh_sum is still
-// sum when sum is not empty. It reports whether it did.
-func (s *Store) revoke(ctx context.Context, accountID int64, sum, reason string) (bool, error) {
-	q := `UPDATE accounts SET token = NULL, refresh_sum = NULL, revoked_at = db_clock(?), revoked_reason = ?,
-	updated_at = db_clock(?), lease_holder = NULL, lease_expires_at = NULL
-WHERE account_id = ? AND token IS NOT NULL`
-	args := []any{s.clockAt(0), reason, s.clockAt(0), accountID}
-	if sum != "" {
-		q += ` AND refresh_sum = ?`
-		args = append(args, sum)
-	}
-	var revoked bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, q, args...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil || n == 0 {
-			return err
-		}
-		revoked = true
-		if _, err := s.exec(ctx, tx, `DELETE FROM fleet_deliveries WHERE account_id = ? AND done_at IS NULL`, accountID); err != nil {
-			return err
-		}
-		_, err = s.exec(ctx, tx, `DELETE FROM rate_budgets WHERE account_id = ?`, accountID)
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("inboxsync: uninstall account %d: %w", accountID, err)
-	}
-	return revoked, nil
-}
-
-// Account is an account as the accounts table holds it.
-type Account struct {
-	ID          int64
-	Installed   bool      // a token is stored
-	InstalledAt time.Time // when the current installation's token was first saved
-	// RevokedAt and RevokedReason tell when and why the account was
-	// uninstalled; zero while installed.
-	RevokedAt     time.Time
-	RevokedReason string
-	// LeaseHolder is the replica syncing the account (Fleet.Run), until
-	// LeaseExpiresAt unless it renews the lease; empty when none does.
-	LeaseHolder    string
-	LeaseExpiresAt time.Time
-}
-
-// Accounts lists the accounts the store knows, installed or not, by id.
-// It reads the database only.
-func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
-	rows, err := s.query(ctx, s.db, `SELECT account_id, token IS NOT NULL, installed_at, revoked_at, revoked_reason, lease_holder, lease_expires_at
-FROM accounts ORDER BY account_id`)
-	if err != nil {
-		return nil, fmt.Errorf("inboxsync: accounts: %w", err)
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
-		var a Account
-		var inst, rev, exp any
-		var reason, holder sql.NullString
-		if err := rows.Scan(&a.ID, &a.Installed, &inst, &rev, &reason, &holder, &exp); err != nil {
-			return nil, fmt.Errorf("inboxsync: accounts: %w", err)
-		}
-		for _, f := range []struct {
-			v   any
-			dst *time.Time
-		}{{inst, &a.InstalledAt}, {rev, &a.RevokedAt}, {exp, &a.LeaseExpiresAt}} {
-			if *f.dst, err = scanTime(f.v); err != nil {
-				return nil, err
-			}
-		}
-		a.RevokedReason, a.LeaseHolder = reason.String, holder.String
-		out = append(out, a)
-	}
-	return out, rows.Err()
+// Locker returns the lock that serializes the refreshes of the account's
+// token across every process sharing this database; give it to
+// bookingsync.NewStoredTokenSource with bookingsync.WithLocker, together
+// with TokenStore(accountID):
+//
+//	ts := bookingsync.NewStoredTokenSource(ctx, cfg, st.TokenStore(id),
+//		bookingsync.WithLocker(st.Locker(id)))
+//
+// The source then refreshes under the lock, after reading the store again,
+// and only if the token it finds still needs it.
+//
+// On Postgres the lock is a session advisory lock held on a connection of
+// its own: the server frees it when the holder dies or its connection
+// drops. On SQLite it is a row in fleet_locks, renewed while held, that a
+// dead holder leaves behind for at most 15 seconds. Within one process,
+// callers queue in memory first, so a process waits on the database once
+// per lock.
+func (s *Store) Locker(accountID int64) bookingsync.Locker {
+	return namedLock{s, "token:" + strconv.FormatInt(accountID, 10)}
 }

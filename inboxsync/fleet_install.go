@@ -1,5 +1,8 @@
 package inboxsync
 
+// Installs: the OAuth callback's exchange, and the reconciliation with
+// BookingSync's own list of installed accounts.
+
 import (
 	"context"
 	"errors"
