@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"time"
 )
@@ -23,10 +22,10 @@ type write struct {
 	// transaction: the batch is the last page of a complete walk.
 	cursor *time.Time
 	// holder, when set, is the lease the batch is written under: the
-	// transaction renews it until leaseUntil, and fails with errLeaseLost
-	// when another replica holds it.
-	holder     string
-	leaseUntil time.Time
+	// transaction renews it for leaseTTL, and fails with errLeaseLost when
+	// another replica holds it.
+	holder   string
+	leaseTTL time.Duration
 	// since is when the records were read from the API, less a margin for
 	// replicas' clocks (see tombstoneMargin): only tombstones laid after it
 	// can name one of them, since the API lists no record it deleted
@@ -68,7 +67,7 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 	// The writers of one (account, resource) are serialized, so that a
 	// tombstone and a concurrent re-read cannot cross; the statements after
 	// the lock see what its previous holder committed.
-	if lock := s.d.writeLock(lockKey(acct, r.name)); lock != nil {
+	if lock := s.d.writeLock(writeLockKey(acct, r.name)); lock != nil {
 		steps = append(steps, lock)
 	}
 	var removed, upserted, renewed, swept *step
@@ -100,8 +99,8 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 			acct, acct, r.name, ts(s.d, &since))
 	}
 	if w.holder != "" {
-		renewed = add(true, "UPDATE sync_leases SET expires_at = ? WHERE account_id = ? AND resource = ? AND holder = ?",
-			ts(s.d, &w.leaseUntil), acct, r.name, w.holder)
+		renewed = s.renewLeaseStep(acct, r.name, w.holder, w.leaseTTL)
+		steps = append(steps, renewed)
 	}
 	if w.cursor != nil {
 		add(true, `INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
@@ -124,13 +123,6 @@ ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`
 		out.Upserted = int(upserted.n - swept.n)
 	}
 	return out, nil
-}
-
-// lockKey is the advisory lock of one (account, resource).
-func lockKey(acct int64, name string) int64 {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "inboxsync/%d/%s", acct, name)
-	return int64(h.Sum64())
 }
 
 // placeholders returns "(?, ?, …), (…)": rows groups of n.

@@ -61,7 +61,7 @@ func holdLock(t *testing.T, acct int64) *lockHeld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { holder.Close() })
-	l := &lockHeld{st: st, other: other, holder: holder, key: lockKey(acct, resConversations.name)}
+	l := &lockHeld{st: st, other: other, holder: holder, key: writeLockKey(acct, resConversations.name)}
 	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_lock($1)", l.key); err != nil {
 		t.Fatal(err)
 	}
@@ -148,17 +148,17 @@ func TestApplyConcurrentWritersOnAFreshStore(t *testing.T) {
 		defer cancel()
 		st := mustOpen(t, dsn)
 		const writers = 16
-		until := time.Now().Add(time.Hour)
+		const ttl = time.Hour
 		errs := make(chan error, writers)
 		for i := range writers {
 			go func() {
 				acct := int64(100 + i)
-				if ok, err := st.acquireLease(ctx, acct, resConversations.name, "w", until); err != nil || !ok {
+				if ok, err := st.acquireLease(ctx, acct, resConversations.name, "w", ttl); err != nil || !ok {
 					errs <- fmt.Errorf("lease %d: %v %v", acct, ok, err)
 					return
 				}
 				page := [][]byte{[]byte(fmt.Sprintf(`{"id": %d, "updated_at": "2026-01-01T00:00:00Z"}`, i+1))}
-				_, err := st.apply(ctx, acct, resConversations, page, nil, write{holder: "w", leaseUntil: until})
+				_, err := st.apply(ctx, acct, resConversations, page, nil, write{holder: "w", leaseTTL: ttl})
 				errs <- err
 			}()
 		}
@@ -177,13 +177,13 @@ func TestApplyUnderALostLeaseWritesNothing(t *testing.T) {
 		ctx := context.Background()
 		st := mustOpen(t, dsn)
 		const acct = 7
-		until := time.Now().Add(time.Hour)
-		if ok, err := st.acquireLease(ctx, acct, resConversations.name, "other", until); err != nil || !ok {
+		const ttl = time.Hour
+		if ok, err := st.acquireLease(ctx, acct, resConversations.name, "other", ttl); err != nil || !ok {
 			t.Fatal("lease", ok, err)
 		}
 		synced := time.Now()
 		page := [][]byte{[]byte(`{"id": 1, "updated_at": "2026-01-01T00:00:00Z"}`)}
-		_, err := st.apply(ctx, acct, resConversations, page, []int64{2}, write{holder: "me", leaseUntil: until, cursor: &synced})
+		_, err := st.apply(ctx, acct, resConversations, page, []int64{2}, write{holder: "me", leaseTTL: ttl, cursor: &synced})
 		if !errors.Is(err, errLeaseLost) {
 			t.Fatalf("apply under another's lease: %v, want errLeaseLost", err)
 		}

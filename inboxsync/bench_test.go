@@ -229,9 +229,9 @@ func BenchmarkApply(b *testing.B) {
 					batches = append(batches, batch{stBase.d.rebind(rawUpsertSQL(p.r, len(p.items))), args})
 				}
 				const holder = "bench"
-				until := time.Now().Add(time.Hour)
+				const ttl = time.Hour
 				for _, r := range []*resource{resConversations, resParticipants, resMessages} {
-					if ok, err := st.acquireLease(ctx, benchAcct, r.name, holder, until); err != nil || !ok {
+					if ok, err := st.acquireLease(ctx, benchAcct, r.name, holder, ttl); err != nil || !ok {
 						b.Fatal("lease", err)
 					}
 				}
@@ -247,7 +247,7 @@ func BenchmarkApply(b *testing.B) {
 					}
 					base += time.Since(start)
 					start = time.Now()
-					if _, err := st.apply(ctx, benchAcct, p.r, p.items, nil, write{holder: holder, leaseUntil: until, since: time.Now().Add(-tombstoneMargin)}); err != nil {
+					if _, err := st.apply(ctx, benchAcct, p.r, p.items, nil, write{holder: holder, leaseTTL: ttl, since: time.Now().Add(-tombstoneMargin)}); err != nil {
 						b.Fatal(err)
 					}
 					applied += time.Since(start)

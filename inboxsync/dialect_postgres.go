@@ -148,7 +148,7 @@ func (d *postgresDialect) lock(ctx context.Context, _ *Store, name string) (func
 	if err != nil {
 		return nil, err
 	}
-	key := advisoryKey(name)
+	key := namedLockKey(name)
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
 		// Cancelled while waiting, the lock may have been granted all the
 		// same: dropping the session frees it.

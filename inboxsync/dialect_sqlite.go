@@ -155,7 +155,7 @@ const (
 // expired, by the database's clock, and renews it until unlocked: SQLite
 // has no advisory locks, and a dead holder's row expires.
 func (d *sqliteDialect) lock(ctx context.Context, s *Store, name string) (func(), error) {
-	holder := randomID()
+	holder := newHolderID()
 	take := `INSERT INTO fleet_locks (name, holder, expires_at) VALUES (?, ?, db_clock(?))
 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 WHERE fleet_locks.expires_at < db_clock(?)`

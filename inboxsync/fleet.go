@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -110,8 +109,7 @@ func NewFleet(st *Store, cfg FleetConfig) (*Fleet, error) {
 		cfg.DeliveryPoll = time.Second
 	}
 	if cfg.Replica == "" {
-		host, _ := os.Hostname()
-		cfg.Replica = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomID()[:8])
+		cfg.Replica = newHolderID()
 	}
 	log := cfg.Logger
 	if log == nil {

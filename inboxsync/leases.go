@@ -1,7 +1,25 @@
 package inboxsync
 
-// Leases and locks: who may act on a resource, an account or a named
-// lock, across every process sharing the database.
+// Leases and locks: who may act on a resource, an account or a named lock,
+// across every process sharing the database. There is one mechanism: a
+// lease is a row naming its holder (newHolderID) and when it expires by
+// the database's clock (db_clock, Store.clockAt), never a replica's own, so
+// that a replica whose clock is off still never takes a live lease; a
+// holder renews it while it works, and another takes it only once it is
+// free or expired. The rows:
+//
+//	sync_leases     (account, resource): the Syncer walking it (acquireLease;
+//	                renewed by every page, see apply)
+//	accounts        lease_holder, lease_expires_at: the replica syncing the
+//	                account (Fleet.Run: takeLeases, renewLeases), beside
+//	                fleet_replicas, each replica's liveness
+//
+// Named locks (Locker, the host lock) are held rather than leased: on
+// Postgres a session advisory lock, which the server frees when its
+// holder dies; on SQLite a lease row in fleet_locks (dialect_sqlite.go).
+// The writers of one (account, resource) are serialized by the dialect's
+// write lock (on Postgres a transaction advisory lock). Both advisory
+// locks take their key from lockKey.
 
 import (
 	"context"
@@ -10,100 +28,56 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 )
 
-// lock takes the lock called name, first within this process and then in
-// the database.
-func (s *Store) lock(ctx context.Context, name string) (func(), error) {
-	release, err := s.locks.lock(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := s.d.lock(ctx, s, name)
-	if err != nil {
-		release()
-		return nil, fmt.Errorf("inboxsync: lock %s: %w", name, err)
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			unlock()
-			release()
-		})
-	}, nil
+// newHolderID names a lease's holder: host, process and a random part, so
+// that holders are unique and an operator can tell where one runs.
+func newHolderID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-type namedLock struct {
-	st   *Store
-	name string
-}
-
-func (l namedLock) Lock(ctx context.Context) (func(), error) { return l.st.lock(ctx, l.name) }
-
-// advisoryKey maps a lock name to a Postgres advisory lock key. Two names
-// sharing a key (a 64-bit hash collision) only wait for each other.
-func advisoryKey(name string) int64 {
+// lockKey maps a lock's name to the key of a Postgres advisory lock. Two
+// names sharing a key (a 64-bit hash collision) only wait for each other.
+func lockKey(name string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte("bookingsync/inboxsync:" + name))
+	h.Write([]byte(name))
 	return int64(h.Sum64())
 }
 
-// keyedMutex is a set of mutexes by name that waits with a context.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*keyedEntry
+// namedLockKey and writeLockKey are the keys of a named lock and of the
+// writers of one (account, resource): the names hashed are those every
+// release has hashed, so that replicas of two releases exclude each other.
+func namedLockKey(name string) int64 { return lockKey("bookingsync/inboxsync:" + name) }
+
+func writeLockKey(acct int64, resource string) int64 {
+	return lockKey("inboxsync/" + strconv.FormatInt(acct, 10) + "/" + resource)
 }
 
-type keyedEntry struct {
-	ch   chan struct{} // holds a value while locked
-	refs int
-}
-
-func (k *keyedMutex) lock(ctx context.Context, name string) (func(), error) {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyedEntry{}
-	}
-	e := k.m[name]
-	if e == nil {
-		e = &keyedEntry{ch: make(chan struct{}, 1)}
-		k.m[name] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	drop := func() {
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.m, name)
-		}
-		k.mu.Unlock()
-	}
-	select {
-	case e.ch <- struct{}{}:
-	case <-ctx.Done():
-		drop()
-		return nil, ctx.Err()
-	}
-	return func() {
-		<-e.ch
-		drop()
-	}, nil
-}
-
-// acquireLease takes the lease of (acct, resource) for holder until until,
-// when it is free, expired or already holder's.
-func (s *Store) acquireLease(ctx context.Context, acct int64, name, holder string, until time.Time) (bool, error) {
-	now := time.Now()
-	res, err := s.exec(ctx, s.db, `INSERT INTO sync_leases (account_id, resource, holder, expires_at) VALUES (?, ?, ?, ?)
+// acquireLease takes the lease of (acct, resource) for holder for ttl by
+// the database's clock, when it is free, expired or already holder's.
+func (s *Store) acquireLease(ctx context.Context, acct int64, name, holder string, ttl time.Duration) (bool, error) {
+	res, err := s.exec(ctx, s.db, `INSERT INTO sync_leases (account_id, resource, holder, expires_at) VALUES (?, ?, ?, db_clock(?))
 ON CONFLICT (account_id, resource) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-WHERE sync_leases.expires_at < ? OR sync_leases.holder = excluded.holder`, acct, name, holder, ts(s.d, &until), ts(s.d, &now))
+WHERE sync_leases.expires_at < db_clock(?) OR sync_leases.holder = excluded.holder`, acct, name, holder, s.clockAt(ttl), s.clockAt(0))
 	if err != nil {
 		return false, fmt.Errorf("inboxsync: taking the %s lease: %w", name, err)
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// renewLeaseStep is the step of a page's write that renews holder's lease
+// of (acct, resource) for ttl; it affects no row when another holds it.
+func (s *Store) renewLeaseStep(acct int64, name, holder string, ttl time.Duration) *step {
+	return &step{query: "UPDATE sync_leases SET expires_at = db_clock(?) WHERE account_id = ? AND resource = ? AND holder = ?",
+		args: []any{s.clockAt(ttl), acct, name, holder}, fixed: true}
 }
 
 // releaseLease frees the lease if holder still has it.
@@ -231,9 +205,73 @@ func scanIDSet(rows interface {
 	return out, rows.Err()
 }
 
-// randomID is a fresh 128-bit identifier in hex.
-func randomID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+// lock takes the lock called name, first within this process and then in
+// the database.
+func (s *Store) lock(ctx context.Context, name string) (func(), error) {
+	release, err := s.locks.lock(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := s.d.lock(ctx, s, name)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("inboxsync: lock %s: %w", name, err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			unlock()
+			release()
+		})
+	}, nil
+}
+
+// namedLock is a lock of Store.lock, as a bookingsync.Locker.
+type namedLock struct {
+	st   *Store
+	name string
+}
+
+func (l namedLock) Lock(ctx context.Context) (func(), error) { return l.st.lock(ctx, l.name) }
+
+// keyedMutex is a set of mutexes by name that waits with a context.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	ch   chan struct{} // holds a value while locked
+	refs int
+}
+
+func (k *keyedMutex) lock(ctx context.Context, name string) (func(), error) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyedEntry{}
+	}
+	e := k.m[name]
+	if e == nil {
+		e = &keyedEntry{ch: make(chan struct{}, 1)}
+		k.m[name] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	drop := func() {
+		k.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(k.m, name)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case e.ch <- struct{}{}:
+	case <-ctx.Done():
+		drop()
+		return nil, ctx.Err()
+	}
+	return func() {
+		<-e.ch
+		drop()
+	}, nil
 }

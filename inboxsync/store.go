@@ -23,6 +23,10 @@ type Store struct {
 
 	locks    keyedMutex                  // one holder per lock name within this process (leases.go)
 	tokenKey atomic.Pointer[cipher.AEAD] // seals tokens at rest, once SealTokens set it (fleet_tokens.go)
+
+	// clockShift moves the database's clock as this store reads it
+	// (clockAt): tests make time pass for leases without waiting.
+	clockShift atomic.Int64 // nanoseconds
 }
 
 // Open opens the projection at dsn, creating or migrating its schema:
@@ -78,8 +82,11 @@ func (s *Store) DB() *sql.DB { return s.db }
 func (s *Store) Dialect() string { return s.d.name() }
 
 // clockAt is the argument of db_clock(?) for the database's clock plus
-// offset.
-func (s *Store) clockAt(offset time.Duration) int64 { return offset.Milliseconds() }
+// offset: every time the fleet and the leases write or compare is the
+// database's, whatever each replica's own clock says.
+func (s *Store) clockAt(offset time.Duration) int64 {
+	return (offset + time.Duration(s.clockShift.Load())).Milliseconds()
+}
 
 // exec, query and queryRow run a ? query on the store's database or a
 // transaction.

@@ -2,11 +2,7 @@ package inboxsync
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -67,12 +63,9 @@ func WithLogger(l *slog.Logger) Option {
 // New returns a Syncer mirroring account accountID into st through c; c's
 // token must act for that account (with the inbox_read scope).
 func New(st *Store, accountID int64, c *bookingsync.Client, opts ...Option) *Syncer {
-	var b [6]byte
-	rand.Read(b[:])
-	host, _ := os.Hostname()
 	s := &Syncer{
 		st: st, acct: accountID, c: c,
-		holder:   fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
+		holder:   newHolderID(),
 		reserve:  0.1,
 		leaseTTL: 2 * time.Minute,
 		log:      slog.New(slog.DiscardHandler),

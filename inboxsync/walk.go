@@ -16,7 +16,7 @@ import (
 // it arrives, under the resource's lease.
 func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceReport, error) {
 	rr := ResourceReport{Resource: r.name}
-	ok, err := s.st.acquireLease(ctx, s.acct, r.name, s.holder, s.now().Add(s.leaseTTL))
+	ok, err := s.st.acquireLease(ctx, s.acct, r.name, s.holder, s.leaseTTL)
 	if err != nil {
 		return rr, err
 	}
@@ -69,7 +69,7 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 			return rr, fmt.Errorf("inboxsync: listing %s: page %d links back to page %d as next", r.name, page, resp.NextPage)
 		}
 		last := resp.NextPage == 0
-		w := write{holder: s.holder, leaseUntil: s.now().Add(s.leaseTTL), since: began}
+		w := write{holder: s.holder, leaseTTL: s.leaseTTL, since: began}
 		if last && !unstable && !syncedAt.IsZero() {
 			w.cursor = &syncedAt
 		}
