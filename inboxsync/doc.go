@@ -43,58 +43,24 @@
 // it. Two syncers of one account, in one process or in replicas sharing
 // the database, never walk the same resource at once: each walk holds a
 // lease row per (account, resource), renewed with every page and taken
-// over when it expires (WithLeaseTTL).
+// over when it expires by the database's clock (WithLeaseTTL).
 //
 // # The schema
 //
 // The schema is an interface: query it (Store.DB) as well as through the
-// read side. Every mirrored table is keyed by (account_id, id) and holds,
-// besides the columns below, raw: the record exactly as the API sent it
+// read side. Its one description is the migrations
+// (migrations/<dialect>/NNNN_*.sql, each table commented there), and a
+// test holds the two dialects' live schemas to each other and to the
+// columns the code writes. Every mirrored table (conversations,
+// participants, messages, attachments, hosts, applications, bookings,
+// clients, rentals) is keyed by (account_id, id) and holds, besides the
+// columns readers filter on, raw: the record exactly as the API sent it
 // (JSON text on SQLite, json on Postgres), so that nothing is lost when
 // this SDK's models lag the API. Times are timestamptz on Postgres and
 // fixed-width UTC text (2006-01-02T15:04:05.000000000Z, text order is time
-// order) on SQLite. NULL stands for absent.
-//
-//	conversations  subject, default_channel, created_by_type, created_by_id,
-//	               assignee_id, closed_at, last_message_at, created_at, updated_at
-//	               indexes (account_id, updated_at), (account_id, last_message_at),
-//	               (account_id, created_by_type, created_by_id)
-//	participants   conversation_id, member_type ("Client", "Host"), member_id, updated_at
-//	               indexes (account_id, conversation_id), (account_id, member_type, member_id)
-//	messages       conversation_id, sender_id (a participant), visibility, channel,
-//	               sent_at, ordered_at (sent_at, else created_at), updated_at
-//	               indexes (account_id, conversation_id, ordered_at, id), (account_id, sender_id)
-//	attachments    name, file_content_type, file_size, updated_at (metadata; no file)
-//	hosts          user_id, email, updated_at; index (account_id, user_id)
-//	applications   name, updated_at: those that created a stored conversation
-//	               (a conversation's channel; see bookingsync.Origin)
-//	bookings       reference, status, rental_id, client_id, start_at, end_at,
-//	               canceled_at, updated_at (every status; needs bookings_read)
-//	               indexes (account_id, rental_id, start_at), (account_id, client_id),
-//	               (account_id, start_at)
-//	clients        fullname, updated_at: the guests (needs clients_read)
-//	rentals        name, updated_at (needs rentals_read; else the published ones)
-//
-//	sync_cursors     (account_id, resource) → synced_at: the next walk's updated_since
-//	sync_leases      (account_id, resource) → holder, expires_at
-//	sync_tombstones  (account_id, resource, id) → deleted_at
-//	webhook_seen     (account_id, digest) → seen_at: deliveries already acted on
-//	schema_migrations  version, name
-//
-// The fleet's tables (many accounts, many replicas; see Fleet):
-//
-//	accounts          account_id → token (JSON, or AES-GCM sealed with
-//	                  Store.SealTokens; NULL once an uninstall forgets it),
-//	                  refresh_sum (SHA-256 of the refresh token: the
-//	                  compare-and-swap key of a refreshed save), installed_at,
-//	                  revoked_at, revoked_reason, lease_holder, lease_expires_at
-//	fleet_replicas    replica → expires_at: the live replicas, for fair shares
-//	fleet_deliveries  (account_id, digest) → event, body, received_at,
-//	                  attempts, done_at: webhook deliveries until acted on
-//	rate_budgets      account_id → rate_limit, remaining, reset_at, noted_at:
-//	                  the budget the API last stated, shared by replicas
-//	fleet_locks       (SQLite only) the Locker's and host lock's rows; on
-//	                  Postgres those are advisory locks
+// order) on SQLite. NULL stands for absent. The sync_* tables and
+// webhook_seen are the syncer's bookkeeping; accounts, fleet_* and
+// rate_budgets the Fleet's.
 //
 // A parent's association id arrays inside raw (a conversation's
 // links.participants and links.messages, a host's links.participants, an

@@ -7,8 +7,8 @@ import (
 
 // resource is one mirrored table: where the API lists it, and which
 // fields of a record, as the API sent it, fill which columns. The columns
-// are the documented schema (see the package documentation); account_id
-// comes first and raw last.
+// are the migrations' (TestSchemaAgreesAcrossDialectsAndWithTheCode holds
+// them to each other); account_id comes first and raw last.
 type resource struct {
 	name string   // table name, cursor and lease key: "conversations"
 	path string   // listing path under the API root: "inbox/conversations"
