@@ -149,7 +149,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 		f.dispatch(ctx)
 		if time.Since(lastPrune) > time.Hour {
 			lastPrune = time.Now()
-			if err := f.st.pruneDeliveries(ctx, 7*24*time.Hour); err != nil && ctx.Err() == nil {
+			if err := f.pruneDeliveries(ctx, 7*24*time.Hour); err != nil && ctx.Err() == nil {
 				f.log.Warn("inboxsync: pruning deliveries", "error", err.Error())
 			}
 		}

@@ -38,7 +38,7 @@ func (f *Fleet) receive(ctx context.Context, e *bookingsync.WebhookEvent) error 
 		f.forget(e.AccountID)
 		return nil
 	}
-	fresh, err := f.st.recordDelivery(ctx, e)
+	fresh, err := f.recordDelivery(ctx, e)
 	if err != nil {
 		f.log.Error("inboxsync: recording a webhook delivery", "account", e.AccountID, "error", err.Error())
 		return err
@@ -58,7 +58,7 @@ func (f *Fleet) receive(ctx context.Context, e *bookingsync.WebhookEvent) error 
 // dispatch hands the deliveries pending for this replica's accounts to
 // their runs.
 func (f *Fleet) dispatch(ctx context.Context) {
-	pending, err := f.st.pendingDeliveries(ctx, f.cfg.Replica, 500)
+	pending, err := f.pendingDeliveries(ctx, f.cfg.Replica, 500)
 	if err != nil {
 		f.beatFailed(ctx, err)
 		return
@@ -94,7 +94,7 @@ func (f *Fleet) handleDeliveries(ctx context.Context, id int64, r *accountRun) {
 			}
 			// Done is done, even if the run is stopping now.
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			ferr := f.st.finishDelivery(fctx, d.id, err != nil)
+			ferr := f.finishDelivery(fctx, d.id, err != nil)
 			cancel()
 			if ferr != nil {
 				f.log.Warn("inboxsync: recording a delivery done", "account", id, "error", ferr.Error())
@@ -115,11 +115,11 @@ type delivery struct {
 
 // recordDelivery stores e unless the same delivery was stored before, and
 // only for an installed account. It reports whether e is new.
-func (s *Store) recordDelivery(ctx context.Context, e *bookingsync.WebhookEvent) (bool, error) {
-	res, err := s.exec(ctx, s.db, `INSERT INTO fleet_deliveries (account_id, digest, event, body, received_at)
+func (f *Fleet) recordDelivery(ctx context.Context, e *bookingsync.WebhookEvent) (bool, error) {
+	res, err := f.st.exec(ctx, f.st.db, `INSERT INTO fleet_deliveries (account_id, digest, event, body, received_at)
 SELECT ?, ?, ?, ?, db_clock(?) WHERE EXISTS (SELECT 1 FROM accounts WHERE account_id = ? AND token IS NOT NULL)
 ON CONFLICT (account_id, digest) DO NOTHING`,
-		e.AccountID, deliveryDigest(e), e.Event, string(e.Resource), s.clockAt(0), e.AccountID)
+		e.AccountID, deliveryDigest(e), e.Event, string(e.Resource), f.st.clockAt(0), e.AccountID)
 	if err != nil {
 		return false, err
 	}
@@ -129,12 +129,12 @@ ON CONFLICT (account_id, digest) DO NOTHING`,
 
 // pendingDeliveries returns, oldest first, up to limit deliveries not yet
 // acted on for the accounts whose lease replica holds.
-func (s *Store) pendingDeliveries(ctx context.Context, replica string, limit int) ([]delivery, error) {
-	db, err := s.controlDB()
+func (f *Fleet) pendingDeliveries(ctx context.Context, replica string, limit int) ([]delivery, error) {
+	db, err := f.st.controlDB()
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, db, `SELECT d.id, d.account_id, d.event, d.body FROM fleet_deliveries d
+	rows, err := f.st.query(ctx, db, `SELECT d.id, d.account_id, d.event, d.body FROM fleet_deliveries d
 JOIN accounts a ON a.account_id = d.account_id
 WHERE d.done_at IS NULL AND a.lease_holder = ? ORDER BY d.id LIMIT ?`, replica, limit)
 	if err != nil {
@@ -157,21 +157,21 @@ WHERE d.done_at IS NULL AND a.lease_holder = ? ORDER BY d.id LIMIT ?`, replica, 
 
 // finishDelivery marks a delivery done, or counts a failed attempt (done
 // too after maxDeliveryAttempts).
-func (s *Store) finishDelivery(ctx context.Context, id int64, failed bool) error {
+func (f *Fleet) finishDelivery(ctx context.Context, id int64, failed bool) error {
 	q := `UPDATE fleet_deliveries SET done_at = db_clock(?), attempts = attempts + 1 WHERE id = ?`
 	if failed {
 		q = `UPDATE fleet_deliveries SET attempts = attempts + 1,
 	done_at = CASE WHEN attempts + 1 >= ? THEN db_clock(?) ELSE NULL END WHERE id = ?`
-		_, err := s.exec(ctx, s.db, q, maxDeliveryAttempts, s.clockAt(0), id)
+		_, err := f.st.exec(ctx, f.st.db, q, maxDeliveryAttempts, f.st.clockAt(0), id)
 		return err
 	}
-	_, err := s.exec(ctx, s.db, q, s.clockAt(0), id)
+	_, err := f.st.exec(ctx, f.st.db, q, f.st.clockAt(0), id)
 	return err
 }
 
 // pruneDeliveries drops deliveries done before age ago: BookingSync does
 // not deliver the same body again that late.
-func (s *Store) pruneDeliveries(ctx context.Context, age time.Duration) error {
-	_, err := s.exec(ctx, s.db, `DELETE FROM fleet_deliveries WHERE done_at < db_clock(?)`, s.clockAt(-age))
+func (f *Fleet) pruneDeliveries(ctx context.Context, age time.Duration) error {
+	_, err := f.st.exec(ctx, f.st.db, `DELETE FROM fleet_deliveries WHERE done_at < db_clock(?)`, f.st.clockAt(-age))
 	return err
 }
