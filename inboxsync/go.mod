@@ -12,7 +12,7 @@ require github.com/google/go-querystring v1.2.0 // indirect
 
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
-	github.com/go-bookingsync/bookingsync v0.0.0-00010101000000-000000000000
+	github.com/go-bookingsync/bookingsync v0.1.0
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
@@ -27,7 +27,3 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
-
-// The client is resolved from this repository: through go.work at the root,
-// and through this replace when the module is built on its own (GOWORK=off).
-replace github.com/go-bookingsync/bookingsync => ../

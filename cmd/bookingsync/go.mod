@@ -3,8 +3,8 @@ module github.com/go-bookingsync/bookingsync/cmd/bookingsync
 go 1.26.0
 
 require (
-	github.com/go-bookingsync/bookingsync v0.0.0
-	github.com/go-bookingsync/bookingsync/inboxsync v0.0.0
+	github.com/go-bookingsync/bookingsync v0.1.0
+	github.com/go-bookingsync/bookingsync/inboxsync v0.1.0
 	github.com/mattn/go-isatty v0.0.24
 	golang.org/x/oauth2 v0.34.0
 )
@@ -26,12 +26,4 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
-)
-
-// The client and inboxsync are resolved from this repository: through go.work
-// at the root, and through these replaces when the module is built on its own
-// (GOWORK=off).
-replace (
-	github.com/go-bookingsync/bookingsync => ../../
-	github.com/go-bookingsync/bookingsync/inboxsync => ../../inboxsync
 )
