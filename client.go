@@ -20,7 +20,10 @@ const (
 	// <root>/api/v3/ and OAuth under <root>/oauth/.
 	DefaultBaseURL = "https://www.bookingsync.com"
 
-	// DefaultUserAgent is sent unless WithUserAgent says otherwise.
+	// DefaultUserAgent names the SDK in the User-Agent header. Unless
+	// WithUserAgent says otherwise the client sends it with the module's
+	// Version: "bookingsync-go/v0.1.0" ("bookingsync-go (devel)" in a
+	// build that recorded no version).
 	DefaultUserAgent = "bookingsync-go"
 
 	// DefaultTimeout bounds a whole request (including reading the body)
@@ -237,7 +240,7 @@ type TokenRefresher interface {
 // unauthenticated (the API answers 401).
 func NewClient(opts ...Option) (*Client, error) {
 	c := &Client{
-		userAgent:   DefaultUserAgent,
+		userAgent:   defaultUserAgent(),
 		logger:      slog.New(slog.DiscardHandler),
 		maxBody:     DefaultMaxResponseBytes,
 		reliability: defaultReliability(),

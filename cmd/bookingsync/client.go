@@ -14,9 +14,6 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// userAgent names the tool in every request.
-const userAgent = "bookingsync-cli"
-
 // baseURL is BOOKINGSYNC_BASE_URL, or the production site.
 func (c *cli) baseURL() string {
 	return strings.TrimRight(cmp.Or(c.getenv("BOOKINGSYNC_BASE_URL"), bookingsync.DefaultBaseURL), "/")
@@ -92,7 +89,7 @@ func (c *cli) storedClient(ctx context.Context, store bookingsync.TokenStore, ex
 
 // baseOptions are every client's: the site and the tool's name.
 func (c *cli) baseOptions() []bookingsync.Option {
-	return []bookingsync.Option{bookingsync.WithBaseURL(c.baseURL()), bookingsync.WithUserAgent(userAgent)}
+	return []bookingsync.Option{bookingsync.WithBaseURL(c.baseURL()), bookingsync.WithUserAgent(userAgent())}
 }
 
 func (c *cli) newClient(opts []bookingsync.Option) (*bookingsync.Client, error) {

@@ -17,6 +17,7 @@
 //	sync --db DSN [--watch EVERY]      mirror the account into a database
 //	webhooks trigger EVENT --to URL --secret S
 //	                                   one signed delivery of a realistic payload
+//	version                            the versions of the tool, the client and inboxsync
 //
 // `bookingsync help COMMAND` lists a command's flags. Flags may follow the
 // arguments; "--" ends them.

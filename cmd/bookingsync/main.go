@@ -51,6 +51,7 @@ var commands = []*command{
 	replyCommand,
 	syncCommand,
 	webhooksCommand,
+	versionCommand,
 }
 
 func main() {
