@@ -68,6 +68,7 @@ type Client struct {
 	hostsAdded  boundedMap[hostKey, *Participant]         // Host participants this client created
 	hostLocker  func(conversationID, hostID int64) Locker // WithHostLocker
 	rateShare   RateShare                                 // WithRateShare
+	observers   []Observer                                // WithObserver (observer.go)
 
 	// Conversations reads and updates Inbox conversations.
 	Conversations *ConversationsService

@@ -379,6 +379,7 @@ func (c *Client) send(req *http.Request) (*Response, []byte, error) {
 // whether the request may have reached the server (see traceSent).
 func (c *Client) attempt(req *http.Request, n int) (resp *Response, body []byte, sent bool, err error) {
 	start := time.Now()
+	defer func() { c.observe(req, resp, n, start, err) }()
 	req, gotConn := traceSent(req)
 	hr, err := c.hc.Do(req)
 	if err != nil {
