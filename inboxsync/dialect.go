@@ -45,6 +45,12 @@ type dialect interface {
 	// transaction, the writers of key; nil when the back end's
 	// transactions are serialized anyway.
 	writeLock(key int64) *step
+	// searchWhere is the condition on conversations c that one message's
+	// content, the subject or the guest's name holds every one of words
+	// (letters and digits only, see searchWords), each as a word or a
+	// word's start, and its arguments (InboxQuery.Search); the indexes of
+	// migration 0010_inbox.sql serve it.
+	searchWhere(accountID int64, words []string) (string, []any)
 	// skipLocked is what follows the subquery choosing rows to claim in an
 	// UPDATE … WHERE id IN (SELECT …): candidates another claimer has
 	// locked are passed over rather than waited for.

@@ -135,6 +135,20 @@ func (d *postgresDialect) writeLock(key int64) *step {
 // holds instead of queueing on them.
 func (d *postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
+// searchWhere: to_tsquery('simple', 'word:* & …') against the GIN indexes
+// on to_tsvector('simple', …).
+func (d *postgresDialect) searchWhere(accountID int64, words []string) (string, []any) {
+	q := strings.Join(words, ":* & ") + ":*"
+	return `c.id IN (SELECT m.conversation_id FROM messages m
+	WHERE m.account_id = ? AND to_tsvector('simple', COALESCE(m.raw->>'content', '')) @@ to_tsquery('simple', ?)
+UNION SELECT s.id FROM conversations s
+	WHERE s.account_id = ? AND to_tsvector('simple', COALESCE(s.subject, '')) @@ to_tsquery('simple', ?)
+UNION SELECT p.conversation_id FROM clients g
+	JOIN participants p ON p.account_id = g.account_id AND p.member_type = 'Client' AND p.member_id = g.id
+	WHERE g.account_id = ? AND to_tsvector('simple', COALESCE(g.fullname, '')) @@ to_tsquery('simple', ?))`,
+		[]any{accountID, q, accountID, q, accountID, q}
+}
+
 // lock holds a session advisory lock on a connection of the lock pool,
 // apart from the store's pool: a holder that needs the store meanwhile
 // (to note the rate budget, to save a token) never starves it. The server

@@ -144,6 +144,19 @@ func (d *sqliteDialect) writeLock(int64) *step { return nil }
 // skipLocked: a claiming UPDATE runs alone anyway.
 func (d *sqliteDialect) skipLocked() string { return "" }
 
+// searchWhere: FTS5 "word"* … (every word, as a prefix) in the tables the
+// triggers keep, keyed by the records' ids.
+func (d *sqliteDialect) searchWhere(accountID int64, words []string) (string, []any) {
+	q := `"` + strings.Join(words, `"* "`) + `"*`
+	return `c.id IN (SELECT m.conversation_id FROM messages_search f
+	JOIN messages m ON m.account_id = ? AND m.id = f.rowid WHERE messages_search MATCH ?
+UNION SELECT f.rowid FROM conversations_search f WHERE conversations_search MATCH ?
+UNION SELECT p.conversation_id FROM clients_search f
+	JOIN participants p ON p.account_id = ? AND p.member_type = 'Client' AND p.member_id = f.rowid
+	WHERE clients_search MATCH ?)`,
+		[]any{accountID, q, q, accountID, q}
+}
+
 // The row locks: held for rowLockTTL past each renewal, renewed every
 // rowLockTTL/3, polled every rowLockPoll while another holds them.
 const (

@@ -43,14 +43,12 @@ const (
 func (s *Store) Conversations(ctx context.Context, accountID int64, q ConversationQuery) ([]*bookingsync.Conversation, error) {
 	where := []string{"c.account_id = ?"}
 	args := []any{accountID}
-	switch q.Status {
-	case "":
-	case StatusOpen:
-		where = append(where, "c.closed_at IS NULL")
-	case StatusClosed:
-		where = append(where, "c.closed_at IS NOT NULL")
-	default:
-		return nil, fmt.Errorf("inboxsync: unknown conversation status %q", q.Status)
+	status, err := statusWhere(q.Status)
+	if err != nil {
+		return nil, err
+	}
+	if status != "" {
+		where = append(where, status)
 	}
 	if !q.UpdatedSince.IsZero() {
 		where = append(where, "c.updated_at >= ?")
@@ -61,10 +59,7 @@ func (s *Store) Conversations(ctx context.Context, accountID int64, q Conversati
 		args = append(args, string(q.Channel))
 	}
 	if q.AwaitingReply {
-		where = append(where, `(SELECT p.member_type FROM messages m
-	LEFT JOIN participants p ON p.account_id = m.account_id AND p.id = m.sender_id
-	WHERE m.account_id = c.account_id AND m.conversation_id = c.id AND (m.visibility IS NULL OR m.visibility <> 'internal')
-	ORDER BY m.ordered_at DESC, m.id DESC LIMIT 1) = 'Client'`)
+		where = append(where, awaitingReply+" = 'Client'")
 	}
 	query := "SELECT c.raw FROM conversations c WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY COALESCE(c.last_message_at, c.updated_at) DESC, c.id DESC"
@@ -73,6 +68,28 @@ func (s *Store) Conversations(ctx context.Context, accountID int64, q Conversati
 	}
 	return readAll[bookingsync.Conversation](ctx, s, "conversations", query, args...)
 }
+
+// statusWhere is the condition on conversations c of a Status; "" for
+// all.
+func statusWhere(st Status) (string, error) {
+	switch st {
+	case "":
+		return "", nil
+	case StatusOpen:
+		return "c.closed_at IS NULL", nil
+	case StatusClosed:
+		return "c.closed_at IS NOT NULL", nil
+	}
+	return "", fmt.Errorf("inboxsync: unknown conversation status %q", st)
+}
+
+// awaitingReply is the member type ('Client', 'Host') of the sender of
+// conversation c's latest message that is not internal: the guest spoke
+// last when it is 'Client'.
+const awaitingReply = `(SELECT p.member_type FROM messages m
+	LEFT JOIN participants p ON p.account_id = m.account_id AND p.id = m.sender_id
+	WHERE m.account_id = c.account_id AND m.conversation_id = c.id AND (m.visibility IS NULL OR m.visibility <> 'internal')
+	ORDER BY m.ordered_at DESC, m.id DESC LIMIT 1)`
 
 // Conversation returns one conversation from the local copy, or an error
 // matching ErrNotFound.

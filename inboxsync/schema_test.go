@@ -25,9 +25,11 @@ func liveSchema(t *testing.T, st *Store) map[string]map[string]column {
 WHERE table_schema = current_schema()`
 	if st.Dialect() == "sqlite" {
 		// An INTEGER PRIMARY KEY is the rowid, never NULL; other primary
-		// keys are declared NOT NULL where it matters.
-		q = `SELECT m.name, p.name, p.type, p."notnull" OR p.pk > 0 FROM sqlite_master m, pragma_table_info(m.name) p
-WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`
+		// keys are declared NOT NULL where it matters. The search's FTS5
+		// tables (virtual, and their shadow tables) are SQLite's indexes,
+		// as the GIN indexes are Postgres's: not tables of the schema.
+		q = `SELECT m.name, p.name, p.type, p."notnull" OR p.pk > 0 FROM pragma_table_list m, pragma_table_info(m.name) p
+WHERE m.schema = 'main' AND m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`
 	}
 	rows, err := st.db.QueryContext(context.Background(), q)
 	if err != nil {

@@ -27,6 +27,8 @@ type Store struct {
 	// clockShift moves the database's clock as this store reads it
 	// (clockAt): tests make time pass for leases without waiting.
 	clockShift atomic.Int64 // nanoseconds
+
+	queries atomic.Int64 // statements run through exec, query and queryRow (tests count them)
 }
 
 // Open opens the projection at dsn, creating or migrating its schema:
@@ -97,14 +99,17 @@ type querier interface {
 }
 
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	s.queries.Add(1)
 	return q.ExecContext(ctx, s.d.rebind(query), args...)
 }
 
 func (s *Store) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
+	s.queries.Add(1)
 	return q.QueryContext(ctx, s.d.rebind(query), args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+	s.queries.Add(1)
 	return q.QueryRowContext(ctx, s.d.rebind(query), args...)
 }
 
