@@ -45,6 +45,8 @@ type dialect interface {
 	// transaction, the writers of key; nil when the back end's
 	// transactions are serialized anyway.
 	writeLock(key int64) *step
+	// uniqueViolation reports a unique constraint's refusal of a write.
+	uniqueViolation(err error) bool
 	// searchWhere is the condition on conversations c that one message's
 	// content, the subject or the guest's name holds every one of words
 	// (letters and digits only, see searchWords), each as a word or a

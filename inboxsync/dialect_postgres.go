@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib" // and the "pgx" database/sql driver
 )
 
@@ -134,6 +136,11 @@ func (d *postgresDialect) writeLock(key int64) *step {
 // skipLocked locks the candidates, passing over those another claimer
 // holds instead of queueing on them.
 func (d *postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
+func (d *postgresDialect) uniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
+}
 
 // searchWhere: to_tsquery('simple', 'word:* & …') against the GIN indexes
 // on to_tsvector('simple', …).

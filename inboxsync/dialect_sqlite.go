@@ -144,6 +144,11 @@ func (d *sqliteDialect) writeLock(int64) *step { return nil }
 // skipLocked: a claiming UPDATE runs alone anyway.
 func (d *sqliteDialect) skipLocked() string { return "" }
 
+func (d *sqliteDialect) uniqueViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}
+
 // searchWhere: FTS5 "word"* … (every word, as a prefix) in the tables the
 // triggers keep, keyed by the records' ids.
 func (d *sqliteDialect) searchWhere(accountID int64, words []string) (string, []any) {

@@ -9,7 +9,8 @@ import (
 
 // Run keeps the account in sync until ctx ends: a pass now, then one every
 // every, and one soon after webhook cues (HandleEvent), several cues
-// arriving together making one pass. A failed pass is retried with
+// arriving together making one pass; meanwhile it delivers the account's
+// outbox (see Deliver). A failed pass is retried with
 // exponential backoff (from 1s up to every, with jitter) and never stops
 // Run. Each pass keeps the rate-limit reserve (WithRateReserve), waiting
 // for the reset rather than spending it. Run returns nil once ctx ends,
@@ -20,6 +21,9 @@ func (s *Syncer) Run(ctx context.Context, every time.Duration) error {
 		every = 5 * time.Minute
 	}
 	const cueDelay = time.Second // lets a burst of cues become one pass
+	delivering := make(chan struct{})
+	go func() { defer close(delivering); s.deliverLoop(ctx) }()
+	defer func() { <-delivering }()
 	backoff := time.Duration(0)
 	for {
 		rep, err := s.Sync(ctx)

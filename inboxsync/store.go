@@ -28,7 +28,8 @@ type Store struct {
 	// (clockAt): tests make time pass for leases without waiting.
 	clockShift atomic.Int64 // nanoseconds
 
-	queries atomic.Int64 // statements run through exec, query and queryRow (tests count them)
+	queries      atomic.Int64 // statements run through exec, query and queryRow (tests count them)
+	outboxSignal signal       // Enqueue wakes this process's deliverers (deliver.go)
 }
 
 // Open opens the projection at dsn, creating or migrating its schema:

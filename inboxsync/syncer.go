@@ -23,6 +23,7 @@ type Syncer struct {
 	leaseTTL time.Duration
 	log      *slog.Logger
 	now      func() time.Time
+	outbox   OutboxPolicy // deliver.go
 
 	cue    chan struct{} // a webhook asks for a pass soon; buffered, coalesced
 	passMu sync.Mutex    // one pass at a time in this process
@@ -71,6 +72,7 @@ func New(st *Store, accountID int64, c *bookingsync.Client, opts ...Option) *Syn
 		log:      slog.New(slog.DiscardHandler),
 		now:      time.Now,
 		cue:      make(chan struct{}, 1),
+		outbox:   OutboxPolicy{}.withDefaults(),
 	}
 	for _, o := range opts {
 		o(s)
