@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 )
 
@@ -58,6 +60,12 @@ type FleetConfig struct {
 	// Logger receives the fleet's events: leases taken and released,
 	// uninstalls, failures (default: none).
 	Logger *slog.Logger
+	// MeterProvider and TracerProvider receive the fleet's series and
+	// traces (see the Metric constants, WithTracerProvider and
+	// APIObserver, which every account's client has); default: the
+	// global providers.
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
 }
 
 // Fleet syncs every installed account of a Store, spread over all the
@@ -87,6 +95,7 @@ type Fleet struct {
 	st  *Store
 	cfg FleetConfig
 	log *slog.Logger
+	tel *telemetry
 
 	mu      sync.Mutex
 	clients map[int64]*fleetClient
@@ -115,7 +124,7 @@ func NewFleet(st *Store, cfg FleetConfig) (*Fleet, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Fleet{st: st, cfg: cfg, log: log.With("replica", cfg.Replica),
+	return &Fleet{st: st, cfg: cfg, log: log.With("replica", cfg.Replica), tel: newTelemetry(cfg.MeterProvider, cfg.TracerProvider),
 		clients: map[int64]*fleetClient{}, running: map[int64]*accountRun{}, poke: make(chan struct{}, 1)}, nil
 }
 
@@ -134,6 +143,8 @@ func (f *Fleet) Run(ctx context.Context) error {
 		return fmt.Errorf("inboxsync: fleet: %w", err)
 	}
 	defer f.stop()
+	defer f.st.observe(f.cfg.MeterProvider)()
+	defer f.observe()()
 	// Replicas started together (a deploy) see each other before taking
 	// leases, rather than one taking every account and handing half back.
 	if !sleep(ctx, min(ttl/3, 2*time.Second)) {

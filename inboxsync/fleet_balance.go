@@ -114,7 +114,8 @@ func (f *Fleet) startAccount(ctx context.Context, id int64, fence time.Duration)
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	r := &accountRun{cancel: cancel, done: make(chan struct{}), deliveries: make(chan delivery, 64),
-		syncer: New(f.st, id, fc.c, append([]Option{WithLeaseTTL(f.cfg.LeaseTTL)}, f.cfg.SyncOptions...)...)}
+		syncer: New(f.st, id, fc.c, append([]Option{WithLeaseTTL(f.cfg.LeaseTTL), WithMeterProvider(f.cfg.MeterProvider),
+			WithTracerProvider(f.cfg.TracerProvider)}, f.cfg.SyncOptions...)...)}
 	r.fence = time.AfterFunc(fence, func() {
 		f.log.Warn("inboxsync: lease not renewed in time; account stopped here", "account", id)
 		cancel()

@@ -67,7 +67,8 @@ func (f *Fleet) client(accountID int64) (*fleetClient, error) {
 	opts := append(append([]bookingsync.Option{}, f.cfg.ClientOptions...),
 		bookingsync.WithTokenSource(src),
 		bookingsync.WithHostLocker(f.st.hostLocker),
-		bookingsync.WithRateShare(f.st.RateBudget(accountID)))
+		bookingsync.WithRateShare(f.st.RateBudget(accountID)),
+		bookingsync.WithObserver(APIObserver(f.cfg.MeterProvider, f.cfg.TracerProvider)))
 	c, err := bookingsync.NewClient(opts...)
 	if err != nil {
 		return nil, err

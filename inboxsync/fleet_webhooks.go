@@ -26,7 +26,7 @@ import (
 // An accounts_application_destroyed delivery uninstalls the account
 // (Store.Uninstall) before it is acknowledged.
 func (f *Fleet) WebhookHandler() http.Handler {
-	return bookingsync.NewWebhookHandler(f.cfg.WebhookSecret, f.receive)
+	return f.tel.rejecting(bookingsync.NewWebhookHandler(f.cfg.WebhookSecret, f.receive))
 }
 
 func (f *Fleet) receive(ctx context.Context, e *bookingsync.WebhookEvent) error {
@@ -42,6 +42,9 @@ func (f *Fleet) receive(ctx context.Context, e *bookingsync.WebhookEvent) error 
 	if err != nil {
 		f.log.Error("inboxsync: recording a webhook delivery", "account", e.AccountID, "error", err.Error())
 		return err
+	}
+	if !fresh {
+		f.tel.webhook(ctx, "duplicate")
 	}
 	f.mu.Lock()
 	_, mine := f.running[e.AccountID]

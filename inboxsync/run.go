@@ -21,6 +21,7 @@ func (s *Syncer) Run(ctx context.Context, every time.Duration) error {
 		every = 5 * time.Minute
 	}
 	const cueDelay = time.Second // lets a burst of cues become one pass
+	defer s.st.observe(s.mp)()
 	delivering := make(chan struct{})
 	go func() { defer close(delivering); s.deliverLoop(ctx) }()
 	defer func() { <-delivering }()

@@ -30,6 +30,7 @@ type Store struct {
 
 	queries      atomic.Int64 // statements run through exec, query and queryRow (tests count them)
 	outboxSignal signal       // Enqueue wakes this process's deliverers (deliver.go)
+	gauges       storeGauges  // the observable series (metrics.go)
 }
 
 // Open opens the projection at dsn, creating or migrating its schema:

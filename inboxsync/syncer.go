@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Syncer mirrors one account's Inbox into a Store through a client whose
@@ -24,6 +26,9 @@ type Syncer struct {
 	log      *slog.Logger
 	now      func() time.Time
 	outbox   OutboxPolicy // deliver.go
+	mp       metric.MeterProvider
+	tp       trace.TracerProvider
+	tel      *telemetry // metrics.go
 
 	cue    chan struct{} // a webhook asks for a pass soon; buffered, coalesced
 	passMu sync.Mutex    // one pass at a time in this process
@@ -77,6 +82,7 @@ func New(st *Store, accountID int64, c *bookingsync.Client, opts ...Option) *Syn
 	for _, o := range opts {
 		o(s)
 	}
+	s.tel = newTelemetry(s.mp, s.tp)
 	return s
 }
 
@@ -159,6 +165,13 @@ var firstCursor = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 // pass resumes from the old cursor. The report is returned with the error,
 // telling what was done before it.
 func (s *Syncer) Sync(ctx context.Context) (*Report, error) {
+	ctx, done := s.tel.startPass(ctx, s.acct)
+	rep, err := s.sync(ctx)
+	done(err)
+	return rep, err
+}
+
+func (s *Syncer) sync(ctx context.Context) (*Report, error) {
 	s.passMu.Lock()
 	defer s.passMu.Unlock()
 	rep := &Report{}

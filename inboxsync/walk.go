@@ -10,12 +10,15 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // walk lists one resource from its cursor to the end, writing each page as
 // it arrives, under the resource's lease.
 func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceReport, error) {
 	rr := ResourceReport{Resource: r.name}
+	ctx, span := s.tel.startWalk(ctx, r.name)
+	defer span.End()
 	ok, err := s.st.acquireLease(ctx, s.acct, r.name, s.holder, s.leaseTTL)
 	if err != nil {
 		return rr, err
@@ -40,8 +43,13 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 		known      = map[int64]bool{} // deleted ids already applied by this walk
 		unstable   bool
 	)
+	pageSpan := trace.SpanFromContext(context.Background()) // none yet
+	defer func() { pageSpan.End() }()
 	for page := 1; ; {
-		items, resp, err := s.fetch(ctx, listPath(r, since, page), r.key, rep)
+		pageSpan.End() // the previous page's
+		var pctx context.Context
+		pctx, pageSpan = s.tel.startPage(ctx, page)
+		items, resp, err := s.fetch(pctx, listPath(r, since, page), r.key, rep)
 		if r.scoped && forbidden(err) {
 			// The token lacks the resource's scope: mirror the rest.
 			rr.Forbidden = true
@@ -73,10 +81,11 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 		if last && !unstable && !syncedAt.IsZero() {
 			w.cursor = &syncedAt
 		}
-		n, err := s.st.apply(ctx, s.acct, r, items, deleted, w)
+		n, err := s.st.apply(pctx, s.acct, r, items, deleted, w)
 		if err != nil {
 			return rr, err
 		}
+		s.tel.record(ctx, r.name, n.Upserted+n.Deleted)
 		rr.Upserted += n.Upserted
 		rr.Deleted += n.Deleted
 		if last {

@@ -60,6 +60,7 @@ func (s *Syncer) HandleEvent(ctx context.Context, e *bookingsync.WebhookEvent) e
 			id = b.ID
 		}
 	default:
+		s.tel.webhook(ctx, "acted")
 		return nil // the scheduled pass picks up whatever it was
 	}
 	if err != nil {
@@ -68,11 +69,15 @@ func (s *Syncer) HandleEvent(ctx context.Context, e *bookingsync.WebhookEvent) e
 
 	digest := deliveryDigest(e)
 	if seen, err := s.st.seen(ctx, s.acct, digest); err != nil || seen {
+		if seen {
+			s.tel.webhook(ctx, "duplicate")
+		}
 		return err
 	}
 	if err := s.reread(ctx, r, id); err != nil {
 		return err
 	}
+	s.tel.webhook(ctx, "acted")
 	return s.st.markSeen(ctx, s.acct, digest)
 }
 
@@ -83,7 +88,8 @@ func (s *Syncer) reread(ctx context.Context, r *resource, id int64) error {
 	began := time.Now().Add(-tombstoneMargin)
 	items, _, err := s.fetch(ctx, r.path+"/"+strconv.FormatInt(id, 10), r.key, &rep)
 	if errors.Is(err, bookingsync.ErrNotFound) {
-		_, err = s.st.apply(ctx, s.acct, r, nil, []int64{id}, write{})
+		n, err := s.st.apply(ctx, s.acct, r, nil, []int64{id}, write{})
+		s.tel.record(ctx, r.name, n.Deleted)
 		return err
 	}
 	if r.scoped && forbidden(err) {
@@ -92,7 +98,8 @@ func (s *Syncer) reread(ctx context.Context, r *resource, id int64) error {
 	if err != nil {
 		return fmt.Errorf("inboxsync: re-reading %s %d: %w", r.name, id, err)
 	}
-	_, err = s.st.apply(ctx, s.acct, r, items, nil, write{newer: true, since: began})
+	n, err := s.st.apply(ctx, s.acct, r, items, nil, write{newer: true, since: began})
+	s.tel.record(ctx, r.name, n.Upserted+n.Deleted)
 	return err
 }
 
@@ -115,7 +122,7 @@ func (s *Syncer) schedule() {
 // verifies each with secret (the application's client secret, see
 // bookingsync.ParseWebhook) and passes it to HandleEvent.
 func (s *Syncer) WebhookHandler(secret string) http.Handler {
-	return bookingsync.NewWebhookHandler(secret, s.HandleEvent)
+	return s.tel.rejecting(bookingsync.NewWebhookHandler(secret, s.HandleEvent))
 }
 
 func (s *Store) seen(ctx context.Context, acct int64, digest string) (bool, error) {
