@@ -82,12 +82,14 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 		list, idArgs := idList(deleted)
 		removed = add(false, "DELETE FROM "+r.name+" WHERE account_id = ? AND id IN ("+list+")", append([]any{acct}, idArgs...)...)
 	}
+	var upsertedIDs []int64
 	if len(items) > 0 {
-		query, args, err := s.upsert(acct, r, items, w.newer)
+		query, args, ids, err := s.upsert(acct, r, items, w.newer)
 		if err != nil {
 			return applied{}, fmt.Errorf("inboxsync: writing %s: %w", r.name, err)
 		}
 		upserted = add(false, query, args...)
+		upsertedIDs = ids
 		// Remove again the records tombstoned since they were read: a
 		// deletion that a concurrent writer recorded after the API listed
 		// them.
@@ -106,6 +108,8 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 		add(true, `INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
 ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`, acct, r.name, ts(s.d, w.cursor))
 	}
+	// The change feed's entries come last (changes.go).
+	steps = append(steps, s.changeSteps(acct, r.name, upsertedIDs, deleted)...)
 	err := s.d.runSteps(ctx, steps, func() error {
 		if renewed != nil && renewed.n == 0 {
 			return errLeaseLost
@@ -115,6 +119,7 @@ ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`
 	if err != nil {
 		return applied{}, fmt.Errorf("inboxsync: writing %s: %w", r.name, err)
 	}
+	s.changeSignal.fire(acct)
 	var out applied
 	if removed != nil {
 		out.Deleted = int(removed.n)
@@ -141,17 +146,19 @@ func idList(ids []int64) (string, []any) {
 }
 
 // upsert is the batched INSERT … ON CONFLICT of the records, which never
-// replaces a stored record with an older one, and its arguments.
-func (s *Store) upsert(acct int64, r *resource, items [][]byte, newer bool) (string, []any, error) {
+// replaces a stored record with an older one, its arguments and the
+// records' ids.
+func (s *Store) upsert(acct int64, r *resource, items [][]byte, newer bool) (string, []any, []int64, error) {
 	ncol := len(r.cols) + 2
 	args := make([]any, 0, ncol*len(items))
 	seen := make(map[int64]int, len(items)) // a page may list a record twice: the last is kept, in the first's place
+	ids := make([]int64, 0, len(items))
 	for _, raw := range items {
 		at := len(args)
 		row := args[at : at+ncol] // read in place, kept unless a duplicate
 		id, err := r.fill(s.d, raw, row[1:ncol-1])
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 		row[0], row[ncol-1] = acct, string(raw)
 		if first, ok := seen[id]; ok {
@@ -159,9 +166,10 @@ func (s *Store) upsert(acct int64, r *resource, items [][]byte, newer bool) (str
 			continue
 		}
 		seen[id] = at
+		ids = append(ids, id)
 		args = args[:at+ncol]
 	}
-	return upsertSQL(r, len(args)/ncol, newer), args, nil
+	return upsertSQL(r, len(args)/ncol, newer), args, ids, nil
 }
 
 // upsertSQL is the batched upsert of n rows of r. A stored record is

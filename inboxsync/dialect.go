@@ -45,6 +45,22 @@ type dialect interface {
 	// transaction, the writers of key; nil when the back end's
 	// transactions are serialized anyway.
 	writeLock(key int64) *step
+	// appendLock is the step that makes the change feed's appenders take
+	// turns until each commits (changeSteps); nil when the back end's
+	// writers take turns anyway.
+	appendLock() *step
+	// notify is the step that notifies channel's listeners with payload
+	// when the transaction commits; nil when the back end has no
+	// notifications.
+	notify(channel, payload string) *step
+	// changePoll is how often WaitChanges looks for other processes'
+	// changes, and whether listen tells of them sooner.
+	changePoll() (poll time.Duration, listens bool)
+	// listen holds a connection of its own listening on channel and calls
+	// fn with each notification's payload until ctx ends or the connection
+	// fails; connected is called once it listens (what was notified while
+	// no connection listened is lost: the caller looks again then).
+	listen(ctx context.Context, channel string, fn func(payload string), connected func()) error
 	// uniqueViolation reports a unique constraint's refusal of a write.
 	uniqueViolation(err error) bool
 	// searchWhere is the condition on conversations c that one message's

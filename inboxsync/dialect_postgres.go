@@ -137,6 +137,41 @@ func (d *postgresDialect) writeLock(key int64) *step {
 // holds instead of queueing on them.
 func (d *postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
+// appendLock locks the counter's row until the commit: an appender waits
+// for the one before it to commit, then reads the highest Seq.
+func (d *postgresDialect) appendLock() *step {
+	return &step{query: "SELECT seq FROM change_counter WHERE id = 1 FOR UPDATE", fixed: true}
+}
+
+// notify: NOTIFY, sent at commit.
+func (d *postgresDialect) notify(channel, payload string) *step {
+	return &step{query: "SELECT pg_notify(?, ?)", args: []any{channel, payload}, fixed: true}
+}
+
+// changePoll: LISTEN tells of other processes' changes; the poll is the
+// fallback for a notification lost while the connection was down.
+func (d *postgresDialect) changePoll() (time.Duration, bool) { return 5 * time.Second, true }
+
+// listen holds a pgx connection of its own, not one of the pool's.
+func (d *postgresDialect) listen(ctx context.Context, channel string, fn func(payload string), connected func()) error {
+	conn, err := pgx.Connect(ctx, d.dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return err
+	}
+	connected()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		fn(n.Payload)
+	}
+}
+
 func (d *postgresDialect) uniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505" // unique_violation

@@ -144,6 +144,18 @@ func (d *sqliteDialect) writeLock(int64) *step { return nil }
 // skipLocked: a claiming UPDATE runs alone anyway.
 func (d *sqliteDialect) skipLocked() string { return "" }
 
+// appendLock: SQLite's writers take turns from BEGIN IMMEDIATE.
+func (d *sqliteDialect) appendLock() *step { return nil }
+
+func (d *sqliteDialect) notify(channel, payload string) *step { return nil }
+
+// changePoll: other processes' changes are seen by looking.
+func (d *sqliteDialect) changePoll() (time.Duration, bool) { return 250 * time.Millisecond, false }
+
+func (d *sqliteDialect) listen(context.Context, string, func(string), func()) error {
+	return errors.New("inboxsync: SQLite has no notifications")
+}
+
 func (d *sqliteDialect) uniqueViolation(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE

@@ -94,6 +94,7 @@ VALUES (?, ?, ?, ?, ?, 'queued', `+clockSQL+`, `+clockSQL+`) ON CONFLICT (accoun
 		return item, fmt.Errorf("%w (key %q, item %d)", ErrKeyReused, m.Key, item.ID)
 	}
 	s.outboxSignal.fire(accountID)
+	s.changeSignal.fire(accountID)
 	return item, nil
 }
 
@@ -217,6 +218,7 @@ WHERE id = ? AND state = ? AND attempts = ? AND next_at <= `+clockSQL,
 		}
 		it.State, it.SentAt = OutboxSending, sentAt
 		it.Attempts++
+		s.changeSignal.fire(acct)
 		return true, nil
 	}
 }
@@ -236,6 +238,7 @@ func (s *Store) finishOutbox(ctx context.Context, acct int64, it *OutboxItem, ho
 	default:
 		q, args = `state = ?, error = ?, claim = NULL, next_at = `+clockSQL, []any{o.state, o.why, s.clockAt(o.retry)}
 	}
+	defer s.changeSignal.fire(acct)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := s.exec(ctx, tx, "UPDATE outbox SET "+q+" WHERE id = ? AND claim = ?", append(args, it.ID, holder)...)
 		if err != nil {
@@ -251,7 +254,8 @@ func (s *Store) finishOutbox(ctx context.Context, acct int64, it *OutboxItem, ho
 }
 
 // noteOutbox records an item's change of state in the change feed, in
-// the transaction that makes it.
+// the transaction that makes it; the caller fires changeSignal once it
+// commits.
 func (s *Store) noteOutbox(ctx context.Context, tx *sql.Tx, acct int64, it *OutboxItem) error {
-	return nil
+	return s.appendChanges(ctx, tx, acct, "outbox", it.ID)
 }

@@ -47,6 +47,9 @@ func (s *Syncer) Run(ctx context.Context, every time.Duration) error {
 			if err := s.st.forgetSeen(ctx, s.acct, s.now().Add(-7*24*time.Hour)); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "inboxsync: pruning webhook digests", "error", err.Error())
 			}
+			if err := s.st.PruneChanges(ctx, s.st.changeRetention()); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "inboxsync: pruning the change feed", "error", err.Error())
+			}
 		}
 		t := time.NewTimer(wait)
 		select {

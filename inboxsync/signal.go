@@ -33,3 +33,13 @@ func (s *signal) fire(acct int64) {
 		delete(s.ch, acct)
 	}
 }
+
+// fireAll wakes every waiter (after a gap in what the signal saw).
+func (s *signal) fireAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for acct, c := range s.ch {
+		close(c)
+		delete(s.ch, acct)
+	}
+}

@@ -28,9 +28,12 @@ type Store struct {
 	// (clockAt): tests make time pass for leases without waiting.
 	clockShift atomic.Int64 // nanoseconds
 
-	queries      atomic.Int64 // statements run through exec, query and queryRow (tests count them)
-	outboxSignal signal       // Enqueue wakes this process's deliverers (deliver.go)
-	gauges       storeGauges  // the observable series (metrics.go)
+	queries      atomic.Int64   // statements run through exec, query and queryRow (tests count them)
+	outboxSignal signal         // Enqueue wakes this process's deliverers (deliver.go)
+	gauges       storeGauges    // the observable series (metrics.go)
+	changeSignal signal         // appends wake this process's WaitChanges (changes.go)
+	listener     changeListener // Postgres: LISTEN for other processes' appends
+	retention    atomic.Int64   // SetChangeRetention; 0: DefaultChangeRetention
 }
 
 // Open opens the projection at dsn, creating or migrating its schema:
@@ -74,6 +77,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stopListening()
 	s.d.close()
 	return s.db.Close()
 }
