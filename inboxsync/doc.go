@@ -45,6 +45,16 @@
 // lease row per (account, resource), renewed with every page and taken
 // over when it expires by the database's clock (WithLeaseTTL).
 //
+// # A product on the copy
+//
+// Store.Inbox answers an inbox page (one row per conversation with its
+// guest, rental, booking, channel and last message) in a fixed number of
+// queries, with filters and full-text search. Store.Enqueue queues a reply
+// that the syncer holding the account sends once (Syncer.Deliver).
+// Store.Changes and Store.WaitChanges follow every write, in commit order.
+// WithMeterProvider, WithTracerProvider and APIObserver report the sync
+// through OpenTelemetry.
+//
 // # The schema
 //
 // The schema is an interface: query it (Store.DB) as well as through the
@@ -59,8 +69,11 @@
 // this SDK's models lag the API. Times are timestamptz on Postgres and
 // fixed-width UTC text (2006-01-02T15:04:05.000000000Z, text order is time
 // order) on SQLite. NULL stands for absent. The sync_* tables and
-// webhook_seen are the syncer's bookkeeping; accounts, fleet_* and
-// rate_budgets the Fleet's.
+// webhook_seen are the syncer's bookkeeping; outbox holds the replies
+// (Store.Enqueue), changes the change feed (Store.Changes); the search
+// indexes are FTS5 tables kept by triggers on SQLite (messages_search,
+// conversations_search, clients_search) and GIN indexes on Postgres;
+// accounts, fleet_* and rate_budgets are the Fleet's.
 //
 // A parent's association id arrays inside raw (a conversation's
 // links.participants and links.messages, a host's links.participants, an
