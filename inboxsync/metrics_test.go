@@ -287,3 +287,28 @@ func TestTelemetryGauges(t *testing.T) {
 		t.Errorf("after Run, %s is still reported: %v", inboxsync.MetricOutboxItems, v)
 	}
 }
+
+// A fleet reports the accounts it syncs and its clients' requests, and
+// delivers the outbox of the accounts it holds.
+func TestTelemetryFleet(t *testing.T) {
+	t.Parallel()
+	tel := newTelemetry()
+	st := openStore(t, dbtestSQLite(t))
+	srv, accts := fleetFake(t, st, 2)
+	a := accts[0]
+	conv, _ := a.AddConversationWithClient(bookingsynctest.ConversationSeed{Subject: "Fleet reply"})
+	hostID := a.AddHost("Ann", "Host", "ann@example.com")
+	if _, err := st.Enqueue(context.Background(), a.ID(), inboxsync.Outgoing{ConversationID: conv, HostID: hostID, Content: "From the fleet", Key: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fleetConfig(srv.URL, srv.Client(), "r1")
+	cfg.MeterProvider, cfg.TracerProvider = tel.mp, tel.tp
+	startReplica(t, st, cfg)
+	eventually(t, 30*time.Second, "two accounts held and the reply sent", func() bool {
+		it, err := st.OutboxItem(context.Background(), a.ID(), "f")
+		return err == nil && it.State == inboxsync.OutboxSent && tel.value(t, inboxsync.MetricFleetAccounts) == 2
+	})
+	if v := tel.value(t, inboxsync.MetricAPIRequests, "method", "POST", "route", "/inbox/messages", "code", "201"); v != 1 {
+		t.Errorf("%s{POST /inbox/messages 201} = %v; want 1", inboxsync.MetricAPIRequests, v)
+	}
+}
