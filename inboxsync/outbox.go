@@ -135,23 +135,34 @@ func (s *Store) outboxItems(ctx context.Context, q querier, where string, args .
 	defer rows.Close()
 	var out []*OutboxItem
 	for rows.Next() {
-		it := &OutboxItem{}
-		var msg sql.NullInt64
-		var why sql.NullString
-		var queued, sent any
-		if err := rows.Scan(&it.ID, &it.Key, &it.ConversationID, &it.HostID, &it.Content, &it.State, &it.Attempts, &msg, &why, &queued, &sent); err != nil {
-			return nil, fmt.Errorf("inboxsync: reading the outbox: %w", err)
-		}
-		it.MessageID, it.Error = msg.Int64, why.String
-		if it.QueuedAt, err = scanTime(queued); err != nil {
-			return nil, err
-		}
-		if it.SentAt, err = scanTime(sent); err != nil {
+		it, err := s.scanOutboxItem(rows)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, it)
 	}
 	return out, rows.Err()
+}
+
+// scanOutboxItem reads a row of outboxColumns, then extra.
+func (s *Store) scanOutboxItem(rows *sql.Rows, extra ...any) (*OutboxItem, error) {
+	it := &OutboxItem{}
+	var msg sql.NullInt64
+	var why sql.NullString
+	var queued, sent any
+	dest := append([]any{&it.ID, &it.Key, &it.ConversationID, &it.HostID, &it.Content, &it.State, &it.Attempts, &msg, &why, &queued, &sent}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return nil, fmt.Errorf("inboxsync: reading the outbox: %w", err)
+	}
+	it.MessageID, it.Error = msg.Int64, why.String
+	var err error
+	if it.QueuedAt, err = scanTime(queued); err != nil {
+		return nil, err
+	}
+	if it.SentAt, err = scanTime(sent); err != nil {
+		return nil, err
+	}
+	return it, nil
 }
 
 // pendingOutbox returns the account's items not yet sent or failed,
@@ -166,15 +177,9 @@ FROM outbox WHERE account_id = ? AND state IN ('queued', 'sending') ORDER BY id 
 	var items []*OutboxItem
 	var due []bool
 	for rows.Next() {
-		it := &OutboxItem{}
-		var msg sql.NullInt64
-		var why sql.NullString
-		var queued, sent any
 		var now int
-		if err := rows.Scan(&it.ID, &it.Key, &it.ConversationID, &it.HostID, &it.Content, &it.State, &it.Attempts, &msg, &why, &queued, &sent, &now); err != nil {
-			return nil, nil, fmt.Errorf("inboxsync: reading the outbox: %w", err)
-		}
-		if it.SentAt, err = scanTime(sent); err != nil {
+		it, err := s.scanOutboxItem(rows, &now)
+		if err != nil {
 			return nil, nil, err
 		}
 		items, due = append(items, it), append(due, now == 1)
