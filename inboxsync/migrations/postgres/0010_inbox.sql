@@ -12,5 +12,6 @@ CREATE INDEX messages_search ON messages USING gin (to_tsvector('simple', COALES
 CREATE INDEX conversations_search ON conversations USING gin (to_tsvector('simple', COALESCE(subject, '')));
 CREATE INDEX clients_search ON clients USING gin (to_tsvector('simple', COALESCE(fullname, '')));
 
--- The guests of conversations: a Client participant by its member.
-CREATE INDEX participants_conversation_member ON participants (account_id, conversation_id, member_type, id);
+-- A conversation's participants in id order: its guest (the first Client
+-- participant) for Inbox, and Store.Participants.
+CREATE INDEX participants_conversation_id ON participants (account_id, conversation_id, id);

@@ -56,5 +56,6 @@ INSERT INTO messages_search (rowid, content) SELECT id, COALESCE(json_extract(ra
 INSERT INTO conversations_search (rowid, subject) SELECT id, COALESCE(subject, '') FROM conversations;
 INSERT INTO clients_search (rowid, fullname) SELECT id, COALESCE(fullname, '') FROM clients;
 
--- The guests of conversations: a Client participant by its member.
-CREATE INDEX participants_conversation_member ON participants (account_id, conversation_id, member_type, id);
+-- A conversation's participants in id order: its guest (the first Client
+-- participant) for Inbox, and Store.Participants.
+CREATE INDEX participants_conversation_id ON participants (account_id, conversation_id, id);
