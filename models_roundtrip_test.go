@@ -36,6 +36,11 @@ var roundTrips = map[string]func(item []byte) (first, again any, out []byte, err
 	"sources":               roundTripOf[Source],
 	"inquiries":             roundTripOf[Inquiry],
 	"accounts_applications": roundTripOf[Me],
+	"booking_comments":      roundTripOf[BookingComment],
+	"payments":              roundTripOf[Payment],
+	"bookings_payments":     roundTripOf[BookingsPayment],
+	"reviews":               roundTripOf[Review],
+	"review_replies":        roundTripOf[ReviewReply],
 }
 
 func roundTripOf[T any](item []byte) (first, again any, out []byte, err error) {
