@@ -22,7 +22,8 @@ func init() {
 	register(&kind{plural: "clients", singular: "client", path: "clients",
 		read: []string{"clients_read", "clients_write"}, write: []string{"clients_write"},
 		links: tmpl("clients", "account", "accounts/{clients.account}"),
-		table: func(d *db) store { return d.guests }, remove: removeRow(func(d *db) *table[*guest] { return d.guests })})
+		table: func(d *db) store { return d.guests }, remove: removeRow(func(d *db) *table[*guest] { return d.guests }),
+		events: events{created: "client_created", updated: "client_updated", destroyed: "client_destroyed"}})
 }
 
 func newGuest(at int64, first, last string) *guest {
@@ -83,8 +84,11 @@ type ClientSeed struct {
 }
 
 // AddClient adds a client (a guest) and returns its id: the id a Client
-// participant's member and a booking's client link carry.
+// participant's member and a booking's client link carry. A client_created
+// webhook is delivered.
 func (a *Account) AddClient(c ClientSeed) (id int64) {
+	var hook []byte
+	defer func() { a.deliver("client_created", hook) }()
 	a.change(func(o op) {
 		g := newGuest(o.now, c.Firstname, c.Lastname)
 		if c.Locale != "" {
@@ -101,6 +105,7 @@ func (a *Account) AddClient(c ClientSeed) (id int64) {
 			g.addresses = []address{{label: "default", address1: c.Address, city: c.City, zip: c.Zip, country: c.CountryCode}}
 		}
 		id = o.d.guests.add(g)
+		hook = a.notify("clients", "client_created", g)
 	})
 	return id
 }
