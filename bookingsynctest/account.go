@@ -329,3 +329,23 @@ func (a *Account) onRecord(plural string, id int64, fn func(k *kind, d *db, r re
 func removeRow[T record](t func(d *db) *table[T]) func(d *db, id, now int64) bool {
 	return func(d *db, id, now int64) bool { return t(d).remove(id, now) }
 }
+
+// updateWithSet is the update of the kinds whose record applies the
+// written fields itself (set): to a copy, kept only when set finds no
+// error, with updated_at moved to now.
+func updateWithSet[T any, P interface {
+	*T
+	record
+	set(p params, e verrs)
+}](o op, r record, p params) verrs {
+	cur := r.(P)
+	n := *cur
+	e := verrs{}
+	P(&n).set(p, e)
+	if len(e) > 0 {
+		return e
+	}
+	P(&n).hdr().updated = o.now
+	*cur = n
+	return nil
+}

@@ -18,7 +18,7 @@ func init() {
 		write:  []string{"bookings_write", "bookings_write_owned"},
 		links:  tmpl("booking_comments", "account", "accounts/{booking_comments.account}", "booking", "bookings/{booking_comments.booking}"),
 		table:  func(d *db) store { return d.comments },
-		create: createBookingComment, update: updateBookingComment, remove: removeBookingComment, deletes: true,
+		create: createBookingComment, update: updateWithSet[bookingComment], remove: removeBookingComment, deletes: true,
 		events: events{created: "booking_comment_created", updated: "booking_comment_updated", destroyed: "booking_comment_destroyed"}})
 }
 
@@ -39,8 +39,9 @@ func (bc *bookingComment) render(_ *db, rc *rctx) obj {
 
 const maxCommentLength = 6000
 
-// set applies content and visible_for_all_account_users; content is
-// required, at most 6000 characters (the reference's constraint).
+// set applies content and visible_for_all_account_users, on create and
+// update; content is required, at most 6000 characters (the reference's
+// constraint).
 func (bc *bookingComment) set(p params, e verrs) {
 	p.setStrings(e, map[string]*string{"content": &bc.content})
 	if p.has("visible_for_all_account_users") {
@@ -76,20 +77,6 @@ func createBookingComment(o op, p params) (record, verrs) {
 	o.d.comments.add(bc)
 	b.comments = append(b.comments, bc.id)
 	return bc, nil
-}
-
-// updateBookingComment accepts content and visible_for_all_account_users.
-func updateBookingComment(o op, r record, p params) verrs {
-	bc := r.(*bookingComment)
-	n := *bc
-	e := verrs{}
-	n.set(p, e)
-	if len(e) > 0 {
-		return e
-	}
-	n.updated = o.now
-	*bc = n
-	return nil
 }
 
 func removeBookingComment(d *db, id, now int64) bool {
