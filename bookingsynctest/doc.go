@@ -75,9 +75,11 @@
 //	GET  /bookings[/:ids]  [bookings_read; others get the reduced view] ?from, until, months, status, include_canceled, rental_id, client_id
 //	GET  /applications[/:ids]                                      [applications_read]
 //	GET  /clients[/:ids]                                           [clients_read clients_write]
+//	POST /clients, PUT /clients/:id                                [clients_write]
 //	GET  /rentals[/:ids]  [rentals_read rentals_write; others see published rentals] ?include=availability,change_over
 //	GET|POST /rentals/search                                       [as GET /rentals]
 //	GET  /sources[/:ids]                                           [bookings_read bookings_write bookings_write_owned]
+//	POST /sources, PUT /sources/:id                                [bookings_write bookings_write_owned]
 //	GET  /inquiries[/:ids]                                         [inquiries_read inquiries_write inquiries_write_owned]
 //	GET  /booking_comments[/:ids]                                  [bookings_read bookings_write bookings_write_owned]
 //	POST /booking_comments, PUT|DELETE /booking_comments/:id       [bookings_write bookings_write_owned]
@@ -173,7 +175,10 @@
 //     filters, and prices a stay at the weekly base rate (300.0) by night,
 //     without taxes or fees. A booking's paid_amount follows its paid
 //     payments. visible_for_all_account_users shows on a booking comment
-//     once a write set it.
+//     once a write set it. A client write needs a name (fullname,
+//     firstname or lastname: the reference asks for fullname or both of
+//     the others) and replaces each list it sends; a source without a
+//     position goes last. The bookings and inquiries writes answer 501.
 //   - A client-credentials token reads /accounts and every installed
 //     account's published rentals (as the guide on reading all accounts
 //     says); other resources answer it 403.

@@ -218,3 +218,36 @@ func TestBookingCommentWrites(t *testing.T) {
 		t.Errorf("booking 80 comments after the delete %v", l["booking_comments"])
 	}
 }
+
+func TestClientAndSourceWrites(t *testing.T) {
+	t.Parallel()
+	s := NewServer()
+	defer s.Close()
+	w := s.IssueToken("clients_write", "bookings_write")
+	r := call(t, s, "POST", "clients", w, wrap("clients", map[string]any{"firstname": "Ana",
+		"addresses": []any{map[string]any{"label": "home", "city": "Porto", "country_code": "PT"}}}))
+	expectStatus(t, r, 201)
+	g := r.objects(t, "clients")[0]
+	if g["fullname"] != "Ana" || g["addresses"].([]any)[0].(map[string]any)["city"] != "Porto" {
+		t.Errorf("created client %v", g)
+	}
+	for _, bad := range []map[string]any{{"company": "X"}, {"fullname": strings.Repeat("a", 151)},
+		{"fullname": "A", "emails": []any{map[string]any{"label": "x"}}}, {"fullname": "A", "phones": "nope"}} {
+		expectStatus(t, call(t, s, "POST", "clients", w, wrap("clients", bad)), 422)
+	}
+	expectStatus(t, call(t, s, "POST", "clients", s.Token(), wrap("clients", map[string]any{"fullname": "A"})), 403)
+	r = call(t, s, "PUT", "clients/37", w, wrap("clients", map[string]any{"fullname": "Emma D."}))
+	expectStatus(t, r, 200)
+	if g := r.objects(t, "clients")[0]; g["fullname"] != "Emma D." || g["firstname"] != "Emma" {
+		t.Errorf("updated client %v", g)
+	}
+
+	r = call(t, s, "POST", "sources", w, wrap("sources", map[string]any{"name": "Mine", "position": 1}))
+	expectStatus(t, r, 201)
+	if src := r.objects(t, "sources")[0]; src["position"] != float64(1) {
+		t.Errorf("source %v", src)
+	}
+	expectStatus(t, call(t, s, "POST", "sources", w, wrap("sources", map[string]any{"name": ""})), 422)
+	expectStatus(t, call(t, s, "PUT", "sources/1", w, wrap("sources", map[string]any{"name": "Airbnb (old)"})), 200)
+	expectStatus(t, call(t, s, "PUT", "sources/1", s.Token(), wrap("sources", map[string]any{"name": "x"})), 403)
+}
