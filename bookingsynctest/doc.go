@@ -42,9 +42,9 @@
 //   - latency: WithLatency(d) and WithLatencyJitter(d), on every API
 //     response.
 //   - rate budget: WithRateLimit(n) requests per hour per account; every
-//     response carries X-RateLimit-Limit, X-RateLimit-Remaining and
-//     X-RateLimit-Reset (Unix seconds); over it, 429 with
-//     {"error": "API v3 rate limit exceeded."}.
+//     response but a 401 (as recorded) carries X-RateLimit-Limit,
+//     X-RateLimit-Remaining and X-RateLimit-Reset (Unix seconds); over it,
+//     429 with {"error": "API v3 rate limit exceeded."}.
 //   - faults: WithFaults(Fault{…}): a proxy's 5xx page, before or after
 //     processing, a connection reset, a truncated body, a slow body, or a
 //     429, for a path prefix, a method, an account, a count or a rate;
