@@ -349,3 +349,22 @@ func updateWithSet[T any, P interface {
 	*cur = n
 	return nil
 }
+
+// createWithSet is the create of the same kinds: a fresh record, the
+// written fields applied by set, stored when set finds no error.
+func createWithSet[T any, P interface {
+	*T
+	record
+	set(p params, e verrs)
+}](fresh func(o op) P, t func(d *db) *table[P]) func(o op, p params) (record, verrs) {
+	return func(o op, p params) (record, verrs) {
+		r := fresh(o)
+		e := verrs{}
+		r.set(p, e)
+		if len(e) > 0 {
+			return nil, e
+		}
+		t(o.d).add(r)
+		return r, nil
+	}
+}

@@ -24,7 +24,7 @@ func init() {
 		read: []string{"clients_read", "clients_write"}, write: []string{"clients_write"},
 		links: tmpl("clients", "account", "accounts/{clients.account}"),
 		table: func(d *db) store { return d.guests }, remove: removeRow(func(d *db) *table[*guest] { return d.guests }),
-		create: createGuest, update: updateWithSet[guest],
+		create: createWithSet(func(o op) *guest { return newGuest(o.now, "", "") }, func(d *db) *table[*guest] { return d.guests }), update: updateWithSet[guest],
 		events: events{created: "client_created", updated: "client_updated", destroyed: "client_destroyed"}})
 }
 
@@ -185,16 +185,4 @@ func (g *guest) set(p params, e verrs) {
 				city: el["city"], state: el["state"], zip: el["zip"], country: el["country_code"]})
 		}
 	}
-}
-
-// createGuest handles POST /clients (see set).
-func createGuest(o op, p params) (record, verrs) {
-	g := newGuest(o.now, "", "")
-	e := verrs{}
-	g.set(p, e)
-	if len(e) > 0 {
-		return nil, e
-	}
-	o.d.guests.add(g)
-	return g, nil
 }

@@ -13,7 +13,9 @@ func init() {
 		write: []string{"bookings_write", "bookings_write_owned"},
 		links: tmpl("sources", "account", "accounts/{sources.account}", "bookings", "bookings/{sources.bookings}"),
 		table: func(d *db) store { return d.srcs }, remove: removeRow(func(d *db) *table[*source] { return d.srcs }),
-		create: createSource, update: updateWithSet[source]})
+		create: createWithSet(func(o op) *source { // last, unless the write says where
+			return &source{base: base{created: o.now, updated: o.now}, position: len(o.d.srcs.ids) + 1}
+		}, func(d *db) *table[*source] { return d.srcs }), update: updateWithSet[source]})
 }
 
 // set applies a source write: name (required, at most 50 characters) and
@@ -33,19 +35,6 @@ func (s *source) set(p params, e verrs) {
 			e.add("position", invalid)
 		}
 	}
-}
-
-// createSource handles POST /sources; without a position the source goes
-// last.
-func createSource(o op, p params) (record, verrs) {
-	s := &source{base: base{created: o.now, updated: o.now}, position: len(o.d.srcs.ids) + 1}
-	e := verrs{}
-	s.set(p, e)
-	if len(e) > 0 {
-		return nil, e
-	}
-	o.d.srcs.add(s)
-	return s, nil
 }
 
 func (s *source) render(d *db, rc *rctx) obj {
