@@ -54,6 +54,21 @@ func (s *ApplicationsService) GetMany(ctx context.Context, ids []int64) ([]*Appl
 	return s.res().getMany(ctx, ids, nil)
 }
 
+// GetWith is Get with field limiting and sideloading (opts).
+//
+// GET /applications/{id}?fields=…
+func (s *ApplicationsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Application, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
+// GetManyWith is GetMany with field limiting and sideloading (opts), sent
+// with every request.
+//
+// GET /applications/{id},{id},…?fields=…
+func (s *ApplicationsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Application, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
+}
+
 // WithoutApplicationCache makes Applications.Cached, and so
 // Conversations.Origin, read the application from the API on every call.
 func WithoutApplicationCache() Option {

@@ -68,6 +68,21 @@ func (s *AttachmentsService) GetMany(ctx context.Context, ids []int64) ([]*Attac
 	return s.res().getMany(ctx, ids, nil)
 }
 
+// GetWith is Get with field limiting and sideloading (opts).
+//
+// GET /inbox/attachments/{id}?fields=…
+func (s *AttachmentsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Attachment, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
+// GetManyWith is GetMany with field limiting and sideloading (opts), sent
+// with every request.
+//
+// GET /inbox/attachments/{id},{id},…?fields=…
+func (s *AttachmentsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Attachment, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
+}
+
 // MaxAttachmentSize is the largest file the API accepts, 10 MB; larger
 // files are refused locally with ErrInvalidRequest.
 const MaxAttachmentSize = 10 * 1024 * 1024

@@ -344,6 +344,21 @@ func (s *BookingsService) GetMany(ctx context.Context, ids []int64) ([]*Booking,
 	return s.res().getMany(ctx, ids, nil)
 }
 
+// GetWith is Get with field limiting and sideloading (opts).
+//
+// GET /bookings/{id}?fields=…
+func (s *BookingsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Booking, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
+// GetManyWith is GetMany with field limiting and sideloading (opts), sent
+// with every request.
+//
+// GET /bookings/{id},{id},…?fields=…
+func (s *BookingsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Booking, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
+}
+
 // Conversations returns the booking's Inbox Conversations in at most two
 // requests: the booking, then one GetMany of its Links.Conversations (a
 // booking with more than a hundred conversations would take more). It

@@ -95,6 +95,16 @@ type Client struct {
 	Sources *SourcesService
 	// Inquiries reads pre-booking requests.
 	Inquiries *InquiriesService
+	// BookingComments reads and writes the internal notes on bookings.
+	BookingComments *BookingCommentsService
+	// Payments reads the payments received for bookings.
+	Payments *PaymentsService
+	// BookingsPayments reads the shares of payments per booking.
+	BookingsPayments *BookingsPaymentsService
+	// Reviews reads the guests' reviews of their stays.
+	Reviews *ReviewsService
+	// ReviewReplies reads the hosts' replies to reviews.
+	ReviewReplies *ReviewRepliesService
 }
 
 type service struct{ client *Client }
@@ -134,6 +144,22 @@ type SourcesService service
 
 // InquiriesService handles inquiries (/inquiries).
 type InquiriesService service
+
+// BookingCommentsService handles the notes on bookings (/booking_comments).
+type BookingCommentsService service
+
+// PaymentsService handles payments (/payments).
+type PaymentsService service
+
+// BookingsPaymentsService handles the payments of each booking
+// (/bookings_payments).
+type BookingsPaymentsService service
+
+// ReviewsService handles guests' reviews (/reviews).
+type ReviewsService service
+
+// ReviewRepliesService handles the replies to reviews (/review_replies).
+type ReviewRepliesService service
 
 // Option configures a Client.
 type Option func(*Client) error
@@ -277,6 +303,11 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Accounts = (*AccountsService)(&c.common)
 	c.Sources = (*SourcesService)(&c.common)
 	c.Inquiries = (*InquiriesService)(&c.common)
+	c.BookingComments = (*BookingCommentsService)(&c.common)
+	c.Payments = (*PaymentsService)(&c.common)
+	c.BookingsPayments = (*BookingsPaymentsService)(&c.common)
+	c.Reviews = (*ReviewsService)(&c.common)
+	c.ReviewReplies = (*ReviewRepliesService)(&c.common)
 	return c, nil
 }
 

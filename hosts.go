@@ -62,6 +62,21 @@ func (s *HostsService) GetMany(ctx context.Context, ids []int64) ([]*Host, *Resp
 	return s.res().getMany(ctx, ids, nil)
 }
 
+// GetWith is Get with field limiting and sideloading (opts).
+//
+// GET /hosts/{id}?fields=…
+func (s *HostsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Host, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
+// GetManyWith is GetMany with field limiting and sideloading (opts), sent
+// with every request.
+//
+// GET /hosts/{id},{id},…?fields=…
+func (s *HostsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Host, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
+}
+
 // NewHost is the body of Hosts.Create. Firstname and Lastname are
 // required.
 type NewHost struct {

@@ -1,7 +1,6 @@
 package bookingsync
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -56,18 +55,11 @@ func (q *Inquiry) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
-	q.Phone = ""
-	switch raw := bytes.TrimSpace(w.Phone); {
-	case len(raw) == 0 || string(raw) == "null":
-	case raw[0] == '"':
-		return json.Unmarshal(raw, &q.Phone)
-	default:
-		var n json.Number
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return fmt.Errorf("bookingsync: inquiry phone: %q is neither a string nor a number", truncate(string(raw), 40))
-		}
-		q.Phone = n.String()
+	phone, err := stringOrNumber(w.Phone)
+	if err != nil {
+		return fmt.Errorf("bookingsync: inquiry phone: %w", err)
 	}
+	q.Phone = phone
 	return nil
 }
 

@@ -135,6 +135,21 @@ func (s *MessagesService) GetMany(ctx context.Context, ids []int64) ([]*Message,
 	return s.res().getMany(ctx, ids, nil)
 }
 
+// GetWith is Get with field limiting and sideloading (opts).
+//
+// GET /inbox/messages/{id}?fields=…
+func (s *MessagesService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Message, *Response, error) {
+	return s.res().get(ctx, id, opts)
+}
+
+// GetManyWith is GetMany with field limiting and sideloading (opts), sent
+// with every request.
+//
+// GET /inbox/messages/{id},{id},…?fields=…
+func (s *MessagesService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Message, *Response, error) {
+	return s.res().getMany(ctx, ids, opts)
+}
+
 // NewMessage is the body of Messages.Create.
 //
 // ConversationID, SenderID (a Host participant's id), Content, Origin and

@@ -36,6 +36,11 @@ var roundTrips = map[string]func(item []byte) (first, again any, out []byte, err
 	"sources":               roundTripOf[Source],
 	"inquiries":             roundTripOf[Inquiry],
 	"accounts_applications": roundTripOf[Me],
+	"booking_comments":      roundTripOf[BookingComment],
+	"payments":              roundTripOf[Payment],
+	"bookings_payments":     roundTripOf[BookingsPayment],
+	"reviews":               roundTripOf[Review],
+	"review_replies":        roundTripOf[ReviewReply],
 }
 
 func roundTripOf[T any](item []byte) (first, again any, out []byte, err error) {
@@ -116,7 +121,8 @@ func TestModelsKeepEverythingTheFakeSends(t *testing.T) {
 	for _, path := range []string{
 		"inbox/conversations?include=participants,messages", "inbox/participants", "inbox/messages",
 		"inbox/attachments", "hosts", "bookings?include_canceled=true", "applications",
-		"clients", "rentals", "accounts", "sources", "inquiries", "me",
+		"clients", "rentals?include=availability,change_over", "accounts", "sources", "inquiries", "me",
+		"booking_comments", "payments", "bookings_payments", "reviews", "review_replies",
 	} {
 		req, err := c.NewRequest(context.Background(), http.MethodGet, path, nil)
 		require.NoError(t, err)
@@ -126,7 +132,8 @@ func TestModelsKeepEverythingTheFakeSends(t *testing.T) {
 		t.Run(path, func(t *testing.T) { checkEnvelope(t, body.Bytes(), seen) })
 	}
 	for _, key := range []string{"conversations", "participants", "messages", "attachments", "hosts", "bookings", "applications",
-		"clients", "rentals", "accounts", "sources", "inquiries", "accounts_applications"} {
+		"clients", "rentals", "accounts", "sources", "inquiries", "accounts_applications",
+		"booking_comments", "payments", "bookings_payments", "reviews", "review_replies"} {
 		assert.NotEqual(t, 0, seen[key], "the fake listed no %s", key)
 	}
 }

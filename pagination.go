@@ -5,6 +5,7 @@ import (
 	"iter"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,18 +25,26 @@ type ListOptions struct {
 	PerPage int `url:"per_page,omitempty"`
 	// Fields limits the attributes returned (?fields=id,subject).
 	Fields []string `url:"fields,comma,omitempty"`
+	// Include sideloads associations in each record, where the API
+	// supports it (?include=availability,change_over on rentals; the
+	// records come whole under the association's name).
+	Include []string `url:"include,comma,omitempty"`
 	// UpdatedSince returns only records changed since then, and fills
 	// Response.Meta.DeletedIDs with those removed since then. Use the
 	// previous walk's Response.SyncedAt, not the local clock.
 	UpdatedSince time.Time `url:"-"`
 }
 
-// GetOptions limit the attributes of the records Get and GetMany return,
-// for the services that take them (GetWith, GetManyWith).
+// GetOptions limit the attributes of the records Get and GetMany return
+// and sideload their associations, for the services that take them
+// (GetWith, GetManyWith).
 type GetOptions struct {
 	// Fields limits the attributes returned (?fields=id,name); id and
 	// links always come.
 	Fields []string `url:"fields,comma,omitempty"`
+	// Include sideloads associations where the API supports it
+	// (?include=availability on rentals).
+	Include []string `url:"include,comma,omitempty"`
 }
 
 func (o *ListOptions) listOptions() *ListOptions { return o }
@@ -66,6 +75,19 @@ func encodeQuery(opts any) (string, error) {
 		if lo := l.listOptions(); lo != nil && !lo.UpdatedSince.IsZero() {
 			v.Set("updated_since", formatTime(lo.UpdatedSince))
 		}
+	}
+	// An options type with an Include of its own beside the embedded
+	// ListOptions' (ConversationListOptions) sends one list of both.
+	if inc := v["include"]; len(inc) > 1 {
+		var all []string
+		for _, l := range inc {
+			for _, n := range strings.Split(l, ",") {
+				if !slices.Contains(all, n) {
+					all = append(all, n)
+				}
+			}
+		}
+		v.Set("include", strings.Join(all, ","))
 	}
 	if e, ok := opts.(extraEncoder); ok {
 		if err := e.encodeExtra(v); err != nil {

@@ -85,6 +85,21 @@ func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Part
 	return s.client.senders.participants(s.res().getMany(ctx, ids, nil))
 }
 
+// GetWith is Get with field limiting and sideloading (opts).
+//
+// GET /inbox/participants/{id}?fields=…
+func (s *ParticipantsService) GetWith(ctx context.Context, id int64, opts *GetOptions) (*Participant, *Response, error) {
+	return s.client.senders.participant(s.res().get(ctx, id, opts))
+}
+
+// GetManyWith is GetMany with field limiting and sideloading (opts), sent
+// with every request.
+//
+// GET /inbox/participants/{id},{id},…?fields=…
+func (s *ParticipantsService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Participant, *Response, error) {
+	return s.client.senders.participants(s.res().getMany(ctx, ids, opts))
+}
+
 // NewParticipant is the body of Participants.Create. All fields are
 // required. MemberType must be MemberTypeHost: a Client participant (the
 // guest) is created by the channel only, and the client refuses to send

@@ -77,9 +77,12 @@ type Rental struct {
 	CheckinDetails  Localized `json:"checkin_details"`
 	CheckoutDetails Localized `json:"checkout_details"`
 
-	Currency         string    `json:"currency"`
-	BaseRate         Decimal   `json:"base_rate"`
-	BaseRateKind     string    `json:"base_rate_kind"`
+	Currency     string  `json:"currency"`
+	BaseRate     Decimal `json:"base_rate"`
+	BaseRateKind string  `json:"base_rate_kind"`
+	// PriceKind is what MinPrice and MaxPrice are per ("weekly", …, as
+	// recorded; the reference does not document it); "" when null.
+	PriceKind        string    `json:"price_kind"`
 	MinPrice         Decimal   `json:"min_price"`
 	MaxPrice         Decimal   `json:"max_price"`
 	AbsoluteMinPrice Decimal   `json:"absolute_min_price"`
@@ -131,7 +134,53 @@ type Rental struct {
 	PublishedAt     *time.Time `json:"published_at"`
 	PermitIssueDate *time.Time `json:"permit_issue_date"`
 
+	// Availability and ChangeOver are sideloaded with Include
+	// "availability" and "change_over" (nil otherwise); their ids are in
+	// Links either way.
+	Availability *RentalCalendar `json:"availability,omitempty"`
+	ChangeOver   *RentalCalendar `json:"change_over,omitempty"`
+
 	Links RentalLinks `json:"links"`
+}
+
+// RentalCalendar is a rental's availability or change-over map, one
+// character a day for 1096 days from StartDate (the first of the month it
+// was last computed in). In an availability, '0' is a free night and '1'
+// a booked one; in a change-over, 'C' allows check-in and check-out, 'O'
+// check-out only, 'I' check-in only and 'X' neither.
+type RentalCalendar struct {
+	ID  int64  `json:"id"`
+	Map string `json:"map"`
+	// StartDate is the day of Map's first character, "2026-12-01".
+	StartDate string     `json:"start_date"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	UpdatedAt time.Time  `json:"updated_at"`
+
+	Links RentalCalendarLinks `json:"links"`
+}
+
+// RentalCalendarLinks are a calendar's associations.
+type RentalCalendarLinks struct {
+	Rental int64 `json:"rental"`
+}
+
+// On returns the map's character for the day day falls on (its date as
+// written, whatever its zone), and false when the day is outside the map
+// or StartDate does not read.
+func (c *RentalCalendar) On(day time.Time) (byte, bool) {
+	if c == nil {
+		return 0, false
+	}
+	start, err := time.Parse("2006-01-02", c.StartDate)
+	if err != nil {
+		return 0, false
+	}
+	y, m, d := day.Date()
+	i := int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Sub(start).Hours() / 24)
+	if i < 0 || i >= len(c.Map) {
+		return 0, false
+	}
+	return c.Map[i], true
 }
 
 // RentalTax is a tax on a searched stay's price, summed over what it

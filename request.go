@@ -134,6 +134,18 @@ func (r resource[T]) update(ctx context.Context, id int64, body any) (*T, *Respo
 	return r.one(ctx, http.MethodPut, r.path+"/"+strconv.FormatInt(id, 10), envelope{r.key, body})
 }
 
+// delete removes path/id; the API answers 204 with no body.
+func (r resource[T]) delete(ctx context.Context, id int64) (*Response, error) {
+	if err := checkID(r.key, id); err != nil {
+		return nil, err
+	}
+	req, err := r.c.NewRequest(ctx, http.MethodDelete, r.path+"/"+strconv.FormatInt(id, 10), nil)
+	if err != nil {
+		return nil, err
+	}
+	return r.c.Do(req, nil)
+}
+
 // action PUTs {key: [{"id": ref}]} to path/id/name: connect_booking,
 // add_attachment.
 func (r resource[T]) action(ctx context.Context, id int64, name, key string, ref int64) (*T, *Response, error) {

@@ -174,3 +174,68 @@ func TestFakeAccountsWithClientCredentials(t *testing.T) {
 	}
 	assert.True(t, seen, "deleted_ids %v lack the uninstalled account %d", resp.Meta.DeletedIDs, gone.ID())
 }
+
+// What a sidebar shows beside a conversation, read from the fake: the
+// booking's notes and payments, the rental's calendar, a review and its
+// reply.
+func TestFakeSidebar(t *testing.T) {
+	t.Parallel()
+	srv, c := fakeClient(t)
+	ctx := context.Background()
+	b, _, err := c.Bookings.Get(ctx, bookingsynctest.AirbnbBookingID)
+	require.NoError(t, err)
+	pays, _, err := c.Payments.OfBooking(ctx, b)
+	require.NoError(t, err)
+	require.Len(t, pays, 1)
+	assert.True(t, pays[0].Paid())
+	assert.EqualValues(t, 135000, pays[0].AmountInCents)
+	assert.Equal(t, "1350.0", b.PaidAmount.String())
+	assert.Equal(t, -1, b.PaidAmount.Cmp(b.FinalPrice), "half paid")
+
+	b81, _, err := c.Bookings.Get(ctx, bookingsynctest.BookingComBookingID)
+	require.NoError(t, err)
+	notes, _, err := c.BookingComments.GetMany(ctx, b81.Links.BookingComments)
+	require.NoError(t, err)
+	require.Len(t, notes, 1)
+	assert.Contains(t, notes[0].Content, "Baby cot")
+	none, resp, err := c.Payments.OfBooking(ctx, b81)
+	require.NoError(t, err)
+	assert.Empty(t, none)
+	assert.Nil(t, resp, "no payments, no request")
+
+	r, _, err := c.Rentals.GetWith(ctx, bookingsynctest.OceanViewRentalID, &bookingsync.GetOptions{Include: []string{"availability", "change_over"}})
+	require.NoError(t, err)
+	require.NotNil(t, r.Availability)
+	require.NotNil(t, r.ChangeOver)
+	assert.Equal(t, "weekly", r.PriceKind)
+	night, ok := r.Availability.On(b.StartAt.Add(24 * time.Hour))
+	require.True(t, ok)
+	assert.Equal(t, byte('1'), night, "booked during booking 80")
+	first, ok := r.ChangeOver.On(b.StartAt)
+	require.True(t, ok)
+	assert.Equal(t, byte('I'), first, "check-in only on its first day")
+	list, _, err := c.Rentals.List(ctx, &bookingsync.ListOptions{Include: []string{"availability"}})
+	require.NoError(t, err)
+	require.NotEmpty(t, list)
+	assert.NotNil(t, list[0].Availability)
+	assert.Nil(t, list[0].ChangeOver)
+
+	rev, _, err := c.Reviews.Get(ctx, bookingsynctest.ReviewID)
+	require.NoError(t, err)
+	reply, _, err := c.ReviewReplies.OfReview(ctx, rev)
+	require.NoError(t, err)
+	require.NotNil(t, reply)
+	assert.Equal(t, rev.Links.Reply, reply.ID)
+	assert.EqualValues(t, bookingsynctest.ReviewID, *reply.Links.GuestReview)
+
+	// Comments written through the client come back on the booking.
+	w, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(srv.IssueToken("bookings_read", "bookings_write")))
+	require.NoError(t, err)
+	bc, _, err := w.BookingComments.Create(ctx, &bookingsync.NewBookingComment{BookingID: b81.ID, Content: "Cot delivered"})
+	require.NoError(t, err)
+	b81, _, err = w.Bookings.Get(ctx, b81.ID)
+	require.NoError(t, err)
+	assert.Contains(t, b81.Links.BookingComments, bc.ID)
+	_, _, err = c.BookingComments.Create(ctx, &bookingsync.NewBookingComment{BookingID: b81.ID, Content: "no scope"})
+	assert.ErrorIs(t, err, bookingsync.ErrForbidden)
+}

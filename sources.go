@@ -2,8 +2,11 @@ package bookingsync
 
 import (
 	"context"
+	"fmt"
 	"iter"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Source is where a booking came from ("Airbnb", "Website", …), as the
@@ -74,4 +77,61 @@ func (s *SourcesService) GetMany(ctx context.Context, ids []int64) ([]*Source, *
 // GET /sources/{id},{id},…?fields=…
 func (s *SourcesService) GetManyWith(ctx context.Context, ids []int64, opts *GetOptions) ([]*Source, *Response, error) {
 	return s.res().getMany(ctx, ids, opts)
+}
+
+// NewSource is the body of Sources.Create: where the application's
+// bookings come from, as the account will list it.
+type NewSource struct {
+	// Name is required, at most 50 characters.
+	Name string `json:"name"`
+	// Position is the source's place in the account's list; nil: last.
+	Position *int `json:"position,omitempty"`
+}
+
+// SourceUpdate is what Sources.Update may change; nil fields are left as
+// they are.
+type SourceUpdate struct {
+	Name     *string `json:"name,omitempty"`
+	Position *int    `json:"position,omitempty"`
+}
+
+func checkSourceName(name string) []string {
+	switch n := utf8.RuneCountInString(name); {
+	case strings.TrimSpace(name) == "":
+		return []string{"Name is required"}
+	case n > 50:
+		return []string{fmt.Sprintf("Name has %d characters, over 50", n)}
+	}
+	return nil
+}
+
+// Create adds a booking source. It needs bookings_write or
+// bookings_write_owned.
+//
+// POST /sources
+func (s *SourcesService) Create(ctx context.Context, src *NewSource) (*Source, *Response, error) {
+	if src == nil {
+		return nil, nil, invalid("new source", "nil source")
+	}
+	if err := invalid("new source", checkSourceName(src.Name)...); err != nil {
+		return nil, nil, err
+	}
+	return s.res().create(ctx, src)
+}
+
+// Update renames or moves a booking source. It needs bookings_write or
+// bookings_write_owned; an internal source (Source.Internal) is refused
+// by the API.
+//
+// PUT /sources/{id}
+func (s *SourcesService) Update(ctx context.Context, id int64, u *SourceUpdate) (*Source, *Response, error) {
+	if u == nil {
+		return nil, nil, invalid("source update", "nil update")
+	}
+	if u.Name != nil {
+		if err := invalid("source update", checkSourceName(*u.Name)...); err != nil {
+			return nil, nil, err
+		}
+	}
+	return s.res().update(ctx, id, u)
 }

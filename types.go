@@ -226,3 +226,22 @@ func truncate(s string, n int) string {
 
 // Ptr returns a pointer to v, for the optional fields of request structs.
 func Ptr[T any](v T) *T { return &v }
+
+// stringOrNumber reads a value the API writes as a string or as a number (an
+// inquiry's phone, a review reply's id) as text: the string, or the
+// number's digits as written; "" for null or absent.
+func stringOrNumber(raw json.RawMessage) (string, error) {
+	switch raw = bytes.TrimSpace(raw); {
+	case len(raw) == 0 || string(raw) == "null":
+		return "", nil
+	case raw[0] == '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return "", fmt.Errorf("%q is neither a string nor a number", truncate(string(raw), 40))
+	}
+	return n.String(), nil
+}

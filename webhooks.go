@@ -1,7 +1,6 @@
 package bookingsync
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
@@ -12,23 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
-)
-
-// The webhook events BookingSync documents. Event names the API adds later
-// are passed through as they come in WebhookEvent.Event.
-const (
-	EventInboxConversationCreated = "inbox_conversation_created"
-	EventInboxConversationUpdated = "inbox_conversation_updated"
-	EventInboxMessageCreated      = "inbox_message_created"
-	EventInboxMessageUpdated      = "inbox_message_updated"
-	EventBookingCreated           = "booking_created"
-	EventBookingUpdated           = "booking_updated"
-	EventBookingDestroyed         = "booking_destroyed"
-	EventApplicationCreated       = "accounts_application_created"
-	EventApplicationUpdated       = "accounts_application_updated"
-	EventApplicationDestroyed     = "accounts_application_destroyed"
 )
 
 // SignatureHeader is the request header carrying a delivery's signature.
@@ -219,90 +202,4 @@ func NewWebhookHandler(secret string, fn func(context.Context, *WebhookEvent) er
 		}
 		http.Error(w, strings.ToLower(http.StatusText(status)), status)
 	})
-}
-
-// Conversation decodes the conversation of an inbox_conversation_created or
-// inbox_conversation_updated event. See Message for the accepted shapes.
-func (e *WebhookEvent) Conversation() (*Conversation, error) {
-	return decodeResource[Conversation](e, "conversation", "conversations",
-		EventInboxConversationCreated, EventInboxConversationUpdated)
-}
-
-// Message decodes the message of an inbox_message_created or
-// inbox_message_updated event. Called on an event of another kind it fails
-// with ErrWrongEventKind.
-//
-// The resource comes as the API serializes it: an envelope with links and
-// the record under its singular name ({"links":…,"message":{…}}, as in the
-// reference's example) or its plural name with an array
-// ({"links":…,"messages":[{…}]}). Either name may hold an object or an
-// array; an array must hold exactly one record, since a delivery is about
-// one record and taking the first of several would hide the rest. A bare
-// record (an object with an "id" and neither name) is accepted too. Any
-// other shape fails with ErrMalformedWebhook.
-func (e *WebhookEvent) Message() (*Message, error) {
-	return decodeResource[Message](e, "message", "messages",
-		EventInboxMessageCreated, EventInboxMessageUpdated)
-}
-
-// Application decodes the application of an accounts_application_created,
-// _updated or _destroyed event. See Message for the accepted shapes.
-func (e *WebhookEvent) Application() (*Application, error) {
-	return decodeResource[Application](e, "application", "applications",
-		EventApplicationCreated, EventApplicationUpdated, EventApplicationDestroyed)
-}
-
-// Booking decodes the booking of a booking_created, _updated or _destroyed
-// event. See Message for the accepted shapes.
-func (e *WebhookEvent) Booking() (*Booking, error) {
-	return decodeResource[Booking](e, "booking", "bookings", EventBookingCreated, EventBookingUpdated, EventBookingDestroyed)
-}
-
-// decodeResource is the one implementation of the typed accessors: it
-// checks the event kind, finds the record in the resource's envelope under
-// singular or plural, and decodes it into a T.
-func decodeResource[T any](e *WebhookEvent, singular, plural string, kinds ...string) (*T, error) {
-	if e == nil {
-		return nil, fmt.Errorf("%w: nil event", ErrMalformedWebhook)
-	}
-	if !slices.Contains(kinds, e.Event) {
-		return nil, fmt.Errorf("%w: %q event does not carry a %s", ErrWrongEventKind, e.Event, singular)
-	}
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(e.Resource, &env); err != nil || env == nil {
-		return nil, fmt.Errorf("%w: %s: resource is not a JSON object", ErrMalformedWebhook, e.Event)
-	}
-	one, hasOne := env[singular]
-	many, hasMany := env[plural]
-	var raw json.RawMessage
-	switch {
-	case hasOne && hasMany:
-		return nil, fmt.Errorf("%w: %s: resource holds both %q and %q", ErrMalformedWebhook, e.Event, singular, plural)
-	case hasOne:
-		raw = one
-	case hasMany:
-		raw = many
-	case env["id"] != nil:
-		raw = e.Resource
-	default:
-		return nil, fmt.Errorf("%w: %s: resource holds no %s", ErrMalformedWebhook, e.Event, singular)
-	}
-	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '[' {
-		var list []json.RawMessage
-		if err := json.Unmarshal(t, &list); err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrMalformedWebhook, e.Event, err)
-		}
-		if len(list) != 1 {
-			return nil, fmt.Errorf("%w: %s: resource holds %d %s, want exactly one", ErrMalformedWebhook, e.Event, len(list), plural)
-		}
-		raw = list[0]
-	}
-	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
-		return nil, fmt.Errorf("%w: %s: the %s is not a JSON object", ErrMalformedWebhook, e.Event, singular)
-	}
-	v := new(T)
-	if err := json.Unmarshal(raw, v); err != nil {
-		return nil, fmt.Errorf("%w: %s: decoding the %s: %w", ErrMalformedWebhook, e.Event, singular, err)
-	}
-	return v, nil
 }

@@ -148,10 +148,8 @@ func (a *Account) Uninstall() bool {
 	now := s.now()
 	s.mu.Lock()
 	_, ok := s.shared.accts.get(a.id)
-	var res obj
 	if ok {
 		a.rec.updated = now.Unix()
-		res = obj{{"account", a.rec.render(&s.shared, &rctx{account: a.id})}}
 		s.shared.accts.remove(a.id, now.Unix())
 		for _, t := range s.tokens {
 			if t.acct == a {
@@ -166,13 +164,21 @@ func (a *Account) Uninstall() bool {
 	}
 	s.mu.Unlock()
 	if ok {
-		a.deliver("accounts_application_destroyed", a.hookPayload("accounts_application_destroyed", res))
+		a.applicationEvent("accounts_application_destroyed")
 	}
 	return ok
 }
 
+// applicationEvent delivers an accounts_application_* webhook.
+func (a *Account) applicationEvent(event string) {
+	k := kindsByPlural["accounts_applications"]
+	a.deliver(event, a.hookPayload(event, a.s.webhookResource(k, accountsApplication(a.id))))
+}
+
 // Reinstall installs the application again on an uninstalled account and
-// returns a new token pair, as the authorization-code flow would.
+// returns a new token pair, as the authorization-code flow would; an
+// accounts_application_created webhook is delivered when it was not
+// installed.
 func (a *Account) Reinstall(scopes ...string) (access, refresh string) {
 	s := a.s
 	if scopes == nil {
@@ -180,22 +186,33 @@ func (a *Account) Reinstall(scopes ...string) (access, refresh string) {
 	}
 	now := s.now()
 	s.mu.Lock()
-	if _, ok := s.shared.accts.get(a.id); !ok {
+	_, was := s.shared.accts.get(a.id)
+	if !was {
 		a.rec.updated = now.Unix()
 		s.shared.accts.add(a.rec)
 	}
 	access, refresh, _ = s.issue(a, withPublic(scopes), true)
 	s.mu.Unlock()
+	if !was {
+		a.applicationEvent("accounts_application_created")
+	}
 	return access, refresh
 }
 
 // SetStatus changes the account's status ("active", "trial", "suspended",
-// "canceled", …), as GET /accounts shows it, and its updated_at.
+// "canceled", …), as GET /accounts shows it, and its updated_at; an
+// account_updated webhook is delivered.
 func (a *Account) SetStatus(status string) {
 	now := a.s.now()
 	a.s.mu.Lock()
 	a.rec.status, a.rec.updated = status, now.Unix()
+	var hook []byte
+	if a.hookURL() != "" {
+		o := a.rec.render(&a.s.shared, &rctx{account: a.id, inbox: true})
+		hook = a.hookPayload("account_updated", a.s.webhookResource(kindsByPlural["accounts"], o))
+	}
 	a.s.mu.Unlock()
+	a.deliver("account_updated", hook)
 }
 
 // RequestTotal counts the API requests made with the account's tokens
@@ -247,10 +264,10 @@ func (a *Account) change(fn func(o op)) {
 }
 
 // notify renders rec for a webhook, or returns nil when the account has no
-// webhook URL; a.mu held. The caller passes the result to deliver once the
-// lock is released.
+// webhook URL or event is ""; the home lock of rec is held. The caller
+// passes the result to deliver once the lock is released.
 func (a *Account) notify(plural, event string, rec record) []byte {
-	if a.hookURL() == "" {
+	if a.hookURL() == "" || event == "" {
 		return nil
 	}
 	o := rec.render(&a.db, &rctx{now: a.s.now().UnixNano(), url: a.s.URL, account: a.id, inbox: true})
@@ -258,30 +275,36 @@ func (a *Account) notify(plural, event string, rec record) []byte {
 }
 
 // Touch sets a record's updated_at to now; plural names the resource
-// ("conversations", "messages", ...). It reports whether the record exists.
+// ("conversations", "messages", ...). The resource's updated webhook
+// (inbox_conversation_updated, booking_updated, client_updated, …) is
+// delivered. It reports whether the record exists.
 func (a *Account) Touch(plural string, id int64) bool {
-	return a.onKind(plural, func(k *kind, d *db, now int64) bool {
-		r, ok := k.table(d).lookup(id)
-		if ok {
-			r.hdr().updated = now
-		}
-		return ok
+	return a.onRecord(plural, id, func(k *kind, d *db, r record, now int64) (string, []byte, bool) {
+		r.hdr().updated = now
+		return k.events.updated, a.notify(plural, k.events.updated, r), true
 	})
 }
 
 // Delete removes one of the account's records, leaving a tombstone dated
 // now for meta.deleted_ids. Deleting a conversation also deletes its
 // participants and messages. plural names the resource ("conversations",
-// "hosts", ...). It reports whether the record existed.
+// "hosts", ...). The resource's destroyed webhook (booking_destroyed,
+// client_destroyed, …), where the reference has one, is delivered with
+// the record as it was. It reports whether the record existed.
 func (a *Account) Delete(plural string, id int64) bool {
-	return a.onKind(plural, func(k *kind, d *db, now int64) bool {
-		return k.remove != nil && k.remove(d, id, now)
+	return a.onRecord(plural, id, func(k *kind, d *db, r record, now int64) (string, []byte, bool) {
+		if k.remove == nil {
+			return "", nil, false
+		}
+		hook := a.notify(plural, k.events.destroyed, r)
+		return k.events.destroyed, hook, k.remove(d, id, now)
 	})
 }
 
-// onKind runs fn on the tables of the kind named plural under their lock;
-// an unknown or table-less kind gives false.
-func (a *Account) onKind(plural string, fn func(k *kind, d *db, now int64) bool) bool {
+// onRecord runs fn on the record of the kind named plural under its lock,
+// then delivers the webhook fn returns (event "" or a nil body: none). An
+// unknown kind or record gives false, else fn's report.
+func (a *Account) onRecord(plural string, id int64, fn func(k *kind, d *db, r record, now int64) (event string, hook []byte, ok bool)) bool {
 	k := kindsByPlural[plural]
 	if k == nil || k.table == nil {
 		return false
@@ -289,12 +312,59 @@ func (a *Account) onKind(plural string, fn func(k *kind, d *db, now int64) bool)
 	now := a.s.now().Unix()
 	mu, d := a.s.home(k, a)
 	mu.Lock()
-	defer mu.Unlock()
-	return fn(k, d, now)
+	r, found := k.table(d).lookup(id)
+	var event string
+	var hook []byte
+	ok := false
+	if found {
+		event, hook, ok = fn(k, d, r, now)
+	}
+	mu.Unlock()
+	a.deliver(event, hook)
+	return ok
 }
 
 // removeRow is the remove of kinds whose records link to nothing that
 // must be updated.
 func removeRow[T record](t func(d *db) *table[T]) func(d *db, id, now int64) bool {
 	return func(d *db, id, now int64) bool { return t(d).remove(id, now) }
+}
+
+// updateWithSet is the update of the kinds whose record applies the
+// written fields itself (set): to a copy, kept only when set finds no
+// error, with updated_at moved to now.
+func updateWithSet[T any, P interface {
+	*T
+	record
+	set(p params, e verrs)
+}](o op, r record, p params) verrs {
+	cur := r.(P)
+	n := *cur
+	e := verrs{}
+	P(&n).set(p, e)
+	if len(e) > 0 {
+		return e
+	}
+	P(&n).hdr().updated = o.now
+	*cur = n
+	return nil
+}
+
+// createWithSet is the create of the same kinds: a fresh record, the
+// written fields applied by set, stored when set finds no error.
+func createWithSet[T any, P interface {
+	*T
+	record
+	set(p params, e verrs)
+}](fresh func(o op) P, t func(d *db) *table[P]) func(o op, p params) (record, verrs) {
+	return func(o op, p params) (record, verrs) {
+		r := fresh(o)
+		e := verrs{}
+		r.set(p, e)
+		if len(e) > 0 {
+			return nil, e
+		}
+		t(o.d).add(r)
+		return r, nil
+	}
 }

@@ -40,8 +40,8 @@ func (r *accountRec) defaults() {
 	r.inbox = "inbox-" + id + "@inbox.example.com"
 }
 
-// render follows the reference's accounts example; inbox_email needs an
-// Inbox scope.
+// render follows the reference's accounts example and table (demo, test)
+// and the recordings (preferences); inbox_email needs an Inbox scope.
 func (r *accountRec) render(_ *db, rc *rctx) obj {
 	o := obj{
 		{"id", r.id}, {"address1", "19 Les Robles"}, {"address2", ""}, {"business_name", r.name},
@@ -49,6 +49,9 @@ func (r *accountRec) render(_ *db, rc *rctx) obj {
 		{"selected_locales", []string{r.locale}}, {"state", nil}, {"status", r.status}, {"website", nil},
 		{"zip", "05100"}, {"created_at", tm(r.created)}, {"updated_at", tm(r.updated)},
 		{"phones", obj{{"phone", ""}, {"mobile", ""}, {"fax", ""}}},
+		{"demo", false}, {"test", false},
+		{"preferences", obj{{"bookings", obj{{"default_arrival_time", 16}, {"default_departure_time", 10},
+			{"default_communication_locale", r.locale}}}}},
 	}
 	if rc.inbox {
 		o = append(o, field{"inbox_email", r.inbox})
@@ -69,7 +72,7 @@ func serveMe(c *apiReq) {
 	q := c.query()
 	per := s.cfg.pageCap
 	k := kindsByPlural["accounts_applications"]
-	o := obj{{"links", obj{{"account", c.acct.id}}}, {"partnership_invoice_recipient", "account"}}
+	o := accountsApplication(c.acct.id)
 	link := s.linkURL(c.r, q, 1, per)
 	meta := obj{{"Link", obj{{"first", link}, {"last", link}}},
 		{"X-Total-Pages", "1"}, {"X-Total-Count", "1"}, {"X-Per-Page", strconv.Itoa(per)}}
@@ -79,4 +82,11 @@ func serveMe(c *apiReq) {
 	h.Set("X-Total-Count", "1")
 	h.Set("X-Per-Page", strconv.Itoa(per))
 	writeJSON(c.w, http.StatusOK, ctAPI, s.envelope(k, false, []obj{o}, meta))
+}
+
+// accountsApplication is the application as installed on an account, as
+// GET /me shows it; the accounts_application_* webhooks carry the same
+// record (its shape there is a guess: /me's, under the singular name).
+func accountsApplication(account int64) obj {
+	return obj{{"links", obj{{"account", account}}}, {"partnership_invoice_recipient", "account"}}
 }

@@ -19,7 +19,7 @@ func (s *Server) home(k *kind, a *Account) (*sync.Mutex, *db) {
 }
 
 func (s *Server) rctx(c *apiReq) *rctx {
-	rc := &rctx{now: c.now.UnixNano(), limited: c.limited, url: s.URL}
+	rc := &rctx{now: c.now.UnixNano(), limited: c.limited, url: s.URL, stay: c.stay}
 	if c.acct != nil {
 		rc.account = c.acct.id
 	}
@@ -100,7 +100,11 @@ func encodeOne(o obj) json.RawMessage {
 // found" is a 404 (the real behaviour for partly unknown lists is unknown).
 // Like the recordings, it carries the paging headers and a meta copy.
 func (s *Server) show(c *apiReq, k *kind) {
-	idl, ok := parseIDs(c.r.PathValue("ids"))
+	parse := parseIDs
+	if k.ids != nil {
+		parse = k.ids
+	}
+	idl, ok := parse(c.r.PathValue("ids"))
 	if !ok {
 		notFound(c.w)
 		return
@@ -209,13 +213,16 @@ func (s *Server) list(c *apiReq, k *kind) {
 		p.keep = func(r record) bool { return k.visibleTo(c, r) && (filter == nil || filter(r)) }
 	}
 	fields := splitComma(q.Get("fields"))
+	// meta repeats the paging headers, as recorded, once p has counted.
+	pages := func() int { return max(1, (p.total+per-1)/per) }
 	meta := func() obj {
+		m := s.pagingMeta(c.r, q, page, per, pages(), p.total)
 		if !p.hasSince {
-			return obj{}
+			return m
 		}
 		del := append([]int64{}, p.deleted...)
 		slices.Sort(del)
-		return obj{{"deleted_ids", del}}
+		return append(m, field{"deleted_ids", del})
 	}
 
 	var body encoded
@@ -250,10 +257,9 @@ func (s *Server) list(c *apiReq, k *kind) {
 		body = encode(s.envelope(k, c.limited, objs, meta()))
 	}
 
-	pages := max(1, (p.total+per-1)/per)
 	h := c.w.Header()
-	h.Set("Link", s.linkHeader(c.r, q, page, per, pages))
-	h.Set("X-Total-Pages", strconv.Itoa(pages))
+	h.Set("Link", s.linkHeader(c.r, q, page, per, pages()))
+	h.Set("X-Total-Pages", strconv.Itoa(pages()))
 	h.Set("X-Total-Count", strconv.Itoa(p.total))
 	h.Set("X-Per-Page", strconv.Itoa(per))
 	body.send(c.w, http.StatusOK, ctAPI)
@@ -300,12 +306,12 @@ func (s *Server) write(c *apiReq, k *kind) {
 			return
 		}
 	}
-	status, event := http.StatusOK, k.events[1]
+	status, event := http.StatusOK, k.events.updated
 	var errs verrs
 	switch {
 	case idStr == "":
 		rec, errs = k.create(o, p)
-		status, event = http.StatusCreated, k.events[0]
+		status, event = http.StatusCreated, k.events.created
 	case action == "":
 		errs = k.update(o, rec, p)
 	default:
@@ -321,7 +327,11 @@ func (s *Server) write(c *apiReq, k *kind) {
 		return
 	}
 	out := rec.render(d, rc)
-	body := encode(s.envelope(k, false, []obj{out}, obj{}))
+	meta := obj{}
+	if status == http.StatusCreated {
+		meta = s.createdPaging(c, k.plural)
+	}
+	body := encode(s.envelope(k, false, []obj{out}, meta))
 	var hook []byte
 	if event != "" {
 		hook = c.acct.hookPayload(event, s.webhookResource(k, out))
@@ -329,4 +339,28 @@ func (s *Server) write(c *apiReq, k *kind) {
 	mu.Unlock()
 	body.send(w, status, ctAPI)
 	c.acct.deliver(event, hook)
+}
+
+// destroy handles DELETE /x/:id: 204 with no body, the record's tombstone
+// dated now (meta.deleted_ids), and the kind's destroyed webhook carrying
+// the record as it was.
+func (s *Server) destroy(c *apiReq, k *kind) {
+	id, err := strconv.ParseInt(c.r.PathValue("id"), 10, 64)
+	mu, d := s.home(k, c.acct)
+	now := c.now
+	mu.Lock()
+	rec, ok := k.table(d).lookup(id)
+	if err != nil || !ok || !visible(d, rec, now.UnixNano()) {
+		mu.Unlock()
+		notFound(c.w)
+		return
+	}
+	var hook []byte
+	if ev := k.events.destroyed; ev != "" {
+		hook = c.acct.hookPayload(ev, s.webhookResource(k, rec.render(d, s.rctx(c))))
+	}
+	k.remove(d, id, now.Unix())
+	mu.Unlock()
+	c.w.WriteHeader(http.StatusNoContent)
+	c.acct.deliver(k.events.destroyed, hook)
 }

@@ -19,6 +19,8 @@ type booking struct {
 	createdByID                  int64
 	createdByType                string
 	conversations                []int64
+	comments                     []int64
+	payments, bookingsPayments   []int64
 	tentativeExpires, balanceDue int64
 }
 
@@ -28,7 +30,7 @@ func init() {
 		// reference shows for the public scope; the live API's reduced
 		// booking has no conversations link at all.
 		read: []string{"bookings_read"}, reduced: true,
-		write: []string{"bookings_write", "bookings_write_owned"}, writesMissing: true,
+		write: []string{"bookings_write", "bookings_write_owned"},
 		links: tmpl("bookings", "account", "accounts/{bookings.account}", "rental", "rentals/{bookings.rental}",
 			"client", "clients/{bookings.client}", "rental_agreement", "rental_agreements/{bookings.rental_agreement}",
 			"source", "sources/{bookings.source}", "inquiry", "inquiries/{bookings.inquiry}",
@@ -39,7 +41,7 @@ func init() {
 		reducedLinks: tmpl("bookings", "account", "accounts/{bookings.account}", "rental", "rentals/{bookings.rental}"),
 		table:        func(d *db) store { return d.books },
 		filter:       bookingFilter, remove: removeBooking,
-		events: [2]string{"booking_created", "booking_updated"}})
+		events: events{created: "booking_created", updated: "booking_updated", destroyed: "booking_destroyed"}})
 }
 
 func (b *booking) wireStatus() string {
@@ -65,6 +67,11 @@ func (b *booking) render(d *db, rc *rctx) obj {
 			convs = append(convs, id)
 		}
 	}
+	// paid_amount follows the booking's paid payments once it has any.
+	paid := nullStr(b.paid)
+	if len(b.bookingsPayments) > 0 {
+		paid = cents(paidCents(d, b))
+	}
 	var adults, locked any
 	if b.adults > 0 {
 		adults = b.adults
@@ -76,9 +83,9 @@ func (b *booking) render(d *db, rc *rctx) obj {
 		{"links", obj{
 			{"account", rc.account}, {"rental", nullID(b.rental)}, {"client", nullID(b.client)},
 			{"inquiry", nil}, {"rental_agreement", nil}, {"source", nullID(b.source)},
-			{"bookings_fees", []int64{}}, {"bookings_payments", []int64{}}, {"bookings_taxes", []int64{}},
-			{"bookings_tags", []int64{}}, {"booking_comments", []int64{}}, {"conversations", convs},
-			{"payments", []int64{}}, {"rentals_tags", []int64{}}, {"discount_code_usage", nil},
+			{"bookings_fees", []int64{}}, {"bookings_payments", ids(b.bookingsPayments)}, {"bookings_taxes", []int64{}},
+			{"bookings_tags", []int64{}}, {"booking_comments", ids(b.comments)}, {"conversations", convs},
+			{"payments", ids(b.payments)}, {"rentals_tags", []int64{}}, {"discount_code_usage", nil},
 		}},
 		{"id", b.id}, {"start_at", tm(b.start)}, {"end_at", tm(b.end)}, {"status", b.wireStatus()},
 		{"updated_at", tm(b.updated)}, {"created_at", tm(b.created)}, {"canceled_at", tm(b.canceled)},
@@ -87,9 +94,9 @@ func (b *booking) render(d *db, rc *rctx) obj {
 		{"initial_price", nullStr(b.initialPrice)}, {"initial_rental_price", nullStr(b.initialPrice)},
 		{"channel_price", nil}, {"discount", nil},
 		{"final_price", nullStr(b.finalPrice)}, {"final_rental_price", nullStr(b.finalPrice)},
-		{"downpayment", nil}, {"paid_amount", nullStr(b.paid)}, {"currency", nullStr(b.currency)},
+		{"downpayment", nil}, {"paid_amount", paid}, {"currency", nullStr(b.currency)},
 		{"notes", ""}, {"damage_deposit", "0.0"}, {"charge_damage_deposit_on_arrival", true},
-		{"adults", adults}, {"children", nil}, {"bookings_payments_count", 0}, {"review_requests_count", 0},
+		{"adults", adults}, {"children", nil}, {"bookings_payments_count", len(b.bookingsPayments)}, {"review_requests_count", 0},
 		{"locked", locked}, {"expected_checkin_time", nil}, {"expected_checkout_time", nil},
 		{"payment_url", nil}, {"balance_due_at", tm(b.balanceDue)}, {"rental_payback_to_owner", nil},
 		{"final_payback_to_owner", "0.0"}, {"commission", nil}, {"contract_updated_at", tm(b.created)},
@@ -99,7 +106,7 @@ func (b *booking) render(d *db, rc *rctx) obj {
 		{"cancelation_reason", nil}, {"cancelation_message_to_guest", nil}, {"cancelation_message_to_channel", nil},
 		{"damage_deposit_collection_method", nil}, {"damage_deposit_external_collection_method_name", nil},
 		{"door_key_code", nil}, {"imported", false}, {"reconciliation", nil},
-		{"authorized_amount", "0.0"}, {"paid_or_authorized_amount", nullStr(b.paid)}, {"payback_to_owner", nil},
+		{"authorized_amount", "0.0"}, {"paid_or_authorized_amount", paid}, {"payback_to_owner", nil},
 	}
 }
 
@@ -185,6 +192,9 @@ func removeBooking(d *db, id, now int64) bool {
 	b := d.books.rows[id]
 	if b == nil {
 		return false
+	}
+	for _, c := range b.comments {
+		d.comments.remove(c, now)
 	}
 	for _, c := range b.conversations {
 		if cv := d.convs.rows[c]; cv != nil {

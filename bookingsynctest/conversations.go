@@ -33,7 +33,7 @@ func init() {
 		actions: map[string]func(op, record, []byte) (int, verrs){
 			"connect_booking": connectBooking(true), "disconnect_booking": connectBooking(false),
 		},
-		events: [2]string{"inbox_conversation_created", "inbox_conversation_updated"}})
+		events: events{created: "inbox_conversation_created", updated: "inbox_conversation_updated"}})
 }
 
 func (c *conversation) appearAt(*db) int64 { return c.visibleFrom }

@@ -42,9 +42,9 @@
 //   - latency: WithLatency(d) and WithLatencyJitter(d), on every API
 //     response.
 //   - rate budget: WithRateLimit(n) requests per hour per account; every
-//     response carries X-RateLimit-Limit, X-RateLimit-Remaining and
-//     X-RateLimit-Reset (Unix seconds); over it, 429 with
-//     {"error": "API v3 rate limit exceeded."}.
+//     response but a 401 (as recorded) carries X-RateLimit-Limit,
+//     X-RateLimit-Remaining and X-RateLimit-Reset (Unix seconds); over it,
+//     429 with {"error": "API v3 rate limit exceeded."}.
 //   - faults: WithFaults(Fault{…}): a proxy's 5xx page, before or after
 //     processing, a connection reset, a truncated body, a slow body, or a
 //     429, for a path prefix, a method, an account, a count or a rate;
@@ -75,19 +75,36 @@
 //	GET  /bookings[/:ids]  [bookings_read; others get the reduced view] ?from, until, months, status, include_canceled, rental_id, client_id
 //	GET  /applications[/:ids]                                      [applications_read]
 //	GET  /clients[/:ids]                                           [clients_read clients_write]
-//	GET  /rentals[/:ids]  [rentals_read rentals_write; others see published rentals]
+//	POST /clients, PUT /clients/:id                                [clients_write]
+//	GET  /rentals[/:ids]  [rentals_read rentals_write; others see published rentals] ?include=availability,change_over
+//	GET|POST /rentals/search                                       [as GET /rentals]
 //	GET  /sources[/:ids]                                           [bookings_read bookings_write bookings_write_owned]
+//	POST /sources, PUT /sources/:id                                [bookings_write bookings_write_owned]
 //	GET  /inquiries[/:ids]                                         [inquiries_read inquiries_write inquiries_write_owned]
+//	GET  /booking_comments[/:ids]                                  [bookings_read bookings_write bookings_write_owned]
+//	POST /booking_comments, PUT|DELETE /booking_comments/:id       [bookings_write bookings_write_owned]
+//	GET  /payments[/:ids]  ?order_id                               [payments_read payments_write payments_write_owned]
+//	GET  /bookings_payments[/:ids]                                 [payments_read payments_write]
+//	GET  /reviews[/:ids], GET /review_replies[/:uuids]             [public]
 //	GET  /accounts[/:ids], GET /me                                 [public]
 //	GET  /oauth/authorize, POST /oauth/token (authorization_code, refresh_token, client_credentials)
+//
+// Every other route of the reference (testdata/routes.txt in the
+// repository) answers 501 with {"error": "…", "route": "POST
+// /rentals/{rental_id}/bookings"}, so that a test against the fake never
+// reads "not found" where the API would have answered; a route the API
+// does not have is a 404.
 //
 // The seeded account (id 1, the constants below name its ids) has the
 // applications Airbnb (65), Booking.com (66) and Smily Guest App (70),
 // hosts 2 and 3, guests (clients) 37–42, rentals 16–18 (18 unpublished),
 // sources 1 and 2, bookings 80–85, the open Airbnb and Booking.com
 // conversations 11 and 12 whose guests wrote last, the closed e-mail
-// conversation 13 (inquiry 90), and conversation 14, which appears two
-// seconds after start (WithConversationDelay). Other accounts get the same
+// conversation 13 (inquiry 90), conversation 14, which appears two
+// seconds after start (WithConversationDelay), a note on booking 81
+// (booking comment 95), a payment of half booking 80 (payment 96) and a
+// review of the past booking 84 with the host's reply (review 97). Other
+// accounts get the same
 // data under ids of their own. Times follow the server's clock; ids are
 // unique across accounts.
 //
@@ -101,20 +118,26 @@
 // meta copy of them; every token has the public scope; a token without
 // bookings_read gets the reduced booking, without a conversations link;
 // participants and messages carry an account link; bookings carry the
-// recorded extra attributes.
+// recorded extra attributes; lists repeat Link and X-Total-* in meta; a
+// 201 carries Link (rel="first", the created record's attributes as a
+// Rails query) and X-Per-Page, and their meta copy with null totals; a
+// 401 carries no rate headers; a rental has the 59 recorded attributes
+// (price_kind among them) and include=availability,change_over sideloads
+// both calendars as objects; accounts carry preferences; reviews the 2021
+// recordings' attributes; review replies (not in the reference) have UUID
+// ids; a booking comment's booking_id may come beside the record.
 //
 // Guesses (undocumented real behaviour):
 //   - Error bodies: 403 {"error":"Forbidden"}, 404 {"error":"Not found"},
 //     429 {"error":"API v3 rate limit exceeded."}, 400 for malformed JSON or
-//     a missing resource key, 415 for a non-JSON Content-Type, 501 for the
-//     bookings writes the fake lacks.
+//     a missing resource key, 415 for a non-JSON Content-Type, 501 naming
+//     the route for a route of the reference the fake lacks.
 //   - GET /x/1,2,3 returns the known ids in id order; 404 only when none is.
 //   - The rate budget is per account (a client-credentials token has the
 //     application's, requests without a valid token share one); every API
 //     request counts, 401s included.
 //   - meta.deleted_ids is present ([] when empty) exactly when
-//     updated_since is given; an empty collection reports X-Total-Pages 1;
-//     lists carry no meta copy of the paging headers.
+//     updated_since is given; an empty collection reports X-Total-Pages 1.
 //   - Validation error keys and messages follow Rails conventions
 //     ("conversation": ["must exist"], "content": ["can't be blank"]).
 //     A message's sender must be a participant of its conversation and a
@@ -134,16 +157,43 @@
 //     token every installed one, and an account that uninstalled the
 //     application is in meta.deleted_ids with updated_since (not listed).
 //     GET /me with a client-credentials token is 403. The
-//     accounts_application_destroyed webhook's resource is {"account":
-//     {…}}.
+//     accounts_application_* webhooks carry the record GET /me shows,
+//     {"links": {…}, "accounts_application": {"links": {"account": N},
+//     "partnership_invoice_recipient": "account"}}; demo and test are
+//     false.
 //   - Rentals without rentals_read: published ones only, without address,
-//     zip, notes and check-in details. Sources need a bookings scope.
-//     Clients and inquiries without their read scope: 403.
+//     zip, notes, owner and check-in details. Sources need a bookings scope.
+//     Clients, inquiries, booking comments and payments without their read
+//     scope: 403; reviews and review replies are public. A rental's
+//     price_kind is "weekly"; its availability, change-over and nightly
+//     rate map share its id; the maps start on the first of the current
+//     month, availability '1' on a booked night, change-over 'I', 'X',
+//     'O' over a stay and 'C' elsewhere; other associations link to
+//     nothing. A search (GET, or POST as recorded) keeps the rentals free
+//     over start_at..end_at that match rental_id, city, country_code,
+//     bedrooms_count and guests (or adults + children), ignores the other
+//     filters, and prices a stay at the weekly base rate (300.0) by night,
+//     without taxes or fees. A booking's paid_amount follows its paid
+//     payments. visible_for_all_account_users shows on a booking comment
+//     once a write set it. A client write needs a name (fullname,
+//     firstname or lastname: the reference asks for fullname or both of
+//     the others) and replaces each list it sends; a source without a
+//     position goes last. The bookings and inquiries writes answer 501.
 //   - A client-credentials token reads /accounts and every installed
 //     account's published rentals (as the guide on reading all accounts
 //     says); other resources answer it 403.
-//   - Webhooks are delivered once, without retries; participants, hosts
-//     and attachments send none; a delayed conversation is announced
-//     (inbox_conversation_created) once it appears, by no booking_updated.
-//   - The fake has no DELETE routes (the real API answers some with 204).
+//   - Webhooks are delivered once, without retries. The builders send the
+//     created event of what they add (AddBooking booking_created,
+//     AddClient client_created, AddReview review_created and
+//     review_reply_created, …), Touch the updated event and Delete the
+//     destroyed event of the resource, where the reference lists one; API
+//     writes send their resource's; SetStatus sends account_updated,
+//     Uninstall accounts_application_destroyed and Reinstall
+//     accounts_application_created. Nothing sends account_destroyed or
+//     accounts_application_updated. Participants, hosts and attachments
+//     send none (the reference lists no event for them); a delayed
+//     conversation is announced (inbox_conversation_created) once it
+//     appears, by no booking_updated.
+//   - DELETE is served for booking comments (204); the reference's other
+//     DELETE routes answer 501.
 package bookingsynctest

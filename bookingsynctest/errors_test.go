@@ -20,7 +20,8 @@ func TestAuthErrors(t *testing.T) {
 		if r.body["error"] != "Not authorized" || !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
 			t.Errorf("401: %s %q", r.raw, r.Header.Get("WWW-Authenticate"))
 		}
-		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") || r.Header.Get("X-Request-Id") == "" || r.Header.Get("X-RateLimit-Limit") == "" {
+		// As recorded: no rate headers on a 401.
+		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") || r.Header.Get("X-Request-Id") == "" || r.Header.Get("X-RateLimit-Limit") != "" {
 			t.Errorf("401 headers %v", r.Header)
 		}
 	}

@@ -13,8 +13,9 @@ func init() {
 		read: inboxRead, write: inboxWrite,
 		links: tmpl("hosts", "user", "users/{hosts.user}", "source", "sources/{hosts.source}",
 			"account", "accounts/{hosts.account}", "participants", "inbox/participants/{hosts.participants}"),
-		table:  func(d *db) store { return d.hosts },
-		create: createHost, update: updateHost, remove: removeRow(func(d *db) *table[*host] { return d.hosts })})
+		table: func(d *db) store { return d.hosts },
+		create: createWithSet(func(o op) *host { return &host{base: base{created: o.now, updated: o.now}} },
+			func(d *db) *table[*host] { return d.hosts }), update: updateWithSet[host], remove: removeRow(func(d *db) *table[*host] { return d.hosts })})
 }
 
 func (h *host) render(_ *db, rc *rctx) obj {
@@ -29,8 +30,9 @@ func (h *host) render(_ *db, rc *rctx) obj {
 	}
 }
 
-// set applies the create/update fields; email, user_id and source_id may
-// be cleared with null or "".
+// set applies the create/update fields (an update accepts them all):
+// firstname and lastname are required; email, user_id and source_id are
+// optional and may be cleared with null or "".
 func (h *host) set(p params, e verrs) {
 	p.setStrings(e, map[string]*string{"firstname": &h.first, "lastname": &h.last, "email": &h.email})
 	for _, f := range []struct {
@@ -51,33 +53,6 @@ func (h *host) set(p params, e verrs) {
 	if h.last == "" {
 		e.add("lastname", blank)
 	}
-}
-
-// createHost requires firstname and lastname; email, user_id and source_id
-// are optional.
-func createHost(o op, p params) (record, verrs) {
-	e := verrs{}
-	h := &host{base: base{created: o.now, updated: o.now}}
-	h.set(p, e)
-	if len(e) > 0 {
-		return nil, e
-	}
-	o.d.hosts.add(h)
-	return h, nil
-}
-
-// updateHost accepts the create fields.
-func updateHost(o op, r record, p params) verrs {
-	h := r.(*host)
-	n := *h
-	e := verrs{}
-	n.set(p, e)
-	if len(e) > 0 {
-		return e
-	}
-	n.updated = o.now
-	*h = n
-	return nil
 }
 
 // AddHost adds a host (no user) and returns its id.

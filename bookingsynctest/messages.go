@@ -29,7 +29,7 @@ func init() {
 		table:  func(d *db) store { return d.msgs },
 		create: createMessage, update: updateMessage, remove: removeMessage,
 		actions: map[string]func(op, record, []byte) (int, verrs){"add_attachment": addAttachment},
-		events:  [2]string{"inbox_message_created", "inbox_message_updated"}})
+		events:  events{created: "inbox_message_created", updated: "inbox_message_updated"}})
 }
 
 func (m *message) appearAt(d *db) int64 { return appearsWith(d, m.conv) }

@@ -94,8 +94,8 @@ func WithWebhookSecret(secret string) Option {
 }
 
 // WithWebhookURL makes every account deliver signed webhooks to url: on
-// API writes and builder calls that create or update conversations,
-// messages and bookings, and on uninstall (see Account.SetWebhookURL).
+// API writes and on the builder calls that add, touch or delete records,
+// and on uninstall (see Account.SetWebhookURL).
 func WithWebhookURL(url string) Option { return func(c *config) { c.webhookURL = url } }
 
 // WithPageSizeCap sets the largest per_page the server honours (default 100).

@@ -14,7 +14,8 @@ import (
 // booleans or the strings the reference's examples use ("true", "7").
 type params map[string]any
 
-// decodeBody reads {"<key>": [ {...} ]} or {"<key>": {...}}.
+// decodeBody reads {"<key>": [ {...} ]} or {"<key>": {...}}, and any
+// attributes beside the key.
 func decodeBody(body []byte, key string) (params, error) {
 	var env map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -32,6 +33,13 @@ func decodeBody(body []byte, key string) (params, error) {
 	p, ok := v.(map[string]any)
 	if !ok {
 		return nil, errors.New("param is missing or the value is empty: " + key)
+	}
+	// Attributes beside the record count too, as where the reference
+	// sends booking_id next to booking_comments; the record's win.
+	for k, v := range env {
+		if _, in := p[k]; !in && k != key {
+			p[k] = v
+		}
 	}
 	return p, nil
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,7 @@ type kind struct {
 	links                  []string // link templates: key, path pairs
 	reducedLinks           []string // the templates of the reduced view
 	table                  func(d *db) store
+	ids                    func(string) ([]int64, bool) // reads GET /x/:ids (nil: integers)
 	filter                 func(c *apiReq, q url.Values) (func(record) bool, verrs)
 	visibleTo              func(c *apiReq, r record) bool // who sees which record (nil: all)
 	acrossAccounts         bool                           // a client-credentials token reads every account's
@@ -26,9 +28,21 @@ type kind struct {
 	update                 func(o op, r record, p params) verrs
 	actions                map[string]func(o op, r record, body []byte) (int, verrs)
 	remove                 func(d *db, id, now int64) bool
-	events                 [2]string       // webhook events on create and on update ("": none)
+	deletes                bool            // DELETE /x/:id removes a record (204)
+	events                 events          // the webhook events its changes send
 	get                    func(c *apiReq) // a custom GET of the collection (GET /me)
-	writesMissing          bool            // the real API has writes the fake lacks: 501
+	routes                 []subRoute      // routes beyond the collection's own
+}
+
+// events names the webhook events of a kind's records ("": none).
+type events struct{ created, updated, destroyed string }
+
+// subRoute is a route under a kind's path: method "GET", sub "/search".
+// A read route is judged by the read scopes whatever its method.
+type subRoute struct {
+	method, sub string
+	fn          func(c *apiReq, k *kind)
+	read        bool
 }
 
 // op is what a create, update or action works with; the home lock is held.
@@ -66,6 +80,8 @@ type apiReq struct {
 	tok     *accessToken
 	acct    *Account // nil for a client-credentials token
 	limited bool     // the reduced view (see kind.reduced)
+	asRead  bool     // judged by the read scopes whatever the method (subRoute.read)
+	stay    *stay    // a rentals search's stay: rentals render as results
 	logged  *Request
 	q       url.Values // the parsed query, see query
 }
@@ -81,34 +97,78 @@ func (c *apiReq) query() url.Values {
 // reqKey is the request context's key of its *apiReq.
 type reqKey struct{}
 
-// routes derives the API's routes from the registry.
+// routes derives the API's routes from the registry, then answers every
+// other route of the reference (referenceRoutes) with 501: a route the
+// real API has never reads "not found" here.
 func (s *Server) routes(mux *http.ServeMux) {
+	have := map[string]bool{}
+	handle := func(method, path string, h http.Handler) {
+		mux.Handle(method+" /api/v3/"+path, h)
+		have[routeKey(method+" /"+path)] = true
+	}
+	add := func(method, path string, k *kind, fn func(c *apiReq, k *kind)) {
+		handle(method, path, s.handle(k, fn))
+	}
 	for _, k := range registry {
-		base := "/api/v3/" + k.path
+		for _, x := range k.routes {
+			h := s.handle(k, x.fn)
+			if x.read {
+				h = asRead(h)
+			}
+			handle(x.method, k.path+x.sub, h)
+		}
 		if k.get != nil {
-			mux.Handle("GET "+base, s.handle(k, func(c *apiReq, _ *kind) { k.get(c) }))
+			add(http.MethodGet, k.path, k, func(c *apiReq, _ *kind) { k.get(c) })
 			continue
 		}
-		mux.Handle("GET "+base, s.handle(k, s.list))
-		mux.Handle("GET "+base+"/{ids}", s.handle(k, s.show))
-		switch {
-		case k.create != nil:
-			mux.Handle("POST "+base, s.handle(k, s.write))
-		case k.writesMissing:
-			mux.Handle("POST "+base, s.handle(k, notImplemented))
+		add(http.MethodGet, k.path, k, s.list)
+		add(http.MethodGet, k.path+"/{ids}", k, s.show)
+		if k.create != nil {
+			add(http.MethodPost, k.path, k, s.write)
 		}
-		switch {
-		case k.update != nil:
-			mux.Handle("PUT "+base+"/{id}", s.handle(k, s.write))
-			mux.Handle("PATCH "+base+"/{id}", s.handle(k, s.write))
-		case k.writesMissing:
-			mux.Handle("PUT "+base+"/{id}", s.handle(k, notImplemented))
+		if k.update != nil {
+			add(http.MethodPut, k.path+"/{id}", k, s.write)
+			add(http.MethodPatch, k.path+"/{id}", k, s.write)
+		}
+		if k.deletes {
+			add(http.MethodDelete, k.path+"/{id}", k, s.destroy)
 		}
 		for name := range k.actions {
-			mux.Handle("PUT "+base+"/{id}/"+name, s.handle(k, s.write))
+			add(http.MethodPut, k.path+"/{id}/"+name, k, s.write)
+		}
+	}
+	for _, rt := range referenceRoutes {
+		if key := routeKey(rt); !have[key] {
+			have[key] = true
+			method, path, _ := strings.Cut(rt, " ")
+			mux.Handle(method+" /api/v3"+path, s.handle(nil, notImplemented(rt)))
 		}
 	}
 	mux.Handle("/api/v3/", s.handle(nil, func(c *apiReq, _ *kind) { notFound(c.w) }))
+}
+
+// asRead marks the requests of h as reads, whatever their method.
+func asRead(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Context().Value(reqKey{}).(*apiReq).asRead = true
+		h.ServeHTTP(w, r)
+	})
+}
+
+// routeKey is a route ("GET /hosts/{host_id}") with its wildcards unnamed,
+// so that the reference's names and the fake's compare equal.
+func routeKey(route string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(route, '{')
+		j := strings.IndexByte(route, '}')
+		if i < 0 || j < i {
+			b.WriteString(route)
+			return b.String()
+		}
+		b.WriteString(route[:i+1])
+		route = route[j:]
+	}
 }
 
 // handle wraps an API handler: latency, authentication, the rate budget,
@@ -125,23 +185,27 @@ func (s *Server) handle(k *kind, fn func(c *apiReq, k *kind)) http.Handler {
 		c.tok, c.acct = s.authenticate(r, c.now)
 		b := s.budgetFor(c)
 		limit, remaining, reset, over := b.take(c.now)
-		h := w.Header()
-		h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
-		// Recorded on every response, with or without updated_since.
-		h.Set("X-Updated-Since-Request-Synced-At", c.now.UTC().Format(syncedAtLayout))
 		if c.acct != nil {
 			s.noteAccount(c)
 		}
+		h := w.Header()
+		// Recorded on every response, with or without updated_since.
+		h.Set("X-Updated-Since-Request-Synced-At", c.now.UTC().Format(syncedAtLayout))
+		if c.tok == nil && !over {
+			// As recorded, a 401 carries no rate headers (whether it
+			// uses budget is unknown; here it does).
+			unauthorized(w)
+			return
+		}
+		h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
 		switch {
 		case over:
 			if c.acct != nil {
 				c.acct.throttled.Add(1)
 			}
 			rateLimited(w)
-		case c.tok == nil:
-			unauthorized(w)
 		case !c.allowed(k):
 			forbidden(w)
 		default:
@@ -159,7 +223,7 @@ func (c *apiReq) allowed(k *kind) bool {
 	if c.acct == nil && !k.global && !k.acrossAccounts {
 		return false // client credentials read only what spans accounts
 	}
-	if c.r.Method != http.MethodGet && c.r.Method != http.MethodHead {
+	if c.r.Method != http.MethodGet && c.r.Method != http.MethodHead && !c.asRead {
 		return c.tok.any(k.write)
 	}
 	if k.read == nil || c.tok.any(k.read) {

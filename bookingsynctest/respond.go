@@ -1,6 +1,7 @@
 package bookingsynctest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -104,9 +105,13 @@ func badRequest(w http.ResponseWriter, msg string) {
 	writeJSON(w, http.StatusBadRequest, ctAPI, map[string]any{"error": msg})
 }
 
-// notImplemented answers writes the real API has and the fake does not.
-func notImplemented(c *apiReq, _ *kind) {
-	writeJSON(c.w, http.StatusNotImplemented, ctAPI, map[string]any{"error": "bookingsynctest: not implemented"})
+// notImplemented answers a route the real API has and the fake does not
+// (route as the reference writes it, "POST /rentals/{rental_id}/bookings"):
+// 501, with a body that names it, rather than a 404 that would read as
+// "no such record".
+func notImplemented(route string) func(c *apiReq, _ *kind) {
+	body := obj{{"error", "bookingsynctest: " + route + " is not implemented by the fake"}, {"route", route}}
+	return func(c *apiReq, _ *kind) { writeJSON(c.w, http.StatusNotImplemented, ctAPI, body) }
 }
 
 func (s *Server) linkURL(r *http.Request, q url.Values, page, per int) string {
@@ -120,16 +125,89 @@ func (s *Server) linkURL(r *http.Request, q url.Values, page, per int) string {
 }
 
 func (s *Server) linkHeader(r *http.Request, q url.Values, page, per, pages int) string {
-	mk := func(p int, rel string) string { return fmt.Sprintf("<%s>; rel=%q", s.linkURL(r, q, p, per), rel) }
-	parts := []string{mk(1, "first")}
+	var parts []string
+	for _, l := range pageLinks(page, pages) {
+		parts = append(parts, fmt.Sprintf("<%s>; rel=%q", s.linkURL(r, q, l.page, per), l.rel))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// pageLink is one relation of a page's Link header.
+type pageLink struct {
+	rel  string
+	page int
+}
+
+// pageLinks are the relations of page out of pages, in the order the API
+// writes them: first, prev, next, last.
+func pageLinks(page, pages int) []pageLink {
+	l := []pageLink{{"first", 1}}
 	if page > 1 {
-		parts = append(parts, mk(min(page-1, pages), "prev"))
+		l = append(l, pageLink{"prev", min(page-1, pages)})
 	}
 	if page < pages {
-		parts = append(parts, mk(page+1, "next"))
+		l = append(l, pageLink{"next", page + 1})
 	}
-	parts = append(parts, mk(pages, "last"))
-	return strings.Join(parts, ", ")
+	return append(l, pageLink{"last", pages})
+}
+
+// pagingMeta is the copy of the paging headers the recordings show in a
+// listing's meta: {"Link": {"first": …, …}, "X-Total-Pages": "3",
+// "X-Total-Count": "250", "X-Per-Page": "100"}.
+func (s *Server) pagingMeta(r *http.Request, q url.Values, page, per, pages, total int) obj {
+	links := obj{}
+	for _, l := range pageLinks(page, pages) {
+		links = append(links, field{l.rel, s.linkURL(r, q, l.page, per)})
+	}
+	return obj{{"Link", links}, {"X-Total-Pages", strconv.Itoa(pages)},
+		{"X-Total-Count", strconv.Itoa(total)}, {"X-Per-Page", strconv.Itoa(per)}}
+}
+
+// createdPaging sets what the recordings show on a 201: a Link header with
+// only rel="first", to the collection with the created record's
+// attributes as a Rails query (plural[][key]=value) and page=1, and
+// X-Per-Page; it returns the meta copy of them, the totals null.
+func (s *Server) createdPaging(c *apiReq, plural string) obj {
+	q := url.Values{}
+	var env map[string]any
+	_ = json.Unmarshal(c.body, &env)
+	for key, v := range env {
+		recs, _ := v.([]any)
+		if key != plural || len(recs) == 0 {
+			addQuery(q, key, v)
+			continue
+		}
+		if rec, ok := recs[0].(map[string]any); ok {
+			for k, v := range rec {
+				addQuery(q, plural+"[]["+k+"]", v)
+			}
+		}
+	}
+	q.Set("page", "1")
+	u := s.URL + c.r.URL.EscapedPath() + "?" + q.Encode()
+	per := strconv.Itoa(s.cfg.pageCap)
+	h := c.w.Header()
+	h.Set("Link", fmt.Sprintf("<%s>; rel=%q", u, "first"))
+	h.Set("X-Per-Page", per)
+	return obj{{"Link", obj{{"first", u}}}, {"X-Total-Pages", nil}, {"X-Total-Count", nil}, {"X-Per-Page", per}}
+}
+
+// addQuery writes a scalar or a list of scalars as Rails' to_query does;
+// objects are left out.
+func addQuery(q url.Values, key string, v any) {
+	switch x := v.(type) {
+	case nil:
+		q.Add(key, "")
+	case string:
+		q.Add(key, x)
+	case bool, float64:
+		b, _ := json.Marshal(x)
+		q.Add(key, string(b))
+	case []any:
+		for _, e := range x {
+			addQuery(q, key+"[]", e)
+		}
+	}
 }
 
 // webhookResource is the resource part of a webhook body: {"links": {...},

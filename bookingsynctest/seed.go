@@ -42,6 +42,10 @@ const (
 	BookingComSourceID = 2
 
 	InquiryID = 90 // the e-mail question of conversation 13
+
+	BookingCommentID = 95 // a note on booking 81
+	PaymentID        = 96 // 1350.00 USD paid for booking 80 (half its price)
+	ReviewID         = 97 // five stars for the past booking 84 (rental 17), with the host's reply
 )
 
 func (s *Server) seedApplications() {
@@ -158,8 +162,21 @@ func (a *Account) seedDemo(off int64, start time.Time) {
 	st, en := stay(60, 7)
 	d.inqs.add(&inquiry{base: base{id: off + InquiryID, created: at(-10 * day), updated: at(-10 * day)}, rental: off + OceanViewRentalID,
 		first: "Liam", last: "Byrne", email: "guest" + strconv.FormatInt(off+40, 10) + "@example.com", country: "IE",
-		message: "Is there a garage?", start: st, end: en, adults: 2})
+		message: "Is there a garage?", start: st, end: en, adults: 2, conversation: c13.id})
 	c13.inquiries = []int64{off + InquiryID}
+
+	// What a sidebar shows beside the conversations: a note on booking 81,
+	// half of booking 80 paid, a review of the past stay with the host's
+	// reply.
+	bc := &bookingComment{base: base{id: off + BookingCommentID, created: at(-day), updated: at(-day)}, booking: b81.id,
+		content: "Baby cot requested; housekeeping will bring one."}
+	d.comments.add(bc)
+	b81.comments = []int64{bc.id}
+	addPayment(d, &payment{base: base{id: off + PaymentID, created: at(-3 * day), updated: at(-3 * day)},
+		amount: 135000, currency: "USD", kind: "bank_transfer", fullname: "Emma Dubois", paid: at(-3 * day)}, b80)
+	addReview(d, &review{base: base{id: off + ReviewID, created: at(-9 * day), updated: at(-9 * day)}, booking: off + PastBookingID,
+		rental: off + OldTownRentalID, rating: 5, title: "Lovely stay", comment: "Central, quiet and spotless.", name: "Noah S.", country: "GB"},
+		"Thank you, Noah!", at(-8*day))
 
 	created := appear.Add(time.Second - 1).Truncate(time.Second).Unix() // first whole second at or after appearing
 	c14 := conv(DelayedConversationID, BookingComAppID, "booking-com", "Booking 0000EI - Harbour House", created, b82)

@@ -33,7 +33,7 @@ const (
 
 // DefaultScopes are the scopes the default token carries.
 var DefaultScopes = []string{"public", "inbox_read", "inbox_write", "bookings_read", "applications_read",
-	"clients_read", "rentals_read", "inquiries_read"}
+	"clients_read", "rentals_read", "inquiries_read", "payments_read"}
 
 // Request is one request the server received, as logged by Requests.
 type Request struct {

@@ -62,6 +62,7 @@ type rctx struct {
 	inbox   bool  // the token may read the Inbox (accounts show inbox_email)
 	account int64 // the account the records belong to
 	url     string
+	stay    *stay // a rentals search's stay (rentals render as results)
 }
 
 // table is the one storage mechanism: rows by id, live ids kept sorted so a
@@ -136,19 +137,24 @@ type store interface {
 // account (applications, the accounts themselves). Each resource's file
 // says which table is its own through its kind.
 type db struct {
-	apps   *table[*application]
-	accts  *table[*accountRec]
-	hosts  *table[*host]
-	books  *table[*booking]
-	convs  *table[*conversation]
-	parts  *table[*participant]
-	msgs   *table[*message]
-	atts   *table[*attachment]
-	guests *table[*guest]
-	rents  *table[*rental]
-	srcs   *table[*source]
-	inqs   *table[*inquiry]
-	latest int64 // unix nanos after which no record is hidden
+	apps     *table[*application]
+	accts    *table[*accountRec]
+	hosts    *table[*host]
+	books    *table[*booking]
+	convs    *table[*conversation]
+	parts    *table[*participant]
+	msgs     *table[*message]
+	atts     *table[*attachment]
+	guests   *table[*guest]
+	rents    *table[*rental]
+	srcs     *table[*source]
+	inqs     *table[*inquiry]
+	comments *table[*bookingComment]
+	pays     *table[*payment]
+	bpays    *table[*bookingsPayment]
+	revs     *table[*review]
+	replies  *table[*reviewReply]
+	latest   int64 // unix nanos after which no record is hidden
 }
 
 // init creates the tables; ids given by the tables start at first, so
@@ -166,6 +172,11 @@ func (d *db) init(first int64) {
 	d.rents = newTable[*rental](first)
 	d.srcs = newTable[*source](first)
 	d.inqs = newTable[*inquiry](first)
+	d.comments = newTable[*bookingComment](first)
+	d.pays = newTable[*payment](first)
+	d.bpays = newTable[*bookingsPayment](first)
+	d.revs = newTable[*review](first)
+	d.replies = newTable[*reviewReply](first)
 }
 
 func visible(d *db, r record, now int64) bool {

@@ -112,13 +112,17 @@ type WebhookDelivery struct {
 }
 
 // SetWebhookURL makes the account deliver signed webhooks to url ("":
-// stop), asynchronously and once each (no retries): inbox_conversation_*
-// and inbox_message_* on API writes and on the builders that add
-// conversations and messages (a conversation hidden by AppearAfter or the
-// seeded delay is announced when it appears), booking_created from
-// AddBooking, and accounts_application_destroyed from Uninstall.
-// Participants, hosts and attachments send none (as far as the reference
-// says).
+// stop), asynchronously and once each (no retries): the events of API
+// writes (inbox_*, booking_comment_*), of the builders that add records
+// (inbox_conversation_created, inbox_message_created, booking_created,
+// client_created, rental_created, inquiry_created, payment_created,
+// booking_comment_created, review_created, review_reply_created; a
+// conversation hidden by AppearAfter or the seeded delay is announced
+// when it appears), the updated event of a Touch and the destroyed event
+// of a Delete, account_updated from SetStatus, and
+// accounts_application_destroyed and _created from Uninstall and
+// Reinstall. Participants, hosts and attachments send none (the reference
+// lists no event for them).
 func (a *Account) SetWebhookURL(url string) {
 	a.webhookURLv.Store(url)
 }
