@@ -67,8 +67,8 @@ func serveMe(c *apiReq) {
 		return
 	}
 	q := c.query()
-	per := s.cfg.pageCap
 	k := kindsByPlural["accounts_applications"]
+	per := s.cfg.capOf(k.plural)
 	o := obj{{"links", obj{{"account", c.acct.id}}}, {"partnership_invoice_recipient", "account"}}
 	link := s.linkURL(c.r, q, 1, per)
 	meta := obj{{"Link", obj{{"first", link}, {"last", link}}},
