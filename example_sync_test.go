@@ -62,7 +62,7 @@ func ExampleSyncAll() {
 		for _, id := range res.DeletedIDs {
 			delete(local, id)
 		}
-		if !res.SyncedAt.IsZero() {
+		if res.Settled { // persist only a cursor that missed nothing
 			if err := store.Save(res.SyncedAt); err != nil {
 				fmt.Println(err)
 				return
