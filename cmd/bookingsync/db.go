@@ -61,7 +61,7 @@ func checkDSN(dsn string) error {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		if strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//") == "" {
-			return errors.New("no file path after sqlite:")
+			return errors.New("sqlite: wants a file path, as in sqlite:/path/inbox.db")
 		}
 		return nil
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
