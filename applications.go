@@ -46,8 +46,9 @@ func (s *ApplicationsService) Get(ctx context.Context, id int64) (*Application, 
 	return s.res().get(ctx, id, nil)
 }
 
-// GetMany returns the applications with the given ids in one request per
-// hundred ids; unknown ids are absent from the result.
+// GetMany returns the applications with the given ids, a hundred ids a
+// request, each answer read to its last page (the API pages it like a
+// listing, rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /applications/{id},{id},…
 func (s *ApplicationsService) GetMany(ctx context.Context, ids []int64) ([]*Application, *Response, error) {

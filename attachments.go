@@ -60,8 +60,9 @@ func (s *AttachmentsService) Get(ctx context.Context, id int64) (*Attachment, *R
 	return s.res().get(ctx, id, nil)
 }
 
-// GetMany returns the attachments with the given ids in one request per
-// hundred ids; unknown ids are absent from the result.
+// GetMany returns the attachments with the given ids, a hundred ids a
+// request, each answer read to its last page (the API pages it like a
+// listing, rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /inbox/attachments/{id},{id},…
 func (s *AttachmentsService) GetMany(ctx context.Context, ids []int64) ([]*Attachment, *Response, error) {

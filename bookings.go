@@ -336,8 +336,9 @@ func (s *BookingsService) Get(ctx context.Context, id int64) (*Booking, *Respons
 	return s.res().get(ctx, id, nil)
 }
 
-// GetMany returns the bookings with the given ids in one request per
-// hundred ids; unknown ids are absent from the result.
+// GetMany returns the bookings with the given ids, a hundred ids a
+// request, each answer read to its last page (the API pages it like a
+// listing, rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /bookings/{id},{id},…
 func (s *BookingsService) GetMany(ctx context.Context, ids []int64) ([]*Booking, *Response, error) {

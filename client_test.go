@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -225,6 +226,96 @@ func TestGetManyJoinsIDsInPath(t *testing.T) {
 	_, _, err = c.Conversations.GetMany(context.Background(), ids)
 	assert.ErrorIs(t, err, ErrInvalidRequest)
 	assert.Len(t, srv.requests(), 4, "an invalid id sends nothing")
+}
+
+// pagedIDs answers GET /rentals/{ids} as the live API does: the known ids
+// per a page, with X-Total-Count, X-Per-Page and a Link header. total,
+// when set, states the total of a call (n from 1) instead of the truth,
+// as while records are being deleted.
+func pagedIDs(limit int, total func(n int) int) http.HandlerFunc {
+	var mu sync.Mutex
+	n := 0
+	return func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		call := n
+		mu.Unlock()
+		ids := strings.Split(r.PathValue("ids"), ",")
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		page = max(page, 1)
+		per := limit
+		if pp, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && pp < per {
+			per = pp
+		}
+		count := len(ids)
+		if total != nil {
+			count = total(call)
+		}
+		pages := (len(ids) + per - 1) / per
+		var items []string
+		for _, id := range ids[min((page-1)*per, len(ids)):min(page*per, len(ids))] {
+			items = append(items, `{"id":`+id+`}`)
+		}
+		link := `<http://x/api/v3/rentals/` + r.PathValue("ids") + `?page=1&per_page=` + strconv.Itoa(per) + `>; rel="first"`
+		if page < pages {
+			link += `, <http://x/api/v3/rentals/x?page=` + strconv.Itoa(page+1) + `&per_page=` + strconv.Itoa(per) + `>; rel="next"`
+		}
+		answer(w, 200, inboxEnvelope("rentals", items...), "Link", link,
+			"X-Total-Count", strconv.Itoa(count), "X-Per-Page", strconv.Itoa(per), "X-Total-Pages", strconv.Itoa(pages))
+	}
+}
+
+// TestGetManyReadsEveryPage: 120 rental ids answered 50 a page come whole,
+// in two lists of at most 100 ids, the first read over two pages that ask
+// for the first's page size.
+func TestGetManyReadsEveryPage(t *testing.T) {
+	t.Parallel()
+	c, mux, srv := setup(t)
+	mux.HandleFunc("GET /rentals/{ids}", pagedIDs(50, nil))
+	ids := make([]int64, 120)
+	for i := range ids {
+		ids[i] = int64(5000 + i)
+	}
+	got, _, err := c.Rentals.GetManyWith(context.Background(), ids, &GetOptions{Fields: []string{"id", "name"}})
+	require.NoError(t, err)
+	require.Len(t, got, 120)
+	for i, r := range got {
+		assert.Equal(t, ids[i], r.ID)
+	}
+	paths := srv.paths()
+	require.Len(t, paths, 3, "%v", paths)
+	assert.True(t, strings.HasSuffix(paths[0], "?fields=id,name"), paths[0])
+	assert.True(t, strings.HasSuffix(paths[1], "?fields=id,name&page=2&per_page=50"), paths[1])
+}
+
+// TestGetManyRereadsAShiftedAnswer: a total that falls after page 1 means
+// a record was deleted between the pages and another may have slipped
+// between them: the list is read again from page 1, and after three such
+// reads GetMany fails rather than return part of the answer.
+func TestGetManyRereadsAShiftedAnswer(t *testing.T) {
+	t.Parallel()
+	c, mux, srv := setup(t)
+	mux.HandleFunc("GET /rentals/{ids}", pagedIDs(50, func(n int) int {
+		if n == 2 {
+			return 59 // page 2 of the first read: one deleted meanwhile
+		}
+		return 60
+	}))
+	ids := make([]int64, 60)
+	for i := range ids {
+		ids[i] = int64(i + 1)
+	}
+	got, _, err := c.Rentals.GetMany(context.Background(), ids)
+	require.NoError(t, err)
+	assert.Len(t, got, 60)
+	assert.Equal(t, 4, srv.total(), "two reads of two pages")
+
+	c2, mux2, srv2 := setup(t)
+	mux2.HandleFunc("GET /rentals/{ids}", pagedIDs(50, func(n int) int { return 59 + n%2 }))
+	got, _, err = c2.Rentals.GetMany(context.Background(), ids)
+	assert.Nil(t, got)
+	assert.ErrorContains(t, err, "deleted while the answer was paged")
+	assert.Equal(t, 6, srv2.total(), "three reads of two pages")
 }
 
 func TestGetEmptyEnvelopeIsTypedError(t *testing.T) {

@@ -137,8 +137,9 @@ func (s *ClientsService) GetWith(ctx context.Context, id int64, opts *GetOptions
 	return s.res().get(ctx, id, opts)
 }
 
-// GetMany returns the guests with the given ids in one request per hundred
-// ids; unknown ids are absent from the result.
+// GetMany returns the guests with the given ids, a hundred ids a request,
+// each answer read to its last page (the API pages it like a listing,
+// rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /clients/{id},{id},…
 func (s *ClientsService) GetMany(ctx context.Context, ids []int64) ([]*Guest, *Response, error) {

@@ -171,8 +171,9 @@ func (s *ConversationsService) GetWith(ctx context.Context, id int64, opts *Conv
 	return s.client.senders.conversation(s.res().get(ctx, id, opts))
 }
 
-// GetMany returns the conversations with the given ids in one request per
-// hundred ids; unknown ids are absent from the result.
+// GetMany returns the conversations with the given ids, a hundred ids a
+// request, each answer read to its last page (the API pages it like a
+// listing, rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /inbox/conversations/{id},{id},…
 func (s *ConversationsService) GetMany(ctx context.Context, ids []int64) ([]*Conversation, *Response, error) {

@@ -41,7 +41,8 @@ type Directory struct {
 //
 // Requests of one step run concurrently, so the whole takes two round
 // trips. A GetMany carries at most a hundred ids; more take one request per
-// hundred. Ids the API does not know are simply absent.
+// hundred, and an answer the API pages (rentals come 50 a page) is read to
+// its last page. Ids the API does not know are simply absent.
 //
 // Missing scopes: an application the token may not read leaves the channel
 // to the conversation's default_channel, as Origin does. Guests, rentals,

@@ -60,7 +60,8 @@
 // # Keeping in sync
 //
 // SyncAll and SyncEach walk an updated_since listing and return the changed
-// records, the deleted ids and the server's cursor to persist. Webhooks
+// records, the deleted ids and the server's cursor, to persist when the
+// walk is Settled; SyncPages hands the same walk over page by page. Webhooks
 // (NewWebhookHandler, ParseWebhook) are verified and typed; treat them as
 // cues to re-read.
 //

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
+	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 )
 
 // cursorStore stands for wherever a program keeps its sync cursor: a file,
@@ -62,7 +65,7 @@ func ExampleSyncAll() {
 		for _, id := range res.DeletedIDs {
 			delete(local, id)
 		}
-		if !res.SyncedAt.IsZero() {
+		if res.Settled { // persist only a cursor that missed nothing
 			if err := store.Save(res.SyncedAt); err != nil {
 				fmt.Println(err)
 				return
@@ -104,4 +107,56 @@ func fakeBookingsSync(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/vnd.api+json")
 	json.NewEncoder(w).Encode(map[string]any{"links": map[string]any{}, "bookings": items, "meta": map[string]any{"deleted_ids": deleted}})
+}
+
+// rawConversations is one page of the conversations listing with its
+// records kept as the API sent them.
+type rawConversations struct {
+	Conversations []json.RawMessage `json:"conversations"`
+}
+
+// SyncPages hands the sync walk over a page at a time, for a program that
+// writes each page in a transaction of its own and the cursor with the
+// last one, only when the walk is settled. Here the pages are read raw,
+// through the client's NewRequest and Do, from the options SyncPages fills
+// in (page, per_page, updated_since); the walk fetches ahead under
+// WithPrefetch and hands the pages over in order.
+func ExampleSyncPages() {
+	srv := bookingsynctest.NewServer(bookingsynctest.WithConversationDelay(0), bookingsynctest.WithPageSizeCap(2))
+	defer srv.Close()
+	client, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(srv.Token()), bookingsync.WithPrefetch(2))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	list := func(ctx context.Context, o *bookingsync.ListOptions) ([]json.RawMessage, *bookingsync.Response, error) {
+		q := url.Values{}
+		q.Set("page", strconv.Itoa(o.Page))
+		q.Set("per_page", strconv.Itoa(o.PerPage))
+		q.Set("updated_since", o.UpdatedSince.Format(time.RFC3339))
+		req, err := client.NewRequest(ctx, http.MethodGet, "inbox/conversations?"+q.Encode(), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		var page rawConversations
+		resp, err := client.Do(req, &page)
+		return page.Conversations, resp, err
+	}
+	since := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, err = bookingsync.SyncPages(context.Background(), client, since, nil, list, func(p *bookingsync.SyncPage[json.RawMessage]) error {
+		// BEGIN; upsert p.Items; delete p.DeletedIDs; then, on the last
+		// page of a settled walk, save p.SyncedAt as the cursor; COMMIT.
+		fmt.Printf("page %d: %d conversations, last %v", p.Number, len(p.Items), p.Last)
+		if p.Last && p.Settled {
+			fmt.Print(", cursor saved")
+		}
+		fmt.Println()
+		return nil
+	})
+	if err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// page 1: 2 conversations, last false
+	// page 2: 2 conversations, last true, cursor saved
 }

@@ -54,8 +54,9 @@ func (s *HostsService) Get(ctx context.Context, id int64) (*Host, *Response, err
 	return s.res().get(ctx, id, nil)
 }
 
-// GetMany returns the hosts with the given ids in one request per hundred
-// ids; unknown ids are absent from the result.
+// GetMany returns the hosts with the given ids, a hundred ids a request,
+// each answer read to its last page (the API pages it like a listing,
+// rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /hosts/{id},{id},…
 func (s *HostsService) GetMany(ctx context.Context, ids []int64) ([]*Host, *Response, error) {

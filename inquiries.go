@@ -96,8 +96,9 @@ func (s *InquiriesService) GetWith(ctx context.Context, id int64, opts *GetOptio
 	return s.res().get(ctx, id, opts)
 }
 
-// GetMany returns the inquiries with the given ids in one request per
-// hundred ids; unknown ids are absent from the result.
+// GetMany returns the inquiries with the given ids, a hundred ids a
+// request, each answer read to its last page (the API pages it like a
+// listing, rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /inquiries/{id},{id},…
 func (s *InquiriesService) GetMany(ctx context.Context, ids []int64) ([]*Inquiry, *Response, error) {

@@ -127,8 +127,9 @@ func (s *MessagesService) Get(ctx context.Context, id int64) (*Message, *Respons
 	return s.res().get(ctx, id, nil)
 }
 
-// GetMany returns the messages with the given ids in one request per
-// hundred ids; unknown ids are absent from the result.
+// GetMany returns the messages with the given ids, a hundred ids a
+// request, each answer read to its last page (the API pages it like a
+// listing, rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /inbox/messages/{id},{id},…
 func (s *MessagesService) GetMany(ctx context.Context, ids []int64) ([]*Message, *Response, error) {

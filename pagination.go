@@ -2,6 +2,7 @@ package bookingsync
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"net/url"
 	"reflect"
@@ -108,14 +109,43 @@ type pageLister[O any] interface {
 // listFunc fetches one page.
 type listFunc[T any, PO any] func(context.Context, PO) ([]T, *Response, error)
 
+// listPage is one page of a walk over a listing (see pages).
+type listPage[T any] struct {
+	number int
+	items  []T
+	resp   *Response
+	last   bool // the walk ends with this page
+}
+
 // allPages turns a one-page list function into a lazy iterator over every
-// item of every page. It copies opts, asks for MaxPerPage unless the caller
-// set PerPage, follows NextPage (or X-Total-Pages when no Link header came),
-// stops when the consumer stops, and yields the first error once, then
-// ends. Sequentially it holds only the current page; with WithPrefetch(n)
-// see prefetcher.
+// item of every page (see pages): the All methods.
 func allPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, opts PO, list listFunc[T, PO]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
+		for pg, err := range pages(ctx, c, opts, list) {
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, it := range pg.items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// pages turns a one-page list function into a lazy iterator over the pages
+// of a listing, in order, the one walk under All and the sync walk
+// (SyncPages). It copies opts, asks for MaxPerPage unless the caller set
+// PerPage, follows NextPage (or X-Total-Pages when no Link header came),
+// stops when the consumer stops, and yields the first error once, then
+// ends. Every page fetched is yielded, an empty last one too, and the
+// last is marked. Sequentially it holds only the current page; with
+// WithPrefetch(n) see prefetcher.
+func pages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, opts PO, list listFunc[T, PO]) iter.Seq2[*listPage[T], error] {
+	return func(yield func(*listPage[T], error) bool) {
 		var o O
 		if opts != nil {
 			o = *opts
@@ -130,8 +160,7 @@ func allPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, op
 		}
 		for {
 			if err := ctx.Err(); err != nil {
-				var zero T
-				yield(zero, err)
+				yield(nil, err)
 				return
 			}
 			var ahead *prefetcher[T]
@@ -145,27 +174,28 @@ func allPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, op
 					if ahead != nil {
 						return // one prefetcher a page, were list ever to send twice
 					}
-					if next := nextPage(page, resp, 1); next != 0 && resp.TotalPages > next && resp.StatusCode/100 == 2 {
+					if next, err := nextPage(page, resp, 1); err == nil && next != 0 && resp.TotalPages > next && resp.StatusCode/100 == 2 {
 						ahead = startPrefetch(ctx, c, base, next, resp.TotalPages, list)
 					}
 				})
 			}
 			items, resp, err := list(lctx, p)
+			var next int
+			if err == nil {
+				next, err = nextPage(lo.Page, resp, len(items))
+			}
 			if err != nil {
 				ahead.stop()
-				var zero T
-				yield(zero, err)
+				yield(nil, err)
 				return
 			}
-			next := nextPage(lo.Page, resp, len(items))
+			pg := &listPage[T]{number: lo.Page, items: items, resp: resp, last: next == 0}
 			if ahead != nil && next != 0 {
-				next = ahead.yieldAll(items, yield)
+				next = ahead.yieldPages(pg, yield)
 			} else {
 				ahead.stop() // if any: the page came empty
-				for _, it := range items {
-					if !yield(it, nil) {
-						return
-					}
+				if !yield(pg, nil) {
+					return
 				}
 			}
 			if next == 0 {
@@ -176,17 +206,23 @@ func allPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, op
 	}
 }
 
-// nextPage is the page after current, or 0 when current is the last.
-func nextPage(current int, resp *Response, n int) int {
+// nextPage is the page after current, or 0 when current is the last (it
+// held n items; an empty page is the last). A next link that points back
+// is an error: following it would loop, and stopping there would pass
+// part of the listing off as all of it.
+func nextPage(current int, resp *Response, n int) (int, error) {
 	if resp == nil || n == 0 {
-		return 0
+		return 0, nil
 	}
 	if resp.NextPage > current {
-		return resp.NextPage
+		return resp.NextPage, nil
 	}
-	hasLinks := resp.NextPage != 0 || resp.LastPage != 0 || resp.FirstPage != 0 || resp.PrevPage != 0
+	if resp.NextPage != 0 {
+		return 0, fmt.Errorf("bookingsync: page %d of a listing links back to page %d as the next", current, resp.NextPage)
+	}
+	hasLinks := resp.LastPage != 0 || resp.FirstPage != 0 || resp.PrevPage != 0
 	if !hasLinks && resp.TotalPages > current {
-		return current + 1
+		return current + 1, nil
 	}
-	return 0
+	return 0, nil
 }

@@ -218,7 +218,9 @@ func TestAllHonoursContext(t *testing.T) {
 	assert.Len(t, srv.requests(), 1)
 }
 
-func TestAllDoesNotLoopOnABackwardsLink(t *testing.T) {
+// TestAllFailsOnABackwardsLink: a next link that points back fails the
+// walk, rather than loop or end it as if complete.
+func TestAllFailsOnABackwardsLink(t *testing.T) {
 	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -226,9 +228,18 @@ func TestAllDoesNotLoopOnABackwardsLink(t *testing.T) {
 		serveJSON(w, 200, []byte(`{"conversations":[{"id":1}]}`))
 	})
 	n := 0
+	var errs []error
 	for _, err := range srv.client(t).Conversations.All(context.Background(), nil) {
-		require.NoError(t, err)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		n++
 	}
-	assert.Equal(t, 1, n)
+	// The page's items come, then an error: the walk neither loops nor
+	// passes the first page off as the whole listing.
+	assert.Equal(t, 0, n, "items of a page whose next link points back")
+	require.Len(t, errs, 1)
+	assert.ErrorContains(t, errs[0], "links back to page 1")
+	assert.Len(t, srv.requests(), 1)
 }

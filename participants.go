@@ -77,8 +77,9 @@ func (s *ParticipantsService) Get(ctx context.Context, id int64) (*Participant, 
 	return s.client.senders.participant(s.res().get(ctx, id, nil))
 }
 
-// GetMany returns the participants with the given ids in one request per
-// hundred ids; unknown ids are absent from the result.
+// GetMany returns the participants with the given ids, a hundred ids a
+// request, each answer read to its last page (the API pages it like a
+// listing, rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /inbox/participants/{id},{id},…
 func (s *ParticipantsService) GetMany(ctx context.Context, ids []int64) ([]*Participant, *Response, error) {

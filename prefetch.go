@@ -36,14 +36,15 @@ func WithPrefetch(n int) Option {
 }
 
 type pageResult[T any] struct {
+	page  int
 	items []T
 	resp  *Response
 	err   error
 }
 
 // prefetcher fetches pages from..last of a listing ahead of the caller,
-// from the moment startPrefetch returns; yieldAll hands their items over
-// in page order.
+// from the moment startPrefetch returns; yieldPages hands them over in
+// page order.
 //
 // A launcher goroutine hands each page's result channel to the consumer,
 // in page order, through queue: its capacity (2n-1, plus the page being
@@ -114,7 +115,7 @@ func startPrefetch[T any, O any, PO pageLister[O]](ctx context.Context, c *Clien
 				p.listOptions().Page = page
 				read := func(*Response) { release() }
 				items, resp, err := list(context.WithValue(ctx, bodyReadKey{}, read), p)
-				out <- pageResult[T]{items, resp, err}
+				out <- pageResult[T]{page, items, resp, err}
 			}(page)
 		}
 	}()
@@ -129,21 +130,20 @@ func (f *prefetcher[T]) stop() {
 	}
 }
 
-// yieldAll yields head, the items of the page before the prefetched ones,
-// then theirs in order, and stops f. It returns the page to continue with
+// yieldPages yields head, the page before the prefetched ones, then those
+// in order, and stops f. It returns the page to continue with
 // sequentially (when the listing grew past the last page prefetched) or 0
-// when done, stopped or failed.
-func (f *prefetcher[T]) yieldAll(head []T, yield func(T, error) bool) int {
+// when done, stopped or failed. A page that comes empty ends the walk and
+// is the last; so is page last unless the listing grew past it.
+func (f *prefetcher[T]) yieldPages(head *listPage[T], yield func(*listPage[T], error) bool) int {
 	defer f.stop()
-	for _, it := range head {
-		if !yield(it, nil) {
-			return 0
-		}
+	if !yield(head, nil) {
+		return 0
 	}
-	var r pageResult[T]
 	for {
 		var out chan pageResult[T]
 		var ok bool
+		var r pageResult[T]
 		select {
 		case out, ok = <-f.queue:
 		case <-f.ctx.Done():
@@ -157,30 +157,26 @@ func (f *prefetcher[T]) yieldAll(head []T, yield func(T, error) bool) int {
 		}
 		if !ok {
 			if err := f.ctx.Err(); err != nil {
-				var zero T
-				yield(zero, err)
-				return 0
+				yield(nil, err)
 			}
-			break // every page yielded
+			return 0
+		}
+		next := 0
+		if r.err == nil {
+			next, r.err = nextPage(r.page, r.resp, len(r.items))
 		}
 		if r.err != nil {
-			var zero T
-			yield(zero, r.err)
+			yield(nil, r.err)
 			return 0
 		}
-		if len(r.items) == 0 {
+		more := len(r.items) > 0 && (r.page < f.last || next > f.last)
+		if !yield(&listPage[T]{number: r.page, items: r.items, resp: r.resp, last: !more}, nil) || !more {
 			return 0
 		}
-		for _, it := range r.items {
-			if !yield(it, nil) {
-				return 0
-			}
+		if r.page == f.last {
+			return next
 		}
 	}
-	if r.resp != nil && r.resp.NextPage > f.last {
-		return r.resp.NextPage
-	}
-	return 0
 }
 
 // budgetAllows reports whether the last known rate budget leaves room for

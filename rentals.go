@@ -280,8 +280,9 @@ func (s *RentalsService) GetWith(ctx context.Context, id int64, opts *GetOptions
 	return s.res().get(ctx, id, opts)
 }
 
-// GetMany returns the rentals with the given ids in one request per
-// hundred ids; unknown ids are absent from the result.
+// GetMany returns the rentals with the given ids, a hundred ids a request,
+// each answer read to its last page (the API pages it like a listing,
+// rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /rentals/{id},{id},…
 func (s *RentalsService) GetMany(ctx context.Context, ids []int64) ([]*Rental, *Response, error) {

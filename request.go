@@ -85,9 +85,15 @@ func (r resource[T]) get(ctx context.Context, id int64, opts any) (*T, *Response
 // requests.
 const maxIDsPerRequest = 100
 
+// idListReads bounds how often getMany reads one id list again because
+// records were deleted while it was paged.
+const idListReads = 3
+
 // getMany fetches the records with the given ids, joined by commas in the
-// path, maxIDsPerRequest at a time. Unknown ids are simply absent. Every id
-// and the options are checked before the first request.
+// path, maxIDsPerRequest at a time. The API pages such an answer as it
+// pages a listing (rentals 50 a page), so each is read to its last page.
+// Unknown ids are simply absent. Every id and the options are checked
+// before the first request.
 func (r resource[T]) getMany(ctx context.Context, ids []int64, opts any) ([]*T, *Response, error) {
 	if err := checkID(r.key, ids...); err != nil {
 		return nil, nil, err
@@ -96,22 +102,22 @@ func (r resource[T]) getMany(ctx context.Context, ids []int64, opts any) ([]*T, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if q != "" {
-		q = "?" + q
-	}
 	var all []*T
 	var last *Response
 	for len(ids) > 0 {
 		n := min(len(ids), maxIDsPerRequest)
 		var b strings.Builder
+		b.WriteString(r.path)
 		for i, id := range ids[:n] {
-			if i > 0 {
+			if i == 0 {
+				b.WriteByte('/')
+			} else {
 				b.WriteByte(',')
 			}
 			b.WriteString(strconv.FormatInt(id, 10))
 		}
 		ids = ids[n:]
-		items, resp, err := r.do(ctx, http.MethodGet, r.path+"/"+b.String()+q, nil)
+		items, resp, err := r.idPages(ctx, b.String(), q)
 		last = resp
 		if err != nil {
 			return nil, resp, err
@@ -119,6 +125,53 @@ func (r resource[T]) getMany(ctx context.Context, ids []int64, opts any) ([]*T, 
 		all = append(all, items...)
 	}
 	return all, last, nil
+}
+
+// idPages reads every page of the answer to one id list (path, with the
+// query q) and returns the records and the last page's response. Pages
+// after the first ask for the first's page size (X-Per-Page), as the
+// API's own next links do. A record deleted between two pages shifts the
+// later ones left, and a record would fall between them unseen: a total
+// smaller than the first page's makes it read the list again from page 1,
+// and fail after idListReads such reads.
+func (r resource[T]) idPages(ctx context.Context, path, q string) ([]*T, *Response, error) {
+	var totals []int
+	for range idListReads {
+		var all []*T
+		var first *Response
+		shifted := false
+		for page := 1; page != 0 && !shifted; {
+			p, sep := path, "?"
+			if q != "" {
+				p, sep = p+"?"+q, "&"
+			}
+			if page > 1 {
+				p += sep + "page=" + strconv.Itoa(page)
+				if first.PerPage > 0 {
+					p += "&per_page=" + strconv.Itoa(first.PerPage)
+				}
+			}
+			items, resp, err := r.do(ctx, http.MethodGet, p, nil)
+			if err != nil {
+				return nil, resp, err
+			}
+			if first == nil {
+				first = resp
+			} else if resp.TotalCount < first.TotalCount {
+				shifted = true
+				totals = append(totals, first.TotalCount, resp.TotalCount)
+				continue
+			}
+			all = append(all, items...)
+			if page, err = nextPage(page, resp, len(items)); err != nil {
+				return nil, resp, err
+			}
+			if page == 0 {
+				return all, resp, nil
+			}
+		}
+	}
+	return nil, nil, fmt.Errorf("bookingsync: GET %s: records were deleted while the answer was paged, %d times (totals %v): try again", r.path, idListReads, totals)
 }
 
 // create POSTs body in the envelope and returns the record created.

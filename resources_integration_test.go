@@ -2,6 +2,7 @@ package bookingsync_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -112,6 +113,37 @@ func TestFakeDirectory(t *testing.T) {
 	require.NoError(t, err)
 	n = srv.RequestCount("GET", "applications")
 	assert.EqualValues(t, 1, n, "application reads = %d, want 1", n)
+}
+
+// TestFakeDirectoryResolvesEveryRental: the API pages an id-list answer,
+// rentals at 50 a page; the Directory of 60 conversations, each booked in
+// a rental of its own, resolves all 60 rentals (one GetMany of 60 ids,
+// read to its second page), and Rentals.GetMany returns every record.
+func TestFakeDirectoryResolvesEveryRental(t *testing.T) {
+	t.Parallel()
+	srv, c := fakeClient(t, bookingsynctest.WithoutSeed())
+	ctx := context.Background()
+	var rentals []int64
+	for i := range 60 {
+		r := srv.AddRental(bookingsynctest.RentalSeed{Name: fmt.Sprint("Rental ", i)})
+		b := srv.AddBooking(bookingsynctest.BookingSeed{RentalID: r})
+		srv.AddConversationWithClient(bookingsynctest.ConversationSeed{Subject: fmt.Sprint("Stay ", i), BookingIDs: []int64{b}})
+		rentals = append(rentals, r)
+	}
+	convs, _, err := c.Conversations.List(ctx, &bookingsync.ConversationListOptions{Include: []string{"participants", "messages"}})
+	require.NoError(t, err)
+	require.Len(t, convs, 60)
+	srv.ResetRequests()
+	dir, err := c.Directory(ctx, convs)
+	require.NoError(t, err)
+	for _, conv := range convs {
+		assert.NotNil(t, dir.Rental(conv), "conversation %d: no rental", conv.ID)
+	}
+	assert.Equal(t, 2, srv.RequestCount("GET", "rentals/"), "the rentals' id list, two pages")
+
+	got, _, err := c.Rentals.GetMany(ctx, rentals)
+	require.NoError(t, err)
+	assert.Len(t, got, 60)
 }
 
 // Without clients_read, reading guests fails with an error that names the

@@ -54,6 +54,9 @@ func TestSyncAllCursorAndDeletedIDsAcrossPages(t *testing.T) {
 	assert.Equal(t, []int64{11, 12, 21, 22, 31, 32}, ids, "items")
 	assert.Equal(t, []int64{5, 6, 7, 8}, res.DeletedIDs, "deleted ids")
 	assert.True(t, res.SyncedAt.Equal(time.Date(2018, 3, 23, 19, 0, 41, 0, time.UTC)), "synced at = %v, want the first page's", res.SyncedAt)
+	// Pages 2 and 3 name deleted ids page 1 did not: records were deleted
+	// during the walk, so the cursor is not to be persisted.
+	assert.False(t, res.Settled, "settled after deletions between pages")
 	assert.EqualValues(t, 3, res.Pages, "pages = %d", res.Pages)
 	want := []string{
 		"/api/v3/inbox/conversations?include=participants&page=1&per_page=100&updated_since=2018-03-22T08%3A00%3A00Z",
@@ -107,6 +110,7 @@ func TestSyncAllWithoutSyncedAtHeader(t *testing.T) {
 	res, err := SyncAll(context.Background(), time.Unix(1e9, 0), &BookingListOptions{IncludeCanceled: true}, c.Bookings.List)
 	require.NoError(t, err)
 	assert.True(t, res.SyncedAt.IsZero(), "synced at = %v, want zero", res.SyncedAt)
+	assert.False(t, res.Settled, "settled without a cursor")
 	require.Len(t, res.Items, 1)
 	assert.EqualValues(t, 80, res.Items[0].ID)
 	assert.Equal(t, []int64{3}, res.DeletedIDs)

@@ -70,8 +70,8 @@ func serveMe(c *apiReq) {
 		return
 	}
 	q := c.query()
-	per := s.cfg.pageCap
 	k := kindsByPlural["accounts_applications"]
+	per := s.cfg.capOf(k.plural)
 	o := accountsApplication(c.acct.id)
 	link := s.linkURL(c.r, q, 1, per)
 	meta := obj{{"Link", obj{{"first", link}, {"last", link}}},

@@ -3,6 +3,7 @@ package bookingsynctest
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,7 +99,10 @@ func encodeOne(o obj) json.RawMessage {
 // show answers GET /x/:id and GET /x/1,2,3. One unknown id is a 404; with
 // several ids the known ones are returned in id order and only "none
 // found" is a 404 (the real behaviour for partly unknown lists is unknown).
-// Like the recordings, it carries the paging headers and a meta copy.
+// Like the recordings, it carries the paging headers and a meta copy, and
+// like the live API it pages the answer as it pages a listing (page,
+// per_page, the resource's cap; see WithPageCap): 60 rentals asked by id
+// come 50 on page 1 and 10 on page 2.
 func (s *Server) show(c *apiReq, k *kind) {
 	parse := parseIDs
 	if k.ids != nil {
@@ -112,8 +116,11 @@ func (s *Server) show(c *apiReq, k *kind) {
 	slices.Sort(idl)
 	idl = slices.Compact(idl)
 	q := c.query()
+	page, per := s.window(q, k)
+	lo := (page - 1) * per
 	fields := splitComma(q.Get("fields"))
-	var objs []json.RawMessage
+	objs := []json.RawMessage{}
+	total := 0
 	for _, h := range s.homes(k, c) {
 		rc := s.rctx(c)
 		rc.account = h.account
@@ -121,25 +128,48 @@ func (s *Server) show(c *apiReq, k *kind) {
 		t := k.table(h.d)
 		for _, id := range idl {
 			if r, ok := t.lookup(id); ok && visible(h.d, r, rc.now) && (k.visibleTo == nil || k.visibleTo(c, r)) {
-				objs = append(objs, encodeOne(project(r.render(h.d, rc), fields)))
+				if total >= lo && total < lo+per {
+					objs = append(objs, encodeOne(project(r.render(h.d, rc), fields)))
+				}
+				total++
 			}
 		}
 		h.mu.Unlock()
 	}
-	if len(objs) == 0 {
+	if total == 0 {
 		notFound(c.w)
 		return
 	}
-	per, n := s.cfg.pageCap, strconv.Itoa(len(objs))
-	link := s.linkURL(c.r, q, 1, per)
-	meta := obj{{"Link", obj{{"first", link}, {"last", link}}},
-		{"X-Total-Pages", "1"}, {"X-Total-Count", n}, {"X-Per-Page", strconv.Itoa(per)}}
+	pages := (total + per - 1) / per
+	links := obj{{"first", s.linkURL(c.r, q, 1, per)}}
+	if page > 1 {
+		links = append(links, field{"prev", s.linkURL(c.r, q, min(page-1, pages), per)})
+	}
+	if page < pages {
+		links = append(links, field{"next", s.linkURL(c.r, q, page+1, per)})
+	}
+	links = append(links, field{"last", s.linkURL(c.r, q, pages, per)})
+	n, np, pp := strconv.Itoa(total), strconv.Itoa(pages), strconv.Itoa(per)
+	meta := obj{{"Link", links}, {"X-Total-Pages", np}, {"X-Total-Count", n}, {"X-Per-Page", pp}}
 	hd := c.w.Header()
-	hd.Set("Link", s.linkHeader(c.r, q, 1, per, 1))
-	hd.Set("X-Total-Pages", "1")
+	hd.Set("Link", s.linkHeader(c.r, q, page, per, pages))
+	hd.Set("X-Total-Pages", np)
 	hd.Set("X-Total-Count", n)
-	hd.Set("X-Per-Page", strconv.Itoa(per))
+	hd.Set("X-Per-Page", pp)
 	encode(s.envelope(k, c.limited, objs, meta)).send(c.w, http.StatusOK, ctAPI)
+}
+
+// window reads a listing's page (from 1) and per_page (the resource's cap
+// when absent, garbage or above it).
+func (s *Server) window(q url.Values, k *kind) (page, per int) {
+	page, _ = strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	limit := s.cfg.capOf(k.plural)
+	per, err := strconv.Atoi(q.Get("per_page"))
+	if err != nil || per < 1 || per > limit {
+		per = limit
+	}
+	return page, per
 }
 
 // pager walks tables for one page of a listing.
@@ -184,14 +214,7 @@ func (p *pager) take(t store, d *db, now int64) []int64 {
 
 func (s *Server) list(c *apiReq, k *kind) {
 	q := c.query()
-	page, _ := strconv.Atoi(q.Get("page"))
-	if page < 1 {
-		page = 1
-	}
-	per, err := strconv.Atoi(q.Get("per_page"))
-	if err != nil || per < 1 || per > s.cfg.pageCap {
-		per = s.cfg.pageCap
-	}
+	page, per := s.window(q, k)
 	p := &pager{lo: (page - 1) * per, per: per}
 	if p.hasSince = q.Get("updated_since") != ""; p.hasSince {
 		t, ok := parseTimeParam(q.Get("updated_since"))

@@ -60,6 +60,11 @@
 //     {…}}}.
 //   - tokens: WithTokenLifetime(d) shortens access tokens' life (default
 //     7200 s); refresh tokens rotate and a spent one is invalid_grant.
+//   - page caps: WithPageCap(resource, n) (the flag --page-cap
+//     RESOURCE=N, repeatable) sets the largest page of one resource,
+//     listings and id lists alike; WithPageSizeCap(n) (--page-cap N) that
+//     of every resource. The defaults are the live API's: rentals 50, the
+//     rest 100 (see WithPageCap for which of them are guesses).
 //
 // The API it serves (each with ?fields=, updated_since and
 // meta.deleted_ids on lists, GET /x/1,2,3 for several ids, page and
@@ -133,6 +138,9 @@
 //     a missing resource key, 415 for a non-JSON Content-Type, 501 naming
 //     the route for a route of the reference the fake lacks.
 //   - GET /x/1,2,3 returns the known ids in id order; 404 only when none is.
+//     It is paged like a listing (recorded: X-Per-Page 50 and a Link
+//     header on GET /rentals/5116,5117); that every resource's id lists
+//     page at its listing's cap is a guess.
 //   - The rate budget is per account (a client-credentials token has the
 //     application's, requests without a valid token share one); every API
 //     request counts, 401s included.

@@ -331,3 +331,18 @@ func TestParseFault(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultKindNamesParse: every name FaultKindNames lists (what the
+// errors and the CLI's help name) parses to its kind, in FaultKind order.
+func TestFaultKindNamesParse(t *testing.T) {
+	t.Parallel()
+	for i, name := range FaultKindNames() {
+		f, err := ParseFault(name)
+		if err != nil || f.Kind != FaultKind(i) {
+			t.Errorf("ParseFault(%q) = %v, %v; want kind %d", name, f.Kind, err, i)
+		}
+	}
+	if _, err := ParseFault("melt"); err == nil || !strings.Contains(err.Error(), "status, status-after-processing, reset, reset-before-read, truncate, 429 or slow-body") {
+		t.Errorf("unknown kind: %v", err)
+	}
+}

@@ -15,6 +15,15 @@ var faultKinds = map[string]FaultKind{
 	"slow": FaultSlowBody, "slow-body": FaultSlowBody,
 }
 
+// FaultKindNames returns the names of the fault kinds, in the order of
+// FaultKind, as ParseFault's error and `bookingsync fake --help` list
+// them: status, status-after-processing, reset, reset-before-read,
+// truncate, 429, slow-body. ParseFault also takes "after" and "slow" for
+// the long ones.
+func FaultKindNames() []string {
+	return []string{"status", "status-after-processing", "reset", "reset-before-read", "truncate", "429", "slow-body"}
+}
+
 // ParseFault reads a fault from its text form, for command-line flags:
 //
 //	KIND[:KEY=VALUE,...]   or   KIND[,KEY=VALUE,...]
@@ -36,7 +45,8 @@ func ParseFault(spec string) (Fault, error) {
 	}
 	kind, ok := faultKinds[name]
 	if !ok {
-		return Fault{}, fmt.Errorf("bookingsynctest: unknown fault kind %q in %q (want status, after, reset, reset-before-read, truncate, 429 or slow)", name, spec)
+		names := FaultKindNames()
+		return Fault{}, fmt.Errorf("bookingsynctest: unknown fault kind %q in %q (want %s or %s)", name, spec, strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 	}
 	f := Fault{Kind: kind}
 	for _, kv := range splitComma(opts) {

@@ -1,10 +1,12 @@
 package bookingsynctest
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +90,71 @@ func TestPageSizeCapOption(t *testing.T) {
 	r := get(t, s, "inbox/conversations")
 	if len(r.objects(t, "conversations")) != 2 || r.Header.Get("X-Total-Pages") != "2" {
 		t.Errorf("cap 2: %d objects, %s pages", len(r.objects(t, "conversations")), r.Header.Get("X-Total-Pages"))
+	}
+}
+
+// TestIDListsArePagedAtTheResourceCap: the live API pages an id-list
+// answer like a listing, rentals at 50 a page (recorded), the others at
+// 100; page and per_page select the page, and the paging headers and
+// their meta copy say what follows.
+func TestIDListsArePagedAtTheResourceCap(t *testing.T) {
+	t.Parallel()
+	s := NewServer(WithoutSeed())
+	defer s.Close()
+	var ids []string
+	var want []int64
+	for i := range 60 {
+		id := s.AddRental(RentalSeed{Name: fmt.Sprint("r", i)})
+		ids = append(ids, strconv.FormatInt(id, 10))
+		want = append(want, id)
+	}
+	path := "rentals/" + strings.Join(ids, ",")
+	first := get(t, s, path)
+	expectStatus(t, first, 200)
+	h := first.Header
+	if h.Get("X-Per-Page") != "50" || h.Get("X-Total-Count") != "60" || h.Get("X-Total-Pages") != "2" {
+		t.Fatalf("page 1 headers: per %s, count %s, pages %s", h.Get("X-Per-Page"), h.Get("X-Total-Count"), h.Get("X-Total-Pages"))
+	}
+	next := parseLinks(t, h.Get("Link"))["next"]
+	if next == nil || next.Query().Get("page") != "2" {
+		t.Fatalf("page 1 Link %q", h.Get("Link"))
+	}
+	if m := first.body["meta"].(map[string]any)["Link"].(map[string]any); m["next"] == nil {
+		t.Errorf("meta copy without next: %v", m)
+	}
+	second := get(t, s, path+"?page=2")
+	if _, ok := parseLinks(t, second.Header.Get("Link"))["next"]; ok {
+		t.Errorf("page 2 of 2 has a next link: %q", second.Header.Get("Link"))
+	}
+	got := append(idsOf(first.objects(t, "rentals")), idsOf(second.objects(t, "rentals"))...)
+	if !slices.Equal(got, want) {
+		t.Errorf("two pages hold %v, want %v", got, want)
+	}
+	if n := len(get(t, s, path+"?page=3").objects(t, "rentals")); n != 0 {
+		t.Errorf("page 3 of 2 holds %d rentals", n)
+	}
+	// per_page below the cap is honoured, above it capped; other
+	// resources cap at 100, and WithPageCap sets one resource's cap.
+	if r := get(t, s, path+"?per_page=20"); len(r.objects(t, "rentals")) != 20 || r.Header.Get("X-Total-Pages") != "3" {
+		t.Errorf("per_page 20: %d rentals, %s pages", len(r.objects(t, "rentals")), r.Header.Get("X-Total-Pages"))
+	}
+	if r := get(t, s, path+"?per_page=100"); len(r.objects(t, "rentals")) != 50 {
+		t.Errorf("per_page 100 of rentals: %d, want the cap 50", len(r.objects(t, "rentals")))
+	}
+	if r := get(t, s, "rentals"); r.Header.Get("X-Per-Page") != "50" {
+		t.Errorf("the rentals listing pages at %s", r.Header.Get("X-Per-Page"))
+	}
+	if r := get(t, s, "inbox/conversations"); r.Header.Get("X-Per-Page") != "100" {
+		t.Errorf("conversations page at %s", r.Header.Get("X-Per-Page"))
+	}
+	capped := NewServer(WithoutSeed(), WithPageCap("rentals", 7), WithPageSizeCap(3))
+	defer capped.Close()
+	capped.AddRental(RentalSeed{Name: "a"})
+	if r := get(t, capped, "rentals"); r.Header.Get("X-Per-Page") != "7" {
+		t.Errorf("WithPageCap: rentals page at %s, want 7", r.Header.Get("X-Per-Page"))
+	}
+	if r := get(t, capped, "hosts"); r.Header.Get("X-Per-Page") != "3" {
+		t.Errorf("WithPageSizeCap: hosts page at %s, want 3", r.Header.Get("X-Per-Page"))
 	}
 }
 
@@ -253,4 +320,12 @@ func TestBookingFilters(t *testing.T) {
 	}
 	w := s.IssueToken("bookings_write")
 	expectStatus(t, call(t, s, http.MethodGet, "bookings/80", w, nil), 200)
+}
+
+// TestCloseTwice: Close may be called again, as httptest.Server.Close may.
+func TestCloseTwice(t *testing.T) {
+	t.Parallel()
+	s := NewServer()
+	s.Close()
+	s.Close()
 }

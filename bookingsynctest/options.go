@@ -22,7 +22,8 @@ type config struct {
 	redirectURI   string
 	webhookSecret *string
 	webhookURL    string
-	pageCap       int
+	pageCap       int            // every resource's page cap; 0: each its own default
+	pageCaps      map[string]int // WithPageCap, by plural
 	convDelay     time.Duration
 	tokenTTL      time.Duration
 	noLog         bool
@@ -98,8 +99,47 @@ func WithWebhookSecret(secret string) Option {
 // and on uninstall (see Account.SetWebhookURL).
 func WithWebhookURL(url string) Option { return func(c *config) { c.webhookURL = url } }
 
-// WithPageSizeCap sets the largest per_page the server honours (default 100).
-func WithPageSizeCap(n int) Option { return func(c *config) { c.pageCap = n } }
+// WithPageSizeCap sets the largest page of every resource, listings and
+// id lists alike (default: each resource's own cap, see WithPageCap); a
+// resource named by WithPageCap keeps the cap given there.
+func WithPageSizeCap(n int) Option { return func(c *config) { c.pageCap = max(n, 1) } }
+
+// WithPageCap sets the largest page of one resource, named by its plural
+// as in the API ("rentals", "conversations"): the most records a page of
+// its listing, or of an id-list answer (GET /rentals/1,2,3), holds,
+// whatever per_page asks. The defaults are the recorded ones: rentals 50
+// (a recording of GET /rentals/5116,5117 says X-Per-Page: 50), every other
+// resource 100 (the reference's "100 seen"). That rentals' listing pages
+// at 50 like its id lists, and that the other resources' id lists page at
+// 100 like their listings, are guesses.
+func WithPageCap(resource string, n int) Option {
+	return func(c *config) {
+		if c.pageCaps == nil {
+			c.pageCaps = map[string]int{}
+		}
+		c.pageCaps[resource] = max(n, 1)
+	}
+}
+
+// defaultPageCaps are the recorded page caps that are not defaultPageCap.
+var defaultPageCaps = map[string]int{"rentals": 50}
+
+// defaultPageCap is every other resource's page cap.
+const defaultPageCap = 100
+
+// capOf is the largest page of the resource plural.
+func (c *config) capOf(plural string) int {
+	if n, ok := c.pageCaps[plural]; ok {
+		return n
+	}
+	if c.pageCap > 0 {
+		return c.pageCap
+	}
+	if n, ok := defaultPageCaps[plural]; ok {
+		return n
+	}
+	return defaultPageCap
+}
 
 // WithConversationDelay sets how long after the server starts the seeded
 // delayed Booking.com conversation appears (default 2s).

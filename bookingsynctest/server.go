@@ -84,6 +84,7 @@ type Server struct {
 
 	hooks   sync.WaitGroup // webhook deliveries in flight
 	done    chan struct{}  // closed by Close: stops the announcer
+	closed  sync.Once      // Close's work, once
 	pending atomic.Int64   // hidden conversations not yet announced, over all accounts
 }
 
@@ -99,14 +100,12 @@ func NewServer(opts ...Option) *Server {
 		clientID:     DefaultClientID,
 		clientSecret: DefaultClientSecret,
 		redirectURI:  DefaultRedirectURI,
-		pageCap:      100,
 		convDelay:    2 * time.Second,
 		tokenTTL:     TokenLifetime,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	cfg.pageCap = max(cfg.pageCap, 1)
 	s := &Server{
 		cfg:       cfg,
 		latency:   cfg.latency,
@@ -152,10 +151,14 @@ func NewServer(opts ...Option) *Server {
 }
 
 // Close waits for webhook deliveries in flight and shuts the server down.
+// It may be called more than once (a deferred Close and a t.Cleanup, say),
+// as httptest.Server.Close may; the later calls do nothing.
 func (s *Server) Close() {
-	close(s.done)
-	s.hooks.Wait()
-	s.ts.Close()
+	s.closed.Do(func() {
+		close(s.done)
+		s.hooks.Wait()
+		s.ts.Close()
+	})
 }
 
 // APIURL returns the API root, URL+"/api/v3/".

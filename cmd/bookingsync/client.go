@@ -61,13 +61,16 @@ func (c *cli) client(ctx context.Context, extra ...bookingsync.Option) (*booking
 	if err != nil {
 		return nil, err
 	}
-	return c.storedClient(ctx, bookingsync.NewFileTokenStore(path), extra...)
+	return c.storedClient(ctx, bookingsync.NewFileTokenStore(path), fileLocker(path+".lock"), extra...)
 }
 
 // storedClient is a client acting with the token store keeps: refreshed
 // and saved back there when BOOKINGSYNC_CLIENT_ID and _SECRET are set,
-// used as it is otherwise.
-func (c *cli) storedClient(ctx context.Context, store bookingsync.TokenStore, extra ...bookingsync.Option) (*bookingsync.Client, error) {
+// used as it is otherwise. Every refresh takes lock (when not nil), the
+// lock every process refreshing the same store takes, and reads the store
+// again under it: a token another process refreshed meanwhile is used,
+// not refreshed twice.
+func (c *cli) storedClient(ctx context.Context, store bookingsync.TokenStore, lock bookingsync.Locker, extra ...bookingsync.Option) (*bookingsync.Client, error) {
 	opts := append(c.baseOptions(), extra...)
 	tok, err := store.Load(ctx)
 	if errors.Is(err, bookingsync.ErrNoToken) {
@@ -83,7 +86,11 @@ func (c *cli) storedClient(ctx context.Context, store bookingsync.TokenStore, ex
 		}
 		return c.newClient(append(opts, bookingsync.WithToken(tok.AccessToken)))
 	}
-	ts := bookingsync.NewStoredTokenSource(ctx, cfg, store)
+	var withLock []bookingsync.StoredTokenOption
+	if lock != nil {
+		withLock = append(withLock, bookingsync.WithLocker(lock))
+	}
+	ts := bookingsync.NewStoredTokenSource(ctx, cfg, store, withLock...)
 	return c.newClient(append(opts, bookingsync.WithTokenSource(ts)))
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-bookingsync/bookingsync"
 )
@@ -189,13 +190,21 @@ func runReply(ctx context.Context, c *cli, cmd *command, args []string) error {
 	}
 	text := pos[1]
 	if text == "-" {
-		b, err := io.ReadAll(io.LimitReader(c.stdin, 1<<20))
+		// One byte past the limit tells a text over it from one at it.
+		b, err := io.ReadAll(io.LimitReader(c.stdin, maxReply+1))
 		if err != nil {
-			return fmt.Errorf("reading the message from stdin: %w", err)
+			return fmt.Errorf("reply: reading the message from stdin: %w", err)
 		}
-		text = string(b)
+		// Only the newline that ends the last line of a file or a heredoc
+		// is not the guest's to read; the rest is sent as it is.
+		text = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	}
-	if strings.TrimSpace(text) == "" {
+	switch {
+	case len(text) > maxReply:
+		return usageError("reply: the message is over %d bytes (1 MiB); nothing was sent", maxReply)
+	case !utf8.ValidString(text):
+		return usageError("reply: the message is not UTF-8 text (convert it first, e.g. iconv -f latin1 -t utf-8); nothing was sent")
+	case strings.TrimSpace(text) == "":
 		return usageError("reply: the message is empty")
 	}
 	cl, err := c.client(ctx)
@@ -211,8 +220,20 @@ func runReply(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return fmt.Errorf("conversation %d: %w", id, err)
 	}
 	if *asJSON {
-		return writeJSON(c.stdout, msg)
+		t := sentAt(msg)
+		return writeJSON(c.stdout, &replyView{ConversationID: id, messageView: messageView{ID: msg.ID, SentAt: &t, From: "host",
+			Sender: &ref{ID: *host}, Content: msg.Content, Visibility: string(msg.Visibility), Channel: string(msg.Channel)}})
 	}
 	fmt.Fprintf(c.stdout, "sent message %d in conversation %d\n", msg.ID, id)
 	return nil
+}
+
+// maxReply is the longest text reply sends: longer is refused, not cut.
+const maxReply = 1 << 20
+
+// replyView is what reply --json writes: the message as show writes one,
+// and its conversation.
+type replyView struct {
+	ConversationID int64 `json:"conversation_id"`
+	messageView
 }

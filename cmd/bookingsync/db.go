@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
+	"strings"
 
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
@@ -16,13 +18,13 @@ import (
 // `sync --db` (and a Fleet) then use. The database is opened once first so
 // that a wrong DSN fails before the browser is involved.
 func (c *cli) dbLogin(dsn string) (finisher, error) {
-	st, err := openStore(context.Background(), dsn)
+	st, err := c.openStore(context.Background(), "login", dsn)
 	if err != nil {
 		return nil, err
 	}
 	_ = st.Close()
 	return func(ctx context.Context, cfg *oauth2.Config, code string) (saved, error) {
-		st, err := openStore(ctx, dsn)
+		st, err := c.openStore(ctx, "login", dsn)
 		if err != nil {
 			return saved{}, err
 		}
@@ -39,22 +41,79 @@ func (c *cli) dbLogin(dsn string) (finisher, error) {
 	}, nil
 }
 
-// openStore opens an inboxsync database; a DSN it cannot use is a usage
-// error.
-func openStore(ctx context.Context, dsn string) (*inboxsync.Store, error) {
+// openStore opens an inboxsync database. A DSN that is not one inboxsync
+// takes (sqlite:PATH, postgres://…) is a usage error, and no message
+// shows its password.
+func (c *cli) openStore(ctx context.Context, cmd, dsn string) (*inboxsync.Store, error) {
+	c.noteDSN(dsn)
+	if err := checkDSN(dsn); err != nil {
+		return nil, usageError("%s: --db %s: %v", cmd, redactDSN(dsn), err)
+	}
 	st, err := inboxsync.Open(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", redactDSN(dsn), err)
+		return nil, fmt.Errorf("%s: opening %s: %w", cmd, redactDSN(dsn), err)
 	}
 	return st, nil
 }
 
-// redactDSN hides a database password, for messages.
-func redactDSN(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		return u.Redacted()
+// checkDSN says what is wrong with a DSN inboxsync would not take.
+func checkDSN(dsn string) error {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		if strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//") == "" {
+			return errors.New("sqlite: wants a file path, as in sqlite:/path/inbox.db")
+		}
+		return nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		if _, err := url.Parse(dsn); err != nil {
+			return errors.New("not a valid postgres:// URL")
+		}
+		return nil
 	}
-	return dsn
+	return errors.New("want sqlite:/path/inbox.db or postgres://user@host/db")
+}
+
+// noteDSN remembers the DSN's password, in every spelling it may take in
+// a message, so that redact hides it wherever it turns up.
+func (c *cli) noteDSN(dsn string) {
+	for _, re := range dsnSecrets {
+		for _, m := range re.FindAllStringSubmatch(dsn, -1) {
+			pw := m[2]
+			if len(pw) < 3 {
+				continue // too short to look for without hiding noise
+			}
+			c.secrets = append(c.secrets, pw)
+			if dec, err := url.PathUnescape(pw); err == nil && dec != pw {
+				c.secrets = append(c.secrets, dec)
+			}
+		}
+	}
+}
+
+// dsnSecrets find a DSN's password (the second group): the user part's
+// (scheme://user:PW@host, up to the last @ before the path) and a
+// password parameter's (password=PW, in a query or a key=value list).
+var dsnSecrets = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)(\b[a-z][a-z0-9+.-]*://[^/?#@:\s]*:)([^/?#\s]*)@`),
+	regexp.MustCompile(`(?i)(\bpassword=)([^&\s]*)`),
+}
+
+// redactDSN hides the passwords of the DSNs in s (a DSN, or a message
+// quoting one), even of a DSN that does not parse.
+func redactDSN(s string) string {
+	s = dsnSecrets[0].ReplaceAllString(s, "${1}xxxxx@")
+	return dsnSecrets[1].ReplaceAllString(s, "${1}xxxxx")
+}
+
+// redact hides, in a message about to be printed, every DSN password:
+// those of the DSNs given (noteDSN), however the message spells them, and
+// any a DSN quoted in it carries.
+func (c *cli) redact(msg string) string {
+	msg = redactDSN(msg)
+	for _, s := range c.secrets {
+		msg = strings.ReplaceAll(msg, s, "xxxxx")
+	}
+	return msg
 }
 
 // installedAccount is the account whose token the store holds: want when
@@ -78,7 +137,10 @@ func installedAccount(ctx context.Context, st *inboxsync.Store, want int64) (int
 }
 
 // storeClient is a client acting with the token an inboxsync store keeps
-// for the account.
+// for the account, refreshed under the account's Store.Locker: a Fleet
+// sharing the database refreshes under the same lock, so that the two
+// never spend one refresh token twice (the loser would get invalid_grant,
+// which uninstalls the account).
 func (c *cli) storeClient(ctx context.Context, st *inboxsync.Store, accountID int64, extra ...bookingsync.Option) (*bookingsync.Client, error) {
-	return c.storedClient(ctx, st.TokenStore(accountID), extra...)
+	return c.storedClient(ctx, st.TokenStore(accountID), st.Locker(accountID), extra...)
 }

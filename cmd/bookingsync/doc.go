@@ -15,6 +15,7 @@
 //	show [--json] ID                   a conversation and its thread, oldest first
 //	reply --host HOST [--json] ID TEXT a reply as a host (TEXT "-": stdin)
 //	sync --db DSN [--watch EVERY]      mirror the account into a database
+//	                                   (EVERY a Go duration: 30s, 5m, 1h)
 //	webhooks trigger EVENT --to URL --secret S
 //	                                   one signed delivery of a realistic payload
 //	version                            the versions of the tool, the client and inboxsync
@@ -33,31 +34,50 @@
 // login saves the token in <user config dir>/bookingsync/token-<host>.json
 // (mode 0600; one file per site, so a sandbox's or the fake's token never
 // replaces the production one), or with --db in that inboxsync database,
-// under the account GET /me names (Store.Install). The other commands use
-// BOOKINGSYNC_TOKEN, else (sync --db) the token installed in the database,
-// else the token file, refreshing a stored token, and saving the new one
-// in its place, when the application's id and secret are set. No command
+// under the account GET /me names (Store.Install). Its callback answers
+// only the loopback host and port of the redirect URI. The other commands
+// use BOOKINGSYNC_TOKEN, else (sync --db) the token installed in the
+// database, else the token file, refreshing a stored token, and saving the
+// new one in its place, when the application's id and secret are set. A
+// refresh takes the store's lock (the database's Store.Locker, which a
+// Fleet sharing it takes too; flock on token-<host>.json.lock), so that
+// two processes never spend one refresh token twice. No command
 // prints a token, a refresh token or a client secret, except fake, whose
 // second line is its own made-up token.
 //
 // # Output and exit codes
 //
 // Tables go to stdout for people; --json writes the same data as JSON for
-// scripts (an array for conversations, an object for show and reply, with
-// the field names of the tables: id, subject, channel, guest {id, name},
-// rental {id, name}, booking_id, closed, awaiting_reply, last_message,
-// messages [{id, sent_at, from ("guest", "host" or "unknown"), sender,
-// content, visibility, channel}]). A failure prints one line on stderr,
+// scripts: for conversations an array, for show an object, with the field
+// names of the tables (id, subject, channel, guest {id, name}, rental {id,
+// name}, booking_id, closed, awaiting_reply, last_message, messages [{id,
+// sent_at, from ("guest", "host" or "unknown"), sender {id, name},
+// content, visibility, channel}]); for reply the message sent, as show
+// writes a message, and its conversation_id. A failure prints one line on
+// stderr,
 //
 //	bookingsync: <kind>: <message>
 //
-// where kind is usage, auth, not found or error, and exits with
+// where kind is usage, auth, not found or error (after a usage error, the
+// command's usage follows), and exits with
 //
-//	0  success
-//	1  error: the API or the machine failed (network, 5xx, 429, 422, refusal)
-//	2  usage: bad flags or arguments; nothing was sent
-//	3  auth: no token, or the API answered 401 or 403
-//	4  not found: the API answered 404
+//	0    success
+//	1    error: the API or the machine failed (network, 5xx, 429, 422, refusal)
+//	2    usage: bad flags, arguments or input; nothing was sent
+//	3    auth: no token, the API answered 401 or 403, or sync's --account
+//	     is not the token's account
+//	4    not found: the API answered 404
+//	130  interrupted by SIGINT, 143 by SIGTERM (a command that had not
+//	     finished: "bookingsync: interrupted (SIGINT)", and what it kept)
+//
+// reply sends TEXT whole or not at all: a text over 1 MiB, or not UTF-8,
+// is refused (exit 2); of a text read from stdin only the newline that
+// ends it is dropped. sync files the copy under the account the token
+// belongs to (GET /me, asked before anything is written); an interrupted
+// one-shot sync stops between pages, each written whole, and says what
+// the copy kept. A --db DSN that is not sqlite:PATH or postgres://… is a
+// usage error, and no message shows a database password. Time flags take
+// Go durations (30s, 5m, 1h30m).
 //
 // # The fake, from any language's tests
 //
@@ -74,7 +94,10 @@
 //	--conversations N --messages M
 //	                            a generated Inbox of that size in every account
 //	--latency D --latency-jitter D
-//	--rate-limit N --page-cap N --conversation-delay D --token-lifetime D
+//	--rate-limit N --conversation-delay D --token-lifetime D
+//	--page-cap N | RESOURCE=N   repeatable: the largest page of every resource,
+//	                            or of one (default the live API's: rentals 50,
+//	                            the rest 100; id lists are paged too)
 //	--client-id --client-secret --redirect-uri
 //	                            the OAuth application (/oauth/authorize approves at once)
 //	--webhook-url URL --webhook-secret S

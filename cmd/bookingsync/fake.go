@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
@@ -42,22 +45,25 @@ func runFake(ctx context.Context, c *cli, cmd *command, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:0", "listen address; port 0 picks a free port")
 	token := fs.String("token", "", "the access token to accept (default: a random one, printed on the second line)")
 	seed := fs.Bool("seed", true, "seed the account with hosts, bookings and conversations (false: an empty account)")
-	latency := fs.Duration("latency", 0, "delay added to every API response")
-	jitter := fs.Duration("latency-jitter", 0, "random extra delay in [0, D) added to every API response")
+	latency := durationFlag(fs, "latency", 0, "a `duration` added to every API response")
+	jitter := durationFlag(fs, "latency-jitter", 0, "random extra delay in [0, `duration`) added to every API response")
 	accounts := fs.Int("accounts", 1, "installed accounts; each after the first prints 'account <id> token <token>' (every scope, living --token-lifetime)")
 	convs := fs.Int("conversations", 0, "generate this many more conversations in every account, each with its guest")
 	msgs := fs.Int("messages", 0, "and this many guest messages spread over them")
-	tokenTTL := fs.Duration("token-lifetime", bookingsynctest.TokenLifetime, "lifetime of the access tokens OAuth issues")
+	tokenTTL := durationFlag(fs, "token-lifetime", bookingsynctest.TokenLifetime, "the `duration` the access tokens OAuth issues live")
 	webhookURL := fs.String("webhook-url", "", "deliver signed webhooks here on writes (conversations, messages, bookings)")
 	rateLimit := fs.Int("rate-limit", 1000, "API requests allowed per hour")
-	pageCap := fs.Int("page-cap", 100, "largest per_page honoured")
-	convDelay := fs.Duration("conversation-delay", 2*time.Second, "when the seeded delayed Booking.com conversation appears")
+	var caps pageCaps
+	fs.Var(&caps, "page-cap", "the largest page, repeatable: N for every resource, or RESOURCE=N for one (rentals=50); default the live API's, rentals 50 and the rest 100")
+	convDelay := durationFlag(fs, "conversation-delay", 2*time.Second, "the `duration` after start when the seeded delayed Booking.com conversation appears")
 	clientID := fs.String("client-id", bookingsynctest.DefaultClientID, "OAuth client id of the fake's application")
 	clientSecret := fs.String("client-secret", bookingsynctest.DefaultClientSecret, "OAuth client secret (and default webhook secret)")
 	redirectURI := fs.String("redirect-uri", bookingsynctest.DefaultRedirectURI, "the application's registered OAuth redirect URI")
 	webhookSecret := fs.String("webhook-secret", "", "key signing webhooks (default: the client secret)")
 	var faults faultFlags
-	fs.Var(&faults, "fault", "make requests misbehave, repeatable: KIND[,method=M][,path=P][,account=ID][,rate=0.1][,count=N][,status=S][,retry-after=D][,reset=R][,delay=D]; KIND is status, status-after-processing, reset, reset-before-read, truncate, 429 or slow-body")
+	kinds := bookingsynctest.FaultKindNames()
+	fs.Var(&faults, "fault", "make requests misbehave, repeatable: KIND[,method=M][,path=P][,account=ID][,rate=0.1][,count=N][,status=S][,retry-after=D][,reset=R][,delay=D]; KIND is "+
+		strings.Join(kinds[:len(kinds)-1], ", ")+" or "+kinds[len(kinds)-1])
 	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -84,10 +90,10 @@ func runFake(ctx context.Context, c *cli, cmd *command, args []string) error {
 		bookingsynctest.WithTokenLifetime(*tokenTTL),
 		bookingsynctest.WithFaults(faults...),
 		bookingsynctest.WithRateLimit(*rateLimit),
-		bookingsynctest.WithPageSizeCap(*pageCap),
 		bookingsynctest.WithConversationDelay(*convDelay),
 		bookingsynctest.WithOAuthClient(*clientID, *clientSecret, *redirectURI),
 	}
+	opts = append(opts, caps...)
 	if !*seed {
 		opts = append(opts, bookingsynctest.WithoutSeed())
 	}
@@ -110,6 +116,29 @@ func runFake(ctx context.Context, c *cli, cmd *command, args []string) error {
 		fmt.Fprintf(c.stdout, "account %d token %s\n", a.ID(), a.Token())
 	}
 	<-ctx.Done()
+	return nil
+}
+
+// pageCaps collects repeated --page-cap values: N (every resource) or
+// RESOURCE=N (one).
+type pageCaps []bookingsynctest.Option
+
+func (p *pageCaps) String() string { return fmt.Sprint(len(*p), " page caps") }
+
+func (p *pageCaps) Set(v string) error {
+	name, num, one := strings.Cut(v, "=")
+	if !one {
+		num = name
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 || (one && name == "") {
+		return errors.New("want N or RESOURCE=N, N a positive number (rentals=50)")
+	}
+	if one {
+		*p = append(*p, bookingsynctest.WithPageCap(name, n))
+	} else {
+		*p = append(*p, bookingsynctest.WithPageSizeCap(n))
+	}
 	return nil
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -131,16 +130,58 @@ func TestReplyFromStdinAsJSON(t *testing.T) {
 	_, e := fake(t)
 	r := run(t, e, "Line one\nLine two\n", "reply", "--json", "--host", "2", "--internal", "11", "-")
 	wantCode(t, r, exitOK)
+	// The fields the package doc names, and no other.
 	var m struct {
-		ID         int64  `json:"id"`
-		Content    string `json:"content"`
-		Visibility string `json:"visibility"`
+		ConversationID int64      `json:"conversation_id"`
+		ID             int64      `json:"id"`
+		SentAt         *time.Time `json:"sent_at"`
+		From           string     `json:"from"`
+		Sender         *ref       `json:"sender"`
+		Content        string     `json:"content"`
+		Visibility     string     `json:"visibility"`
+		Channel        string     `json:"channel"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &m); err != nil {
-		t.Fatal(err)
-	}
-	if m.ID == 0 || m.Content != "Line one\nLine two\n" || m.Visibility != "internal" {
+	decodeJSON(t, r, &m)
+	// The newline that ends the text's last line is not part of the
+	// message; the one between its lines is.
+	if m.ConversationID != 11 || m.ID == 0 || m.SentAt == nil || m.From != "host" || m.Sender == nil || m.Sender.ID != 2 ||
+		m.Content != "Line one\nLine two" || m.Visibility != "internal" {
 		t.Errorf("sent %+v", m)
+	}
+}
+
+// TestReplySendsWholeOrRefuses: a text over 1 MiB is refused, not cut;
+// a text that is not UTF-8 (Latin-1 here) is refused, not sent with
+// U+FFFD; either way nothing is sent and the exit is 2. Of the newlines
+// ending stdin only the last is dropped.
+func TestReplySendsWholeOrRefuses(t *testing.T) {
+	srv, e := fake(t)
+	for _, tc := range []struct {
+		name, stdin, want string
+	}{
+		{"over 1 MiB", strings.Repeat("a", 1<<20) + "b", "bookingsync: usage: reply: the message is over 1048576 bytes (1 MiB); nothing was sent\n"},
+		{"latin-1", "Caf\xe9 cr\xe8me\n", "bookingsync: usage: reply: the message is not UTF-8 text (convert it first, e.g. iconv -f latin1 -t utf-8); nothing was sent\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, e, tc.stdin, "reply", "11", "--host", "2", "-")
+			wantCode(t, r, exitUsage)
+			if first, _, _ := strings.Cut(r.stderr, "\n"); first+"\n" != tc.want {
+				t.Errorf("stderr %q, want %q first", r.stderr, tc.want)
+			}
+		})
+	}
+	if n := srv.RequestCount(http.MethodPost, "inbox/messages"); n != 0 {
+		t.Errorf("%d messages sent", n)
+	}
+	// Exactly 1 MiB on stdin, ending with an empty line: sent whole but
+	// for the final newline.
+	text := strings.Repeat("é", 1<<19-1) + "\n"
+	r := run(t, e, text+"\n", "reply", "--json", "11", "--host", "2", "-")
+	wantCode(t, r, exitOK)
+	var m replyView
+	decodeJSON(t, r, &m)
+	if m.Content != text {
+		t.Errorf("sent %d bytes ending %q, want %d ending %q", len(m.Content), m.Content[max(len(m.Content)-4, 0):], len(text), text[len(text)-4:])
 	}
 }
 
@@ -255,10 +296,54 @@ func TestFakeFaultsAndEmptyAccount(t *testing.T) {
 	}
 }
 
+// TestFakeBadFault: the kinds the error names are those `fake --help`
+// names, word for word.
 func TestFakeBadFault(t *testing.T) {
 	r := run(t, nil, "", "fake", "--fault", "melt")
 	wantCode(t, r, exitUsage)
 	if !strings.Contains(r.stderr, `unknown fault kind "melt"`) {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	help := run(t, nil, "", "fake", "--help")
+	wantCode(t, help, exitOK)
+	_, kinds, ok := strings.Cut(help.stdout, "KIND is ")
+	kinds, _, _ = strings.Cut(kinds, "\n")
+	if !ok || !strings.Contains(r.stderr, "(want "+kinds+")") {
+		t.Errorf("fake --help names the kinds %q; the error says %q", kinds, r.stderr)
+	}
+}
+
+// TestFakePageCaps: rentals come 50 a page by default, as the live API
+// pages them, id lists included; --page-cap sets one resource's cap or
+// every resource's.
+func TestFakePageCaps(t *testing.T) {
+	perPage := func(url, token, path string) string {
+		req, _ := http.NewRequest(http.MethodGet, url+"/api/v3/"+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("X-Per-Page")
+	}
+	url, token := startFake(t)
+	if got := perPage(url, token, "rentals/16,17"); got != "50" {
+		t.Errorf("rentals by id: X-Per-Page %s, want 50", got)
+	}
+	if got := perPage(url, token, "hosts"); got != "100" {
+		t.Errorf("hosts: X-Per-Page %s, want 100", got)
+	}
+	url, token = startFake(t, "--page-cap", "rentals=7", "--page-cap", "3")
+	if got := perPage(url, token, "rentals"); got != "7" {
+		t.Errorf("--page-cap rentals=7: X-Per-Page %s", got)
+	}
+	if got := perPage(url, token, "hosts"); got != "3" {
+		t.Errorf("--page-cap 3: hosts' X-Per-Page %s", got)
+	}
+	r := run(t, nil, "", "fake", "--page-cap", "rentals=")
+	wantCode(t, r, exitUsage)
+	if !strings.Contains(r.stderr, "want N or RESOURCE=N") {
 		t.Errorf("stderr %q", r.stderr)
 	}
 }

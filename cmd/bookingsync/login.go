@@ -46,7 +46,7 @@ func runLogin(ctx context.Context, c *cli, cmd *command, args []string) error {
 	scope := fs.String("scope", strings.Join(defaultScopes, " "), "scopes to ask for, space separated")
 	account := fs.Int64("account", 0, "pre-select this account on the authorization page")
 	db := fs.String("db", "", "save the token in this inboxsync database instead of the token file")
-	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for the browser")
+	timeout := durationFlag(fs, "timeout", 5*time.Minute, "how long (a `duration`) to wait for the browser")
 	noBrowser := fs.Bool("no-browser", false, "only print the URL")
 	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
 		return err
@@ -77,7 +77,7 @@ func runLogin(ctx context.Context, c *cli, cmd *command, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	codes := make(chan callbackResult, 1)
-	srv := &http.Server{Handler: callbackHandler(ru.Path, state, codes, c), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: callbackHandler(ru.Host, ru.Path, state, codes, c), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer func() {
 		// Shutdown, not Close: the browser's page is still being written.
@@ -168,13 +168,20 @@ type callbackResult struct {
 }
 
 // callbackHandler receives the authorization server's redirect. Only a
-// request carrying the state this run made counts: anything else (a stale
-// tab, a forged link) is answered 400 and the wait goes on.
-func callbackHandler(path, state string, out chan<- callbackResult, c *cli) http.Handler {
+// request to the loopback host and port it listens on (host, the redirect
+// URI's), carrying the state this run made, counts: a request naming
+// another host (a web page's, through DNS rebinding) is answered 421, and
+// anything else (a stale tab, a forged link) 400, and the wait goes on.
+func callbackHandler(host, path, state string, out chan<- callbackResult, c *cli) http.Handler {
 	if path == "" {
 		path = "/"
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Host, host) {
+			fmt.Fprintln(c.stderr, "bookingsync: warning: ignored a request for another host than the redirect URI's")
+			http.Error(w, "This server answers only "+host+".", http.StatusMisdirectedRequest)
+			return
+		}
 		if r.URL.Path != path {
 			http.NotFound(w, r)
 			return

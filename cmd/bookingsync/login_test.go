@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -186,4 +187,41 @@ func TestLoginUsage(t *testing.T) {
 	wantCode(t, r, exitUsage)
 	r = run(t, env{"BOOKINGSYNC_CLIENT_ID": "a", "BOOKINGSYNC_CLIENT_SECRET": "b"}, "", "login", "--redirect-uri", "http://example.com:80/cb")
 	wantCode(t, r, exitUsage)
+}
+
+// TestLoginCallbackAnswersOnlyItsHost: a request to the callback naming
+// another host (a web page reaching the loopback port through DNS
+// rebinding), even with the right state, is turned away (421), and the
+// login goes on to take the browser's real answer.
+func TestLoginCallbackAnswersOnlyItsHost(t *testing.T) {
+	redirect := freeRedirect(t)
+	srv := bookingsynctest.NewServer(bookingsynctest.WithOAuthClient(bookingsynctest.DefaultClientID, bookingsynctest.DefaultClientSecret, redirect))
+	defer srv.Close()
+	p := start(t, loginEnv(t, srv), "login", "--redirect-uri", redirect, "--no-browser")
+	line(t, p.stderr)
+	authURL := line(t, p.stderr)
+	u, err := url.Parse(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := http.NewRequest(http.MethodGet, redirect+"?code=stolen&state="+u.Query().Get("state"), nil)
+	forged.Host = "rebound.example:" + forged.URL.Port()
+	resp, err := http.DefaultClient.Do(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("a request for another host got %s, want 421", resp.Status)
+	}
+	resp, err = http.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	r := p.wait(t)
+	wantCode(t, r, exitOK)
+	if !strings.HasPrefix(r.stdout, "logged in to account 1; token saved in ") {
+		t.Errorf("stdout %q", r.stdout)
+	}
 }

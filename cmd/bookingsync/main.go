@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/go-bookingsync/bookingsync"
 )
@@ -31,6 +32,9 @@ type cli struct {
 	getenv func(string) string
 	// stderrTTY reports whether stderr is a terminal (progress bars).
 	stderrTTY bool
+	// secrets are strings no message may show: the passwords of the
+	// --db DSNs given (see noteDSN).
+	secrets []string
 }
 
 // command is one subcommand.
@@ -55,17 +59,67 @@ var commands = []*command{
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		// A second signal ends the process at once, as it would have
+		// without this handler.
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		cancel(&interruption{sig})
+	}()
 	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrTTY: isTerminal(os.Stderr)}
 	code := c.main(ctx, os.Args[1:])
-	stop()
+	cancel(nil)
 	os.Exit(code)
 }
+
+// interruption is why the context ended: SIGINT or SIGTERM.
+type interruption struct{ sig os.Signal }
+
+func (i *interruption) Error() string { return "interrupted (" + i.name() + ")" }
+
+// name is the signal's usual name.
+func (i *interruption) name() string {
+	if i.sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+// code is the exit code of a command the signal stopped: 128 plus its
+// number, as shells report a process the signal killed (130 for SIGINT,
+// 143 for SIGTERM), so that `bookingsync sync && next` does not go on.
+func (i *interruption) code() int {
+	if i.sig == syscall.SIGTERM {
+		return 128 + 15
+	}
+	return 128 + 2
+}
+
+// interruptedBy returns the signal that ended ctx, or nil.
+func interruptedBy(ctx context.Context) *interruption {
+	var in *interruption
+	if ctx.Err() != nil && errors.As(context.Cause(ctx), &in) {
+		return in
+	}
+	return nil
+}
+
+// stopped is a command's account of what it left when a signal stopped it
+// (sync: what the copy kept); fail prints it after "interrupted".
+type stopped struct{ what string }
+
+func (s *stopped) Error() string { return s.what }
 
 // main runs the command named by args[0] and returns the exit code.
 func (c *cli) main(ctx context.Context, args []string) int {
 	if len(args) == 0 {
-		return c.fail(usageError("no command given"))
+		code := c.fail(usageError("no command given"))
+		fmt.Fprintln(c.stderr)
+		c.usage(c.stderr)
+		return code
 	}
 	name := args[0]
 	switch name {
@@ -73,7 +127,9 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		if len(args) > 1 {
 			cmd := lookup(args[1])
 			if cmd == nil {
-				return c.fail(usageError("unknown command %q", args[1]))
+				code := c.fail(usageError("unknown command %q", args[1]))
+				fmt.Fprintln(c.stderr, "Run 'bookingsync help' for the commands.")
+				return code
 			}
 			_ = cmd.run(ctx, c, cmd, []string{"-h"}) // prints the usage
 			return exitOK
@@ -83,13 +139,39 @@ func (c *cli) main(ctx context.Context, args []string) int {
 	}
 	cmd := lookup(name)
 	if cmd == nil {
-		return c.fail(usageError("unknown command %q", name))
+		code := c.fail(usageError("unknown command %q", name))
+		fmt.Fprintln(c.stderr, "Run 'bookingsync help' for the commands.")
+		return code
 	}
 	err := cmd.run(ctx, c, cmd, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	return c.fail(err)
+	if in := interruptedBy(ctx); in != nil && err != nil {
+		// Whatever the command was doing when the signal came, it did
+		// not finish: say so, and exit as the signal's.
+		msg := "bookingsync: " + in.Error()
+		var st *stopped
+		if errors.As(err, &st) {
+			msg += ": " + st.what
+		}
+		fmt.Fprintln(c.stderr, c.redact(msg))
+		return in.code()
+	}
+	code := c.fail(err)
+	if code == exitUsage {
+		// The command's own usage, on stderr: what it takes.
+		fmt.Fprintln(c.stderr)
+		c.commandHelp(ctx, cmd, c.stderr)
+	}
+	return code
+}
+
+// commandHelp writes cmd's usage and flags to w, as 'help CMD' does.
+func (c *cli) commandHelp(ctx context.Context, cmd *command, w io.Writer) {
+	cc := *c
+	cc.stdout = w
+	_ = cmd.run(ctx, &cc, cmd, []string{"-h"})
 }
 
 func lookup(name string) *command {
@@ -107,7 +189,7 @@ func (c *cli) usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-14s %s\n", cmd.name, cmd.summary)
 	}
 	fmt.Fprint(w, "\nEnvironment: BOOKINGSYNC_TOKEN, BOOKINGSYNC_BASE_URL, BOOKINGSYNC_CLIENT_ID, BOOKINGSYNC_CLIENT_SECRET.\n")
-	fmt.Fprint(w, "Exit codes: 0 ok, 1 API or runtime error, 2 usage, 3 auth, 4 not found.\n")
+	fmt.Fprint(w, "Exit codes: 0 ok, 1 API or runtime error, 2 usage, 3 auth, 4 not found, 130/143 interrupted (SIGINT/SIGTERM).\n")
 	fmt.Fprint(w, "Run 'bookingsync help <command>' for a command's flags.\n")
 }
 
@@ -175,10 +257,7 @@ func (c *cli) fail(err error) int {
 	// The SDK's messages start with "bookingsync: " too; say it once.
 	msg := strings.Join(strings.Fields(err.Error()), " ") // one line
 	msg = strings.ReplaceAll(strings.TrimPrefix(msg, "bookingsync: "), ": bookingsync: ", ": ")
-	fmt.Fprintf(c.stderr, "bookingsync: %s: %s\n", kind, msg)
-	if code == exitUsage {
-		fmt.Fprintln(c.stderr, "Run 'bookingsync help' for usage.")
-	}
+	fmt.Fprintf(c.stderr, "bookingsync: %s: %s\n", kind, c.redact(msg))
 	return code
 }
 
@@ -219,4 +298,26 @@ func (c *cli) parse(cmd *command, fs *flag.FlagSet, args []string, min, max int)
 		return nil, usageError("%s: want %s", cmd.name, strings.TrimSpace("bookingsync "+cmd.name+" "+cmd.args))
 	}
 	return pos, nil
+}
+
+// durationValue is a flag's Go duration (flag.Duration's, with an error
+// that says what it wants rather than "parse error").
+type durationValue time.Duration
+
+func (d *durationValue) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a Go duration such as 30s, 5m or 1h30m (a unit is required)")
+	}
+	*d = durationValue(v)
+	return nil
+}
+
+func (d *durationValue) String() string { return time.Duration(*d).String() }
+
+// durationFlag defines a duration flag on fs, as fs.Duration does.
+func durationFlag(fs *flag.FlagSet, name string, value time.Duration, usage string) *time.Duration {
+	p := &value
+	fs.Var((*durationValue)(p), name, usage)
+	return p
 }

@@ -44,6 +44,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	reportPostgresSkips()
 	os.Exit(code)
 }
 

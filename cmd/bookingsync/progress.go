@@ -94,8 +94,12 @@ func (b *progress) rate(limit, remaining int, reset time.Time) {
 	}
 	b.noted = true
 	b.clear()
-	fmt.Fprintf(b.w, "bookingsync: note: %d of %d requests left this hour; waiting for the reset at %s to keep a reserve (--rate-reserve 0 spends it)\n",
-		remaining, limit, reset.Local().Format("15:04:05"))
+	why := "to keep a reserve (--rate-reserve 0 spends it)"
+	if remaining == 0 {
+		why = "the budget is spent"
+	}
+	fmt.Fprintf(b.w, "bookingsync: note: %d of %d requests left this hour; waiting for the reset at %s: %s\n",
+		remaining, limit, reset.Local().Format("15:04:05"), why)
 }
 
 // done clears the bar before a pass's summary.

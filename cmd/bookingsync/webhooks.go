@@ -56,7 +56,7 @@ func runWebhooks(ctx context.Context, c *cli, cmd *command, args []string) error
 	secret := fs.String("secret", "", "the signing key, the application's client secret (default: $BOOKINGSYNC_CLIENT_SECRET)")
 	account := fs.Int64("account", bookingsynctest.AccountID, "the account_id of the delivery")
 	id := fs.Int64("id", 0, "the id of the record to send, among the fake's seeded ones (default: one fitting the event)")
-	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the receiver")
+	timeout := durationFlag(fs, "timeout", 10*time.Second, "how long (a `duration`) to wait for the receiver")
 	pos, err := c.parse(cmd, fs, args, 2, 2)
 	if err != nil {
 		return err
