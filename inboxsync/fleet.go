@@ -100,7 +100,7 @@ type Fleet struct {
 	mu      sync.Mutex
 	clients map[int64]*fleetClient
 	running map[int64]*accountRun
-	poke    chan struct{} // deliveries to act on: look now
+	idle    bool // no account is installed: said once (balance)
 }
 
 // NewFleet returns a Fleet over st.
@@ -125,7 +125,7 @@ func NewFleet(st *Store, cfg FleetConfig) (*Fleet, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Fleet{st: st, cfg: cfg, log: log.With("replica", cfg.Replica), tel: newTelemetry(cfg.MeterProvider, cfg.TracerProvider),
-		clients: map[int64]*fleetClient{}, running: map[int64]*accountRun{}, poke: make(chan struct{}, 1)}, nil
+		clients: map[int64]*fleetClient{}, running: map[int64]*accountRun{}}, nil
 }
 
 // Replica is this replica's name in the database.
@@ -172,21 +172,52 @@ func (f *Fleet) Run(ctx context.Context) error {
 				next = true
 			case <-poll.C:
 				f.dispatch(ctx)
-			case <-f.poke:
-				f.dispatch(ctx)
 			}
 		}
 	}
 }
 
-// forget drops the account's client and stops its sync here; the lease
-// was cleared with the token.
+// forget ends the account's client (it fails from now on, see Client),
+// drops it and stops the account's sync here; the lease was cleared with
+// the token.
 func (f *Fleet) forget(accountID int64) {
 	f.mu.Lock()
+	if fc := f.clients[accountID]; fc != nil {
+		fc.gone.Store(true) // wherever it was handed out
+	}
 	delete(f.clients, accountID)
 	r := f.running[accountID]
 	f.mu.Unlock()
 	if r != nil {
 		r.cancel()
 	}
+}
+
+// forgetUninstalled forgets the clients of accounts that another replica
+// (or Store.Uninstall) uninstalled.
+func (f *Fleet) forgetUninstalled(ctx context.Context) error {
+	f.mu.Lock()
+	ids := make([]int64, 0, len(f.clients))
+	for id := range f.clients {
+		ids = append(ids, id)
+	}
+	f.mu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	db, err := f.st.controlDB()
+	if err != nil {
+		return err
+	}
+	list, args := idList(ids)
+	rows, err := f.st.query(ctx, db, `SELECT account_id FROM accounts WHERE token IS NULL AND account_id IN (`+list+`)`, args...)
+	if err != nil {
+		return err
+	}
+	gone, err := scanIDSet(rows)
+	for id := range gone {
+		f.log.Info("inboxsync: account uninstalled elsewhere; its client ends here", "account", id)
+		f.forget(id)
+	}
+	return err
 }

@@ -17,20 +17,35 @@ import (
 // reason is kept in accounts.revoked_reason for the operator. Saving a
 // token again installs the account anew.
 func (s *Store) Uninstall(ctx context.Context, accountID int64, reason string) error {
-	_, err := s.revoke(ctx, accountID, "", reason)
+	_, err := s.revoke(ctx, accountID, revokeIf{}, reason)
 	return err
 }
 
-// revoke forgets the account's token, only if its refresh_sum is still
-// sum when sum is not empty. It reports whether it did.
-func (s *Store) revoke(ctx context.Context, accountID int64, sum, reason string) (bool, error) {
+// revokeIf narrows an uninstall to one installation: the zero value
+// uninstalls whatever is installed.
+type revokeIf struct {
+	// sum, when set, is the refresh_sum the account must still hold.
+	sum string
+	// installedBy, when set, is a time the installation must not be
+	// younger than: an uninstall that happened before a reinstallation
+	// does not undo it.
+	installedBy time.Time
+}
+
+// revoke forgets the account's token if cond holds. It reports whether it
+// did.
+func (s *Store) revoke(ctx context.Context, accountID int64, cond revokeIf, reason string) (bool, error) {
 	q := `UPDATE accounts SET token = NULL, refresh_sum = NULL, revoked_at = db_clock(?), revoked_reason = ?,
 	updated_at = db_clock(?), lease_holder = NULL, lease_expires_at = NULL
 WHERE account_id = ? AND token IS NOT NULL`
 	args := []any{s.clockAt(0), reason, s.clockAt(0), accountID}
-	if sum != "" {
+	if cond.sum != "" {
 		q += ` AND refresh_sum = ?`
-		args = append(args, sum)
+		args = append(args, cond.sum)
+	}
+	if !cond.installedBy.IsZero() {
+		q += ` AND (installed_at IS NULL OR installed_at <= ?)`
+		args = append(args, ts(s.d, &cond.installedBy))
 	}
 	var revoked bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {

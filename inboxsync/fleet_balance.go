@@ -13,16 +13,21 @@ import (
 
 // accountRun is an account this replica syncs.
 type accountRun struct {
-	cancel     context.CancelFunc
-	done       chan struct{}
-	syncer     *Syncer
-	fence      *time.Timer // stops the run if the lease is not renewed in time
-	deliveries chan delivery
-	// dispatched is the last delivery id handed to the run (under
-	// Fleet.mu): a look at the table that raced the run's own progress
-	// hands nothing twice. A delivery whose handling failed is tried
-	// again by the account's next run; the periodic pass covers it anyway.
-	dispatched int64
+	cancel context.CancelFunc
+	done   chan struct{}
+	syncer *Syncer
+	fence  *time.Timer // stops the run if the lease is not renewed in time
+	// wake asks the run to look for due deliveries (handleDeliveries);
+	// buffered, coalesced.
+	wake chan struct{}
+}
+
+// wakeDeliveries asks the run to look for due deliveries.
+func (r *accountRun) wakeDeliveries() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }
 
 // balance is one beat: say this replica lives, renew its leases, stop the
@@ -39,6 +44,9 @@ func (f *Fleet) balance(ctx context.Context) {
 	if err != nil {
 		f.beatFailed(ctx, err)
 		return
+	}
+	if err := f.forgetUninstalled(ctx); err != nil {
+		f.beatFailed(ctx, err)
 	}
 	// The leases now run until at least start+ttl by any clock that
 	// keeps time: stop an account by then unless renewed again.
@@ -63,6 +71,12 @@ func (f *Fleet) balance(ctx context.Context) {
 		f.beatFailed(ctx, err)
 		return
 	}
+	// No account installed (the share is 0 only then): say so once, and
+	// look again at every beat.
+	if share == 0 && !f.idle {
+		f.log.Info("inboxsync: no account installed; waiting for installs (Store.Install)")
+	}
+	f.idle = share == 0
 	switch {
 	case len(held) > share:
 		ids := sortedIDs(held)[share:]
@@ -113,13 +127,14 @@ func (f *Fleet) startAccount(ctx context.Context, id int64, fence time.Duration)
 		return
 	}
 	rctx, cancel := context.WithCancel(ctx)
-	r := &accountRun{cancel: cancel, done: make(chan struct{}), deliveries: make(chan delivery, 64),
+	r := &accountRun{cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1),
 		syncer: New(f.st, id, fc.c, append([]Option{WithLeaseTTL(f.cfg.LeaseTTL), WithMeterProvider(f.cfg.MeterProvider),
 			WithTracerProvider(f.cfg.TracerProvider)}, f.cfg.SyncOptions...)...)}
 	r.fence = time.AfterFunc(fence, func() {
 		f.log.Warn("inboxsync: lease not renewed in time; account stopped here", "account", id)
 		cancel()
 	})
+	r.wakeDeliveries() // what was recorded before the lease
 	f.mu.Lock()
 	f.running[id] = r
 	f.mu.Unlock()

@@ -6,6 +6,7 @@ package inboxsync
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/go-bookingsync/bookingsync"
 	"golang.org/x/oauth2"
@@ -15,6 +16,9 @@ import (
 type fleetClient struct {
 	c      *bookingsync.Client
 	tokens *accountTokens
+	// gone is set when the account is uninstalled (Fleet.forget): the
+	// client, wherever it was handed, then fails without a request.
+	gone *atomic.Bool
 }
 
 // Client returns the client of an installed account, the same one every
@@ -29,7 +33,11 @@ type fleetClient struct {
 // at once, at most one Host participant is created.
 //
 // It fails with an error wrapping bookingsync.ErrNoToken (and
-// ErrAccountRevoked after an uninstall) when the account has no token.
+// ErrAccountRevoked after an uninstall) when the account has no token. A
+// client handed out before an uninstall fails from then on too, with
+// ErrAccountRevoked and without sending a request: at once when this
+// replica learnt of the uninstall, within a lease renewal (LeaseTTL/3)
+// when another did. A later installation needs a new Client.
 func (f *Fleet) Client(ctx context.Context, accountID int64) (*bookingsync.Client, error) {
 	f.mu.Lock()
 	fc := f.clients[accountID]
@@ -60,9 +68,10 @@ func (f *Fleet) client(accountID int64) (*fleetClient, error) {
 	if f.cfg.HTTPClient != nil {
 		tctx = context.WithValue(tctx, oauth2.HTTPClient, f.cfg.HTTPClient)
 	}
+	gone := &atomic.Bool{}
 	src := &fleetTokenSource{
 		src: bookingsync.NewStoredTokenSource(tctx, f.cfg.OAuth, tokens, bookingsync.WithLocker(f.st.Locker(accountID))),
-		f:   f, tokens: tokens,
+		f:   f, tokens: tokens, gone: gone,
 	}
 	opts := append(append([]bookingsync.Option{}, f.cfg.ClientOptions...),
 		bookingsync.WithTokenSource(src),
@@ -78,7 +87,7 @@ func (f *Fleet) client(accountID int64) (*fleetClient, error) {
 	if fc := f.clients[accountID]; fc != nil {
 		return fc, nil // another goroutine built it first
 	}
-	fc = &fleetClient{c: c, tokens: tokens}
+	fc = &fleetClient{c: c, tokens: tokens, gone: gone}
 	f.clients[accountID] = fc
 	return fc, nil
 }

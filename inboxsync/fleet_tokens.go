@@ -232,7 +232,7 @@ func (a *accountTokens) revokeLoaded(ctx context.Context, reason string) (bool, 
 	if !ok {
 		return false, nil
 	}
-	return a.st.revoke(ctx, a.id, sum, reason)
+	return a.st.revoke(ctx, a.id, revokeIf{sum: sum}, reason)
 }
 
 // Locker returns the lock that serializes the refreshes of the account's

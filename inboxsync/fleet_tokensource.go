@@ -6,6 +6,8 @@ package inboxsync
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
@@ -20,6 +22,7 @@ type fleetTokenSource struct {
 	src    *bookingsync.StoredTokenSource
 	f      *Fleet
 	tokens *accountTokens
+	gone   *atomic.Bool // the account was uninstalled: no token any more
 }
 
 var (
@@ -28,21 +31,35 @@ var (
 )
 
 func (s *fleetTokenSource) Token() (*oauth2.Token, error) {
+	if s.gone.Load() {
+		return nil, s.revoked()
+	}
 	t, err := s.src.Token()
 	s.check(err)
 	return t, err
 }
 
 func (s *fleetTokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	if s.gone.Load() {
+		return nil, s.revoked()
+	}
 	t, err := s.src.TokenContext(ctx)
 	s.check(err)
 	return t, err
 }
 
 func (s *fleetTokenSource) RefreshToken(ctx context.Context, rejected *oauth2.Token) (*oauth2.Token, error) {
+	if s.gone.Load() {
+		return nil, s.revoked()
+	}
 	t, err := s.src.RefreshToken(ctx, rejected)
 	s.check(err)
 	return t, err
+}
+
+// revoked is the error of a token asked for after the uninstall.
+func (s *fleetTokenSource) revoked() error {
+	return fmt.Errorf("inboxsync: account %d: %w: %w", s.tokens.id, ErrAccountRevoked, bookingsync.ErrNoToken)
 }
 
 // check uninstalls the account after an invalid_grant: the refresh token

@@ -6,6 +6,7 @@ package inboxsync
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -31,12 +32,7 @@ func (f *Fleet) WebhookHandler() http.Handler {
 
 func (f *Fleet) receive(ctx context.Context, e *bookingsync.WebhookEvent) error {
 	if e.Event == bookingsync.EventApplicationDestroyed {
-		if err := f.st.Uninstall(ctx, e.AccountID, "accounts_application_destroyed webhook"); err != nil {
-			return err
-		}
-		f.log.Warn("inboxsync: account uninstalled (accounts_application_destroyed)", "account", e.AccountID)
-		f.forget(e.AccountID)
-		return nil
+		return f.receiveUninstall(ctx, e)
 	}
 	fresh, err := f.recordDelivery(ctx, e)
 	if err != nil {
@@ -45,75 +41,109 @@ func (f *Fleet) receive(ctx context.Context, e *bookingsync.WebhookEvent) error 
 	}
 	if !fresh {
 		f.tel.webhook(ctx, "duplicate")
+		return nil
 	}
 	f.mu.Lock()
-	_, mine := f.running[e.AccountID]
-	f.mu.Unlock()
-	if fresh && mine {
-		select {
-		case f.poke <- struct{}{}:
-		default:
-		}
+	if r := f.running[e.AccountID]; r != nil {
+		r.wakeDeliveries()
 	}
+	f.mu.Unlock()
 	return nil
 }
 
-// dispatch hands the deliveries pending for this replica's accounts to
-// their runs.
+// dispatch wakes the runs of this replica's accounts that have deliveries
+// due; each run then reads and acts on its own (handleDeliveries). The
+// deliveries stay in the table until acted on or failed for good: nothing
+// is handed over in memory, so nothing can be dropped on the way, and one
+// account's backlog never hides another's.
 func (f *Fleet) dispatch(ctx context.Context) {
-	pending, err := f.pendingDeliveries(ctx, f.cfg.Replica, 500)
+	due, err := f.dueAccounts(ctx, f.cfg.Replica)
 	if err != nil {
 		f.beatFailed(ctx, err)
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, d := range pending {
-		r := f.running[d.event.AccountID]
-		if r == nil || d.id <= r.dispatched {
-			continue
-		}
-		select {
-		case r.deliveries <- d:
-			r.dispatched = d.id
-		default: // full: the next look hands it over
+	for _, id := range due {
+		if r := f.running[id]; r != nil {
+			r.wakeDeliveries()
 		}
 	}
 }
 
-// handleDeliveries acts on the account's deliveries one by one.
+// deliveryBatch is how many due deliveries a run reads at once.
+const deliveryBatch = 100
+
+// handleDeliveries acts on the account's due deliveries, oldest first,
+// whenever woken (a delivery recorded here, dispatch), until ctx ends.
 func (f *Fleet) handleDeliveries(ctx context.Context, id int64, r *accountRun) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case d := <-r.deliveries:
-			err := r.syncer.HandleEvent(ctx, d.event)
-			if ctx.Err() != nil {
-				return // not done: the next holder acts on it
-			}
+		case <-r.wake:
+		}
+		for {
+			batch, err := f.dueDeliveries(ctx, id, deliveryBatch)
 			if err != nil {
-				f.log.Warn("inboxsync: acting on a webhook delivery failed", "account", id, "event", d.event.Event, "error", err.Error())
+				if ctx.Err() == nil {
+					f.log.Warn("inboxsync: reading webhook deliveries; retrying at the next look", "account", id, "error", err.Error())
+				}
+				break
 			}
-			// Done is done, even if the run is stopping now.
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			ferr := f.finishDelivery(fctx, d.id, err != nil)
-			cancel()
-			if ferr != nil {
-				f.log.Warn("inboxsync: recording a delivery done", "account", id, "error", ferr.Error())
+			for _, d := range batch {
+				if !f.actOn(ctx, r, d) {
+					return
+				}
+			}
+			if len(batch) < deliveryBatch {
+				break
 			}
 		}
 	}
 }
 
+// actOn acts on one delivery and records the outcome; it reports false
+// when the run is stopping (the delivery then stays pending for the next
+// holder).
+func (f *Fleet) actOn(ctx context.Context, r *accountRun, d delivery) bool {
+	err := r.syncer.HandleEvent(ctx, d.event)
+	if ctx.Err() != nil {
+		return false
+	}
+	// Done is done, even if the run is stopping now.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	gaveUp, ferr := f.finishDelivery(fctx, d, err)
+	id := d.event.AccountID
+	switch {
+	case ferr != nil:
+		f.log.Warn("inboxsync: recording a delivery's outcome", "account", id, "error", ferr.Error())
+	case gaveUp:
+		f.log.Error("inboxsync: a webhook delivery failed for good; the periodic pass covers it", "account", id,
+			"event", d.event.Event, "attempts", d.attempts+1, "error", err.Error())
+	case err != nil:
+		f.log.Warn("inboxsync: acting on a webhook delivery failed; retrying later", "account", id,
+			"event", d.event.Event, "attempts", d.attempts+1, "error", err.Error())
+	}
+	return true
+}
+
 // maxDeliveryAttempts bounds how often a delivery whose handling fails is
-// tried again; the periodic pass covers what it was about anyway.
+// tried; the periodic pass covers what it was about anyway.
 const maxDeliveryAttempts = 5
+
+// deliveryBackoff is the wait before the next attempt of a delivery that
+// failed attempts times: 2s, 4s, 8s, … up to 5 minutes.
+func deliveryBackoff(attempts int) time.Duration {
+	return min(2*time.Second<<min(attempts-1, 20), 5*time.Minute)
+}
 
 // delivery is a recorded webhook delivery.
 type delivery struct {
-	id    int64
-	event *bookingsync.WebhookEvent
+	id       int64
+	attempts int // failed attempts so far
+	event    *bookingsync.WebhookEvent
 }
 
 // recordDelivery stores e unless the same delivery was stored before, and
@@ -130,46 +160,70 @@ ON CONFLICT (account_id, digest) DO NOTHING`,
 	return n == 1, err
 }
 
-// pendingDeliveries returns, oldest first, up to limit deliveries not yet
-// acted on for the accounts whose lease replica holds.
-func (f *Fleet) pendingDeliveries(ctx context.Context, replica string, limit int) ([]delivery, error) {
+// due is the condition of a delivery to act on now.
+const due = `d.done_at IS NULL AND (d.next_at IS NULL OR d.next_at <= db_clock(?))`
+
+// dueAccounts returns the accounts whose lease replica holds that have
+// deliveries due.
+func (f *Fleet) dueAccounts(ctx context.Context, replica string) ([]int64, error) {
 	db, err := f.st.controlDB()
 	if err != nil {
 		return nil, err
 	}
-	rows, err := f.st.query(ctx, db, `SELECT d.id, d.account_id, d.event, d.body FROM fleet_deliveries d
-JOIN accounts a ON a.account_id = d.account_id
-WHERE d.done_at IS NULL AND a.lease_holder = ? ORDER BY d.id LIMIT ?`, replica, limit)
+	rows, err := f.st.query(ctx, db, `SELECT a.account_id FROM accounts a WHERE a.lease_holder = ?
+AND EXISTS (SELECT 1 FROM fleet_deliveries d WHERE d.account_id = a.account_id AND `+due+`)`, replica, f.st.clockAt(0))
+	if err != nil {
+		return nil, err
+	}
+	set, err := scanIDSet(rows)
+	return sortedIDs(set), err
+}
+
+// dueDeliveries returns, oldest first, up to limit deliveries of the
+// account due now.
+func (f *Fleet) dueDeliveries(ctx context.Context, accountID int64, limit int) ([]delivery, error) {
+	rows, err := f.st.query(ctx, f.st.db, `SELECT d.id, d.attempts, d.event, d.body FROM fleet_deliveries d
+WHERE d.account_id = ? AND `+due+` ORDER BY d.id LIMIT ?`, accountID, f.st.clockAt(0), limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []delivery
 	for rows.Next() {
-		e := &bookingsync.WebhookEvent{}
-		var id int64
+		e := &bookingsync.WebhookEvent{AccountID: accountID}
+		d := delivery{event: e}
 		var body string
-		if err := rows.Scan(&id, &e.AccountID, &e.Event, &body); err != nil {
+		if err := rows.Scan(&d.id, &d.attempts, &e.Event, &body); err != nil {
 			return nil, err
 		}
 		e.Resource = []byte(body)
-		out = append(out, delivery{id: id, event: e})
+		out = append(out, d)
 	}
 	return out, rows.Err()
 }
 
-// finishDelivery marks a delivery done, or counts a failed attempt (done
-// too after maxDeliveryAttempts).
-func (f *Fleet) finishDelivery(ctx context.Context, id int64, failed bool) error {
-	q := `UPDATE fleet_deliveries SET done_at = db_clock(?), attempts = attempts + 1 WHERE id = ?`
-	if failed {
-		q = `UPDATE fleet_deliveries SET attempts = attempts + 1,
-	done_at = CASE WHEN attempts + 1 >= ? THEN db_clock(?) ELSE NULL END WHERE id = ?`
-		_, err := f.st.exec(ctx, f.st.db, q, maxDeliveryAttempts, f.st.clockAt(0), id)
-		return err
+// finishDelivery marks a delivery done, or counts a failed attempt: the
+// delivery is then tried again after a backoff, or is done, failed for
+// good, after maxDeliveryAttempts (it reports gaveUp).
+func (f *Fleet) finishDelivery(ctx context.Context, d delivery, failure error) (gaveUp bool, err error) {
+	if failure == nil {
+		_, err = f.st.exec(ctx, f.st.db, `UPDATE fleet_deliveries SET done_at = db_clock(?), attempts = attempts + 1,
+	next_at = NULL, last_error = NULL WHERE id = ?`, f.st.clockAt(0), d.id)
+		return false, err
 	}
-	_, err := f.st.exec(ctx, f.st.db, q, f.st.clockAt(0), id)
-	return err
+	msg := failure.Error()
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
+	attempts := d.attempts + 1
+	if attempts >= maxDeliveryAttempts {
+		_, err = f.st.exec(ctx, f.st.db, `UPDATE fleet_deliveries SET done_at = db_clock(?), attempts = ?,
+	next_at = NULL, last_error = ? WHERE id = ?`, f.st.clockAt(0), attempts, msg, d.id)
+		return err == nil, err
+	}
+	_, err = f.st.exec(ctx, f.st.db, `UPDATE fleet_deliveries SET attempts = ?, next_at = db_clock(?), last_error = ?
+WHERE id = ?`, attempts, f.st.clockAt(deliveryBackoff(attempts)), msg, d.id)
+	return false, err
 }
 
 // pruneDeliveries drops deliveries done before age ago: BookingSync does
@@ -177,4 +231,63 @@ func (f *Fleet) finishDelivery(ctx context.Context, id int64, failed bool) error
 func (f *Fleet) pruneDeliveries(ctx context.Context, age time.Duration) error {
 	_, err := f.st.exec(ctx, f.st.db, `DELETE FROM fleet_deliveries WHERE done_at < db_clock(?)`, f.st.clockAt(-age))
 	return err
+}
+
+// receiveUninstall acts on an accounts_application_destroyed delivery: it
+// uninstalls the account, unless the delivery is a replay, recognised by
+// its digest (kept with the deliveries, done) or by the installation it
+// refers to: the account's updated_at in it, the time of the uninstall,
+// precedes the current installation, which it therefore never undoes.
+func (f *Fleet) receiveUninstall(ctx context.Context, e *bookingsync.WebhookEvent) error {
+	digest := deliveryDigest(e)
+	var n int
+	if err := f.st.queryRow(ctx, f.st.db, `SELECT COUNT(*) FROM fleet_deliveries WHERE account_id = ? AND digest = ?`,
+		e.AccountID, digest).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		f.log.Info("inboxsync: accounts_application_destroyed delivered again; ignored", "account", e.AccountID)
+		return nil
+	}
+	var cond revokeIf
+	if at := uninstalledAt(e); !at.IsZero() {
+		// The API writes whole seconds.
+		cond.installedBy = at.Add(time.Second)
+	}
+	revoked, err := f.st.revoke(ctx, e.AccountID, cond, "accounts_application_destroyed webhook")
+	if err != nil {
+		return err
+	}
+	if revoked {
+		f.log.Warn("inboxsync: account uninstalled (accounts_application_destroyed)", "account", e.AccountID)
+		f.forget(e.AccountID)
+	} else {
+		f.log.Info("inboxsync: accounts_application_destroyed for an installation no longer current; ignored", "account", e.AccountID)
+	}
+	// Recorded after the uninstall: a failure here answers 500, and the
+	// delivery again finds the account uninstalled.
+	_, err = f.st.exec(ctx, f.st.db, `INSERT INTO fleet_deliveries (account_id, digest, event, body, received_at, attempts, done_at)
+VALUES (?, ?, ?, ?, db_clock(?), 1, db_clock(?)) ON CONFLICT (account_id, digest) DO NOTHING`,
+		e.AccountID, digest, e.Event, string(e.Resource), f.st.clockAt(0), f.st.clockAt(0))
+	return err
+}
+
+// uninstalledAt is when an accounts_application_destroyed delivery says
+// the application was removed (its account's updated_at); zero when it
+// does not say.
+func uninstalledAt(e *bookingsync.WebhookEvent) time.Time {
+	type account struct {
+		UpdatedAt time.Time `json:"updated_at"`
+	}
+	var res struct { // the one account, or a list of one, as the API wraps records
+		Account  account   `json:"account"`
+		Accounts []account `json:"accounts"`
+	}
+	if json.Unmarshal(e.Resource, &res) != nil {
+		return time.Time{}
+	}
+	if len(res.Accounts) == 1 {
+		return res.Accounts[0].UpdatedAt
+	}
+	return res.Account.UpdatedAt
 }
