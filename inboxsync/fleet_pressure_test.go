@@ -34,8 +34,8 @@ type logSignals struct {
 func newLogSignals() *logSignals { return &logSignals{ch: make(chan struct{})} }
 
 func (l *logSignals) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logSignals) WithAttrs([]slog.Attr) slog.Handler      { return l }
-func (l *logSignals) WithGroup(string) slog.Handler           { return l }
+func (l *logSignals) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logSignals) WithGroup(string) slog.Handler            { return l }
 
 func (l *logSignals) Handle(_ context.Context, r slog.Record) error {
 	line := r.Message
@@ -312,4 +312,3 @@ func TestFleetReplayedUninstallKeepsReinstall(t *testing.T) {
 		}
 	})
 }
-
