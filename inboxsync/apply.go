@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -51,6 +52,19 @@ type step struct {
 type applied struct {
 	Upserted int // records written (new or changed)
 	Deleted  int // records removed
+	// SetAside are the records (and deleted ids) that could not be
+	// stored: the rest of the batch was written without them.
+	SetAside []SetAside
+	cursor   bool // the batch stored w.cursor
+}
+
+// SetAside is a record a pass could not store (or a deleted id it could
+// not apply), and why: the rest of its page was written, and the
+// resource's cursor stays where it was, so that the next pass lists the
+// record again.
+type SetAside struct {
+	ID     int64  // the record's id, when it has a usable one
+	Reason string // why it could not be stored
 }
 
 // apply writes one page in one transaction: tombstones for deleted, the
@@ -71,6 +85,19 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 		steps = append(steps, lock)
 	}
 	var removed, upserted, renewed, swept *step
+	var aside []SetAside
+	// An id of 0 or below names no record: set aside, not applied.
+	if slices.ContainsFunc(deleted, func(id int64) bool { return id <= 0 }) {
+		var ok []int64
+		for _, id := range deleted {
+			if id > 0 {
+				ok = append(ok, id)
+			} else {
+				aside = append(aside, SetAside{Reason: fmt.Sprintf("deleted_ids: %d is not a record id", id)})
+			}
+		}
+		deleted = ok
+	}
 	if len(deleted) > 0 {
 		now := time.Now()
 		args := make([]any, 0, 4*len(deleted))
@@ -83,11 +110,9 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 		removed = add(false, "DELETE FROM "+r.name+" WHERE account_id = ? AND id IN ("+list+")", append([]any{acct}, idArgs...)...)
 	}
 	var upsertedIDs []int64
-	if len(items) > 0 {
-		query, args, ids, err := s.upsert(acct, r, items, w.newer)
-		if err != nil {
-			return applied{}, fmt.Errorf("inboxsync: writing %s: %w", r.name, err)
-		}
+	query, args, ids, bad := s.upsert(acct, r, items, w.newer)
+	aside = append(aside, bad...)
+	if len(args) > 0 {
 		upserted = add(false, query, args...)
 		upsertedIDs = ids
 		// Remove again the records tombstoned since they were read: a
@@ -104,7 +129,9 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 		renewed = s.renewLeaseStep(acct, r.name, w.holder, w.leaseTTL)
 		steps = append(steps, renewed)
 	}
-	if w.cursor != nil {
+	// A set-aside record keeps the cursor before it (see SetAside).
+	cursor := w.cursor != nil && len(aside) == 0
+	if cursor {
 		add(true, `INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
 ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`, acct, r.name, ts(s.d, w.cursor))
 	}
@@ -120,7 +147,7 @@ ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`
 		return applied{}, fmt.Errorf("inboxsync: writing %s: %w", r.name, err)
 	}
 	s.changeSignal.fire(acct)
-	var out applied
+	out := applied{SetAside: aside, cursor: cursor}
 	if removed != nil {
 		out.Deleted = int(removed.n)
 	}
@@ -146,9 +173,11 @@ func idList(ids []int64) (string, []any) {
 }
 
 // upsert is the batched INSERT … ON CONFLICT of the records, which never
-// replaces a stored record with an older one, its arguments and the
-// records' ids.
-func (s *Store) upsert(acct int64, r *resource, items [][]byte, newer bool) (string, []any, []int64, error) {
+// replaces a stored record with an older one, its arguments (none when no
+// record can be stored) and the records' ids; the records that cannot be
+// stored are set aside.
+func (s *Store) upsert(acct int64, r *resource, items [][]byte, newer bool) (string, []any, []int64, []SetAside) {
+	var aside []SetAside
 	ncol := len(r.cols) + 2
 	args := make([]any, 0, ncol*len(items))
 	seen := make(map[int64]int, len(items)) // a page may list a record twice: the last is kept, in the first's place
@@ -158,7 +187,9 @@ func (s *Store) upsert(acct int64, r *resource, items [][]byte, newer bool) (str
 		row := args[at : at+ncol] // read in place, kept unless a duplicate
 		id, err := r.fill(s.d, raw, row[1:ncol-1])
 		if err != nil {
-			return "", nil, nil, err
+			aside = append(aside, SetAside{ID: max(id, 0), Reason: err.Error()})
+			clear(row)
+			continue
 		}
 		row[0], row[ncol-1] = acct, string(raw)
 		if first, ok := seen[id]; ok {
@@ -169,7 +200,10 @@ func (s *Store) upsert(acct int64, r *resource, items [][]byte, newer bool) (str
 		ids = append(ids, id)
 		args = args[:at+ncol]
 	}
-	return upsertSQL(r, len(args)/ncol, newer), args, ids, nil
+	if len(args) == 0 {
+		return "", nil, nil, aside
+	}
+	return upsertSQL(r, len(args)/ncol, newer), args, ids, aside
 }
 
 // upsertSQL is the batched upsert of n rows of r. A stored record is

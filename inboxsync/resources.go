@@ -157,8 +157,11 @@ func (r *resource) fill(d dialect, raw []byte, vals []any) (int64, error) {
 		return 0, fmt.Errorf("inboxsync: decoding a %s record: %w", r.name, err)
 	}
 	id := rs.ints[0]
-	if rs.ranks[0] < 0 || id <= 0 {
+	if rs.ranks[0] < 0 {
 		return 0, fmt.Errorf("inboxsync: a %s record without an id", r.name)
+	}
+	if id <= 0 {
+		return 0, fmt.Errorf("inboxsync: a %s record with id %d, not a record id", r.name, id)
 	}
 	var lastTS string // a record's times often repeat: the last converted, and its value
 	var lastVal any
@@ -169,7 +172,7 @@ func (r *resource) fill(d dialect, raw []byte, vals []any) (int64, error) {
 		case fl.kind == kindInt:
 			vals[i] = rs.ints[i]
 		case fl.kind == kindStr:
-			vals[i] = rs.strs[i]
+			vals[i] = columnText(rs.strs[i])
 		default:
 			if lastVal == nil || rs.strs[i] != lastTS {
 				if lastVal, err = wireTS(d, rs.strs[i]); err != nil {
@@ -233,4 +236,14 @@ func (rs *rowScan) value(key []byte, targets []target) error {
 		}
 	}
 	return nil
+}
+
+// columnText is a string as a column holds it: a NUL (which a Postgres
+// text cannot hold) becomes U+FFFD, on either back end so that both
+// filter alike; the raw record keeps the string exact.
+func columnText(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }

@@ -113,6 +113,12 @@ type ResourceReport struct {
 	// records were deleted during the walk (page numbers may then have
 	// shifted past a record: the next pass walks the same window again).
 	Advanced bool
+	// SetAside counts the records (and deleted ids) the walk could not
+	// store: an id of 0 or below, a time that does not parse, a record
+	// that is no JSON object. The rest of their pages was written; the
+	// cursor did not advance (Advanced is false), so the next pass lists
+	// them again. Each is logged (Warn) with its reason.
+	SetAside int
 	// Skipped reports that another syncer held the resource's lease.
 	Skipped bool
 	// Forbidden reports that the token lacks the resource's scope

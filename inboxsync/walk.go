@@ -78,7 +78,7 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 		}
 		last := resp.NextPage == 0
 		w := write{holder: s.holder, leaseTTL: s.leaseTTL, since: began}
-		if last && !unstable && !syncedAt.IsZero() {
+		if last && !unstable && rr.SetAside == 0 && !syncedAt.IsZero() {
 			w.cursor = &syncedAt
 		}
 		n, err := s.st.apply(pctx, s.acct, r, items, deleted, w)
@@ -88,8 +88,18 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 		s.tel.record(ctx, r.name, n.Upserted+n.Deleted)
 		rr.Upserted += n.Upserted
 		rr.Deleted += n.Deleted
+		if len(n.SetAside) > 0 {
+			// The rest of the page is written; the cursor stays before
+			// these records (apply, and w.cursor above for the pages
+			// after them), so the next pass lists them again.
+			rr.SetAside += len(n.SetAside)
+			for _, a := range n.SetAside {
+				s.log.WarnContext(ctx, "inboxsync: a record set aside; the rest goes on", "account", s.acct,
+					"resource", r.name, "id", a.ID, "reason", a.Reason)
+			}
+		}
 		if last {
-			rr.Advanced = w.cursor != nil
+			rr.Advanced = n.cursor
 			rr.unsettled = unstable
 			return rr, nil
 		}

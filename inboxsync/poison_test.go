@@ -1,0 +1,101 @@
+package inboxsync_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/go-bookingsync/bookingsync"
+	"github.com/go-bookingsync/bookingsync/bookingsynctest"
+	"github.com/go-bookingsync/bookingsync/inboxsync"
+)
+
+// poisoner passes the fake's answers through, adding to the listing pages
+// of one resource records with ids of 0 and below and deleted_ids that
+// name no record, as a hostile or broken API might.
+type poisoner struct {
+	next http.RoundTripper
+	path string // e.g. "/inbox/conversations"
+	key  string // the envelope key
+}
+
+func (p *poisoner) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := p.next.RoundTrip(req)
+	if err != nil || req.Method != "GET" || !strings.HasSuffix(req.URL.Path, p.path) || resp.StatusCode != 200 {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, err
+	}
+	var items []json.RawMessage
+	json.Unmarshal(env[p.key], &items)
+	items = append(items, json.RawMessage(`{"id":0,"subject":"zero"}`), json.RawMessage(`{"id":-5,"subject":"negative"}`))
+	env[p.key], _ = json.Marshal(items)
+	var meta map[string]json.RawMessage
+	json.Unmarshal(env["meta"], &meta)
+	if meta == nil {
+		meta = map[string]json.RawMessage{}
+	}
+	meta["deleted_ids"] = json.RawMessage(`[0, -1]`)
+	env["meta"], _ = json.Marshal(meta)
+	body, _ = json.Marshal(env)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// A record the copy cannot store (an id of 0 or below, a deleted id that
+// names no record) is set aside and counted while the rest of the page,
+// the resource and the pass go on, and the cursor stays before it; every
+// string the API sends is stored, NUL included.
+func TestPoisonRecordsAreSetAside(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		fx := setup(t, dsn)
+		a := fx.srv.Accounts()[0]
+		nul := "before\x00after"
+		conv := a.AddConversation(bookingsynctest.ConversationSeed{Subject: nul})
+		hc := fx.srv.Client()
+		hc.Transport = &poisoner{next: hc.Transport, path: "/inbox/conversations", key: "conversations"}
+		c := newClient(t, fx.srv, bookingsync.WithHTTPClient(hc))
+		s := inboxsync.New(fx.st, acct, c)
+
+		rep, err := s.Sync(ctx)
+		if err != nil {
+			t.Fatalf("Sync: %v", err)
+		}
+		for _, rr := range rep.Resources {
+			switch {
+			case rr.Resource == "conversations":
+				if rr.SetAside != 4*rr.Pages || rr.Advanced {
+					t.Fatalf("conversations: %+v; want 4 set aside a page, the cursor kept", rr)
+				}
+			case rr.SetAside != 0 || !rr.Advanced && !rr.Forbidden:
+				t.Fatalf("%s: %+v", rr.Resource, rr)
+			}
+		}
+		if at, err := fx.st.Cursor(ctx, acct, "conversations"); err != nil || !at.IsZero() {
+			t.Fatalf("conversations cursor %v, %v; want none", at, err)
+		}
+		got, err := fx.st.Conversation(ctx, acct, conv)
+		if err != nil || got.Subject != nul {
+			t.Fatalf("the NUL subject: %q, %v", got.Subject, err)
+		}
+		// Everything else is the server's.
+		if d := diff(serverState(t, fx.c), localState(t, fx.st)); d != "" {
+			t.Fatalf("copy differs:\n%s", d)
+		}
+	})
+}
