@@ -6,6 +6,7 @@ package inboxsync
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -71,7 +72,11 @@ func (f *Fleet) dispatch(ctx context.Context) {
 	}
 }
 
-// deliveryBatch is how many due deliveries a run reads at once.
+// deliveryBatch is how many due deliveries a run reads, acts on, and
+// records the outcomes of (in one transaction) at once. A run stopped
+// mid-batch records what it did so far; one killed leaves the batch to
+// the next holder, which acts on it again (HandleEvent does a delivery's
+// work once, by digest).
 const deliveryBatch = 100
 
 // handleDeliveries acts on the account's due deliveries, oldest first,
@@ -91,10 +96,17 @@ func (f *Fleet) handleDeliveries(ctx context.Context, id int64, r *accountRun) {
 				}
 				break
 			}
+			var acted []outcome
 			for _, d := range batch {
-				if !f.actOn(ctx, r, d) {
-					return
+				err := r.syncer.HandleEvent(ctx, d.event)
+				if ctx.Err() != nil {
+					break // not done: the next holder acts on it
 				}
+				acted = append(acted, outcome{d, err})
+			}
+			f.recordOutcomes(ctx, id, acted)
+			if ctx.Err() != nil {
+				return
 			}
 			if len(batch) < deliveryBatch {
 				break
@@ -103,30 +115,36 @@ func (f *Fleet) handleDeliveries(ctx context.Context, id int64, r *accountRun) {
 	}
 }
 
-// actOn acts on one delivery and records the outcome; it reports false
-// when the run is stopping (the delivery then stays pending for the next
-// holder).
-func (f *Fleet) actOn(ctx context.Context, r *accountRun, d delivery) bool {
-	err := r.syncer.HandleEvent(ctx, d.event)
-	if ctx.Err() != nil {
-		return false
+// outcome is what acting on a delivery came to.
+type outcome struct {
+	d   delivery
+	err error
+}
+
+// recordOutcomes records what acting on deliveries came to, even if the
+// run is stopping now: done is done.
+func (f *Fleet) recordOutcomes(ctx context.Context, id int64, acted []outcome) {
+	if len(acted) == 0 {
+		return
 	}
-	// Done is done, even if the run is stopping now.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	gaveUp, ferr := f.finishDelivery(fctx, d, err)
-	id := d.event.AccountID
-	switch {
-	case ferr != nil:
-		f.log.Warn("inboxsync: recording a delivery's outcome", "account", id, "error", ferr.Error())
-	case gaveUp:
-		f.log.Error("inboxsync: a webhook delivery failed for good; the periodic pass covers it", "account", id,
-			"event", d.event.Event, "attempts", d.attempts+1, "error", err.Error())
-	case err != nil:
-		f.log.Warn("inboxsync: acting on a webhook delivery failed; retrying later", "account", id,
-			"event", d.event.Event, "attempts", d.attempts+1, "error", err.Error())
+	gaveUp, err := f.finishDeliveries(fctx, acted)
+	if err != nil {
+		f.log.Warn("inboxsync: recording deliveries' outcomes; they will be acted on again", "account", id, "error", err.Error())
+		return
 	}
-	return true
+	for _, o := range acted {
+		switch {
+		case o.err == nil:
+		case gaveUp[o.d.id]:
+			f.log.Error("inboxsync: a webhook delivery failed for good; the periodic pass covers it", "account", id,
+				"event", o.d.event.Event, "attempts", o.d.attempts+1, "error", o.err.Error())
+		default:
+			f.log.Warn("inboxsync: acting on a webhook delivery failed; retrying later", "account", id,
+				"event", o.d.event.Event, "attempts", o.d.attempts+1, "error", o.err.Error())
+		}
+	}
 }
 
 // maxDeliveryAttempts bounds how often a delivery whose handling fails is
@@ -202,28 +220,44 @@ WHERE d.account_id = ? AND `+due+` ORDER BY d.id LIMIT ?`, accountID, f.st.clock
 	return out, rows.Err()
 }
 
-// finishDelivery marks a delivery done, or counts a failed attempt: the
-// delivery is then tried again after a backoff, or is done, failed for
-// good, after maxDeliveryAttempts (it reports gaveUp).
-func (f *Fleet) finishDelivery(ctx context.Context, d delivery, failure error) (gaveUp bool, err error) {
-	if failure == nil {
-		_, err = f.st.exec(ctx, f.st.db, `UPDATE fleet_deliveries SET done_at = db_clock(?), attempts = attempts + 1,
-	next_at = NULL, last_error = NULL WHERE id = ?`, f.st.clockAt(0), d.id)
-		return false, err
-	}
-	msg := failure.Error()
-	if len(msg) > 500 {
-		msg = msg[:500]
-	}
-	attempts := d.attempts + 1
-	if attempts >= maxDeliveryAttempts {
-		_, err = f.st.exec(ctx, f.st.db, `UPDATE fleet_deliveries SET done_at = db_clock(?), attempts = ?,
-	next_at = NULL, last_error = ? WHERE id = ?`, f.st.clockAt(0), attempts, msg, d.id)
-		return err == nil, err
-	}
-	_, err = f.st.exec(ctx, f.st.db, `UPDATE fleet_deliveries SET attempts = ?, next_at = db_clock(?), last_error = ?
-WHERE id = ?`, attempts, f.st.clockAt(deliveryBackoff(attempts)), msg, d.id)
-	return false, err
+// finishDeliveries records outcomes in one transaction: a delivery acted
+// on is done; one that failed counts an attempt, and is tried again after
+// a backoff, or is done, failed for good, after maxDeliveryAttempts (it is
+// then in gaveUp).
+func (f *Fleet) finishDeliveries(ctx context.Context, acted []outcome) (gaveUp map[int64]bool, err error) {
+	gaveUp = map[int64]bool{}
+	var ok []int64
+	err = f.st.inTx(ctx, func(tx *sql.Tx) error {
+		for _, o := range acted {
+			if o.err == nil {
+				ok = append(ok, o.d.id)
+				continue
+			}
+			msg := o.err.Error()
+			if len(msg) > 500 {
+				msg = msg[:500]
+			}
+			attempts := o.d.attempts + 1
+			q, args := `UPDATE fleet_deliveries SET attempts = ?, next_at = db_clock(?), last_error = ? WHERE id = ?`,
+				[]any{attempts, f.st.clockAt(deliveryBackoff(attempts)), msg, o.d.id}
+			if attempts >= maxDeliveryAttempts {
+				gaveUp[o.d.id] = true
+				q, args = `UPDATE fleet_deliveries SET attempts = ?, done_at = db_clock(?), next_at = NULL, last_error = ? WHERE id = ?`,
+					[]any{attempts, f.st.clockAt(0), msg, o.d.id}
+			}
+			if _, err := f.st.exec(ctx, tx, q, args...); err != nil {
+				return err
+			}
+		}
+		if len(ok) == 0 {
+			return nil
+		}
+		list, args := idList(ok)
+		_, err := f.st.exec(ctx, tx, `UPDATE fleet_deliveries SET done_at = db_clock(?), attempts = attempts + 1,
+	next_at = NULL, last_error = NULL WHERE id IN (`+list+`)`, append([]any{f.st.clockAt(0)}, args...)...)
+		return err
+	})
+	return gaveUp, err
 }
 
 // pruneDeliveries drops deliveries done before age ago: BookingSync does

@@ -47,9 +47,9 @@ func TestDeliveryRetriesAreBoundedWithBackoff(t *testing.T) {
 			if len(ds) != 1 || ds[0].attempts != attempt-1 {
 				t.Fatalf("attempt %d: due %+v", attempt, ds)
 			}
-			gaveUp, err := f.finishDelivery(ctx, ds[0], errors.New("the API is down"))
-			if err != nil || gaveUp != (attempt == maxDeliveryAttempts) {
-				t.Fatalf("attempt %d: finishDelivery = %v, %v", attempt, gaveUp, err)
+			gaveUp, err := f.finishDeliveries(ctx, []outcome{{ds[0], errors.New("the API is down")}})
+			if err != nil || gaveUp[ds[0].id] != (attempt == maxDeliveryAttempts) {
+				t.Fatalf("attempt %d: finishDeliveries = %v, %v", attempt, gaveUp, err)
 			}
 			if ds := due(); len(ds) != 0 {
 				t.Fatalf("attempt %d: due again at once: %+v", attempt, ds)
