@@ -96,13 +96,13 @@ func (f *Fleet) handleDeliveries(ctx context.Context, id int64, r *accountRun) {
 				}
 				break
 			}
-			var acted []outcome
+			var acted []actedOn
 			for _, d := range batch {
 				err := r.syncer.HandleEvent(ctx, d.event)
 				if ctx.Err() != nil {
 					break // not done: the next holder acts on it
 				}
-				acted = append(acted, outcome{d, err})
+				acted = append(acted, actedOn{d, err})
 			}
 			f.recordOutcomes(ctx, id, acted)
 			if ctx.Err() != nil {
@@ -115,15 +115,15 @@ func (f *Fleet) handleDeliveries(ctx context.Context, id int64, r *accountRun) {
 	}
 }
 
-// outcome is what acting on a delivery came to.
-type outcome struct {
+// actedOn is what acting on a delivery came to.
+type actedOn struct {
 	d   delivery
 	err error
 }
 
 // recordOutcomes records what acting on deliveries came to, even if the
 // run is stopping now: done is done.
-func (f *Fleet) recordOutcomes(ctx context.Context, id int64, acted []outcome) {
+func (f *Fleet) recordOutcomes(ctx context.Context, id int64, acted []actedOn) {
 	if len(acted) == 0 {
 		return
 	}
@@ -224,7 +224,7 @@ WHERE d.account_id = ? AND `+due+` ORDER BY d.id LIMIT ?`, accountID, f.st.clock
 // on is done; one that failed counts an attempt, and is tried again after
 // a backoff, or is done, failed for good, after maxDeliveryAttempts (it is
 // then in gaveUp).
-func (f *Fleet) finishDeliveries(ctx context.Context, acted []outcome) (gaveUp map[int64]bool, err error) {
+func (f *Fleet) finishDeliveries(ctx context.Context, acted []actedOn) (gaveUp map[int64]bool, err error) {
 	gaveUp = map[int64]bool{}
 	var ok []int64
 	err = f.st.inTx(ctx, func(tx *sql.Tx) error {

@@ -47,7 +47,7 @@ func TestDeliveryRetriesAreBoundedWithBackoff(t *testing.T) {
 			if len(ds) != 1 || ds[0].attempts != attempt-1 {
 				t.Fatalf("attempt %d: due %+v", attempt, ds)
 			}
-			gaveUp, err := f.finishDeliveries(ctx, []outcome{{ds[0], errors.New("the API is down")}})
+			gaveUp, err := f.finishDeliveries(ctx, []actedOn{{ds[0], errors.New("the API is down")}})
 			if err != nil || gaveUp[ds[0].id] != (attempt == maxDeliveryAttempts) {
 				t.Fatalf("attempt %d: finishDeliveries = %v, %v", attempt, gaveUp, err)
 			}
