@@ -178,11 +178,12 @@ func (d *postgresDialect) uniqueViolation(err error) bool {
 }
 
 // searchWhere: to_tsquery('simple', 'word:* & …') against the GIN indexes
-// on to_tsvector('simple', …).
+// on to_tsvector('simple', …), each expression the index's word for word
+// (message_search_text: migration 0013).
 func (d *postgresDialect) searchWhere(accountID int64, words []string) (string, []any) {
 	q := strings.Join(words, ":* & ") + ":*"
 	return `c.id IN (SELECT m.conversation_id FROM messages m
-	WHERE m.account_id = ? AND to_tsvector('simple', COALESCE(m.raw->>'content', '')) @@ to_tsquery('simple', ?)
+	WHERE m.account_id = ? AND to_tsvector('simple', message_search_text(m.raw)) @@ to_tsquery('simple', ?)
 UNION SELECT s.id FROM conversations s
 	WHERE s.account_id = ? AND to_tsvector('simple', COALESCE(s.subject, '')) @@ to_tsquery('simple', ?)
 UNION SELECT p.conversation_id FROM clients g

@@ -66,7 +66,8 @@ func TestPoisonRecordsAreSetAside(t *testing.T) {
 		fx := setup(t, dsn)
 		a := fx.srv.Accounts()[0]
 		nul := "before\x00after"
-		conv := a.AddConversation(bookingsynctest.ConversationSeed{Subject: nul})
+		conv, guest := a.AddConversationWithClient(bookingsynctest.ConversationSeed{Subject: nul})
+		msg := a.AddMessage(bookingsynctest.MessageSeed{ConversationID: conv, SenderID: guest, Content: nul})
 		hc := fx.srv.Client()
 		hc.Transport = &poisoner{next: hc.Transport, path: "/inbox/conversations", key: "conversations"}
 		c := newClient(t, fx.srv, bookingsync.WithHTTPClient(hc))
@@ -92,6 +93,10 @@ func TestPoisonRecordsAreSetAside(t *testing.T) {
 		got, err := fx.st.Conversation(ctx, acct, conv)
 		if err != nil || got.Subject != nul {
 			t.Fatalf("the NUL subject: %q, %v", got.Subject, err)
+		}
+		msgs, err := fx.st.Messages(ctx, acct, conv)
+		if err != nil || len(msgs) != 1 || msgs[0].ID != msg || msgs[0].Content != nul {
+			t.Fatalf("the NUL message: %+v, %v", msgs, err)
 		}
 		// Everything else is the server's.
 		if d := diff(serverState(t, fx.c), localState(t, fx.st)); d != "" {
