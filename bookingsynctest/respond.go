@@ -185,7 +185,7 @@ func (s *Server) createdPaging(c *apiReq, plural string) obj {
 	}
 	q.Set("page", "1")
 	u := s.URL + c.r.URL.EscapedPath() + "?" + q.Encode()
-	per := strconv.Itoa(s.cfg.pageCap)
+	per := strconv.Itoa(s.cfg.capOf(plural))
 	h := c.w.Header()
 	h.Set("Link", fmt.Sprintf("<%s>; rel=%q", u, "first"))
 	h.Set("X-Per-Page", per)
