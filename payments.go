@@ -115,8 +115,9 @@ func (s *PaymentsService) GetWith(ctx context.Context, id int64, opts *GetOption
 	return s.res().get(ctx, id, opts)
 }
 
-// GetMany returns the payments with the given ids in one request per
-// hundred ids; unknown ids are absent from the result.
+// GetMany returns the payments with the given ids, a hundred ids a
+// request, each answer read to its last page (the API pages it like a
+// listing, rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /payments/{id},{id},…
 func (s *PaymentsService) GetMany(ctx context.Context, ids []int64) ([]*Payment, *Response, error) {

@@ -106,8 +106,9 @@ func (s *ReviewsService) GetWith(ctx context.Context, id int64, opts *GetOptions
 	return s.res().get(ctx, id, opts)
 }
 
-// GetMany returns the reviews with the given ids in one request per
-// hundred ids; unknown ids are absent from the result.
+// GetMany returns the reviews with the given ids, a hundred ids a request,
+// each answer read to its last page (the API pages it like a listing,
+// rentals 50 a page); unknown ids are absent from the result.
 //
 // GET /reviews/{id},{id},…
 func (s *ReviewsService) GetMany(ctx context.Context, ids []int64) ([]*Review, *Response, error) {

@@ -141,22 +141,12 @@ func (s *Server) show(c *apiReq, k *kind) {
 		return
 	}
 	pages := (total + per - 1) / per
-	links := obj{{"first", s.linkURL(c.r, q, 1, per)}}
-	if page > 1 {
-		links = append(links, field{"prev", s.linkURL(c.r, q, min(page-1, pages), per)})
-	}
-	if page < pages {
-		links = append(links, field{"next", s.linkURL(c.r, q, page+1, per)})
-	}
-	links = append(links, field{"last", s.linkURL(c.r, q, pages, per)})
-	n, np, pp := strconv.Itoa(total), strconv.Itoa(pages), strconv.Itoa(per)
-	meta := obj{{"Link", links}, {"X-Total-Pages", np}, {"X-Total-Count", n}, {"X-Per-Page", pp}}
 	hd := c.w.Header()
 	hd.Set("Link", s.linkHeader(c.r, q, page, per, pages))
-	hd.Set("X-Total-Pages", np)
-	hd.Set("X-Total-Count", n)
-	hd.Set("X-Per-Page", pp)
-	encode(s.envelope(k, c.limited, objs, meta)).send(c.w, http.StatusOK, ctAPI)
+	hd.Set("X-Total-Pages", strconv.Itoa(pages))
+	hd.Set("X-Total-Count", strconv.Itoa(total))
+	hd.Set("X-Per-Page", strconv.Itoa(per))
+	encode(s.envelope(k, c.limited, objs, s.pagingMeta(c.r, q, page, per, pages, total))).send(c.w, http.StatusOK, ctAPI)
 }
 
 // window reads a listing's page (from 1) and per_page (the resource's cap

@@ -214,6 +214,9 @@ func TestUpdatedSince(t *testing.T) {
 	pr := call(t, s, "POST", "inbox/participants", s.Token(), wrap("participants", map[string]any{
 		"conversation_id": 12, "member_id": HostJanID, "member_type": "Host"}))
 	expectStatus(t, pr, 201)
+	if got := pr.Header.Get("X-Per-Page"); got != "100" {
+		t.Errorf("a 201's X-Per-Page %q, want the resource's page cap, 100", got)
+	}
 	pid := pr.objects(t, "participants")[0]["id"]
 	mr := call(t, s, "POST", "inbox/messages", s.Token(), wrap("messages", map[string]any{
 		"conversation_id": "12", "sender_id": pid, "content": "Sure, a cot is ready.", "origin": "bookingsync_inbox",
