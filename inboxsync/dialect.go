@@ -77,6 +77,9 @@ type dialect interface {
 	// lock takes the lock called name across every process sharing the
 	// database (the within-process queue comes first, Store.lock).
 	lock(ctx context.Context, s *Store, name string) (unlock func(), err error)
+	// tableColumns is the query listing, one row each, the column names
+	// of the table its one argument names (none: no such table).
+	tableColumns() string
 	// migrateLock serializes migrations across processes; conn then runs
 	// the migrations' transaction.
 	migrateLock(ctx context.Context, conn *sql.Conn) (unlock func(), err error)

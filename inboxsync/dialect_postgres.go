@@ -229,6 +229,10 @@ func discard(conn *sql.Conn) {
 	conn.Close()
 }
 
+func (d *postgresDialect) tableColumns() string {
+	return "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?"
+}
+
 // pgMigrateLock is the advisory lock key serializing migrations across
 // replicas: the first eight bytes of "inboxsyn" as a bigint.
 const pgMigrateLock = 0x696e626f7873796e

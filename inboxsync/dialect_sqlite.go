@@ -232,6 +232,8 @@ WHERE fleet_locks.expires_at < db_clock(?)`
 	}, nil
 }
 
+func (d *sqliteDialect) tableColumns() string { return "SELECT name FROM pragma_table_info(?)" }
+
 // migrateLock: the migrations' transaction (BEGIN IMMEDIATE) serializes
 // openers, busy_timeout making them wait.
 func (d *sqliteDialect) migrateLock(context.Context, *sql.Conn) (func(), error) {

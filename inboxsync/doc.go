@@ -59,7 +59,7 @@
 //
 // The schema is an interface: query it (Store.DB) as well as through the
 // read side. Its one description is the migrations
-// (migrations/<dialect>/NNNN_*.sql, each table commented there), and a
+// (migrations/<dialect>/<line>/NNNN_*.sql, each table commented there), and a
 // test holds the two dialects' live schemas to each other and to the
 // columns the code writes. Every mirrored table (conversations,
 // participants, messages, attachments, hosts, applications, bookings,
@@ -82,8 +82,12 @@
 // child tables are always current: use Participants and Messages (or join
 // on conversation_id) rather than those arrays.
 //
-// Migrations are embedded and versioned (migrations/<dialect>/NNNN_*.sql);
-// Open applies the missing ones, each once even when replicas start
-// together. Versions 0001–0049 are the projection's, 0050 and up the
-// fleet's.
+// Migrations are embedded and versioned, in named lines
+// (migrations/<dialect>/<line>/NNNN_*.sql: the projection's, the fleet's),
+// and recorded in inboxsync_migrations. Open applies the missing ones,
+// each once even when replicas start together; Migrate does it alone (a
+// deploy step), MigrationStatus lists what is applied and pending, and
+// Open(ctx, dsn, WithoutMigrate()) opens with a role that may not change
+// the schema, failing with a *SchemaBehindError when it is behind. The
+// command-line tool has them as `bookingsync db migrate|status`.
 package inboxsync

@@ -43,8 +43,48 @@ type Store struct {
 //
 // Migrations are embedded and versioned; replicas that open the same
 // database at once apply each migration exactly once (Postgres: under an
-// advisory lock; SQLite: inside one write transaction).
-func Open(ctx context.Context, dsn string) (*Store, error) {
+// advisory lock; SQLite: inside one write transaction). With
+// WithoutMigrate, Open changes no schema and fails with a
+// *SchemaBehindError when a migration is pending (see Migrate).
+func Open(ctx context.Context, dsn string, opts ...OpenOption) (*Store, error) {
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s, err := openDB(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if o.withoutMigrate {
+		err = s.checkSchema(ctx)
+	} else {
+		_, err = s.migrate(ctx)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenOption changes how Open opens a store.
+type OpenOption func(*openOptions)
+
+type openOptions struct {
+	withoutMigrate bool
+}
+
+// WithoutMigrate opens a store without touching its schema, for a role
+// that may not change it (a Postgres role without DDL rights, a read-only
+// reporter): Open only checks that every migration of this release is
+// applied, and fails with a *SchemaBehindError naming those that are not.
+// Migrate, or `bookingsync db migrate`, applies them.
+func WithoutMigrate() OpenOption {
+	return func(o *openOptions) { o.withoutMigrate = true }
+}
+
+// openDB opens the store's pool at dsn, its schema as it is.
+func openDB(dsn string) (*Store, error) {
 	d, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
@@ -53,26 +93,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inboxsync: open: %w", err)
 	}
-	s := &Store{db: db, d: d}
-	for attempt := 1; ; attempt++ {
-		err = s.migrate(ctx)
-		if err == nil || !d.retryOpen(err) || attempt == 50 {
-			break
-		}
-		select {
-		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	return &Store{db: db, d: d}, nil
 }
 
 // Close closes the database.

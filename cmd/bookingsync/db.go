@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
@@ -143,4 +144,73 @@ func installedAccount(ctx context.Context, st *inboxsync.Store, want int64) (int
 // which uninstalls the account).
 func (c *cli) storeClient(ctx context.Context, st *inboxsync.Store, accountID int64, extra ...bookingsync.Option) (*bookingsync.Client, error) {
 	return c.storedClient(ctx, st.TokenStore(accountID), st.Locker(accountID), extra...)
+}
+
+var dbCommand = &command{
+	name:    "db",
+	args:    "migrate|status --db DSN [--json]",
+	summary: "Migrate an inboxsync database, or show its migrations",
+	help: `migrate applies the migrations the database lacks (each once, even when
+replicas migrate together) and lists them; status lists every migration,
+applied or pending, without changing anything. Stores opened without
+migrating (inboxsync.WithoutMigrate: a role without DDL rights) need
+migrate first. DSN is sqlite:/path/inbox.db or postgres://….`,
+	run: runDB,
+}
+
+// migrationLine is the --json form of a migration.
+type migrationLine struct {
+	Line      string     `json:"line"`
+	Version   int        `json:"version"`
+	Name      string     `json:"name"`
+	AppliedAt *time.Time `json:"applied_at"` // null: pending
+}
+
+func runDB(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := flags(cmd)
+	dsn := fs.String("db", "", "the database: sqlite:/path/inbox.db or postgres://… (required)")
+	asJSON := fs.Bool("json", false, "the migrations as a JSON array")
+	pos, err := c.parse(cmd, fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if *dsn == "" {
+		return usageError("db: --db DSN is required")
+	}
+	var ms []inboxsync.Migration
+	switch pos[0] {
+	case "migrate":
+		ms, err = inboxsync.Migrate(ctx, *dsn)
+	case "status":
+		ms, err = inboxsync.MigrationStatus(ctx, *dsn)
+	default:
+		return usageError("db: unknown subcommand %q (want migrate or status)", pos[0])
+	}
+	if err != nil {
+		return fmt.Errorf("db %s: %s: %w", pos[0], redactDSN(*dsn), err)
+	}
+	if *asJSON {
+		out := make([]migrationLine, len(ms))
+		for i, m := range ms {
+			out[i] = migrationLine{Line: m.Line, Version: m.Version, Name: m.Name}
+			if m.Applied() {
+				at := m.AppliedAt.UTC()
+				out[i].AppliedAt = &at
+			}
+		}
+		return writeJSON(c.stdout, out)
+	}
+	if pos[0] == "migrate" && len(ms) == 0 {
+		_, err := fmt.Fprintln(c.stdout, "the schema is current: nothing to apply")
+		return err
+	}
+	rows := make([][]string, len(ms))
+	for i, m := range ms {
+		state := "pending"
+		if m.Applied() {
+			state = "applied " + stamp(m.AppliedAt)
+		}
+		rows[i] = []string{m.Line, fmt.Sprintf("%04d", m.Version), m.Name, state}
+	}
+	return table(c.stdout, []string{"LINE", "VERSION", "NAME", "STATE"}, rows)
 }

@@ -16,6 +16,7 @@
 //	reply --host HOST [--json] ID TEXT a reply as a host (TEXT "-": stdin)
 //	sync --db DSN [--watch EVERY]      mirror the account into a database
 //	                                   (EVERY a Go duration: 30s, 5m, 1h)
+//	db migrate|status --db DSN         apply the database's pending migrations, or list them
 //	webhooks trigger EVENT --to URL --secret S
 //	                                   one signed delivery of a realistic payload
 //	version                            the versions of the tool, the client and inboxsync

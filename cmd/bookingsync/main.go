@@ -54,6 +54,7 @@ var commands = []*command{
 	showCommand,
 	replyCommand,
 	syncCommand,
+	dbCommand,
 	webhooksCommand,
 	versionCommand,
 }

@@ -1,0 +1,10 @@
+-- The migrations applied to this database, one row each: the line (the
+-- folder: projection, fleet, …), the version within it, the file, and when
+-- (the database's clock, as UTC text 2006-01-02T15:04:05.000000000Z).
+CREATE TABLE IF NOT EXISTS inboxsync_migrations (
+	line       TEXT NOT NULL,
+	version    INTEGER NOT NULL,
+	name       TEXT NOT NULL,
+	applied_at TEXT NOT NULL,
+	PRIMARY KEY (line, version)
+);
