@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
@@ -101,6 +102,18 @@ type Fleet struct {
 	clients map[int64]*fleetClient
 	running map[int64]*accountRun
 	idle    bool // no account is installed: said once (balance)
+
+	signals fleetSignals
+}
+
+// fleetSignals are the events a test waits on instead of sleeping
+// (testsignal), and its hand on the beat; inert unless a test arms them
+// (export_fleet_test.go).
+type fleetSignals struct {
+	beat    testsignal.Signal[struct{}] // a beat (balance and dispatch) ended
+	started testsignal.Signal[int64]    // an account's run started here
+	passed  testsignal.Signal[int64]    // an account's Syncer ended a pass
+	beatNow chan struct{}               // a test's beat, besides the ticker's; nil (never) in production
 }
 
 // NewFleet returns a Fleet over st.
@@ -147,8 +160,11 @@ func (f *Fleet) Run(ctx context.Context) error {
 	defer f.observe()()
 	// Replicas started together (a deploy) see each other before taking
 	// leases, rather than one taking every account and handing half back.
-	if !sleep(ctx, min(ttl/3, 2*time.Second)) {
+	select {
+	case <-ctx.Done():
 		return nil
+	case <-time.After(min(ttl/3, 2*time.Second)):
+	case <-f.signals.beatNow:
 	}
 	beat := time.NewTicker(ttl / 3)
 	defer beat.Stop()
@@ -158,6 +174,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 	for {
 		f.balance(ctx)
 		f.dispatch(ctx)
+		f.signals.beat.Signal(struct{}{})
 		if time.Since(lastPrune) > time.Hour {
 			lastPrune = time.Now()
 			if err := f.pruneDeliveries(ctx, 7*24*time.Hour); err != nil && ctx.Err() == nil {
@@ -169,6 +186,8 @@ func (f *Fleet) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return nil
 			case <-beat.C:
+				next = true
+			case <-f.signals.beatNow:
 				next = true
 			case <-poll.C:
 				f.dispatch(ctx)

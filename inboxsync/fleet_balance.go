@@ -130,6 +130,7 @@ func (f *Fleet) startAccount(ctx context.Context, id int64, fence time.Duration)
 	r := &accountRun{cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1),
 		syncer: New(f.st, id, fc.c, append([]Option{WithLeaseTTL(f.cfg.LeaseTTL), WithMeterProvider(f.cfg.MeterProvider),
 			WithTracerProvider(f.cfg.TracerProvider)}, f.cfg.SyncOptions...)...)}
+	r.syncer.passed = &f.signals.passed
 	r.fence = time.AfterFunc(fence, func() {
 		f.log.Warn("inboxsync: lease not renewed in time; account stopped here", "account", id)
 		cancel()
@@ -139,6 +140,7 @@ func (f *Fleet) startAccount(ctx context.Context, id int64, fence time.Duration)
 	f.running[id] = r
 	f.mu.Unlock()
 	f.log.Info("inboxsync: account leased; syncing", "account", id)
+	f.signals.started.Signal(id)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {

@@ -70,6 +70,12 @@ func startReplica(t *testing.T, st *inboxsync.Store, cfg inboxsync.FleetConfig) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runFleet(t, f)
+}
+
+// runFleet runs f until the test ends, with a webhook server in front.
+func runFleet(t *testing.T, f *inboxsync.Fleet) *replica {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &replica{f: f, cancel: cancel, done: make(chan error, 1), hook: httptest.NewServer(f.WebhookHandler())}
 	go func() { r.done <- f.Run(ctx) }()
@@ -311,19 +317,31 @@ func TestFleetReconcile(t *testing.T) {
 
 // A replica that keeps its leases keeps its runs: beats renew the leases
 // and start nothing again (a restarted run would make a pass at once).
+// The test drives the beats; the lease outlives the test, so that no
+// fence fires however slow the machine.
 func TestFleetKeepsRunsAcrossBeats(t *testing.T) {
 	st := openStore(t, dbtest.SQLite(t))
 	srv, accts := fleetFake(t, st, 2, bookingsynctest.WithRateLimit(1<<30), bookingsynctest.WithConversationDelay(0))
 	cfg := fleetConfig(srv.URL, srv.Client(), "r1")
 	cfg.Every = time.Hour
-	cfg.LeaseTTL = 600 * time.Millisecond // a beat every 200ms
-	startReplica(t, st, cfg)
-	eventually(t, 10*time.Second, "both accounts synced once", func() bool {
-		return accts[0].RequestTotal() > 0 && accts[1].RequestTotal() > 0 && len(holders(t, st)) == 2
-	})
-	time.Sleep(500 * time.Millisecond) // the first passes finish
+	cfg.LeaseTTL = 10 * time.Minute
+	f, err := inboxsync.NewFleet(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := inboxsync.ArmFleet(t, f)
+	runFleet(t, f)
+	hooks.Beat(t) // the first beat takes both accounts
+	started := map[int64]bool{hooks.Started(t): true, hooks.Started(t): true}
+	passed := map[int64]bool{hooks.Passed(t): true, hooks.Passed(t): true}
+	if len(started) != 2 || len(passed) != 2 {
+		t.Fatalf("started %v, passed %v; want both accounts", started, passed)
+	}
 	before := accts[0].RequestTotal() + accts[1].RequestTotal()
-	time.Sleep(2 * time.Second) // ten beats
+	for range 10 {
+		hooks.Beat(t)
+	}
+	hooks.RequireNoStart(t)
 	if after := accts[0].RequestTotal() + accts[1].RequestTotal(); after != before {
 		t.Fatalf("%d requests during ten beats with nothing to do; runs were restarted", after-before)
 	}

@@ -31,6 +31,7 @@ func (s *Syncer) Run(ctx context.Context, every time.Duration) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		s.passed.Signal(s.acct)
 		wait := every
 		if err == nil && rep != nil && rep.unsettled() {
 			// Records were deleted during a walk, so its cursor stayed:

@@ -28,7 +28,7 @@ func TestSyncConverges(t *testing.T) {
 			t.Fatal("first pass changed nothing")
 		}
 
-		time.Sleep(1100 * time.Millisecond) // the server's clock has whole seconds
+		f.srv.Advance(time.Second) // the server's clock has whole seconds
 		rep = mustSync(t, f.s)
 		if rep.Requests != 8 {
 			t.Errorf("no-change pass made %d requests, want 8 (one per walked resource)", rep.Requests)
@@ -85,7 +85,7 @@ func TestDeletionDuringWalkKeepsCursor(t *testing.T) {
 		if err != nil || before.IsZero() {
 			t.Fatalf("cursor after the first pass: %v, %v", before, err)
 		}
-		time.Sleep(1100 * time.Millisecond)
+		f.srv.Advance(time.Second) // past the cursor's second
 		for _, id := range []int64{11, 12, 13, 14} {
 			f.srv.Touch("conversations", id) // four changed records: two pages
 		}

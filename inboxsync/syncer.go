@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -32,6 +33,8 @@ type Syncer struct {
 
 	cue    chan struct{} // a webhook asks for a pass soon; buffered, coalesced
 	passMu sync.Mutex    // one pass at a time in this process
+
+	passed *testsignal.Signal[int64] // Run's passes, with the account: a Fleet's tests wait on them
 }
 
 // Option configures a Syncer.

@@ -57,7 +57,7 @@ func TestWebhookOutOfOrder(t *testing.T) {
 		const conv = bookingsynctest.AirbnbConversationID
 		old := rawGet(t, f.c, "inbox/conversations/11")
 
-		time.Sleep(1100 * time.Millisecond) // a newer updated_at, in whole seconds
+		f.srv.Advance(time.Second) // a newer updated_at, in whole seconds
 		f.srv.Touch("conversations", conv)
 		mustSync(t, f.s)
 		newer, err := f.st.Conversation(ctx, acct, conv)

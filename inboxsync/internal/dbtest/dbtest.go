@@ -21,12 +21,16 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
+	"flag"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,14 +47,121 @@ const (
 var Backends = []string{"sqlite", "postgres"}
 
 // Each runs fn as a subtest per back end ("sqlite", "postgres"), each with
-// a fresh, empty database.
+// a database of its own, migrated when Main was given a migration (cloned
+// from a template migrated once per process). t and its subtests run in
+// parallel with the other parallel tests: they share nothing.
 func Each(t *testing.T, fn func(t *testing.T, dsn string)) {
 	t.Helper()
+	t.Parallel()
 	for _, b := range Backends {
 		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			fn(t, Migrated(t, b))
+		})
+	}
+}
+
+// EachEmpty is Each with new, empty databases: for the tests of migration
+// itself.
+func EachEmpty(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Helper()
+	t.Parallel()
+	for _, b := range Backends {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
 			fn(t, DSN(t, b))
 		})
 	}
+}
+
+// migrate is Main's migration; nil: Migrated is DSN.
+var migrate func(ctx context.Context, dsn string) error
+
+// Main runs the tests (call it from TestMain) with migrate as the
+// migration of Each's databases, and drops the templates afterwards. The
+// tests wait on databases and servers far more than they compute, so up to
+// eight run at once unless -test.parallel says otherwise.
+func Main(m *testing.M, migrateFn func(ctx context.Context, dsn string) error) int {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", "8")
+	}
+	migrate = migrateFn
+	code := m.Run()
+	for _, tp := range templates {
+		if tp.drop != nil {
+			tp.drop()
+		}
+	}
+	return code
+}
+
+// template is a back end's migrated database, made once per process.
+type template struct {
+	once sync.Once
+	dsn  string // sqlite: the file; postgres: the database name
+	err  error
+	drop func()
+}
+
+var templates = map[string]*template{"sqlite": {}, "postgres": {}}
+
+// Migrated returns the DSN of a migrated database of its own on backend,
+// removed when t ends: a copy of a template migrated once per process.
+func Migrated(t testing.TB, backend string) string {
+	t.Helper()
+	if migrate == nil {
+		return DSN(t, backend)
+	}
+	tp := templates[backend]
+	if tp == nil {
+		t.Fatalf("dbtest: unknown back end %q", backend)
+	}
+	switch backend {
+	case "sqlite":
+		tp.once.Do(func() {
+			dir, err := os.MkdirTemp("", "inboxsync-template-")
+			if err != nil {
+				tp.err = err
+				return
+			}
+			tp.drop = func() { os.RemoveAll(dir) }
+			tp.dsn = filepath.Join(dir, "inbox.db")
+			tp.err = migrate(context.Background(), "sqlite:"+tp.dsn)
+		})
+		if tp.err != nil {
+			t.Fatalf("dbtest: SQLite template: %v", tp.err)
+		}
+		dst := filepath.Join(t.TempDir(), "inbox.db")
+		for _, suffix := range []string{"", "-wal"} {
+			b, err := os.ReadFile(tp.dsn + suffix)
+			if errors.Is(err, fs.ErrNotExist) && suffix != "" {
+				continue
+			}
+			if err == nil {
+				err = os.WriteFile(dst+suffix, b, 0o600)
+			}
+			if err != nil {
+				t.Fatalf("dbtest: copying the SQLite template: %v", err)
+			}
+		}
+		return "sqlite:" + dst
+	}
+	admin := adminDSN(t)
+	tp.once.Do(func() {
+		tp.dsn = dbName("template")
+		if tp.err = createDB(admin, tp.dsn, ""); tp.err != nil {
+			return
+		}
+		tp.drop = func() { dropDB(admin, tp.dsn) }
+		tp.err = migrate(context.Background(), withDB(admin, tp.dsn))
+	})
+	if tp.err != nil {
+		t.Fatalf("dbtest: Postgres template: %v", tp.err)
+	}
+	return newPostgres(t, admin, tp.dsn)
 }
 
 // DSN returns the DSN of a fresh database on backend ("sqlite" or
@@ -77,6 +188,13 @@ func SQLite(t testing.TB) string {
 // BOOKINGSYNC_REQUIRE_POSTGRES=1) when no server is configured.
 func Postgres(t testing.TB) string {
 	t.Helper()
+	return newPostgres(t, adminDSN(t), "")
+}
+
+// adminDSN is the server's DSN, from the environment; t is skipped (or
+// failed) without one.
+func adminDSN(t testing.TB) string {
+	t.Helper()
 	admin := os.Getenv(PostgresEnv)
 	if admin == "" {
 		if os.Getenv(RequireEnv) == "1" {
@@ -84,37 +202,63 @@ func Postgres(t testing.TB) string {
 		}
 		t.Skipf("dbtest: Postgres tests skipped: set %s to a server DSN, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", PostgresEnv)
 	}
-	u, err := url.Parse(admin)
-	if err != nil {
+	if _, err := url.Parse(admin); err != nil {
 		t.Fatalf("dbtest: %s is not a URL", PostgresEnv) // never print it: it may hold a password
 	}
+	return admin
+}
+
+// newPostgres creates t's database, a copy of template ("": empty), and
+// drops it when t ends.
+func newPostgres(t testing.TB, admin, template string) string {
+	t.Helper()
 	name := dbName(t.Name())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatalf("dbtest: open admin connection: %v", err)
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	if err := createDB(admin, name, template); err != nil {
 		if os.Getenv(RequireEnv) != "1" && strings.Contains(err.Error(), "connect") {
 			t.Skipf("dbtest: Postgres tests skipped: server in %s unreachable: %v", PostgresEnv, err)
 		}
 		t.Fatalf("dbtest: create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		db, err := sql.Open("pgx", admin)
-		if err != nil {
-			t.Errorf("dbtest: drop %s: %v", name, err)
-			return
-		}
-		defer db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		if err := dropDB(admin, name); err != nil {
 			t.Errorf("dbtest: drop %s: %v", name, err)
 		}
 	})
+	return withDB(admin, name)
+}
+
+// createDB creates the database name, a copy of template unless "".
+func createDB(admin, name, template string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	q := "CREATE DATABASE " + name
+	if template != "" {
+		q += " TEMPLATE " + template
+	}
+	_, err = db.ExecContext(ctx, q)
+	return err
+}
+
+func dropDB(admin, name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	return err
+}
+
+// withDB is admin's DSN naming database name.
+func withDB(admin, name string) string {
+	u, _ := url.Parse(admin) // adminDSN parsed it
 	u.Path = "/" + name
 	return u.String()
 }
