@@ -79,14 +79,14 @@ var migrate func(ctx context.Context, dsn string) error
 
 // Main runs the tests (call it from TestMain) with migrate as the
 // migration of Each's databases, and drops the templates afterwards. The
-// tests wait on databases and servers far more than they compute, so up to
-// eight run at once unless -test.parallel says otherwise.
+// tests wait on databases and servers more than they compute, so up to
+// four run at once unless -test.parallel says otherwise.
 func Main(m *testing.M, migrateFn func(ctx context.Context, dsn string) error) int {
 	flag.Parse()
 	explicit := false
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
 	if !explicit {
-		flag.Set("test.parallel", "8")
+		flag.Set("test.parallel", "4")
 	}
 	migrate = migrateFn
 	code := m.Run()
