@@ -7,6 +7,11 @@
 //		…
 //	})
 //
+// With Main in the package's TestMain, Each's databases come migrated: a
+// copy of a template migrated once per process and back end (a file copy
+// on SQLite, CREATE DATABASE … TEMPLATE on Postgres), and Each runs the
+// test and its subtests in parallel; EachEmpty and DSN give empty ones.
+//
 // SQLite is a file in t.TempDir(). Postgres is a database created under a
 // unique name on the server named by BOOKINGSYNC_TEST_POSTGRES (a DSN with
 // the right to CREATE DATABASE, e.g.
