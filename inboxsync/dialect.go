@@ -67,7 +67,7 @@ type dialect interface {
 	// content, the subject or the guest's name holds every one of words
 	// (letters and digits only, see searchWords), each as a word or a
 	// word's start, and its arguments (InboxQuery.Search); the indexes of
-	// migration 0010_inbox.sql serve it.
+	// migration projection/0004_inbox.sql serve it.
 	searchWhere(accountID int64, words []string) (string, []any)
 	// skipLocked is what follows the subquery choosing rows to claim in an
 	// UPDATE … WHERE id IN (SELECT …): candidates another claimer has

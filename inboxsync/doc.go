@@ -83,8 +83,8 @@
 // on conversation_id) rather than those arrays.
 //
 // Migrations are embedded and versioned, in named lines
-// (migrations/<dialect>/<line>/NNNN_*.sql: the projection's, the fleet's),
-// and recorded in inboxsync_migrations. Open applies the missing ones,
+// (migrations/<dialect>/<line>/NNNN_*.sql: projection, fleet, outbox,
+// changes), and recorded in inboxsync_migrations. Open applies the missing ones,
 // each once even when replicas start together; Migrate does it alone (a
 // deploy step), MigrationStatus lists what is applied and pending, and
 // Open(ctx, dsn, WithoutMigrate()) opens with a role that may not change

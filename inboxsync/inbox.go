@@ -73,7 +73,7 @@ var ErrBadCursor = errors.New("inboxsync: InboxQuery.Before is not an InboxPage.
 
 // activity is a conversation's place in the inbox: its last message, else
 // its last update. The text is the index's (see migrations
-// 0010_inbox.sql), so that the index serves the order.
+// projection/0004_inbox.sql), so that the index serves the order.
 const activity = "COALESCE(c.last_message_at, c.updated_at, '1970-01-01T00:00:00.000000000Z')"
 
 // Inbox returns a page of the account's inbox from the local copy alone:

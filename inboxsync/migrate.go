@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -16,8 +17,9 @@ import (
 // The schema's migrations: one folder per dialect, in it one folder per
 // line, in it files named NNNN_what.sql, numbered from 0001 within their
 // line. A line is a part of the schema with one owner: the projection (the
-// copy: mirrored tables, cursors, leases) and the fleet (tokens, account
-// leases, deliveries). Lines apply in the order of migrationLines, each
+// copy: mirrored tables, cursors, leases, the inbox's indexes), the fleet
+// (tokens, account leases, deliveries), the outbox (replies to send) and
+// the change feed. Lines apply in the order of migrationLines, each
 // migration once, in version order within its line, whatever the other
 // lines hold: a database at projection 0002 without the fleet gets fleet
 // 0001, and one that has fleet 0001 gets projection 0003 when it appears.
@@ -28,7 +30,7 @@ var migrationFS embed.FS
 
 // migrationLines are the lines, in the order they apply: a line may build
 // on the tables of those before it. A folder not named here is an error.
-var migrationLines = []string{"projection", "fleet"}
+var migrationLines = []string{"projection", "fleet", "outbox", "changes"}
 
 // Migration is one migration of the schema, as Migrate and
 // MigrationStatus report it.
@@ -113,6 +115,9 @@ func migrations(fsys fs.FS, dialect string) ([]migration, error) {
 	for _, line := range migrationLines {
 		dir := path.Join(root, line)
 		entries, err := fs.ReadDir(fsys, dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a line with nothing for this dialect yet
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -281,11 +286,15 @@ func (s *Store) tableColumns(ctx context.Context, q querier, table string) ([]st
 var legacyMigrations = map[string]struct {
 	line    string
 	version int
+	name    string
 }{
-	"0001_projection.sql":     {"projection", 1},
-	"0002_bookings.sql":       {"projection", 2},
-	"0003_guests_rentals.sql": {"projection", 3},
-	"0050_fleet.sql":          {"fleet", 1},
+	"0001_projection.sql":     {"projection", 1, "0001_projection.sql"},
+	"0002_bookings.sql":       {"projection", 2, "0002_bookings.sql"},
+	"0003_guests_rentals.sql": {"projection", 3, "0003_guests_rentals.sql"},
+	"0010_inbox.sql":          {"projection", 4, "0004_inbox.sql"},
+	"0011_outbox.sql":         {"outbox", 1, "0001_outbox.sql"},
+	"0012_changes.sql":        {"changes", 1, "0001_changes.sql"},
+	"0050_fleet.sql":          {"fleet", 1, "0001_fleet.sql"},
 }
 
 // adoptLegacyMigrations moves the rows of an earlier release's
@@ -325,7 +334,7 @@ func (s *Store) adoptLegacyMigrations(ctx context.Context, tx *sql.Tx) error {
 		}
 		// The time it was applied was not recorded: the adoption's stands in.
 		if _, err := s.exec(ctx, tx, "INSERT INTO inboxsync_migrations (line, version, name, applied_at) VALUES (?, ?, ?, db_clock(?))",
-			m.line, m.version, fmt.Sprintf("%04d%s", m.version, n[4:]), s.clockAt(0)); err != nil {
+			m.line, m.version, m.name, s.clockAt(0)); err != nil {
 			return fmt.Errorf("inboxsync: migrate: %w", err)
 		}
 	}

@@ -27,7 +27,8 @@ func names(ms []Migration) []string {
 func TestMigrateStatusAndOpenWithoutMigrate(t *testing.T) {
 	dbtest.EachEmpty(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		want := []string{"projection/0001_projection.sql", "projection/0002_bookings.sql", "projection/0003_guests_rentals.sql", "fleet/0001_fleet.sql"}
+		want := []string{"projection/0001_projection.sql", "projection/0002_bookings.sql", "projection/0003_guests_rentals.sql",
+			"projection/0004_inbox.sql", "fleet/0001_fleet.sql", "outbox/0001_outbox.sql", "changes/0001_changes.sql"}
 
 		status, err := MigrationStatus(ctx, dsn)
 		if err != nil {
@@ -86,12 +87,12 @@ func TestMigrateStatusAndOpenWithoutMigrate(t *testing.T) {
 		}
 
 		// One line behind: only its migration is named.
-		if _, err := st.DB().ExecContext(ctx, "DELETE FROM inboxsync_migrations WHERE line = 'fleet'"); err != nil {
+		if _, err := st.DB().ExecContext(ctx, "DELETE FROM inboxsync_migrations WHERE line = 'changes'"); err != nil {
 			t.Fatal(err)
 		}
 		_, err = Open(ctx, dsn, WithoutMigrate())
-		if !errors.As(err, &behind) || !slices.Equal(names(behind.Pending), []string{"fleet/0001_fleet.sql"}) {
-			t.Fatalf("Open without migrating, the fleet line behind: %v", err)
+		if !errors.As(err, &behind) || !slices.Equal(names(behind.Pending), []string{"changes/0001_changes.sql"}) {
+			t.Fatalf("Open without migrating, the changes line behind: %v", err)
 		}
 	})
 }
@@ -107,7 +108,8 @@ func TestMigrateAdoptsTheNumberedMigrations(t *testing.T) {
 		for _, q := range []string{
 			"DROP TABLE inboxsync_migrations",
 			"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)",
-			"INSERT INTO schema_migrations VALUES (1, '0001_projection.sql'), (2, '0002_bookings.sql'), (3, '0003_guests_rentals.sql'), (50, '0050_fleet.sql')",
+			"INSERT INTO schema_migrations VALUES (1, '0001_projection.sql'), (2, '0002_bookings.sql'), (3, '0003_guests_rentals.sql'), " +
+				"(10, '0010_inbox.sql'), (11, '0011_outbox.sql'), (12, '0012_changes.sql'), (50, '0050_fleet.sql')",
 		} {
 			if _, err := st.db.ExecContext(ctx, q); err != nil {
 				t.Fatal(err)
