@@ -115,6 +115,7 @@ func (l *lockHeld) release(t *testing.T) {
 // A page that lists a record twice stores the later copy, once, in one
 // statement; the count of records written counts it once.
 func TestApplyKeepsTheLastCopyOfARecordListedTwice(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := mustOpen(t, dsn)
@@ -143,6 +144,7 @@ func TestApplyKeepsTheLastCopyOfARecordListedTwice(t *testing.T) {
 // all land: a fixed statement is prepared before its transaction holds a
 // connection, never while it waits for a second one.
 func TestApplyConcurrentWritersOnAFreshStore(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -173,6 +175,7 @@ func TestApplyConcurrentWritersOnAFreshStore(t *testing.T) {
 // A page written under a lease another replica has taken is refused with
 // errLeaseLost, and nothing of it is written.
 func TestApplyUnderALostLeaseWritesNothing(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := mustOpen(t, dsn)

@@ -135,6 +135,7 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 // them, act on a webhook whichever receives it, and when one stops the
 // other takes its accounts over.
 func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		st := openStore(t, dsn)
 		srv, accts := fleetFake(t, st, 4, bookingsynctest.WithRateLimit(1<<30))
@@ -206,6 +207,7 @@ func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 // An uninstall, by webhook or by a refresh refused with invalid_grant,
 // forgets the token and stops the account's sync.
 func TestFleetUninstalls(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := openStore(t, dsn)
@@ -261,6 +263,7 @@ func TestFleetUninstalls(t *testing.T) {
 
 // Install exchanges the callback's code, asks /me and saves the token.
 func TestInstall(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := openStore(t, dsn)
@@ -290,6 +293,7 @@ func TestInstall(t *testing.T) {
 // Reconcile uninstalls the accounts the client-credentials listing no
 // longer shows, and names those it shows that have no token here.
 func TestFleetReconcile(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := openStore(t, dsn)

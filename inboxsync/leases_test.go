@@ -24,6 +24,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // one whose clock is ten minutes fast does not take it meanwhile. Only the
 // database's clock moving past the lease's end frees it.
 func TestLeasesRunOnTheDatabaseClock(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		srv := bookingsynctest.NewServer(bookingsynctest.WithRateLimit(1<<30), bookingsynctest.WithConversationDelay(0))

@@ -25,6 +25,7 @@ func names(ms []Migration) []string {
 // MigrationStatus shows applied and pending; Open without migrating fails
 // on a schema behind, naming what is pending, and opens a current one.
 func TestMigrateStatusAndOpenWithoutMigrate(t *testing.T) {
+	t.Parallel()
 	dbtest.EachEmpty(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		want := []string{"projection/0001_projection.sql", "projection/0002_bookings.sql", "projection/0003_guests_rentals.sql",
@@ -102,6 +103,7 @@ func TestMigrateStatusAndOpenWithoutMigrate(t *testing.T) {
 // names the lines, the old table is gone. Another tool's table of that
 // name (golang-migrate's: version, dirty) is left alone.
 func TestMigrateAdoptsTheNumberedMigrations(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := mustOpen(t, dsn)

@@ -15,6 +15,7 @@ import (
 // together they send exactly the window's requests, none is answered 429,
 // and the rest are held back without being sent.
 func TestRateBudgetSharedAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		srv := bookingsynctest.NewServer(bookingsynctest.WithRateLimit(60))

@@ -27,6 +27,7 @@ func convIDs(l []*bookingsync.Conversation) []int64 {
 
 // The read side answers the documented filters from the copy alone.
 func TestReadSide(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		mustSync(t, f.s)

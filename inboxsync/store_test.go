@@ -11,6 +11,7 @@ import (
 
 // Replicas starting together apply each migration once and all open.
 func TestOpenConcurrentMigratesOnce(t *testing.T) {
+	t.Parallel()
 	dbtest.EachEmpty(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		const n = 5

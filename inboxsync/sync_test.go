@@ -18,6 +18,7 @@ import (
 // request per walked resource and changes nothing; changes and deletions
 // on the server arrive with the next pass.
 func TestSyncConverges(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		rep := mustSync(t, f.s)
@@ -76,6 +77,7 @@ func (h *hook) RoundTrip(r *http.Request) (*http.Response, error) {
 // walk keeps its cursor, so that nothing that slipped between two pages is
 // lost, and the next pass settles it.
 func TestDeletionDuringWalkKeepsCursor(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(2))
 		f.srv.GenerateConversations(5)

@@ -26,6 +26,7 @@ func openStore(t testing.TB, dsn string) *inboxsync.Store {
 }
 
 func TestTokenStoreSaveLoadRevoke(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := openStore(t, dsn)
@@ -85,6 +86,7 @@ func TestTokenStoreSaveLoadRevoke(t *testing.T) {
 }
 
 func TestTokenStoreSealed(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := openStore(t, dsn)
@@ -160,6 +162,7 @@ func bytesReplaceFirst(s, old, new string) string {
 // The lock excludes holders in two stores (two processes' worth of
 // connections) and in one, and a waiter gives up with its context.
 func TestLockerExcludesAcrossStores(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		stores := []*inboxsync.Store{openStore(t, dsn), openStore(t, dsn)}
 		var mu sync.Mutex

@@ -22,6 +22,7 @@ import (
 // A webhook cue is reflected in the local copy after one GET; the same
 // delivery again makes no request.
 func TestWebhookOneGetOnce(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		ctx := context.Background()
@@ -51,6 +52,7 @@ func TestWebhookOneGetOnce(t *testing.T) {
 // A late re-read that returns an older version of a record never replaces
 // the newer local one; a 404 removes it.
 func TestWebhookOutOfOrder(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		ctx := context.Background()
@@ -155,6 +157,7 @@ func TestWebhookHandler(t *testing.T) {
 // resource together: one of them skips what the other holds, and the copy
 // is whole.
 func TestLeaseOneWalkerPerResource(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(10), bookingsynctest.WithLatency(2*time.Millisecond))
 		f.srv.GenerateConversations(200)

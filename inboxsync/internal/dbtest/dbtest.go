@@ -9,8 +9,8 @@
 //
 // With Main in the package's TestMain, Each's databases come migrated: a
 // copy of a template migrated once per process and back end (a file copy
-// on SQLite, CREATE DATABASE … TEMPLATE on Postgres), and Each runs the
-// test and its subtests in parallel; EachEmpty and DSN give empty ones.
+// on SQLite, CREATE DATABASE … TEMPLATE on Postgres), and Each runs its
+// subtests in parallel; EachEmpty and DSN give empty ones.
 //
 // SQLite is a file in t.TempDir(). Postgres is a database created under a
 // unique name on the server named by BOOKINGSYNC_TEST_POSTGRES (a DSN with
@@ -53,11 +53,10 @@ var Backends = []string{"sqlite", "postgres"}
 
 // Each runs fn as a subtest per back end ("sqlite", "postgres"), each with
 // a database of its own, migrated when Main was given a migration (cloned
-// from a template migrated once per process). t and its subtests run in
-// parallel with the other parallel tests: they share nothing.
+// from a template migrated once per process). The subtests run in
+// parallel: they share nothing (t itself calls t.Parallel if it may).
 func Each(t *testing.T, fn func(t *testing.T, dsn string)) {
 	t.Helper()
-	t.Parallel()
 	for _, b := range Backends {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
@@ -70,7 +69,6 @@ func Each(t *testing.T, fn func(t *testing.T, dsn string)) {
 // itself.
 func EachEmpty(t *testing.T, fn func(t *testing.T, dsn string)) {
 	t.Helper()
-	t.Parallel()
 	for _, b := range Backends {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
