@@ -10,6 +10,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // childLeaseTTL is the lease of TestSyncChild's syncer: short, so that
@@ -42,7 +43,7 @@ func TestKilledBetweenPages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary")
 	}
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.EachInTurn(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(5), bookingsynctest.WithLatency(5*time.Millisecond))
 		f.srv.GenerateConversations(300)
 

@@ -34,7 +34,7 @@ func TestTokensAcrossProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test")
 	}
-	dbtest.Each(t, func(t *testing.T, dsn string) {
+	dbtest.EachInTurn(t, func(t *testing.T, dsn string) {
 		const (
 			processes = 5
 			lifetime  = 14 * time.Second
