@@ -179,7 +179,7 @@ func (d *postgresDialect) uniqueViolation(err error) bool {
 
 // searchWhere: to_tsquery('simple', 'word:* & …') against the GIN indexes
 // on to_tsvector('simple', …), each expression the index's word for word
-// (message_search_text: migration 0013).
+// (message_search_text: migration projection/0005).
 func (d *postgresDialect) searchWhere(accountID int64, words []string) (string, []any) {
 	q := strings.Join(words, ":* & ") + ":*"
 	return `c.id IN (SELECT m.conversation_id FROM messages m

@@ -294,7 +294,9 @@ var legacyMigrations = map[string]struct {
 	"0010_inbox.sql":          {"projection", 4, "0004_inbox.sql"},
 	"0011_outbox.sql":         {"outbox", 1, "0001_outbox.sql"},
 	"0012_changes.sql":        {"changes", 1, "0001_changes.sql"},
+	"0013_search_nul.sql":     {"projection", 5, "0005_search_nul.sql"},
 	"0050_fleet.sql":          {"fleet", 1, "0001_fleet.sql"},
+	"0051_delivery_retry.sql": {"fleet", 2, "0002_delivery_retry.sql"},
 }
 
 // adoptLegacyMigrations moves the rows of an earlier release's

@@ -29,7 +29,8 @@ func TestMigrateStatusAndOpenWithoutMigrate(t *testing.T) {
 	dbtest.EachEmpty(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		want := []string{"projection/0001_projection.sql", "projection/0002_bookings.sql", "projection/0003_guests_rentals.sql",
-			"projection/0004_inbox.sql", "fleet/0001_fleet.sql", "outbox/0001_outbox.sql", "changes/0001_changes.sql"}
+			"projection/0004_inbox.sql", "projection/0005_search_nul.sql", "fleet/0001_fleet.sql", "fleet/0002_delivery_retry.sql",
+			"outbox/0001_outbox.sql", "changes/0001_changes.sql"}
 
 		status, err := MigrationStatus(ctx, dsn)
 		if err != nil {
@@ -111,7 +112,8 @@ func TestMigrateAdoptsTheNumberedMigrations(t *testing.T) {
 			"DROP TABLE inboxsync_migrations",
 			"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)",
 			"INSERT INTO schema_migrations VALUES (1, '0001_projection.sql'), (2, '0002_bookings.sql'), (3, '0003_guests_rentals.sql'), " +
-				"(10, '0010_inbox.sql'), (11, '0011_outbox.sql'), (12, '0012_changes.sql'), (50, '0050_fleet.sql')",
+				"(10, '0010_inbox.sql'), (11, '0011_outbox.sql'), (12, '0012_changes.sql'), (13, '0013_search_nul.sql'), " +
+				"(50, '0050_fleet.sql'), (51, '0051_delivery_retry.sql')",
 		} {
 			if _, err := st.db.ExecContext(ctx, q); err != nil {
 				t.Fatal(err)
