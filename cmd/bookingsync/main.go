@@ -55,6 +55,7 @@ var commands = []*command{
 	replyCommand,
 	syncCommand,
 	webhooksCommand,
+	serveCommand,
 	versionCommand,
 }
 
