@@ -235,7 +235,7 @@ var signInTmpl = template.Must(template.New("signin").Parse(`<!doctype html>
 <form method="get" action="/oauth/authorize">
 {{range .Params}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
 {{end}}<ul>
-{{range .Accounts}}<li><button type="submit" name="account_id" value="{{.ID}}">{{.Name}} (account {{.ID}})</button></li>
+{{range .Accounts}}<li><button type="submit" name="account_id" value="{{.ID}}">{{.Name}} · id {{.ID}}</button></li>
 {{end}}</ul>
 </form>
 </main></body></html>

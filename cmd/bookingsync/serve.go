@@ -42,9 +42,14 @@ func runServe(ctx context.Context, c *cli, cmd *command, args []string) error {
 	public := fs.String("public-url", "", "where browsers and BookingSync reach this service (default http://<listen address>)")
 	every := fs.Duration("every", 5*time.Minute, "the period of each account's sync passes")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long requests in flight may take at a stop")
+	logLevel := fs.String("log-level", "info", "the least important logs written: debug (every sync pass too), info, warn or error")
 	replica := fs.String("replica", "", "this replica's name in the database (default: host name, pid and a random suffix)")
 	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
 		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usageError("serve: --log-level %q: want debug, info, warn or error", *logLevel)
 	}
 	cfg := serve.Config{
 		DB: *db, Listen: *listen, PublicURL: *public,
@@ -53,7 +58,7 @@ func runServe(ctx context.Context, c *cli, cmd *command, args []string) error {
 		WebhookSecret: c.getenv("BOOKINGSYNC_WEBHOOK_SECRET"),
 		SessionKey:    c.getenv("BOOKINGSYNC_SESSION_KEY"), SealKey: c.getenv("BOOKINGSYNC_SEAL_KEY"),
 		Every: *every, ShutdownTimeout: *shutdown, Replica: *replica,
-		Logger: slog.New(slog.NewJSONHandler(c.stderr, nil)),
+		Logger: slog.New(slog.NewJSONHandler(c.stderr, &slog.HandlerOptions{Level: level})),
 	}
 	if err := cfg.Check(); err != nil {
 		// One line, and no usage text: the command line was fine.

@@ -81,12 +81,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// position sums up the account's copy of conversations and messages
-// (how many, the newest id, the latest updated_at of each) in a short
+// positionTables are the tables the pages read.
+var positionTables = []string{"conversations", "participants", "messages", "hosts", "bookings", "clients", "rentals"}
+
+// position sums up the account's copy of what the pages show (per table:
+// how many records, the newest id, the latest updated_at) in a short
 // opaque string that changes when a record is added or updated.
 func (s *Server) position(ctx context.Context, account int64) (string, error) {
 	sum := sha256.New()
-	for _, table := range []string{"conversations", "messages"} {
+	for _, table := range positionTables {
 		q := "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM " + table + " WHERE account_id = ?"
 		if s.st.Dialect() == "postgres" {
 			q = strings.Replace(q, "?", "$1", 1)
