@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
-	"io"
+	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -84,33 +86,29 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	})
 	waitFor(t, "the account's lease", func() bool { return leaseHolder(t, st, acct.ID()) != "" })
 
-	// A webhook delivery in flight: its body half sent when the signal
-	// comes.
-	// (The fake gives account n's records the ids of the first plus
-	// (n-1)·10,000,000.)
+	// A webhook delivery in flight: its body not sent yet when the signal
+	// comes. (The fake gives account n's records the ids of the first
+	// plus (n-1)·10,000,000.)
 	conv := 10_000_000*(acct.ID()-1) + bookingsynctest.AirbnbConversationID
 	body, _ := json.Marshal(map[string]any{"account_id": acct.ID(), "event": "inbox_conversation_updated",
 		"resource": acct.ConversationResource(conv)})
-	pr, pw := io.Pipe()
-	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks", pr)
-	req.ContentLength = int64(len(body))
-	req.Header.Set("X-Content-Signature", bookingsynctest.SignWebhook(body, bookingsynctest.DefaultClientSecret))
-	answered := make(chan int, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			answered <- 0
-			return
-		}
-		resp.Body.Close()
-		answered <- resp.StatusCode
-	}()
-	half := len(body) / 2
-	if _, err := pw.Write(body[:half]); err != nil {
+	// Sent by hand with Expect: 100-continue: serve's "100 Continue"
+	// shows that the handler runs and reads the body, so the request is
+	// in flight when the signal comes.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The headers are out (the pipe took half the body): the request is
-	// in flight.
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /webhooks HTTP/1.1\r\nHost: serve\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"+
+		"X-Content-Signature: %s\r\nExpect: 100-continue\r\n\r\n", len(body), bookingsynctest.SignWebhook(body, bookingsynctest.DefaultClientSecret))
+	answers := bufio.NewReader(conn)
+	if l, err := answers.ReadString('\n'); err != nil || !strings.HasPrefix(l, "HTTP/1.1 100") {
+		t.Fatalf("serve answered %q, %v, not 100 Continue", l, err)
+	}
+	if _, err := answers.ReadString('\n'); err != nil { // the blank line after it
+		t.Fatal(err)
+	}
 	stopped := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -122,12 +120,12 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 		}
 		return err != nil
 	})
-	if _, err := pw.Write(body[half:]); err != nil {
-		t.Fatal(err)
+	if _, err := conn.Write(body); err != nil {
+		t.Fatalf("sending the delivery's body: %v", err)
 	}
-	pw.Close()
-	if st := <-answered; st != http.StatusOK {
-		t.Errorf("the delivery in flight was answered %d, want 200", st)
+	resp, err := http.ReadResponse(answers, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("the delivery in flight was answered %v, %v; want 200", resp, err)
 	}
 	r := p.wait(t)
 	took := time.Since(stopped)
