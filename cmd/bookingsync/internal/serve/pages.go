@@ -171,11 +171,25 @@ type threadData struct {
 	Notice string // what became of the last reply
 }
 
-// conversationID parses the {id} of the route; a malformed one is as
-// missing as another account's.
-func conversationID(r *http.Request) (int64, bool) {
+// routeThread reads the conversation the route's {id} names in the
+// session's account, or answers (404 for a malformed id, a missing one
+// or another account's) and returns nil.
+func (s *Server) routeThread(w http.ResponseWriter, r *http.Request, sess *session) *thread {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	return id, err == nil && id > 0
+	if err != nil || id <= 0 {
+		s.notFound(w, r)
+		return nil
+	}
+	t, err := s.conversationThread(r.Context(), sess.Account, id)
+	switch {
+	case errors.Is(err, inboxsync.ErrNotFound):
+		s.notFound(w, r)
+		return nil
+	case err != nil:
+		s.failed(w, r, err)
+		return nil
+	}
+	return t
 }
 
 // thread is GET /conversations/{id}.
@@ -184,18 +198,8 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
-	id, ok := conversationID(r)
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	t, err := s.conversationThread(r.Context(), sess.Account, id)
-	if errors.Is(err, inboxsync.ErrNotFound) {
-		s.notFound(w, r)
-		return
-	}
-	if err != nil {
-		s.failed(w, r, err)
+	t := s.routeThread(w, r, sess)
+	if t == nil {
 		return
 	}
 	d := threadData{thread: t}
@@ -212,20 +216,11 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
-	id, ok := conversationID(r)
-	if !ok {
-		s.notFound(w, r)
+	t := s.routeThread(w, r, sess)
+	if t == nil {
 		return
 	}
-	t, err := s.conversationThread(r.Context(), sess.Account, id)
-	if errors.Is(err, inboxsync.ErrNotFound) {
-		s.notFound(w, r)
-		return
-	}
-	if err != nil {
-		s.failed(w, r, err)
-		return
-	}
+	id := t.ID
 	content := strings.TrimSpace(r.PostFormValue("content"))
 	if content == "" || len(content) > maxReply {
 		s.errorPage(w, r, http.StatusUnprocessableEntity, "A reply needs some text, at most 10,000 characters.")
