@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,4 +148,22 @@ func until(predicate string) chromedp.Action[chromedp.Void] {
 		_, err := chromedp.Poll[bool](predicate)(ctx, t)
 		return err
 	})
+}
+
+// waitLocation waits until the tab's URL holds part: a navigation a
+// click started has committed (a query of the page meanwhile may meet
+// the old document going away, and is tried again).
+func waitLocation(t *testing.T, tab context.Context, part string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		loc, err := chromedp.Run(tab, chromedp.Location())
+		if err == nil && strings.Contains(loc, part) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page is at %q (%v), not at a URL with %q", loc, err, part)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

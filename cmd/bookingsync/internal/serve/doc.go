@@ -16,12 +16,16 @@
 //
 // A session belongs to one account: every read and write names the
 // session's account, so another account's ids answer 404, as a missing
-// record does. A page view reads the database only; it costs the API
-// nothing.
+// record does. A page view reads the database only (Store.Inbox, the
+// thread's records, the outbox); it costs the API nothing. A reply is
+// queued with Store.Enqueue and sent by the fleet; /events is the
+// account's change feed (Store.Changes) resuming from Last-Event-ID; and
+// /metrics writes, in Prometheus' text format, what the fleet records
+// through the meter provider serve gives it.
 //
 // The files follow the roles: config.go (flags and secrets), server.go
 // (routes and lifecycle), session.go (signed cookies, CSRF), login.go
 // (OAuth sign-in), pages.go and read.go (the inbox and thread pages from
 // the local copy), events.go (server-sent events), ops.go (health,
-// readiness, metrics, logs, security headers).
+// readiness, logs, security headers), metrics.go (the exposition).
 package serve

@@ -2,36 +2,50 @@ package serve
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"strings"
+	"strconv"
 	"time"
-)
 
-// eventPoll is how often an event stream looks at the copy for changes.
-const eventPoll = time.Second
+	"github.com/go-bookingsync/bookingsync/inboxsync"
+)
 
 // keepAlive is how often an idle stream sends a comment, so that proxies
 // keep it open and a vanished browser is noticed.
 const keepAlive = 20 * time.Second
 
-// events is GET /events: a text/event-stream of the session's account's
-// changes. Each "change" event's id is the position to resume from
-// (EventSource sends it back as Last-Event-ID): a stream resumed from an
-// older position tells of a change at once. It ends when the browser
-// goes or the server stops.
+// eventBatch is how many changes one read of the feed takes.
+const eventBatch = 500
+
+// events is GET /events: the session's account's change feed
+// (Store.Changes) as server-sent events, one "change" event per change,
+// its id the change's Seq. A browser reconnecting sends the last id it saw
+// as Last-Event-ID and the stream resumes after it, so no change is
+// missed across a reconnect, to this replica or another; a stream opened
+// afresh starts at the latest change. A reader behind the feed's
+// retention gets a "reload" event. The stream waits on the feed
+// (Store.WaitChanges: LISTEN/NOTIFY on Postgres) and ends when the
+// browser goes or the server stops.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	sess := s.session(r)
 	if sess == nil {
 		http.Error(w, "sign in first", http.StatusUnauthorized)
 		return
 	}
-	seen := r.Header.Get("Last-Event-ID")
-	if seen == "" {
-		var err error
-		if seen, err = s.position(r.Context(), sess.Account); err != nil {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	after, err := strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64)
+	if err != nil || after < 0 {
+		if after, err = s.st.LastChange(ctx, sess.Account); err != nil {
 			s.failed(w, r, err)
 			return
 		}
@@ -47,59 +61,58 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil || rc.Flush() != nil {
 		return
 	}
-	poll := time.NewTicker(eventPoll)
-	defer poll.Stop()
-	idle := time.NewTimer(keepAlive)
-	defer idle.Stop()
 	for {
-		var write string
-		select {
-		case <-r.Context().Done():
-			return
-		case <-s.closing:
-			return
-		case <-idle.C:
-			write = ": keep-alive\n\n"
-		case <-poll.C:
-			pos, err := s.position(r.Context(), sess.Account)
-			if err != nil {
-				if r.Context().Err() == nil {
-					s.log.Warn("event stream", "account", sess.Account, "error", err.Error())
+		changes, err := s.st.Changes(ctx, sess.Account, after, eventBatch)
+		if errors.Is(err, inboxsync.ErrChangesExpired) {
+			// Behind the retention: the page reads the copy afresh.
+			if after, err = s.st.LastChange(ctx, sess.Account); err == nil {
+				_, err = fmt.Fprintf(w, "id: %d\nevent: reload\ndata: {}\n\n", after)
+			}
+		} else if err == nil {
+			for _, c := range changes {
+				if err = writeChange(w, c); err != nil {
+					break
 				}
+				after = c.Seq
+			}
+		}
+		if err == nil {
+			err = rc.Flush()
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("event stream", "account", sess.Account, "error", err.Error())
+			}
+			return
+		}
+		if len(changes) == eventBatch {
+			continue // more are waiting
+		}
+		wctx, stop := context.WithTimeout(ctx, keepAlive)
+		err = s.st.WaitChanges(wctx, sess.Account, after)
+		stop()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, context.DeadlineExceeded):
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
 				return
 			}
-			if pos == seen {
-				continue
-			}
-			seen = pos
-			write = "id: " + pos + "\nevent: change\ndata: {}\n\n"
-		}
-		if _, err := fmt.Fprint(w, write); err != nil || rc.Flush() != nil {
+		case err != nil:
+			s.log.Warn("event stream", "account", sess.Account, "error", err.Error())
 			return
 		}
-		idle.Reset(keepAlive)
 	}
 }
 
-// positionTables are the tables the pages read.
-var positionTables = []string{"conversations", "participants", "messages", "hosts", "bookings", "clients", "rentals"}
-
-// position sums up the account's copy of what the pages show (per table:
-// how many records, the newest id, the latest updated_at) in a short
-// opaque string that changes when a record is added or updated.
-func (s *Server) position(ctx context.Context, account int64) (string, error) {
-	sum := sha256.New()
-	for _, table := range positionTables {
-		q := "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM " + table + " WHERE account_id = ?"
-		if s.st.Dialect() == "postgres" {
-			q = strings.Replace(q, "?", "$1", 1)
-		}
-		var n, maxID int64
-		var latest string
-		if err := s.st.DB().QueryRowContext(ctx, q, account).Scan(&n, &maxID, &latest); err != nil {
-			return "", err
-		}
-		fmt.Fprintf(sum, "%s %d %d %s\n", table, n, maxID, latest)
-	}
-	return hex.EncodeToString(sum.Sum(nil)[:8]), nil
+// writeChange writes one change as an event: what changed, not what it
+// holds (the page reads it from itself).
+func writeChange(w http.ResponseWriter, c inboxsync.Change) error {
+	data, _ := json.Marshal(struct {
+		Resource string `json:"resource"`
+		ID       int64  `json:"id"`
+		Deleted  bool   `json:"deleted,omitempty"`
+	}{c.Resource, c.ID, c.Deleted})
+	_, err := fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n\n", c.Seq, data)
+	return err
 }

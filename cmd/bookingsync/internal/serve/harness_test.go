@@ -1,10 +1,12 @@
 package serve
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -83,14 +85,15 @@ func newHarness(t *testing.T) *harness {
 		SessionKey: h.key, Logger: slog.New(slog.NewJSONHandler(h.logs, nil)),
 	}
 	cfg.defaults()
+	m := newMetrics()
 	fleet, err := inboxsync.NewFleet(st, inboxsync.FleetConfig{
 		OAuth: oauthConfig(cfg, &url.URL{Scheme: "http", Host: ts.Listener.Addr().String()}), ClientOptions: clientOptions(cfg),
-		WebhookSecret: cfg.WebhookSecret, Replica: "test-" + t.Name(),
+		WebhookSecret: cfg.WebhookSecret, Replica: "test-" + t.Name(), MeterProvider: m.provider,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.srv, err = New(cfg, st, fleet); err != nil {
+	if h.srv, err = newServer(cfg, st, fleet, m); err != nil {
 		t.Fatal(err)
 	}
 	ts.Config.Handler = h.srv
@@ -203,15 +206,21 @@ func csrfOf(t *testing.T, page string) string {
 	return m[1]
 }
 
-// fill makes one pass for the account, as the fleet would.
-func (h *harness) fill(account int64) {
+// syncer is the account's syncer, as the fleet would run it: the fleet's
+// client, serve's meter provider.
+func (h *harness) syncer(account int64) *inboxsync.Syncer {
 	h.t.Helper()
-	ctx := context.Background()
-	c, err := h.srv.fleet.Client(ctx, account)
+	c, err := h.srv.fleet.Client(context.Background(), account)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if _, err := inboxsync.New(h.st, account, c).Sync(ctx); err != nil {
+	return inboxsync.New(h.st, account, c, inboxsync.WithMeterProvider(h.srv.metrics.provider))
+}
+
+// fill makes one pass for the account, as the fleet would.
+func (h *harness) fill(account int64) {
+	h.t.Helper()
+	if _, err := h.syncer(account).Sync(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -223,4 +232,95 @@ func ids(page, attr string) []string {
 		out = append(out, m[1])
 	}
 	return out
+}
+
+// keyField finds the reply form's idempotency key.
+var keyField = regexp.MustCompile(`name="key" value="([^"]+)"`)
+
+func formKey(t *testing.T, page string) string {
+	t.Helper()
+	m := keyField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no key field in\n%s", page)
+	}
+	return m[1]
+}
+
+// event is one change of an event stream.
+type event struct {
+	Seq      int64
+	Resource string
+	ID       int64
+}
+
+// stream is an open /events.
+type stream struct {
+	events chan event
+	seen   []event
+}
+
+// events opens /events, resuming after lastID ("" for none).
+func (b *browser) events(t *testing.T, lastID string) *stream {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.h.url+"/events", nil)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	hc := *b.hc
+	hc.Timeout = 0
+	resp, err := hc.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("/events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	s := &stream{events: make(chan event, 1000)}
+	go func() {
+		defer resp.Body.Close()
+		defer close(s.events)
+		sc := bufio.NewScanner(resp.Body)
+		var e event
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				e.Seq, _ = strconv.ParseInt(strings.TrimPrefix(line, "id: "), 10, 64)
+			case strings.HasPrefix(line, "data: "):
+				_ = json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &e)
+			case line == "" && e.Seq != 0:
+				s.events <- e
+				e = event{}
+			}
+		}
+	}()
+	return s
+}
+
+// next returns the stream's next change.
+func (s *stream) next(t *testing.T) event {
+	t.Helper()
+	select {
+	case e, ok := <-s.events:
+		if !ok {
+			t.Fatal("the event stream ended")
+		}
+		s.seen = append(s.seen, e)
+		return e
+	case <-time.After(20 * time.Second):
+		t.Fatal("no event within 20s")
+	}
+	return event{}
+}
+
+// until reads changes up to the one of the record, and returns its Seq.
+func (s *stream) until(t *testing.T, resource string, id int64) int64 {
+	t.Helper()
+	for {
+		if e := s.next(t); e.Resource == resource && e.ID == id {
+			return e.Seq
+		}
+	}
 }

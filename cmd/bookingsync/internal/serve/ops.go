@@ -42,23 +42,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// metrics is GET /metrics in Prometheus' text format.
-func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+// serveMetrics is GET /metrics: the series of the fleet, its syncers
+// and its API clients in this replica, in Prometheus' text format.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	accts, err := s.st.Accounts(r.Context())
-	if err != nil {
+	if err := s.metrics.write(r.Context(), w); err != nil {
 		s.log.Warn("metrics", "error", err.Error())
-		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-		return
 	}
-	held := 0
-	now := s.now()
-	for _, a := range accts {
-		if a.Installed && a.LeaseHolder == s.fleet.Replica() && a.LeaseExpiresAt.After(now) {
-			held++
-		}
-	}
-	fmt.Fprintf(w, "# HELP inboxsync_fleet_accounts Accounts this replica holds.\n# TYPE inboxsync_fleet_accounts gauge\ninboxsync_fleet_accounts %d\n", held)
 }
 
 // pageTimeout bounds the work of one page.

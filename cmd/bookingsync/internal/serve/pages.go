@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
 )
 
@@ -45,6 +44,8 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2 Jan 2006 15:04 UTC")
 	},
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// channels are the channels the inbox filters on (InboxRow.Channel).
+	"channels": func() []string { return []string{"airbnb", "booking-com", "homeaway", "email"} },
 }
 
 // parsePages parses each page with the layout, once.
@@ -148,11 +149,16 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := r.URL.Query()
-	q := inboxQuery{Status: v.Get("status"), Awaiting: v.Get("awaiting") == "1", Channel: v.Get("channel"), Before: v.Get("before")}
+	q := inboxQuery{Status: v.Get("status"), Awaiting: v.Get("awaiting") == "1", Channel: v.Get("channel"),
+		Search: v.Get("q"), Before: v.Get("before")}
 	if q.Status != "open" && q.Status != "closed" {
 		q.Status = ""
 	}
 	rows, next, err := s.inboxRows(r.Context(), sess.Account, q)
+	if errors.Is(err, inboxsync.ErrBadCursor) {
+		s.errorPage(w, r, http.StatusBadRequest, "That page of the inbox does not exist. Start again from the first page.")
+		return
+	}
 	if err != nil {
 		s.failed(w, r, err)
 		return
@@ -168,7 +174,8 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) {
 // threadData is the thread page's data.
 type threadData struct {
 	*thread
-	Notice string // what became of the last reply
+	Outbox []outgoing
+	Key    string // the reply form's idempotency key
 }
 
 // routeThread reads the conversation the route's {id} names in the
@@ -202,10 +209,12 @@ func (s *Server) thread(w http.ResponseWriter, r *http.Request) {
 	if t == nil {
 		return
 	}
-	d := threadData{thread: t}
-	if r.URL.Query().Get("sent") == "1" {
-		d.Notice = "Reply sent. It appears in the thread once the copy has it."
+	out, err := s.outbox(r.Context(), sess.Account, t, r.URL.Query().Get("reply"))
+	if err != nil {
+		s.failed(w, r, err)
+		return
 	}
+	d := threadData{thread: t, Outbox: out, Key: randomString(24)}
 	s.render(w, r, http.StatusOK, "thread.html", page{Title: t.Subject, Account: sess.Account, CSRF: s.csrfToken(sess), Live: true, Data: d})
 }
 
@@ -220,7 +229,6 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	if t == nil {
 		return
 	}
-	id := t.ID
 	content := strings.TrimSpace(r.PostFormValue("content"))
 	if content == "" || len(content) > maxReply {
 		s.errorPage(w, r, http.StatusUnprocessableEntity, "A reply needs some text, at most 10,000 characters.")
@@ -231,16 +239,22 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusUnprocessableEntity, "Pick one of the account's hosts to reply as.")
 		return
 	}
-	c, err := s.fleet.Client(r.Context(), sess.Account)
-	if err == nil {
-		_, err = c.Messages.SendAsHost(r.Context(), id, hostID, &bookingsync.NewMessage{Content: content})
-	}
-	if err != nil {
-		s.log.Error("reply failed", "account", sess.Account, "error", err.Error())
-		s.errorPage(w, r, http.StatusBadGateway, "BookingSync did not take the reply. Nothing was sent; try again.")
+	// The form's key makes a form submitted twice queue once.
+	key := r.PostFormValue("key")
+	if len(key) < 16 || len(key) > 64 {
+		s.errorPage(w, r, http.StatusUnprocessableEntity, "This form is incomplete. Reload the page and try again.")
 		return
 	}
-	http.Redirect(w, r, "/conversations/"+strconv.FormatInt(id, 10)+"?sent=1", http.StatusSeeOther)
+	_, err := s.st.Enqueue(r.Context(), sess.Account, inboxsync.Outgoing{ConversationID: t.ID, HostID: hostID, Content: content, Key: key})
+	if errors.Is(err, inboxsync.ErrKeyReused) {
+		s.errorPage(w, r, http.StatusConflict, "This form already sent another reply. Reload the page to write a new one.")
+		return
+	}
+	if err != nil {
+		s.failed(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/conversations/"+strconv.FormatInt(t.ID, 10)+"?reply="+url.QueryEscape(key), http.StatusSeeOther)
 }
 
 // replyHost picks the host to reply as: the form's, if it is one of

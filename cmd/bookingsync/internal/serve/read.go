@@ -3,7 +3,6 @@ package serve
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,9 +13,6 @@ import (
 // The pages' view of the local copy. Everything here reads the database
 // through the store, always for the session's account: no request goes
 // to the API, and another account's records are never found.
-
-// pageSize is how many conversations an inbox page lists.
-const pageSize = 50
 
 // row is one conversation of the inbox page.
 type row struct {
@@ -36,34 +32,44 @@ type inboxQuery struct {
 	Status   string // "open", "closed" or "" (all)
 	Awaiting bool
 	Channel  string
+	Search   string
 	Before   string // the previous page's next
 }
 
 // inboxRows returns a page of the account's conversations, most recent
-// activity first, and the position of the next page ("" on the last).
+// activity first, and the position of the next page ("" on the last):
+// Store.Inbox, a fixed number of queries whatever the page's size.
 func (s *Server) inboxRows(ctx context.Context, account int64, q inboxQuery) ([]row, string, error) {
-	skip, _ := strconv.Atoi(q.Before)
-	convs, err := s.st.Conversations(ctx, account, inboxsync.ConversationQuery{
-		Status: inboxsync.Status(q.Status), AwaitingReply: q.Awaiting,
-		Channel: bookingsync.Channel(q.Channel), Limit: max(skip, 0) + pageSize + 1,
+	page, err := s.st.Inbox(ctx, account, inboxsync.InboxQuery{
+		Status: inboxsync.Status(q.Status), AwaitingReply: q.Awaiting, Channel: q.Channel, Search: q.Search, Before: q.Before,
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	convs = convs[min(max(skip, 0), len(convs)):]
-	next := ""
-	if len(convs) > pageSize {
-		convs, next = convs[:pageSize], strconv.Itoa(skip+pageSize)
-	}
-	rows := make([]row, 0, len(convs))
-	for _, c := range convs {
-		t, err := s.readThread(ctx, account, c)
-		if err != nil {
-			return nil, "", err
+	rows := make([]row, 0, len(page.Rows))
+	for _, r := range page.Rows {
+		c := r.Conversation
+		v := row{ID: c.ID, Subject: c.Subject, Channel: r.Channel, AwaitingReply: r.AwaitingReply, Closed: c.IsClosed()}
+		if r.Guest != nil {
+			v.Guest = r.Guest.Name()
 		}
-		rows = append(rows, t.row)
+		if r.Rental != nil {
+			v.Rental = r.Rental.Name
+		}
+		if m := r.LastMessage; m != nil {
+			v.Last, v.LastAt = shorten(m.Content, 140), messageTime(m)
+		}
+		rows = append(rows, v)
 	}
-	return rows, next, nil
+	return rows, page.Next, nil
+}
+
+// messageTime is when a message was sent, else created.
+func messageTime(m *bookingsync.Message) time.Time {
+	if m.SentAt != nil {
+		return *m.SentAt
+	}
+	return m.CreatedAt
 }
 
 // thread is a conversation with its messages, oldest first.
@@ -157,10 +163,7 @@ func (s *Server) readThread(ctx context.Context, account int64, c *bookingsync.C
 		return nil, err
 	}
 	for _, m := range msgs {
-		v := message{ID: m.ID, Content: m.Content, At: m.CreatedAt, Internal: m.Visibility == bookingsync.VisibilityInternal}
-		if m.SentAt != nil {
-			v.At = *m.SentAt
-		}
+		v := message{ID: m.ID, Content: m.Content, At: messageTime(m), Internal: m.Visibility == bookingsync.VisibilityInternal}
 		if m.Links.Sender != nil {
 			v.Who, v.FromGuest = who[*m.Links.Sender], fromGuest[*m.Links.Sender]
 		}
@@ -190,4 +193,41 @@ func shorten(s string, n int) string {
 		cut = cut[:i]
 	}
 	return cut + "…"
+}
+
+// outgoing is a reply in the outbox as the thread shows it, until its
+// message is in the copy.
+type outgoing struct {
+	Key      string
+	Content  string
+	State    string // "queued", "sending", "sent", "failed"
+	Error    string // why it failed
+	QueuedAt time.Time
+}
+
+// recentOutbox is how long the thread shows a reply that failed, or
+// that was sent and is still not in the copy.
+const recentOutbox = 24 * time.Hour
+
+// outbox returns the replies of the conversation the thread should show
+// until their message is in it: those queued, sending, sent but not yet
+// synced back, or failed, of the last day, and the one of key (the form
+// just submitted) whatever its age.
+func (s *Server) outbox(ctx context.Context, account int64, t *thread, key string) ([]outgoing, error) {
+	items, err := s.st.OutboxItems(ctx, account, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	shown := map[int64]bool{}
+	for _, m := range t.Messages {
+		shown[m.ID] = true
+	}
+	var out []outgoing
+	for _, it := range items {
+		if shown[it.MessageID] || (it.Key != key && s.now().Sub(it.QueuedAt) > recentOutbox) {
+			continue
+		}
+		out = append(out, outgoing{Key: it.Key, Content: it.Content, State: it.State, Error: it.Error, QueuedAt: it.QueuedAt})
+	}
+	return out, nil
 }

@@ -2,15 +2,19 @@ package serve
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
+	"github.com/go-bookingsync/bookingsync/inboxsync"
 )
 
 // space is how far apart the fake puts two accounts' ids.
@@ -78,25 +82,32 @@ func TestAnotherAccountsIDsAreNotFound(t *testing.T) {
 	want(t, b.get("/conversations/"+theirs), http.StatusNotFound)
 	want(t, b.get("/conversations/999999999"), http.StatusNotFound)
 	want(t, b.get("/conversations/nope"), http.StatusNotFound)
-	sent := h.fake.RequestCount("POST", "inbox/messages")
-	want(t, b.post("/conversations/"+theirs+"/reply", url.Values{"csrf": {csrf}, "content": {"hello"}}), http.StatusNotFound)
-	if h.fake.RequestCount("POST", "inbox/messages") != sent {
-		t.Error("a reply to another account's conversation was sent")
+	want(t, b.post("/conversations/"+theirs+"/reply", url.Values{"csrf": {csrf}, "key": {randomKey()}, "content": {"hello"}}), http.StatusNotFound)
+	if items, _ := h.st.OutboxItems(context.Background(), 2, 0); len(items) != 0 {
+		t.Error("a reply to another account's conversation was queued")
 	}
-	// The stream's position moves with this account's copy only.
-	ctx := context.Background()
-	mine, err := h.srv.position(ctx, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.fake.AddMessage(bookingsynctest.MessageSeed{ConversationID: conv(1, bookingsynctest.AirbnbConversationID), Content: "for account 1"})
+	// The event stream tells account 2 of its own changes only: account
+	// 1's change, committed first, never comes before account 2's.
+	stream := b.events(t, "")
+	h.fake.AddMessage(bookingsynctest.MessageSeed{ConversationID: conv(1, bookingsynctest.AirbnbConversationID),
+		SenderID: bookingsynctest.AirbnbClientParticipantID, Content: "for account 1"})
 	h.fill(1)
-	if again, _ := h.srv.position(ctx, 2); again != mine {
-		t.Error("account 1's change moved account 2's event stream")
+	mine := h.fake.Accounts()[1].AddMessage(bookingsynctest.MessageSeed{ConversationID: conv(2, bookingsynctest.AirbnbConversationID),
+		SenderID: conv(2, bookingsynctest.AirbnbClientParticipantID), Content: "for account 2"})
+	h.fill(2)
+	seq := stream.until(t, "messages", mine)
+	for _, e := range stream.seen {
+		if e.Resource != "applications" && e.ID < space {
+			t.Errorf("account 2's stream told of account 1's %s %d", e.Resource, e.ID)
+		}
 	}
-	if theirPos, _ := h.srv.position(ctx, 1); theirPos == mine {
-		t.Error("positions of two accounts' copies coincide")
+	// Resuming from before that change tells it again, at once.
+	again := b.events(t, strconv.FormatInt(seq-1, 10))
+	if got := again.next(t); got.Seq != seq {
+		t.Errorf("resumed after %d, the stream began at %d", seq-1, got.Seq)
 	}
+	// Signed out, no stream.
+	want(t, h.browser().get("/events"), http.StatusUnauthorized)
 }
 
 // Forms carry the session's CSRF token; a POST without it, or with
@@ -114,15 +125,15 @@ func TestFormsNeedTheSessionsCSRFToken(t *testing.T) {
 	if mine == theirs {
 		t.Fatal("two sessions share a CSRF token")
 	}
-	sent := h.fake.RequestCount("POST", "inbox/messages")
-	for _, form := range []url.Values{{"content": {"hi"}}, {"content": {"hi"}, "csrf": {theirs}}, {"content": {"hi"}, "csrf": {""}}} {
+	key := formKey(t, b.get(thread).body)
+	for _, form := range []url.Values{{"content": {"hi"}, "key": {key}}, {"content": {"hi"}, "key": {key}, "csrf": {theirs}}, {"content": {"hi"}, "key": {key}, "csrf": {""}}} {
 		want(t, b.post(thread+"/reply", form), http.StatusForbidden)
 		want(t, b.post("/logout", form), http.StatusForbidden)
 	}
 	// Not in the query either.
-	want(t, b.post(thread+"/reply?csrf="+url.QueryEscape(mine), url.Values{"content": {"hi"}}), http.StatusForbidden)
-	if h.fake.RequestCount("POST", "inbox/messages") != sent {
-		t.Error("a forged reply was sent")
+	want(t, b.post(thread+"/reply?csrf="+url.QueryEscape(mine), url.Values{"content": {"hi"}, "key": {key}}), http.StatusForbidden)
+	if items, _ := h.st.OutboxItems(context.Background(), 1, 0); len(items) != 0 {
+		t.Error("a forged reply was queued")
 	}
 	// Without a session no token can be right.
 	want(t, h.browser().post(thread+"/reply", url.Values{"content": {"hi"}, "csrf": {mine}}), http.StatusForbidden)
@@ -132,35 +143,148 @@ func TestFormsNeedTheSessionsCSRFToken(t *testing.T) {
 	want(t, b.get("/"), http.StatusSeeOther) // signed out: to /login
 }
 
-// A reply is sent as the account's host into the conversation.
-func TestReplyReachesTheAPI(t *testing.T) {
+// A reply is queued in the outbox (once, however often the form is
+// submitted), shown with its state until it is sent or failed (with the
+// reason), and sent by the account's syncer.
+func TestReplyGoesThroughTheOutbox(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	b := h.browser()
 	b.signIn(2, "/")
 	h.fill(2)
+	ctx := context.Background()
 	thread := "/conversations/" + itoa(conv(2, bookingsynctest.BookingComConversationID))
-	csrf := csrfOf(t, b.get(thread).body)
-	r := b.post(thread+"/reply", url.Values{"csrf": {csrf}, "content": {"The wifi password is on the fridge."}})
+	page := b.get(thread).body
+	csrf, key := csrfOf(t, page), formKey(t, page)
+	form := url.Values{"csrf": {csrf}, "key": {key}, "content": {"The wifi password is on the fridge."}}
+	r := b.post(thread+"/reply", form)
 	want(t, r, http.StatusSeeOther)
-	if r.Header.Get("Location") != thread+"?sent=1" {
+	if r.Header.Get("Location") != thread+"?reply="+key {
 		t.Errorf("after a reply: %q", r.Header.Get("Location"))
 	}
-	var found bool
-	for _, req := range h.fake.Accounts()[1].Requests() {
-		if req.Method == "POST" && req.Path == "/api/v3/inbox/messages" && strings.Contains(string(req.Body), "on the fridge") {
-			found = true
+	want(t, b.post(thread+"/reply", form), http.StatusSeeOther) // a double submit
+	items, err := h.st.OutboxItems(ctx, 2, conv(2, bookingsynctest.BookingComConversationID))
+	if err != nil || len(items) != 1 || items[0].State != inboxsync.OutboxQueued || items[0].HostID != conv(2, bookingsynctest.HostJanID) {
+		t.Fatalf("outbox after two submits: %+v, %v", items, err)
+	}
+	if sent := h.fake.RequestCount("POST", "inbox/messages"); sent != 0 {
+		t.Fatalf("the reply was sent before the syncer ran (%d)", sent)
+	}
+	shown := b.get(thread + "?reply=" + key).body
+	if !strings.Contains(shown, `data-outbox-key="`+key+`" data-state="queued"`) {
+		t.Errorf("the thread does not show the queued reply:\n%s", shown)
+	}
+
+	if n, err := h.syncer(2).Deliver(ctx); n != 1 || err != nil {
+		t.Fatalf("Deliver: %d, %v", n, err)
+	}
+	if h.fake.Accounts()[1].RequestCount("POST", "inbox/messages") != 1 {
+		t.Fatal("the reply did not reach account 2's API once")
+	}
+	if shown := b.get(thread + "?reply=" + key).body; !strings.Contains(shown, `data-state="sent"`) {
+		t.Errorf("the thread does not show the reply sent:\n%s", shown)
+	}
+	h.fill(2) // the message comes back into the copy: the thread shows it, not the outbox item
+	shown = b.get(thread).body
+	if strings.Contains(shown, "data-outbox-key") || !strings.Contains(shown, "on the fridge") {
+		t.Errorf("after the sync the thread shows:\n%s", shown)
+	}
+
+	// A reply the API refuses ends failed, with the reason shown.
+	gone := conv(2, bookingsynctest.AirbnbConversationID)
+	page = b.get("/conversations/" + itoa(gone)).body
+	key = formKey(t, page)
+	want(t, b.post("/conversations/"+itoa(gone)+"/reply", url.Values{"csrf": {csrf}, "key": {key}, "content": {"hello"}}), http.StatusSeeOther)
+	h.fake.Accounts()[1].Delete("conversations", gone)
+	_, _ = h.syncer(2).Deliver(ctx)
+	failed := b.get("/conversations/" + itoa(gone) + "?reply=" + key).body
+	if !strings.Contains(failed, `data-state="failed"`) || !strings.Contains(failed, "Not sent: ") {
+		t.Errorf("the failed reply is not shown with its reason:\n%s", failed)
+	}
+
+	for _, bad := range []url.Values{{"content": {"  "}}, {"content": {strings.Repeat("x", maxReply+1)}}, {"content": {"hi"}, "host_id": {"2"}}, {"content": {"hi"}, "key": {"short"}}} {
+		bad.Set("csrf", csrf)
+		if !bad.Has("key") {
+			bad.Set("key", formKey(t, page))
 		}
-	}
-	if !found {
-		t.Fatal("the reply did not reach account 2's API")
-	}
-	for _, form := range []url.Values{{"content": {"  "}}, {"content": {strings.Repeat("x", maxReply+1)}}, {"content": {"hi"}, "host_id": {"2"}}} {
-		form.Set("csrf", csrf)
-		want(t, b.post(thread+"/reply", form), http.StatusUnprocessableEntity)
+		want(t, b.post(thread+"/reply", bad), http.StatusUnprocessableEntity)
 	}
 	// A body over the bound is refused before it is read whole.
 	want(t, b.post(thread+"/reply", url.Values{"csrf": {csrf}, "content": {strings.Repeat("x", maxFormBody)}}), http.StatusRequestEntityTooLarge)
+}
+
+// The inbox filters, searches and pages (keyset) from the copy.
+func TestInboxFiltersSearchAndPages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	b := h.browser()
+	b.signIn(1, "/")
+	h.fill(1)
+	for query, wantIDs := range map[string][]int64{
+		"q=wifi":          {bookingsynctest.BookingComConversationID},
+		"status=closed":   {bookingsynctest.ClosedConversationID},
+		"awaiting=1":      {bookingsynctest.DelayedConversationID, bookingsynctest.BookingComConversationID, bookingsynctest.AirbnbConversationID},
+		"channel=airbnb":  {bookingsynctest.AirbnbConversationID},
+		"q=nothing+alike": nil,
+	} {
+		page := b.get("/?" + query)
+		want(t, page, http.StatusOK)
+		var wantS []string
+		for _, id := range wantIDs {
+			wantS = append(wantS, itoa(id))
+		}
+		if got := ids(page.body, "data-conversation-id"); !slices.Equal(got, wantS) {
+			t.Errorf("/?%s lists %v, want %v", query, got, wantS)
+		}
+	}
+	want(t, b.get("/?before=garbage"), http.StatusBadRequest)
+
+	h.fake.GenerateInbox(60, 60)
+	h.fill(1)
+	seen := map[string]bool{}
+	pages := 0
+	for next := "/"; next != ""; pages++ {
+		page := b.get(next)
+		want(t, page, http.StatusOK)
+		for _, id := range ids(page.body, "data-conversation-id") {
+			if seen[id] {
+				t.Fatalf("conversation %s on two pages", id)
+			}
+			seen[id] = true
+		}
+		next = ""
+		if m := regexp.MustCompile(`<a rel="next" href="([^"]+)"`).FindStringSubmatch(page.body); m != nil {
+			next = html.UnescapeString(m[1])
+		}
+	}
+	if pages != 2 || len(seen) != 64 {
+		t.Errorf("%d pages, %d conversations; want 2 pages of all 64", pages, len(seen))
+	}
+}
+
+// /metrics has the design's series, with bounded labels.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.browser().signIn(1, "/")
+	h.fill(1)
+	r := h.browser().get("/metrics")
+	want(t, r, http.StatusOK)
+	for _, line := range []string{
+		`bookingsync_api_requests_total{code="200",method="GET",route="/inbox/conversations"} `,
+		`bookingsync_api_request_duration_seconds_bucket{method="GET",route="/inbox/messages",le="+Inf"} `,
+		`inboxsync_sync_passes_total{result="ok"} 1`,
+		`inboxsync_records_applied_total{resource="messages"} `,
+		"# TYPE bookingsync_api_request_duration_seconds histogram",
+	} {
+		if !strings.Contains(r.body, line) {
+			t.Errorf("/metrics lacks %q:\n%s", line, r.body)
+		}
+	}
+	noBuckets := regexp.MustCompile(`,?le="[^"]*"`).ReplaceAllString(r.body, "")
+	if m := regexp.MustCompile(`\{[^}]*\d{5,}[^}]*\}`).FindString(noBuckets); m != "" {
+		t.Errorf("a label holds an id: %s", m)
+	}
 }
 
 // A guest's message with HTML in it is shown as text.

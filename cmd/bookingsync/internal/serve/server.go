@@ -28,7 +28,7 @@ var Scopes = []string{
 }
 
 // Server is the web side of serve: its routes over a store and a fleet.
-// Run builds one and runs it; tests build one with New.
+// Run builds one and runs it.
 type Server struct {
 	cfg    Config
 	pub    *url.URL
@@ -42,14 +42,16 @@ type Server struct {
 	sessions, csrf, signin signer
 	used                   usedStates
 	pages                  map[string]*template.Template
+	metrics                *metrics
 	handler                http.Handler
 	// closing is closed when the server starts stopping: /readyz answers
 	// 503 and event streams end, so that Shutdown is not held by them.
 	closing chan struct{}
 }
 
-// New returns the server of cfg over st and fleet (cfg must pass Check).
-func New(cfg Config, st *inboxsync.Store, fleet *inboxsync.Fleet) (*Server, error) {
+// newServer returns the server of cfg over st and fleet, whose series
+// m holds (cfg must pass Check).
+func newServer(cfg Config, st *inboxsync.Store, fleet *inboxsync.Fleet, m *metrics) (*Server, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
@@ -68,6 +70,7 @@ func New(cfg Config, st *inboxsync.Store, fleet *inboxsync.Fleet) (*Server, erro
 		signin:   newSigner(cfg.SessionKey, "sign-in"),
 		used:     usedStates{seen: map[string]int64{}},
 		pages:    parsePages(),
+		metrics:  m,
 		closing:  make(chan struct{}),
 	}
 	s.handler = s.routes()
@@ -98,7 +101,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /webhooks", s.fleet.WebhookHandler())
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	mux.Handle("GET /static/", staticFiles())
 	return s.guarded(s.logged(mux))
 }
@@ -149,6 +152,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
+	m := newMetrics()
+	defer m.provider.Shutdown(context.WithoutCancel(ctx))
 	fleet, err := inboxsync.NewFleet(st, inboxsync.FleetConfig{
 		OAuth:         oauthConfig(cfg, pub),
 		ClientOptions: clientOptions(cfg),
@@ -157,11 +162,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		Replica:       cfg.Replica,
 		Logger:        log,
 		SyncOptions:   []inboxsync.Option{inboxsync.WithLogger(log)},
+		MeterProvider: m.provider,
 	})
 	if err != nil {
 		return err
 	}
-	s, err := New(cfg, st, fleet)
+	s, err := newServer(cfg, st, fleet, m)
 	if err != nil {
 		return err
 	}

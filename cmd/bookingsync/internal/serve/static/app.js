@@ -1,6 +1,6 @@
-// Live updates for the inbox and thread pages: listen to /events and, on
-// a change of the account's copy, fetch this page again and swap in its
-// parts marked data-live-part. The reply form is not among them, so
+// Live updates for the inbox and thread pages: listen to /events (the
+// account's change feed) and, on a change, fetch this page again and
+// swap in its parts marked data-live-part. The reply form is not among them, so
 // what a person is typing stays. EventSource reconnects by itself and
 // sends Last-Event-ID, so no change is missed across a reconnect.
 (function () {
@@ -48,5 +48,9 @@
   events.addEventListener("change", function () {
     clearTimeout(timer);
     timer = setTimeout(refresh, 100);
+  });
+  // Behind the feed's retention: read the page afresh.
+  events.addEventListener("reload", function () {
+    location.reload();
   });
 })();
