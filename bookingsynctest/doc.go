@@ -32,8 +32,13 @@
 // it as to the real site: the API is under /api/v3/, OAuth under
 // /oauth/authorize and /oauth/token, with the client id
 // "bookingsynctest-client", secret "bookingsynctest-secret" and redirect
-// URI "http://127.0.0.1/oauth/callback" unless configured otherwise. Its
-// flags map onto the options:
+// URI "http://127.0.0.1/oauth/callback" unless configured otherwise.
+// Where the real site signs its user in and asks for approval,
+// /oauth/authorize approves at once: as the account its account_id
+// parameter names, else as the only account, else (several accounts) it
+// answers a page where a person picks one: a form with one
+// <button name="account_id" value="ID"> per account. Its flags map onto
+// the options:
 //
 //   - seed: WithoutSeed (empty), WithSeedSize(conversations, messages)
 //     (a generated Inbox per account, e.g. 10,000 and 50,000).

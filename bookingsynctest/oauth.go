@@ -1,7 +1,10 @@
 package bookingsynctest
 
 import (
+	"bytes"
 	"crypto/subtle"
+	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -167,10 +170,13 @@ func oauthError(w http.ResponseWriter, code, desc string) {
 
 const invalidGrant = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
 
-// serveAuthorize auto-approves as the account's user: it redirects to the
+// serveAuthorize approves as the account's user: it redirects to the
 // redirect_uri with a single-use code (valid 10 minutes) and the state.
-// account_id picks the account (default: the default account); an
-// uninstalled one is installed again when the code is exchanged.
+// account_id picks the account and approves at once; without it, a server
+// of one account approves as it, and a server of several answers the
+// sign-in page (signInPage), where a person picks the account. An
+// unknown account_id means the default account; an uninstalled one is
+// installed again when the code is exchanged.
 func (s *Server) serveAuthorize(c *apiReq) {
 	w, r := c.w, c.r
 	q := r.URL.Query()
@@ -189,6 +195,7 @@ func (s *Server) serveAuthorize(c *apiReq) {
 	}
 	scopes := strings.Fields(q.Get("scope"))
 	acct := s.Account
+	accounts := s.Accounts()
 	if v := q.Get("account_id"); v != "" {
 		id, _ := strconv.ParseInt(v, 10, 64)
 		s.mu.Lock()
@@ -202,6 +209,9 @@ func (s *Server) serveAuthorize(c *apiReq) {
 		rq.Set("error", "unsupported_response_type")
 	case slices.ContainsFunc(scopes, func(sc string) bool { return !slices.Contains(KnownScopes, sc) }):
 		rq.Set("error", "invalid_scope")
+	case !q.Has("account_id") && len(accounts) > 1:
+		s.signInPage(w, q, accounts)
+		return
 	default:
 		code := randomToken()
 		s.mu.Lock()
@@ -211,6 +221,61 @@ func (s *Server) serveAuthorize(c *apiReq) {
 	}
 	target.RawQuery = rq.Encode()
 	http.Redirect(w, r, target.String(), http.StatusFound)
+}
+
+// signInTmpl is the sign-in page: the request's parameters as hidden
+// fields and one approving button per account, so that submitting the
+// form asks /oauth/authorize again with account_id set.
+var signInTmpl = template.Must(template.New("signin").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in to BookingSync (fake)</title></head>
+<body><main>
+<h1>Authorize {{.Client}}</h1>
+<p>Pick the account to sign in with; the application gets access to it.</p>
+<form method="get" action="/oauth/authorize">
+{{range .Params}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<ul>
+{{range .Accounts}}<li><button type="submit" name="account_id" value="{{.ID}}">{{.Name}} · id {{.ID}}</button></li>
+{{end}}</ul>
+</form>
+</main></body></html>
+`))
+
+// signInPage answers the page where a person picks one of several
+// accounts and approves (the real site asks its user to sign in and
+// approve; the fake lets the tester be any of its accounts).
+func (s *Server) signInPage(w http.ResponseWriter, q url.Values, accounts []*Account) {
+	type param struct{ Name, Value string }
+	type choice struct {
+		ID   int64
+		Name string
+	}
+	data := struct {
+		Client   string
+		Params   []param
+		Accounts []choice
+	}{Client: s.cfg.clientID}
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		for _, v := range q[k] {
+			data.Params = append(data.Params, param{k, v})
+		}
+	}
+	s.mu.Lock()
+	for _, a := range accounts {
+		data.Accounts = append(data.Accounts, choice{a.id, a.rec.name})
+	}
+	s.mu.Unlock()
+	var b bytes.Buffer
+	if err := signInTmpl.Execute(&b, data); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b.Bytes())
 }
 
 // serveToken is the token endpoint: authorization_code, refresh_token

@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,16 +32,27 @@ func tokenRequest(t *testing.T, s *Server, form url.Values) (int, map[string]any
 	return resp.StatusCode, body
 }
 
-func authorize(t *testing.T, s *Server, scope, state string) url.Values {
+// authorizeQuery asks /oauth/authorize with q and returns the answer,
+// redirects not followed, its body read.
+func authorizeQuery(t *testing.T, s *Server, q url.Values) (*http.Response, string) {
 	t.Helper()
 	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	q := url.Values{"client_id": {DefaultClientID}, "redirect_uri": {DefaultRedirectURI}, "response_type": {"code"},
-		"scope": {scope}, "state": {state}, "account_id": {"1"}}
 	resp, err := hc.Get(s.URL + "/oauth/authorize?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+// callback returns the query of the redirect an approving authorize
+// answers.
+func callback(t *testing.T, resp *http.Response) url.Values {
+	t.Helper()
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("authorize: %d", resp.StatusCode)
 	}
@@ -48,6 +61,93 @@ func authorize(t *testing.T, s *Server, scope, state string) url.Values {
 		t.Fatalf("authorize redirected to %q", resp.Header.Get("Location"))
 	}
 	return loc.Query()
+}
+
+func authorizeParams(scope, state string) url.Values {
+	return url.Values{"client_id": {DefaultClientID}, "redirect_uri": {DefaultRedirectURI}, "response_type": {"code"},
+		"scope": {scope}, "state": {state}}
+}
+
+func authorize(t *testing.T, s *Server, scope, state string) url.Values {
+	t.Helper()
+	q := authorizeParams(scope, state)
+	q.Set("account_id", "1")
+	resp, _ := authorizeQuery(t, s, q)
+	return callback(t, resp)
+}
+
+// exchangeCode trades an authorization code for an access token.
+func exchangeCode(t *testing.T, s *Server, code string) string {
+	t.Helper()
+	st, tok := tokenRequest(t, s, url.Values{"grant_type": {"authorization_code"}, "client_id": {DefaultClientID},
+		"client_secret": {DefaultClientSecret}, "code": {code}, "redirect_uri": {DefaultRedirectURI}})
+	if st != 200 {
+		t.Fatalf("exchange: %d %v", st, tok)
+	}
+	return tok["access_token"].(string)
+}
+
+// meAccount returns the account GET /me says token acts for.
+func meAccount(t *testing.T, s *Server, token string) int64 {
+	t.Helper()
+	r := call(t, s, "GET", "me", token, nil)
+	expectStatus(t, r, 200)
+	return int64(r.objects(t, "accounts_applications")[0]["links"].(map[string]any)["account"].(float64))
+}
+
+var (
+	hiddenField = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+	accountBtn  = regexp.MustCompile(`<button type="submit" name="account_id" value="(\d+)">`)
+)
+
+// With several accounts, /oauth/authorize lets a person pick one: a form
+// that asks again with the same parameters and account_id, one button per
+// account, everything escaped. One account, or account_id given, approves
+// at once.
+func TestSignInPage(t *testing.T) {
+	t.Parallel()
+	s := NewServer(WithAccounts(2))
+	defer s.Close()
+	state := `"><script>alert(1)</script>`
+	q := authorizeParams("inbox_read", state)
+	resp, page := authorizeQuery(t, s, q)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("sign-in page: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if strings.Contains(page, "<script>") {
+		t.Errorf("state not escaped: %s", page)
+	}
+	var ids []string
+	for _, m := range accountBtn.FindAllStringSubmatch(page, -1) {
+		ids = append(ids, m[1])
+	}
+	if strings.Join(ids, ",") != "1,2" {
+		t.Fatalf("account buttons %v in %s", ids, page)
+	}
+	form := url.Values{}
+	for _, m := range hiddenField.FindAllStringSubmatch(page, -1) {
+		form.Add(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	if form.Encode() != q.Encode() {
+		t.Fatalf("hidden fields %v, want %v", form, q)
+	}
+	// Pressing account 2's button.
+	form.Set("account_id", "2")
+	resp, _ = authorizeQuery(t, s, form)
+	cb := callback(t, resp)
+	if cb.Get("state") != state {
+		t.Errorf("state %q", cb.Get("state"))
+	}
+	if got := meAccount(t, s, exchangeCode(t, s, cb.Get("code"))); got != 2 {
+		t.Errorf("signed in as account %d, want 2", got)
+	}
+
+	one := NewServer()
+	defer one.Close()
+	resp, _ = authorizeQuery(t, one, authorizeParams("inbox_read", "s"))
+	if got := meAccount(t, one, exchangeCode(t, one, callback(t, resp).Get("code"))); got != AccountID {
+		t.Errorf("one account: signed in as %d", got)
+	}
 }
 
 func TestOAuthFlows(t *testing.T) {

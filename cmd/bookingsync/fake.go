@@ -22,7 +22,12 @@ var fakeCommand = &command{
 	help: `Serves bookingsynctest until interrupted. The first line on stdout is
 'listening on http://host:port' (the site root: the API is under /api/v3/,
 OAuth under /oauth/), the second 'token <access token>', a token valid for
-the seeded account with every scope. Its /oauth/authorize approves at once.`,
+the seeded account with every scope. Its /oauth/authorize approves at once
+as the account its account_id parameter names, or as the only account;
+with several accounts (--accounts) it shows a page with one button per
+account, so that a browser can sign in as any of them. With --webhook-url
+every account delivers signed webhooks there on API writes: a message
+POSTed to /api/v3/inbox/messages reaches that URL as inbox_message_created.`,
 	run: runFake,
 }
 

@@ -56,6 +56,7 @@ var commands = []*command{
 	syncCommand,
 	dbCommand,
 	webhooksCommand,
+	serveCommand,
 	versionCommand,
 }
 

@@ -220,7 +220,15 @@ func line(t *testing.T, s *bufio.Scanner) string {
 // interrupt it at the end.
 func startFake(t *testing.T, args ...string) (url, token string) {
 	t.Helper()
-	p := start(t, nil, append([]string{"fake"}, args...)...)
+	_, url, token = startFakeProc(t, args...)
+	return url, token
+}
+
+// startFakeProc is startFake that also returns the process, whose stdout
+// has the lines of further accounts next.
+func startFakeProc(t *testing.T, args ...string) (p *proc, url, token string) {
+	t.Helper()
+	p = start(t, nil, append([]string{"fake"}, args...)...)
 	t.Cleanup(func() {
 		// Runs before start's cleanup: interrupt, then check the exit.
 		_ = p.cmd.Process.Signal(os.Interrupt)
@@ -235,5 +243,5 @@ func startFake(t *testing.T, args ...string) (url, token string) {
 	if !ok1 || !ok2 || token == "" {
 		t.Fatalf("fake's first lines are %q, %q", l1, l2)
 	}
-	return url, token
+	return p, url, token
 }
