@@ -136,9 +136,12 @@ func TestSyncProgressBarOnATerminal(t *testing.T) {
 // TestSyncSaysItWaitsForTheRateLimit: with the budget down to the reserve,
 // the pass waits for the window's reset, and says so rather than look hung.
 func TestSyncSaysItWaitsForTheRateLimit(t *testing.T) {
-	srv, e := fake(t)
+	// The fake's clock stands still: its window cannot reset before the
+	// command's requests arrive, however long it takes to start.
+	base := time.Now()
+	srv, e := fake(t, bookingsynctest.WithClock(func() time.Time { return base }))
 	srv.SetRateLimit(100, 12)
-	srv.SetRateLimitReset(time.Now().Add(2 * time.Second))
+	srv.SetRateLimitReset(base.Add(2 * time.Second))
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "inbox.db")
 	r := run(t, e, "", "sync", "--db", dsn, "--account", "1", "--rate-reserve", "0.1")
 	wantCode(t, r, exitOK)
@@ -250,18 +253,26 @@ func TestSyncInterrupted(t *testing.T) {
 	}
 }
 
-// TestSyncWaitsForTheReset: with the budget spent and the window resetting
-// in a second, the pass says it waits for the reset, and it does: the 429
-// is resent after the reset, and the pass completes.
+// TestSyncWaitsForTheReset: with the budget spent, the pass says it waits
+// for the reset, and it does: the 429 is resent, and once the fake's
+// window has reset (its clock moved on when the note came) the pass
+// completes. The fake's clock stands still otherwise, so that the window
+// resets only then, however long the command takes to start.
 func TestSyncWaitsForTheReset(t *testing.T) {
-	srv, e := fake(t)
+	base := time.Now()
+	srv, e := fake(t, bookingsynctest.WithClock(func() time.Time { return base }))
 	srv.SetRateLimit(100, 0)
-	srv.SetRateLimitReset(time.Now().Add(time.Second))
+	srv.SetRateLimitReset(base.Add(time.Second))
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "inbox.db")
-	r := run(t, e, "", "sync", "--db", dsn)
+	p := start(t, e, "sync", "--db", dsn)
+	if note := line(t, p.stderr); !strings.Contains(note, "waiting for the reset at ") {
+		t.Fatalf("stderr %q, want the note of the wait", note)
+	}
+	srv.Advance(time.Hour)
+	r := p.wait(t)
 	wantCode(t, r, exitOK)
-	if !strings.Contains(r.stderr, "waiting for the reset at ") || strings.Count(r.stderr, "\n") != 1 {
-		t.Errorf("stderr %q, want one note of the wait", r.stderr)
+	if r.stderr != "" {
+		t.Errorf("more on stderr: %q", r.stderr)
 	}
 	if !passLineRE.MatchString(strings.TrimSuffix(r.stdout, "\n")) {
 		t.Errorf("stdout %q, want a completed pass", r.stdout)
