@@ -11,24 +11,10 @@ import (
 // missing a migration fails, as does an unreachable database. It is what
 // a readiness probe asks of the store.
 func (s *Store) CheckSchema(ctx context.Context) error {
-	ms, err := migrations(s.d)
-	if err != nil {
-		return err
-	}
-	rows, err := s.query(ctx, s.db, "SELECT version FROM schema_migrations")
-	if err != nil {
+	if err := s.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("inboxsync: schema: %w", err)
 	}
-	applied, err := scanIDSet(rows)
-	if err != nil {
-		return fmt.Errorf("inboxsync: schema: %w", err)
-	}
-	for _, m := range ms {
-		if !applied[int64(m.version)] {
-			return fmt.Errorf("inboxsync: schema: migration %s not applied", m.name)
-		}
-	}
-	return nil
+	return s.checkSchema(ctx)
 }
 
 // Alive reports whether this replica's heartbeat is fresh: Run renewed
