@@ -15,7 +15,10 @@ import (
 func TestManyAccounts(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	s := NewServer(WithClock(clk.Now), WithAccounts(2), WithTokenLifetime(time.Minute))
+	// The delayed conversation stays hidden: the clock moves a minute
+	// below, and its announcement would reach the webhook receiver the
+	// uninstall check counts on (when the announcer came after it).
+	s := NewServer(WithClock(clk.Now), WithAccounts(2), WithTokenLifetime(time.Minute), WithConversationDelay(time.Hour))
 	defer s.Close()
 	accts := s.Accounts()
 	if len(accts) != 2 || accts[0] != s.Account || accts[0].ID() != AccountID {
