@@ -102,6 +102,13 @@ func (s *Syncer) Deliver(ctx context.Context) (sent int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	if len(items) > 0 {
+		// Sent with a token of another account, a reply would go out
+		// under that account's name.
+		if err := s.ready(ctx, &Report{}); err != nil {
+			return 0, err
+		}
+	}
 	held := map[int64]bool{} // conversations with an earlier reply not sent
 	var later []error
 	for i, it := range items {

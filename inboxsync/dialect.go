@@ -3,9 +3,7 @@ package inboxsync
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -24,6 +22,13 @@ type dialect interface {
 	name() string
 	// openDB opens the store's pool, with the back end's pool settings.
 	openDB() (*sql.DB, error)
+	// readOnly reports whether the DSN opens the database read-only: Open
+	// then checks the schema instead of migrating it, and the store
+	// refuses writes (ErrReadOnly).
+	readOnly() bool
+	// explain turns the error of the store's first connection into one
+	// that names the database and the reason, the DSN redacted.
+	explain(err error) error
 	// retryOpen reports whether a first migration that failed with err may
 	// succeed if tried again (Open retries it a few times).
 	retryOpen(err error) bool
@@ -88,17 +93,6 @@ type dialect interface {
 	controlDB() (*sql.DB, error)
 	// close releases what the dialect holds besides the store's pool.
 	close()
-}
-
-// parseDSN returns the dialect of dsn.
-func parseDSN(dsn string) (dialect, error) {
-	switch {
-	case strings.HasPrefix(dsn, "sqlite:"):
-		return newSQLite(dsn)
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return newPostgres(dsn), nil
-	}
-	return nil, errors.New(`inboxsync: open: the DSN must start with "sqlite:" or "postgres://"`)
 }
 
 // clockSQL is how queries name the database's clock plus an offset: the

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,16 @@ func (d *postgresDialect) openDB() (*sql.DB, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	d.db = db
 	return db, nil
+}
+
+// readOnly: a Postgres store is opened for writing (its user's rights
+// decide what it may write).
+func (d *postgresDialect) readOnly() bool { return false }
+
+// explain names the server, the DSN redacted: pgx's connect error names
+// the host and user, never the password.
+func (d *postgresDialect) explain(err error) error {
+	return fmt.Errorf("inboxsync: open %s: %w", RedactDSN(d.dsn), err)
 }
 
 // retryOpen: a failed migration is the server's answer.

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -18,32 +18,17 @@ import (
 // (every transaction takes the write lock at BEGIN), WAL for concurrent
 // readers.
 type sqliteDialect struct {
-	dsn   string // the driver's
+	dsn   *sqliteDSN // parsed (dsn.go)
 	db    *sql.DB
-	stmts sync.Map // query → *sql.Stmt, the fixed steps kept prepared
-}
-
-func newSQLite(dsn string) (*sqliteDialect, error) {
-	path := strings.TrimPrefix(dsn, "sqlite:")
-	path = strings.TrimPrefix(path, "//")
-	if path == "" {
-		return nil, fmt.Errorf("inboxsync: open: empty SQLite path in %q", dsn)
-	}
-	// busy_timeout first, so that setting WAL waits for a concurrent
-	// opener; _txlock=immediate takes the write lock at BEGIN, so two
-	// writers queue instead of failing on a lock upgrade.
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(30000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Set("_txlock", "immediate")
-	return &sqliteDialect{dsn: "file:" + path + "?" + q.Encode()}, nil
+	pin   *sql.Conn // sqlite::memory:'s database lives while a connection does
+	tidy  bool      // read-only, and the file had no -wal or -shm: leave none (close)
+	stmts sync.Map  // query → *sql.Stmt, the fixed steps kept prepared
 }
 
 func (d *sqliteDialect) name() string { return "sqlite" }
 
 func (d *sqliteDialect) openDB() (*sql.DB, error) {
-	db, err := sql.Open("sqlite", d.dsn)
+	db, err := sql.Open("sqlite", d.dsn.driver)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +37,33 @@ func (d *sqliteDialect) openDB() (*sql.DB, error) {
 	db.SetMaxOpenConns(4)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	d.db = db
+	if d.dsn.readOnly && !d.dsn.memory {
+		_, werr := os.Stat(d.dsn.path + "-wal")
+		_, serr := os.Stat(d.dsn.path + "-shm")
+		d.tidy = errors.Is(werr, os.ErrNotExist) && errors.Is(serr, os.ErrNotExist)
+	}
+	if d.dsn.memory {
+		if d.pin, err = db.Conn(context.Background()); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return db, nil
+}
+
+func (d *sqliteDialect) readOnly() bool { return d.dsn.readOnly }
+
+// explain names the file and, when the driver could not open it, the
+// likely reason (the driver's message names neither).
+func (d *sqliteDialect) explain(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_AUTH, sqlite3.SQLITE_IOERR:
+			return d.dsn.explain(err)
+		}
+	}
+	return fmt.Errorf("inboxsync: open %s: %w", RedactDSN(d.dsn.raw), err)
 }
 
 // retryOpen: processes opening a new SQLite file together can meet
@@ -244,8 +255,31 @@ func (d *sqliteDialect) migrateLock(context.Context, *sql.Conn) (func(), error) 
 func (d *sqliteDialect) controlDB() (*sql.DB, error) { return d.db, nil }
 
 func (d *sqliteDialect) close() {
+	if d.pin != nil {
+		d.pin.Close()
+	}
 	d.stmts.Range(func(_, st any) bool {
 		st.(*sql.Stmt).Close()
 		return true
 	})
+	if d.tidy {
+		d.db.Close()
+		d.removeWAL()
+	}
+}
+
+// removeWAL removes the -wal and -shm files a read-only store's
+// connections created next to a file that had none: a read-only
+// connection to a WAL database creates them and, unable to checkpoint,
+// leaves them. A plain connection opened and closed does what SQLite does
+// when the last connection to a file closes: with nothing in the WAL, it
+// removes both, leaving the database file as it was; while another
+// connection (a writer elsewhere) has the file open, it removes nothing.
+func (d *sqliteDialect) removeWAL() {
+	db, err := sql.Open("sqlite", "file:"+escapedPath(d.dsn.path)+"?mode=rw")
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	db.Exec("SELECT 1 FROM sqlite_master LIMIT 1")
 }

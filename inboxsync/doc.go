@@ -45,6 +45,11 @@
 // lease row per (account, resource), renewed with every page and taken
 // over when it expires by the database's clock (WithLeaseTTL).
 //
+// Before its first write a Syncer asks GET /me, once, which account its
+// client's token acts for; a token of another account is refused with an
+// AccountMismatchError and nothing is written, so that no record is filed
+// under the wrong account.
+//
 // # A product on the copy
 //
 // Store.Inbox answers an inbox page (one row per conversation with its

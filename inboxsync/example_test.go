@@ -50,7 +50,7 @@ func ExampleSyncer_Sync() {
 		fmt.Printf("%s: %q\n", c.Subject, msgs[len(msgs)-1].Content)
 	}
 	// Output:
-	// first pass: 9 requests, 37 records
+	// first pass: 10 requests, 37 records
 	// Reservation 0000EG - Ocean View Loft: "Thanks in advance!"
 }
 

@@ -121,6 +121,9 @@ func NewFleet(st *Store, cfg FleetConfig) (*Fleet, error) {
 	if st == nil || cfg.OAuth == nil {
 		return nil, errors.New("inboxsync: NewFleet: a store and an OAuth config are required")
 	}
+	if err := st.writable("NewFleet"); err != nil {
+		return nil, err
+	}
 	if cfg.Every <= 0 {
 		cfg.Every = 5 * time.Minute
 	}

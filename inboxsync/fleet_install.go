@@ -27,6 +27,9 @@ func (s *Store) Install(ctx context.Context, cfg *oauth2.Config, code string, op
 	if cfg == nil || strings.TrimSpace(code) == "" {
 		return 0, errors.New("inboxsync: install: an OAuth config and a code are required")
 	}
+	if err := s.writable("install"); err != nil {
+		return 0, err
+	}
 	tok, err := cfg.Exchange(ctx, code)
 	if err != nil {
 		// x/oauth2's error carries the server's answer, never the code.

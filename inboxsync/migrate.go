@@ -76,7 +76,14 @@ func Migrate(ctx context.Context, dsn string) ([]Migration, error) {
 		return nil, err
 	}
 	defer s.Close()
-	return s.migrate(ctx)
+	if err := s.writable("migrate"); err != nil {
+		return nil, err
+	}
+	applied, err := s.migrate(ctx)
+	if err != nil {
+		return nil, s.d.explain(err)
+	}
+	return applied, nil
 }
 
 // MigrationStatus lists the migrations of the database at dsn, applied or

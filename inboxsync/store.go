@@ -38,14 +38,33 @@ type Store struct {
 
 // Open opens the projection at dsn, creating or migrating its schema:
 //
-//	"sqlite:/path/inbox.db"   the embedded default (pure Go, no cgo), WAL mode
-//	"postgres://…"            shared by several replicas ("postgresql://" too)
+//	"sqlite:/path/inbox.db"          the embedded default (pure Go, no cgo), WAL mode
+//	"sqlite:/path/inbox.db?mode=ro"  the same copy, read-only
+//	"sqlite::memory:"                one in-memory database per Open, shared by its connections
+//	"postgres://…"                   shared by several replicas ("postgresql://" too)
+//
+// A SQLite path is everything between "sqlite:" and the first "?", taken
+// literally (no percent-decoding; "#" and "%" are part of the name); what
+// follows the first "?" is parameters in URL query syntax, passed on to
+// SQLite and its driver: mode (ro, rw, rwc), cache, immutable, nolock,
+// psow, vfs, _pragma (repeatable), and the driver's shorthands
+// (_busy_timeout, _journal_mode, _foreign_keys, _synchronous,
+// _auto_vacuum, _query_only). A parameter outside that list is refused,
+// so a path holding a "?" cannot be written (rename the file or link to
+// it). Every connection gets busy_timeout(30000), journal_mode(WAL) and
+// foreign_keys(1) unless the DSN sets the same pragma.
+//
+// A read-only open (mode=ro or immutable=1) is opened as WithoutMigrate
+// says, and writes nothing to the file or next to it; the store refuses
+// to sync, install or migrate (ErrReadOnly).
 //
 // Migrations are embedded and versioned; replicas that open the same
 // database at once apply each migration exactly once (Postgres: under an
 // advisory lock; SQLite: inside one write transaction). With
 // WithoutMigrate, Open changes no schema and fails with a
-// *SchemaBehindError when a migration is pending (see Migrate).
+// *SchemaBehindError when a migration is pending (see Migrate). Errors
+// name the database (the DSN through RedactDSN) and, for a SQLite file
+// that cannot be opened, the likely reason.
 func Open(ctx context.Context, dsn string, opts ...OpenOption) (*Store, error) {
 	var o openOptions
 	for _, opt := range opts {
@@ -55,14 +74,14 @@ func Open(ctx context.Context, dsn string, opts ...OpenOption) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.withoutMigrate {
+	if o.withoutMigrate || s.ReadOnly() {
 		err = s.checkSchema(ctx)
 	} else {
 		_, err = s.migrate(ctx)
 	}
 	if err != nil {
 		s.Close()
-		return nil, err
+		return nil, s.d.explain(err)
 	}
 	return s, nil
 }
@@ -91,9 +110,22 @@ func openDB(dsn string) (*Store, error) {
 	}
 	db, err := d.openDB()
 	if err != nil {
-		return nil, fmt.Errorf("inboxsync: open: %w", err)
+		return nil, fmt.Errorf("inboxsync: open %s: %w", RedactDSN(dsn), err)
 	}
 	return &Store{db: db, d: d}, nil
+}
+
+// ReadOnly reports whether the store was opened read-only (a SQLite DSN
+// with mode=ro or immutable=1).
+func (s *Store) ReadOnly() bool { return s.d.readOnly() }
+
+// writable is nil unless the store is read-only; what writes checks it
+// first, for a clear error rather than the database's.
+func (s *Store) writable(what string) error {
+	if s.d.readOnly() {
+		return fmt.Errorf("inboxsync: %s: %w", what, ErrReadOnly)
+	}
+	return nil
 }
 
 // Close closes the database.

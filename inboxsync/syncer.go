@@ -2,6 +2,8 @@ package inboxsync
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -35,7 +37,35 @@ type Syncer struct {
 	passMu sync.Mutex    // one pass at a time in this process
 
 	passed *testsignal.Signal[int64] // Run's passes, with the account: a Fleet's tests wait on them
+
+	meMu      sync.Mutex
+	tokenAcct int64 // the account the client's token acts for (GET /me), once known
 }
+
+// ErrNilClient is returned by Sync and HandleEvent of a Syncer made by New
+// with a nil client or store.
+var ErrNilClient = errors.New("inboxsync: the Syncer has no client or no store (New was given nil)")
+
+// ErrAccountMismatch is what an *AccountMismatchError matches (errors.Is):
+// the client's token acts for another account than the Syncer's.
+var ErrAccountMismatch = errors.New("inboxsync: the token acts for another account")
+
+// AccountMismatchError is returned by Sync and HandleEvent, before any
+// write, when GET /me says that the client's token acts for another
+// account than the one the Syncer mirrors: its records would be filed
+// under the wrong account.
+type AccountMismatchError struct {
+	AccountID      int64 // the account the Syncer mirrors (New's accountID)
+	TokenAccountID int64 // the account the token acts for (GET /me)
+}
+
+func (e *AccountMismatchError) Error() string {
+	return fmt.Sprintf("inboxsync: the token acts for account %d, not account %d: nothing is synced, so that no record is filed under the wrong account",
+		e.TokenAccountID, e.AccountID)
+}
+
+// Is makes errors.Is(err, ErrAccountMismatch) hold.
+func (e *AccountMismatchError) Is(target error) bool { return target == ErrAccountMismatch }
 
 // Option configures a Syncer.
 type Option func(*Syncer)
@@ -69,8 +99,23 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithTokenAccount tells the Syncer which account its client's token acts
+// for, as the caller already learned it from GET /me (Client.Me): the
+// Syncer then does not ask again. It still refuses to write when id is
+// not its own account (AccountMismatchError).
+func WithTokenAccount(id int64) Option {
+	return func(s *Syncer) {
+		if id > 0 {
+			s.tokenAcct = id
+		}
+	}
+}
+
 // New returns a Syncer mirroring account accountID into st through c; c's
-// token must act for that account (with the inbox_read scope).
+// token must act for that account (with the inbox_read scope). Before its
+// first write the Syncer asks GET /me, once, which account the token acts
+// for, and refuses to write under another one (AccountMismatchError). A
+// nil st or c makes every Sync fail with ErrNilClient.
 func New(st *Store, accountID int64, c *bookingsync.Client, opts ...Option) *Syncer {
 	s := &Syncer{
 		st: st, acct: accountID, c: c,
@@ -184,6 +229,9 @@ func (s *Syncer) sync(ctx context.Context) (*Report, error) {
 	s.passMu.Lock()
 	defer s.passMu.Unlock()
 	rep := &Report{}
+	if err := s.ready(ctx, rep); err != nil {
+		return rep, err
+	}
 	for _, r := range walked {
 		rr, err := s.walk(ctx, r, rep)
 		rep.Resources = append(rep.Resources, rr)
@@ -199,4 +247,34 @@ func (s *Syncer) sync(ctx context.Context) (*Report, error) {
 	s.log.LogAttrs(ctx, slog.LevelDebug, "inboxsync: pass", slog.Int64("account", s.acct),
 		slog.Int("requests", rep.Requests), slog.Int("changed", rep.Changed()))
 	return rep, nil
+}
+
+// ready is nil when the syncer may write: it has a client, its store is
+// writable, and its token acts for its account. GET /me is asked once and
+// its answer kept: a token acts for one account as long as it lives, its
+// refreshes included; a failed request is asked again next time.
+func (s *Syncer) ready(ctx context.Context, rep *Report) error {
+	if s.c == nil || s.st == nil {
+		return ErrNilClient
+	}
+	if err := s.st.writable("sync"); err != nil {
+		return err
+	}
+	s.meMu.Lock()
+	defer s.meMu.Unlock()
+	if s.tokenAcct == 0 {
+		rep.Requests++
+		me, _, err := s.c.Me(ctx)
+		if err != nil {
+			return fmt.Errorf("inboxsync: asking which account the token acts for (GET /me): %w", err)
+		}
+		if me.AccountID <= 0 {
+			return errors.New("inboxsync: GET /me named no account: a token that acts for no one account (client credentials) cannot sync")
+		}
+		s.tokenAcct = me.AccountID
+	}
+	if s.tokenAcct != s.acct {
+		return &AccountMismatchError{AccountID: s.acct, TokenAccountID: s.tokenAcct}
+	}
+	return nil
 }

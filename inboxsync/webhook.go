@@ -85,6 +85,9 @@ func (s *Syncer) HandleEvent(ctx context.Context, e *bookingsync.WebhookEvent) e
 // tombstones it.
 func (s *Syncer) reread(ctx context.Context, r *resource, id int64) error {
 	var rep Report
+	if err := s.ready(ctx, &rep); err != nil {
+		return err
+	}
 	began := time.Now().Add(-tombstoneMargin)
 	items, _, err := s.fetch(ctx, r.path+"/"+strconv.FormatInt(id, 10), r.key, &rep)
 	if errors.Is(err, bookingsync.ErrNotFound) {

@@ -110,7 +110,7 @@ func runSync(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return authError("sync: the token belongs to account %d, not %d; nothing was written", owner, *account)
 	}
 	*account = owner
-	s := inboxsync.New(st, *account, cl, inboxsync.WithRateReserve(*reserve))
+	s := inboxsync.New(st, *account, cl, inboxsync.WithRateReserve(*reserve), inboxsync.WithTokenAccount(owner))
 	for pass := 1; ; pass++ {
 		start := time.Now()
 		rep, err := s.Sync(ctx)

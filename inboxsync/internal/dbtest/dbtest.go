@@ -36,6 +36,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,7 +108,37 @@ func Main(m *testing.M, migrateFn func(ctx context.Context, dsn string) error) i
 			tp.drop()
 		}
 	}
+	if n := skipped.Load(); n > 0 {
+		// The wording of cmd/bookingsync's line.
+		say(fmt.Sprintf("inboxsync: Postgres tests skipped: %d (set %s to a server DSN to run them)\n", n, PostgresEnv), code == 0)
+	}
 	return code
+}
+
+// skipped counts the Postgres tests this process skipped.
+var skipped atomic.Int64
+
+// skip skips t as a Postgres test that could not run.
+func skip(t testing.TB, format string, args ...any) {
+	t.Helper()
+	skipped.Add(1)
+	t.Skipf(format, args...)
+}
+
+// say prints line on stderr, which go test shows in directory mode, with
+// -v and when the package fails. go test ./... keeps the output of a
+// passing package to itself: the line then goes to the terminal too, when
+// there is one (at a terminal, the run is someone's to read; CI sets
+// BOOKINGSYNC_REQUIRE_POSTGRES=1 and skips nothing).
+func say(line string, passed bool) {
+	fmt.Fprint(os.Stderr, line)
+	if fi, err := os.Stderr.Stat(); !passed || testing.Verbose() || err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		return // already on the screen
+	}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		fmt.Fprint(tty, line)
+		tty.Close()
+	}
 }
 
 // template is a back end's migrated database, made once per process.
@@ -212,7 +243,7 @@ func adminDSN(t testing.TB) string {
 		if os.Getenv(RequireEnv) == "1" {
 			t.Fatalf("dbtest: %s=1 but %s is not set", RequireEnv, PostgresEnv)
 		}
-		t.Skipf("dbtest: Postgres tests skipped: set %s to a server DSN, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", PostgresEnv)
+		skip(t, "dbtest: Postgres tests skipped: set %s to a server DSN, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", PostgresEnv)
 	}
 	if _, err := url.Parse(admin); err != nil {
 		t.Fatalf("dbtest: %s is not a URL", PostgresEnv) // never print it: it may hold a password
@@ -227,7 +258,7 @@ func newPostgres(t testing.TB, admin, template string) string {
 	name := dbName(t.Name())
 	if err := createDB(admin, name, template); err != nil {
 		if os.Getenv(RequireEnv) != "1" && strings.Contains(err.Error(), "connect") {
-			t.Skipf("dbtest: Postgres tests skipped: server in %s unreachable: %v", PostgresEnv, err)
+			skip(t, "dbtest: Postgres tests skipped: server in %s unreachable: %v", PostgresEnv, err)
 		}
 		t.Fatalf("dbtest: create database %s: %v", name, err)
 	}
