@@ -39,10 +39,10 @@ func TestReadiness(t *testing.T) {
 			t.Fatalf("Alive after Run = %v, %v", alive, err)
 		}
 
-		if _, err := st.DB().ExecContext(ctx, "DELETE FROM schema_migrations WHERE version = 1"); err != nil {
+		if _, err := st.DB().ExecContext(ctx, "DELETE FROM inboxsync_migrations WHERE line = 'projection' AND version = 1"); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "0001_") {
+		if err := st.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "projection/0001_projection") {
 			t.Fatalf("CheckSchema without migration 1: %v", err)
 		}
 		st.Close()
