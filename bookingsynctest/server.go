@@ -83,6 +83,8 @@ type Server struct {
 	app  budget // client-credentials tokens (one per application)
 
 	hooks   sync.WaitGroup // webhook deliveries in flight
+	hookMu  sync.Mutex     // orders a delivery's hooks.Add before Close's Wait
+	hookEnd bool           // set by Close under hookMu: no delivery starts after it
 	done    chan struct{}  // closed by Close: stops the announcer
 	closed  sync.Once      // Close's work, once
 	pending atomic.Int64   // hidden conversations not yet announced, over all accounts
@@ -156,6 +158,9 @@ func NewServer(opts ...Option) *Server {
 func (s *Server) Close() {
 	s.closed.Do(func() {
 		close(s.done)
+		s.hookMu.Lock()
+		s.hookEnd = true
+		s.hookMu.Unlock()
 		s.hooks.Wait()
 		s.ts.Close()
 	})

@@ -163,7 +163,15 @@ func (a *Account) deliver(event string, body []byte) {
 		return
 	}
 	s := a.s
+	// A WaitGroup's Add must not race its Wait: a write answered while
+	// Close runs starts no delivery (the server is going away).
+	s.hookMu.Lock()
+	if s.hookEnd {
+		s.hookMu.Unlock()
+		return
+	}
 	s.hooks.Add(1)
+	s.hookMu.Unlock()
 	go func() {
 		defer s.hooks.Done()
 		d := WebhookDelivery{Event: event, Body: body}
