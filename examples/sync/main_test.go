@@ -21,7 +21,7 @@ func TestRunDemo(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"No BOOKINGSYNC_TOKEN: running against the in-memory BookingSync server (bookingsynctest).\n",
-		"pass 1: 9 requests, hosts +2, conversations +4, participants +6, messages +8, bookings +6, clients +6, rentals +3, applications +2\n",
+		"pass 1: 10 requests, hosts +2, conversations +4, participants +6, messages +8, bookings +6, clients +6, rentals +3, applications +2\n",
 		"  local copy: 3 open conversations, 3 awaiting a reply\n",
 		"meanwhile: conversation 15 created with a guest message, 12 updated, 13 deleted\n",
 		// Exactly the changes: the new and the updated conversation, the
