@@ -63,9 +63,11 @@ const (
 // uses: singular in the reference's example, plural as the API lists it.
 type eventRecord struct{ singular, plural string }
 
-// webhookEvents maps each event above to its record.
-var webhookEvents = func() map[string]eventRecord {
+// webhookEvents maps each event above to its record; typedEvents lists
+// them in the order above.
+var webhookEvents, typedEvents = func() (map[string]eventRecord, []string) {
 	m := map[string]eventRecord{}
+	var names []string
 	for _, r := range []struct {
 		singular, plural, prefix string
 		actions                  []string
@@ -85,10 +87,16 @@ var webhookEvents = func() map[string]eventRecord {
 	} {
 		for _, a := range r.actions {
 			m[r.prefix+"_"+a] = eventRecord{r.singular, r.plural}
+			names = append(names, r.prefix+"_"+a)
 		}
 	}
-	return m
+	return m, names
 }()
+
+// TypedEvents lists the events this package types (the Event constants),
+// grouped by resource as the reference lists them: the events
+// EventResource and RecordID know. The slice is the caller's.
+func TypedEvents() []string { return slices.Clone(typedEvents) }
 
 // EventResource names the API resource an event is about, as the API's
 // envelopes name it ("conversations", "bookings", "clients",

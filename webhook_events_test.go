@@ -230,3 +230,17 @@ func TestTheFakeDeliversEveryTypedEvent(t *testing.T) {
 	assert.Equal(t, []any{other.ID(), other.ID()}, append(got[bookingsync.EventApplicationDestroyed], got[bookingsync.EventApplicationCreated]...))
 	assert.Equal(t, []any{comment.ID}, got[bookingsync.EventBookingCommentDestroyed])
 }
+
+// TypedEvents lists exactly the typed events, each once, grouped by
+// resource.
+func TestTypedEventsListsEveryTypedEvent(t *testing.T) {
+	t.Parallel()
+	got := bookingsync.TypedEvents()
+	var want []string
+	for _, events := range typedEvents {
+		want = append(want, events...)
+	}
+	assert.ElementsMatch(t, want, got)
+	got[0] = "changed by the caller"
+	assert.NotEqual(t, "changed by the caller", bookingsync.TypedEvents()[0], "the slice is the caller's")
+}

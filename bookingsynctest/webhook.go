@@ -189,9 +189,14 @@ func (a *Account) deliver(event string, body []byte) {
 // Resource returns the webhook form of one of the account's records:
 // {"links": {...}, "<singular>": {...}} (the reference's example uses the
 // singular name with an object). plural is the API's resource name
-// ("conversations", "messages", ...). It returns nil for an unknown record.
+// ("conversations", "messages", ...). For "accounts_applications" it
+// returns the account's installation as GET /me shows it, whatever id is
+// (the record has no id). It returns nil for an unknown record.
 func (a *Account) Resource(plural string, id int64) any {
 	k := kindsByPlural[plural]
+	if plural == "accounts_applications" {
+		return a.s.webhookResource(k, accountsApplication(a.id)).toMap()
+	}
 	if k == nil || k.table == nil {
 		return nil
 	}

@@ -33,8 +33,8 @@
 // webhook's re-read). Deleted ids leave a tombstone, so that a late re-read
 // or a stale page cannot bring a deleted record back.
 //
-// Webhooks (HandleEvent, WebhookHandler) are cues: an inbox_* or booking_*
-// event makes
+// Webhooks (HandleEvent, WebhookHandler) are cues: an event of a record the
+// copy holds (inbox_*, booking_*, client_*, rental_*) makes
 // the syncer re-read that one record at once and schedules a pass; a
 // duplicate delivery is recognized by its digest and does no work. Run
 // makes a pass at once, then every period and soon after cues, backs off on

@@ -85,6 +85,16 @@ var (
 	walked = []*resource{resHosts, resConversations, resParticipants, resMessages, resAttachments, resBookings, resClients, resRentals}
 )
 
+// walkedResource returns the walked resource of the API's name, or nil.
+func walkedResource(name string) *resource {
+	for _, r := range walked {
+		if r.name == name {
+			return r
+		}
+	}
+	return nil
+}
+
 // pathNode is one level of the fields' JSON paths: the keys that matter
 // there.
 type pathNode map[string]*pathKey

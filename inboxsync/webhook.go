@@ -13,9 +13,9 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 )
 
-// HandleEvent takes a verified webhook delivery as a cue: an
-// inbox_conversation_*, inbox_message_* or booking_* event makes the syncer re-read
-// that record at once (one GET) and write it unless the local copy already
+// HandleEvent takes a verified webhook delivery as a cue: an event of a
+// record the copy holds (inbox_conversation_*, inbox_message_*, booking_*,
+// client_*, rental_*) makes the syncer re-read that record at once (one GET) and write it unless the local copy already
 // holds a newer one (by updated_at), or remove it if the API answers 404;
 // every event of the account also schedules a pass
 // soon (see Run), since deliveries can be lost and say little.
@@ -35,34 +35,17 @@ func (s *Syncer) HandleEvent(ctx context.Context, e *bookingsync.WebhookEvent) e
 	}
 	defer s.schedule()
 
-	var (
-		r   *resource
-		id  int64
-		err error
-	)
-	switch e.Event {
-	case bookingsync.EventInboxConversationCreated, bookingsync.EventInboxConversationUpdated:
-		r = resConversations
-		var c *bookingsync.Conversation
-		if c, err = e.Conversation(); err == nil {
-			id = c.ID
-		}
-	case bookingsync.EventInboxMessageCreated, bookingsync.EventInboxMessageUpdated:
-		r = resMessages
-		var m *bookingsync.Message
-		if m, err = e.Message(); err == nil {
-			id = m.ID
-		}
-	case bookingsync.EventBookingCreated, bookingsync.EventBookingUpdated, bookingsync.EventBookingDestroyed:
-		r = resBookings
-		var b *bookingsync.Booking
-		if b, err = e.Booking(); err == nil {
-			id = b.ID
-		}
-	default:
+	// An event of a walked resource (conversations, messages, bookings,
+	// clients, rentals) is acted on by re-reading its record; any other
+	// (accounts, reviews…, events the API adds later) is left to the
+	// scheduled pass.
+	res, _, typed := bookingsync.EventResource(e.Event)
+	r := walkedResource(res)
+	if !typed || r == nil {
 		s.tel.webhook(ctx, "acted")
-		return nil // the scheduled pass picks up whatever it was
+		return nil
 	}
+	id, err := e.RecordID()
 	if err != nil {
 		return fmt.Errorf("inboxsync: webhook %s: %w", e.Event, err)
 	}

@@ -24,30 +24,46 @@ var webhooksCommand = &command{
 	run:     runWebhooks,
 }
 
-// webhookEvents maps each documented webhook event to the resource it carries and
-// the seeded record of bookingsynctest that stands in for it.
-var webhookEvents = map[string]struct {
+// seededRecords names, for each resource a typed event carries (see
+// bookingsync.EventResource), the fake's resource and the seeded record
+// of bookingsynctest that stands in for it: by action where one record
+// fits an action better (a canceled booking for booking_destroyed).
+var seededRecords = map[string]struct {
 	plural string
-	id     int64
+	id     map[string]int64 // by action; "" for any
 }{
-	bookingsync.EventInboxConversationCreated: {"conversations", bookingsynctest.BookingComConversationID},
-	bookingsync.EventInboxConversationUpdated: {"conversations", bookingsynctest.AirbnbConversationID},
-	bookingsync.EventInboxMessageCreated:      {"messages", 3},
-	bookingsync.EventInboxMessageUpdated:      {"messages", 3},
-	bookingsync.EventBookingCreated:           {"bookings", bookingsynctest.BookingComBookingID},
-	bookingsync.EventBookingUpdated:           {"bookings", bookingsynctest.AirbnbBookingID},
-	bookingsync.EventBookingDestroyed:         {"bookings", bookingsynctest.CanceledBookingID},
-	bookingsync.EventApplicationCreated:       {"applications", bookingsynctest.AirbnbAppID},
-	bookingsync.EventApplicationUpdated:       {"applications", bookingsynctest.AirbnbAppID},
-	bookingsync.EventApplicationDestroyed:     {"applications", bookingsynctest.AirbnbAppID},
+	"conversations":         {"conversations", map[string]int64{"created": bookingsynctest.BookingComConversationID, "": bookingsynctest.AirbnbConversationID}},
+	"messages":              {"messages", map[string]int64{"": 3}},
+	"bookings":              {"bookings", map[string]int64{"created": bookingsynctest.BookingComBookingID, "destroyed": bookingsynctest.CanceledBookingID, "": bookingsynctest.AirbnbBookingID}},
+	"booking_comments":      {"booking_comments", map[string]int64{"": bookingsynctest.BookingCommentID}},
+	"payments":              {"payments", map[string]int64{"": bookingsynctest.PaymentID}},
+	"clients":               {"clients", map[string]int64{"": bookingsynctest.AirbnbClientID}},
+	"rentals":               {"rentals", map[string]int64{"": bookingsynctest.OceanViewRentalID}},
+	"inquiries":             {"inquiries", map[string]int64{"": bookingsynctest.InquiryID}},
+	"reviews":               {"reviews", map[string]int64{"": bookingsynctest.ReviewID}},
+	"review_replies":        {"review_replies", map[string]int64{"": 1}},
+	"accounts":              {"accounts", map[string]int64{"": bookingsynctest.AccountID}},
+	"accounts_applications": {"accounts_applications", map[string]int64{"": bookingsynctest.AccountID}},
 }
 
-// eventNames lists the events in the documented order, for the usage text.
-var eventNames = []string{
-	bookingsync.EventInboxConversationCreated, bookingsync.EventInboxConversationUpdated,
-	bookingsync.EventInboxMessageCreated, bookingsync.EventInboxMessageUpdated,
-	bookingsync.EventBookingCreated, bookingsync.EventBookingUpdated, bookingsync.EventBookingDestroyed,
-	bookingsync.EventApplicationCreated, bookingsync.EventApplicationUpdated, bookingsync.EventApplicationDestroyed,
+// eventNames lists the events the command sends, in the documented order:
+// every event the SDK types.
+var eventNames = bookingsync.TypedEvents()
+
+// seededRecord returns the fake's resource and record id for event.
+func seededRecord(event string) (plural string, id int64, ok bool) {
+	res, action, ok := bookingsync.EventResource(event)
+	if !ok {
+		return "", 0, false
+	}
+	r, ok := seededRecords[res]
+	if !ok {
+		return "", 0, false
+	}
+	if id, ok := r.id[action]; ok {
+		return r.plural, id, true
+	}
+	return r.plural, r.id[""], true
 }
 
 func runWebhooks(ctx context.Context, c *cli, cmd *command, args []string) error {
@@ -64,7 +80,7 @@ func runWebhooks(ctx context.Context, c *cli, cmd *command, args []string) error
 	if pos[0] != "trigger" {
 		return usageError("webhooks: unknown subcommand %q (want trigger)", pos[0])
 	}
-	ev, ok := webhookEvents[pos[1]]
+	plural, seeded, ok := seededRecord(pos[1])
 	if !ok {
 		return usageError("webhooks: unknown event %q (want one of %s)", pos[1], strings.Join(eventNames, ", "))
 	}
@@ -75,7 +91,7 @@ func runWebhooks(ctx context.Context, c *cli, cmd *command, args []string) error
 	if *secret == "" {
 		return usageError("webhooks: --secret is required (or BOOKINGSYNC_CLIENT_SECRET)")
 	}
-	body, err := webhookBody(pos[1], ev.plural, cmp.Or(*id, ev.id), *account)
+	body, err := webhookBody(pos[1], plural, cmp.Or(*id, seeded), *account)
 	if err != nil {
 		return err
 	}
