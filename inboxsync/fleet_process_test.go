@@ -197,9 +197,13 @@ func TestFleetAcrossProcesses(t *testing.T) {
 		return true
 	})
 
-	// The replicas stop hammering but for the limited account, whose
-	// budget they spend; then the copies must converge before they stop.
+	// Once they have been over every pair, the replicas stop hammering but
+	// for the limited account, whose budget they spend; then the copies
+	// must converge before they stop.
 	for _, c := range children[1:] {
+		if got := c.next(t); got != "hammered" {
+			t.Fatalf("replica signalled %q", got)
+		}
 		c.tell(t, "spend")
 	}
 	for _, c := range children[1:] {
@@ -509,16 +513,23 @@ func TestFleetChild(t *testing.T) {
 	await("hammer")
 	var spend atomic.Bool
 	go func() { await("spend"); spend.Store(true) }()
+	var cycled sync.WaitGroup // the goroutines' first pass over every pair
 	for range 2 {
 		wg.Add(1)
+		cycled.Add(1)
 		go func() {
 			defer wg.Done()
+			passed := sync.OnceFunc(cycled.Done)
+			defer passed() // a broken run ends before its pass
 			// Every pair until the parent says "spend", then the limited
 			// account's until its budget is spent, however slow the
 			// machine (runCtx ends a broken run, which the parent then
 			// reports).
 			spent := false
 			for i := 0; !spent && runCtx.Err() == nil; i++ {
+				if i == len(targets) {
+					passed()
+				}
 				tg := targets[i%len(targets)]
 				spending := spend.Load()
 				if spending && tg.Account != limited {
@@ -547,6 +558,8 @@ func TestFleetChild(t *testing.T) {
 			}
 		}()
 	}
+	cycled.Wait()
+	signal("hammered")
 	wg.Wait()
 	signal("spent")
 	await("stop")

@@ -32,8 +32,7 @@ type pageStall struct{ pages atomic.Int32 }
 
 func (p *pageStall) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/inbox/conversations") && p.pages.Add(1) == stallPage {
-		signal("stalled")
-		select {}
+		stall("stalled")
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }

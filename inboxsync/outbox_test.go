@@ -293,13 +293,11 @@ type stallTransport struct{ when string }
 func (s stallTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	post := r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/inbox/messages")
 	if post && s.when == "before" {
-		signal("stalled")
-		select {}
+		stall("stalled")
 	}
 	resp, err := http.DefaultTransport.RoundTrip(r)
 	if post && s.when == "after" {
-		signal("stalled")
-		select {}
+		stall("stalled")
 	}
 	return resp, err
 }

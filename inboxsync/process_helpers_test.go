@@ -19,16 +19,18 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// The multi-process tests re-execute the test binary: a child runs only
-// the helper test named in -test.run, which reads its orders from the
+// The multi-process tests re-execute the test binary (the one way child
+// processes are started across the modules; the root module and dbtest
+// have reduced copies): a child runs only the helper test named in
+// -test.run, which skips unless isChild, reads its orders from the
 // environment, says how far it got with SIGNAL lines on stdout (signal),
 // may wait for the parent's word on stdin (await), and prints one RESULT
 // line of results (report). The parent waits for signals, never for a
 // time.
-const fleetChildEnv = "INBOXSYNC_FLEET_CHILD"
+const childEnv = "INBOXSYNC_CHILD"
 
 // isChild reports whether this process is a child started for role.
-func isChild(role string) bool { return os.Getenv(fleetChildEnv) == role }
+func isChild(role string) bool { return os.Getenv(childEnv) == role }
 
 // child is a re-executed test binary.
 type child struct {
@@ -45,7 +47,7 @@ func startChild(t *testing.T, helper, role string, env ...string) *child {
 	t.Helper()
 	c := &child{signals: make(chan string, 16), copied: make(chan struct{})}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1", "-test.v=false")
-	c.cmd.Env = append(os.Environ(), append([]string{fleetChildEnv + "=" + role}, env...)...)
+	c.cmd.Env = append(os.Environ(), append([]string{childEnv + "=" + role}, env...)...)
 	c.cmd.Stderr = &c.err
 	var err error
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
@@ -151,6 +153,15 @@ func await(line string) {
 		if got == line {
 			return
 		}
+	}
+	os.Exit(2)
+}
+
+// stall signals text, in a child, and blocks until the parent, which
+// kills it, is gone.
+func stall(text string) {
+	signal(text)
+	for range parentSays() {
 	}
 	os.Exit(2)
 }
