@@ -1,7 +1,6 @@
 package bookingsync
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -9,10 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -323,52 +319,32 @@ func latencyPages(b *testing.B, pages int, latency time.Duration) (*httptest.Ser
 	return srv, &conns
 }
 
-// The peer is latencyHandler in a process of its own (the test binary,
-// re-executed: see TestMain), as a real API is: its work does not share
+// The peer is latencyHandler in a process of its own (TestPeerChild, in
+// the test binary re-executed), as a real API is: its work does not share
 // the client's Go scheduler.
 const (
-	peerEnv         = "BOOKINGSYNC_BENCH_PEER" // "pages,latency"
-	peerPages       = 100
-	peerLatency     = 20 * time.Millisecond
-	peerListenStart = "LISTEN "
+	peerPages   = 100
+	peerLatency = 20 * time.Millisecond
 )
 
-// servePeer serves latencyHandler on loopback, prints its URL and stops
-// when its standard input ends (its parent is gone).
-func servePeer() {
+// TestPeerChild is the peer: it serves latencyHandler on loopback,
+// signals its URL and stops when its parent is gone.
+func TestPeerChild(t *testing.T) {
+	if !isChild("peer") {
+		t.Skip("the peer of BenchmarkPrefetchWalk")
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "peer:", err)
-		os.Exit(1)
+		t.Fatal(err)
 	}
-	fmt.Println(peerListenStart + "http://" + l.Addr().String())
+	signal("http://" + l.Addr().String())
 	go http.Serve(l, latencyHandler(peerPages, peerLatency))
-	io.Copy(io.Discard, os.Stdin)
+	untilParentGone()
 }
 
 // startPeer starts the peer and returns its URL.
 func startPeer(b testing.TB) string {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), peerEnv+"=1")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	url, ok := strings.CutPrefix(strings.TrimSpace(line), peerListenStart)
-	if err != nil || !ok {
-		b.Fatalf("the peer did not start: %q, %v", line, err)
-	}
-	return url
+	return startChild(b, "TestPeerChild", "peer").next(b)
 }
 
 // BenchmarkPrefetchWalk walks 100 pages of 100 conversations at 20 ms a

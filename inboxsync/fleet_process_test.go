@@ -2,14 +2,20 @@ package inboxsync_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,35 +43,40 @@ type fleetChildResult struct {
 type hostTarget struct{ Account, Conversation, Host int64 }
 
 // Three replica processes run Fleet against one Postgres database and the
-// many-accounts fake (six accounts, tokens expiring and rotating during
+// many-accounts fake (seven accounts, tokens expiring and rotating during
 // the run). One replica is killed mid-sync. Messages are added on the
 // server and announced by webhooks delivered to random replicas, some
 // twice. Every replica hammers EnsureHost on the same (conversation, host)
 // pairs. Asserted: no account was synced by two replicas at once (from the
 // replicas' lease logs, the killed one's ending at its death); the dead
-// replica's accounts were taken over within the lease time and a beat;
-// every account's copy equals the server's (but the last one's, whose
-// small rate budget the replicas spend to the last request without a
-// single 429); each pair has exactly one Host participant; no refresh
-// token was presented twice.
+// replica's accounts were taken over; every account's copy comes to equal
+// the server's (but the last one's, whose small rate budget the replicas
+// spend to the last request without a single 429); each pair has exactly
+// one Host participant; no refresh token was presented twice.
+//
+// The parent paces the run by what it sees, not by the clock: it starts
+// the hammering when every replica listens, kills a replica once it holds
+// a lease, and ends the run once the takeover, the token rotations and the
+// convergence it waits for have happened. Real time remains where it is
+// the subject: the dead replica's leases lapse after the lease time (ttl),
+// and tokens expire.
 func TestFleetAcrossProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test")
 	}
+	t.Parallel()
 	const (
 		replicas = 3
-		run      = 16 * time.Second
-		changes  = 8 * time.Second
 		ttl      = 3 * time.Second
+		// Changes go on for this many messages after the takeover.
+		after = 10
 	)
 	dsn := dbtest.Postgres(t)
 	st := openStore(t, dsn)
 	srv, accts := fleetFake(t, st, 7, bookingsynctest.WithTokenLifetime(64*time.Second), bookingsynctest.WithRateLimit(1<<20),
 		bookingsynctest.WithLatency(2*time.Millisecond), bookingsynctest.WithLatencyJitter(8*time.Millisecond))
 	// The last account has a small budget, which the replicas together
-	// spend during the run: it must run out without a single 429. An
-	// unthrottled account makes over 140 requests in the run even on a
-	// loaded machine, so 100 is spent whatever the load.
+	// spend during the run: it must run out without a single 429.
 	limited := accts[len(accts)-1]
 	limited.SetRateLimit(100, 100)
 
@@ -95,32 +106,36 @@ func TestFleetAcrossProcesses(t *testing.T) {
 		}
 	}
 	tb, _ := json.Marshal(targets)
+	gate := newTokenGate(t, srv.URL)
 	logs := t.TempDir()
-	hammerAt := strconv.FormatInt(time.Now().Add(3*time.Second).UnixMilli(), 10)
 	children := make([]*child, replicas)
 	urls := make([]string, replicas)
 	for i := range children {
-		children[i] = startChild(t, "TestFleetChild", "fleet", "CHILD_DSN="+dsn, "CHILD_URL="+srv.URL,
-			"CHILD_REPLICA=p"+strconv.Itoa(i), "CHILD_RUN="+run.String(), "CHILD_HAMMER_FOR="+changes.String(),
-			"CHILD_TTL="+ttl.String(), "CHILD_HAMMER_AT="+hammerAt, "CHILD_LIMITED="+strconv.FormatInt(limited.ID(), 10), "CHILD_TARGETS="+string(tb), "CHILD_LOG="+filepath.Join(logs, "p"+strconv.Itoa(i)+".log"))
+		children[i] = startChild(t, "TestFleetChild", "fleet", "CHILD_DSN="+dsn, "CHILD_URL="+srv.URL, "CHILD_OAUTH="+gate.URL,
+			"CHILD_REPLICA=p"+strconv.Itoa(i), "CHILD_TTL="+ttl.String(), "CHILD_LIMITED="+strconv.FormatInt(limited.ID(), 10),
+			"CHILD_TARGETS="+string(tb), "CHILD_LOG="+filepath.Join(logs, "p"+strconv.Itoa(i)+".log"))
 	}
 	for i, c := range children {
-		select {
-		case urls[i] = <-c.listen:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("replica %d did not start", i)
-		}
+		urls[i] = c.next(t)
 	}
-	start := time.Now()
+	// Every replica starts hammering at once, on the same pair.
+	for _, c := range children {
+		c.tell(t, "hammer")
+	}
 
 	// Changes announced to random replicas; a delivery that fails (the
-	// dead replica) is sent to another, as BookingSync retries.
+	// dead replica) is sent to another, as BookingSync retries. They go on
+	// until after messages have followed the takeover.
 	var dead atomic.Bool // replica 0, once killed
-	var changed sync.WaitGroup
-	changed.Add(1)
+	var sent atomic.Int64
+	var takenOver atomic.Int64 // sent when the takeover was seen, plus one
+	changed := make(chan struct{})
 	go func() {
-		defer changed.Done()
-		for time.Since(start) < changes {
+		defer close(changed)
+		for n := int64(1); ; n++ {
+			if at := takenOver.Load(); at > 0 && n > at+after {
+				return
+			}
 			tg := targets[rand.N(len(targets))]
 			a := accts[(tg.Account - accts[0].ID())]
 			msg := a.AddMessage(bookingsynctest.MessageSeed{ConversationID: tg.Conversation, SenderID: guests[tg.Conversation], Content: "hello again"})
@@ -133,24 +148,34 @@ func TestFleetAcrossProcesses(t *testing.T) {
 					sends--
 				}
 			}
-			time.Sleep(100 * time.Millisecond)
+			sent.Store(n)
+			// Pacing, not waiting: the changes spread over the syncs.
+			time.Sleep(50 * time.Millisecond)
 		}
 	}()
 
-	// Kill replica 0 a third of the way through, and time the takeover.
-	time.Sleep(run / 4)
+	// Kill replica 0 once it holds leases and changes have begun, but not
+	// in the middle of a token refresh: a process killed between the
+	// server's rotation and its save loses the account's refresh token,
+	// which no replica could then help. The gate holds new refreshes and
+	// the kill waits until every token issued is in the store. Then time
+	// the takeover.
 	var p0Leases int
-	for _, h := range holders(t, st) {
-		if h == "p0" {
-			p0Leases++
+	eventually(t, time.Minute, "replica p0 holding a lease during the changes", func() bool {
+		p0Leases = 0
+		for _, h := range holders(t, st) {
+			if h == "p0" {
+				p0Leases++
+			}
 		}
-	}
+		return p0Leases > 0 && sent.Load() >= after
+	})
+	gate.hold()
+	eventually(t, time.Minute, "every refreshed token saved", func() bool { return gate.saved(t, st, accts) })
 	children[0].kill()
+	gate.release()
 	dead.Store(true)
 	killed := time.Now()
-	if p0Leases == 0 {
-		t.Errorf("replica p0 held no lease when killed")
-	}
 	eventually(t, ttl+3*time.Second, "the dead replica's accounts taken over", func() bool {
 		h := holders(t, st)
 		for _, a := range accts {
@@ -160,8 +185,46 @@ func TestFleetAcrossProcesses(t *testing.T) {
 		}
 		return true
 	})
+	takenOver.Store(sent.Load() + 1)
 	t.Logf("p0 held %d accounts; all taken over %v after its death", p0Leases, time.Since(killed).Round(100*time.Millisecond))
-	changed.Wait()
+	<-changed
+	eventually(t, time.Minute, "every account's token rotated twice", func() bool {
+		for _, a := range accts {
+			if a.RefreshCount() < 2 {
+				return false
+			}
+		}
+		return true
+	})
+
+	// Once they have been over every pair, the replicas stop hammering but
+	// for the limited account, whose budget they spend; then the copies
+	// must converge before they stop.
+	for _, c := range children[1:] {
+		if got := c.next(t); got != "hammered" {
+			t.Fatalf("replica signalled %q", got)
+		}
+		c.tell(t, "spend")
+	}
+	for _, c := range children[1:] {
+		if got := c.next(t); got != "spent" {
+			t.Fatalf("replica signalled %q", got)
+		}
+	}
+	for _, a := range accts {
+		if a == limited {
+			continue // its copy lags, by design: its budget is spent
+		}
+		want := serverState(t, newClient(t, srv, bookingsync.WithToken(a.IssueToken(bookingsynctest.DefaultScopes...))))
+		// Bounded only to end a broken test; the check below says how
+		// they differ.
+		for deadline := time.Now().Add(time.Minute); diff(want, accountState(t, st, a.ID())) != "" && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for _, c := range children[1:] {
+		c.tell(t, "stop")
+	}
 
 	var total429 int64
 	for i, c := range children[1:] {
@@ -259,6 +322,92 @@ func TestFleetAcrossProcesses(t *testing.T) {
 	}
 }
 
+// tokenGate is the replicas' token endpoint: it passes token requests on
+// to the fake and can hold new ones, and it knows the refresh tokens it
+// handed out and that none has presented since (the live ones).
+type tokenGate struct {
+	*httptest.Server
+	mu       sync.Mutex
+	cond     *sync.Cond
+	held     bool
+	inflight int
+	live     map[string]bool
+}
+
+func newTokenGate(t *testing.T, target string) *tokenGate {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &tokenGate{live: map[string]bool{}}
+	g.cond = sync.NewCond(&g.mu)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := url.ParseQuery(string(body))
+		g.mu.Lock()
+		for g.held {
+			g.cond.Wait()
+		}
+		g.inflight++
+		g.mu.Unlock()
+		rec := httptest.NewRecorder()
+		proxy.ServeHTTP(rec, r)
+		var issued struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		json.Unmarshal(rec.Body.Bytes(), &issued)
+		g.mu.Lock()
+		delete(g.live, form.Get("refresh_token"))
+		if issued.RefreshToken != "" {
+			g.live[issued.RefreshToken] = true
+		}
+		g.inflight--
+		g.mu.Unlock()
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(g.Close)
+	return g
+}
+
+// hold makes new token requests wait until release.
+func (g *tokenGate) hold() {
+	g.mu.Lock()
+	g.held = true
+	g.mu.Unlock()
+}
+
+func (g *tokenGate) release() {
+	g.mu.Lock()
+	g.held = false
+	g.cond.Broadcast()
+	g.mu.Unlock()
+}
+
+// saved reports whether no refresh is under way at the server and the
+// store holds every live refresh token the gate handed out.
+func (g *tokenGate) saved(t *testing.T, st *inboxsync.Store, accts []*bookingsynctest.Account) bool {
+	stored := map[string]bool{}
+	for _, a := range accts {
+		tok, err := st.TokenStore(a.ID()).Load(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[tok.RefreshToken] = true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for rt := range g.live {
+		if !stored[rt] {
+			return false
+		}
+	}
+	return g.inflight == 0
+}
+
 // leaseSpan is a time a replica ran an account's sync.
 type leaseSpan struct {
 	replica  string
@@ -329,6 +478,7 @@ func TestFleetChild(t *testing.T) {
 	counter := &statusCounter{next: http.DefaultTransport}
 	hc := &http.Client{Transport: counter, Timeout: 30 * time.Second}
 	cfg := fleetConfig(getenv("CHILD_URL"), hc, getenv("CHILD_REPLICA"))
+	cfg.OAuth.Endpoint = bookingsync.Endpoint(getenv("CHILD_OAUTH"))
 	cfg.Every = 500 * time.Millisecond
 	cfg.LeaseTTL = envDuration("CHILD_TTL")
 	cfg.DeliveryPoll = 200 * time.Millisecond
@@ -342,9 +492,10 @@ func TestFleetChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	go http.Serve(ln, f.WebhookHandler())
-	fmt.Printf("LISTEN http://%s\n", ln.Addr())
+	signal("http://" + ln.Addr().String())
 
-	runCtx, stop := context.WithTimeout(ctx, envDuration("CHILD_RUN"))
+	// The parent stops the run; the safety of two minutes ends a broken one.
+	runCtx, stop := context.WithTimeout(ctx, 2*time.Minute)
 	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- f.Run(runCtx) }()
@@ -356,24 +507,32 @@ func TestFleetChild(t *testing.T) {
 	var res fleetChildResult
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	// Every replica starts at the same instant on the same pair, and goes
-	// through the pairs in the same order: the creations race.
-	at, _ := strconv.ParseInt(getenv("CHILD_HAMMER_AT"), 10, 64)
 	limited, _ := strconv.ParseInt(getenv("CHILD_LIMITED"), 10, 64)
-	time.Sleep(time.Until(time.UnixMilli(at)))
-	hammerUntil := time.Now().Add(envDuration("CHILD_HAMMER_FOR"))
+	// Every replica starts when the parent says, on the same pair, and
+	// goes through the pairs in the same order: the creations race.
+	await("hammer")
+	var spend atomic.Bool
+	go func() { await("spend"); spend.Store(true) }()
+	var cycled sync.WaitGroup // the goroutines' first pass over every pair
 	for range 2 {
 		wg.Add(1)
+		cycled.Add(1)
 		go func() {
 			defer wg.Done()
-			// Every pair until hammerUntil, then the limited account's
-			// until its budget is spent: however slow the machine, the
-			// test means to spend it (a safety of two minutes ends a
-			// broken run, which the parent then reports).
+			passed := sync.OnceFunc(cycled.Done)
+			defer passed() // a broken run ends before its pass
+			// Every pair until the parent says "spend", then the limited
+			// account's until its budget is spent, however slow the
+			// machine (runCtx ends a broken run, which the parent then
+			// reports).
 			spent := false
-			for i := 0; !spent && time.Now().Before(hammerUntil.Add(2*time.Minute)); i++ {
+			for i := 0; !spent && runCtx.Err() == nil; i++ {
+				if i == len(targets) {
+					passed()
+				}
 				tg := targets[i%len(targets)]
-				if !time.Now().Before(hammerUntil) && tg.Account != limited {
+				spending := spend.Load()
+				if spending && tg.Account != limited {
 					continue
 				}
 				c, err := f.Client(ctx, tg.Account)
@@ -387,7 +546,7 @@ func TestFleetChild(t *testing.T) {
 					res.EnsureOK++
 				case errors.As(err, &held):
 					res.EnsureHeld++
-					spent = tg.Account == limited && !time.Now().Before(hammerUntil)
+					spent = tg.Account == limited && spending
 				default:
 					res.EnsureFailed++
 					if len(res.Errors) < 5 {
@@ -395,12 +554,17 @@ func TestFleetChild(t *testing.T) {
 					}
 				}
 				mu.Unlock()
-				time.Sleep(5 * time.Millisecond)
+				time.Sleep(5 * time.Millisecond) // pacing: the other replicas' turn
 			}
 		}()
 	}
+	cycled.Wait()
+	signal("hammered")
 	wg.Wait()
-	if err := <-done; err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	signal("spent")
+	await("stop")
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
 	res.Status429 = counter.limited.Load()

@@ -3,37 +3,55 @@ package inboxsync_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
-	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
-// childLeaseTTL is the lease of TestSyncChild's syncer: short, so that
-// the next pass need not wait long for a dead child's leases.
-const childLeaseTTL = 300 * time.Millisecond
+// childLeaseTTL is the lease of TestSyncChild's syncer: long, so that a
+// slow child never loses it while it lives; the parent moves its own view
+// of the database's clock past it once the child is dead (ShiftClock)
+// instead of waiting it out.
+const childLeaseTTL = time.Minute
+
+// stallPage is the conversations page before whose request TestSyncChild
+// stops: in the middle of a walk of 20 pages.
+const stallPage = 11
+
+// pageStall stops the child's process before it requests conversations
+// page stallPage: it signals "stalled" and blocks until the parent kills
+// it, so that the kill falls between pages however slow the machine.
+type pageStall struct{ pages atomic.Int32 }
+
+func (p *pageStall) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/inbox/conversations") && p.pages.Add(1) == stallPage {
+		stall("stalled")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
 
 // TestSyncChild is the child process of TestKilledBetweenPages: it syncs
-// the fake's account into CHILD_DSN, pass after pass, until it is killed.
+// the fake's account into CHILD_DSN until it stalls (pageStall).
 func TestSyncChild(t *testing.T) {
 	if !isChild("sync") {
 		t.Skip("a child process of TestKilledBetweenPages")
 	}
 	st := openStore(t, getenv("CHILD_DSN"))
-	c, err := bookingsync.NewClient(bookingsync.WithBaseURL(getenv("CHILD_URL")), bookingsync.WithToken(getenv("CHILD_TOKEN")))
+	c, err := bookingsync.NewClient(bookingsync.WithBaseURL(getenv("CHILD_URL")), bookingsync.WithToken(getenv("CHILD_TOKEN")),
+		bookingsync.WithHTTPClient(&http.Client{Transport: &pageStall{}}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := inboxsync.New(st, acct, c, inboxsync.WithLeaseTTL(childLeaseTTL))
-	for {
-		if _, err := s.Sync(context.Background()); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-		}
-	}
+	_, err = s.Sync(context.Background())
+	fmt.Fprintln(os.Stderr, "child: Sync returned", err)
 }
 
 // A process killed between pages leaves a copy that is stale, never wrong,
@@ -43,19 +61,14 @@ func TestKilledBetweenPages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary")
 	}
-	dbtest.EachInTurn(t, func(t *testing.T, dsn string) {
-		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(5), bookingsynctest.WithLatency(5*time.Millisecond))
-		f.srv.GenerateConversations(300)
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, dsn string) {
+		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(5))
+		f.srv.GenerateConversations(100)
 
 		child := startChild(t, "TestSyncChild", "sync", "CHILD_DSN="+dsn, "CHILD_URL="+f.srv.URL, "CHILD_TOKEN="+f.srv.Token())
-		// Kill it in the middle of the conversations walk (60 pages).
-		deadline := time.Now().Add(30 * time.Second)
-		for f.srv.RequestCount("GET", "/api/v3/inbox/conversations") < 20 {
-			if time.Now().After(deadline) {
-				child.kill() // then its output is complete
-				t.Fatalf("the child never reached the conversations walk:\n%s", child.err.String())
-			}
-			time.Sleep(2 * time.Millisecond)
+		if got := child.next(t); got != "stalled" {
+			t.Fatalf("child signalled %q", got)
 		}
 		child.kill()
 
@@ -87,7 +100,9 @@ func TestKilledBetweenPages(t *testing.T) {
 			t.Fatalf("conversations cursor = %v, %v; want none after a killed first walk", cur, err)
 		}
 
-		time.Sleep(2 * childLeaseTTL)
+		// The dead child's leases lapse by the database's clock as this
+		// store reads it.
+		inboxsync.ShiftClock(f.st, childLeaseTTL+time.Second)
 		rep := mustSync(t, f.s)
 		for _, rr := range rep.Resources {
 			if rr.Skipped {

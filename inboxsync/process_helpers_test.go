@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,30 +19,40 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// The multi-process tests re-execute the test binary: a child runs only
-// the helper test named in -test.run, which reads its orders from the
-// environment and prints one JSON line of results.
-const fleetChildEnv = "INBOXSYNC_FLEET_CHILD"
+// The multi-process tests re-execute the test binary (the one way child
+// processes are started across the modules; the root module and dbtest
+// have reduced copies): a child runs only the helper test named in
+// -test.run, which skips unless isChild, reads its orders from the
+// environment, says how far it got with SIGNAL lines on stdout (signal),
+// may wait for the parent's word on stdin (await), and prints one RESULT
+// line of results (report). The parent waits for signals, never for a
+// time.
+const childEnv = "INBOXSYNC_CHILD"
 
 // isChild reports whether this process is a child started for role.
-func isChild(role string) bool { return os.Getenv(fleetChildEnv) == role }
+func isChild(role string) bool { return os.Getenv(childEnv) == role }
 
 // child is a re-executed test binary.
 type child struct {
-	cmd    *exec.Cmd
-	out    bytes.Buffer // stdout, complete once wait returns
-	err    bytes.Buffer
-	listen chan string // the URL of a "LISTEN <url>" line, if the child prints one
-	copied chan struct{}
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	out     bytes.Buffer // stdout, complete once wait returns
+	err     bytes.Buffer
+	signals chan string // the text of each "SIGNAL <text>" line, in order
+	copied  chan struct{}
 }
 
 // startChild runs the helper test helper as role, with env added.
 func startChild(t *testing.T, helper, role string, env ...string) *child {
 	t.Helper()
-	c := &child{listen: make(chan string, 1), copied: make(chan struct{})}
+	c := &child{signals: make(chan string, 16), copied: make(chan struct{})}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1", "-test.v=false")
-	c.cmd.Env = append(os.Environ(), append([]string{fleetChildEnv + "=" + role}, env...)...)
+	c.cmd.Env = append(os.Environ(), append([]string{childEnv + "=" + role}, env...)...)
 	c.cmd.Stderr = &c.err
+	var err error
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
 	stdout, err := c.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -51,18 +62,44 @@ func startChild(t *testing.T, helper, role string, env ...string) *child {
 	}
 	go func() {
 		defer close(c.copied)
+		defer close(c.signals)
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			if url, ok := strings.CutPrefix(line, "LISTEN "); ok {
-				c.listen <- url
+			if text, ok := strings.CutPrefix(line, "SIGNAL "); ok {
+				c.signals <- text
 			}
 			c.out.WriteString(line + "\n")
 		}
 	}()
 	t.Cleanup(c.kill)
 	return c
+}
+
+// next waits for the child's next signal and returns its text. It fails
+// t when the child ends first, or after a minute: the bound only ends a
+// broken test.
+func (c *child) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case text, ok := <-c.signals:
+		if ok {
+			return text
+		}
+	case <-time.After(time.Minute):
+	}
+	c.kill() // then its output is complete
+	t.Fatalf("child %d gave no signal:\nstdout:\n%s\nstderr:\n%s", c.cmd.Process.Pid, c.out.String(), c.err.String())
+	return ""
+}
+
+// tell sends the child a line, which it reads with await.
+func (c *child) tell(t *testing.T, line string) {
+	t.Helper()
+	if _, err := io.WriteString(c.stdin, line+"\n"); err != nil {
+		t.Fatalf("telling child %d %q: %v", c.cmd.Process.Pid, line, err)
+	}
 }
 
 // kill ends the child at once (SIGKILL) unless it has ended.
@@ -91,6 +128,42 @@ func (c *child) wait(t *testing.T, v any) {
 		}
 	}
 	t.Fatalf("child %d printed no result:\n%s\n%s", c.cmd.Process.Pid, c.out.String(), c.err.String())
+}
+
+// signal tells the parent, in a child, how far it got (child.next).
+func signal(text string) { fmt.Printf("SIGNAL %s\n", text) }
+
+// parentSays is the parent's lines to a child (child.tell), read once.
+var parentSays = sync.OnceValue(func() <-chan string {
+	ch := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			ch <- sc.Text()
+		}
+		close(ch)
+	}()
+	return ch
+})
+
+// await waits, in a child, until the parent tells it line. A parent gone
+// ends the child.
+func await(line string) {
+	for got := range parentSays() {
+		if got == line {
+			return
+		}
+	}
+	os.Exit(2)
+}
+
+// stall signals text, in a child, and blocks until the parent, which
+// kills it, is gone.
+func stall(text string) {
+	signal(text)
+	for range parentSays() {
+	}
+	os.Exit(2)
 }
 
 // report prints a child's result line.
