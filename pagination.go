@@ -208,17 +208,20 @@ func pages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, opts 
 
 // nextPage is the page after current, or 0 when current is the last (it
 // held n items; an empty page is the last). A next link that points back
-// is an error: following it would loop, and stopping there would pass
-// part of the listing off as all of it.
+// is an error, on an empty page too: following it would loop, and
+// stopping there would pass part of the listing off as all of it.
 func nextPage(current int, resp *Response, n int) (int, error) {
-	if resp == nil || n == 0 {
+	if resp == nil {
+		return 0, nil
+	}
+	if resp.NextPage != 0 && resp.NextPage <= current {
+		return 0, fmt.Errorf("bookingsync: page %d of a listing links back to page %d as the next", current, resp.NextPage)
+	}
+	if n == 0 {
 		return 0, nil
 	}
 	if resp.NextPage > current {
 		return resp.NextPage, nil
-	}
-	if resp.NextPage != 0 {
-		return 0, fmt.Errorf("bookingsync: page %d of a listing links back to page %d as the next", current, resp.NextPage)
 	}
 	hasLinks := resp.LastPage != 0 || resp.FirstPage != 0 || resp.PrevPage != 0
 	if !hasLinks && resp.TotalPages > current {

@@ -131,3 +131,34 @@ func TestSyncAllStopsOnContext(t *testing.T) {
 	_, err = SyncAll(context.Background(), time.Time{}, nil, nilList)
 	assert.ErrorIs(t, err, ErrInvalidRequest, "nil list")
 }
+
+// TestSyncFailsOnAnEmptyPageThatLinksBack: an empty page whose next link
+// points back to an earlier page fails the walk, with or without
+// prefetch, rather than end it as complete with a cursor to persist.
+func TestSyncFailsOnAnEmptyPageThatLinksBack(t *testing.T) {
+	t.Parallel()
+	for _, prefetch := range []int{0, 2} {
+		_, mux, srv := setup(t)
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Updated-Since-Request-Synced-At", "2018-03-23 19:00:41 UTC")
+			w.Header().Set("X-Total-Pages", "3")
+			var items []any
+			switch r.URL.Query().Get("page") {
+			case "1":
+				w.Header().Set("Link", `<http://x/api/v3/inbox/conversations?page=2>; rel="next"`)
+				items = []any{conversationJSON(1)}
+			case "2":
+				w.Header().Set("Link", `<http://x/api/v3/inbox/conversations?page=3>; rel="next"`)
+				items = []any{conversationJSON(2)}
+			default:
+				w.Header().Set("Link", `<http://x/api/v3/inbox/conversations?page=1>; rel="next"`)
+				items = []any{}
+			}
+			writeEnvelope(w, "conversations", items, map[string]any{})
+		})
+		c := srv.client(t, WithPrefetch(prefetch))
+		sum, err := SyncPages(context.Background(), c, time.Time{}, nil, c.Conversations.List, func(*SyncPage[*Conversation]) error { return nil })
+		assert.ErrorContains(t, err, "page 3 of a listing links back to page 1", "prefetch %d", prefetch)
+		assert.Nil(t, sum, "prefetch %d", prefetch)
+	}
+}

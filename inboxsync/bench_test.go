@@ -10,7 +10,8 @@ package inboxsync
 // second, and the live heap the pass adds above the fake's own data, at
 // two sizes (flat memory: the larger must not need more), at its peak and
 // left after the pass; then a pass with nothing changed: its requests
-// against the walked resources.
+// against the walked resources. The /prefetch4 runs are the same with the
+// client's WithPrefetch(4): the pages ahead fetched while one is written.
 //
 // BenchmarkApply: the pass's write path (decode the filter columns, check
 // tombstones, renew the lease, upsert under the updated_at guard, one
@@ -37,11 +38,12 @@ import (
 
 const benchAcct = bookingsynctest.AccountID
 
-func benchFake(b *testing.B, convs, msgs int) (*bookingsynctest.Server, *bookingsync.Client) {
+func benchFake(b *testing.B, convs, msgs int, opts ...bookingsync.Option) (*bookingsynctest.Server, *bookingsync.Client) {
 	srv := bookingsynctest.NewServer(bookingsynctest.WithoutSeed(), bookingsynctest.WithSeedSize(convs, msgs),
 		bookingsynctest.WithRateLimit(1<<30), bookingsynctest.WithoutRequestLog())
 	b.Cleanup(srv.Close)
-	c, err := bookingsync.NewClient(bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(srv.Token()), bookingsync.WithHTTPClient(srv.Client()))
+	c, err := bookingsync.NewClient(append([]bookingsync.Option{bookingsync.WithBaseURL(srv.URL), bookingsync.WithToken(srv.Token()),
+		bookingsync.WithHTTPClient(srv.Client())}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -100,12 +102,16 @@ func listingPages(b *testing.B, s *Syncer) int {
 
 func BenchmarkFirstPass(b *testing.B) {
 	for _, backend := range dbtest.Backends {
-		for _, size := range []struct{ convs, msgs int }{{2000, 10000}, {10000, 50000}} {
-			b.Run(fmt.Sprintf("%s/%dconv_%dmsg", backend, size.convs, size.msgs), func(b *testing.B) {
+		for _, size := range []struct{ convs, msgs, prefetch int }{{2000, 10000, 0}, {10000, 50000, 0}, {2000, 10000, 4}, {10000, 50000, 4}} {
+			name := fmt.Sprintf("%s/%dconv_%dmsg", backend, size.convs, size.msgs)
+			if size.prefetch > 0 {
+				name += fmt.Sprintf("/prefetch%d", size.prefetch)
+			}
+			b.Run(name, func(b *testing.B) {
 				ctx := context.Background()
 				for b.Loop() {
 					b.StopTimer()
-					srv, c := benchFake(b, size.convs, size.msgs)
+					srv, c := benchFake(b, size.convs, size.msgs, bookingsync.WithPrefetch(size.prefetch))
 					// The seeded records carry the second they were made in;
 					// a cursor in that same second would list them again.
 					srv.Advance(time.Second)

@@ -18,8 +18,10 @@
 // (messages of every conversation in one listing, never a request per
 // conversation) with updated_since set to the resource's stored cursor (an
 // early date the first time), 100 records a page, one page in memory at a
-// time. Each page is written in one transaction: its records upserted,
-// its meta.deleted_ids removed. The cursor, the first page's
+// time (with the client's WithPrefetch(n), up to 2n pages are fetched
+// ahead while one is written); the walk is the client's,
+// bookingsync.SyncPages. Each page is written in one transaction: its
+// records upserted, its meta.deleted_ids removed. The cursor, the first page's
 // X-Updated-Since-Request-Synced-At, is stored only when the walk
 // completes, in the transaction of its last page. A pass that fails or is
 // killed half-way therefore leaves a copy that is stale, never wrong: every

@@ -287,29 +287,34 @@ func (p *sqliteDSN) reason() string {
 // carry it.
 var secretParam = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:\\.|[^'\\])*'|[^\s&]*)`)
 
-// RedactDSN returns dsn fit for a message or a log: the password of a
-// URL's user part and the value of a password parameter (URL query or
-// Postgres keyword=value form) are replaced by "xxxxx". Every message of
-// this package that shows a DSN shows it through RedactDSN.
-func RedactDSN(dsn string) string {
-	if i := strings.Index(dsn, "://"); i > 0 {
-		if u, err := url.Parse(dsn); err == nil {
-			if _, ok := u.User.Password(); ok {
-				u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			}
-			q := u.Query()
-			for k := range q {
-				if strings.EqualFold(k, "password") {
-					q[k] = []string{"xxxxx"}
-					u.RawQuery = q.Encode()
-				}
-			}
-			return u.String()
+// userPassword matches the password of a URL's user part quoted in a
+// message (scheme://user:PW@host): up to the last "@" before a blank, so
+// that a password holding "@", "/" or "?" is hidden whole.
+var userPassword = regexp.MustCompile(`(?i)(\b[a-z][a-z0-9+.-]*://[^/?#@:\s]*:)(\S*)@`)
+
+// RedactDSN returns s, a DSN or a message quoting DSNs, fit for a message
+// or a log: the password of a URL's user part and the value of a password
+// parameter (URL query or Postgres keyword=value form) are replaced by
+// "xxxxx", in a DSN that does not parse too. Every message of this
+// package and of the bookingsync command that shows a DSN shows it
+// through RedactDSN.
+func RedactDSN(s string) string {
+	const blanks = " \t\r\n"
+	if i := strings.Index(s, "://"); i <= 0 || strings.ContainsAny(s[:i], blanks) {
+		// No URL, or URLs quoted in a message.
+		s = userPassword.ReplaceAllString(s, "${1}xxxxx@")
+	} else if u, err := url.Parse(s); err == nil && !strings.ContainsAny(s, blanks) {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			s = u.String()
 		}
-		// Unparsable: drop whatever sits between the scheme and an "@".
-		if at := strings.LastIndex(dsn, "@"); at > i {
-			dsn = dsn[:i+3] + "xxxxx" + dsn[at:]
+	} else if at := strings.LastIndex(s, "@"); at > i {
+		// One URL that does not parse: its user part runs to its last
+		// "@", whatever the password holds (a blank, a "/"), and the
+		// password starts after its first ":".
+		if colon := strings.IndexByte(s[i+3:at], ':'); colon >= 0 {
+			s = s[:i+3+colon+1] + "xxxxx" + s[at:]
 		}
 	}
-	return secretParam.ReplaceAllString(dsn, "${1}xxxxx")
+	return secretParam.ReplaceAllString(s, "${1}xxxxx")
 }

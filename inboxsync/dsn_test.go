@@ -258,6 +258,16 @@ func TestDSNPasswordsNeverShown(t *testing.T) {
 		{"host=h password = '" + secret + " x\\' y' dbname=d", "host=h password = xxxxx dbname=d"},
 		{"postgres://u:" + secret + "@h:notaport/db", ""},
 		{"sqlite:/x/inbox.db?mode=ro", "sqlite:/x/inbox.db?mode=ro"},
+		{"postgres://u:" + secret + "@h:5432/db?sslmode=disable", "postgres://u:xxxxx@h:5432/db?sslmode=disable"},
+		{"postgres://u:p@" + secret + "@h/db", "postgres://u:xxxxx@h/db"},
+		{"postgres://u:" + secret + " x/y@h/db", "postgres://u:xxxxx@h/db"},
+		{"postgres://h/db?user=u&password=" + secret + "&sslmode=allow", "postgres://h/db?user=u&password=xxxxx&sslmode=allow"},
+		{"postgres://u@h/db", "postgres://u@h/db"},
+		// A message quoting DSNs (the bookingsync command redacts its
+		// messages so).
+		{"opening postgres://u:p@" + secret + "@h/db: failed", "opening postgres://u:xxxxx@h/db: failed"},
+		{`parse "postgres://u:` + secret + `@[::1/db": missing ']' in host`, `parse "postgres://u:xxxxx@[::1/db": missing ']' in host`},
+		{"open postgres://h/db?password=" + secret + ": refused", "open postgres://h/db?password=xxxxx refused"},
 	} {
 		got := inboxsync.RedactDSN(tc.dsn)
 		if strings.Contains(got, secret) || tc.want != "" && got != tc.want {

@@ -2,6 +2,7 @@ package inboxsync_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -102,6 +103,72 @@ func TestDeletionDuringWalkKeepsCursor(t *testing.T) {
 			t.Fatalf("cursor moved from %v to %v", before, after)
 		}
 		mustSync(t, f.s)
+		if d := diff(serverState(t, f.c), localState(t, f.st)); d != "" {
+			t.Fatal(d)
+		}
+	})
+}
+
+// Every application that created a stored conversation is read, however
+// many there are and however small the pages of the id-list answer: the
+// pass asks for every missing id and reads each answer to its last page.
+func TestSyncReadsEveryApplication(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, dsn string) {
+		f := setup(t, dsn, bookingsynctest.WithPageCap("applications", 7))
+		var apps []int64
+		for i := range 120 { // more than one id-list GET names
+			apps = append(apps, f.srv.AddApplication(fmt.Sprintf("Channel %d", i)))
+		}
+		f.srv.GenerateConversations(len(apps), apps...)
+		rep := mustSync(t, f.s)
+		ctx := context.Background()
+		for _, id := range apps {
+			if _, err := f.st.Application(ctx, acct, id); err != nil {
+				t.Fatalf("application %d after one pass: %v", id, err)
+			}
+		}
+		rr := rep.Resources[len(rep.Resources)-1]
+		if rr.Resource != "applications" || rr.Upserted < len(apps) || rr.Pages < len(apps)/7 {
+			t.Fatalf("applications: %+v; want %d or more upserted over %d pages or more", rr, len(apps), len(apps)/7)
+		}
+	})
+}
+
+// With the client's prefetch the pages of a walk are fetched at once, on
+// other goroutines (run under -race): the pass still writes every record,
+// counts each request once, and ends each page's span.
+func TestSyncWithPrefetch(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, dsn string) {
+		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(3))
+		f.srv.GenerateConversations(60)
+		tel := newTelemetry()
+		c := newClient(t, f.srv, bookingsync.WithPrefetch(4))
+		s := inboxsync.New(f.st, acct, c, inboxsync.WithTracerProvider(tel.tp))
+		before := len(f.srv.Requests())
+		rep := mustSync(t, s)
+		if got := len(f.srv.Requests()) - before; rep.Requests != got {
+			t.Errorf("the report counts %d requests; %d were sent", rep.Requests, got)
+		}
+		pages := 0
+		for _, rr := range rep.Resources {
+			if rr.Resource != "applications" {
+				pages += rr.Pages
+			}
+			if rr.Resource == "conversations" && (rr.Pages < 20 || !rr.Advanced) {
+				t.Errorf("conversations: %+v; want 20 pages or more and the cursor moved", rr)
+			}
+		}
+		spans := 0
+		for _, sp := range tel.spans.Ended() {
+			if sp.Name() == "inboxsync.page" {
+				spans++
+			}
+		}
+		if spans < pages {
+			t.Errorf("%d page spans ended; the pass wrote %d pages", spans, pages)
+		}
 		if d := diff(serverState(t, f.c), localState(t, f.st)); d != "" {
 			t.Fatal(d)
 		}

@@ -40,6 +40,10 @@ type Syncer struct {
 
 	meMu      sync.Mutex
 	tokenAcct int64 // the account the client's token acts for (GET /me), once known
+
+	// A walk's fetches may run at once (the client's WithPrefetch).
+	countMu   sync.Mutex // a pass's Report.Requests and Report.Waited
+	reserveMu sync.Mutex // one fetch at a time keeps the rate-limit reserve
 }
 
 // ErrNilClient is returned by Sync and HandleEvent of a Syncer made by New
@@ -210,8 +214,8 @@ var firstCursor = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 // and rentals, each an account-wide listing from the resource's stored
 // cursor (updated_since), one page in memory at a time, deleted_ids
 // applied; then the applications that created conversations and are not
-// yet known, in one request. A resource whose scope the token lacks is
-// skipped (ResourceReport.Forbidden).
+// yet known, every page of their id-list GETs. A resource whose scope the
+// token lacks is skipped (ResourceReport.Forbidden).
 //
 // Each page is written in one transaction; a resource's cursor advances
 // only when its walk completes, in the transaction of its last page. A pass

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -38,7 +37,7 @@ func (c *cli) dbLogin(dsn string) (finisher, error) {
 		if err != nil {
 			return saved{}, fmt.Errorf("login: %w", err)
 		}
-		return saved{account: fmt.Sprintf(" to account %d", id), place: redactDSN(dsn)}, nil
+		return saved{account: fmt.Sprintf(" to account %d", id), place: inboxsync.RedactDSN(dsn)}, nil
 	}, nil
 }
 
@@ -48,11 +47,11 @@ func (c *cli) dbLogin(dsn string) (finisher, error) {
 func (c *cli) openStore(ctx context.Context, cmd, dsn string) (*inboxsync.Store, error) {
 	c.noteDSN(dsn)
 	if err := checkDSN(dsn); err != nil {
-		return nil, usageError("%s: --db %s: %v", cmd, redactDSN(dsn), err)
+		return nil, usageError("%s: --db %s: %v", cmd, inboxsync.RedactDSN(dsn), err)
 	}
 	st, err := inboxsync.Open(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("%s: opening %s: %w", cmd, redactDSN(dsn), err)
+		return nil, fmt.Errorf("%s: opening %s: %w", cmd, inboxsync.RedactDSN(dsn), err)
 	}
 	return st, nil
 }
@@ -74,43 +73,36 @@ func checkDSN(dsn string) error {
 	return errors.New("want sqlite:/path/inbox.db or postgres://user@host/db")
 }
 
-// noteDSN remembers the DSN's password, in every spelling it may take in
-// a message, so that redact hides it wherever it turns up.
+// noteDSN remembers the DSN's passwords as a message may spell them
+// apart from the DSN (decoded), so that redact hides them wherever they
+// turn up; the DSN's own text, quoted in a message, inboxsync.RedactDSN
+// hides. A DSN that does not parse is quoted, if at all, as it was given.
 func (c *cli) noteDSN(dsn string) {
-	for _, re := range dsnSecrets {
-		for _, m := range re.FindAllStringSubmatch(dsn, -1) {
-			pw := m[2]
-			if len(pw) < 3 {
-				continue // too short to look for without hiding noise
-			}
-			c.secrets = append(c.secrets, pw)
-			if dec, err := url.PathUnescape(pw); err == nil && dec != pw {
-				c.secrets = append(c.secrets, dec)
-			}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return
+	}
+	var pws []string
+	if pw, ok := u.User.Password(); ok {
+		pws = append(pws, pw)
+	}
+	for k, v := range u.Query() {
+		if strings.EqualFold(k, "password") {
+			pws = append(pws, v...)
 		}
 	}
-}
-
-// dsnSecrets find a DSN's password (the second group): the user part's
-// (scheme://user:PW@host, up to the last @ before the path) and a
-// password parameter's (password=PW, in a query or a key=value list).
-var dsnSecrets = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)(\b[a-z][a-z0-9+.-]*://[^/?#@:\s]*:)([^/?#\s]*)@`),
-	regexp.MustCompile(`(?i)(\bpassword=)([^&\s]*)`),
-}
-
-// redactDSN hides the passwords of the DSNs in s (a DSN, or a message
-// quoting one), even of a DSN that does not parse.
-func redactDSN(s string) string {
-	s = dsnSecrets[0].ReplaceAllString(s, "${1}xxxxx@")
-	return dsnSecrets[1].ReplaceAllString(s, "${1}xxxxx")
+	for _, pw := range pws {
+		if len(pw) >= 3 { // shorter is too short to look for without hiding noise
+			c.secrets = append(c.secrets, pw)
+		}
+	}
 }
 
 // redact hides, in a message about to be printed, every DSN password:
 // those of the DSNs given (noteDSN), however the message spells them, and
 // any a DSN quoted in it carries.
 func (c *cli) redact(msg string) string {
-	msg = redactDSN(msg)
+	msg = inboxsync.RedactDSN(msg)
 	for _, s := range c.secrets {
 		msg = strings.ReplaceAll(msg, s, "xxxxx")
 	}
@@ -187,7 +179,7 @@ func runDB(ctx context.Context, c *cli, cmd *command, args []string) error {
 		return usageError("db: unknown subcommand %q (want migrate or status)", pos[0])
 	}
 	if err != nil {
-		return fmt.Errorf("db %s: %s: %w", pos[0], redactDSN(*dsn), err)
+		return fmt.Errorf("db %s: %s: %w", pos[0], inboxsync.RedactDSN(*dsn), err)
 	}
 	if *asJSON {
 		out := make([]migrationLine, len(ms))

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
+	"github.com/go-bookingsync/bookingsync/inboxsync"
 )
 
 // freeRedirect returns a redirect URI on a loopback port free right now.
@@ -147,7 +148,7 @@ func TestLoginIntoADatabaseThenSync(t *testing.T) {
 		e := loginEnv(t, srv)
 		r := login(t, srv, e, redirect, "--db", dsn)
 		wantCode(t, r, exitOK)
-		if want := "logged in to account 1; token saved in " + redactDSN(dsn) + "\n"; r.stdout != want {
+		if want := "logged in to account 1; token saved in " + inboxsync.RedactDSN(dsn) + "\n"; r.stdout != want {
 			t.Errorf("stdout %q, want %q", r.stdout, want)
 		}
 		srv.ExpireTokens()
