@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -45,6 +46,10 @@ const (
 	MetricFleetAccounts = "inboxsync_fleet_accounts"
 	// MetricOutboxItems is the number of outbox items in the store (state).
 	MetricOutboxItems = "inboxsync_outbox_items"
+	// MetricSetAsideRecords is the number of records (and deleted ids) the
+	// store holds set aside, over its accounts (resource): what passes
+	// could not store and retry (Store.SetAsideRecords).
+	MetricSetAsideRecords = "inboxsync_set_aside_records"
 )
 
 // instrumentation is the scope name of inboxsync's meters and tracers.
@@ -209,7 +214,8 @@ func APIObserver(mp metric.MeterProvider, tp trace.TracerProvider) bookingsync.O
 	}
 }
 
-// storeGauges are the store's observable series (lag, outbox items),
+// storeGauges are the store's observable series (lag, outbox items,
+// set-aside records),
 // registered once per meter provider while a Syncer.Run or Fleet.Run uses
 // it.
 type storeGauges struct {
@@ -242,7 +248,9 @@ func (s *Store) observe(mp metric.MeterProvider) func() {
 	lag, err1 := m.Float64ObservableGauge(MetricSyncLag, metric.WithUnit("s"),
 		metric.WithDescription("Age of the oldest sync cursor over the installed accounts and their resources."))
 	items, err2 := m.Int64ObservableGauge(MetricOutboxItems, metric.WithDescription("Outbox items in the store, by state."))
-	if err := errors.Join(err1, err2); err != nil {
+	aside, err3 := m.Int64ObservableGauge(MetricSetAsideRecords,
+		metric.WithDescription("Records and deleted ids the store holds set aside, by resource."))
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return func() {}
 	}
 	reg, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
@@ -256,8 +264,14 @@ func (s *Store) observe(mp metric.MeterProvider) func() {
 		for _, st := range []string{OutboxQueued, OutboxSending, OutboxSent, OutboxFailed} {
 			o.ObserveInt64(items, counts[st], metric.WithAttributes(attribute.String("state", st)))
 		}
+		if counts, err = s.setAsideCounts(ctx); err != nil {
+			return err
+		}
+		for _, r := range append(slices.Clone(walked), resApplications) {
+			o.ObserveInt64(aside, counts[r.name], metric.WithAttributes(attribute.String("resource", r.name)))
+		}
 		return nil
-	}, lag, items)
+	}, lag, items, aside)
 	if err != nil {
 		return func() {}
 	}

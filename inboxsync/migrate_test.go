@@ -29,7 +29,7 @@ func TestMigrateStatusAndOpenWithoutMigrate(t *testing.T) {
 	dbtest.EachEmpty(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		want := []string{"projection/0001_projection.sql", "projection/0002_bookings.sql", "projection/0003_guests_rentals.sql",
-			"projection/0004_inbox.sql", "projection/0005_search_nul.sql", "fleet/0001_fleet.sql", "fleet/0002_delivery_retry.sql",
+			"projection/0004_inbox.sql", "projection/0005_search_nul.sql", "projection/0006_set_aside.sql", "fleet/0001_fleet.sql", "fleet/0002_delivery_retry.sql",
 			"outbox/0001_outbox.sql", "changes/0001_changes.sql"}
 
 		status, err := MigrationStatus(ctx, dsn)

@@ -77,7 +77,7 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 			return rr, fmt.Errorf("inboxsync: listing %s: page %d links back to page %d as next", r.name, page, resp.NextPage)
 		}
 		last := resp.NextPage == 0
-		w := write{holder: s.holder, leaseTTL: s.leaseTTL, since: began}
+		w := write{holder: s.holder, leaseTTL: s.leaseTTL, since: began, unreadable: resp.Meta.UnreadableDeletedIDs}
 		if last && !unstable && rr.SetAside == 0 && !syncedAt.IsZero() {
 			w.cursor = &syncedAt
 		}
