@@ -40,3 +40,7 @@ func (h *FleetHooks) Passed(t *testing.T) int64 { t.Helper(); return h.f.signals
 
 // RequireNoStart fails t if a run started since the last Started.
 func (h *FleetHooks) RequireNoStart(t *testing.T) { t.Helper(); h.f.signals.started.RequireEmpty(t) }
+
+// ShiftClock moves st's database clock d ahead, as its leases and
+// deliveries' backoffs read it: time passes for them without waiting.
+func ShiftClock(st *Store, d time.Duration) { st.clockShift.Add(int64(d)) }
