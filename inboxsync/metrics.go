@@ -257,14 +257,14 @@ func (s *Store) observe(mp metric.MeterProvider) func() {
 		if oldest, err := s.oldestCursor(ctx); err == nil && !oldest.IsZero() {
 			o.ObserveFloat64(lag, time.Since(oldest).Seconds())
 		}
-		counts, err := s.outboxCounts(ctx)
+		counts, err := s.countsBy(ctx, "SELECT state, COUNT(*) FROM outbox GROUP BY state")
 		if err != nil {
 			return err
 		}
 		for _, st := range []string{OutboxQueued, OutboxSending, OutboxSent, OutboxFailed} {
 			o.ObserveInt64(items, counts[st], metric.WithAttributes(attribute.String("state", st)))
 		}
-		if counts, err = s.setAsideCounts(ctx); err != nil {
+		if counts, err = s.countsBy(ctx, "SELECT resource, COUNT(*) FROM sync_set_aside GROUP BY resource"); err != nil {
 			return err
 		}
 		for _, r := range append(slices.Clone(walked), resApplications) {
@@ -302,21 +302,22 @@ WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = c.account_id AND
 	return scanTime(v)
 }
 
-// outboxCounts counts the store's outbox items by state.
-func (s *Store) outboxCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.query(ctx, s.db, "SELECT state, COUNT(*) FROM outbox GROUP BY state")
+// countsBy runs query, a SELECT of a name and a COUNT(*) grouped by it,
+// and returns the counts by name (those of no row are missing: 0).
+func (s *Store) countsBy(ctx context.Context, query string) (map[string]int64, error) {
+	rows, err := s.query(ctx, s.db, query)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]int64{}
 	for rows.Next() {
-		var st string
+		var name string
 		var n int64
-		if err := rows.Scan(&st, &n); err != nil {
+		if err := rows.Scan(&name, &n); err != nil {
 			return nil, err
 		}
-		out[st] = n
+		out[name] = n
 	}
 	return out, rows.Err()
 }

@@ -64,6 +64,23 @@ func poisoner(next http.RoundTripper) http.RoundTripper {
 		}}
 }
 
+// onlyConversationsSetAside fails t unless the pass set aside
+// want(pages) conversations, keeping that cursor, and nothing else, every
+// other resource advancing.
+func onlyConversationsSetAside(t *testing.T, rep *inboxsync.Report, want func(pages int) int) {
+	t.Helper()
+	for _, rr := range rep.Resources {
+		switch {
+		case rr.Resource == "conversations":
+			if n := want(rr.Pages); rr.SetAside != n || rr.Advanced != (n == 0) {
+				t.Fatalf("conversations: %+v; want %d set aside, the cursor moved only with none", rr, n)
+			}
+		case rr.SetAside != 0 || !rr.Advanced && !rr.Forbidden:
+			t.Fatalf("%s: %+v", rr.Resource, rr)
+		}
+	}
+}
+
 // A record the copy cannot store (an id of 0 or below, a deleted id that
 // names no record) is set aside and counted while the rest of the page,
 // the resource and the pass go on, and the cursor stays before it; every
@@ -86,16 +103,7 @@ func TestPoisonRecordsAreSetAside(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Sync: %v", err)
 		}
-		for _, rr := range rep.Resources {
-			switch {
-			case rr.Resource == "conversations":
-				if rr.SetAside != 4*rr.Pages || rr.Advanced {
-					t.Fatalf("conversations: %+v; want 4 set aside a page, the cursor kept", rr)
-				}
-			case rr.SetAside != 0 || !rr.Advanced && !rr.Forbidden:
-				t.Fatalf("%s: %+v", rr.Resource, rr)
-			}
-		}
+		onlyConversationsSetAside(t, rep, func(pages int) int { return 4 * pages })
 		// Each is kept, by its bytes: the two records and the two ids.
 		if recs, err := fx.st.SetAsideRecords(ctx, acct); err != nil || len(recs) != 4 {
 			t.Fatalf("set-aside records: %+v, %v; want 4", recs, err)

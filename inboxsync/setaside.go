@@ -110,22 +110,3 @@ func setAsideEntry(a SetAside) (entry string, id any) {
 	sum := sha256.Sum256(a.Raw)
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
-
-// setAsideCounts counts the store's set-aside records by resource.
-func (s *Store) setAsideCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.query(ctx, s.db, "SELECT resource, COUNT(*) FROM sync_set_aside GROUP BY resource")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var res string
-		var n int64
-		if err := rows.Scan(&res, &n); err != nil {
-			return nil, err
-		}
-		out[res] = n
-	}
-	return out, rows.Err()
-}

@@ -55,16 +55,7 @@ func TestSetAsideRecordsAreKeptUntilApplied(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Sync: %v", err)
 			}
-			for _, rr := range rep.Resources {
-				switch {
-				case rr.Resource == "conversations":
-					if rr.SetAside != wantAside || rr.Advanced != (wantAside == 0) {
-						t.Fatalf("conversations: %+v; want %d set aside", rr, wantAside)
-					}
-				case rr.SetAside != 0 || !rr.Advanced && !rr.Forbidden:
-					t.Fatalf("%s: %+v", rr.Resource, rr)
-				}
-			}
+			onlyConversationsSetAside(t, rep, func(int) int { return wantAside })
 		}
 		kept := func(wantAttempts int, wantRecord bool) {
 			t.Helper()
