@@ -567,14 +567,18 @@ func TestShortTokenLeavesDataAlone(t *testing.T) {
 	assert.Equal(t, "Hi", conv.Subject)
 }
 
-// A caller's own struct gets the envelope's meta in Response.Meta; a meta
-// that does not read fails the call rather than drop its deleted ids, and
-// a body that is no envelope has no meta to read.
+// A caller's own struct gets the envelope's meta in Response.Meta, a
+// deleted id that is no integer in Meta.UnreadableDeletedIDs; a meta that
+// does not read fails the call rather than drop its deleted ids, and a
+// body that is no envelope has no meta to read.
 func TestDoMetaOfCallersStruct(t *testing.T) {
 	t.Parallel()
 	_, mux, srv := setup(t)
 	mux.HandleFunc("/hosts", func(w http.ResponseWriter, r *http.Request) {
-		serveJSON(w, 200, []byte(`{"hosts":[{"id":2}],"meta":{"deleted_ids":["x"]}}`))
+		serveJSON(w, 200, []byte(`{"hosts":[{"id":2}],"meta":{"deleted_ids":[3,"x"]}}`))
+	})
+	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) {
+		serveJSON(w, 200, []byte(`{"hosts":[{"id":2}],"meta":["deleted_ids"]}`))
 	})
 	mux.HandleFunc("/list", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, 200, []byte(`[{"id":2}]`))
@@ -585,6 +589,13 @@ func TestDoMetaOfCallersStruct(t *testing.T) {
 	var env struct {
 		Hosts []struct{ ID int64 } `json:"hosts"`
 	}
+	resp, err := c.Do(req, &env)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{3}, resp.Meta.DeletedIDs)
+	assert.Equal(t, []json.RawMessage{json.RawMessage(`"x"`)}, resp.Meta.UnreadableDeletedIDs)
+
+	req, err = c.NewRequest(context.Background(), "GET", "broken", nil)
+	require.NoError(t, err)
 	_, err = c.Do(req, &env)
 	var de *DecodeError
 	require.ErrorAs(t, err, &de)
@@ -593,7 +604,7 @@ func TestDoMetaOfCallersStruct(t *testing.T) {
 	req, err = c.NewRequest(context.Background(), "GET", "list", nil)
 	require.NoError(t, err)
 	var list []struct{ ID int64 }
-	resp, err := c.Do(req, &list)
+	resp, err = c.Do(req, &list)
 	require.NoError(t, err)
 	assert.Len(t, list, 1)
 	assert.Empty(t, resp.Meta.DeletedIDs)

@@ -92,6 +92,42 @@ func decodeEnvelope[T any](t *testing.T, body []byte, key string) {
 	require.GreaterOrEqual(t, resp.NextPage, 0, "NextPage")
 }
 
+// FuzzMetaDeletedIDs: a meta whose deleted_ids is an array reads without
+// error, every entry landing once in DeletedIDs or, verbatim,
+// UnreadableDeletedIDs; no entry is lost and none is made up.
+func FuzzMetaDeletedIDs(f *testing.F) {
+	for _, s := range []string{`[1,"2"]`, `[7,"abc",1.5,null,{"id":9},"",-3,[1]]`, `"abc"`, `null`, `[]`, `[99999999999999999999]`, `["\u0031"]`, `[1e3, true]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, deleted string) {
+		var m Meta
+		err := json.Unmarshal([]byte(`{"deleted_ids":`+deleted+`}`), &m)
+		var entries []json.RawMessage
+		if json.Unmarshal([]byte(deleted), &entries) != nil {
+			return // not an array: tested by example
+		}
+		require.NoError(t, err, "deleted_ids %s", deleted)
+		require.Equal(t, len(entries), len(m.DeletedIDs)+len(m.UnreadableDeletedIDs), "deleted_ids %s", deleted)
+		ids, bad := m.DeletedIDs, m.UnreadableDeletedIDs
+		for _, e := range entries {
+			if len(bad) > 0 && string(bad[0]) == string(e) {
+				bad = bad[1:]
+				continue
+			}
+			// A readable entry is an integer, bare or in a string.
+			text := string(e)
+			if strings.HasPrefix(text, `"`) {
+				require.NoError(t, json.Unmarshal(e, &text))
+			}
+			n, err := strconv.ParseInt(text, 10, 64)
+			require.NoError(t, err, "entry %s neither read nor kept", e)
+			require.NotEmpty(t, ids, "entry %s lost", e)
+			require.Equal(t, n, ids[0], "entry %s", e)
+			ids = ids[1:]
+		}
+	})
+}
+
 func FuzzErrorBody(f *testing.F) {
 	f.Add(401, `Bearer realm="Doorkeeper", error="invalid_token", error_description="The access token is invalid"`, "", []byte(`{"error":"Not authorized"}`))
 	f.Add(422, "", "", []byte(`{"errors":{"content":["can't be blank"],"sent_at":"is invalid"}}`))

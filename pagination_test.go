@@ -2,6 +2,7 @@ package bookingsync
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -106,7 +107,11 @@ func TestMetaRepeatsPagingHeaders(t *testing.T) {
 	r.setMeta(m)
 	assert.Equal(t, 2, r.NextPage)
 	assert.Equal(t, 4, r.TotalPages)
-	assert.Error(t, m.UnmarshalJSON([]byte(`{"deleted_ids":["x"]}`)))
+	// A deleted id that is no integer is kept aside, not a failure; a
+	// count that is none is.
+	require.NoError(t, m.UnmarshalJSON([]byte(`{"deleted_ids":["x"]}`)))
+	assert.Equal(t, []json.RawMessage{json.RawMessage(`"x"`)}, m.UnreadableDeletedIDs)
+	assert.Error(t, m.UnmarshalJSON([]byte(`{"X-Total-Pages":"x"}`)))
 }
 
 // pagedServer serves total conversations in pages, the API's way.

@@ -36,8 +36,19 @@ type Response struct {
 // some responses fill Response's paging fields when the headers are
 // absent.
 type Meta struct {
-	// DeletedIDs lists the records removed since ListOptions.UpdatedSince.
+	// DeletedIDs lists the records removed since ListOptions.UpdatedSince:
+	// the entries of meta.deleted_ids that read as integers (numbers or
+	// numeric strings), in order. An id of 0 or below is kept as sent: it
+	// names no record, and the caller decides what to do with it.
 	DeletedIDs []int64 `json:"deleted_ids,omitempty"`
+	// UnreadableDeletedIDs are the entries of meta.deleted_ids that do not
+	// read as an integer ("abc", 1.5, null, an object, …), verbatim, in
+	// order; a deleted_ids that is not an array at all is one such entry.
+	// The page is returned all the same, so that one bad entry never
+	// stops a listing; but each of these is a deletion the caller could
+	// not apply, so a cursor must not move past it (SyncSummary.Settled
+	// is false while a walk met one).
+	UnreadableDeletedIDs []json.RawMessage `json:"-"`
 
 	paging metaPaging
 }
@@ -50,10 +61,12 @@ type metaPaging struct {
 }
 
 // UnmarshalJSON accepts ids and counts written as numbers or strings, and
-// nulls.
+// nulls. A deleted_ids entry that is no integer is kept in
+// UnreadableDeletedIDs rather than failing the meta; a meta that is not a
+// JSON object, or a count that is no integer, still fails.
 func (m *Meta) UnmarshalJSON(b []byte) error {
 	var w struct {
-		DeletedIDs []flexInt         `json:"deleted_ids"`
+		DeletedIDs json.RawMessage   `json:"deleted_ids"`
 		Link       map[string]string `json:"Link"`
 		TotalPages flexInt           `json:"X-Total-Pages"`
 		TotalCount flexInt           `json:"X-Total-Count"`
@@ -65,13 +78,32 @@ func (m *Meta) UnmarshalJSON(b []byte) error {
 	// Like the headers, a negative count means none.
 	count := func(n flexInt) int { return int(max(n, 0)) }
 	*m = Meta{paging: metaPaging{link: w.Link, totalPages: count(w.TotalPages), totalCount: count(w.TotalCount), perPage: count(w.PerPage)}}
-	if len(w.DeletedIDs) > 0 {
-		m.DeletedIDs = make([]int64, len(w.DeletedIDs))
-		for i, id := range w.DeletedIDs {
-			m.DeletedIDs[i] = int64(id)
-		}
-	}
+	m.DeletedIDs, m.UnreadableDeletedIDs = readDeletedIDs(w.DeletedIDs)
 	return nil
+}
+
+// readDeletedIDs splits meta.deleted_ids into the entries that read as
+// integers and those that do not (kept verbatim). null, absent or [] is
+// none; a value that is not an array is one unreadable entry.
+func readDeletedIDs(raw json.RawMessage) (ids []int64, unreadable []json.RawMessage) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var entries []json.RawMessage
+	if json.Unmarshal(raw, &entries) != nil {
+		return nil, []json.RawMessage{raw}
+	}
+	for _, e := range entries {
+		var id flexInt
+		// flexInt reads null and "" as 0; in a list of ids they name
+		// nothing, so they are unreadable here.
+		if s := string(e); s == "null" || s == `""` || id.UnmarshalJSON(e) != nil {
+			unreadable = append(unreadable, e)
+			continue
+		}
+		ids = append(ids, int64(id))
+	}
+	return ids, unreadable
 }
 
 // setMeta records meta and fills paging fields the headers left empty.

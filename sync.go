@@ -2,6 +2,7 @@ package bookingsync
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -11,6 +12,11 @@ type SyncSummary struct {
 	// of every page's meta.deleted_ids, each id once, in order of first
 	// appearance. Apply them after the items.
 	DeletedIDs []int64
+	// UnreadableDeletedIDs are the entries of the pages' meta.deleted_ids
+	// that are no integer (Meta.UnreadableDeletedIDs), each once, in order
+	// of first appearance: deletions that cannot be applied. A walk that
+	// met one is not Settled.
+	UnreadableDeletedIDs []json.RawMessage
 	// SyncedAt is the FIRST page's X-Updated-Since-Request-Synced-At: the
 	// cursor to pass as the next since. Taking the first page's makes the
 	// next walk see again whatever changed while this one ran, rather than
@@ -24,7 +30,8 @@ type SyncSummary struct {
 	// Settled reports that SyncedAt is a cursor that misses nothing: the
 	// first page stated it, and no page after the first told of a
 	// deletion (a deleted id no earlier page listed, or a total smaller
-	// than the first page's). A record deleted during the walk shifts the
+	// than the first page's) and no page held an unreadable deleted id
+	// (the deletion it stands for would be missed). A record deleted during the walk shifts the
 	// later pages left, so that a record of the listing can fall between
 	// two pages, unseen; the next walk from the old cursor sees it. The
 	// items and DeletedIDs of an unsettled walk are real changes all the
@@ -51,6 +58,10 @@ type SyncPage[T any] struct {
 	// DeletedIDs are the ids of the page's meta.deleted_ids that no
 	// earlier page of the walk listed: apply them after the items.
 	DeletedIDs []int64
+	// UnreadableDeletedIDs are the entries of the page's meta.deleted_ids
+	// that are no integer and no earlier page listed, verbatim (see
+	// SyncSummary.UnreadableDeletedIDs).
+	UnreadableDeletedIDs []json.RawMessage
 	// Response is the page's response.
 	Response *Response
 	// Last reports that the walk ends with this page: no more follow.
@@ -144,6 +155,7 @@ func SyncPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, s
 
 	sum := &SyncSummary{}
 	seen := map[int64]bool{}
+	seenRaw := map[string]bool{}
 	firstTotal := 0
 	shifted := false
 	for pg, err := range pages(ctx, c, p, listFunc[T, PO](list)) {
@@ -152,12 +164,19 @@ func SyncPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, s
 		}
 		sum.Pages++
 		var deleted []int64
+		var unreadable []json.RawMessage
 		resp := pg.resp
 		if resp != nil {
 			for _, id := range resp.Meta.DeletedIDs {
 				if !seen[id] {
 					seen[id] = true
 					deleted = append(deleted, id)
+				}
+			}
+			for _, raw := range resp.Meta.UnreadableDeletedIDs {
+				if !seenRaw[string(raw)] {
+					seenRaw[string(raw)] = true
+					unreadable = append(unreadable, raw)
 				}
 			}
 			if sum.Pages == 1 {
@@ -169,8 +188,9 @@ func SyncPages[T any, O any, PO pageLister[O]](ctx context.Context, c *Client, s
 			}
 		}
 		sum.DeletedIDs = append(sum.DeletedIDs, deleted...)
-		sum.Settled = !shifted && !sum.SyncedAt.IsZero()
-		err = fn(&SyncPage[T]{Number: pg.number, Items: pg.items, DeletedIDs: deleted, Response: resp,
+		sum.UnreadableDeletedIDs = append(sum.UnreadableDeletedIDs, unreadable...)
+		sum.Settled = !shifted && !sum.SyncedAt.IsZero() && len(sum.UnreadableDeletedIDs) == 0
+		err = fn(&SyncPage[T]{Number: pg.number, Items: pg.items, DeletedIDs: deleted, UnreadableDeletedIDs: unreadable, Response: resp,
 			Last: pg.last, SyncedAt: sum.SyncedAt, Settled: sum.Settled})
 		if err != nil {
 			return nil, err

@@ -162,3 +162,36 @@ func TestSyncFailsOnAnEmptyPageThatLinksBack(t *testing.T) {
 		assert.Nil(t, sum, "prefetch %d", prefetch)
 	}
 }
+
+// An unreadable deleted id does not stop a sync walk: SyncPages hands it
+// over with its page (once, verbatim), the summary lists it, and the walk
+// is not Settled, so that the cursor stays before the deletion it stands
+// for.
+func TestSyncPagesPassesUnreadableDeletedIDsAlong(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t)
+	deleted := [][]any{{5, "abc"}, {"abc", 1.5, 6}}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		w.Header().Set("X-Updated-Since-Request-Synced-At", "2018-03-23 19:00:41 UTC")
+		if page == 1 {
+			w.Header().Set("Link", `<http://x/api/v3/inbox/conversations?page=2&per_page=100>; rel="next"`)
+		}
+		writeEnvelope(w, "conversations", []any{conversationJSON(int64(page))}, map[string]any{"deleted_ids": deleted[page-1]})
+	})
+	var pages [][]string
+	sum, err := SyncPages(context.Background(), c, time.Time{}, (*ConversationListOptions)(nil), c.Conversations.List, func(p *SyncPage[*Conversation]) error {
+		var raw []string
+		for _, b := range p.UnreadableDeletedIDs {
+			raw = append(raw, string(b))
+		}
+		pages = append(pages, raw)
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{`"abc"`}, {`1.5`}}, pages, "each page's new unreadable entries")
+	assert.Equal(t, []int64{5, 6}, sum.DeletedIDs)
+	assert.Len(t, sum.UnreadableDeletedIDs, 2)
+	assert.False(t, sum.Settled, "settled with a deletion it could not read")
+	assert.Equal(t, 2, sum.Pages)
+}

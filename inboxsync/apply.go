@@ -2,9 +2,11 @@ package inboxsync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,6 +34,9 @@ type write struct {
 	// can name one of them, since the API lists no record it deleted
 	// before. Zero checks every tombstone.
 	since time.Time
+	// unreadable are the page's meta.deleted_ids entries that are no
+	// integer (bookingsync.Meta.UnreadableDeletedIDs): each is set aside.
+	unreadable []json.RawMessage
 }
 
 // tombstoneMargin allows for the clocks of replicas that lay tombstones.
@@ -61,10 +66,11 @@ type applied struct {
 // SetAside is a record a pass could not store (or a deleted id it could
 // not apply), and why: the rest of its page was written, and the
 // resource's cursor stays where it was, so that the next pass lists the
-// record again.
+// record again. It is kept in the store until then (Store.SetAsideRecords).
 type SetAside struct {
 	ID     int64  // the record's id, when it has a usable one
 	Reason string // why it could not be stored
+	Raw    []byte // the record or deleted_ids entry as the API sent it
 }
 
 // apply writes one page in one transaction: tombstones for deleted, the
@@ -86,14 +92,19 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 	}
 	var removed, upserted, renewed, swept *step
 	var aside []SetAside
-	// An id of 0 or below names no record: set aside, not applied.
+	// An id of 0 or below names no record, an entry that is no integer
+	// names nothing: set aside, not applied.
+	for _, raw := range w.unreadable {
+		aside = append(aside, SetAside{Reason: fmt.Sprintf("deleted_ids: %.40s is not a record id", raw), Raw: raw})
+	}
 	if slices.ContainsFunc(deleted, func(id int64) bool { return id <= 0 }) {
 		var ok []int64
 		for _, id := range deleted {
 			if id > 0 {
 				ok = append(ok, id)
 			} else {
-				aside = append(aside, SetAside{Reason: fmt.Sprintf("deleted_ids: %d is not a record id", id)})
+				aside = append(aside, SetAside{Reason: fmt.Sprintf("deleted_ids: %d is not a record id", id),
+					Raw: strconv.AppendInt(nil, id, 10)})
 			}
 		}
 		deleted = ok
@@ -135,6 +146,9 @@ func (s *Store) apply(ctx context.Context, acct int64, r *resource, items [][]by
 		add(true, `INSERT INTO sync_cursors (account_id, resource, synced_at) VALUES (?, ?, ?)
 ON CONFLICT (account_id, resource) DO UPDATE SET synced_at = excluded.synced_at`, acct, r.name, ts(s.d, w.cursor))
 	}
+	// The set-aside table follows what this batch applied and skipped
+	// (setaside.go).
+	steps = append(steps, s.setAsideSteps(acct, r.name, append(slices.Clip(upsertedIDs), deleted...), aside, cursor)...)
 	// The change feed's entries come last (changes.go).
 	steps = append(steps, s.changeSteps(acct, r.name, upsertedIDs, deleted)...)
 	err := s.d.runSteps(ctx, steps, func() error {
@@ -187,7 +201,7 @@ func (s *Store) upsert(acct int64, r *resource, items [][]byte, newer bool) (str
 		row := args[at : at+ncol] // read in place, kept unless a duplicate
 		id, err := r.fill(s.d, raw, row[1:ncol-1])
 		if err != nil {
-			aside = append(aside, SetAside{ID: max(id, 0), Reason: err.Error()})
+			aside = append(aside, SetAside{ID: max(id, 0), Reason: err.Error(), Raw: raw})
 			clear(row)
 			continue
 		}

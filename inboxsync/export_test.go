@@ -15,6 +15,6 @@ func WaitsForChanges(s *Store, acct int64) bool {
 }
 
 // ShiftClock moves the database's clock, as s reads it, d ahead: a test
-// sees the leases and claims of a process it killed lapse at once instead
-// of waiting them out.
+// sees the leases and claims of a process it killed lapse at once, and
+// deliveries' backoffs end, instead of waiting them out.
 func ShiftClock(s *Store, d time.Duration) { s.clockShift.Add(int64(d)) }

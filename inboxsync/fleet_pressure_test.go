@@ -196,6 +196,85 @@ func TestFleetOneAccountsFailuresNeverDelayAnother(t *testing.T) {
 	})
 }
 
+// An API outage for one account in the middle of a burst of deliveries
+// for two: the healthy account's deliveries are acted on while the other's
+// still fail, and once the API is back (and the failed ones' backoff has
+// passed, by the database's clock) every recorded delivery is acted on,
+// none given up, and both copies are the server's.
+func TestFleetOutageMidBurst(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, dsn string) {
+		st := openStore(t, dsn)
+		srv, accts := fleetFake(t, st, 2, bookingsynctest.WithRateLimit(1<<30), bookingsynctest.WithConversationDelay(0))
+		cfg := pressureConfig(srv, nil)
+		// A failure is the delivery's to retry (its backoff), not the
+		// client's: no resends, no real waits.
+		cfg.ClientOptions = append(cfg.ClientOptions, bookingsync.WithRetry(bookingsync.RetryPolicy{MaxAttempts: 1}))
+		f, err := inboxsync.NewFleet(st, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hooks := inboxsync.ArmFleet(t, f)
+		r := runFleet(t, f)
+		hooks.Beat(t) // the first beat takes both accounts
+		hooks.Passed(t)
+		hooks.Passed(t) // both copies made before the outage
+		down, up := accts[0], accts[1]
+
+		// The API answers 503 to every request of one account.
+		srv.AddFault(bookingsynctest.Fault{AccountID: down.ID(), Kind: bookingsynctest.FaultStatus, Status: 503})
+		const n = 40
+		ids := map[int64][]int64{}
+		for _, a := range accts {
+			for i := range n {
+				ids[a.ID()] = append(ids[a.ID()], a.AddConversation(bookingsynctest.ConversationSeed{Subject: fmt.Sprintf("burst %d", i)}))
+			}
+		}
+		var wg sync.WaitGroup
+		for _, a := range accts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				flood(t, r.f.WebhookHandler(), a.ID(), n, bookingsync.EventInboxConversationCreated,
+					func(i int) any { return map[string]any{"id": ids[a.ID()][i]} })
+			}()
+		}
+		wg.Wait()
+
+		// The healthy account is served while the outage lasts.
+		eventually(t, 10*time.Second, "the healthy account's deliveries acted on during the outage", func() bool {
+			all, pending, _ := deliveries(t, st, up.ID())
+			return all == n && pending == 0
+		})
+		eventually(t, 10*time.Second, "the failing account's deliveries tried", func() bool {
+			_, _, tried := deliveries(t, st, down.ID())
+			return tried == n
+		})
+		if _, pending, _ := deliveries(t, st, down.ID()); pending != n {
+			t.Fatalf("%d of the failing account's deliveries pending during the outage; want all %d", pending, n)
+		}
+
+		// The API recovers; the backoff passes.
+		srv.ClearFaults()
+		inboxsync.ShiftClock(st, 5*time.Minute)
+		eventually(t, 10*time.Second, "the failing account's deliveries acted on after the outage", func() bool {
+			_, pending, _ := deliveries(t, st, down.ID())
+			return pending == 0
+		})
+		var gaveUp int
+		if err := st.DB().QueryRow(fmt.Sprintf(`SELECT COUNT(*) FROM fleet_deliveries WHERE account_id = %d AND last_error IS NOT NULL`,
+			down.ID())).Scan(&gaveUp); err != nil || gaveUp != 0 {
+			t.Fatalf("%d deliveries failed for good (%v); want none", gaveUp, err)
+		}
+		for _, a := range accts {
+			c := newClient(t, srv, bookingsync.WithToken(a.Token()))
+			eventually(t, 10*time.Second, fmt.Sprintf("account %d's copy is the server's", a.ID()), func() bool {
+				return diff(serverState(t, c), accountState(t, st, a.ID())) == ""
+			})
+		}
+	})
+}
+
 // A fleet started before any install says it waits, keeps running, and
 // syncs the first account installed.
 func TestFleetRunWaitsForInstalls(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -45,6 +46,10 @@ const (
 	MetricFleetAccounts = "inboxsync_fleet_accounts"
 	// MetricOutboxItems is the number of outbox items in the store (state).
 	MetricOutboxItems = "inboxsync_outbox_items"
+	// MetricSetAsideRecords is the number of records (and deleted ids) the
+	// store holds set aside, over its accounts (resource): what passes
+	// could not store and retry (Store.SetAsideRecords).
+	MetricSetAsideRecords = "inboxsync_set_aside_records"
 )
 
 // instrumentation is the scope name of inboxsync's meters and tracers.
@@ -209,7 +214,8 @@ func APIObserver(mp metric.MeterProvider, tp trace.TracerProvider) bookingsync.O
 	}
 }
 
-// storeGauges are the store's observable series (lag, outbox items),
+// storeGauges are the store's observable series (lag, outbox items,
+// set-aside records),
 // registered once per meter provider while a Syncer.Run or Fleet.Run uses
 // it.
 type storeGauges struct {
@@ -242,22 +248,30 @@ func (s *Store) observe(mp metric.MeterProvider) func() {
 	lag, err1 := m.Float64ObservableGauge(MetricSyncLag, metric.WithUnit("s"),
 		metric.WithDescription("Age of the oldest sync cursor over the installed accounts and their resources."))
 	items, err2 := m.Int64ObservableGauge(MetricOutboxItems, metric.WithDescription("Outbox items in the store, by state."))
-	if err := errors.Join(err1, err2); err != nil {
+	aside, err3 := m.Int64ObservableGauge(MetricSetAsideRecords,
+		metric.WithDescription("Records and deleted ids the store holds set aside, by resource."))
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return func() {}
 	}
 	reg, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		if oldest, err := s.oldestCursor(ctx); err == nil && !oldest.IsZero() {
 			o.ObserveFloat64(lag, time.Since(oldest).Seconds())
 		}
-		counts, err := s.outboxCounts(ctx)
+		counts, err := s.countsBy(ctx, "SELECT state, COUNT(*) FROM outbox GROUP BY state")
 		if err != nil {
 			return err
 		}
 		for _, st := range []string{OutboxQueued, OutboxSending, OutboxSent, OutboxFailed} {
 			o.ObserveInt64(items, counts[st], metric.WithAttributes(attribute.String("state", st)))
 		}
+		if counts, err = s.countsBy(ctx, "SELECT resource, COUNT(*) FROM sync_set_aside GROUP BY resource"); err != nil {
+			return err
+		}
+		for _, r := range append(slices.Clone(walked), resApplications) {
+			o.ObserveInt64(aside, counts[r.name], metric.WithAttributes(attribute.String("resource", r.name)))
+		}
 		return nil
-	}, lag, items)
+	}, lag, items, aside)
 	if err != nil {
 		return func() {}
 	}
@@ -288,21 +302,22 @@ WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = c.account_id AND
 	return scanTime(v)
 }
 
-// outboxCounts counts the store's outbox items by state.
-func (s *Store) outboxCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.query(ctx, s.db, "SELECT state, COUNT(*) FROM outbox GROUP BY state")
+// countsBy runs query, a SELECT of a name and a COUNT(*) grouped by it,
+// and returns the counts by name (those of no row are missing: 0).
+func (s *Store) countsBy(ctx context.Context, query string) (map[string]int64, error) {
+	rows, err := s.query(ctx, s.db, query)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]int64{}
 	for rows.Next() {
-		var st string
+		var name string
 		var n int64
-		if err := rows.Scan(&st, &n); err != nil {
+		if err := rows.Scan(&name, &n); err != nil {
 			return nil, err
 		}
-		out[st] = n
+		out[name] = n
 	}
 	return out, rows.Err()
 }

@@ -256,15 +256,18 @@ func TestTelemetryWebhooksAndRetries(t *testing.T) {
 	}
 }
 
-// While Run runs, the store's gauges report the sync lag and the outbox
-// by state.
+// While Run runs, the store's gauges report the sync lag, the outbox by
+// state and the set-aside records by resource.
 func TestTelemetryGauges(t *testing.T) {
 	t.Parallel()
 	tel := newTelemetry()
 	f := setup(t, dbtestSQLite(t))
 	enqueue(t, f.st, convHost, "Gauge me", "g")
 	f.srv.AddFault(bookingsynctest.Fault{Method: "POST", PathPrefix: "/api/v3/inbox/messages", Kind: bookingsynctest.FaultStatus, Status: 422})
-	s := inboxsync.New(f.st, acct, f.c, inboxsync.WithMeterProvider(tel.mp), inboxsync.WithTracerProvider(tel.tp))
+	hc := f.srv.Client()
+	hc.Transport = poisoner(hc.Transport)
+	s := inboxsync.New(f.st, acct, newClient(t, f.srv, bookingsync.WithHTTPClient(hc)),
+		inboxsync.WithMeterProvider(tel.mp), inboxsync.WithTracerProvider(tel.tp))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Run(ctx, time.Hour) }()
@@ -280,6 +283,13 @@ func TestTelemetryGauges(t *testing.T) {
 	}
 	if v := tel.value(t, inboxsync.MetricOutboxItems, "state", "failed"); v != 1 {
 		t.Errorf("%s{state=failed} = %v; want 1", inboxsync.MetricOutboxItems, v)
+	}
+	// The poisoner's two records and two deleted ids.
+	if v := tel.value(t, inboxsync.MetricSetAsideRecords, "resource", "conversations"); v != 4 {
+		t.Errorf("%s{resource=conversations} = %v; want 4", inboxsync.MetricSetAsideRecords, v)
+	}
+	if v := tel.value(t, inboxsync.MetricSetAsideRecords, "resource", "messages"); v != 0 {
+		t.Errorf("%s{resource=messages} = %v; want 0", inboxsync.MetricSetAsideRecords, v)
 	}
 	cancel()
 	<-done

@@ -14,16 +14,17 @@ import (
 	"github.com/go-bookingsync/bookingsync/inboxsync"
 )
 
-// poisoner passes the fake's answers through, adding to the listing pages
-// of one resource records with ids of 0 and below and deleted_ids that
-// name no record, as a hostile or broken API might.
-type poisoner struct {
+// pageRewriter passes the fake's answers through, handing the listing
+// pages of one resource to edit first: their records (what edit returns
+// replaces them) and their meta, as a hostile or broken API might answer.
+type pageRewriter struct {
 	next http.RoundTripper
 	path string // e.g. "/inbox/conversations"
 	key  string // the envelope key
+	edit func(items []json.RawMessage, meta map[string]json.RawMessage) []json.RawMessage
 }
 
-func (p *poisoner) RoundTrip(req *http.Request) (*http.Response, error) {
+func (p *pageRewriter) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := p.next.RoundTrip(req)
 	if err != nil || req.Method != "GET" || !strings.HasSuffix(req.URL.Path, p.path) || resp.StatusCode != 200 {
 		return resp, err
@@ -39,20 +40,45 @@ func (p *poisoner) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	var items []json.RawMessage
 	json.Unmarshal(env[p.key], &items)
-	items = append(items, json.RawMessage(`{"id":0,"subject":"zero"}`), json.RawMessage(`{"id":-5,"subject":"negative"}`))
-	env[p.key], _ = json.Marshal(items)
 	var meta map[string]json.RawMessage
 	json.Unmarshal(env["meta"], &meta)
 	if meta == nil {
 		meta = map[string]json.RawMessage{}
 	}
-	meta["deleted_ids"] = json.RawMessage(`[0, -1]`)
+	env[p.key], _ = json.Marshal(p.edit(items, meta))
 	env["meta"], _ = json.Marshal(meta)
 	body, _ = json.Marshal(env)
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	resp.Header.Del("Content-Length")
 	return resp, nil
+}
+
+// poisoner adds to the conversations' listing pages records with ids of
+// 0 and below and deleted_ids that name no record.
+func poisoner(next http.RoundTripper) http.RoundTripper {
+	return &pageRewriter{next: next, path: "/inbox/conversations", key: "conversations",
+		edit: func(items []json.RawMessage, meta map[string]json.RawMessage) []json.RawMessage {
+			meta["deleted_ids"] = json.RawMessage(`[0, -1]`)
+			return append(items, json.RawMessage(`{"id":0,"subject":"zero"}`), json.RawMessage(`{"id":-5,"subject":"negative"}`))
+		}}
+}
+
+// onlyConversationsSetAside fails t unless the pass set aside
+// want(pages) conversations, keeping that cursor, and nothing else, every
+// other resource advancing.
+func onlyConversationsSetAside(t *testing.T, rep *inboxsync.Report, want func(pages int) int) {
+	t.Helper()
+	for _, rr := range rep.Resources {
+		switch {
+		case rr.Resource == "conversations":
+			if n := want(rr.Pages); rr.SetAside != n || rr.Advanced != (n == 0) {
+				t.Fatalf("conversations: %+v; want %d set aside, the cursor moved only with none", rr, n)
+			}
+		case rr.SetAside != 0 || !rr.Advanced && !rr.Forbidden:
+			t.Fatalf("%s: %+v", rr.Resource, rr)
+		}
+	}
 }
 
 // A record the copy cannot store (an id of 0 or below, a deleted id that
@@ -69,7 +95,7 @@ func TestPoisonRecordsAreSetAside(t *testing.T) {
 		conv, guest := a.AddConversationWithClient(bookingsynctest.ConversationSeed{Subject: nul})
 		msg := a.AddMessage(bookingsynctest.MessageSeed{ConversationID: conv, SenderID: guest, Content: nul})
 		hc := fx.srv.Client()
-		hc.Transport = &poisoner{next: hc.Transport, path: "/inbox/conversations", key: "conversations"}
+		hc.Transport = poisoner(hc.Transport)
 		c := newClient(t, fx.srv, bookingsync.WithHTTPClient(hc))
 		s := inboxsync.New(fx.st, acct, c)
 
@@ -77,15 +103,10 @@ func TestPoisonRecordsAreSetAside(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Sync: %v", err)
 		}
-		for _, rr := range rep.Resources {
-			switch {
-			case rr.Resource == "conversations":
-				if rr.SetAside != 4*rr.Pages || rr.Advanced {
-					t.Fatalf("conversations: %+v; want 4 set aside a page, the cursor kept", rr)
-				}
-			case rr.SetAside != 0 || !rr.Advanced && !rr.Forbidden:
-				t.Fatalf("%s: %+v", rr.Resource, rr)
-			}
+		onlyConversationsSetAside(t, rep, func(pages int) int { return 4 * pages })
+		// Each is kept, by its bytes: the two records and the two ids.
+		if recs, err := fx.st.SetAsideRecords(ctx, acct); err != nil || len(recs) != 4 {
+			t.Fatalf("set-aside records: %+v, %v; want 4", recs, err)
 		}
 		if at, err := fx.st.Cursor(ctx, acct, "conversations"); err != nil || !at.IsZero() {
 			t.Fatalf("conversations cursor %v, %v; want none", at, err)

@@ -79,7 +79,7 @@ func TestPropertyConverges(t *testing.T) {
 		// 0 and below, deleted ids that name nothing): set aside, never
 		// stopping its passes nor spoiling the copy.
 		hc := f.srv.Client()
-		hc.Transport = &poisoner{next: hc.Transport, path: "/inbox/conversations", key: "conversations"}
+		hc.Transport = poisoner(hc.Transport)
 		s2 := inboxsync.New(st2, acct, newClient(t, f.srv, bookingsync.WithRetry(bookingsync.RetryPolicy{MaxAttempts: 1}),
 			bookingsync.WithHTTPClient(hc)))
 		ctx := context.Background()

@@ -148,9 +148,10 @@ func (n pathNode) key(name string) *pathKey {
 }
 
 // fill reads the columns of one record into vals, in cols' order,
-// converted for d, and returns its id. vals has one element per column:
-// it is a window on the page's statement arguments, so that no record
-// needs a slice of its own.
+// converted for d, and returns its id, with an error too when it read one
+// (a record set aside is then known by it). vals has one element per
+// column: it is a window on the page's statement arguments, so that no
+// record needs a slice of its own.
 func (r *resource) fill(d dialect, raw []byte, vals []any) (int64, error) {
 	rs := rowScan{r: r, s: scanner{b: raw}}
 	for i := range r.fields {
@@ -186,7 +187,7 @@ func (r *resource) fill(d dialect, raw []byte, vals []any) (int64, error) {
 		default:
 			if lastVal == nil || rs.strs[i] != lastTS {
 				if lastVal, err = wireTS(d, rs.strs[i]); err != nil {
-					return 0, fmt.Errorf("inboxsync: %s %d: %s: %w", r.name, id, fl.col, err)
+					return id, fmt.Errorf("inboxsync: %s %d: %s: %w", r.name, id, fl.col, err)
 				}
 				lastTS = rs.strs[i]
 			}

@@ -54,7 +54,7 @@ func (s *Syncer) walk(ctx context.Context, r *resource, rep *Report) (ResourceRe
 		pctx := spans.context(ctx, p.Number)
 		defer spans.end(p.Number)
 		rr.Pages++
-		w := write{holder: s.holder, leaseTTL: s.leaseTTL, since: began}
+		w := write{holder: s.holder, leaseTTL: s.leaseTTL, since: began, unreadable: p.UnreadableDeletedIDs}
 		if p.Last && p.Settled && rr.SetAside == 0 {
 			w.cursor = &p.SyncedAt
 		}
