@@ -260,7 +260,10 @@ func TestFaultsSlowBody(t *testing.T) {
 			fs := newTestServer(t, 0)
 			fs.script(func(n int, w http.ResponseWriter, r *http.Request) { slowBody(w, r) })
 			hc := fs.Client()
-			hc.Timeout = 30 * time.Millisecond
+			// Long enough that a loaded machine still has the request
+			// reach the server before it fires (at 30 ms a POST was seen
+			// to time out unsent under load, counted 0 times).
+			hc.Timeout = 250 * time.Millisecond
 			c := fs.client(t, WithHTTPClient(hc))
 			newFakeClock(c)
 			_, err := doMethod(context.Background(), c, method)
