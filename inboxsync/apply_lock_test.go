@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 )
 
 // A page of records takes the (account, resource) advisory lock before its
@@ -73,25 +74,18 @@ func holdLock(t *testing.T, acct int64) *lockHeld {
 // first, the write having gone through without the lock.
 func (l *lockHeld) waitForWaiter(t *testing.T, done <-chan error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testsignal.Eventually(t, "a session waiting for the lock", func() bool {
 		var waiting int
 		if err := l.other.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1", l.key).Scan(&waiting); err != nil {
 			t.Fatal(err)
-		}
-		if waiting == 1 {
-			return
 		}
 		select {
 		case err := <-done:
 			t.Fatalf("the page was written while another session held its lock (err %v)", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the page never waited for the lock")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return waiting == 1
+	})
 }
 
 // mustOpen opens the store at dsn for the test.

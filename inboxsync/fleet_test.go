@@ -116,21 +116,6 @@ func holders(t *testing.T, st *inboxsync.Store) map[int64]string {
 	return out
 }
 
-// eventually polls cond until it holds, failing t once d, or a minute
-// if longer, has passed: the bound only ends a broken test, and a loaded
-// machine is slow.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	d = max(d, time.Minute)
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // Two replicas in one process share four accounts two and two, mirror
 // them, act on a webhook whichever receives it, and when one stops the
 // other takes its accounts over.

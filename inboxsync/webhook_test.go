@@ -198,7 +198,7 @@ func TestRunCueAndStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.s.Run(ctx, time.Hour) }()
-	waitFor(t, func() bool {
+	eventually(t, 10*time.Second, "the first pass", func() bool {
 		_, err := f.st.Conversation(ctx, acct, bookingsynctest.AirbnbConversationID)
 		return err == nil
 	})
@@ -208,7 +208,7 @@ func TestRunCueAndStop(t *testing.T) {
 	if err := f.s.HandleEvent(ctx, &bookingsync.WebhookEvent{AccountID: acct, Event: bookingsync.EventBookingUpdated, Resource: json.RawMessage(`{"booking": {"id": 81}}`)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { m, _ := f.st.Messages(ctx, acct, id); return len(m) == 1 })
+	eventually(t, 10*time.Second, "the cued pass", func() bool { m, _ := f.st.Messages(ctx, acct, id); return len(m) == 1 })
 	cancel()
 	select {
 	case err := <-done:
@@ -229,9 +229,4 @@ func TestRateReserve(t *testing.T) {
 	if rep.Waited <= 0 {
 		t.Fatalf("the pass spent the reserve without waiting (%+v)", rep)
 	}
-}
-
-func waitFor(t *testing.T, ok func() bool) {
-	t.Helper()
-	eventually(t, time.Minute, "the condition", ok)
 }
