@@ -307,7 +307,7 @@ func (s *Store) listenChanges() {
 					}
 				}, s.changeSignal.fireAll)
 				if err != nil && ctx.Err() == nil {
-					sleep(ctx, time.Second)
+					sleep(ctx, time.After(time.Second))
 				}
 			}
 		}()

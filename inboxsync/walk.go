@@ -178,12 +178,10 @@ func (s *Syncer) keepReserve(ctx context.Context) (time.Duration, error) {
 	}
 	s.log.InfoContext(ctx, "inboxsync: keeping the rate-limit reserve; waiting for the reset",
 		"account", s.acct, "remaining", r.Remaining, "limit", r.Limit, "wait", d.Round(time.Second))
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return 0, ctx.Err()
-	case <-t.C:
+	case <-s.after(d):
 		return d, nil
 	}
 }
