@@ -16,6 +16,7 @@ import (
 // upsert, in the same pipeline: while another session holds the lock, the
 // page waits for it, and it writes once the lock is free.
 func TestApplyTakesTheLockBeforeItsUpsert(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const acct = 7
 	l := holdLock(t, acct)
@@ -198,6 +199,7 @@ func TestApplyUnderALostLeaseWritesNothing(t *testing.T) {
 // committed, and its connection does not go back to the pool inside the
 // transaction: the next pages are written, and the abandoned one never is.
 func TestApplyCancelledInThePipeline(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const acct = 7
 	l := holdLock(t, acct)

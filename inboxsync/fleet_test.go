@@ -313,6 +313,7 @@ func TestFleetReconcile(t *testing.T) {
 // The test drives the beats; the lease outlives the test, so that no
 // fence fires however slow the machine.
 func TestFleetKeepsRunsAcrossBeats(t *testing.T) {
+	t.Parallel()
 	st := openStore(t, dbtest.SQLite(t))
 	srv, accts := fleetFake(t, st, 2, bookingsynctest.WithRateLimit(1<<30), bookingsynctest.WithConversationDelay(0))
 	cfg := fleetConfig(srv.URL, srv.Client(), "r1")

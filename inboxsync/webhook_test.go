@@ -128,6 +128,7 @@ func staleProxy(t *testing.T, srv *bookingsynctest.Server, path string, body []b
 
 // WebhookHandler verifies the signature and acts on the delivery.
 func TestWebhookHandler(t *testing.T) {
+	t.Parallel()
 	f := setup(t, dbtestSQLite(t), bookingsynctest.WithWebhookSecret("s3cret"))
 	id := f.srv.AddConversation(bookingsynctest.ConversationSeed{Subject: "signed", ClientID: 9})
 	body, _ := json.Marshal(map[string]any{"account_id": acct, "event": bookingsync.EventInboxConversationCreated,
