@@ -134,12 +134,14 @@ func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 			}
 			return n["r1"] == 2 && n["r2"] == 2
 		})
+		// The server changes too: each account's delayed conversation
+		// appears now, by the fake's clock, while the replicas sync.
+		srv.Advance(2 * time.Second)
 		for _, a := range accts {
 			c, err := r1.f.Client(context.Background(), a.ID())
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The server changes too (the fake's delayed conversation).
 			eventually(t, 20*time.Second, "account's copy converges", func() bool {
 				return diff(serverState(t, c), accountState(t, st, a.ID())) == ""
 			})
