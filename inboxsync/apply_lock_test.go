@@ -71,13 +71,15 @@ func holdLock(t *testing.T, acct int64) *lockHeld {
 }
 
 // waitForWaiter returns once a session waits for the lock (a condition,
-// not a timing: the wait shows in pg_locks); it fails if done delivers
-// first, the write having gone through without the lock.
+// not a timing: the wait shows in pg_locks, which lists every database's
+// locks: the test's own database is the one looked at, so that tests run
+// in parallel); it fails if done delivers first, the write having gone
+// through without the lock.
 func (l *lockHeld) waitForWaiter(t *testing.T, done <-chan error) {
 	t.Helper()
 	testsignal.Eventually(t, "a session waiting for the lock", func() bool {
 		var waiting int
-		if err := l.other.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1", l.key).Scan(&waiting); err != nil {
+		if err := l.other.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", l.key).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		select {
