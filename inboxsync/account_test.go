@@ -29,6 +29,7 @@ func (c *countMe) RoundTrip(r *http.Request) (*http.Response, error) {
 // A syncer whose token acts for another account refuses, before any
 // write, with both accounts named; GET /me is asked once per syncer.
 func TestSyncRefusesAnotherAccountsToken(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		f := setup(t, dsn)

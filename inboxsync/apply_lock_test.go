@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 )
 
 // A page of records takes the (account, resource) advisory lock before its
 // upsert, in the same pipeline: while another session holds the lock, the
 // page waits for it, and it writes once the lock is free.
 func TestApplyTakesTheLockBeforeItsUpsert(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const acct = 7
 	l := holdLock(t, acct)
@@ -69,29 +71,24 @@ func holdLock(t *testing.T, acct int64) *lockHeld {
 }
 
 // waitForWaiter returns once a session waits for the lock (a condition,
-// not a timing: the wait shows in pg_locks); it fails if done delivers
-// first, the write having gone through without the lock.
+// not a timing: the wait shows in pg_locks, which lists every database's
+// locks: the test's own database is the one looked at, so that tests run
+// in parallel); it fails if done delivers first, the write having gone
+// through without the lock.
 func (l *lockHeld) waitForWaiter(t *testing.T, done <-chan error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testsignal.Eventually(t, "a session waiting for the lock", func() bool {
 		var waiting int
-		if err := l.other.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1", l.key).Scan(&waiting); err != nil {
+		if err := l.other.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", l.key).Scan(&waiting); err != nil {
 			t.Fatal(err)
-		}
-		if waiting == 1 {
-			return
 		}
 		select {
 		case err := <-done:
 			t.Fatalf("the page was written while another session held its lock (err %v)", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the page never waited for the lock")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return waiting == 1
+	})
 }
 
 // mustOpen opens the store at dsn for the test.
@@ -204,6 +201,7 @@ func TestApplyUnderALostLeaseWritesNothing(t *testing.T) {
 // committed, and its connection does not go back to the pool inside the
 // transaction: the next pages are written, and the abandoned one never is.
 func TestApplyCancelledInThePipeline(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const acct = 7
 	l := holdLock(t, acct)

@@ -169,6 +169,7 @@ func (s *Store) WaitChanges(ctx context.Context, accountID, after int64) error {
 			return err // Changes tells the reader to reload
 		}
 		t := time.NewTimer(poll)
+		s.waiting.Signal(accountID)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -306,7 +307,7 @@ func (s *Store) listenChanges() {
 					}
 				}, s.changeSignal.fireAll)
 				if err != nil && ctx.Err() == nil {
-					sleep(ctx, time.Second)
+					sleep(ctx, time.After(time.Second))
 				}
 			}
 		}()

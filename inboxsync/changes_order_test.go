@@ -3,9 +3,9 @@ package inboxsync
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 )
 
 // A transaction that appended changes and has not committed holds back
@@ -52,20 +52,14 @@ func TestChangesCommitOrder(t *testing.T) {
 		}()
 		if st1.Dialect() == "postgres" {
 			// Proof that T2 waits on T1's lock of the counter.
-			for deadline := time.Now().Add(10 * time.Second); ; {
+			testsignal.Eventually(t, "the later transaction waiting for the earlier one", func() bool {
 				var waiting int
 				if err := st1.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
 WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
 					t.Fatal(err)
 				}
-				if waiting > 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the later transaction never waited for the earlier one")
-				}
-				time.Sleep(time.Millisecond)
-			}
+				return waiting > 0
+			})
 		}
 		// Meanwhile a reader sees neither.
 		if got, err := st1.Changes(ctx, acct, head, 0); err != nil || len(got) != 0 {

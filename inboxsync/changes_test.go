@@ -231,6 +231,7 @@ func TestWaitChanges(t *testing.T) {
 		other := openStore(t, dsn) // another replica, as far as the feed can tell
 		ctx := context.Background()
 		head, _ := f.st.LastChange(ctx, acct)
+		inboxsync.ArmWaitChanges(t, f.st)
 		for i, writer := range []*inboxsync.Store{f.st, other} {
 			waited := make(chan error, 1)
 			go func() {
@@ -239,8 +240,8 @@ func TestWaitChanges(t *testing.T) {
 				defer cancel()
 				waited <- f.st.WaitChanges(wctx, acct, head)
 			}()
-			for !inboxsync.WaitsForChanges(f.st, acct) { // the waiter has looked and found nothing
-				time.Sleep(time.Millisecond)
+			if got := inboxsync.WaitingForChanges(t, f.st); got != acct { // the waiter has looked and found nothing
+				t.Fatalf("WaitChanges of account %d waits; want %d", got, acct)
 			}
 			enqueue(t, writer, convHost, "wake", fmt.Sprint("w", i))
 			if err := <-waited; err != nil {

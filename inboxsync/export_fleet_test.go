@@ -7,6 +7,9 @@ import (
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 )
 
+// DeliveryBatch is how many due deliveries a run reads at once.
+const DeliveryBatch = deliveryBatch
+
 // FleetHooks is a test's hand on a Fleet: its beats and the events it
 // signals (fleetSignals).
 type FleetHooks struct{ f *Fleet }

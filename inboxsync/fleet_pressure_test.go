@@ -135,7 +135,9 @@ func pressureConfig(srv *bookingsynctest.Server, logs *logSignals) inboxsync.Fle
 
 // Every delivery of a flood is acted on, whether it came before the
 // account's run started or during it: none is passed over because the
-// replica was busy with the others.
+// replica was busy with the others. Each half of the flood is a few of the
+// batches a run reads at once, and more than the 64 deliveries the
+// channel that once carried them held.
 func TestFleetActsOnEveryDeliveryOfAFlood(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
@@ -144,7 +146,7 @@ func TestFleetActsOnEveryDeliveryOfAFlood(t *testing.T) {
 		logs := newLogSignals()
 		cfg := pressureConfig(srv, logs)
 		a := accts[0].ID()
-		const n = 1000
+		n := 2*inboxsync.DeliveryBatch + 50
 		app := func(from int) func(i int) any {
 			return func(i int) any { return map[string]any{"application": map[string]any{"id": from + i}} }
 		}
@@ -165,8 +167,8 @@ func TestFleetActsOnEveryDeliveryOfAFlood(t *testing.T) {
 	})
 }
 
-// Deliveries of one account that keep failing (510 of them, more than a
-// look at the table used to read) never delay another account's.
+// Deliveries of one account that keep failing (more of them than a run
+// reads at once) never delay another account's.
 func TestFleetOneAccountsFailuresNeverDelayAnother(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
@@ -180,7 +182,7 @@ func TestFleetOneAccountsFailuresNeverDelayAnother(t *testing.T) {
 
 		// A conversation event whose resource is no conversation: acting
 		// on it fails every time.
-		const n = 510
+		n := inboxsync.DeliveryBatch + 10
 		flood(t, r.f.WebhookHandler(), a, n, bookingsync.EventInboxConversationUpdated,
 			func(i int) any { return fmt.Sprintf("garbage %d", i) })
 		eventually(t, 60*time.Second, "every failing delivery tried", func() bool {

@@ -116,21 +116,6 @@ func holders(t *testing.T, st *inboxsync.Store) map[int64]string {
 	return out
 }
 
-// eventually polls cond until it holds, failing t once d, or a minute
-// if longer, has passed: the bound only ends a broken test, and a loaded
-// machine is slow.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	d = max(d, time.Minute)
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // Two replicas in one process share four accounts two and two, mirror
 // them, act on a webhook whichever receives it, and when one stops the
 // other takes its accounts over.
@@ -149,12 +134,14 @@ func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 			}
 			return n["r1"] == 2 && n["r2"] == 2
 		})
+		// The server changes too: each account's delayed conversation
+		// appears now, by the fake's clock, while the replicas sync.
+		srv.Advance(2 * time.Second)
 		for _, a := range accts {
 			c, err := r1.f.Client(context.Background(), a.ID())
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The server changes too (the fake's delayed conversation).
 			eventually(t, 20*time.Second, "account's copy converges", func() bool {
 				return diff(serverState(t, c), accountState(t, st, a.ID())) == ""
 			})
@@ -328,6 +315,7 @@ func TestFleetReconcile(t *testing.T) {
 // The test drives the beats; the lease outlives the test, so that no
 // fence fires however slow the machine.
 func TestFleetKeepsRunsAcrossBeats(t *testing.T) {
+	t.Parallel()
 	st := openStore(t, dbtest.SQLite(t))
 	srv, accts := fleetFake(t, st, 2, bookingsynctest.WithRateLimit(1<<30), bookingsynctest.WithConversationDelay(0))
 	cfg := fleetConfig(srv.URL, srv.Client(), "r1")

@@ -271,13 +271,9 @@ func TestTelemetryGauges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Run(ctx, time.Hour) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for tel.value(t, inboxsync.MetricSyncPasses, "result", "ok") < 1 || item(t, f.st, "g").State != inboxsync.OutboxFailed {
-		if time.Now().After(deadline) {
-			t.Fatal("no pass and delivery within 30s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually(t, 30*time.Second, "a pass and the delivery", func() bool {
+		return tel.value(t, inboxsync.MetricSyncPasses, "result", "ok") >= 1 && item(t, f.st, "g").State == inboxsync.OutboxFailed
+	})
 	if v := tel.value(t, inboxsync.MetricSyncLag); v < 0 {
 		t.Errorf("%s missing", inboxsync.MetricSyncLag)
 	}

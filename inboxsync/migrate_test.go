@@ -154,6 +154,7 @@ func TestMigrateAdoptsTheNumberedMigrations(t *testing.T) {
 // A migration file outside a line's folder (or in an unknown line) is an
 // error naming it, not a migration applied out of order.
 func TestMigrationsOutsideALineAreRefused(t *testing.T) {
+	t.Parallel()
 	ok := fstest.MapFS{
 		"migrations/sqlite/inboxsync_migrations.sql":          {},
 		"migrations/sqlite/projection/0001_projection.sql":    {Data: []byte("p1")},
@@ -193,6 +194,7 @@ func TestMigrationsOutsideALineAreRefused(t *testing.T) {
 // A Postgres role without DDL rights opens a migrated store without
 // migrating and reads it; Open's default, which migrates, is refused it.
 func TestOpenWithoutMigrateAsARoleWithoutDDL(t *testing.T) {
+	t.Parallel()
 	admin := dbtest.Postgres(t) // skips without a server
 	ctx := context.Background()
 	if _, err := Migrate(ctx, admin); err != nil {

@@ -60,6 +60,7 @@ var faultPaths = []string{"/api/v3/hosts", "/api/v3/inbox/conversations", "/api/
 // listings and re-reads: after a final complete pass the local copy equals
 // the server's, record for record.
 func TestPropertyConverges(t *testing.T) {
+	t.Parallel()
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("INBOXSYNC_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)

@@ -13,6 +13,7 @@ import (
 // What a readiness probe asks: the schema has every migration of this
 // build, and this replica's fleet heartbeat is fresh only while Run runs.
 func TestReadiness(t *testing.T) {
+	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := openStore(t, dsn)

@@ -52,33 +52,28 @@ func (s *Syncer) Run(ctx context.Context, every time.Duration) error {
 				s.log.WarnContext(ctx, "inboxsync: pruning the change feed", "error", err.Error())
 			}
 		}
-		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil
-		case <-t.C:
+		case <-s.after(wait):
 		case <-s.cue:
-			t.Stop()
 			if err == nil {
-				if !sleep(ctx, cueDelay) {
+				if !sleep(ctx, s.after(cueDelay)) {
 					return nil
 				}
-			} else if !sleep(ctx, wait) { // a cue does not cut a backoff short
+			} else if !sleep(ctx, s.after(wait)) { // a cue does not cut a backoff short
 				return nil
 			}
 		}
 	}
 }
 
-// sleep waits d or until ctx ends; it reports whether it waited d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// sleep waits for done or until ctx ends; it reports whether done came.
+func sleep(ctx context.Context, done <-chan time.Time) bool {
 	select {
 	case <-ctx.Done():
 		return false
-	case <-t.C:
+	case <-done:
 		return true
 	}
 }

@@ -76,6 +76,7 @@ var sqliteOnly = []string{"fleet_locks"}
 // two back ends have the same tables and columns, types and nullability
 // normalized.
 func TestSchemaAgreesAcrossDialectsAndWithTheCode(t *testing.T) {
+	t.Parallel()
 	live := map[string]map[string]map[string]column{}
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 )
 
 // ErrNotFound is returned by the read side when the local copy has no such
@@ -28,12 +30,15 @@ type Store struct {
 	// (clockAt): tests make time pass for leases without waiting.
 	clockShift atomic.Int64 // nanoseconds
 
-	queries      atomic.Int64   // statements run through exec, query and queryRow (tests count them)
-	outboxSignal signal         // Enqueue wakes this process's deliverers (deliver.go)
-	gauges       storeGauges    // the observable series (metrics.go)
-	changeSignal signal         // appends wake this process's WaitChanges (changes.go)
-	listener     changeListener // Postgres: LISTEN for other processes' appends
-	retention    atomic.Int64   // SetChangeRetention; 0: DefaultChangeRetention
+	queries      atomic.Int64 // statements run through exec, query and queryRow (tests count them)
+	outboxSignal signal       // Enqueue wakes this process's deliverers (deliver.go)
+	gauges       storeGauges  // the observable series (metrics.go)
+	changeSignal signal       // appends wake this process's WaitChanges (changes.go)
+	// waiting is signalled when a WaitChanges found nothing new and
+	// waits, with the account: a test writes then (inert unless armed).
+	waiting   testsignal.Signal[int64]
+	listener  changeListener // Postgres: LISTEN for other processes' appends
+	retention atomic.Int64   // SetChangeRetention; 0: DefaultChangeRetention
 }
 
 // Open opens the projection at dsn, creating or migrating its schema:

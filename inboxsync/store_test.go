@@ -53,6 +53,7 @@ func TestOpenConcurrentMigratesOnce(t *testing.T) {
 }
 
 func TestOpenRejectsUnknownDSN(t *testing.T) {
+	t.Parallel()
 	for _, dsn := range []string{"", "mysql://x", "sqlite:"} {
 		if _, err := inboxsync.Open(context.Background(), dsn); err == nil {
 			t.Errorf("Open(%q): no error", dsn)

@@ -28,10 +28,13 @@ type Syncer struct {
 	leaseTTL time.Duration
 	log      *slog.Logger
 	now      func() time.Time
-	outbox   OutboxPolicy // deliver.go
-	mp       metric.MeterProvider
-	tp       trace.TracerProvider
-	tel      *telemetry // metrics.go
+	// after is how the Syncer waits (Run's period, backoff and cue delay,
+	// keepReserve): time.After, or a test's hand (export_test.go).
+	after  func(time.Duration) <-chan time.Time
+	outbox OutboxPolicy // deliver.go
+	mp     metric.MeterProvider
+	tp     trace.TracerProvider
+	tel    *telemetry // metrics.go
 
 	cue    chan struct{} // a webhook asks for a pass soon; buffered, coalesced
 	passMu sync.Mutex    // one pass at a time in this process
@@ -128,6 +131,7 @@ func New(st *Store, accountID int64, c *bookingsync.Client, opts ...Option) *Syn
 		leaseTTL: 2 * time.Minute,
 		log:      slog.New(slog.DiscardHandler),
 		now:      time.Now,
+		after:    time.After,
 		cue:      make(chan struct{}, 1),
 		outbox:   OutboxPolicy{}.withDefaults(),
 	}

@@ -183,6 +183,9 @@ func TestLockerExcludesAcrossStores(t *testing.T) {
 					inside++
 					maxInside = max(maxInside, inside)
 					mu.Unlock()
+					// Held open a moment, so that a second holder, were
+					// the lock broken, would be inside with this one: the
+					// width of the section, not a wait for an event.
 					time.Sleep(time.Millisecond)
 					mu.Lock()
 					inside--

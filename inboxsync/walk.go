@@ -224,12 +224,10 @@ func (s *Syncer) keepReserve(ctx context.Context, rep *Report) error {
 	}
 	s.log.InfoContext(ctx, "inboxsync: keeping the rate-limit reserve; waiting for the reset",
 		"account", s.acct, "remaining", r.Remaining, "limit", r.Limit, "wait", d.Round(time.Second))
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-s.after(d):
 		s.countMu.Lock()
 		rep.Waited += d
 		s.countMu.Unlock()

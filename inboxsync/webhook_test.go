@@ -17,6 +17,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 )
 
 // A webhook cue is reflected in the local copy after one GET; the same
@@ -127,6 +128,7 @@ func staleProxy(t *testing.T, srv *bookingsynctest.Server, path string, body []b
 
 // WebhookHandler verifies the signature and acts on the delivery.
 func TestWebhookHandler(t *testing.T) {
+	t.Parallel()
 	f := setup(t, dbtestSQLite(t), bookingsynctest.WithWebhookSecret("s3cret"))
 	id := f.srv.AddConversation(bookingsynctest.ConversationSeed{Subject: "signed", ClientID: 9})
 	body, _ := json.Marshal(map[string]any{"account_id": acct, "event": bookingsync.EventInboxConversationCreated,
@@ -160,7 +162,7 @@ func TestLeaseOneWalkerPerResource(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(10), bookingsynctest.WithLatency(2*time.Millisecond))
-		f.srv.GenerateConversations(200)
+		f.srv.GenerateConversations(60)
 		st2, err := inboxsync.Open(context.Background(), dsn)
 		if err != nil {
 			t.Fatal(err)
@@ -178,7 +180,7 @@ func TestLeaseOneWalkerPerResource(t *testing.T) {
 		}
 		wg.Wait()
 		convPages := f.srv.RequestCount("GET", "/api/v3/inbox/conversations")
-		if convPages != 21 { // 201+3 conversations at 10 a page, walked once
+		if convPages != 7 { // 60+3 conversations at 10 a page, walked once
 			both := reps[0].Resources[1].Pages + reps[1].Resources[1].Pages
 			if both != convPages || (!reps[0].Resources[1].Skipped && !reps[1].Resources[1].Skipped) {
 				t.Fatalf("conversations listed %d times by the two replicas (%+v / %+v)", convPages, reps[0].Resources[1], reps[1].Resources[1])
@@ -192,46 +194,78 @@ func TestLeaseOneWalkerPerResource(t *testing.T) {
 }
 
 // Run makes a pass at once, a pass soon after a cue, and returns when its
-// context ends.
+// context ends. The test holds Run's waits: the period never ends, the
+// cue's delay ends when the test says.
 func TestRunCueAndStop(t *testing.T) {
+	t.Parallel()
 	f := setup(t, dbtestSQLite(t))
+	waits := inboxsync.SyncerWaits(t, f.s)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.s.Run(ctx, time.Hour) }()
-	waitFor(t, func() bool {
-		_, err := f.st.Conversation(ctx, acct, bookingsynctest.AirbnbConversationID)
-		return err == nil
-	})
+	if w := waits.Wait(t); w.D != time.Hour { // the first pass is over
+		t.Fatalf("after the first pass Run waits %v; want the period, an hour", w.D)
+	}
+	if _, err := f.st.Conversation(ctx, acct, bookingsynctest.AirbnbConversationID); err != nil {
+		t.Fatalf("after the first pass: %v", err)
+	}
 
 	id := f.srv.AddConversation(bookingsynctest.ConversationSeed{Subject: "cued", ClientID: 9})
 	f.srv.AddMessage(bookingsynctest.MessageSeed{ConversationID: id, SenderID: 1, Content: "x"})
 	if err := f.s.HandleEvent(ctx, &bookingsync.WebhookEvent{AccountID: acct, Event: bookingsync.EventBookingUpdated, Resource: json.RawMessage(`{"booking": {"id": 81}}`)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { m, _ := f.st.Messages(ctx, acct, id); return len(m) == 1 })
+	w := waits.Wait(t)
+	if w.D != time.Second {
+		t.Fatalf("after a cue Run waits %v; want the cue's delay, a second", w.D)
+	}
+	if m, _ := f.st.Messages(ctx, acct, id); len(m) != 0 {
+		t.Fatal("the cued pass ran before the cue's delay ended")
+	}
+	w.End()
+	if w := waits.Wait(t); w.D != time.Hour { // the cued pass is over
+		t.Fatalf("after the cued pass Run waits %v; want the period", w.D)
+	}
+	if m, _ := f.st.Messages(ctx, acct, id); len(m) != 1 {
+		t.Fatalf("after the cued pass: %d messages; want 1", len(m))
+	}
 	cancel()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testsignal.Timeout):
 		t.Fatal("Run did not stop")
 	}
 }
 
-// A pass keeps 10% of the budget: with less left it waits for the reset.
+// A pass keeps 10% of the budget: with less left it waits for the reset,
+// once. The test ends the wait, moving the fake's clock past the reset.
 func TestRateReserve(t *testing.T) {
+	t.Parallel()
 	f := setup(t, dbtestSQLite(t))
+	waits := inboxsync.SyncerWaits(t, f.s)
 	f.srv.SetRateLimit(100, 11)
-	f.srv.SetRateLimitReset(time.Now().Add(1500 * time.Millisecond))
-	rep := mustSync(t, f.s)
-	if rep.Waited <= 0 {
-		t.Fatalf("the pass spent the reserve without waiting (%+v)", rep)
+	f.srv.SetRateLimitReset(f.srv.Now().Add(time.Minute))
+	type result struct {
+		rep *inboxsync.Report
+		err error
 	}
-}
-
-func waitFor(t *testing.T, ok func() bool) {
-	t.Helper()
-	eventually(t, time.Minute, "the condition", ok)
+	done := make(chan result, 1)
+	go func() { rep, err := f.s.Sync(context.Background()); done <- result{rep, err} }()
+	w := waits.Wait(t)
+	if w.D <= 0 || w.D > time.Minute {
+		t.Fatalf("the pass waits %v; want the time to the reset, within a minute", w.D)
+	}
+	f.srv.Advance(w.D + time.Second) // the header is in whole seconds
+	w.End()
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.rep.Waited != w.D {
+		t.Fatalf("Report.Waited = %v; want the wait, %v", r.rep.Waited, w.D)
+	}
+	waits.RequireEmpty(t)
 }

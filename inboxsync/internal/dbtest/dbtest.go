@@ -190,7 +190,7 @@ func Migrated(t testing.TB, backend string) string {
 				t.Fatalf("dbtest: copying the SQLite template: %v", err)
 			}
 		}
-		return "sqlite:" + dst
+		return "sqlite:" + dst + fastSQLite
 	}
 	admin := adminDSN(t)
 	tp.once.Do(func() {
@@ -221,10 +221,19 @@ func DSN(t testing.TB, backend string) string {
 	return ""
 }
 
-// SQLite returns "sqlite:<file in t.TempDir()>".
+// SQLite returns "sqlite:<file in t.TempDir()>" with fastSQLite's
+// parameters.
 func SQLite(t testing.TB) string {
-	return "sqlite:" + filepath.Join(t.TempDir(), "inbox.db")
+	return "sqlite:" + filepath.Join(t.TempDir(), "inbox.db") + fastSQLite
 }
+
+// fastSQLite are the parameters of the SQLite DSNs given out: no fsync at
+// commit (synchronous=OFF). A test's database need not survive the
+// machine's crash; a killed process loses nothing all the same (its
+// writes are in the kernel's cache), and every commit waiting for the
+// disk made the tests that write many small transactions (a flood of
+// webhook deliveries) wait on the disk most of their time.
+const fastSQLite = "?_pragma=synchronous(off)"
 
 // Postgres creates a uniquely named database and returns its DSN; the
 // database is dropped when t ends. It skips t (or fails it, when
@@ -283,7 +292,13 @@ func createDB(admin, name, template string) error {
 	if template != "" {
 		q += " TEMPLATE " + template
 	}
-	_, err = db.ExecContext(ctx, q)
+	if _, err = db.ExecContext(ctx, q); err != nil {
+		return err
+	}
+	// A commit does not wait for the server's disk (as fastSQLite): the
+	// database need not survive the server's crash, and what a commit
+	// shows the other sessions is the same.
+	_, err = db.ExecContext(ctx, "ALTER DATABASE "+name+" SET synchronous_commit = off")
 	return err
 }
 
