@@ -161,7 +161,7 @@ func TestFleetAcrossProcesses(t *testing.T) {
 	// the kill waits until every token issued is in the store. Then time
 	// the takeover.
 	var p0Leases int
-	eventually(t, time.Minute, "replica p0 holding a lease during the changes", func() bool {
+	eventually(t, "replica p0 holding a lease during the changes", func() bool {
 		p0Leases = 0
 		for _, h := range holders(t, st) {
 			if h == "p0" {
@@ -171,12 +171,12 @@ func TestFleetAcrossProcesses(t *testing.T) {
 		return p0Leases > 0 && sent.Load() >= after
 	})
 	gate.hold()
-	eventually(t, time.Minute, "every refreshed token saved", func() bool { return gate.saved(t, st, accts) })
+	eventually(t, "every refreshed token saved", func() bool { return gate.saved(t, st, accts) })
 	children[0].kill()
 	gate.release()
 	dead.Store(true)
 	killed := time.Now()
-	eventually(t, ttl+3*time.Second, "the dead replica's accounts taken over", func() bool {
+	eventually(t, "the dead replica's accounts taken over", func() bool {
 		h := holders(t, st)
 		for _, a := range accts {
 			if h[a.ID()] == "" || h[a.ID()] == "p0" {
@@ -188,7 +188,7 @@ func TestFleetAcrossProcesses(t *testing.T) {
 	takenOver.Store(sent.Load() + 1)
 	t.Logf("p0 held %d accounts; all taken over %v after its death", p0Leases, time.Since(killed).Round(100*time.Millisecond))
 	<-changed
-	eventually(t, time.Minute, "every account's token rotated twice", func() bool {
+	eventually(t, "every account's token rotated twice", func() bool {
 		for _, a := range accts {
 			if a.RefreshCount() < 2 {
 				return false

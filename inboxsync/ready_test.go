@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-bookingsync/bookingsync/inboxsync"
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
@@ -31,7 +30,7 @@ func TestReadiness(t *testing.T) {
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- f.Run(rctx) }()
-		eventually(t, 10*time.Second, "the heartbeat", func() bool { alive, _ := f.Alive(ctx); return alive })
+		eventually(t, "the heartbeat", func() bool { alive, _ := f.Alive(ctx); return alive })
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)
