@@ -66,15 +66,6 @@ func Each(t *testing.T, fn func(t *testing.T, dsn string)) {
 	}
 }
 
-// EachInTurn is Each with one back end after the other: for the tests
-// whose child processes must not compete with a second set for the CPU.
-func EachInTurn(t *testing.T, fn func(t *testing.T, dsn string)) {
-	t.Helper()
-	for _, b := range Backends {
-		t.Run(b, func(t *testing.T) { fn(t, Migrated(t, b)) })
-	}
-}
-
 // EachEmpty is Each with new, empty databases: for the tests of migration
 // itself.
 func EachEmpty(t *testing.T, fn func(t *testing.T, dsn string)) {
