@@ -173,11 +173,19 @@ func TestFleetAcrossProcesses(t *testing.T) {
 	gate.hold()
 	eventually(t, "every refreshed token saved", func() bool { return gate.saved(t, st, accts) })
 	children[0].kill()
-	gate.release()
+	gate.release("p0")
 	dead.Store(true)
 	killed := time.Now()
+	var lastHolders map[int64]string
+	t.Cleanup(func() {
+		if t.Failed() {
+			accounts, err := st.Accounts(context.Background())
+			t.Logf("holders at the last look: %v; accounts: %+v (%v)", lastHolders, accounts, err)
+		}
+	})
 	eventually(t, "the dead replica's accounts taken over", func() bool {
 		h := holders(t, st)
+		lastHolders = h
 		for _, a := range accts {
 			if h[a.ID()] == "" || h[a.ID()] == "p0" {
 				return false
@@ -332,6 +340,7 @@ type tokenGate struct {
 	held     bool
 	inflight int
 	live     map[string]bool
+	dead     map[string]bool // replicas killed: their held requests never reach the server
 }
 
 func newTokenGate(t *testing.T, target string) *tokenGate {
@@ -339,7 +348,7 @@ func newTokenGate(t *testing.T, target string) *tokenGate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &tokenGate{live: map[string]bool{}}
+	g := &tokenGate{live: map[string]bool{}, dead: map[string]bool{}}
 	g.cond = sync.NewCond(&g.mu)
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -349,6 +358,14 @@ func newTokenGate(t *testing.T, target string) *tokenGate {
 		g.mu.Lock()
 		for g.held {
 			g.cond.Wait()
+		}
+		if g.dead[r.Header.Get(replicaHeader)] {
+			// Held while its replica was killed: forwarded, it would
+			// rotate a token no process is alive to save (the server
+			// may not have seen the connection close yet).
+			g.mu.Unlock()
+			http.Error(w, "the replica is dead", http.StatusServiceUnavailable)
+			return
 		}
 		g.inflight++
 		g.mu.Unlock()
@@ -380,8 +397,12 @@ func (g *tokenGate) hold() {
 	g.mu.Unlock()
 }
 
-func (g *tokenGate) release() {
+// release lets the held requests go on, but those of the dead replicas.
+func (g *tokenGate) release(dead ...string) {
 	g.mu.Lock()
+	for _, r := range dead {
+		g.dead[r] = true
+	}
 	g.held = false
 	g.cond.Broadcast()
 	g.mu.Unlock()
@@ -452,10 +473,16 @@ func readLeaseLog(t *testing.T, path, replica string, end time.Time) map[int64][
 // statusCounter counts 429 answers on their way to the client.
 type statusCounter struct {
 	next    http.RoundTripper
+	replica string // sent as replicaHeader, for the token gate
 	limited atomic.Int64
 }
 
+// replicaHeader names the replica process a request comes from.
+const replicaHeader = "X-Test-Replica"
+
 func (s *statusCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(replicaHeader, s.replica)
 	resp, err := s.next.RoundTrip(r)
 	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
 		s.limited.Add(1)
@@ -475,7 +502,7 @@ func TestFleetChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	counter := &statusCounter{next: http.DefaultTransport}
+	counter := &statusCounter{next: http.DefaultTransport, replica: getenv("CHILD_REPLICA")}
 	hc := &http.Client{Transport: counter, Timeout: 30 * time.Second}
 	cfg := fleetConfig(getenv("CHILD_URL"), hc, getenv("CHILD_REPLICA"))
 	cfg.OAuth.Endpoint = bookingsync.Endpoint(getenv("CHILD_OAUTH"))
