@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"reflect"
 	"sort"
@@ -203,3 +204,9 @@ func mustSync(t testing.TB, s *inboxsync.Syncer) *inboxsync.Report {
 }
 
 func dbtestSQLite(t testing.TB) string { return dbtest.SQLite(t) }
+
+// roundTripFunc is an http.RoundTripper (leases_test.go has the internal
+// tests' twin).
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
