@@ -156,6 +156,13 @@ func (f *Fleet) Replica() string { return f.cfg.Replica }
 func (f *Fleet) Run(ctx context.Context) error {
 	ttl := f.cfg.LeaseTTL
 	if err := f.st.heartbeat(ctx, f.cfg.Replica, ttl); err != nil {
+		if ctx.Err() != nil {
+			// Ended while starting: that is ctx ending, not a failure
+			// to start. The heartbeat may have been written all the
+			// same: leave the fleet as at any end.
+			f.stop()
+			return nil
+		}
 		return fmt.Errorf("inboxsync: fleet: %w", err)
 	}
 	defer f.stop()
