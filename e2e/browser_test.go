@@ -164,6 +164,6 @@ func waitLocation(t *testing.T, tab context.Context, part string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the page is at %q (%v), not at a URL with %q", loc, err, part)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // a poll: the browser navigates on its own and says nothing
 	}
 }

@@ -472,7 +472,7 @@ func TestReadyz(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("readyz: %d %s", r.StatusCode, r.body)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // a poll: readiness (the store, the first pass) announces itself only at /readyz
 	}
 	want(t, h.browser().get("/healthz"), http.StatusOK)
 }
