@@ -11,6 +11,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // countMe counts the GET /me requests that go through it.
@@ -30,7 +31,7 @@ func (c *countMe) RoundTrip(r *http.Request) (*http.Response, error) {
 // write, with both accounts named; GET /me is asked once per syncer.
 func TestSyncRefusesAnotherAccountsToken(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		f := setup(t, dsn)
 		other := f.srv.AddAccount(bookingsynctest.AccountSeed{})

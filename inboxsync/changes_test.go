@@ -12,6 +12,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // allChanges reads the account's whole feed after after.
@@ -45,7 +46,7 @@ func has(changes []inboxsync.Change, resource string, id int64, deleted bool) bo
 // a webhook's re-read, the outbox's states; Seq only grows.
 func TestChangesFollowEveryWrite(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		ctx := context.Background()
 		mustSync(t, f.s)
@@ -112,7 +113,7 @@ func TestChangesFollowEveryWrite(t *testing.T) {
 // sees a Seq below one it saw, and by the end it has seen every change.
 func TestChangesConcurrentWritersAndReader(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		ctx := context.Background()
 		const writers, each = 6, 25
@@ -185,7 +186,7 @@ func TestChangesConcurrentWritersAndReader(t *testing.T) {
 // reader that reloads follows on.
 func TestChangesRetention(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		ctx := context.Background()
 		mustSync(t, f.s)
@@ -226,7 +227,7 @@ func TestChangesRetention(t *testing.T) {
 // when its context ends.
 func TestWaitChanges(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		other := openStore(t, dsn) // another replica, as far as the feed can tell
 		ctx := context.Background()

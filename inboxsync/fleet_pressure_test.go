@@ -19,6 +19,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 	"golang.org/x/oauth2"
 )
 
@@ -140,7 +141,7 @@ func pressureConfig(srv *bookingsynctest.Server, logs *logSignals) inboxsync.Fle
 // channel that once carried them held.
 func TestFleetActsOnEveryDeliveryOfAFlood(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		st := openStore(t, dsn)
 		srv, accts := fleetFake(t, st, 1, bookingsynctest.WithRateLimit(1<<30))
 		logs := newLogSignals()
@@ -171,7 +172,7 @@ func TestFleetActsOnEveryDeliveryOfAFlood(t *testing.T) {
 // reads at once) never delay another account's.
 func TestFleetOneAccountsFailuresNeverDelayAnother(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		st := openStore(t, dsn)
 		srv, accts := fleetFake(t, st, 2, bookingsynctest.WithRateLimit(1<<30))
 		logs := newLogSignals()
@@ -205,7 +206,7 @@ func TestFleetOneAccountsFailuresNeverDelayAnother(t *testing.T) {
 // none given up, and both copies are the server's.
 func TestFleetOutageMidBurst(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		st := openStore(t, dsn)
 		srv, accts := fleetFake(t, st, 2, bookingsynctest.WithRateLimit(1<<30), bookingsynctest.WithConversationDelay(0))
 		cfg := pressureConfig(srv, nil)
@@ -281,7 +282,7 @@ func TestFleetOutageMidBurst(t *testing.T) {
 // syncs the first account installed.
 func TestFleetRunWaitsForInstalls(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		st := openStore(t, dsn)
 		srv, accts := fleetFake(t, nil, 1, bookingsynctest.WithRateLimit(1<<30))
 		logs := newLogSignals()
@@ -302,7 +303,7 @@ func TestFleetRunWaitsForInstalls(t *testing.T) {
 // received the uninstall or another did.
 func TestFleetUninstallEndsHandedOutClients(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := openStore(t, dsn)
 		srv, accts := fleetFake(t, st, 2, bookingsynctest.WithRateLimit(1<<30))
@@ -350,7 +351,7 @@ func TestFleetUninstallEndsHandedOutClients(t *testing.T) {
 // an earlier installation, never uninstalls the current installation.
 func TestFleetReplayedUninstallKeepsReinstall(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := openStore(t, dsn)
 		srv, accts := fleetFake(t, st, 1, bookingsynctest.WithRateLimit(1<<30))

@@ -121,7 +121,7 @@ func holders(t *testing.T, st *inboxsync.Store) map[int64]string {
 // other takes its accounts over.
 func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		st := openStore(t, dsn)
 		srv, accts := fleetFake(t, st, 4, bookingsynctest.WithRateLimit(1<<30))
 		r1 := startReplica(t, st, fleetConfig(srv.URL, srv.Client(), "r1"))
@@ -195,7 +195,7 @@ func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 // forgets the token and stops the account's sync.
 func TestFleetUninstalls(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := openStore(t, dsn)
 		// No delayed conversation: its webhook would join the uninstall's.
@@ -251,7 +251,7 @@ func TestFleetUninstalls(t *testing.T) {
 // Install exchanges the callback's code, asks /me and saves the token.
 func TestInstall(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := openStore(t, dsn)
 		srv := bookingsynctest.NewServer()
@@ -281,7 +281,7 @@ func TestInstall(t *testing.T) {
 // longer shows, and names those it shows that have no token here.
 func TestFleetReconcile(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		st := openStore(t, dsn)
 		srv, accts := fleetFake(t, st, 3, bookingsynctest.WithRateLimit(1<<30))

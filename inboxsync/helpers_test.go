@@ -53,9 +53,6 @@ func newClient(t testing.TB, srv *bookingsynctest.Server, opts ...bookingsync.Op
 	return c
 }
 
-// eachBackend runs fn on SQLite and on Postgres.
-func eachBackend(t *testing.T, fn func(t *testing.T, dsn string)) { dbtest.Each(t, fn) }
-
 // mirrored are the tables a pass fills from listings, with their API paths.
 var mirrored = []struct{ table, path string }{
 	{"hosts", "hosts"}, {"conversations", "inbox/conversations"}, {"participants", "inbox/participants"},

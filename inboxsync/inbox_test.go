@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // inbox reads a page and fails t on error.
@@ -33,7 +34,7 @@ func rowIDs(p *inboxsync.InboxPage) []int64 {
 // last message and awaiting flag, newest activity first.
 func TestInboxRows(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		mustSync(t, f.s)
 		p := inbox(t, f.st, inboxsync.InboxQuery{})
@@ -95,7 +96,7 @@ func TestInboxRows(t *testing.T) {
 // page size, and a page costs the same number of queries at any size.
 func TestInboxPagesAndQueryCount(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		f.srv.GenerateInbox(60, 150) // pages of 50 and fewer: several
 		mustSync(t, f.s)
@@ -140,7 +141,7 @@ func TestInboxPagesAndQueryCount(t *testing.T) {
 // Filters and search select the conversations a person would expect.
 func TestInboxFiltersAndSearch(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		mustSync(t, f.s)
 		const (

@@ -13,6 +13,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // childLeaseTTL is the lease of TestSyncChild's syncer: long, so that a
@@ -62,7 +63,7 @@ func TestKilledBetweenPages(t *testing.T) {
 		t.Skip("re-executes the test binary")
 	}
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(5))
 		f.srv.GenerateConversations(100)
 

@@ -15,6 +15,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 const (
@@ -66,7 +67,7 @@ func item(t testing.TB, st *inboxsync.Store, key string) *inboxsync.OutboxItem {
 
 func TestOutboxEnqueue(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		ctx := context.Background()
 		a := enqueue(t, f.st, convNoHst, "See you soon", "k1")
@@ -98,7 +99,7 @@ func TestOutboxEnqueue(t *testing.T) {
 // a second Deliver finds nothing to do.
 func TestOutboxDelivers(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		s := inboxsync.New(f.st, acct, f.c, quickOutbox)
 		ctx := context.Background()
@@ -140,7 +141,7 @@ func TestOutboxDelivers(t *testing.T) {
 // missing, and no reply reaches the API twice.
 func TestOutboxUnknownOutcomes(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		for _, tc := range []struct {
 			fault string
 			posts int // POSTs the reply takes in all
@@ -189,7 +190,7 @@ func TestOutboxUnknownOutcomes(t *testing.T) {
 // not process is tried again.
 func TestOutboxStatedFailures(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		f := setup(t, dsn)
 		s := inboxsync.New(f.st, acct, f.c, quickOutbox)
@@ -237,7 +238,7 @@ func TestOutboxStatedFailures(t *testing.T) {
 // reply once, and the replies of a conversation in order.
 func TestOutboxConcurrentReplicas(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn, bookingsynctest.WithLatency(2*time.Millisecond))
 		st2 := openStore(t, dsn)
 		const n = 12
@@ -333,7 +334,7 @@ func TestOutboxKilledReplica(t *testing.T) {
 		t.Skip("re-executes the test binary")
 	}
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		for _, tc := range []struct {
 			when  string
 			posts int

@@ -12,6 +12,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // pageRewriter passes the fake's answers through, handing the listing
@@ -87,7 +88,7 @@ func onlyConversationsSetAside(t *testing.T, rep *inboxsync.Report, want func(pa
 // string the API sends is stored, NUL included.
 func TestPoisonRecordsAreSetAside(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		fx := setup(t, dsn)
 		a := fx.srv.Accounts()[0]

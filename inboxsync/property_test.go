@@ -14,6 +14,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // world tracks what exists on the fake, to pick the targets of random
@@ -66,7 +67,7 @@ func TestPropertyConverges(t *testing.T) {
 		seed, _ = strconv.ParseUint(s, 10, 64)
 	}
 	t.Logf("seed %d (INBOXSYNC_SEED reproduces)", seed)
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(3), bookingsynctest.WithConversationDelay(300*time.Millisecond))
 		// A second replica: its own store handle and client on the same

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // Eight goroutines in two "replicas" (two stores on one database, one
@@ -16,7 +17,7 @@ import (
 // and the rest are held back without being sent.
 func TestRateBudgetSharedAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		srv := bookingsynctest.NewServer(bookingsynctest.WithRateLimit(60))
 		t.Cleanup(srv.Close)

@@ -10,6 +10,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 func ids[T any](l []*T, id func(*T) int64) []int64 {
@@ -28,7 +29,7 @@ func convIDs(l []*bookingsync.Conversation) []int64 {
 // The read side answers the documented filters from the copy alone.
 func TestReadSide(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		mustSync(t, f.s)
 		before := len(f.srv.Requests())

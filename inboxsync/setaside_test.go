@@ -11,6 +11,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // Garbage deleted_ids (a string, a float, null, an object) and a record
@@ -21,7 +22,7 @@ import (
 // record clears its row; one that moves the cursor clears the rest.
 func TestSetAsideRecordsAreKeptUntilApplied(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		fx := setup(t, dsn)
 		a := fx.srv.Accounts()[0]

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // A first pass copies the account; a pass with nothing changed makes one
@@ -20,7 +21,7 @@ import (
 // on the server arrive with the next pass.
 func TestSyncConverges(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		rep := mustSync(t, f.s)
 		if d := diff(serverState(t, f.c), localState(t, f.st)); d != "" {
@@ -79,7 +80,7 @@ func (h *hook) RoundTrip(r *http.Request) (*http.Response, error) {
 // lost, and the next pass settles it.
 func TestDeletionDuringWalkKeepsCursor(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(2))
 		f.srv.GenerateConversations(5)
 		mustSync(t, f.s)
@@ -114,7 +115,7 @@ func TestDeletionDuringWalkKeepsCursor(t *testing.T) {
 // pass asks for every missing id and reads each answer to its last page.
 func TestSyncReadsEveryApplication(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn, bookingsynctest.WithPageCap("applications", 7))
 		var apps []int64
 		for i := range 120 { // more than one id-list GET names
@@ -140,7 +141,7 @@ func TestSyncReadsEveryApplication(t *testing.T) {
 // counts each request once, and ends each page's span.
 func TestSyncWithPrefetch(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(3))
 		f.srv.GenerateConversations(60)
 		tel := newTelemetry()

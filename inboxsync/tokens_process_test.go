@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-bookingsync/bookingsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // tokenChildResult is what a child of TestTokensAcrossProcesses reports.
@@ -49,7 +50,7 @@ func TestTokensAcrossProcesses(t *testing.T) {
 		t.Skip("multi-process test")
 	}
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		const (
 			processes = 5
 			lifetime  = 15 * time.Second

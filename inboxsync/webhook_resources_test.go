@@ -9,6 +9,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 )
 
 // Every event of a walked resource is acted on by one GET of its record,
@@ -17,7 +18,7 @@ import (
 // resource the copy does not hold (a review) makes no request.
 func TestWebhookEveryWalkedResource(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		ctx := context.Background()
 		mustSync(t, f.s)

@@ -17,6 +17,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 )
 
@@ -24,7 +25,7 @@ import (
 // delivery again makes no request.
 func TestWebhookOneGetOnce(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		ctx := context.Background()
 		mustSync(t, f.s)
@@ -54,7 +55,7 @@ func TestWebhookOneGetOnce(t *testing.T) {
 // the newer local one; a 404 removes it.
 func TestWebhookOutOfOrder(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn)
 		ctx := context.Background()
 		const conv = bookingsynctest.AirbnbConversationID
@@ -160,7 +161,7 @@ func TestWebhookHandler(t *testing.T) {
 // is whole.
 func TestLeaseOneWalkerPerResource(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		f := setup(t, dsn, bookingsynctest.WithPageSizeCap(10))
 		f.srv.GenerateConversations(60)
 		// The first replica stops at its first conversations request, its
