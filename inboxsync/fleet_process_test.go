@@ -224,11 +224,16 @@ func TestFleetAcrossProcesses(t *testing.T) {
 			continue // its copy lags, by design: its budget is spent
 		}
 		want := serverState(t, newClient(t, srv, bookingsync.WithToken(a.IssueToken(bookingsynctest.DefaultScopes...))))
-		// Bounded only to end a broken test; the check below says how
-		// they differ.
-		for deadline := time.Now().Add(time.Minute); diff(want, accountState(t, st, a.ID())) != "" && time.Now().Before(deadline); {
-			time.Sleep(50 * time.Millisecond)
-		}
+		var last string // how they differed at the last look
+		t.Cleanup(func() {
+			if last != "" {
+				t.Logf("account %d: the copy still differed from the server:\n%s", a.ID(), last)
+			}
+		})
+		eventually(t, fmt.Sprintf("account %d's copy equals the server's", a.ID()), func() bool {
+			last = diff(want, accountState(t, st, a.ID()))
+			return last == ""
+		})
 	}
 	for _, c := range children[1:] {
 		c.tell(t, "stop")
