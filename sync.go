@@ -31,11 +31,11 @@ type SyncSummary struct {
 	// first page stated it, and no page after the first told of a
 	// deletion (a deleted id no earlier page listed, or a total smaller
 	// than the first page's) and no page held an unreadable deleted id
-	// (the deletion it stands for would be missed). A record deleted during the walk shifts the
-	// later pages left, so that a record of the listing can fall between
-	// two pages, unseen; the next walk from the old cursor sees it. The
-	// items and DeletedIDs of an unsettled walk are real changes all the
-	// same: apply them.
+	// (the deletion it stands for would be missed). A record deleted
+	// during the walk shifts the later pages left, so that a record of
+	// the listing can fall between two pages, unseen; the next walk from
+	// the old cursor sees it. The items and DeletedIDs of an unsettled
+	// walk are real changes all the same: apply them.
 	Settled bool
 	// Pages is the number of pages fetched.
 	Pages int

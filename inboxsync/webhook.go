@@ -15,10 +15,11 @@ import (
 
 // HandleEvent takes a verified webhook delivery as a cue: an event of a
 // record the copy holds (inbox_conversation_*, inbox_message_*, booking_*,
-// client_*, rental_*) makes the syncer re-read that record at once (one GET) and write it unless the local copy already
-// holds a newer one (by updated_at), or remove it if the API answers 404;
-// every event of the account also schedules a pass
-// soon (see Run), since deliveries can be lost and say little.
+// client_*, rental_*) makes the syncer re-read that record at once (one
+// GET) and write it unless the local copy already holds a newer one (by
+// updated_at), or remove it if the API answers 404; every event of the
+// account also schedules a pass soon (see Run), since deliveries can be
+// lost and say little.
 //
 // The same delivery twice does the work once: a delivery whose body was
 // already acted on is recognized (by digest, in the database, so across
