@@ -20,6 +20,7 @@ import (
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 	"golang.org/x/oauth2"
 )
 
@@ -161,7 +162,7 @@ func TestFleetActsOnEveryDeliveryOfAFlood(t *testing.T) {
 		r := startReplica(t, st, cfg)
 		logs.wait(t, 20*time.Second, fmt.Sprintf("account leased; syncing account=%d", a))
 		flood(t, r.f.WebhookHandler(), a, n, bookingsync.EventApplicationUpdated, app(n+1))
-		eventually(t, "every delivery acted on", func() bool {
+		testsignal.Eventually(t, "every delivery acted on", func() bool {
 			all, pending, _ := deliveries(t, st, a)
 			return all == 2*n && pending == 0
 		})
@@ -186,13 +187,13 @@ func TestFleetOneAccountsFailuresNeverDelayAnother(t *testing.T) {
 		n := inboxsync.DeliveryBatch + 10
 		flood(t, r.f.WebhookHandler(), a, n, bookingsync.EventInboxConversationUpdated,
 			func(i int) any { return fmt.Sprintf("garbage %d", i) })
-		eventually(t, "every failing delivery tried", func() bool {
+		testsignal.Eventually(t, "every failing delivery tried", func() bool {
 			_, _, tried := deliveries(t, st, a)
 			return tried == n
 		})
 
 		deliver(t, r.f.WebhookHandler(), b, bookingsync.EventApplicationUpdated, map[string]any{"application": map[string]any{"id": 1}})
-		eventually(t, "the other account's delivery acted on", func() bool {
+		testsignal.Eventually(t, "the other account's delivery acted on", func() bool {
 			_, pending, _ := deliveries(t, st, b)
 			return pending == 0
 		})
@@ -245,11 +246,11 @@ func TestFleetOutageMidBurst(t *testing.T) {
 		wg.Wait()
 
 		// The healthy account is served while the outage lasts.
-		eventually(t, "the healthy account's deliveries acted on during the outage", func() bool {
+		testsignal.Eventually(t, "the healthy account's deliveries acted on during the outage", func() bool {
 			all, pending, _ := deliveries(t, st, up.ID())
 			return all == n && pending == 0
 		})
-		eventually(t, "the failing account's deliveries tried", func() bool {
+		testsignal.Eventually(t, "the failing account's deliveries tried", func() bool {
 			_, _, tried := deliveries(t, st, down.ID())
 			return tried == n
 		})
@@ -260,7 +261,7 @@ func TestFleetOutageMidBurst(t *testing.T) {
 		// The API recovers; the backoff passes.
 		srv.ClearFaults()
 		inboxsync.ShiftClock(st, 5*time.Minute)
-		eventually(t, "the failing account's deliveries acted on after the outage", func() bool {
+		testsignal.Eventually(t, "the failing account's deliveries acted on after the outage", func() bool {
 			_, pending, _ := deliveries(t, st, down.ID())
 			return pending == 0
 		})
@@ -271,7 +272,7 @@ func TestFleetOutageMidBurst(t *testing.T) {
 		}
 		for _, a := range accts {
 			c := newClient(t, srv, bookingsync.WithToken(a.Token()))
-			eventually(t, fmt.Sprintf("account %d's copy is the server's", a.ID()), func() bool {
+			testsignal.Eventually(t, fmt.Sprintf("account %d's copy is the server's", a.ID()), func() bool {
 				return diff(serverState(t, c), accountState(t, st, a.ID())) == ""
 			})
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 )
 
 // fleetChildResult is what a replica process reports.
@@ -161,7 +162,7 @@ func TestFleetAcrossProcesses(t *testing.T) {
 	// the kill waits until every token issued is in the store. Then time
 	// the takeover.
 	var p0Leases int
-	eventually(t, "replica p0 holding a lease during the changes", func() bool {
+	testsignal.Eventually(t, "replica p0 holding a lease during the changes", func() bool {
 		p0Leases = 0
 		for _, h := range holders(t, st) {
 			if h == "p0" {
@@ -171,7 +172,7 @@ func TestFleetAcrossProcesses(t *testing.T) {
 		return p0Leases > 0 && sent.Load() >= after
 	})
 	gate.hold()
-	eventually(t, "every refreshed token saved", func() bool { return gate.saved(t, st, accts) })
+	testsignal.Eventually(t, "every refreshed token saved", func() bool { return gate.saved(t, st, accts) })
 	children[0].kill()
 	gate.release("p0")
 	dead.Store(true)
@@ -183,7 +184,7 @@ func TestFleetAcrossProcesses(t *testing.T) {
 			t.Logf("holders at the last look: %v; accounts: %+v (%v)", lastHolders, accounts, err)
 		}
 	})
-	eventually(t, "the dead replica's accounts taken over", func() bool {
+	testsignal.Eventually(t, "the dead replica's accounts taken over", func() bool {
 		h := holders(t, st)
 		lastHolders = h
 		for _, a := range accts {
@@ -196,7 +197,7 @@ func TestFleetAcrossProcesses(t *testing.T) {
 	takenOver.Store(sent.Load() + 1)
 	t.Logf("p0 held %d accounts; all taken over %v after its death", p0Leases, time.Since(killed).Round(100*time.Millisecond))
 	<-changed
-	eventually(t, "every account's token rotated twice", func() bool {
+	testsignal.Eventually(t, "every account's token rotated twice", func() bool {
 		for _, a := range accts {
 			if a.RefreshCount() < 2 {
 				return false
@@ -230,7 +231,7 @@ func TestFleetAcrossProcesses(t *testing.T) {
 				t.Logf("account %d: the copy still differed from the server:\n%s", a.ID(), last)
 			}
 		})
-		eventually(t, fmt.Sprintf("account %d's copy equals the server's", a.ID()), func() bool {
+		testsignal.Eventually(t, fmt.Sprintf("account %d's copy equals the server's", a.ID()), func() bool {
 			last = diff(want, accountState(t, st, a.ID()))
 			return last == ""
 		})

@@ -14,6 +14,7 @@ import (
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 	"golang.org/x/oauth2"
 )
 
@@ -127,7 +128,7 @@ func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 		r1 := startReplica(t, st, fleetConfig(srv.URL, srv.Client(), "r1"))
 		r2 := startReplica(t, st, fleetConfig(srv.URL, srv.Client(), "r2"))
 
-		eventually(t, "two accounts leased by each replica", func() bool {
+		testsignal.Eventually(t, "two accounts leased by each replica", func() bool {
 			n := map[string]int{}
 			for _, h := range holders(t, st) {
 				n[h]++
@@ -142,7 +143,7 @@ func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "account's copy converges", func() bool {
+			testsignal.Eventually(t, "account's copy converges", func() bool {
 				return diff(serverState(t, c), accountState(t, st, a.ID())) == ""
 			})
 		}
@@ -167,7 +168,7 @@ func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 		if err := a.SendWebhook(context.Background(), other.hook.URL, bookingsync.EventInboxMessageCreated, a.MessageResource(msg)); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the delivered message in the copy", func() bool {
+		testsignal.Eventually(t, "the delivered message in the copy", func() bool {
 			msgs, _ := st.Messages(context.Background(), a.ID(), convs[0].ID)
 			for _, m := range msgs {
 				if m.ID == msg {
@@ -179,7 +180,7 @@ func TestFleetSpreadsAccountsAndTakesOver(t *testing.T) {
 
 		// r1 stops cleanly: its leases are freed and r2 takes all four.
 		r1.stop(t)
-		eventually(t, "r2 syncs every account", func() bool {
+		testsignal.Eventually(t, "r2 syncs every account", func() bool {
 			n := 0
 			for _, h := range holders(t, st) {
 				if h == "r2" {
@@ -201,7 +202,7 @@ func TestFleetUninstalls(t *testing.T) {
 		// No delayed conversation: its webhook would join the uninstall's.
 		srv, accts := fleetFake(t, st, 2, bookingsynctest.WithRateLimit(1<<30), bookingsynctest.WithConversationDelay(0))
 		r := startReplica(t, st, fleetConfig(srv.URL, srv.Client(), "r1"))
-		eventually(t, "both accounts leased", func() bool { return len(holders(t, st)) == 2 })
+		testsignal.Eventually(t, "both accounts leased", func() bool { return len(holders(t, st)) == 2 })
 
 		// The application is removed from accts[0]: the fake delivers the
 		// accounts_application_destroyed webhook.
@@ -230,7 +231,7 @@ func TestFleetUninstalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "invalid_grant uninstalls the account", func() bool {
+		testsignal.Eventually(t, "invalid_grant uninstalls the account", func() bool {
 			_, err := st.TokenStore(accts[1].ID()).Load(ctx)
 			if errors.Is(err, inboxsync.ErrAccountRevoked) {
 				return true
@@ -238,7 +239,7 @@ func TestFleetUninstalls(t *testing.T) {
 			c.Conversations.List(ctx, nil) // a request, so that a refresh happens
 			return false
 		})
-		eventually(t, "no lease left", func() bool { return len(holders(t, st)) == 0 })
+		testsignal.Eventually(t, "no lease left", func() bool { return len(holders(t, st)) == 0 })
 		if _, err := r.f.Client(ctx, accts[1].ID()); !errors.Is(err, bookingsync.ErrNoToken) {
 			t.Fatalf("Client of an uninstalled account: %v", err)
 		}

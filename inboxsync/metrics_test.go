@@ -11,6 +11,7 @@ import (
 	"github.com/go-bookingsync/bookingsync"
 	"github.com/go-bookingsync/bookingsync/bookingsynctest"
 	"github.com/go-bookingsync/bookingsync/inboxsync"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -271,7 +272,7 @@ func TestTelemetryGauges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Run(ctx, time.Hour) }()
-	eventually(t, "a pass and the delivery", func() bool {
+	testsignal.Eventually(t, "a pass and the delivery", func() bool {
 		return tel.value(t, inboxsync.MetricSyncPasses, "result", "ok") >= 1 && item(t, f.st, "g").State == inboxsync.OutboxFailed
 	})
 	if v := tel.value(t, inboxsync.MetricSyncLag); v < 0 {
@@ -310,7 +311,7 @@ func TestTelemetryFleet(t *testing.T) {
 	cfg := fleetConfig(srv.URL, srv.Client(), "r1")
 	cfg.MeterProvider, cfg.TracerProvider = tel.mp, tel.tp
 	startReplica(t, st, cfg)
-	eventually(t, "two accounts held and the reply sent", func() bool {
+	testsignal.Eventually(t, "two accounts held and the reply sent", func() bool {
 		it, err := st.OutboxItem(context.Background(), a.ID(), "f")
 		return err == nil && it.State == inboxsync.OutboxSent && tel.value(t, inboxsync.MetricFleetAccounts) == 2
 	})

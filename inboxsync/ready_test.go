@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-bookingsync/bookingsync/inboxsync"
 	"github.com/go-bookingsync/bookingsync/inboxsync/internal/dbtest"
+	"github.com/go-bookingsync/bookingsync/inboxsync/internal/testsignal"
 )
 
 // What a readiness probe asks: the schema has every migration of this
@@ -30,7 +31,7 @@ func TestReadiness(t *testing.T) {
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- f.Run(rctx) }()
-		eventually(t, "the heartbeat", func() bool { alive, _ := f.Alive(ctx); return alive })
+		testsignal.Eventually(t, "the heartbeat", func() bool { alive, _ := f.Alive(ctx); return alive })
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)
